@@ -1,0 +1,93 @@
+/*  log: logfmt lines on stderr; one write(2) per line so lines from one process never interleave.  */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *s_component = "-";
+static log_level_t s_level = LOG_INFO;
+static const char *s_names[] = { "debug", "info", "warn", "error" };
+
+int
+log_init (const char *component)
+{
+    s_component = component;
+    const char *lvl = getenv ("LOG_LEVEL");
+    if (!lvl || !*lvl)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (strcmp (lvl, s_names [i]) == 0) {
+            s_level = (log_level_t) i;
+            return 0;
+        }
+    log_error ("event=bad_config var=LOG_LEVEL msg=\"must be debug, info, warn or error\"");
+    return -1;
+}
+
+void
+log_set_level (log_level_t level)
+{
+    s_level = level;
+}
+
+int
+log_enabled (log_level_t level)
+{
+    return level >= s_level;
+}
+
+void
+log_emit (log_level_t level, const char *fmt, ...)
+{
+    if (level < s_level)
+        return;
+    char line [2048];
+    struct timeval tv;
+    gettimeofday (&tv, NULL);
+    struct tm tm;
+    gmtime_r (&tv.tv_sec, &tm);
+    int n = snprintf (line, sizeof line,
+                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s comp=%s ",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                      tm.tm_min, tm.tm_sec, (int) (tv.tv_usec / 1000),
+                      s_names [level], s_component);
+    va_list ap;
+    va_start (ap, fmt);
+    int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, ap);
+    va_end (ap);
+    size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;
+    line [len++] = '\n';
+    ssize_t rc = write (STDERR_FILENO, line, len);
+    (void) rc;
+}
+
+const char *
+log_quote (char *dst, size_t dstlen, const char *src)
+{
+    if (dstlen < 3) {
+        if (dstlen)
+            *dst = 0;
+        return dst;
+    }
+    size_t o = 0;
+    dst [o++] = '"';
+    for (const char *p = src ? src : ""; *p && o + 3 < dstlen; p++) {
+        unsigned char c = (unsigned char) *p;
+        if (c == '"' || c == '\\') {
+            dst [o++] = '\\';
+            dst [o++] = (char) c;
+        }
+        else
+            dst [o++] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+    }
+    dst [o++] = '"';
+    dst [o] = 0;
+    return dst;
+}

@@ -1,0 +1,33 @@
+/*  log: one structured line (logfmt) per event on stderr, shared by every actor.
+    A line is: ts=<RFC 3339 UTC, ms> level=<lvl> comp=<component> <caller's key=value pairs>.  */
+#ifndef COMMON_LOG_H
+#define COMMON_LOG_H
+
+#include <stddef.h>
+
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
+
+//  Sets the component name and reads LOG_LEVEL (debug|info|warn|error, default info).
+//  Returns -1 (and logs) when LOG_LEVEL holds anything else.
+int log_init (const char *component);
+void log_set_level (log_level_t level);
+int log_enabled (log_level_t level);
+
+//  fmt should produce logfmt pairs, e.g. "event=worker_expired worker=%s".
+void log_emit (log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Writes src into dst as a logfmt value: quoted and escaped when it needs it,
+//  cut at dstlen. Returns dst, so it can sit inside a log_emit argument list.
+const char *log_quote (char *dst, size_t dstlen, const char *src);
+
+#define log_debug(...) do { if (log_enabled (LOG_DEBUG)) log_emit (LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_info(...)  log_emit (LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_emit (LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_emit (LOG_ERROR, __VA_ARGS__)
+
+//  Invariant broken inside our own code: log and abort, never compiled out.
+#define PANIC(...) do { log_emit (LOG_ERROR, "event=panic file=%s line=%d", __FILE__, __LINE__); \
+    log_emit (LOG_ERROR, __VA_ARGS__); abort (); } while (0)
+
+#endif

@@ -1,0 +1,281 @@
+/*  mdp: 7/MDP and 8/MMI codec. Decoders take whatever arrived off the wire and either
+    return a fully checked message or NULL with a reason; they never abort.  */
+#include "mdp.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static mdp_msg_t *
+s_fail (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start (ap, fmt);
+        vsnprintf (err, errlen, fmt, ap);
+        va_end (ap);
+    }
+    mdp_msg_destroy (&self);
+    zmsg_destroy (&msg);
+    return NULL;
+}
+
+static bool
+s_frame_is (zframe_t *frame, const char *text)
+{
+    size_t len = strlen (text);
+    return frame && zframe_size (frame) == len && memcmp (zframe_data (frame), text, len) == 0;
+}
+
+bool
+mdp_service_valid (const char *name, size_t len)
+{
+    if (!name || len == 0 || len > MDP_SERVICE_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) name [i] <= 0x20 || (unsigned char) name [i] >= 0x7f)
+            return false;
+    return true;
+}
+
+//  Copies a service frame into dst (MDP_SERVICE_MAX + 1 bytes) after checking it.
+static int
+s_take_service (zframe_t *frame, char *dst)
+{
+    if (!frame || !mdp_service_valid ((const char *) zframe_data (frame), zframe_size (frame)))
+        return -1;
+    memcpy (dst, zframe_data (frame), zframe_size (frame));
+    dst [zframe_size (frame)] = 0;
+    return 0;
+}
+
+static bool
+s_address_valid (zframe_t *frame)
+{
+    return frame && zframe_size (frame) > 0 && zframe_size (frame) <= MDP_ADDRESS_MAX;
+}
+
+//  The remaining frames become the body; an empty body is an empty zmsg.
+static int
+s_take_body (mdp_msg_t *self, zmsg_t *msg)
+{
+    if (zmsg_size (msg) > MDP_BODY_FRAMES_MAX)
+        return -1;
+    self->body = zmsg_new ();
+    zframe_t *frame;
+    while ((frame = zmsg_pop (msg)))
+        zmsg_append (self->body, &frame);
+    return 0;
+}
+
+mdp_msg_t *
+mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
+{
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    if (!msg)
+        return s_fail (NULL, NULL, err, errlen, "no message");
+    mdp_msg_t *self = (mdp_msg_t *) zmalloc (sizeof (mdp_msg_t));
+    if (side == MDP_AT_BROKER) {
+        self->sender = zmsg_pop (msg);
+        if (!s_address_valid (self->sender))
+            return s_fail (self, msg, err, errlen, "missing sender routing id");
+    }
+    zframe_t *frame = zmsg_pop (msg);
+    bool empty = frame && zframe_size (frame) == 0;
+    zframe_destroy (&frame);
+    if (!empty)
+        return s_fail (self, msg, err, errlen, "first frame is not the empty delimiter");
+
+    frame = zmsg_pop (msg);
+    if (s_frame_is (frame, MDPC_VERSION)) {
+        zframe_destroy (&frame);
+        if (side == MDP_AT_WORKER)
+            return s_fail (self, msg, err, errlen, "client message sent to a worker");
+        self->kind = MDP_CLIENT_MSG;
+        frame = zmsg_pop (msg);
+        int rc = s_take_service (frame, self->service);
+        zframe_destroy (&frame);
+        if (rc)
+            return s_fail (self, msg, err, errlen, "missing or invalid service name");
+        if (s_take_body (self, msg))
+            return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
+        zmsg_destroy (&msg);
+        return self;
+    }
+    if (!s_frame_is (frame, MDPW_VERSION)) {
+        zframe_destroy (&frame);
+        return s_fail (self, msg, err, errlen, "unknown protocol header (want MDPC01 or MDPW01)");
+    }
+    zframe_destroy (&frame);
+    if (side == MDP_AT_CLIENT)
+        return s_fail (self, msg, err, errlen, "worker message sent to a client");
+    self->kind = MDP_WORKER_MSG;
+
+    frame = zmsg_pop (msg);
+    if (!frame || zframe_size (frame) != 1) {
+        zframe_destroy (&frame);
+        return s_fail (self, msg, err, errlen, "command frame is not one byte");
+    }
+    self->command = zframe_data (frame) [0];
+    zframe_destroy (&frame);
+
+    bool from_worker = side == MDP_AT_BROKER;
+    switch (self->command) {
+        case MDPW_READY: {
+            if (!from_worker)
+                return s_fail (self, msg, err, errlen, "READY sent to a worker");
+            size_t n = zmsg_size (msg);
+            if (n == 0 || n > MDP_READY_SERVICES_MAX)
+                return s_fail (self, msg, err, errlen, "READY must name 1 to %d services",
+                               MDP_READY_SERVICES_MAX);
+            self->services = (char **) zmalloc (n * sizeof (char *));
+            while ((frame = zmsg_pop (msg))) {
+                char name [MDP_SERVICE_MAX + 1];
+                int rc = s_take_service (frame, name);
+                zframe_destroy (&frame);
+                if (rc)
+                    return s_fail (self, msg, err, errlen, "READY names an invalid service");
+                self->services [self->services_n++] = strdup (name);
+            }
+            strcpy (self->service, self->services [0]);
+            break;
+        }
+        case MDPW_REQUEST:
+        case MDPW_REPLY: {
+            if ((self->command == MDPW_REQUEST) == from_worker)
+                return s_fail (self, msg, err, errlen, "%s travelling the wrong way",
+                               self->command == MDPW_REQUEST ? "REQUEST" : "REPLY");
+            self->client = zmsg_pop (msg);
+            if (!s_address_valid (self->client))
+                return s_fail (self, msg, err, errlen, "missing client address");
+            frame = zmsg_pop (msg);
+            empty = frame && zframe_size (frame) == 0;
+            zframe_destroy (&frame);
+            if (!empty)
+                return s_fail (self, msg, err, errlen, "no empty frame after the client address");
+            if (s_take_body (self, msg))
+                return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
+            break;
+        }
+        case MDPW_HEARTBEAT:
+        case MDPW_DISCONNECT:
+            if (zmsg_size (msg) != 0)
+                return s_fail (self, msg, err, errlen, "trailing frames after %s",
+                               self->command == MDPW_HEARTBEAT ? "HEARTBEAT" : "DISCONNECT");
+            break;
+        default:
+            return s_fail (self, msg, err, errlen, "unknown worker command 0x%02x", self->command);
+    }
+    zmsg_destroy (&msg);
+    return self;
+}
+
+void
+mdp_msg_destroy (mdp_msg_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mdp_msg_t *self = *self_p;
+    zframe_destroy (&self->sender);
+    zframe_destroy (&self->client);
+    zmsg_destroy (&self->body);
+    for (size_t i = 0; i < self->services_n; i++)
+        free (self->services [i]);
+    free (self->services);
+    free (self);
+    *self_p = NULL;
+}
+
+static zmsg_t *
+s_header (zframe_t *address, const char *version)
+{
+    zmsg_t *msg = zmsg_new ();
+    if (address)
+        zmsg_append (msg, &(zframe_t *) { zframe_dup (address) });
+    zmsg_addmem (msg, "", 0);
+    zmsg_addstr (msg, version);
+    return msg;
+}
+
+static void
+s_append_body (zmsg_t *msg, zmsg_t **body_p)
+{
+    if (!body_p || !*body_p)
+        return;
+    zframe_t *frame;
+    while ((frame = zmsg_pop (*body_p)))
+        zmsg_append (msg, &frame);
+    zmsg_destroy (body_p);
+}
+
+static void
+s_add_command (zmsg_t *msg, mdpw_command_t command)
+{
+    uint8_t byte = (uint8_t) command;
+    zmsg_addmem (msg, &byte, 1);
+}
+
+zmsg_t *
+mdp_client_request_new (const char *service, zmsg_t **body_p)
+{
+    zmsg_t *msg = s_header (NULL, MDPC_VERSION);
+    zmsg_addstr (msg, service);
+    s_append_body (msg, body_p);
+    return msg;
+}
+
+zmsg_t *
+mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p)
+{
+    zmsg_t *msg = s_header (client, MDPC_VERSION);
+    zmsg_addstr (msg, service);
+    s_append_body (msg, body_p);
+    return msg;
+}
+
+zmsg_t *
+mdp_worker_ready_new (const char *const *services, size_t services_n)
+{
+    zmsg_t *msg = s_header (NULL, MDPW_VERSION);
+    s_add_command (msg, MDPW_READY);
+    for (size_t i = 0; i < services_n; i++)
+        zmsg_addstr (msg, services [i]);
+    return msg;
+}
+
+zmsg_t *
+mdp_worker_request_new (zframe_t *worker, zframe_t *client, zmsg_t **body_p)
+{
+    zmsg_t *msg = s_header (worker, MDPW_VERSION);
+    s_add_command (msg, MDPW_REQUEST);
+    zmsg_append (msg, &(zframe_t *) { zframe_dup (client) });
+    zmsg_addmem (msg, "", 0);
+    s_append_body (msg, body_p);
+    return msg;
+}
+
+zmsg_t *
+mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p)
+{
+    zmsg_t *msg = s_header (NULL, MDPW_VERSION);
+    s_add_command (msg, MDPW_REPLY);
+    zmsg_append (msg, &(zframe_t *) { zframe_dup (client) });
+    zmsg_addmem (msg, "", 0);
+    s_append_body (msg, body_p);
+    return msg;
+}
+
+zmsg_t *
+mdp_worker_command_new (zframe_t *worker, mdpw_command_t command)
+{
+    zmsg_t *msg = s_header (worker, MDPW_VERSION);
+    s_add_command (msg, command);
+    return msg;
+}
+
+void
+mdp_socket_setup (void *zsock)
+{
+    zsock_set_maxmsgsize (zsock, MDP_MSG_MAX_BYTES);
+    zsock_set_linger (zsock, 0);
+}

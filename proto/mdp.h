@@ -1,0 +1,97 @@
+/*  mdp: the one codec for 7/MDP (Majordomo, rfc.zeromq.org spec 7) and 8/MMI as this
+    system speaks them. Every frame layout of clients, broker and workers is here and in
+    proto/README.md; no other file builds or parses an MDP envelope.
+
+    Frames as they travel (the broker's ROUTER adds/strips the peer's routing id):
+      client  -> broker  : ""  "MDPC01"  service  body...
+      broker  -> client  : ""  "MDPC01"  service  body...
+      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...]   (*)
+                           ""  "MDPW01"  0x03 REPLY       client  ""  body...
+                           ""  "MDPW01"  0x04 HEARTBEAT
+                           ""  "MDPW01"  0x05 DISCONNECT
+      broker  -> worker  : ""  "MDPW01"  0x02 REQUEST     client  ""  body...
+                           ""  "MDPW01"  0x04 HEARTBEAT
+                           ""  "MDPW01"  0x05 DISCONNECT
+    (*) Extension: a READY may name up to MDP_READY_SERVICES_MAX services in extra frames;
+        a plain 7/MDP worker names one and is served exactly as the spec says.  */
+#ifndef PROTO_MDP_H
+#define PROTO_MDP_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#define MDPC_VERSION "MDPC01"
+#define MDPW_VERSION "MDPW01"
+
+typedef enum {
+    MDPW_READY      = 0x01,
+    MDPW_REQUEST    = 0x02,
+    MDPW_REPLY      = 0x03,
+    MDPW_HEARTBEAT  = 0x04,
+    MDPW_DISCONNECT = 0x05,
+} mdpw_command_t;
+
+//  Limits every decoder enforces.
+#define MDP_SERVICE_MAX         255     //  bytes in a service name, printable ASCII
+#define MDP_READY_SERVICES_MAX  64      //  services one READY may offer
+#define MDP_ADDRESS_MAX         255     //  bytes in a routing id (ZeroMQ's own limit)
+#define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
+#define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
+
+//  Heartbeats (API.md: every 2.5 s or less; dead after 3 to 5 silent intervals).
+#define MDP_HEARTBEAT_MS        1000
+#define MDP_HEARTBEAT_LIVENESS  4
+
+//  8/MMI
+#define MMI_PREFIX              "mmi."
+#define MMI_SERVICE             "mmi.service"
+#define MMI_STATUS              "mmi.status"    //  extension: broker status as JSON (proto/README.md)
+#define MMI_FOUND               "200"
+#define MMI_NOT_FOUND           "404"
+#define MMI_NOT_IMPLEMENTED     "501"
+
+//  Where a message was read, which fixes the frames to expect.
+typedef enum {
+    MDP_AT_BROKER,      //  read from the broker's ROUTER: first frame is the sender's routing id
+    MDP_AT_CLIENT,      //  read by a client's DEALER: a reply from the broker
+    MDP_AT_WORKER,      //  read by a worker's DEALER: a command from the broker
+} mdp_side_t;
+
+typedef enum {
+    MDP_CLIENT_MSG = 1, //  a client's request (at broker) or the broker's reply (at client)
+    MDP_WORKER_MSG = 2, //  a worker command: see mdpw_command_t
+} mdp_kind_t;
+
+typedef struct {
+    mdp_kind_t kind;
+    int command;                        //  mdpw_command_t for MDP_WORKER_MSG, else 0
+    zframe_t *sender;                   //  MDP_AT_BROKER only: the peer's routing id
+    char service [MDP_SERVICE_MAX + 1]; //  client messages, and READY's first service
+    char **services;                    //  READY: every offered service (services [0] == service)
+    size_t services_n;
+    zframe_t *client;                   //  REQUEST and REPLY: the client's routing id
+    zmsg_t *body;                       //  client messages, REQUEST, REPLY; never NULL there
+} mdp_msg_t;
+
+//  Decodes and takes ownership of *msg_p (always nulled). Returns NULL for a malformed
+//  message, with the reason in err. Never trusts a frame: every size is checked.
+mdp_msg_t *mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen);
+void mdp_msg_destroy (mdp_msg_t **self_p);
+
+//  True for 1..MDP_SERVICE_MAX printable, non-space ASCII bytes.
+bool mdp_service_valid (const char *name, size_t len);
+
+//  Encoders. Each takes ownership of *body_p (nulled) and copies address frames.
+//  Messages meant for a ROUTER to send start with the destination's routing id.
+zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
+zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
+zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n);
+zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, zmsg_t **body_p);
+zmsg_t *mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p);
+//  HEARTBEAT or DISCONNECT; worker NULL when a worker sends it to the broker.
+zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);
+
+//  Sets the socket options every MDP peer uses (max message size, linger, handover).
+void mdp_socket_setup (void *zsock);
+
+#endif

@@ -1,0 +1,221 @@
+/*  svc: application envelope codec.  */
+#include "svc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *s_role_names [] = { "", "agent", "admin" };
+
+const char *
+svc_role_name (svc_role_t role)
+{
+    return (role >= SVC_ROLE_NONE && role <= SVC_ROLE_ADMIN) ? s_role_names [role] : "";
+}
+
+svc_role_t
+svc_role_parse (const char *name)
+{
+    if (name && !strcmp (name, "admin"))
+        return SVC_ROLE_ADMIN;
+    if (name && !strcmp (name, "agent"))
+        return SVC_ROLE_AGENT;
+    return SVC_ROLE_NONE;
+}
+
+bool
+svc_rid_valid (const char *rid, size_t len)
+{
+    if (!rid || len == 0 || len > SVC_RID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) rid [i] <= 0x20 || (unsigned char) rid [i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static void
+s_set_err (char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (err, errlen, fmt, ap);
+    va_end (ap);
+}
+
+static int
+s_take_rid (zmsg_t *body, char *dst)
+{
+    zframe_t *frame = zmsg_pop (body);
+    int rc = -1;
+    if (frame && svc_rid_valid ((const char *) zframe_data (frame), zframe_size (frame))) {
+        memcpy (dst, zframe_data (frame), zframe_size (frame));
+        dst [zframe_size (frame)] = 0;
+        rc = 0;
+    }
+    zframe_destroy (&frame);
+    return rc;
+}
+
+//  auth frame: "" or "<uuid> <role>"
+static int
+s_take_auth (zmsg_t *body, svc_request_t *self)
+{
+    zframe_t *frame = zmsg_pop (body);
+    if (!frame)
+        return -1;
+    size_t len = zframe_size (frame);
+    const char *data = (const char *) zframe_data (frame);
+    int rc = -1;
+    if (len == 0)
+        rc = 0;
+    else
+    if (len > UUID_STRLEN + 1 && len <= SVC_AUTH_MAX && data [UUID_STRLEN] == ' '
+    &&  uuid_valid_n (data, UUID_STRLEN)) {
+        char role [8];
+        size_t rlen = len - UUID_STRLEN - 1;
+        memcpy (role, data + UUID_STRLEN + 1, rlen);
+        role [rlen] = 0;
+        self->role = svc_role_parse (role);
+        if (self->role != SVC_ROLE_NONE) {
+            memcpy (self->user, data, UUID_STRLEN);
+            self->user [UUID_STRLEN] = 0;
+            rc = 0;
+        }
+    }
+    zframe_destroy (&frame);
+    return rc;
+}
+
+svc_request_t *
+svc_request_decode (zmsg_t **body_p, char *err, size_t errlen)
+{
+    zmsg_t *body = *body_p;
+    *body_p = NULL;
+    svc_request_t *self = (svc_request_t *) zmalloc (sizeof (svc_request_t));
+    if (!body || zmsg_size (body) != 3) {
+        s_set_err (err, errlen, "request body must be 3 frames (rid, auth, payload), got %zu",
+                   body ? zmsg_size (body) : 0);
+        goto fail;
+    }
+    if (s_take_rid (body, self->rid)) {
+        s_set_err (err, errlen, "invalid request id frame");
+        goto fail;
+    }
+    if (s_take_auth (body, self)) {
+        s_set_err (err, errlen, "invalid auth frame");
+        goto fail;
+    }
+    self->payload = zmsg_pop (body);
+    zmsg_destroy (&body);
+    return self;
+fail:
+    zmsg_destroy (&body);
+    svc_request_destroy (&self);
+    return NULL;
+}
+
+void
+svc_request_destroy (svc_request_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zframe_destroy (&(*self_p)->payload);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+svc_reply_t *
+svc_reply_decode (zmsg_t **body_p, char *err, size_t errlen)
+{
+    zmsg_t *body = *body_p;
+    *body_p = NULL;
+    svc_reply_t *self = (svc_reply_t *) zmalloc (sizeof (svc_reply_t));
+    zframe_t *frame = NULL;
+    if (!body || zmsg_size (body) != 3) {
+        s_set_err (err, errlen, "reply body must be 3 frames (rid, status, payload), got %zu",
+                   body ? zmsg_size (body) : 0);
+        goto fail;
+    }
+    if (s_take_rid (body, self->rid)) {
+        s_set_err (err, errlen, "invalid request id frame");
+        goto fail;
+    }
+    frame = zmsg_pop (body);
+    const unsigned char *d = zframe_data (frame);
+    if (zframe_size (frame) != 3 || d [0] < '1' || d [0] > '5'
+    ||  d [1] < '0' || d [1] > '9' || d [2] < '0' || d [2] > '9') {
+        s_set_err (err, errlen, "status frame is not three digits 100..599");
+        goto fail;
+    }
+    self->status = (d [0] - '0') * 100 + (d [1] - '0') * 10 + (d [2] - '0');
+    zframe_destroy (&frame);
+    self->payload = zmsg_pop (body);
+    zmsg_destroy (&body);
+    return self;
+fail:
+    zframe_destroy (&frame);
+    zmsg_destroy (&body);
+    svc_reply_destroy (&self);
+    return NULL;
+}
+
+void
+svc_reply_destroy (svc_reply_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zframe_destroy (&(*self_p)->payload);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+zmsg_t *
+svc_request_encode (const char *rid, const char *user, svc_role_t role,
+                    const char *payload, size_t len)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, rid);
+    if (user && *user)
+        zmsg_addstrf (body, "%s %s", user, svc_role_name (role));
+    else
+        zmsg_addmem (body, "", 0);
+    zmsg_addmem (body, payload ? payload : "", payload ? len : 0);
+    return body;
+}
+
+zmsg_t *
+svc_reply_encode (const char *rid, int status, const char *payload, size_t len)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, rid && *rid ? rid : "-");
+    zmsg_addstrf (body, "%03d", status);
+    zmsg_addmem (body, payload ? payload : "", payload ? len : 0);
+    return body;
+}
+
+zmsg_t *
+svc_reply_error (const char *rid, int status, const char *code, const char *message)
+{
+    char json [512];
+    int n = snprintf (json, sizeof json,
+                      "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"details\":[]}}",
+                      code, message);
+    if (n < 0 || (size_t) n >= sizeof json)
+        n = snprintf (json, sizeof json,
+                      "{\"error\":{\"code\":\"internal\",\"message\":\"error text too long\",\"details\":[]}}");
+    return svc_reply_encode (rid, status, json, (size_t) n);
+}
+
+void
+svc_peek_rid (zmsg_t *body, char out [SVC_RID_MAX + 1])
+{
+    out [0] = 0;
+    zframe_t *frame = body ? zmsg_first (body) : NULL;
+    if (frame && svc_rid_valid ((const char *) zframe_data (frame), zframe_size (frame))) {
+        memcpy (out, zframe_data (frame), zframe_size (frame));
+        out [zframe_size (frame)] = 0;
+    }
+}

@@ -1,0 +1,79 @@
+/*  svc: the application envelope inside an MDP body, the service names, and the
+    status codes (HTTP's, so the edge maps them in one table).
+
+      request body : rid  auth  payload
+      reply body   : rid  status  payload
+
+    rid      1..SVC_RID_MAX printable ASCII: the edge's request id, echoed in the reply;
+             it correlates many requests in flight on one DEALER and follows a request
+             through every process's log lines.
+    auth     "" for an anonymous call, or "<user uuid> <admin|agent>" as the edge
+             verified it from the token.
+    status   three ASCII digits, 2xx/4xx/5xx.
+    payload  one JSON value as UTF-8 text (may be empty for 204).  */
+#ifndef PROTO_SVC_H
+#define PROTO_SVC_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include "../common/uuid.h"
+
+#define SVC_RID_MAX         64
+#define SVC_AUTH_MAX        (UUID_STRLEN + 1 + 5)
+
+//  Services the workers offer (payload shapes in proto/README.md).
+#define SVC_AUTH_LOGIN      "auth.login"
+#define SVC_AUTH_ME         "auth.me"
+#define SVC_TICKETS_LIST    "tickets.list"
+#define SVC_TICKETS_GET     "tickets.get"
+#define SVC_TICKETS_CREATE  "tickets.create"
+#define SVC_TICKETS_UPDATE  "tickets.update"
+#define SVC_TICKETS_DELETE  "tickets.delete"
+#define SVC_TICKETS_RESTORE "tickets.restore"
+#define SVC_JOBS_CREATE     "jobs.create"
+#define SVC_JOBS_GET        "jobs.get"
+#define SVC_JOBS_LIST       "jobs.list"
+#define SVC_JOBS_CANCEL     "jobs.cancel"
+#define SVC_JOBS_CHUNK      "jobs.chunk"
+#define SVC_SYS_HEALTH      "sys.health"
+
+typedef enum { SVC_ROLE_NONE = 0, SVC_ROLE_AGENT, SVC_ROLE_ADMIN } svc_role_t;
+
+const char *svc_role_name (svc_role_t role);
+//  Returns SVC_ROLE_NONE for anything but "admin" / "agent".
+svc_role_t svc_role_parse (const char *name);
+
+typedef struct {
+    char rid [SVC_RID_MAX + 1];
+    char user [UUID_STRLEN + 1];    //  "" when anonymous
+    svc_role_t role;                //  SVC_ROLE_NONE when anonymous
+    zframe_t *payload;              //  owned; JSON text, not NUL-terminated
+} svc_request_t;
+
+typedef struct {
+    char rid [SVC_RID_MAX + 1];
+    int status;                     //  100..599
+    zframe_t *payload;              //  owned
+} svc_reply_t;
+
+bool svc_rid_valid (const char *rid, size_t len);
+
+//  Decoders take ownership of *body_p (nulled); NULL and a reason for a malformed body.
+svc_request_t *svc_request_decode (zmsg_t **body_p, char *err, size_t errlen);
+void svc_request_destroy (svc_request_t **self_p);
+svc_reply_t *svc_reply_decode (zmsg_t **body_p, char *err, size_t errlen);
+void svc_reply_destroy (svc_reply_t **self_p);
+
+//  Encoders return a body for mdp_*_new. user NULL or "" for anonymous.
+zmsg_t *svc_request_encode (const char *rid, const char *user, svc_role_t role,
+                            const char *payload, size_t len);
+zmsg_t *svc_reply_encode (const char *rid, int status, const char *payload, size_t len);
+
+//  A reply whose payload is the contract's error object. code and message are ours
+//  (constants), never outside input; rid may be NULL when the request had none.
+zmsg_t *svc_reply_error (const char *rid, int status, const char *code, const char *message);
+
+//  The first frame of a body as a rid, if it is one, copied to out; else out = "".
+void svc_peek_rid (zmsg_t *body, char out [SVC_RID_MAX + 1]);
+
+#endif

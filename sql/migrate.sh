@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Applies sql/NNNN_*.sql in order, each once, each in its own transaction, recording it in
+# schema_migrations. Safe to run concurrently: an advisory lock serialises migrators.
+# Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) or $1 as a URL.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+conn=${1:-${DATABASE_URL:-}}
+psql_() { psql ${conn:+"$conn"} -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+psql_ -c "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())" 2>&1 \
+    | grep -v 'already exists' || true
+for f in "$here"/[0-9][0-9][0-9][0-9]_*.sql; do
+    v=$(basename "$f" .sql)
+    psql_ --single-transaction -v version="$v" <<SQL
+SELECT pg_advisory_xact_lock(727274);
+SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = :'version') AS pending \gset
+\if :pending
+\echo applying $v
+\i $f
+INSERT INTO schema_migrations (version) VALUES (:'version');
+\endif
+SQL
+done
