@@ -44,7 +44,7 @@ ALIBS   := $(foreach a,$(PRESENT),$(BUILD)/lib$(a).a)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit integration bench fuzz clean san-test
+.PHONY: all test deps unit integration bench fuzz clean san-test
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -80,9 +80,13 @@ $(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(call test_lib,$(1)) $(COMMON_L
 endef
 $(foreach t,$(UNIT_SRC),$(eval $(call UNIT_RULE,$(t))))
 
-# The test command of README.md and .ci/run.
-test: all
+# The test command of README.md and .ci/run: installs what is missing, builds, runs everything.
+test: deps
+	@$(MAKE) --no-print-directory all
 	@tests/run.sh $(BUILD)
+
+deps:
+	@./manage.sh deps --test
 
 unit: all
 	@tests/run.sh $(BUILD) unit

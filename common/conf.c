@@ -15,6 +15,12 @@ conf_int (const char *name, long dflt, long min, long max, long *out)
         *out = dflt;
         return 0;
     }
+    //  strtol would skip leading blanks; a setting with them is a typo worth reporting.
+    if (!(*v == '-' || (*v >= '0' && *v <= '9'))) {
+        log_error ("event=bad_config var=%s msg=\"must be a whole number from %ld to %ld\"",
+                   name, min, max);
+        return -1;
+    }
     char *end = NULL;
     errno = 0;
     long n = strtol (v, &end, 10);

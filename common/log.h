@@ -4,6 +4,11 @@
 #define COMMON_LOG_H
 
 #include <stddef.h>
+//  czmq.h pulls in <syslog.h>, whose LOG_DEBUG (7) and LOG_INFO (6) macros would replace
+//  our enum values and index past the level names. Take syslog.h first, then drop them.
+#include <syslog.h>
+#undef LOG_DEBUG
+#undef LOG_INFO
 
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 

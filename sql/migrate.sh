@@ -13,7 +13,7 @@ psql_ -c "CREATE TABLE IF NOT EXISTS schema_migrations (
 for f in "$here"/[0-9][0-9][0-9][0-9]_*.sql; do
     v=$(basename "$f" .sql)
     psql_ --single-transaction -v version="$v" <<SQL
-SELECT pg_advisory_xact_lock(727274);
+SELECT pg_advisory_xact_lock(727274) \gset
 SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = :'version') AS pending \gset
 \if :pending
 \echo applying $v

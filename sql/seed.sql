@@ -10,7 +10,7 @@ ON CONFLICT (lower(email)) DO UPDATE
 INSERT INTO tickets (subject, description, status, priority, requester_email, assignee_id, created_at, updated_at)
 SELECT 'Ticket #' || g || ': ' || (ARRAY['Cannot log in', 'Billing question', 'Feature request',
                                          'Bug report', 'Password reset', 'Slow dashboard'])[1 + g % 6],
-       'Seeded ticket ' || g || '. The customer describes the problem in some detail here.',
+       'Seeded ticket ' || g || '.',
        (ARRAY['open', 'pending', 'resolved', 'closed'])[1 + g % 4],
        (ARRAY['low', 'normal', 'high', 'urgent'])[1 + (g / 4) % 4],
        'customer' || g || '@example.com',
