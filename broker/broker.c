@@ -1,0 +1,808 @@
+/*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
+    READY, reliable hand-back, bounded queues, mmi.status). One thread, one poll loop.  */
+#include "broker.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+#include "../proto/mdp.h"
+#include "../proto/svc.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define TICK_MS                 100     //  TTL and bookkeeping granularity
+#define BATCH_MAX               4096    //  messages read before timers get a turn
+#define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
+#define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
+#define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
+
+typedef struct _service_t service_t;
+typedef struct _worker_t worker_t;
+
+//  A client request the broker owns until a worker's reply (or the broker's own) goes out.
+typedef struct {
+    zframe_t *client;           //  the client's routing id
+    zmsg_t *body;               //  kept while a worker holds it, for a hand-back
+    service_t *service;
+    char rid [SVC_RID_MAX + 1]; //  "" when the body carries none
+    int64_t queued_at;          //  for the TTL; reset on hand-back
+    uint64_t seq;               //  arrival order, to pick the oldest across services
+    int handbacks;
+} request_t;
+
+struct _service_t {
+    char *name;
+    zlistx_t *requests;         //  request_t, oldest first; hand-backs go to the front
+    zlistx_t *waiting;          //  idle worker_t, least recently used first
+    size_t workers;             //  live workers offering it
+    size_t in_flight;
+    bool full_logged;           //  one warn per full episode, not per refused request
+};
+
+struct _worker_t {
+    char id [WORKER_ID_MAX];    //  routing id in hex: the table key and the log name
+    zframe_t *address;
+    service_t *services [MDP_READY_SERVICES_MAX];
+    void *waiting [MDP_READY_SERVICES_MAX];    //  handles in each service's waiting list
+    size_t services_n;
+    bool multi;                 //  its READY named several services: REQUESTs name theirs
+    bool idle;
+    request_t *request;         //  the one request it holds, or NULL
+    int64_t expiry;             //  declared dead when now passes this
+};
+
+struct _broker_t {
+    broker_config_t cfg;
+    zsock_t *router;
+    void *handle;
+    zhashx_t *services;         //  name -> service_t (owned)
+    zhashx_t *workers;          //  hex id -> worker_t (owned)
+    int64_t now;                //  zclock_mono, refreshed once per batch
+    int64_t next_tick;
+    int64_t next_heartbeat;
+    uint64_t seq;
+    size_t queued;
+    size_t in_flight;
+    bool draining;
+    int64_t warn_window;
+    int warn_lines;
+    uint64_t warn_suppressed;
+    uint64_t malformed_total;
+};
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+static void
+s_hex (zframe_t *frame, char *out)
+{
+    static const char digits [] = "0123456789abcdef";
+    const unsigned char *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    if (size > MDP_ADDRESS_MAX)
+        size = MDP_ADDRESS_MAX;
+    for (size_t i = 0; i < size; i++) {
+        out [2 * i] = digits [data [i] >> 4];
+        out [2 * i + 1] = digits [data [i] & 15];
+    }
+    out [2 * size] = 0;
+}
+
+//  Service names are printable ASCII already; only quote and backslash need escaping
+//  before one goes into JSON text.
+static void
+s_json_escape (const char *src, char *dst, size_t dstlen)
+{
+    size_t o = 0;
+    for (; *src && o + 3 < dstlen; src++) {
+        if (*src == '"' || *src == '\\')
+            dst [o++] = '\\';
+        dst [o++] = (unsigned char) *src < 0x20 ? '?' : *src;
+    }
+    dst [o] = 0;
+}
+
+static void
+s_malformed (broker_t *self, const char *what, const char *reason)
+{
+    self->malformed_total++;
+    if (self->now - self->warn_window >= 1000) {
+        if (self->warn_suppressed)
+            log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
+                      self->warn_suppressed, self->malformed_total);
+        self->warn_window = self->now;
+        self->warn_lines = 0;
+        self->warn_suppressed = 0;
+    }
+    if (self->warn_lines < MALFORMED_LINES_PER_S) {
+        char q [256];
+        self->warn_lines++;
+        log_warn ("event=%s reason=%s total=%" PRIu64, what,
+                  log_quote (q, sizeof q, reason), self->malformed_total);
+    }
+    else
+        self->warn_suppressed++;
+}
+
+static void
+s_send (broker_t *self, zmsg_t **msg_p)
+{
+    if (zmsg_send (msg_p, self->router))
+        zmsg_destroy (msg_p);   //  only on a closing socket; ROUTER drops unroutable itself
+}
+
+static void
+s_send_command (broker_t *self, zframe_t *address, mdpw_command_t command)
+{
+    zmsg_t *msg = mdp_worker_command_new (address, command);
+    s_send (self, &msg);
+}
+
+//  The broker's own answer to a client, in the svc envelope. code/message are ours.
+static void
+s_reply_error (broker_t *self, zframe_t *client, const char *service, const char *rid,
+               int status, const char *code, const char *message)
+{
+    zmsg_t *body = svc_reply_error (rid && *rid ? rid : NULL, status, code, message);
+    zmsg_t *msg = mdp_client_reply_new (client, service, &body);
+    s_send (self, &msg);
+}
+
+//  --------------------------------------------------------------------------
+//  Requests
+
+static void
+s_request_destroy (request_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zframe_destroy (&(*self_p)->client);
+    zmsg_destroy (&(*self_p)->body);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static void
+s_request_fail (broker_t *self, request_t **req_p, int status, const char *code,
+                const char *message)
+{
+    request_t *req = *req_p;
+    s_reply_error (self, req->client, req->service->name, req->rid, status, code, message);
+    s_request_destroy (req_p);
+}
+
+//  --------------------------------------------------------------------------
+//  Services
+
+static void
+s_service_destroy (service_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    service_t *self = *self_p;
+    zlistx_destroy (&self->requests);
+    zlistx_destroy (&self->waiting);
+    free (self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Finds or creates; NULL when the table is full.
+static service_t *
+s_service_require (broker_t *self, const char *name)
+{
+    service_t *svc = (service_t *) zhashx_lookup (self->services, name);
+    if (svc)
+        return svc;
+    if (zhashx_size (self->services) >= BROKER_SERVICES_MAX)
+        return NULL;
+    svc = (service_t *) zmalloc (sizeof (service_t));
+    svc->name = strdup (name);
+    svc->requests = zlistx_new ();
+    zlistx_set_destructor (svc->requests, (zlistx_destructor_fn *) s_request_destroy);
+    svc->waiting = zlistx_new ();
+    zhashx_insert (self->services, name, svc);
+    return svc;
+}
+
+//  --------------------------------------------------------------------------
+//  Workers
+
+static void
+s_worker_destroy (worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zframe_destroy (&(*self_p)->address);
+    s_request_destroy (&(*self_p)->request);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static void
+s_worker_unwait (worker_t *w)
+{
+    if (!w->idle)
+        return;
+    for (size_t i = 0; i < w->services_n; i++) {
+        zlistx_detach (w->services [i]->waiting, w->waiting [i]);
+        w->waiting [i] = NULL;
+    }
+    w->idle = false;
+}
+
+static void
+s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
+{
+    s_worker_unwait (w);
+    w->request = req;
+    req->service->in_flight++;
+    self->in_flight++;
+    zmsg_t *body = zmsg_dup (req->body);
+    if (w->multi)
+        zmsg_pushstr (body, req->service->name);  //  proto/README.md, multi-service READY
+    zmsg_t *msg = mdp_worker_request_new (w->address, req->client, &body);
+    s_send (self, &msg);
+    log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d",
+               *req->rid ? req->rid : "-", w->id, req->handbacks);
+}
+
+//  The worker takes the oldest request queued for any of its services, or waits.
+static void
+s_worker_ready (broker_t *self, worker_t *w)
+{
+    service_t *best = NULL;
+    uint64_t best_seq = UINT64_MAX;
+    for (size_t i = 0; i < w->services_n; i++) {
+        request_t *head = (request_t *) zlistx_head (w->services [i]->requests);
+        if (head && head->seq < best_seq) {
+            best = w->services [i];
+            best_seq = head->seq;
+        }
+    }
+    if (best) {
+        request_t *req = (request_t *) zlistx_detach (best->requests, NULL);
+        self->queued--;
+        s_worker_send_request (self, w, req);
+        return;
+    }
+    for (size_t i = 0; i < w->services_n; i++)
+        w->waiting [i] = zlistx_add_end (w->services [i]->waiting, w);
+    w->idle = true;
+}
+
+//  Pairs queued requests with idle workers of one service.
+static void
+s_service_dispatch (broker_t *self, service_t *svc)
+{
+    while (zlistx_size (svc->requests) && zlistx_size (svc->waiting)) {
+        worker_t *w = (worker_t *) zlistx_head (svc->waiting);
+        request_t *req = (request_t *) zlistx_detach (svc->requests, NULL);
+        self->queued--;
+        s_worker_send_request (self, w, req);
+    }
+}
+
+//  A request whose worker is gone goes back to the front of its queue, at most
+//  BROKER_HANDBACK_MAX times: a request that kills every worker must not kill the pool.
+static void
+s_request_handback (broker_t *self, request_t *req, const char *worker_id)
+{
+    service_t *svc = req->service;
+    req->handbacks++;
+    if (self->draining) {
+        log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
+                  *req->rid ? req->rid : "-", worker_id);
+        s_request_fail (self, &req, 503, "shutting_down", "the broker is shutting down");
+        return;
+    }
+    if (req->handbacks >= BROKER_HANDBACK_MAX) {
+        log_warn ("event=request_failed rid=%s worker=%s handbacks=%d reason=too_many_handbacks",
+                  *req->rid ? req->rid : "-", worker_id, req->handbacks);
+        s_request_fail (self, &req, 500, "request_failed",
+                        "the request was handed to 3 workers and none of them answered");
+        return;
+    }
+    log_info ("event=request_handed_back rid=%s worker=%s handbacks=%d",
+              *req->rid ? req->rid : "-", worker_id, req->handbacks);
+    req->queued_at = self->now;
+    zlistx_add_start (svc->requests, req);
+    self->queued++;
+    s_service_dispatch (self, svc);
+}
+
+//  Forgets a worker; the request it held goes back to its queue.
+static void
+s_worker_remove (broker_t *self, worker_t *w, const char *event, const char *reason)
+{
+    char id [WORKER_ID_MAX];
+    strcpy (id, w->id);
+    s_worker_unwait (w);
+    for (size_t i = 0; i < w->services_n; i++)
+        w->services [i]->workers--;
+    request_t *req = w->request;
+    w->request = NULL;
+    if (req) {
+        req->service->in_flight--;
+        self->in_flight--;
+    }
+    log_info ("event=%s worker=%s reason=%s held=%s", event, id, reason,
+              req ? (*req->rid ? req->rid : "-") : "none");
+    zhashx_delete (self->workers, id);
+    if (req)
+        s_request_handback (self, req, id);
+}
+
+static void
+s_worker_join (broker_t *self, mdp_msg_t *m, const char *id)
+{
+    const char *refused = NULL;
+    if (zhashx_size (self->workers) >= BROKER_WORKERS_MAX)
+        refused = "too_many_workers";
+    worker_t *w = (worker_t *) zmalloc (sizeof (worker_t));
+    for (size_t i = 0; i < m->services_n && !refused; i++) {
+        const char *name = m->services [i];
+        if (strncmp (name, MMI_PREFIX, strlen (MMI_PREFIX)) == 0) {
+            refused = "reserved_service";
+            break;
+        }
+        service_t *svc = s_service_require (self, name);
+        if (!svc) {
+            refused = "too_many_services";
+            break;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < w->services_n; j++)
+            dup = dup || w->services [j] == svc;
+        if (!dup)
+            w->services [w->services_n++] = svc;
+    }
+    if (refused) {
+        free (w);
+        s_malformed (self, "worker_refused", refused);
+        s_send_command (self, m->sender, MDPW_DISCONNECT);
+        return;
+    }
+    strcpy (w->id, id);
+    w->multi = m->services_n > 1;
+    w->address = m->sender;
+    m->sender = NULL;
+    w->expiry = self->now + self->cfg.heartbeat_ms * MDP_HEARTBEAT_LIVENESS;
+    for (size_t i = 0; i < w->services_n; i++)
+        w->services [i]->workers++;
+    zhashx_insert (self->workers, id, w);
+    char q [300];
+    log_info ("event=worker_join worker=%s services=%zu service=%s workers=%zu", id,
+              w->services_n, log_quote (q, sizeof q, w->services [0]->name),
+              zhashx_size (self->workers));
+    s_worker_ready (self, w);
+}
+
+static void
+s_worker_message (broker_t *self, mdp_msg_t *m)
+{
+    char id [WORKER_ID_MAX];
+    s_hex (m->sender, id);
+    worker_t *w = (worker_t *) zhashx_lookup (self->workers, id);
+    if (w)
+        w->expiry = self->now + self->cfg.heartbeat_ms * MDP_HEARTBEAT_LIVENESS;
+
+    switch (m->command) {
+        case MDPW_READY:
+            if (w) {
+                //  A second READY means the peer lost track of its state: start over.
+                s_send_command (self, w->address, MDPW_DISCONNECT);
+                s_worker_remove (self, w, "worker_leave", "ready_twice");
+            }
+            else
+                s_worker_join (self, m, id);
+            break;
+        case MDPW_REPLY:
+            if (!w) {
+                //  Declared dead earlier; its request went elsewhere, so this must not count.
+                log_info ("event=late_reply_dropped worker=%s", id);
+                s_send_command (self, m->sender, MDPW_DISCONNECT);
+            }
+            else
+            if (!w->request)
+                s_malformed (self, "reply_dropped", "REPLY from a worker that holds no request");
+            else {
+                request_t *req = w->request;
+                w->request = NULL;
+                req->service->in_flight--;
+                self->in_flight--;
+                zmsg_t *msg = mdp_client_reply_new (req->client, req->service->name, &m->body);
+                s_send (self, &msg);
+                log_debug ("event=request_done rid=%s worker=%s",
+                           *req->rid ? req->rid : "-", w->id);
+                s_request_destroy (&req);
+                s_worker_ready (self, w);
+            }
+            break;
+        case MDPW_HEARTBEAT:
+            if (!w)
+                s_send_command (self, m->sender, MDPW_DISCONNECT);
+            break;
+        case MDPW_DISCONNECT:
+            if (w)
+                s_worker_remove (self, w, "worker_leave", "disconnect");
+            break;
+        default:
+            s_malformed (self, "malformed_dropped", "unexpected worker command");
+            break;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Clients
+
+static char *
+s_status_json (broker_t *self)
+{
+    json_t *services = json_array ();
+    for (service_t *svc = (service_t *) zhashx_first (self->services); svc;
+         svc = (service_t *) zhashx_next (self->services))
+        json_array_append_new (services, json_pack ("{s:s, s:I, s:I, s:I, s:I}",
+            "name", svc->name,
+            "workers", (json_int_t) svc->workers,
+            "idle", (json_int_t) zlistx_size (svc->waiting),
+            "queued", (json_int_t) zlistx_size (svc->requests),
+            "inFlight", (json_int_t) svc->in_flight));
+    json_t *root = json_pack ("{s:I, s:I, s:I, s:o}",
+        "workers", (json_int_t) zhashx_size (self->workers),
+        "queued", (json_int_t) self->queued,
+        "inFlight", (json_int_t) self->in_flight,
+        "services", services);
+    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    json_decref (root);
+    return text;
+}
+
+static void
+s_mmi (broker_t *self, mdp_msg_t *m)
+{
+    zmsg_t *body = zmsg_new ();
+    if (streq (m->service, MMI_SERVICE)) {
+        zframe_t *name = zmsg_first (m->body);
+        bool found = false;
+        if (name && mdp_service_valid ((const char *) zframe_data (name), zframe_size (name))) {
+            char key [MDP_SERVICE_MAX + 1];
+            memcpy (key, zframe_data (name), zframe_size (name));
+            key [zframe_size (name)] = 0;
+            service_t *svc = (service_t *) zhashx_lookup (self->services, key);
+            found = svc && svc->workers > 0;
+        }
+        zmsg_addstr (body, found ? MMI_FOUND : MMI_NOT_FOUND);
+    }
+    else
+    if (streq (m->service, MMI_STATUS)) {
+        char *text = s_status_json (self);
+        if (text)
+            zmsg_addstr (body, text);
+        else
+            zmsg_addstr (body, "{}");
+        free (text);
+    }
+    else
+        zmsg_addstr (body, MMI_NOT_IMPLEMENTED);
+    zmsg_t *msg = mdp_client_reply_new (m->sender, m->service, &body);
+    s_send (self, &msg);
+}
+
+static void
+s_client_message (broker_t *self, mdp_msg_t *m)
+{
+    if (strncmp (m->service, MMI_PREFIX, strlen (MMI_PREFIX)) == 0) {
+        s_mmi (self, m);
+        return;
+    }
+    char rid [SVC_RID_MAX + 1];
+    svc_peek_rid (m->body, rid);
+    if (self->draining) {
+        s_reply_error (self, m->sender, m->service, rid, 503, "shutting_down",
+                       "the broker is shutting down");
+        return;
+    }
+    service_t *svc = s_service_require (self, m->service);
+    if (!svc) {
+        s_malformed (self, "request_refused", "too many distinct services");
+        s_reply_error (self, m->sender, m->service, rid, 503, "service_unavailable",
+                       "the broker knows too many services");
+        return;
+    }
+    if (zlistx_size (svc->requests) >= (size_t) self->cfg.queue_max) {
+        if (!svc->full_logged) {
+            char q [300];
+            log_warn ("event=queue_full service=%s queued=%zu",
+                      log_quote (q, sizeof q, svc->name), zlistx_size (svc->requests));
+            svc->full_logged = true;
+        }
+        log_debug ("event=request_refused rid=%s reason=queue_full", *rid ? rid : "-");
+        s_reply_error (self, m->sender, m->service, rid, 503, "queue_full",
+                       "too many requests are waiting for this service");
+        return;
+    }
+    request_t *req = (request_t *) zmalloc (sizeof (request_t));
+    req->client = m->sender;
+    m->sender = NULL;
+    req->body = m->body;
+    m->body = NULL;
+    req->service = svc;
+    memcpy (req->rid, rid, sizeof rid);
+    req->queued_at = self->now;
+    req->seq = self->seq++;
+    log_debug ("event=request_received rid=%s", *rid ? rid : "-");
+    if (zlistx_size (svc->waiting))
+        s_worker_send_request (self, (worker_t *) zlistx_head (svc->waiting), req);
+    else {
+        zlistx_add_end (svc->requests, req);
+        self->queued++;
+    }
+}
+
+static void
+s_handle (broker_t *self, zmsg_t **msg_p)
+{
+    char err [160];
+    mdp_msg_t *m = mdp_msg_decode (msg_p, MDP_AT_BROKER, err, sizeof err);
+    if (!m) {
+        s_malformed (self, "malformed_dropped", err);
+        return;
+    }
+    if (m->kind == MDP_CLIENT_MSG)
+        s_client_message (self, m);
+    else
+        s_worker_message (self, m);
+    mdp_msg_destroy (&m);
+}
+
+//  --------------------------------------------------------------------------
+//  Timers
+
+static void
+s_expire_requests (broker_t *self)
+{
+    zlistx_t *empty = NULL;
+    for (service_t *svc = (service_t *) zhashx_first (self->services); svc;
+         svc = (service_t *) zhashx_next (self->services)) {
+        //  Queues are in arrival order after a front run of hand-backs, so the scan
+        //  stops at the first fresh request that is not a hand-back.
+        request_t *req = (request_t *) zlistx_first (svc->requests);
+        while (req) {
+            if (self->now - req->queued_at >= self->cfg.request_ttl_ms) {
+                zlistx_detach_cur (svc->requests);
+                self->queued--;
+                //  Capped so the error object stays within svc_reply_error's buffer.
+                char message [256], name [200];
+                s_json_escape (svc->name, name, sizeof name);
+                snprintf (message, sizeof message, "no worker offers %s", name);
+                log_debug ("event=request_expired rid=%s", *req->rid ? req->rid : "-");
+                s_request_fail (self, &req, 503, "service_unavailable", message);
+            }
+            else
+            if (req->handbacks == 0)
+                break;
+            req = (request_t *) zlistx_next (svc->requests);
+        }
+        if (zlistx_size (svc->requests) < (size_t) self->cfg.queue_max)
+            svc->full_logged = false;
+        if (svc->workers == 0 && svc->in_flight == 0 && zlistx_size (svc->requests) == 0) {
+            if (!empty)
+                empty = zlistx_new ();
+            zlistx_add_end (empty, svc->name);
+        }
+    }
+    //  Forgetting idle entries keeps garbage service names from filling the table.
+    if (empty) {
+        for (char *name = (char *) zlistx_first (empty); name; name = (char *) zlistx_next (empty))
+            zhashx_delete (self->services, name);
+        zlistx_destroy (&empty);
+    }
+}
+
+static void
+s_heartbeat (broker_t *self)
+{
+    zlistx_t *dead = NULL;
+    for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
+         w = (worker_t *) zhashx_next (self->workers)) {
+        if (self->now > w->expiry) {
+            if (!dead)
+                dead = zlistx_new ();
+            zlistx_add_end (dead, w);
+        }
+        else
+            s_send_command (self, w->address, MDPW_HEARTBEAT);
+    }
+    if (dead) {
+        //  None of them may receive a hand-back from another before it goes too.
+        for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
+            s_worker_unwait (w);
+        for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
+            s_worker_remove (self, w, "worker_expired", "silent");
+        zlistx_destroy (&dead);
+    }
+}
+
+static void
+s_tick (broker_t *self)
+{
+    if (self->now >= self->next_heartbeat) {
+        s_heartbeat (self);
+        self->next_heartbeat += self->cfg.heartbeat_ms;
+        if (self->next_heartbeat <= self->now)
+            self->next_heartbeat = self->now + self->cfg.heartbeat_ms;
+    }
+    s_expire_requests (self);
+    if (self->warn_suppressed && self->now - self->warn_window >= 1000) {
+        log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
+                  self->warn_suppressed, self->malformed_total);
+        self->warn_suppressed = 0;
+        self->warn_lines = 0;
+        self->warn_window = self->now;
+    }
+    self->next_tick = self->now + TICK_MS;
+}
+
+//  --------------------------------------------------------------------------
+//  Shutdown
+
+static void
+s_drain_begin (broker_t *self)
+{
+    self->draining = true;
+    log_info ("event=draining queued=%zu in_flight=%zu workers=%zu", self->queued,
+              self->in_flight, zhashx_size (self->workers));
+    for (service_t *svc = (service_t *) zhashx_first (self->services); svc;
+         svc = (service_t *) zhashx_next (self->services)) {
+        request_t *req;
+        while ((req = (request_t *) zlistx_detach (svc->requests, NULL))) {
+            self->queued--;
+            s_request_fail (self, &req, 503, "shutting_down", "the broker is shutting down");
+        }
+    }
+}
+
+static void
+s_drain_end (broker_t *self)
+{
+    size_t abandoned = 0;
+    for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
+         w = (worker_t *) zhashx_next (self->workers)) {
+        if (w->request) {
+            request_t *req = w->request;
+            w->request = NULL;
+            req->service->in_flight--;
+            self->in_flight--;
+            abandoned++;
+            log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
+                      *req->rid ? req->rid : "-", w->id);
+            s_request_fail (self, &req, 503, "shutting_down",
+                            "the broker stopped before a worker answered");
+        }
+        s_send_command (self, w->address, MDPW_DISCONNECT);
+    }
+    log_info ("event=stopped workers=%zu abandoned=%zu malformed=%" PRIu64,
+              zhashx_size (self->workers), abandoned, self->malformed_total);
+}
+
+//  --------------------------------------------------------------------------
+//  Public API
+
+int
+broker_config_load (broker_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    int rc = 0;
+    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->endpoint);
+    rc |= conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &cfg->heartbeat_ms);
+    rc |= conf_int ("BROKER_QUEUE_MAX", 10000, 1, 1000000, &cfg->queue_max);
+    rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
+    rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
+    return rc ? -1 : 0;
+}
+
+broker_t *
+broker_new (const broker_config_t *cfg)
+{
+    broker_t *self = (broker_t *) zmalloc (sizeof (broker_t));
+    self->cfg = *cfg;
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router) {
+        log_error ("event=socket_failed msg=\"cannot create the ROUTER socket\"");
+        free (self);
+        return NULL;
+    }
+    mdp_socket_setup (self->router);
+    zsock_set_router_handover (self->router, 1);
+    zsock_set_sndhwm (self->router, SOCKET_HWM);
+    zsock_set_rcvhwm (self->router, SOCKET_HWM);
+    zsock_set_rcvtimeo (self->router, 0);   //  the loop polls, then reads until EAGAIN
+    if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {
+        char q [300];
+        log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
+                   zmq_strerror (zmq_errno ()));
+        zsock_destroy (&self->router);
+        free (self);
+        return NULL;
+    }
+    self->handle = zsock_resolve (self->router);
+    self->workers = zhashx_new ();
+    zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) s_worker_destroy);
+    self->services = zhashx_new ();
+    zhashx_set_destructor (self->services, (zhashx_destructor_fn *) s_service_destroy);
+    self->now = zclock_mono ();
+    self->next_tick = self->now + TICK_MS;
+    self->next_heartbeat = self->now + cfg->heartbeat_ms;
+    self->warn_window = self->now;
+    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld",
+              cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max, cfg->request_ttl_ms);
+    return self;
+}
+
+void
+broker_destroy (broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    broker_t *self = *self_p;
+    //  Workers first: they point into services.
+    zhashx_destroy (&self->workers);
+    zhashx_destroy (&self->services);
+    if (self->router) {
+        //  Give the last replies and DISCONNECTs a moment to leave.
+        zsock_set_linger (self->router, 1000);
+        zsock_destroy (&self->router);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+int
+broker_run (broker_t *self, volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
+    int64_t drain_deadline = 0;
+    int rc = 0;
+    while (true) {
+        self->now = zclock_mono ();
+        if (*stop && !self->draining) {
+            s_drain_begin (self);
+            drain_deadline = self->now + self->cfg.drain_ms;
+        }
+        if (self->draining
+        && (self->in_flight == 0 || *stop > 1 || self->now >= drain_deadline))
+            break;
+        long timeout = (long) (self->next_tick - self->now);
+        if (self->draining && drain_deadline - self->now < timeout)
+            timeout = (long) (drain_deadline - self->now);
+        if (timeout < 0)
+            timeout = 0;
+        int n = zmq_poll (&item, 1, timeout);
+        if (n == -1) {
+            if (zmq_errno () == EINTR)
+                continue;
+            log_error ("event=poll_failed msg=%s", zmq_strerror (zmq_errno ()));
+            rc = -1;
+            break;
+        }
+        if (n > 0) {
+            for (int i = 0; i < BATCH_MAX; i++) {
+                zmsg_t *msg = zmsg_recv (self->router);
+                if (!msg)
+                    break;
+                s_handle (self, &msg);
+                if ((i & 63) == 63)
+                    self->now = zclock_mono ();
+            }
+            self->now = zclock_mono ();
+        }
+        if (self->now >= self->next_tick)
+            s_tick (self);
+    }
+    s_drain_end (self);
+    return rc;
+}

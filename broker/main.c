@@ -1,0 +1,58 @@
+/*  broker: entry point. Reads the environment, runs the broker actor until SIGTERM or
+    SIGINT, exits 0 after a clean drain.  */
+#include "broker.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int signum)
+{
+    (void) signum;
+    if (s_stop < 2)
+        s_stop++;       //  the first starts the drain, the second cuts it short
+}
+
+static const char *s_usage =
+    "usage: broker [--help] [--version]\n"
+    "The 7/MDP broker of ticketd. Settings come from the environment:\n"
+    "  BROKER_ENDPOINT        ROUTER endpoint (default tcp://127.0.0.1:5555)\n"
+    "  HEARTBEAT_MS           heartbeat interval, 100..2500 (default 1000)\n"
+    "  BROKER_QUEUE_MAX       requests queued per service (default 10000)\n"
+    "  BROKER_REQUEST_TTL_MS  longest wait for a worker before 503 (default 10000)\n"
+    "  BROKER_DRAIN_MS        wait for in-flight replies on SIGTERM (default 5000)\n"
+    "  LOG_LEVEL              debug|info|warn|error (default info)\n";
+
+int
+main (int argc, char **argv)
+{
+    int rc = conf_handle_args (argc, argv, "broker", s_usage);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    if (log_init ("broker"))
+        return 1;
+    broker_config_t cfg;
+    if (broker_config_load (&cfg))
+        return 1;
+
+    //  Our own handlers: czmq's would make blocking calls fail instead of draining.
+    zsys_handler_set (NULL);
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+
+    broker_t *broker = broker_new (&cfg);
+    if (!broker)
+        return 1;
+    rc = broker_run (broker, &s_stop);
+    broker_destroy (&broker);
+    return rc ? 1 : 0;
+}

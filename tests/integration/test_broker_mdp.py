@@ -1,0 +1,476 @@
+"""Broker interop: a plain 7/MDP client and worker written with pyzmq alone (none of our C
+code) talk to build/bin/broker. Covers routing, MMI, LRU, heartbeats and hand-back, bounded
+queues, TTL, garbage input and SIGTERM."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD_DIR", "build")
+BROKER_BIN = os.path.join(ROOT, BUILD, "bin", "broker")
+HEARTBEAT_MS = 200
+
+MDPC = b"MDPC01"
+MDPW = b"MDPW01"
+READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    def __init__(self, name, **env):
+        self.endpoint = "tcp://127.0.0.1:%d" % free_port()
+        e = dict(os.environ, BROKER_ENDPOINT=self.endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS))
+        e.update({k: str(v) for k, v in env.items()})
+        # the log of the last run stays for reading after a failure
+        self.log = open(os.path.join(ROOT, BUILD, "test_broker_mdp.%s.log" % name), "wb")
+        self.proc = subprocess.Popen([BROKER_BIN], env=e, stderr=self.log)
+        time.sleep(0.2)
+        assert self.proc.poll() is None, "broker exited at start"
+
+    def stop(self):
+        """SIGTERM (so a sanitizer build checks for leaks at exit), SIGKILL if it hangs.
+        Returns the exit code, or None when it had to be killed."""
+        rc = self.proc.poll()
+        if rc is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(7)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                rc = None
+        self.log.close()
+        return rc
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    c = zmq.Context()
+    yield c
+    c.destroy(linger=0)
+
+
+@pytest.fixture(scope="module")
+def broker():
+    b = Broker("main")
+    yield b
+    assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
+
+
+@pytest.fixture(scope="module")
+def small_broker():
+    b = Broker("small", BROKER_QUEUE_MAX=2, BROKER_REQUEST_TTL_MS=600)
+    yield b
+    assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
+
+
+# ---- a plain 7/MDP worker and client, straight from the spec ---------------------------
+
+class Worker:
+    def __init__(self, ctx, endpoint, *services):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        self.sock.connect(endpoint)
+        self.heartbeats = True
+        self.sock.send_multipart([b"", MDPW, READY] + [s.encode() for s in services])
+
+    def recv(self, timeout=2.0, skip_heartbeats=True):
+        """Next command from the broker as (command, frames after it), or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            if not self.sock.poll(int(left * 1000)):
+                return None
+            frames = self.sock.recv_multipart()
+            assert frames[0] == b"" and frames[1] == MDPW, frames
+            if frames[2] == HEARTBEAT and skip_heartbeats:
+                if self.heartbeats:
+                    self.heartbeat()    # a live worker answers in kind, as spec 7 asks
+                continue
+            return frames[2], frames[3:]
+
+    def recv_request(self, timeout=2.0):
+        got = self.recv(timeout)
+        assert got is not None, "worker expected a REQUEST, got nothing"
+        cmd, rest = got
+        assert cmd == REQUEST, "worker expected a REQUEST, got %r" % (got,)
+        assert rest[1] == b""
+        return rest[0], rest[2:]          # client address, body
+
+    def reply(self, client, body):
+        self.sock.send_multipart([b"", MDPW, REPLY, client, b""] + body)
+
+    def heartbeat(self):
+        self.sock.send_multipart([b"", MDPW, HEARTBEAT])
+
+    def close(self):
+        self.sock.close(linger=0)
+
+
+def req_client(ctx, endpoint):
+    s = ctx.socket(zmq.REQ)
+    s.linger = 0
+    s.rcvtimeo = 3000
+    s.connect(endpoint)
+    return s
+
+
+def dealer_client(ctx, endpoint):
+    s = ctx.socket(zmq.DEALER)
+    s.linger = 0
+    s.rcvtimeo = 3000
+    s.connect(endpoint)
+    return s
+
+
+def call(ctx, endpoint, service, *body):
+    s = req_client(ctx, endpoint)
+    try:
+        s.send_multipart([MDPC, service.encode()] + list(body))
+        frames = s.recv_multipart()
+        assert frames[0] == MDPC and frames[1] == service.encode(), frames
+        return frames[2:]
+    finally:
+        s.close()
+
+
+def wait_for_service(ctx, endpoint, service, workers=1, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = json.loads(call(ctx, endpoint, "mmi.status")[0])
+        for s in status["services"]:
+            if s["name"] == service and s["workers"] >= workers:
+                return status
+        time.sleep(0.02)
+    raise AssertionError("service %s never had %d workers" % (service, workers))
+
+
+def envelope(rid):
+    return [rid.encode(), b"", b"{}"]
+
+
+# ---- error paths first ------------------------------------------------------------------
+
+def test_garbage_frames_do_not_kill_the_broker(ctx, broker):
+    d = ctx.socket(zmq.DEALER)
+    d.linger = 0
+    d.connect(broker.endpoint)
+    garbage = [
+        [os.urandom(40)],
+        [b""],
+        [b"", b"MDPX01", b"svc", b"x"],
+        [b"", MDPW, b"\x09"],
+        [b"", MDPW, b"\x01\x02"],
+        [b"", MDPW, READY],                               # READY with no service
+        [b"", MDPW, READY] + [b"s%d" % i for i in range(65)],
+        [b"", MDPC, b"bad service"],
+        [b"", MDPC, b"x" * 300],
+        [b"", MDPC, b"svc"] + [b"f"] * 17,
+        [b"", MDPW, HEARTBEAT, b"extra"],
+    ]
+    for _ in range(50):
+        for g in garbage:
+            d.send_multipart(g)
+    for _ in range(200):
+        d.send_multipart([os.urandom(8) for _ in range(3)])
+    d.close()
+    time.sleep(0.2)
+    assert broker.proc.poll() is None, "broker died on garbage"
+    w = Worker(ctx, broker.endpoint, "after.garbage")
+    wait_for_service(ctx, broker.endpoint, "after.garbage")
+    s = req_client(ctx, broker.endpoint)
+    s.send_multipart([MDPC, b"after.garbage"] + envelope("g1"))
+    client, body = w.recv_request()
+    w.reply(client, [body[0], b"200", b"{}"])
+    assert s.recv_multipart() == [MDPC, b"after.garbage", b"g1", b"200", b"{}"]
+    s.close()
+    w.close()
+
+
+def test_unknown_worker_heartbeat_is_answered_with_disconnect(ctx, broker):
+    d = ctx.socket(zmq.DEALER)
+    d.linger = 0
+    d.connect(broker.endpoint)
+    d.send_multipart([b"", MDPW, HEARTBEAT])
+    assert d.poll(2000), "no DISCONNECT for an unknown worker"
+    assert d.recv_multipart() == [b"", MDPW, DISCONNECT]
+    d.close()
+
+
+def test_second_ready_disconnects_the_worker(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "twice")
+    wait_for_service(ctx, broker.endpoint, "twice")
+    w.sock.send_multipart([b"", MDPW, READY, b"twice"])
+    got = w.recv()
+    assert got == (DISCONNECT, []), got
+    assert call(ctx, broker.endpoint, "mmi.service", b"twice") == [b"404"]
+    w.close()
+
+
+def test_full_queue_is_answered_503_queue_full(ctx, small_broker):
+    d = dealer_client(ctx, small_broker.endpoint)
+    for rid in ("q1", "q2", "q3"):
+        d.send_multipart([b"", MDPC, b"nobody.home"] + envelope(rid))
+    frames = d.recv_multipart()
+    assert frames[:5] == [b"", MDPC, b"nobody.home", b"q3", b"503"], frames
+    assert json.loads(frames[5])["error"]["code"] == "queue_full"
+    d.close()
+
+
+def test_request_waiting_past_ttl_is_answered_503(ctx, small_broker):
+    d = dealer_client(ctx, small_broker.endpoint)
+    t0 = time.monotonic()
+    d.send_multipart([b"", MDPC, b"nobody.ttl"] + envelope("t1"))
+    frames = d.recv_multipart()
+    waited = time.monotonic() - t0
+    assert frames[:5] == [b"", MDPC, b"nobody.ttl", b"t1", b"503"], frames
+    err = json.loads(frames[5])["error"]
+    assert err["code"] == "service_unavailable"
+    assert "nobody.ttl" in err["message"]
+    assert 0.5 <= waited < 2.0, waited
+    d.close()
+
+
+def test_ttl_message_escapes_a_hostile_service_name(ctx, small_broker):
+    d = dealer_client(ctx, small_broker.endpoint)
+    d.send_multipart([b"", MDPC, b'x"}\\'] + envelope("t2"))
+    frames = d.recv_multipart()
+    assert frames[4] == b"503"
+    assert json.loads(frames[5])["error"]["message"].endswith('x"}\\')
+    d.send_multipart([b"", MDPC, b'"' * 255] + envelope("t3"))
+    frames = d.recv_multipart()
+    assert frames[3:5] == [b"t3", b"503"], frames
+    assert json.loads(frames[5])["error"]["code"] == "service_unavailable"
+    d.close()
+
+
+# ---- 7/MDP routing ----------------------------------------------------------------------
+
+def test_request_and_reply_travel_through_the_broker(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "echo")
+    wait_for_service(ctx, broker.endpoint, "echo")
+    s = req_client(ctx, broker.endpoint)
+    s.send_multipart([MDPC, b"echo"] + envelope("r1"))
+    client, body = w.recv_request()
+    assert body == envelope("r1")      # a single-service worker gets the plain REQUEST
+    w.reply(client, [b"r1", b"200", b'{"ok":true}'])
+    assert s.recv_multipart() == [MDPC, b"echo", b"r1", b"200", b'{"ok":true}']
+    s.close()
+    w.close()
+
+
+def test_dealer_client_has_many_requests_in_flight(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "many")
+    wait_for_service(ctx, broker.endpoint, "many")
+    d = dealer_client(ctx, broker.endpoint)
+    rids = ["m%d" % i for i in range(20)]
+    for rid in rids:
+        d.send_multipart([b"", MDPC, b"many"] + envelope(rid))
+    for _ in rids:
+        client, body = w.recv_request()
+        w.reply(client, [body[0], b"200", b"{}"])
+    got = set()
+    for _ in rids:
+        frames = d.recv_multipart()
+        assert frames[:3] == [b"", MDPC, b"many"]
+        got.add(frames[3].decode())
+    assert got == set(rids)
+    d.close()
+    w.close()
+
+
+def test_multi_service_worker_serves_each_service(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "multi.a", "multi.b")
+    wait_for_service(ctx, broker.endpoint, "multi.b")
+    for svc in ("multi.a", "multi.b"):
+        s = req_client(ctx, broker.endpoint)
+        s.send_multipart([MDPC, svc.encode()] + envelope("x"))
+        client, body = w.recv_request()
+        # extension: a worker that offers several services is told which one is asked for
+        assert body == [svc.encode()] + envelope("x"), body
+        w.reply(client, [b"x", b"200", svc.encode()])
+        assert s.recv_multipart()[1:] == [svc.encode(), b"x", b"200", svc.encode()]
+        s.close()
+    w.close()
+
+
+def test_least_recently_used_worker_gets_the_next_request(ctx, broker):
+    w1 = Worker(ctx, broker.endpoint, "lru")
+    wait_for_service(ctx, broker.endpoint, "lru", 1)
+    w2 = Worker(ctx, broker.endpoint, "lru")
+    wait_for_service(ctx, broker.endpoint, "lru", 2)
+    order = []
+    poller = zmq.Poller()
+    poller.register(w1.sock, zmq.POLLIN)
+    poller.register(w2.sock, zmq.POLLIN)
+    for i in range(4):
+        s = req_client(ctx, broker.endpoint)
+        s.send_multipart([MDPC, b"lru"] + envelope("l%d" % i))
+        served = False
+        deadline = time.monotonic() + 2.0
+        while not served and time.monotonic() < deadline:
+            for sock, _ in poller.poll(200):
+                name, w = ("w1", w1) if sock is w1.sock else ("w2", w2)
+                got = w.recv(0.0)
+                if got and got[0] == REQUEST:
+                    order.append(name)
+                    w.reply(got[1][0], [b"l%d" % i, b"200", b"{}"])
+                    served = True
+        assert s.recv_multipart()[2] == b"l%d" % i
+        s.close()
+    assert order == ["w1", "w2", "w1", "w2"], order
+    w1.close()
+    w2.close()
+
+
+# ---- 8/MMI ------------------------------------------------------------------------------
+
+def test_mmi_service_answers_200_for_a_live_service_and_404_otherwise(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "mmi.probe.target")  # reserved name: refused
+    assert w.recv() == (DISCONNECT, [])
+    w.close()
+    w = Worker(ctx, broker.endpoint, "probe")
+    wait_for_service(ctx, broker.endpoint, "probe")
+    assert call(ctx, broker.endpoint, "mmi.service", b"probe") == [b"200"]
+    assert call(ctx, broker.endpoint, "mmi.service", b"no.such.service") == [b"404"]
+    w.close()
+
+
+def test_other_mmi_names_answer_501(ctx, broker):
+    assert call(ctx, broker.endpoint, "mmi.foo") == [b"501"]
+
+
+def test_mmi_status_is_json_naming_services_and_counts(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "status.svc")
+    status = wait_for_service(ctx, broker.endpoint, "status.svc")
+    assert set(status) >= {"workers", "queued", "inFlight", "services"}
+    svc = [s for s in status["services"] if s["name"] == "status.svc"][0]
+    assert svc == {"name": "status.svc", "workers": 1, "idle": 1, "queued": 0, "inFlight": 0}
+    w.close()
+
+
+# ---- heartbeats and hand-back ---------------------------------------------------------
+
+def test_request_held_by_a_vanished_worker_goes_to_another(ctx, broker):
+    w1 = Worker(ctx, broker.endpoint, "vanish")
+    wait_for_service(ctx, broker.endpoint, "vanish")
+    s = req_client(ctx, broker.endpoint)
+    s.send_multipart([MDPC, b"vanish"] + envelope("v1"))
+    w1.recv_request()
+    w1.close()                     # no DISCONNECT, no more heartbeats
+    w2 = Worker(ctx, broker.endpoint, "vanish")
+    client, body = w2.recv_request(timeout=3.0)
+    assert body == envelope("v1")
+    w2.reply(client, [b"v1", b"200", b"{}"])
+    assert s.recv_multipart() == [MDPC, b"vanish", b"v1", b"200", b"{}"]
+    s.close()
+    w2.close()
+
+
+def test_late_reply_from_a_dead_worker_is_not_forwarded_twice(ctx, broker):
+    w1 = Worker(ctx, broker.endpoint, "frozen")
+    wait_for_service(ctx, broker.endpoint, "frozen")
+    w2 = Worker(ctx, broker.endpoint, "frozen")
+    wait_for_service(ctx, broker.endpoint, "frozen", 2)
+    d = dealer_client(ctx, broker.endpoint)
+    d.send_multipart([b"", MDPC, b"frozen"] + envelope("f1"))
+    # w1 joined first, so it is least recently used and gets the request
+    client1, _ = w1.recv_request()
+    w1.heartbeats = False
+    # w1 now freezes (silent). w2 keeps heartbeating and gets the hand-back.
+    client2, body = w2.recv_request(timeout=3.0)
+    assert body == envelope("f1"), "the hand-back never reached the second worker"
+    w2.reply(client2, [b"f1", b"200", b"second"])
+    assert d.recv_multipart() == [b"", MDPC, b"frozen", b"f1", b"200", b"second"]
+    w1.reply(client1, [b"f1", b"200", b"first"])
+    assert w1.recv(timeout=2.0) == (DISCONNECT, []), "late worker was not told to go"
+    assert not d.poll(500), "the late reply was forwarded"
+    d.close()
+    w1.close()
+    w2.close()
+
+
+def test_slow_worker_that_heartbeats_keeps_its_request(ctx, broker):
+    slow = Worker(ctx, broker.endpoint, "slow")
+    wait_for_service(ctx, broker.endpoint, "slow")
+    d = dealer_client(ctx, broker.endpoint)
+    d.send_multipart([b"", MDPC, b"slow"] + envelope("s1"))
+    client, _ = slow.recv_request()
+    other = Worker(ctx, broker.endpoint, "slow")
+    t_end = time.monotonic() + 8 * HEARTBEAT_MS / 1000.0
+    while time.monotonic() < t_end:
+        slow.heartbeat()
+        assert slow.recv(0.1) is None
+        other.heartbeat()
+        assert other.recv(0.0) is None, "the request was taken from a live worker"
+    slow.reply(client, [b"s1", b"200", b"done"])
+    assert d.recv_multipart() == [b"", MDPC, b"slow", b"s1", b"200", b"done"]
+    assert not d.poll(300)
+    d.close()
+    slow.close()
+    other.close()
+
+
+def test_request_handed_back_three_times_is_answered_500(ctx, broker):
+    d = dealer_client(ctx, broker.endpoint)
+    d.send_multipart([b"", MDPC, b"poison"] + envelope("p1"))
+    for attempt in range(3):
+        w = Worker(ctx, broker.endpoint, "poison")
+        client, body = w.recv_request()
+        assert body == envelope("p1"), "attempt %d got %r" % (attempt, body)
+        w.sock.send_multipart([b"", MDPW, DISCONNECT])   # dies holding it
+        w.close()
+    frames = d.recv_multipart()
+    assert frames[:5] == [b"", MDPC, b"poison", b"p1", b"500"], frames
+    assert json.loads(frames[5])["error"]["code"] == "request_failed"
+    d.close()
+
+
+def test_worker_that_disconnects_is_forgotten(ctx, broker):
+    w = Worker(ctx, broker.endpoint, "leaver")
+    wait_for_service(ctx, broker.endpoint, "leaver")
+    w.sock.send_multipart([b"", MDPW, DISCONNECT])
+    time.sleep(0.1)
+    assert call(ctx, broker.endpoint, "mmi.service", b"leaver") == [b"404"]
+    w.close()
+
+
+# ---- SIGTERM ------------------------------------------------------------------------------
+
+def test_sigterm_drains_in_flight_requests_and_exits_0(ctx):
+    b = Broker("drain")
+    try:
+        w = Worker(ctx, b.endpoint, "drain")
+        wait_for_service(ctx, b.endpoint, "drain")
+        d = dealer_client(ctx, b.endpoint)
+        d.send_multipart([b"", MDPC, b"drain"] + envelope("held"))
+        client, _ = w.recv_request()
+        d.send_multipart([b"", MDPC, b"nobody.drain"] + envelope("queued"))
+        time.sleep(0.1)
+        b.proc.send_signal(signal.SIGTERM)
+        frames = d.recv_multipart()
+        assert frames[2:5] == [b"nobody.drain", b"queued", b"503"], frames
+        assert json.loads(frames[5])["error"]["code"] == "shutting_down"
+        d.send_multipart([b"", MDPC, b"drain"] + envelope("new"))
+        frames = d.recv_multipart()
+        assert frames[3:5] == [b"new", b"503"], frames
+        assert b.proc.poll() is None, "broker left before the in-flight reply"
+        w.reply(client, [b"held", b"200", b"{}"])
+        assert d.recv_multipart() == [b"", MDPC, b"drain", b"held", b"200", b"{}"]
+        assert w.recv(timeout=2.0) == (DISCONNECT, [])
+        assert b.proc.wait(5) == 0
+        d.close()
+        w.close()
+    finally:
+        b.stop()

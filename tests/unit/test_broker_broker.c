@@ -1,0 +1,238 @@
+/*  test_broker_broker: the broker actor in-process over inproc, driven by a client and a
+    worker built with our own proto codec (the Python integration test covers plain peers).  */
+#include "../../broker/broker.h"
+#include "../../common/log.h"
+#include "../../proto/mdp.h"
+#include "../../proto/svc.h"
+#include "testing.h"
+
+#include <jansson.h>
+#include <pthread.h>
+
+typedef struct {
+    broker_t *broker;
+    volatile sig_atomic_t stop;
+    pthread_t thread;
+    int rc;
+} harness_t;
+
+static void *
+s_run (void *arg)
+{
+    harness_t *h = (harness_t *) arg;
+    h->rc = broker_run (h->broker, &h->stop);
+    return NULL;
+}
+
+static int s_port;
+
+static harness_t *
+s_start (const char *endpoint, long queue_max, long ttl_ms)
+{
+    broker_config_t cfg = { endpoint, 100, queue_max, ttl_ms, 2000 };
+    harness_t *h = (harness_t *) zmalloc (sizeof (harness_t));
+    h->broker = broker_new (&cfg);
+    if (!h->broker) {
+        free (h);
+        return NULL;
+    }
+    pthread_create (&h->thread, NULL, s_run, h);
+    return h;
+}
+
+static int
+s_stop (harness_t **h_p)
+{
+    harness_t *h = *h_p;
+    h->stop = 1;
+    pthread_join (h->thread, NULL);
+    int rc = h->rc;
+    broker_destroy (&h->broker);
+    free (h);
+    *h_p = NULL;
+    return rc;
+}
+
+static zsock_t *
+s_dealer (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    mdp_socket_setup (sock);
+    zsock_set_rcvtimeo (sock, 2000);
+    zsock_connect (sock, "%s", endpoint);
+    return sock;
+}
+
+//  Next message of the worker that is not a HEARTBEAT, decoded; NULL on timeout.
+static mdp_msg_t *
+s_worker_recv (zsock_t *worker)
+{
+    while (true) {
+        zmsg_t *msg = zmsg_recv (worker);
+        if (!msg)
+            return NULL;
+        mdp_msg_t *m = mdp_msg_decode (&msg, MDP_AT_WORKER, NULL, 0);
+        if (!m || m->command != MDPW_HEARTBEAT)
+            return m;
+        mdp_msg_destroy (&m);
+    }
+}
+
+static svc_reply_t *
+s_client_recv (zsock_t *client, char *service)
+{
+    zmsg_t *msg = zmsg_recv (client);
+    mdp_msg_t *m = mdp_msg_decode (&msg, MDP_AT_CLIENT, NULL, 0);
+    if (!m)
+        return NULL;
+    strcpy (service, m->service);
+    svc_reply_t *reply = svc_reply_decode (&m->body, NULL, 0);
+    mdp_msg_destroy (&m);
+    return reply;
+}
+
+static void
+s_send_request (zsock_t *client, const char *service, const char *rid)
+{
+    zmsg_t *body = svc_request_encode (rid, NULL, SVC_ROLE_NONE, "{}", 2);
+    zmsg_t *msg = mdp_client_request_new (service, &body);
+    zmsg_send (&msg, client);
+}
+
+static void
+s_endpoint (char *buf, size_t len)
+{
+    snprintf (buf, len, "inproc://test-broker-%d", s_port++);
+}
+
+TEST (test_request_and_reply_round_trip_through_the_broker)
+{
+    char ep [64];
+    s_endpoint (ep, sizeof ep);
+    harness_t *h = s_start (ep, 10, 5000);
+    CHECK (h != NULL);
+    zsock_t *worker = s_dealer (ep);
+    zsock_t *client = s_dealer (ep);
+    const char *services [] = { "unit.echo", "unit.other" };
+    zmsg_t *ready = mdp_worker_ready_new (services, 2);
+    zmsg_send (&ready, worker);
+    s_send_request (client, "unit.echo", "rid-1");
+
+    mdp_msg_t *m = s_worker_recv (worker);
+    int got_request = m && m->command == MDPW_REQUEST;
+    //  It offers two services, so the broker names the one asked for first.
+    zframe_t *named = got_request ? zmsg_pop (m->body) : NULL;
+    int named_ok = named && zframe_streq (named, "unit.echo");
+    zframe_destroy (&named);
+    svc_request_t *req = got_request ? svc_request_decode (&m->body, NULL, 0) : NULL;
+    if (req) {
+        zmsg_t *body = svc_reply_encode (req->rid, 200, "{\"ok\":1}", 8);
+        zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
+        zmsg_send (&reply, worker);
+    }
+    char rid [SVC_RID_MAX + 1] = "";
+    if (req)
+        strcpy (rid, req->rid);
+    svc_request_destroy (&req);
+    mdp_msg_destroy (&m);
+
+    char service [MDP_SERVICE_MAX + 1] = "";
+    svc_reply_t *reply = got_request ? s_client_recv (client, service) : NULL;
+    int status = reply ? reply->status : 0;
+    char reply_rid [SVC_RID_MAX + 1] = "";
+    if (reply)
+        strcpy (reply_rid, reply->rid);
+    svc_reply_destroy (&reply);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    int rc = s_stop (&h);
+
+    CHECK (got_request);
+    CHECK (named_ok);
+    CHECK_STR (rid, "rid-1");
+    CHECK_STR (service, "unit.echo");
+    CHECK_STR (reply_rid, "rid-1");
+    CHECK_INT (status, 200);
+    CHECK_INT (rc, 0);
+}
+
+TEST (test_full_queue_and_stop_answer_503_with_the_rid)
+{
+    char ep [64];
+    s_endpoint (ep, sizeof ep);
+    harness_t *h = s_start (ep, 1, 5000);
+    CHECK (h != NULL);
+    zsock_t *client = s_dealer (ep);
+    s_send_request (client, "unit.nobody", "q-1");
+    s_send_request (client, "unit.nobody", "q-2");
+    char service [MDP_SERVICE_MAX + 1];
+    svc_reply_t *full = s_client_recv (client, service);
+    h->stop = 1;    //  as SIGTERM does: the queued one is answered too
+    svc_reply_t *drained = s_client_recv (client, service);
+    int rc = s_stop (&h);
+    zsock_destroy (&client);
+
+    int full_ok = full && full->status == 503 && streq (full->rid, "q-2");
+    int drained_ok = drained && drained->status == 503 && streq (drained->rid, "q-1");
+    json_t *root = drained ? json_loadb ((const char *) zframe_data (drained->payload),
+                                         zframe_size (drained->payload), 0, NULL) : NULL;
+    const char *code = json_string_value (json_object_get (json_object_get (root, "error"), "code"));
+    int code_ok = code && streq (code, "shutting_down");
+    json_decref (root);
+    svc_reply_destroy (&full);
+    svc_reply_destroy (&drained);
+    CHECK (full_ok);
+    CHECK (drained_ok);
+    CHECK (code_ok);
+    CHECK_INT (rc, 0);
+}
+
+TEST (test_mmi_status_counts_a_worker)
+{
+    char ep [64];
+    s_endpoint (ep, sizeof ep);
+    harness_t *h = s_start (ep, 10, 5000);
+    CHECK (h != NULL);
+    zsock_t *worker = s_dealer (ep);
+    zsock_t *client = s_dealer (ep);
+    const char *services [] = { "unit.status" };
+    zmsg_t *ready = mdp_worker_ready_new (services, 1);
+    zmsg_send (&ready, worker);
+    zclock_sleep (50);
+    zmsg_t *msg = mdp_client_request_new (MMI_STATUS, NULL);
+    zmsg_send (&msg, client);
+    msg = zmsg_recv (client);
+    mdp_msg_t *m = mdp_msg_decode (&msg, MDP_AT_CLIENT, NULL, 0);
+    json_t *root = NULL;
+    if (m && zmsg_size (m->body) == 1) {
+        zframe_t *f = zmsg_first (m->body);
+        root = json_loadb ((const char *) zframe_data (f), zframe_size (f), 0, NULL);
+    }
+    mdp_msg_destroy (&m);
+    json_int_t workers = json_integer_value (json_object_get (root, "workers"));
+    json_t *svc = json_array_get (json_object_get (root, "services"), 0);
+    const char *name = json_string_value (json_object_get (svc, "name"));
+    int name_ok = name && streq (name, "unit.status");
+    json_int_t idle = json_integer_value (json_object_get (svc, "idle"));
+    json_decref (root);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    int rc = s_stop (&h);
+    CHECK_INT (workers, 1);
+    CHECK (name_ok);
+    CHECK_INT (idle, 1);
+    CHECK_INT (rc, 0);
+}
+
+int
+main (void)
+{
+    log_set_level (LOG_WARN);
+    zsys_handler_set (NULL);
+    static const test_case_t cases [] = {
+        T (test_request_and_reply_round_trip_through_the_broker),
+        T (test_full_queue_and_stop_answer_503_with_the_rid),
+        T (test_mmi_status_counts_a_worker),
+    };
+    return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
+}

@@ -1,0 +1,424 @@
+/*  test_mdp: the 7/MDP codec (proto/mdp.c): a round trip per message type, and every
+    kind of malformed input the decoder must reject without crashing.  */
+#include "../../proto/mdp.h"
+#include "testing.h"
+
+//  A message from text frames (binary ones are added with zmsg_addmem by the caller).
+static zmsg_t *
+s_msg (int n, const char **frames)
+{
+    zmsg_t *msg = zmsg_new ();
+    for (int i = 0; i < n; i++)
+        zmsg_addstr (msg, frames [i]);
+    return msg;
+}
+
+//  What a ROUTER hands the broker: the sender's routing id first.
+static zmsg_t *
+s_from_peer (zmsg_t *msg)
+{
+    zmsg_pushmem (msg, "\x00\x01\x02\x03\x04", 5);
+    return msg;
+}
+
+static int s_not_taken;     //  decodes that left the caller's message pointer set
+
+static mdp_msg_t *
+s_decode (zmsg_t *msg, mdp_side_t side, char *err, size_t errlen)
+{
+    mdp_msg_t *m = mdp_msg_decode (&msg, side, err, errlen);
+    if (msg) {
+        s_not_taken++;
+        zmsg_destroy (&msg);
+    }
+    return m;
+}
+
+//  Decoding must fail with a reason; returns 1 when it did.
+static int
+s_rejects (zmsg_t *msg, mdp_side_t side)
+{
+    char err [128] = "";
+    mdp_msg_t *m = s_decode (msg, side, err, sizeof err);
+    if (m) {
+        mdp_msg_destroy (&m);
+        return 0;
+    }
+    return err [0] != 0;
+}
+
+static bool
+s_frame_eq (zframe_t *frame, const char *text)
+{
+    return frame && zframe_size (frame) == strlen (text)
+        && memcmp (zframe_data (frame), text, strlen (text)) == 0;
+}
+
+static zmsg_t *
+s_body (void)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, "rid-1");
+    zmsg_addstr (body, "");
+    zmsg_addstr (body, "{\"a\":1}");
+    return body;
+}
+
+//  --------------------------------------------------------------------------
+//  Round trips
+
+TEST (test_client_request_round_trips_through_the_broker_side)
+{
+    zmsg_t *body = s_body ();
+    zmsg_t *msg = s_from_peer (mdp_client_request_new ("tickets.get", &body));
+    CHECK (body == NULL);
+    char err [128];
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, err, sizeof err);
+    CHECK (m != NULL);
+    CHECK_INT (m->kind, MDP_CLIENT_MSG);
+    CHECK_STR (m->service, "tickets.get");
+    CHECK_INT (zframe_size (m->sender), 5);
+    CHECK_INT (zmsg_size (m->body), 3);
+    CHECK (s_frame_eq (zmsg_first (m->body), "rid-1"));
+    CHECK (s_frame_eq (zmsg_last (m->body), "{\"a\":1}"));
+    mdp_msg_destroy (&m);
+    CHECK (m == NULL);
+}
+
+TEST (test_client_request_with_empty_body_decodes_to_an_empty_body)
+{
+    zmsg_t *msg = s_from_peer (mdp_client_request_new ("mmi.status", NULL));
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK (m->body != NULL);
+    CHECK_INT (zmsg_size (m->body), 0);
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_client_reply_round_trips_to_the_client)
+{
+    zframe_t *client = zframe_new ("\x00\xaa\xbb\xcc\xdd", 5);
+    zmsg_t *body = s_body ();
+    zmsg_t *msg = mdp_client_reply_new (client, "tickets.get", &body);
+    //  The ROUTER strips the address; the client's DEALER sees the rest.
+    zframe_t *address = zmsg_pop (msg);
+    CHECK (zframe_eq (address, client));
+    zframe_destroy (&address);
+    mdp_msg_t *m = s_decode (msg, MDP_AT_CLIENT, NULL, 0);
+    zframe_destroy (&client);
+    CHECK (m != NULL);
+    CHECK_INT (m->kind, MDP_CLIENT_MSG);
+    CHECK_STR (m->service, "tickets.get");
+    CHECK_INT (zmsg_size (m->body), 3);
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_ready_with_several_services_round_trips)
+{
+    const char *services [] = { "tickets.get", "tickets.list", "jobs.chunk" };
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3));
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (m->kind, MDP_WORKER_MSG);
+    CHECK_INT (m->command, MDPW_READY);
+    CHECK_INT (m->services_n, 3);
+    CHECK_STR (m->service, "tickets.get");
+    CHECK_STR (m->services [0], "tickets.get");
+    CHECK_STR (m->services [2], "jobs.chunk");
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_ready_with_64_services_is_accepted)
+{
+    char names [64][16];
+    const char *services [64];
+    for (int i = 0; i < 64; i++) {
+        snprintf (names [i], sizeof names [i], "svc.%d", i);
+        services [i] = names [i];
+    }
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64));
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (m->services_n, 64);
+    CHECK_STR (m->services [63], "svc.63");
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_request_round_trips_to_the_worker)
+{
+    zframe_t *worker = zframe_new ("W1", 2);
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    zmsg_t *body = s_body ();
+    zmsg_t *msg = mdp_worker_request_new (worker, client, &body);
+    CHECK (body == NULL);
+    zframe_t *address = zmsg_pop (msg);
+    CHECK (zframe_eq (address, worker));
+    zframe_destroy (&address);
+    mdp_msg_t *m = s_decode (msg, MDP_AT_WORKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (m->command, MDPW_REQUEST);
+    CHECK (zframe_eq (m->client, client));
+    CHECK_INT (zmsg_size (m->body), 3);
+    CHECK (s_frame_eq (zmsg_first (m->body), "rid-1"));
+    mdp_msg_destroy (&m);
+    zframe_destroy (&worker);
+    zframe_destroy (&client);
+}
+
+TEST (test_reply_round_trips_to_the_broker)
+{
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, "rid-1");
+    zmsg_addstr (body, "200");
+    zmsg_addstr (body, "{}");
+    zmsg_t *msg = s_from_peer (mdp_worker_reply_new (client, &body));
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (m->command, MDPW_REPLY);
+    CHECK (zframe_eq (m->client, client));
+    CHECK_INT (zmsg_size (m->body), 3);
+    CHECK (s_frame_eq (zmsg_last (m->body), "{}"));
+    mdp_msg_destroy (&m);
+    zframe_destroy (&client);
+}
+
+TEST (test_heartbeat_and_disconnect_round_trip_both_ways)
+{
+    mdpw_command_t commands [] = { MDPW_HEARTBEAT, MDPW_DISCONNECT };
+    for (int i = 0; i < 2; i++) {
+        //  worker -> broker
+        zmsg_t *msg = s_from_peer (mdp_worker_command_new (NULL, commands [i]));
+        mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+        CHECK (m != NULL);
+        CHECK_INT (m->command, commands [i]);
+        CHECK_INT (zframe_size (m->sender), 5);
+        mdp_msg_destroy (&m);
+        //  broker -> worker
+        zframe_t *worker = zframe_new ("W", 1);
+        msg = mdp_worker_command_new (worker, commands [i]);
+        zframe_t *address = zmsg_pop (msg);
+        CHECK (zframe_eq (address, worker));
+        zframe_destroy (&address);
+        zframe_destroy (&worker);
+        m = s_decode (msg, MDP_AT_WORKER, NULL, 0);
+        CHECK (m != NULL);
+        CHECK_INT (m->command, commands [i]);
+        mdp_msg_destroy (&m);
+    }
+}
+
+TEST (test_service_names_are_checked_for_length_and_characters)
+{
+    char name [300];
+    memset (name, 'a', sizeof name);
+    CHECK (mdp_service_valid (name, 255));
+    CHECK (!mdp_service_valid (name, 256));
+    CHECK (!mdp_service_valid (name, 0));
+    CHECK (!mdp_service_valid ("a b", 3));
+    CHECK (!mdp_service_valid ("a\x01", 2));
+    CHECK (!mdp_service_valid ("a\x7f", 2));
+    CHECK (!mdp_service_valid ("\xc3\xa9", 2));
+    CHECK (!mdp_service_valid (NULL, 3));
+    CHECK (mdp_service_valid ("tickets.get", 11));
+}
+
+//  --------------------------------------------------------------------------
+//  Malformed input
+
+TEST (test_decode_rejects_a_null_message)
+{
+    zmsg_t *msg = NULL;
+    char err [64] = "";
+    CHECK (mdp_msg_decode (&msg, MDP_AT_BROKER, err, sizeof err) == NULL);
+    CHECK (err [0] != 0);
+}
+
+TEST (test_decode_rejects_truncated_messages)
+{
+    CHECK (s_rejects (zmsg_new (), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (zmsg_new ()), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (1, (const char *[]) { "" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (2, (const char *[]) { "", "MDPC01" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (2, (const char *[]) { "", "MDPW01" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x03" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x03", "C" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_msg (3, (const char *[]) { "", "MDPW01", "\x02" }), MDP_AT_WORKER));
+}
+
+TEST (test_decode_rejects_an_empty_sender_routing_id)
+{
+    zmsg_t *msg = s_msg (3, (const char *[]) { "", "MDPC01", "svc" });
+    zmsg_pushmem (msg, "", 0);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_a_missing_delimiter)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "MDPC01", "svc", "x" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "x", "MDPC01", "svc" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_msg (2, (const char *[]) { "MDPW01", "\x04" }), MDP_AT_WORKER));
+}
+
+TEST (test_decode_rejects_a_wrong_header)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPC02", "svc" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "mdpw01", "\x04" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPW0", "\x04" })), MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_a_bad_command_byte)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x09" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x04\x04" })), MDP_AT_BROKER));
+    zmsg_t *msg = s_from_peer (s_msg (2, (const char *[]) { "", "MDPW01" }));
+    zmsg_addmem (msg, "\x00", 1);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+    msg = s_from_peer (s_msg (2, (const char *[]) { "", "MDPW01" }));
+    zmsg_addmem (msg, "", 0);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_commands_travelling_the_wrong_way)
+{
+    //  REQUEST from a worker, REPLY and READY to a worker, worker messages to a client,
+    //  client messages to a worker.
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x02", "C", "" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_msg (5, (const char *[]) { "", "MDPW01", "\x03", "C", "" }), MDP_AT_WORKER));
+    CHECK (s_rejects (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "svc" }), MDP_AT_WORKER));
+    CHECK (s_rejects (s_msg (3, (const char *[]) { "", "MDPW01", "\x04" }), MDP_AT_CLIENT));
+    CHECK (s_rejects (s_msg (3, (const char *[]) { "", "MDPC01", "svc" }), MDP_AT_WORKER));
+}
+
+TEST (test_decode_rejects_an_oversize_service_name)
+{
+    char name [257];
+    memset (name, 's', 256);
+    name [256] = 0;
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", name })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", name })), MDP_AT_BROKER));
+    name [255] = 0;
+    zmsg_t *msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", name }));
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (strlen (m->service), 255);
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_decode_rejects_a_non_printable_or_empty_service_name)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "bad\nname" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "bad name" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x01", "ok", "b\x01" })), MDP_AT_BROKER));
+    zmsg_t *msg = s_from_peer (s_msg (2, (const char *[]) { "", "MDPC01" }));
+    zmsg_addmem (msg, "a\0b", 3);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_too_many_body_frames)
+{
+    zmsg_t *msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "svc" }));
+    for (int i = 0; i < MDP_BODY_FRAMES_MAX + 1; i++)
+        zmsg_addstr (msg, "f");
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+
+    msg = s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x03", "C", "" }));
+    for (int i = 0; i < MDP_BODY_FRAMES_MAX + 1; i++)
+        zmsg_addstr (msg, "f");
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+
+    msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "svc" }));
+    for (int i = 0; i < MDP_BODY_FRAMES_MAX; i++)
+        zmsg_addstr (msg, "f");
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (zmsg_size (m->body), MDP_BODY_FRAMES_MAX);
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_decode_rejects_ready_with_0_or_65_services)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x01" })), MDP_AT_BROKER));
+    zmsg_t *msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x01" }));
+    for (int i = 0; i < MDP_READY_SERVICES_MAX + 1; i++)
+        zmsg_addstrf (msg, "svc.%d", i);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_reply_without_client_or_delimiter)
+{
+    //  empty client address
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x03", "", "" })), MDP_AT_BROKER));
+    //  no empty frame after the client
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x03", "C", "x" })), MDP_AT_BROKER));
+    //  client address over 255 bytes
+    char big [300];
+    memset (big, 'c', 299);
+    big [299] = 0;
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x03", big, "" })), MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_trailing_frames_after_heartbeat_or_disconnect)
+{
+    CHECK (s_rejects (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x04", "x" })), MDP_AT_BROKER));
+    CHECK (s_rejects (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x05", "x" })), MDP_AT_BROKER));
+}
+
+TEST (test_decode_survives_random_garbage)
+{
+    //  Deterministic pseudo-random frames: the decoder must never crash or leak.
+    uint32_t state = 12345;
+    for (int round = 0; round < 2000; round++) {
+        zmsg_t *msg = zmsg_new ();
+        int frames = (int) (state % 8);
+        for (int f = 0; f < frames; f++) {
+            unsigned char buf [16];
+            state = state * 1103515245 + 12345;
+            size_t len = (state >> 16) % sizeof buf;
+            for (size_t i = 0; i < len; i++) {
+                state = state * 1103515245 + 12345;
+                buf [i] = (unsigned char) (state >> 16);
+            }
+            //  bias towards valid-looking headers so deeper paths are reached
+            if (f == 1 && len % 3 == 0)
+                zmsg_addmem (msg, "", 0);
+            else
+            if (f == 2 && len % 2 == 0)
+                zmsg_addstr (msg, (len % 4) ? "MDPW01" : "MDPC01");
+            else
+                zmsg_addmem (msg, buf, len);
+        }
+        state = state * 1103515245 + 12345;
+        mdp_msg_t *m = s_decode (msg, (mdp_side_t) (state % 3), NULL, 0);
+        if (m && m->kind == MDP_CLIENT_MSG)
+            CHECK (mdp_service_valid (m->service, strlen (m->service)));
+        mdp_msg_destroy (&m);
+    }
+    CHECK_INT (s_not_taken, 0);
+}
+
+TEST_MAIN ("mdp",
+    T (test_client_request_round_trips_through_the_broker_side),
+    T (test_client_request_with_empty_body_decodes_to_an_empty_body),
+    T (test_client_reply_round_trips_to_the_client),
+    T (test_ready_with_several_services_round_trips),
+    T (test_ready_with_64_services_is_accepted),
+    T (test_request_round_trips_to_the_worker),
+    T (test_reply_round_trips_to_the_broker),
+    T (test_heartbeat_and_disconnect_round_trip_both_ways),
+    T (test_service_names_are_checked_for_length_and_characters),
+    T (test_decode_rejects_a_null_message),
+    T (test_decode_rejects_truncated_messages),
+    T (test_decode_rejects_an_empty_sender_routing_id),
+    T (test_decode_rejects_a_missing_delimiter),
+    T (test_decode_rejects_a_wrong_header),
+    T (test_decode_rejects_a_bad_command_byte),
+    T (test_decode_rejects_commands_travelling_the_wrong_way),
+    T (test_decode_rejects_an_oversize_service_name),
+    T (test_decode_rejects_a_non_printable_or_empty_service_name),
+    T (test_decode_rejects_too_many_body_frames),
+    T (test_decode_rejects_ready_with_0_or_65_services),
+    T (test_decode_rejects_reply_without_client_or_delimiter),
+    T (test_decode_rejects_trailing_frames_after_heartbeat_or_disconnect),
+    T (test_decode_survives_random_garbage))
