@@ -1,0 +1,404 @@
+/*  db: one asynchronous libpq connection per worker, with a named-statement registry.
+    Every wait goes through s_wait_fd so the worker's tick (its broker heartbeat) runs
+    at least once per interval however long PostgreSQL takes.  */
+#include "db.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#define DB_NAME_MAX         63      //  PostgreSQL's identifier limit (NAMEDATALEN - 1)
+#define DB_CONNECT_MS       5000    //  an async connect attempt gives up after this
+#define DB_BACKOFF_MIN_MS   250
+#define DB_BACKOFF_MAX_MS   1000    //  "try again every second or so"
+#define DB_KEYWORDS_MAX     16
+
+typedef struct {
+    char *sql;
+    bool idempotent;
+    uint64_t prepared_gen;          //  == db->gen when prepared on the current connection
+} s_stmt_t;
+
+struct _db_t {
+    PGconn *conn;
+    uint64_t gen;                   //  bumped on every new connection, starts at 1
+    zhashx_t *stmts;                //  name -> s_stmt_t, a finite set fixed by our code
+    const char *keywords [DB_KEYWORDS_MAX + 1];
+    const char *values [DB_KEYWORDS_MAX + 1];
+    int expand;
+    db_tick_fn *tick;
+    void *tick_arg;
+    int tick_ms;
+    int64_t next_tick;
+    int64_t next_attempt;           //  earliest time for the next connect attempt
+    int backoff_ms;
+};
+
+static void
+s_stmt_destroy (void **item_p)
+{
+    s_stmt_t *stmt = (s_stmt_t *) *item_p;
+    if (stmt) {
+        free (stmt->sql);
+        free (stmt);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_kw (db_t *self, int *n, const char *key, const char *value)
+{
+    if (value && *value && *n < DB_KEYWORDS_MAX) {
+        self->keywords [*n] = key;
+        self->values [*n] = value;
+        (*n)++;
+    }
+}
+
+db_t *
+db_new (void)
+{
+    long port;
+    if (conf_int ("DB_PORT", 0, 1, 65535, &port))
+        return NULL;
+    db_t *self = (db_t *) zmalloc (sizeof (db_t));
+    self->stmts = zhashx_new ();
+    zhashx_set_destructor (self->stmts, s_stmt_destroy);
+    self->gen = 0;
+    self->backoff_ms = DB_BACKOFF_MIN_MS;
+    self->tick_ms = 1000;
+
+    //  Keywords are processed in order and the last one wins, so our defaults come first
+    //  and a DATABASE_URL (expanded from dbname) may override any of them.
+    int n = 0;
+    s_kw (self, &n, "application_name", "ticketd-worker");
+    s_kw (self, &n, "client_encoding", "UTF8");  //  jansson wants UTF-8
+    s_kw (self, &n, "keepalives", "1");         //  notice a vanished server mid-query
+    s_kw (self, &n, "keepalives_idle", "10");
+    s_kw (self, &n, "keepalives_interval", "5");
+    s_kw (self, &n, "keepalives_count", "3");
+    const char *url = getenv ("DATABASE_URL");
+    if (url && *url) {
+        s_kw (self, &n, "dbname", url);
+        self->expand = 1;
+    }
+    else {
+        s_kw (self, &n, "host", getenv ("DB_HOST"));
+        s_kw (self, &n, "port", getenv ("DB_PORT"));
+        s_kw (self, &n, "dbname", getenv ("DB_NAME"));
+        s_kw (self, &n, "user", getenv ("DB_USER"));
+        s_kw (self, &n, "password", getenv ("DB_PASSWORD"));
+    }
+    self->keywords [n] = NULL;
+    self->values [n] = NULL;
+    return self;
+}
+
+void
+db_destroy (db_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_t *self = *self_p;
+    if (self->conn)
+        PQfinish (self->conn);
+    zhashx_destroy (&self->stmts);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms)
+{
+    self->tick = tick;
+    self->tick_arg = arg;
+    self->tick_ms = interval_ms > 0 ? interval_ms : 1000;
+    self->next_tick = zclock_mono () + self->tick_ms;
+}
+
+int
+db_register (db_t *self, const char *name, const char *sql, bool idempotent)
+{
+    if (!name || !sql || strlen (name) > DB_NAME_MAX)
+        return -1;
+    if (zhashx_lookup (self->stmts, name))
+        return 0;
+    s_stmt_t *stmt = (s_stmt_t *) zmalloc (sizeof (s_stmt_t));
+    stmt->sql = strdup (sql);
+    stmt->idempotent = idempotent;
+    zhashx_insert (self->stmts, name, stmt);
+    return 0;
+}
+
+bool
+db_registered (db_t *self, const char *name)
+{
+    return zhashx_lookup (self->stmts, name) != NULL;
+}
+
+bool
+db_connected (db_t *self)
+{
+    return self->conn && PQstatus (self->conn) == CONNECTION_OK;
+}
+
+const char *
+db_sqlstate (const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField (res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+const char *
+db_constraint (const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField (res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    return s ? s : "";
+}
+
+//  Runs the tick when it is due.
+static void
+s_tick_if_due (db_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (self->tick && now >= self->next_tick) {
+        self->next_tick = now + self->tick_ms;
+        self->tick (self->tick_arg);
+    }
+}
+
+//  Waits until fd is ready for events or deadline (mono ms, -1 = none) passes, ticking
+//  on the way. Returns 1 when ready, 0 at the deadline, -1 on a poll error.
+static int
+s_wait_fd (db_t *self, int fd, short events, int64_t deadline)
+{
+    if (fd < 0)
+        return -1;
+    while (true) {
+        s_tick_if_due (self);
+        int64_t now = zclock_mono ();
+        if (deadline >= 0 && now >= deadline)
+            return 0;
+        int64_t timeout = self->tick ? self->next_tick - now : 1000;
+        if (deadline >= 0 && deadline - now < timeout)
+            timeout = deadline - now;
+        if (timeout < 0)
+            timeout = 0;
+        struct pollfd pfd = { .fd = fd, .events = events };
+        int rc = poll (&pfd, 1, (int) timeout);
+        if (rc > 0)
+            return 1;
+        //  EINTR: a signal (SIGTERM) does not abandon the query in hand; the worker
+        //  finishes the request and then stops.
+        if (rc < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+static void
+s_disconnect (db_t *self)
+{
+    if (self->conn) {
+        PQfinish (self->conn);
+        self->conn = NULL;
+    }
+}
+
+static void
+s_log_conn_error (const char *event, PGconn *conn)
+{
+    char msg [512];
+    char *text = strdup (conn ? PQerrorMessage (conn) : "out of memory");
+    size_t len = strlen (text);
+    while (len && (text [len - 1] == '\n' || text [len - 1] == ' '))
+        text [--len] = 0;
+    log_warn ("event=%s msg=%s", event, log_quote (msg, sizeof msg, text));
+    free (text);
+}
+
+//  Collects every result of the command in flight; keeps the first error, else the last
+//  result. Sets *lost and returns NULL when the connection broke.
+static PGresult *
+s_collect (db_t *self, bool *lost)
+{
+    PGconn *conn = self->conn;
+    PGresult *keep = NULL;
+    while (true) {
+        while (PQisBusy (conn)) {
+            if (s_wait_fd (self, PQsocket (conn), POLLIN, -1) < 0)
+                break;
+            if (!PQconsumeInput (conn))
+                break;      //  PQgetResult below reports the failure
+        }
+        PGresult *res = PQgetResult (conn);
+        if (!res)
+            break;
+        if (!keep || PQresultStatus (keep) != PGRES_FATAL_ERROR) {
+            PQclear (keep);
+            keep = res;
+        }
+        else
+            PQclear (res);
+        if (PQstatus (conn) == CONNECTION_BAD)
+            break;
+    }
+    if (PQstatus (conn) == CONNECTION_BAD) {
+        s_log_conn_error ("db_connection_lost", conn);
+        PQclear (keep);
+        s_disconnect (self);
+        *lost = true;
+        return NULL;
+    }
+    return keep;
+}
+
+//  libpq prints server notices (e.g. "terminating connection due to administrator
+//  command") on stderr by default; they belong in our log lines.
+static void
+s_notice (void *arg, const char *message)
+{
+    char q [512];
+    log_info ("event=db_notice msg=%s", log_quote (q, sizeof q, message));
+}
+
+static int
+s_connect (db_t *self)
+{
+    int64_t now = zclock_mono ();
+    PGconn *conn = PQconnectStartParams (self->keywords, self->values, self->expand);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    if (!conn || PQstatus (conn) == CONNECTION_BAD)
+        st = PGRES_POLLING_FAILED;
+    else
+        PQsetNoticeProcessor (conn, s_notice, NULL);
+    int64_t deadline = now + DB_CONNECT_MS;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        int rc = s_wait_fd (self, PQsocket (conn),
+                            st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (rc <= 0) {
+            log_warn ("event=db_connect_failed msg=\"timed out after %d ms\"", DB_CONNECT_MS);
+            st = PGRES_POLLING_FAILED;
+            PQfinish (conn);
+            conn = NULL;
+            break;
+        }
+        st = PQconnectPoll (conn);
+    }
+    if (st == PGRES_POLLING_FAILED) {
+        if (conn) {
+            s_log_conn_error ("db_connect_failed", conn);
+            PQfinish (conn);
+        }
+        self->next_attempt = zclock_mono () + self->backoff_ms;
+        self->backoff_ms = self->backoff_ms * 2 > DB_BACKOFF_MAX_MS
+                         ? DB_BACKOFF_MAX_MS : self->backoff_ms * 2;
+        return -1;
+    }
+    self->conn = conn;
+    self->gen++;
+    //  Timestamps come back as "YYYY-MM-DD HH:MM:SS.ffffff+00", which reply.c turns
+    //  into RFC 3339: the formatting costs this worker's CPU, not the shared server's.
+    bool lost = false;
+    PGresult *res = NULL;
+    if (PQsendQuery (conn, "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'"))
+        res = s_collect (self, &lost);
+    if (!res || PQresultStatus (res) != PGRES_COMMAND_OK) {
+        if (!lost)
+            s_log_conn_error ("db_session_setup_failed", self->conn);
+        PQclear (res);
+        s_disconnect (self);
+        self->next_attempt = zclock_mono () + self->backoff_ms;
+        return -1;
+    }
+    PQclear (res);
+    self->backoff_ms = DB_BACKOFF_MIN_MS;
+    log_info ("event=db_connected gen=%llu", (unsigned long long) self->gen);
+    return 0;
+}
+
+static PGresult *
+s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
+             const char *const *params, bool *lost)
+{
+    if (stmt->prepared_gen != self->gen) {
+        if (!PQsendPrepare (self->conn, name, stmt->sql, 0, NULL)) {
+            *lost = PQstatus (self->conn) == CONNECTION_BAD;
+            s_log_conn_error ("db_prepare_failed", self->conn);
+            if (*lost)
+                s_disconnect (self);
+            return NULL;
+        }
+        PGresult *res = s_collect (self, lost);
+        if (!res)
+            return NULL;
+        if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+            char msg [512];
+            log_error ("event=db_prepare_failed stmt=%s sqlstate=%s msg=%s", name,
+                       db_sqlstate (res),
+                       log_quote (msg, sizeof msg, PQresultErrorMessage (res)));
+            return res;         //  our bug; the caller answers 500
+        }
+        PQclear (res);
+        stmt->prepared_gen = self->gen;
+    }
+    if (!PQsendQueryPrepared (self->conn, name, nparams, params, NULL, NULL, 0)) {
+        s_log_conn_error ("db_send_failed", self->conn);
+        s_disconnect (self);
+        *lost = true;
+        return NULL;
+    }
+    return s_collect (self, lost);
+}
+
+PGresult *
+db_exec (db_t *self, const char *name, int nparams, const char *const *params)
+{
+    s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
+    if (!stmt)
+        PANIC ("event=db_unknown_statement stmt=%s", name);
+    if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
+        s_disconnect (self);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!self->conn) {
+            //  The first attempt respects the backoff (a flood of requests while the
+            //  server is down must not each wait for a connect); a retry does not.
+            if (attempt == 0 && zclock_mono () < self->next_attempt)
+                return NULL;
+            if (s_connect (self))
+                return NULL;
+        }
+        bool lost = false;
+        PGresult *res = s_exec_once (self, name, stmt, nparams, params, &lost);
+        if (!lost)
+            return res;
+        if (!stmt->idempotent) {
+            log_warn ("event=db_statement_lost stmt=%s msg=\"not idempotent, not retried\"", name);
+            return NULL;
+        }
+        log_warn ("event=db_statement_retry stmt=%s", name);
+    }
+    return NULL;
+}
+
+void
+db_maintain (db_t *self)
+{
+    if (self->conn) {
+        //  An idle connection learns of a server restart only by reading: do it now,
+        //  so the next request does not find out the hard way. The socket is non-blocking.
+        if (!PQconsumeInput (self->conn) || PQstatus (self->conn) != CONNECTION_OK) {
+            s_log_conn_error ("db_connection_lost", self->conn);
+            s_disconnect (self);
+        }
+        else {
+            PGresult *res;
+            while (!PQisBusy (self->conn) && (res = PQgetResult (self->conn)))
+                PQclear (res);
+        }
+    }
+    if (!self->conn && zclock_mono () >= self->next_attempt)
+        s_connect (self);
+}

@@ -1,0 +1,45 @@
+/*  db: the worker's one PostgreSQL connection. Owns connecting (asynchronously, with
+    backoff), the registry of named statements (prepared lazily on each connection), and
+    waiting for results while a caller-supplied tick keeps the rest of the process alive.  */
+#ifndef WORKERS_DB_H
+#define WORKERS_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+typedef struct _db_t db_t;
+
+//  Called at least every interval_ms while db waits on PostgreSQL (connect, prepare,
+//  query). worker.c uses it to heartbeat the broker; db knows nothing about ZeroMQ.
+typedef void (db_tick_fn) (void *arg);
+
+//  Reads DATABASE_URL, else DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (each optional;
+//  libpq's own PG* environment and defaults fill the rest). Does not connect yet.
+db_t *db_new (void);
+void db_destroy (db_t **self_p);
+
+void db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms);
+
+//  Registers a named statement; the registry is shared by every connection this db makes.
+//  idempotent: running it twice has the effect of running it once, so a statement cut off
+//  by a lost connection may be retried once on a fresh one. Re-registering a name is a
+//  no-op. Returns -1 when the name is too long or sql is NULL.
+int db_register (db_t *self, const char *name, const char *sql, bool idempotent);
+bool db_registered (db_t *self, const char *name);
+
+//  Runs a registered statement with text parameters (NULL = SQL NULL). Returns the result
+//  (the caller PQclears it; its status may be an error such as a constraint violation), or
+//  NULL when PostgreSQL cannot be reached: the caller answers 503 database_unavailable.
+PGresult *db_exec (db_t *self, const char *name, int nparams, const char *const *params);
+
+//  Connects when disconnected and the backoff allows it. Called by the worker loop about
+//  once a second so the connection comes back before the next request needs it.
+void db_maintain (db_t *self);
+
+bool db_connected (db_t *self);
+
+//  The SQLSTATE of an error result ("" when none), and the violated constraint's name.
+const char *db_sqlstate (const PGresult *res);
+const char *db_constraint (const PGresult *res);
+
+#endif

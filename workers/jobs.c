@@ -1,0 +1,497 @@
+/*  jobs: bulk-delete jobs. The transactions live in sql/0002_jobs.sql (job_create,
+    job_process_chunk, job_end, job_sweep, job_items), one statement each, so a chunk is
+    one round trip and one transaction. This file validates, calls them, publishes the
+    events after commit and keeps each job's window of chunks moving.  */
+#include "jobs.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Settings (environment, read once in s_init).
+static long s_chunk_size;           //  CHUNK_SIZE: ids per chunk (one transaction)
+static long s_window;               //  JOB_WINDOW: chunks of one job out at a time
+static long s_max_active;           //  MAX_ACTIVE_JOBS: queued + running per user
+static long s_max_items;            //  MAX_JOB_ITEMS: ids per job
+static long s_lease_ms;             //  CHUNK_LEASE_MS: when a sent chunk is sent again
+static long s_max_attempts;         //  CHUNK_MAX_ATTEMPTS: sends before the job fails
+
+#define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
+#define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
+#define JOBS_PAGE_MAX       100
+#define JOBS_ITEMS_MAX      1000
+
+static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
+    //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
+    //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
+    { "j_create",
+      "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::uuid[],"
+      " $5::int, $6, $7::int, $8::int)", false },
+    //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
+    { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
+    { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
+    { "j_sweep", "SELECT job_id, seq, failed_job::text FROM job_sweep($1::int, $2::int, $3::int)", true },
+    { "j_get",
+      "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j,"
+      " LATERAL job_items(j.id, $2, $3::int, $4::int) i"
+      " WHERE j.id = $1::uuid AND ($5::bool OR j.created_by = $6::uuid)", true },
+    { "j_count",
+      "SELECT count(*) FROM jobs WHERE ($1::text IS NULL OR type = $1)"
+      " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)", true },
+    { "j_page",
+      "SELECT job_json(j)::text FROM jobs j WHERE ($1::text IS NULL OR type = $1)"
+      " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)"
+      " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
+};
+
+static const char *s_statuses [] = { "queued", "running", "completed", "failed", "canceled", NULL };
+static const char *s_item_statuses [] = { "pending", "succeeded", "failed", "canceled", NULL };
+
+static bool
+s_in (const char *value, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp (value, *set))
+            return true;
+    return false;
+}
+
+//  The payload's string field, NULL when absent or not a string.
+static const char *
+s_str (json_t *payload, const char *key)
+{
+    return json_string_value (json_object_get (payload, key));
+}
+
+//  An integer field in [min, max], dflt when absent; -1 (and a detail) when bad.
+static int
+s_int (json_t *payload, const char *key, long dflt, long min, long max, long *out, json_t *details)
+{
+    json_t *v = json_object_get (payload, key);
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_integer (v) || json_integer_value (v) < min || json_integer_value (v) > max) {
+        char msg [80];
+        snprintf (msg, sizeof msg, "must be a whole number from %ld to %ld", min, max);
+        reply_detail (details, key, msg);
+        return -1;
+    }
+    *out = (long) json_integer_value (v);
+    return 0;
+}
+
+static json_t *
+s_parse (const char *text)
+{
+    json_error_t err;
+    return json_loads (text, 0, &err);
+}
+
+//  Publishes a job's event after commit. name NULL: the event its status calls for after a
+//  chunk ("completed" for a completed job, else "progress").
+static void
+s_publish (outbox_t *outbox, const char *name, const char *job_text)
+{
+    json_t *job = s_parse (job_text);
+    const char *id = json_string_value (json_object_get (job, "id"));
+    const char *status = json_string_value (json_object_get (job, "status"));
+    if (!name)
+        name = status && !strcmp (status, "completed") ? "completed" : "progress";
+    if (id)
+        outbox_publish (outbox, name, id, job_text);
+    json_decref (job);
+}
+
+//  ---------------------------------------------------------------------------------
+//  jobs.create
+
+static void
+s_create (svc_call_t *call, reply_t *reply)
+{
+    if (call->role != SVC_ROLE_ADMIN) {
+        reply_error (reply, 403, "forbidden", "Only admins can start jobs.", NULL);
+        return;
+    }
+    json_t *details = json_array ();
+    const char *id = s_str (call->payload, "id");
+    if (!id || !uuid_valid (id))
+        reply_detail (details, "id", "must be a uuid");
+    const char *type = s_str (call->payload, "type");
+    if (!type || strcmp (type, "bulk-delete"))
+        reply_detail (details, "type", "must be \"bulk-delete\"");
+    json_t *key_v = json_object_get (call->payload, "idempotencyKey");
+    const char *key = json_string_value (key_v);
+    if (key_v && !json_is_null (key_v) && (!key || !*key || strlen (key) > 255))
+        reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
+    json_t *ids = json_object_get (call->payload, "ticketIds");
+    size_t n = json_array_size (ids);
+    if (!json_is_array (ids) || n == 0 || (long) n > s_max_items) {
+        char msg [96];
+        snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", s_max_items);
+        reply_detail (details, "payload.ticketIds", msg);
+    }
+    //  The array literal for $4: "{id,id,...}", every element checked as a uuid first.
+    char *literal = NULL;
+    if (json_array_size (details) == 0) {
+        literal = (char *) malloc (n * (UUID_STRLEN + 1) + 3);
+        if (!literal) {
+            json_decref (details);
+            reply_internal (reply);
+            return;
+        }
+        char *p = literal;
+        *p++ = '{';
+        for (size_t i = 0; i < n; i++) {
+            const char *tid = json_string_value (json_array_get (ids, i));
+            if (!tid || !uuid_valid (tid)) {
+                char field [48];
+                snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
+                reply_detail (details, field, "must be a uuid");
+                break;
+            }
+            if (i)
+                *p++ = ',';
+            memcpy (p, tid, UUID_STRLEN);
+            p += UUID_STRLEN;
+        }
+        *p++ = '}';
+        *p = 0;
+    }
+    if (json_array_size (details)) {
+        free (literal);
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+
+    char chunk [24], max_active [24], window [24];
+    snprintf (chunk, sizeof chunk, "%ld", s_chunk_size);
+    snprintf (max_active, sizeof max_active, "%ld", s_max_active);
+    snprintf (window, sizeof window, "%ld", s_window);
+    const char *params [] = { id, call->user, type, literal, chunk, key, max_active, window };
+    PGresult *res = db_exec (call->db, "j_create", 8, params);
+    free (literal);
+    if (!res) {
+        reply_unavailable (reply);
+        return;
+    }
+    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
+        PQclear (res);
+        reply_internal (reply);
+        return;
+    }
+    const char *outcome = PQgetvalue (res, 0, 0);
+    const char *job_text = PQgetvalue (res, 0, 1);
+    if (!strcmp (outcome, "too_many_active")) {
+        char msg [96];
+        snprintf (msg, sizeof msg, "You have %ld jobs queued or running; wait for one to finish.",
+                  s_max_active);
+        reply_error (reply, 429, "too_many_jobs", msg, NULL);
+    }
+    else
+    if (!strcmp (outcome, "key_reused"))
+        reply_error (reply, 422, "idempotency_key_reused",
+                     "This Idempotency-Key was used with a different request.", NULL);
+    else {
+        bool replayed = !strcmp (outcome, "replayed");
+        reply_json (reply, replayed ? 200 : 202, s_parse (job_text));
+        if (!replayed && !PQgetisnull (res, 0, 2)) {
+            //  Announce first, then send the chunks: jobs:created precedes any progress.
+            s_publish (call->outbox, "created", job_text);
+            //  dispatch is an int[] in text form: "{0,1,2}"
+            const char *p = PQgetvalue (res, 0, 2);
+            while (*p) {
+                if (*p >= '0' && *p <= '9') {
+                    char *end;
+                    long seq = strtol (p, &end, 10);
+                    outbox_dispatch (call->outbox, id, (int) seq);
+                    p = end;
+                }
+                else
+                    p++;
+            }
+            log_info ("event=job_created rid=%s job=%s items=%zu", call->rid, id, n);
+        }
+    }
+    PQclear (res);
+}
+
+//  ---------------------------------------------------------------------------------
+//  jobs.chunk
+
+//  Ends a job as failed and says so.
+static void
+s_fail_job (svc_call_t *call, const char *job_id, const char *code, const char *message)
+{
+    json_t *err = json_pack ("{s:s,s:s}", "code", code, "message", message);
+    char *err_text = json_dumps (err, JSON_COMPACT);
+    json_decref (err);
+    const char *params [] = { job_id, "failed", err_text };
+    PGresult *res = db_exec (call->db, "j_end", 3, params);
+    free (err_text);
+    if (res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+    &&  !strcmp (PQgetvalue (res, 0, 0), "ended")) {
+        log_error ("event=job_failed rid=%s job=%s code=%s", call->rid, job_id, code);
+        s_publish (call->outbox, "failed", PQgetvalue (res, 0, 1));
+    }
+    PQclear (res);
+}
+
+static void
+s_chunk (svc_call_t *call, reply_t *reply)
+{
+    const char *job_id = s_str (call->payload, "jobId");
+    json_t *seq_v = json_object_get (call->payload, "seq");
+    if (!job_id || !uuid_valid (job_id) || !json_is_integer (seq_v)
+    ||  json_integer_value (seq_v) < 0 || json_integer_value (seq_v) > 10000000) {
+        reply_error (reply, 400, "bad_request", "A chunk request names a jobId and a seq.", NULL);
+        return;
+    }
+    char seq [24];
+    snprintf (seq, sizeof seq, "%lld", (long long) json_integer_value (seq_v));
+    const char *params [] = { job_id, seq };
+    PGresult *res = NULL;
+    int delay_ms = 100;
+    for (int attempt = 1; ; attempt++) {
+        res = db_exec (call->db, "j_chunk", 2, params);
+        if (!res) {
+            //  The database is away: the chunk stays pending and its lease brings it back.
+            reply_unavailable (reply);
+            return;
+        }
+        if (PQresultStatus (res) == PGRES_TUPLES_OK)
+            break;
+        log_warn ("event=chunk_rejected rid=%s job=%s seq=%s attempt=%d sqlstate=%s",
+                  call->rid, job_id, seq, attempt, db_sqlstate (res));
+        PQclear (res);
+        res = NULL;
+        if (attempt == JOBS_CHUNK_RETRIES) {
+            char msg [128];
+            snprintf (msg, sizeof msg, "The database rejected chunk %s %d times.", seq, attempt);
+            s_fail_job (call, job_id, "chunk_failed", msg);
+            reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
+            return;
+        }
+        zclock_sleep (delay_ms);
+        delay_ms *= 3;
+    }
+    const char *state = PQgetvalue (res, 0, 0);
+    if (!strcmp (state, "missing"))
+        reply_error (reply, 404, "not_found", "No such chunk.", NULL);
+    else {
+        if (!strcmp (state, "done")) {
+            const char *job_text = PQgetvalue (res, 0, 1);
+            s_publish (call->outbox, NULL, job_text);
+            if (!PQgetisnull (res, 0, 2))
+                outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
+        }
+        reply_json (reply, 200, json_pack ("{s:s}", "state", state));
+    }
+    PQclear (res);
+}
+
+//  ---------------------------------------------------------------------------------
+//  jobs.get, jobs.list, jobs.cancel
+
+static void
+s_get (svc_call_t *call, reply_t *reply)
+{
+    json_t *details = json_array ();
+    const char *id = s_str (call->payload, "id");
+    long page, limit;
+    s_int (call->payload, "itemsPage", 1, 1, 1000000000, &page, details);
+    s_int (call->payload, "itemsLimit", 100, 1, JOBS_ITEMS_MAX, &limit, details);
+    const char *status = s_str (call->payload, "itemStatus");
+    if (status && !s_in (status, s_item_statuses))
+        reply_detail (details, "itemStatus", "must be pending, succeeded, failed or canceled");
+    if (json_array_size (details) == 0 && (page - 1) * limit > 2000000000L)
+        reply_detail (details, "itemsPage", "is past any job's last item");
+    if (json_array_size (details)) {
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+    if (!id || !uuid_valid (id)) {
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+        return;
+    }
+    char lim [24], off [24];
+    snprintf (lim, sizeof lim, "%ld", limit);
+    snprintf (off, sizeof off, "%ld", (page - 1) * limit);
+    const char *params [] = { id, status, lim, off,
+                              call->role == SVC_ROLE_ADMIN ? "true" : "false", call->user };
+    PGresult *res = db_exec (call->db, "j_get", 6, params);
+    if (!res)
+        reply_unavailable (reply);
+    else
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("event=job_get_failed rid=%s sqlstate=%s", call->rid, db_sqlstate (res));
+        reply_internal (reply);
+    }
+    else
+    if (PQntuples (res) == 0)
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+    else {
+        json_t *job = s_parse (PQgetvalue (res, 0, 0));
+        json_object_set_new (job, "items", s_parse (PQgetvalue (res, 0, 1)));
+        json_object_set_new (job, "itemsTotal", json_integer (PQgetisnull (res, 0, 2)
+                                                              ? 0 : atoll (PQgetvalue (res, 0, 2))));
+        json_object_set_new (job, "itemsPage", json_integer (page));
+        json_object_set_new (job, "itemsLimit", json_integer (limit));
+        reply_json (reply, 200, job);
+    }
+    PQclear (res);
+}
+
+static void
+s_list (svc_call_t *call, reply_t *reply)
+{
+    json_t *details = json_array ();
+    long page, limit;
+    s_int (call->payload, "page", 1, 1, 10000000, &page, details);
+    s_int (call->payload, "limit", 20, 1, JOBS_PAGE_MAX, &limit, details);
+    const char *type = s_str (call->payload, "type");
+    if (type && strcmp (type, "bulk-delete"))
+        reply_detail (details, "type", "must be bulk-delete");
+    const char *status = s_str (call->payload, "status");
+    if (status && !s_in (status, s_statuses))
+        reply_detail (details, "status", "must be queued, running, completed, failed or canceled");
+    if (json_array_size (details)) {
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+    const char *admin = call->role == SVC_ROLE_ADMIN ? "true" : "false";
+    const char *cparams [] = { type, status, admin, call->user };
+    PGresult *res = db_exec (call->db, "j_count", 4, cparams);
+    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK) {
+        res ? reply_internal (reply) : reply_unavailable (reply);
+        PQclear (res);
+        return;
+    }
+    long long total = atoll (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    json_t *data = json_array ();
+    if ((page - 1) * limit < total) {
+        char lim [24], off [24];
+        snprintf (lim, sizeof lim, "%ld", limit);
+        snprintf (off, sizeof off, "%ld", (page - 1) * limit);
+        const char *params [] = { type, status, admin, call->user, lim, off };
+        res = db_exec (call->db, "j_page", 6, params);
+        if (!res || PQresultStatus (res) != PGRES_TUPLES_OK) {
+            res ? reply_internal (reply) : reply_unavailable (reply);
+            PQclear (res);
+            json_decref (data);
+            return;
+        }
+        for (int i = 0; i < PQntuples (res); i++)
+            json_array_append_new (data, s_parse (PQgetvalue (res, i, 0)));
+        PQclear (res);
+    }
+    reply_json (reply, 200, json_pack ("{s:o,s:i,s:i,s:I,s:I}", "data", data, "page", (int) page,
+                                       "limit", (int) limit, "total", (json_int_t) total,
+                                       "totalPages", (json_int_t) ((total + limit - 1) / limit)));
+}
+
+static void
+s_cancel (svc_call_t *call, reply_t *reply)
+{
+    if (call->role != SVC_ROLE_ADMIN) {
+        reply_error (reply, 403, "forbidden", "Only admins can cancel jobs.", NULL);
+        return;
+    }
+    const char *id = s_str (call->payload, "id");
+    if (!id || !uuid_valid (id)) {
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+        return;
+    }
+    const char *params [] = { id, "canceled", NULL };
+    PGresult *res = db_exec (call->db, "j_end", 3, params);
+    if (!res)
+        reply_unavailable (reply);
+    else
+    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
+        reply_internal (reply);
+    }
+    else {
+        const char *outcome = PQgetvalue (res, 0, 0);
+        if (!strcmp (outcome, "not_found"))
+            reply_error (reply, 404, "not_found", "No such job.", NULL);
+        else
+        if (!strcmp (outcome, "finished"))
+            reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
+        else {
+            reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
+            s_publish (call->outbox, "canceled", PQgetvalue (res, 0, 1));
+            log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
+        }
+    }
+    PQclear (res);
+}
+
+//  ---------------------------------------------------------------------------------
+//  The sweeper: re-sends chunks whose lease ran out, announces jobs it failed.
+
+static void
+s_idle (db_t *db, outbox_t *outbox)
+{
+    if (!db_connected (db))
+        return;
+    char lease [24], batch [24], attempts [24];
+    snprintf (lease, sizeof lease, "%ld", s_lease_ms);
+    snprintf (batch, sizeof batch, "%d", JOBS_SWEEP_BATCH);
+    snprintf (attempts, sizeof attempts, "%ld", s_max_attempts);
+    const char *params [] = { lease, batch, attempts };
+    PGresult *res = db_exec (db, "j_sweep", 3, params);
+    if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples (res); i++) {
+            const char *job_id = PQgetvalue (res, i, 0);
+            if (PQgetisnull (res, i, 1)) {
+                log_error ("event=job_failed job=%s code=chunk_failed", job_id);
+                s_publish (outbox, "failed", PQgetvalue (res, i, 2));
+            }
+            else {
+                log_warn ("event=chunk_lease_expired job=%s seq=%s", job_id, PQgetvalue (res, i, 1));
+                outbox_dispatch (outbox, job_id, atoi (PQgetvalue (res, i, 1)));
+            }
+        }
+    }
+    else
+    if (res)
+        log_warn ("event=sweep_failed sqlstate=%s", db_sqlstate (res));
+    PQclear (res);
+}
+
+static int
+s_init (db_t *db)
+{
+    if (conf_int ("CHUNK_SIZE", 1000, 1, 100000, &s_chunk_size)
+    ||  conf_int ("JOB_WINDOW", 8, 1, 10000, &s_window)
+    ||  conf_int ("MAX_ACTIVE_JOBS", 10, 1, 100000, &s_max_active)
+    ||  conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &s_max_items)
+    ||  conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &s_lease_ms)
+    ||  conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &s_max_attempts))
+        return -1;
+    for (size_t i = 0; i < sizeof s_stmts / sizeof s_stmts [0]; i++)
+        if (db_register (db, s_stmts [i].name, s_stmts [i].sql, s_stmts [i].idempotent))
+            return -1;
+    return 0;
+}
+
+static const svc_entry_t s_entries [] = {
+    { SVC_JOBS_CREATE, s_create, true },
+    { SVC_JOBS_GET,    s_get,    true },
+    { SVC_JOBS_LIST,   s_list,   true },
+    { SVC_JOBS_CANCEL, s_cancel, true },
+    { SVC_JOBS_CHUNK,  s_chunk,  false },
+};
+
+const svc_family_t jobs_family = {
+    "jobs", s_entries, sizeof s_entries / sizeof s_entries [0], s_init, s_idle
+};

@@ -1,0 +1,47 @@
+/*  worker: entry point. Reads the environment, then runs the worker actor until
+    SIGTERM/SIGINT (worker.c).  */
+#include "worker.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+#include "../proto/mdp.h"
+
+static const char *s_usage =
+    "usage: worker [--help] [--version]\n"
+    "Serves auth.*, tickets.*, jobs.* and sys.health for the ticketd broker over 7/MDP.\n"
+    "environment:\n"
+    "  BROKER_ENDPOINT   broker ROUTER (default tcp://127.0.0.1:5555)\n"
+    "  HUB_PUB_ENDPOINT  progress-hub XSUB for job events (default tcp://127.0.0.1:5556)\n"
+    "  HEARTBEAT_MS      heartbeat interval, 100..2500 (default 1000)\n"
+    "  CHUNK_SIZE        ticket ids per bulk-delete chunk (default 1000)\n"
+    "  JOB_WINDOW        chunks of one job in flight at once (default 8)\n"
+    "  MAX_ACTIVE_JOBS   queued + running jobs per user (default 10)\n"
+    "  MAX_JOB_ITEMS     ticket ids per job (default 1000000)\n"
+    "  CHUNK_LEASE_MS    a sent chunk not done by then is sent again (default 5000)\n"
+    "  CHUNK_MAX_ATTEMPTS  sends of one chunk before its job fails (default 5)\n"
+    "  DATABASE_URL      PostgreSQL URL; else DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD,\n"
+    "                    else libpq's PG* variables and defaults\n"
+    "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n";
+
+int
+main (int argc, char **argv)
+{
+    int rc = conf_handle_args (argc, argv, "worker", s_usage);
+    if (rc)
+        return rc > 0 ? 0 : 1;
+    if (log_init ("worker"))
+        return 1;
+    worker_config_t cfg;
+    long heartbeat;
+    if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)
+    ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
+    ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat))
+        return 1;
+    cfg.heartbeat_ms = (int) heartbeat;
+    zsys_init ();                       //  installs the SIGINT/SIGTERM handler early
+    worker_t *worker = worker_new (&cfg);
+    if (!worker)
+        return 1;
+    rc = worker_run (worker);
+    worker_destroy (&worker);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,107 @@
+/*  outbox: job events to the hub, job chunks to the broker; never blocking.  */
+#include "outbox.h"
+#include "../common/log.h"
+#include "../proto/mdp.h"
+#include "../proto/svc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+//  Bounds: events beyond the PUB's high-water mark are dropped (events are at-most-once;
+//  counters live in PostgreSQL), chunk requests beyond the DEALER's are refused.
+#define OUTBOX_PUB_HWM      10000
+#define OUTBOX_DEALER_HWM   1000
+
+struct _outbox_t {
+    zsock_t *pub;
+    zsock_t *dealer;
+    uint64_t sent;                  //  chunk requests sent, for their rids
+    char prefix [16];               //  random, so rids of two workers never collide
+};
+
+outbox_t *
+outbox_new (const char *hub_endpoint, const char *broker_endpoint)
+{
+    outbox_t *self = (outbox_t *) zmalloc (sizeof (outbox_t));
+    self->pub = zsock_new (ZMQ_PUB);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->pub || !self->dealer)
+        goto fail;
+    zsock_set_sndhwm (self->pub, OUTBOX_PUB_HWM);
+    zsock_set_linger (self->pub, 200);
+    mdp_socket_setup (self->dealer);
+    zsock_set_sndhwm (self->dealer, OUTBOX_DEALER_HWM);
+    zsock_set_sndtimeo (self->dealer, 0);
+    if (zsock_connect (self->pub, "%s", hub_endpoint)
+    ||  zsock_connect (self->dealer, "%s", broker_endpoint)) {
+        log_error ("event=outbox_connect_failed hub=%s broker=%s", hub_endpoint, broker_endpoint);
+        goto fail;
+    }
+    snprintf (self->prefix, sizeof self->prefix, "c%08x", (unsigned) randof (0x7fffffff));
+    return self;
+fail:
+    outbox_destroy (&self);
+    return NULL;
+}
+
+void
+outbox_destroy (outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zsock_destroy (&(*self_p)->pub);
+    zsock_destroy (&(*self_p)->dealer);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int
+outbox_publish (outbox_t *self, const char *name, const char *job_id, const char *job_json)
+{
+    char topic [64];
+    snprintf (topic, sizeof topic, "jobs.%s.%s", name, job_id);
+    //  The event text is built around the job's JSON, which came from our own database
+    //  function, so it is already valid JSON; name is one of our constants.
+    size_t len = strlen (job_json) + strlen (name) + 32;
+    char *event = (char *) malloc (len);
+    if (!event)
+        return -1;
+    int n = snprintf (event, len, "{\"event\":\"jobs:%s\",\"data\":%s}", name, job_json);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, topic);
+    zmsg_addmem (msg, event, (size_t) n);
+    free (event);
+    int rc = zmsg_send (&msg, self->pub);
+    zmsg_destroy (&msg);
+    if (rc)
+        log_warn ("event=event_dropped topic=%s", topic);
+    return rc ? -1 : 0;
+}
+
+int
+outbox_dispatch (outbox_t *self, const char *job_id, int seq)
+{
+    char rid [SVC_RID_MAX + 1], payload [96];
+    snprintf (rid, sizeof rid, "%s-%llu", self->prefix, (unsigned long long) ++self->sent);
+    int n = snprintf (payload, sizeof payload, "{\"jobId\":\"%s\",\"seq\":%d}", job_id, seq);
+    zmsg_t *body = svc_request_encode (rid, NULL, SVC_ROLE_NONE, payload, (size_t) n);
+    zmsg_t *msg = mdp_client_request_new (SVC_JOBS_CHUNK, &body);
+    int rc = zmsg_send (&msg, self->dealer);
+    zmsg_destroy (&msg);
+    if (rc)
+        log_warn ("event=chunk_dispatch_deferred job=%s seq=%d", job_id, seq);
+    else
+        log_debug ("event=chunk_dispatched rid=%s job=%s seq=%d", rid, job_id, seq);
+    return rc ? -1 : 0;
+}
+
+void
+outbox_drain (outbox_t *self)
+{
+    while (zsock_events (self->dealer) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (self->dealer);
+        if (!msg)
+            break;
+        zmsg_destroy (&msg);
+    }
+}

@@ -1,0 +1,29 @@
+/*  outbox: what a worker sends besides its replies. Job events go to the hub's XSUB
+    (HUB_PUB_ENDPOINT) on a PUB socket, and job chunks go to the broker as MDP client
+    requests on a DEALER of their own. Neither ever blocks the worker: a PUB drops at its
+    high-water mark, and a chunk that cannot be sent now is sent again when its lease
+    runs out (sql/0002_jobs.sql, job_sweep).  */
+#ifndef WORKERS_OUTBOX_H
+#define WORKERS_OUTBOX_H
+
+#include <czmq.h>
+
+typedef struct _outbox_t outbox_t;
+
+//  hub_endpoint and broker_endpoint are copied. NULL when a socket cannot be made.
+outbox_t *outbox_new (const char *hub_endpoint, const char *broker_endpoint);
+void outbox_destroy (outbox_t **self_p);
+
+//  Publishes {"event":"jobs:<name>","data":<job>} under topic jobs.<name>.<jobId>.
+//  job_json is the job object's text. Returns 0, or -1 when it was dropped.
+int outbox_publish (outbox_t *self, const char *name, const char *job_id, const char *job_json);
+
+//  Sends a jobs.chunk request for (job_id, seq) through the broker. -1 when it could not
+//  be sent now (the lease will bring it back).
+int outbox_dispatch (outbox_t *self, const char *job_id, int seq);
+
+//  Reads and forgets the broker's answers to our chunk requests (their outcome is in
+//  PostgreSQL, not in the answer). Never blocks.
+void outbox_drain (outbox_t *self);
+
+#endif

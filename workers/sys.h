@@ -1,0 +1,9 @@
+/*  sys: sys.health, the database check behind GET /api/health.  */
+#ifndef WORKERS_SYS_H
+#define WORKERS_SYS_H
+
+#include "service.h"
+
+extern const svc_family_t sys_family;
+
+#endif

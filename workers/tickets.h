@@ -1,0 +1,53 @@
+/*  tickets: the tickets.* services (list, get, create, update, delete, restore), with the
+    payload checks and the whitelisted SQL fragments behind tickets.list.  */
+#ifndef WORKERS_TICKETS_H
+#define WORKERS_TICKETS_H
+
+#include "service.h"
+
+extern const svc_family_t tickets_family;
+
+//  tickets.list filters, as bits of a statement key.
+#define TICKETS_F_STATUS    1u
+#define TICKETS_F_PRIORITY  2u
+#define TICKETS_F_ASSIGNEE  4u
+#define TICKETS_F_Q         8u
+
+typedef enum { TICKETS_DELETED_EXCLUDE = 0, TICKETS_DELETED_INCLUDE, TICKETS_DELETED_ONLY } tickets_deleted_t;
+
+#define TICKETS_SORTS       10      //  5 fields x asc/desc
+#define TICKETS_Q_MAX       200     //  characters of search text
+#define TICKETS_PAGE_MAX    1000000
+
+typedef struct {
+    long page, limit;
+    unsigned filters;               //  TICKETS_F_* present
+    const char *status, *priority, *assignee, *q;   //  borrowed from the payload
+    tickets_deleted_t deleted;
+    int sort;                       //  index from tickets_sort_parse
+} tickets_query_t;
+
+//  Validates a tickets.list payload into q (strings borrowed from payload). Returns 0, or
+//  -1 with one detail per bad field appended to details.
+int tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details);
+
+//  "createdAt", "-priority", ... -> 0..TICKETS_SORTS-1; -1 for anything else.
+int tickets_sort_parse (const char *sort);
+
+//  The SQL of the count (count true) or page statement for a filter/deleted/sort
+//  combination, assembled only from fixed fragments; parameters numbered in the order
+//  status, priority, assignee, q, then limit, offset. Returns -1 if buf is too small.
+int tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool count,
+                      char *buf, size_t len);
+
+//  "%<q with \ % _ escaped>%" for ILIKE (backslash is ILIKE's default escape). Caller frees.
+char *tickets_like_pattern (const char *q);
+
+//  Checks a tickets.update "fields" object: known writable fields with valid values.
+int tickets_fields_check (json_t *fields, json_t *details);
+
+//  Turns row of a result selected with the ticket column list into the public object;
+//  NULL when a value is not what the schema promises (logged).
+json_t *tickets_row_json (PGresult *res, int row);
+
+#endif

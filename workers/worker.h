@@ -1,0 +1,31 @@
+/*  worker: the MDP worker actor. One DEALER to the broker offering every service of the
+    families in its table, one request at a time, heartbeats both ways (also while SQL
+    runs), reconnect with backoff, and the user check before authenticated services.  */
+#ifndef WORKERS_WORKER_H
+#define WORKERS_WORKER_H
+
+#include "service.h"
+
+typedef struct {
+    const char *endpoint;       //  BROKER_ENDPOINT
+    const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
+    int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
+} worker_config_t;
+
+typedef struct _worker_t worker_t;
+
+//  Creates the database handle and initialises every family; NULL on bad configuration.
+worker_t *worker_new (const worker_config_t *cfg);
+void worker_destroy (worker_t **self_p);
+
+//  Serves until SIGINT/SIGTERM: finishes the request in hand, says DISCONNECT, returns 0.
+int worker_run (worker_t *self);
+
+//  The entry for a service name, NULL when no family offers it.
+const svc_entry_t *worker_service (const char *name);
+
+//  Runs one request body (rid, auth, payload) for a service as the loop would, and
+//  returns the reply body (rid, status, payload). Used by the loop and by tests.
+zmsg_t *worker_handle (worker_t *self, const char *service, zmsg_t **body_p);
+
+#endif
