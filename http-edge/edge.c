@@ -1,0 +1,933 @@
+/*  edge: the actor. One thread, one loop: zmq_poll over the broker DEALER and each MHD
+    daemon's epoll fd; MHD_run after each wake; replies resume suspended connections.  */
+#include "edge.h"
+#include "handlers.h"
+#include "reply.h"
+#include "static.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+#include "../proto/mdp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EDGE_STATUS_PING_MS     1000    //  mmi.status every second
+#define EDGE_BROKER_DEAD_MS     3000    //  no answer for this long: broker down
+#define EDGE_DRAIN_MS           5000    //  SIGTERM: time in-flight requests get
+#define EDGE_MEMORY_LIMIT       (32 * 1024)   //  per connection: bounds headers + URL
+#define EDGE_UPLOAD_CHUNK       (64 * 1024)
+#define EDGE_DRAIN_MAX          (64ULL * 1024 * 1024)   //  413 bodies read and dropped up to this
+
+struct edge_s {
+    edge_config_t cfg;
+    edge_jwt_t *jwt;
+    static_t *web;
+    struct MHD_Daemon *api_d, *web_d;
+    int api_epfd, web_epfd;
+    zsock_t *dealer;
+    void *dealer_raw;
+    char cors_origin [256];
+
+    zhashx_t *pending;              //  rid -> edge_req_t (not owned)
+    size_t inflight;
+    edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
+
+    char rid_prefix [9];
+    uint64_t rid_seq;
+
+    int64_t last_broker_rx_ms;
+    int64_t last_ping_ms;
+    bool broker_was_up;
+    int workers;                    //  -1 until the first mmi.status
+    json_t *status;                 //  latest mmi.status answer
+
+    //  Metrics.
+    uint64_t requests_by_class [6];
+    uint64_t latency_us_sum;
+    uint64_t requests_total;
+    uint64_t broker_timeouts;
+    uint64_t rejected_overload;
+};
+
+static volatile sig_atomic_t s_stop = 0;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  --------------------------------------------------------------------------
+//  Configuration
+
+int
+edge_config_load (edge_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    int rc = 0;
+    rc |= conf_int ("PORT", 3001, 1, 65535, &cfg->port);
+    rc |= conf_int ("WEB_PORT", 3000, 0, 65535, &cfg->web_port);
+    rc |= conf_int ("REQUEST_TIMEOUT_MS", 10000, 100, 600000, &cfg->request_timeout_ms);
+    rc |= conf_int ("EDGE_MAX_INFLIGHT", 4096, 1, 1000000, &cfg->max_inflight);
+    rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
+    rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &cfg->max_job_items);
+    //  A quoted uuid and a comma are 39 bytes; 41 leaves room for a space, plus the envelope.
+    cfg->max_job_body_bytes = cfg->max_job_items * 41 + 4096;
+    if (cfg->max_job_body_bytes < cfg->max_body_bytes)
+        cfg->max_job_body_bytes = cfg->max_body_bytes;
+    rc |= conf_int ("EDGE_CONNECTION_LIMIT", 4096, 1, 1000000, &cfg->conn_limit);
+    rc |= conf_int ("EDGE_CONNECTION_TIMEOUT_S", 30, 1, 3600, &cfg->conn_timeout_s);
+    rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
+    rc |= conf_int ("JWT_TTL", 43200, 60, 31L * 24 * 3600, &cfg->jwt_ttl_s);
+    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
+    cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
+    cfg->web_root = conf_str ("WEB_ROOT", "web");
+    cfg->frontend_url = conf_str ("FRONTEND_URL", NULL);
+    cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
+    if (!cfg->jwt_secret) {
+        log_error ("event=bad_config var=JWT_SECRET msg=\"is required (at least %d bytes)\"",
+                   EDGE_JWT_SECRET_MIN);
+        rc = -1;
+    }
+    else
+    if (strlen (cfg->jwt_secret) < EDGE_JWT_SECRET_MIN) {
+        log_error ("event=bad_config var=JWT_SECRET msg=\"must be at least %d bytes\"",
+                   EDGE_JWT_SECRET_MIN);
+        rc = -1;
+    }
+    if (cfg->web_port && cfg->web_port == cfg->port) {
+        log_error ("event=bad_config var=WEB_PORT msg=\"must differ from PORT\"");
+        rc = -1;
+    }
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton (AF_INET, cfg->bind_address, &a4) != 1
+    &&  inet_pton (AF_INET6, cfg->bind_address, &a6) != 1) {
+        log_error ("event=bad_config var=BIND_ADDRESS msg=\"must be an IPv4 or IPv6 address\"");
+        rc = -1;
+    }
+    return rc ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Pending table: a hash by rid plus a list ordered by deadline.
+
+static void
+s_pending_unlink (edge_t *self, edge_req_t *req)
+{
+    if (!req->pending)
+        return;
+    zhashx_delete (self->pending, req->rid);
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        self->head = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    else
+        self->tail = req->prev;
+    req->prev = req->next = NULL;
+    req->pending = false;
+    self->inflight--;
+}
+
+static void
+s_pending_insert (edge_t *self, edge_req_t *req)
+{
+    zhashx_insert (self->pending, req->rid, req);
+    //  Deadlines mostly arrive in order: walk back from the tail.
+    edge_req_t *after = self->tail;
+    while (after && after->deadline_ms > req->deadline_ms)
+        after = after->prev;
+    req->prev = after;
+    req->next = after ? after->next : self->head;
+    if (req->next)
+        req->next->prev = req;
+    else
+        self->tail = req;
+    if (after)
+        after->next = req;
+    else
+        self->head = req;
+    req->pending = true;
+    self->inflight++;
+}
+
+//  Hands a reply (or a timeout, payload NULL) to the request and wakes its connection.
+static void
+s_complete (edge_t *self, edge_req_t *req, int status, const char *payload, size_t len)
+{
+    s_pending_unlink (self, req);
+    req->on_reply (req, status, payload, len);
+    if (!req->response)
+        req_respond_error (req, 500, "internal", "no answer was produced", NULL);
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection (req->conn);
+    }
+}
+
+static void
+s_new_rid (edge_t *self, char *rid)
+{
+    snprintf (rid, SVC_RID_MAX + 1, "%s-%llx", self->rid_prefix,
+              (unsigned long long) ++self->rid_seq);
+}
+
+//  --------------------------------------------------------------------------
+//  Broker side
+
+//  Sends msg without blocking; destroys it. -1 when it would block or fails.
+static int
+s_send_nowait (edge_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    size_t n = zmsg_size (msg);
+    size_t i = 0;
+    int rc = 0;
+    for (zframe_t *f = zmsg_first (msg); f; f = zmsg_next (msg), i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_send (self->dealer_raw, zframe_data (f), zframe_size (f), flags) < 0) {
+            //  Only the first frame can fail: ZeroMQ takes a multipart message atomically.
+            rc = -1;
+            break;
+        }
+    }
+    zmsg_destroy (msg_p);
+    return rc;
+}
+
+bool
+edge_broker_up (edge_t *self)
+{
+    return s_now_ms () - self->last_broker_rx_ms < EDGE_BROKER_DEAD_MS;
+}
+
+int
+edge_workers (edge_t *self)
+{
+    return self->workers;
+}
+
+int
+edge_service_workers (edge_t *self, const char *service)
+{
+    json_t *services = json_object_get (self->status, "services");
+    if (!json_is_array (services))
+        return -1;
+    size_t i;
+    json_t *s;
+    json_array_foreach (services, i, s) {
+        const char *name = json_string_value (json_object_get (s, "name"));
+        if (name && !strcmp (name, service)) {
+            json_t *w = json_object_get (s, "workers");
+            return json_is_integer (w) ? (int) json_integer_value (w) : -1;
+        }
+    }
+    return 0;
+}
+
+int
+edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
+           long timeout_ms)
+{
+    edge_t *self = req->edge;
+    char *text = NULL;
+    if (!edge_broker_up (self)) {
+        req_respond_error (req, 503, "broker_unavailable", "the message broker is not reachable", NULL);
+        req_header (req, "Retry-After", "1");
+        goto fail;
+    }
+    if (self->inflight >= (size_t) self->cfg.max_inflight) {
+        self->rejected_overload++;
+        req_respond_error (req, 503, "overloaded", "too many requests in flight, try again", NULL);
+        req_header (req, "Retry-After", "1");
+        goto fail;
+    }
+    //  A client-chosen rid may already be in flight; then this request gets our own.
+    if (zhashx_lookup (self->pending, req->rid))
+        s_new_rid (self, req->rid);
+    text = json_dumps (payload, JSON_COMPACT);
+    if (!text)
+        PANIC ("event=oom where=edge_call");
+    zmsg_t *body = svc_request_encode (req->rid, req->user, req->role, text, strlen (text));
+    zmsg_t *msg = mdp_client_request_new (service, &body);
+    if (s_send_nowait (self, &msg)) {
+        log_warn ("event=broker_send_failed rid=%s service=%s err=\"%s\"", req->rid, service,
+                  zmq_strerror (errno));
+        req_respond_error (req, 503, "broker_unavailable", "the message broker is not accepting requests", NULL);
+        req_header (req, "Retry-After", "1");
+        goto fail;
+    }
+    free (text);
+    json_decref (payload);
+    req->on_reply = on_reply;
+    req->deadline_ms = s_now_ms () + (timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms);
+    s_pending_insert (self, req);
+    return 0;
+fail:
+    free (text);
+    json_decref (payload);
+    return -1;
+}
+
+static void
+s_on_status (edge_t *self, mdp_msg_t *mdp)
+{
+    zframe_t *frame = zmsg_first (mdp->body);
+    json_t *root = frame ? json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, NULL)
+                         : NULL;
+    if (!json_is_object (root)) {
+        log_warn ("event=bad_mmi_status msg=\"not a JSON object\"");
+        json_decref (root);
+        return;
+    }
+    json_t *w = json_object_get (root, "workers");
+    self->workers = json_is_integer (w) ? (int) json_integer_value (w) : -1;
+    json_decref (self->status);
+    self->status = root;
+}
+
+static void
+s_on_broker_message (edge_t *self, zmsg_t *msg)
+{
+    char err [128];
+    mdp_msg_t *mdp = mdp_msg_decode (&msg, MDP_AT_CLIENT, err, sizeof err);
+    if (!mdp) {
+        log_warn ("event=bad_broker_message err=\"%s\"", err);
+        return;
+    }
+    self->last_broker_rx_ms = s_now_ms ();
+    if (!self->broker_was_up) {
+        self->broker_was_up = true;
+        log_info ("event=broker_up endpoint=%s", self->cfg.broker_endpoint);
+    }
+    if (mdp->kind != MDP_CLIENT_MSG) {
+        mdp_msg_destroy (&mdp);
+        return;
+    }
+    if (!strcmp (mdp->service, MMI_STATUS)) {
+        s_on_status (self, mdp);
+        mdp_msg_destroy (&mdp);
+        return;
+    }
+    svc_reply_t *reply = svc_reply_decode (&mdp->body, err, sizeof err);
+    if (!reply) {
+        log_warn ("event=bad_reply service=%s err=\"%s\"", mdp->service, err);
+        mdp_msg_destroy (&mdp);
+        return;
+    }
+    edge_req_t *req = (edge_req_t *) zhashx_lookup (self->pending, reply->rid);
+    if (req) {
+        zframe_t *p = reply->payload;
+        s_complete (self, req, reply->status, p ? (const char *) zframe_data (p) : "",
+                    p ? zframe_size (p) : 0);
+    }
+    else
+        log_debug ("event=late_reply rid=%s service=%s", reply->rid, mdp->service);
+    svc_reply_destroy (&reply);
+    mdp_msg_destroy (&mdp);
+}
+
+static void
+s_ping_broker (edge_t *self, int64_t now)
+{
+    self->last_ping_ms = now;
+    zmsg_t *body = zmsg_new ();
+    zmsg_t *msg = mdp_client_request_new (MMI_STATUS, &body);
+    s_send_nowait (self, &msg);     //  failing is what liveness then reports
+}
+
+//  Answers every waiting request with 503: the broker is gone and so is their work.
+static void
+s_fail_pending (edge_t *self, const char *code, const char *message)
+{
+    while (self->head) {
+        edge_req_t *req = self->head;
+        s_pending_unlink (self, req);
+        req_respond_error (req, 503, code, message, NULL);
+        req_header (req, "Retry-After", "1");
+        if (req->suspended) {
+            req->suspended = false;
+            MHD_resume_connection (req->conn);
+        }
+    }
+}
+
+static void
+s_timers (edge_t *self)
+{
+    int64_t now = s_now_ms ();
+    if (now - self->last_ping_ms >= EDGE_STATUS_PING_MS)
+        s_ping_broker (self, now);
+    if (self->broker_was_up && !edge_broker_up (self)) {
+        self->broker_was_up = false;
+        self->workers = 0;
+        log_warn ("event=broker_down endpoint=%s silent_ms=%lld", self->cfg.broker_endpoint,
+                  (long long) (now - self->last_broker_rx_ms));
+        s_fail_pending (self, "broker_unavailable", "the message broker stopped answering");
+    }
+    while (self->head && self->head->deadline_ms <= now) {
+        self->broker_timeouts++;
+        s_complete (self, self->head, 504, NULL, 0);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  HTTP side
+
+void
+edge_add_cors_headers (edge_t *self, struct MHD_Response *response)
+{
+    MHD_add_response_header (response, "Access-Control-Allow-Origin", self->cors_origin);
+    MHD_add_response_header (response, "Access-Control-Expose-Headers",
+                             "ETag, Location, X-Request-Id, Idempotent-Replayed, Retry-After");
+    MHD_add_response_header (response, "Vary", "Origin");
+}
+
+const edge_config_t *
+edge_config (edge_t *self)
+{
+    return &self->cfg;
+}
+
+edge_jwt_t *
+edge_jwt (edge_t *self)
+{
+    return self->jwt;
+}
+
+static edge_req_t *
+s_req_new (edge_t *self, struct MHD_Connection *conn, const char *url, const char *method,
+           bool is_api)
+{
+    edge_req_t *req = (edge_req_t *) calloc (1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->edge = self;
+    req->conn = conn;
+    req->url = url;
+    req->method = method;
+    req->is_api = is_api;
+    req->start_us = s_now_us ();
+    const char *rid = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && svc_rid_valid (rid, strlen (rid)))
+        snprintf (req->rid, sizeof req->rid, "%s", rid);
+    else
+        s_new_rid (self, req->rid);
+    return req;
+}
+
+static void
+s_req_destroy (edge_req_t **req_p)
+{
+    edge_req_t *req = *req_p;
+    if (!req)
+        return;
+    if (req->response)
+        MHD_destroy_response (req->response);
+    free (req->body);
+    free (req);
+    *req_p = NULL;
+}
+
+//  Auth, role and path-id checks, then the route's handler.
+static void
+s_dispatch_api (edge_t *self, edge_req_t *req)
+{
+    if (!strcmp (req->method, MHD_HTTP_METHOD_OPTIONS)) {
+        //  CORS preflight: any API path.
+        req_respond_empty (req, 204);
+        req_header (req, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
+        req_header (req, "Access-Control-Allow-Headers",
+                    "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id");
+        req_header (req, "Access-Control-Max-Age", "600");
+        return;
+    }
+    int rc = routes_match (req->method, req->url, &req->match);
+    if (rc == 404) {
+        req_respond_error (req, 404, "not_found", "no such route", NULL);
+        return;
+    }
+    if (rc == 405) {
+        req_respond_error (req, 405, "method_not_allowed", "method not allowed on this path", NULL);
+        req_header (req, MHD_HTTP_HEADER_ALLOW, req->match.allow);
+        return;
+    }
+    unsigned flags = req->match.route->flags;
+    if (flags & ROUTE_AUTH) {
+        const char *auth = req_header_in (req, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!auth || strncasecmp (auth, "Bearer ", 7)) {
+            req_respond_error (req, 401, "unauthorized", "a bearer token is required", NULL);
+            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+            return;
+        }
+        const char *token = auth + 7;
+        while (*token == ' ')
+            token++;
+        edge_jwt_claims_t claims;
+        const char *why = NULL;
+        if (edge_jwt_verify (self->jwt, token, time (NULL), &claims, &why)) {
+            log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
+            req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
+            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+            return;
+        }
+        memcpy (req->user, claims.sub, sizeof req->user);
+        req->role = claims.role;
+    }
+    if ((flags & ROUTE_ADMIN) && req->role != SVC_ROLE_ADMIN) {
+        req_respond_error (req, 403, "forbidden", "this action needs the admin role", NULL);
+        return;
+    }
+    //  Every path id is a UUID; anything else names no resource (404, as Stripe does).
+    for (size_t i = 0; i < req->match.params_n; i++)
+        if (req->match.param_too_long || !uuid_valid (req->match.params [i])) {
+            req_respond_error (req, 404, "not_found", "no such resource", NULL);
+            return;
+        }
+    req->match.route->handler (req);
+}
+
+static enum MHD_Result
+s_queue (edge_req_t *req)
+{
+    req->queued = true;
+    return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+}
+
+static enum MHD_Result
+s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
+          const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    edge_req_t *req = (edge_req_t *) *con_cls;
+    if (!req) {
+        req = s_req_new (self, conn, url, method, is_api);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        const char *clen = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
+        //  The route decides the body limit: a job's id list may be far larger than a ticket.
+        route_match_t m;
+        req->body_max = (size_t) self->cfg.max_body_bytes;
+        if (is_api && routes_match (method, req->url, &m) == 0 && (m.route->flags & ROUTE_BIG_BODY))
+            req->body_max = (size_t) self->cfg.max_job_body_bytes;
+        unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
+        if (declared > (unsigned long long) req->body_max) {
+            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+            //  A client still sending when we close gets a reset and never reads the 413, so
+            //  a body of moderate size is read and thrown away first (as nginx's lingering
+            //  close does). Beyond EDGE_DRAIN_MAX we answer at once and close.
+            if (declared <= EDGE_DRAIN_MAX) {
+                req->body_too_big = true;
+                return MHD_YES;
+            }
+            return s_queue (req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->queued || req->body_too_big)
+            return MHD_YES;             //  discarding the rest of a refused body
+        if (req->body_len + n > req->body_max) {
+            req->body_too_big = true;
+            free (req->body);
+            req->body = NULL;
+            req->body_len = req->body_cap = 0;
+            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+            if (s_queue (req) == MHD_NO)
+                req->queued = false;    //  MHD wants the whole upload first: answer at its end
+            return MHD_YES;
+        }
+        if (req->body_len + n + 1 > req->body_cap) {
+            size_t cap = req->body_cap ? req->body_cap : EDGE_UPLOAD_CHUNK;
+            while (cap < req->body_len + n + 1)
+                cap *= 2;
+            if (cap > req->body_max + 1)
+                cap = req->body_max + 1;
+            char *body = realloc (req->body, cap);
+            if (!body)
+                return MHD_NO;
+            req->body = body;
+            req->body_cap = cap;
+        }
+        memcpy (req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body [req->body_len] = 0;
+        return MHD_YES;
+    }
+    if (req->queued)
+        return MHD_YES;
+    if (req->response)                  //  resumed with a reply, or the deferred 413
+        return s_queue (req);
+
+    if (is_api)
+        s_dispatch_api (self, req);
+    else
+        static_serve (self->web, req);
+
+    if (req->response)
+        return s_queue (req);
+    if (req->pending) {
+        req->suspended = true;
+        MHD_suspend_connection (conn);
+        return MHD_YES;
+    }
+    req_respond_error (req, 500, "internal", "no answer was produced", NULL);
+    return s_queue (req);
+}
+
+static enum MHD_Result
+s_api_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_data_size,
+              void **con_cls)
+{
+    return s_access ((edge_t *) cls, true, conn, url, method, upload_data, upload_data_size, con_cls);
+}
+
+static enum MHD_Result
+s_web_access (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_data_size,
+              void **con_cls)
+{
+    return s_access ((edge_t *) cls, false, conn, url, method, upload_data, upload_data_size, con_cls);
+}
+
+static void
+s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    edge_t *self = (edge_t *) cls;
+    edge_req_t *req = (edge_req_t *) *con_cls;
+    if (!req)
+        return;
+    *con_cls = NULL;
+    s_pending_unlink (self, req);       //  only when the client vanished mid-wait
+    int64_t latency = s_now_us () - req->start_us;
+    int status = req->queued ? req->status : 0;
+    self->requests_by_class [reply_status_class (status)]++;
+    self->requests_total++;
+    self->latency_us_sum += (uint64_t) latency;
+    char path [300];
+    log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s",
+              req->method, log_quote (path, sizeof path, req->url), status, req->bytes,
+              (long long) latency, req->rid,
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+    s_req_destroy (&req);
+}
+
+char *
+edge_metrics_text (edge_t *self, size_t *len)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream (&text, &size);
+    if (!f)
+        return NULL;
+    fprintf (f, "# HELP http_requests_total HTTP requests answered, by status class.\n"
+                "# TYPE http_requests_total counter\n");
+    static const char *classes [] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
+    for (int i = 0; i < 6; i++)
+        fprintf (f, "http_requests_total{class=\"%s\"} %llu\n", classes [i],
+                 (unsigned long long) self->requests_by_class [i]);
+    fprintf (f, "# HELP http_request_duration_seconds Time from first byte to answer.\n"
+                "# TYPE http_request_duration_seconds summary\n"
+                "http_request_duration_seconds_sum %.6f\n"
+                "http_request_duration_seconds_count %llu\n",
+             (double) self->latency_us_sum / 1e6, (unsigned long long) self->requests_total);
+    fprintf (f, "# HELP edge_inflight_requests Requests waiting for a broker reply.\n"
+                "# TYPE edge_inflight_requests gauge\nedge_inflight_requests %zu\n",
+             self->inflight);
+    fprintf (f, "# HELP edge_broker_timeouts_total Requests answered 504.\n"
+                "# TYPE edge_broker_timeouts_total counter\nedge_broker_timeouts_total %llu\n",
+             (unsigned long long) self->broker_timeouts);
+    fprintf (f, "# HELP edge_overload_rejections_total Requests answered 503 overloaded.\n"
+                "# TYPE edge_overload_rejections_total counter\nedge_overload_rejections_total %llu\n",
+             (unsigned long long) self->rejected_overload);
+    fprintf (f, "# HELP edge_broker_up 1 when the broker answered mmi.status in the last 3 s.\n"
+                "# TYPE edge_broker_up gauge\nedge_broker_up %d\n", edge_broker_up (self) ? 1 : 0);
+    fprintf (f, "# HELP broker_workers Workers the broker knows (latest mmi.status).\n"
+                "# TYPE broker_workers gauge\nbroker_workers %d\n", self->workers < 0 ? 0 : self->workers);
+    json_t *q = json_object_get (self->status, "queued");
+    fprintf (f, "# HELP broker_queued_requests Requests queued in the broker.\n"
+                "# TYPE broker_queued_requests gauge\nbroker_queued_requests %lld\n",
+             json_is_integer (q) ? (long long) json_integer_value (q) : 0LL);
+    fclose (f);
+    *len = size;
+    return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Daemons and the loop
+
+//  MHD's unescaping, except that a %00 becomes 0xFF instead of ending the string early:
+//  no path or query value can hide a NUL, and 0xFF fails every later check (not UTF-8).
+static size_t
+s_unescape (void *cls, struct MHD_Connection *conn, char *uri)
+{
+    size_t len = MHD_http_unescape (uri);
+    for (size_t i = 0; i < len; i++)
+        if (uri [i] == 0)
+            uri [i] = (char) 0xff;
+    return len;
+}
+
+//  MHD's own messages (431, 414, socket errors) as logfmt lines.
+static void
+s_mhd_log (void *cls, const char *fmt, va_list ap)
+{
+    char msg [512], quoted [600];
+    vsnprintf (msg, sizeof msg, fmt, ap);
+    size_t n = strlen (msg);
+    while (n && (msg [n - 1] == '\n' || msg [n - 1] == ' '))
+        msg [--n] = 0;
+    log_warn ("event=mhd msg=%s", log_quote (quoted, sizeof quoted, msg));
+}
+
+static struct MHD_Daemon *
+s_daemon_start (edge_t *self, long port, MHD_AccessHandlerCallback handler, int *epfd)
+{
+    struct sockaddr_storage ss;
+    memset (&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
+    if (inet_pton (AF_INET, self->cfg.bind_address, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons ((uint16_t) port);
+    }
+    else {
+        inet_pton (AF_INET6, self->cfg.bind_address, &s6->sin6_addr);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons ((uint16_t) port);
+        flags |= MHD_USE_IPv6;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon (
+        flags, (uint16_t) port, NULL, NULL, handler, self,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) self->cfg.conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) self->cfg.conn_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) EDGE_MEMORY_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_UNESCAPE_CALLBACK, s_unescape, self,
+        MHD_OPTION_END);
+    if (!d) {
+        log_error ("event=listen_failed address=%s port=%ld err=\"%s\"", self->cfg.bind_address,
+                   port, strerror (errno));
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (d, MHD_DAEMON_INFO_EPOLL_FD);
+    *epfd = info ? info->epoll_fd : -1;
+    if (*epfd < 0) {
+        log_error ("event=epoll_fd_unavailable port=%ld", port);
+        MHD_stop_daemon (d);
+        return NULL;
+    }
+    return d;
+}
+
+edge_t *
+edge_new (const edge_config_t *cfg)
+{
+    edge_t *self = (edge_t *) calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    self->workers = -1;
+    self->api_epfd = self->web_epfd = -1;
+    if (cfg->frontend_url)
+        snprintf (self->cors_origin, sizeof self->cors_origin, "%s", cfg->frontend_url);
+    else
+        snprintf (self->cors_origin, sizeof self->cors_origin, "http://localhost:%ld",
+                  cfg->web_port ? cfg->web_port : 3000);
+    //  rid prefix: 8 random hex digits, so rids differ across restarts.
+    char uuid [UUID_STRLEN + 1];
+    if (uuid_v4 (uuid))
+        goto fail;
+    memcpy (self->rid_prefix, uuid, 8);
+    self->rid_prefix [8] = 0;
+
+    self->jwt = edge_jwt_new (cfg->jwt_secret, strlen (cfg->jwt_secret), cfg->jwt_ttl_s);
+    if (!self->jwt)
+        goto fail;
+    self->pending = zhashx_new ();
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->pending || !self->dealer)
+        goto fail;
+    mdp_socket_setup (self->dealer);
+    zsock_set_sndhwm (self->dealer, (int) cfg->sndhwm);
+    zsock_set_rcvhwm (self->dealer, 0);         //  replies are bounded by what we sent
+    //  No queueing towards a broker that is not connected: a send fails at once (503)
+    //  instead of delivering a stale request minutes later.
+    zsock_set_immediate (self->dealer, 1);
+    if (zsock_connect (self->dealer, "%s", cfg->broker_endpoint)) {
+        log_error ("event=connect_failed endpoint=%s", cfg->broker_endpoint);
+        goto fail;
+    }
+    self->dealer_raw = zsock_resolve (self->dealer);
+
+    self->api_d = s_daemon_start (self, cfg->port, s_api_access, &self->api_epfd);
+    if (!self->api_d)
+        goto fail;
+    if (cfg->web_port) {
+        self->web = static_new (cfg->web_root);
+        self->web_d = s_daemon_start (self, cfg->web_port, s_web_access, &self->web_epfd);
+        if (!self->web || !self->web_d)
+            goto fail;
+    }
+    //  Optimistic start: the first mmi.status answer confirms it within a second.
+    self->last_broker_rx_ms = s_now_ms ();
+    self->broker_was_up = true;
+
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    log_info ("event=listening address=%s port=%ld web_port=%ld web_root=%s broker=%s",
+              cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root, cfg->broker_endpoint);
+    return self;
+fail:
+    edge_destroy (&self);
+    return NULL;
+}
+
+void
+edge_destroy (edge_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    edge_t *self = *self_p;
+    //  MHD must not be stopped with suspended connections: answer and resume them first.
+    s_fail_pending (self, "shutting_down", "the server is shutting down");
+    if (self->api_d) {
+        MHD_run (self->api_d);
+        MHD_stop_daemon (self->api_d);
+    }
+    if (self->web_d)
+        MHD_stop_daemon (self->web_d);
+    static_destroy (&self->web);
+    zsock_destroy (&self->dealer);
+    zhashx_destroy (&self->pending);
+    json_decref (self->status);
+    edge_jwt_destroy (&self->jwt);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Poll timeout: MHD's, the soonest deadline and the next ping, whichever is first.
+static long
+s_poll_timeout (edge_t *self)
+{
+    int64_t now = s_now_ms ();
+    int64_t t = self->last_ping_ms + EDGE_STATUS_PING_MS - now;
+    if (self->head && self->head->deadline_ms - now < t)
+        t = self->head->deadline_ms - now;
+    struct MHD_Daemon *ds [2] = { self->api_d, self->web_d };
+    for (int i = 0; i < 2; i++) {
+        MHD_UNSIGNED_LONG_LONG mt;
+        if (ds [i] && MHD_get_timeout (ds [i], &mt) == MHD_YES && (int64_t) mt < t)
+            t = (int64_t) mt;
+    }
+    return t < 0 ? 0 : (long) t;
+}
+
+static void
+s_run_daemons (edge_t *self)
+{
+    MHD_run (self->api_d);
+    if (self->web_d)
+        MHD_run (self->web_d);
+}
+
+int
+edge_run (edge_t *self)
+{
+    zmq_pollitem_t items [3] = {
+        { self->dealer_raw, 0, ZMQ_POLLIN, 0 },
+        { NULL, self->api_epfd, ZMQ_POLLIN, 0 },
+        { NULL, self->web_epfd, ZMQ_POLLIN, 0 },
+    };
+    int nitems = self->web_d ? 3 : 2;
+    int64_t drain_until = 0;
+    s_ping_broker (self, s_now_ms ());
+    while (true) {
+        if (s_stop && !drain_until) {
+            drain_until = s_now_ms () + EDGE_DRAIN_MS;
+            MHD_socket fd = MHD_quiesce_daemon (self->api_d);
+            if (fd != MHD_INVALID_SOCKET)
+                close (fd);
+            if (self->web_d && (fd = MHD_quiesce_daemon (self->web_d)) != MHD_INVALID_SOCKET)
+                close (fd);
+            log_info ("event=draining inflight=%zu", self->inflight);
+        }
+        if (drain_until && (self->inflight == 0 || s_now_ms () >= drain_until))
+            break;
+        long timeout = s_poll_timeout (self);
+        if (drain_until && timeout > 50)
+            timeout = 50;
+        int rc = zmq_poll (items, nitems, timeout);
+        if (rc < 0 && errno != EINTR) {
+            log_error ("event=poll_failed err=\"%s\"", zmq_strerror (errno));
+            break;
+        }
+        s_run_daemons (self);
+        //  Drain the DEALER: every reply resumes a connection.
+        bool resumed = false;
+        while (true) {
+            if (!(zsock_events (self->dealer) & ZMQ_POLLIN))
+                break;
+            zmsg_t *msg = zmsg_recv (self->dealer);
+            if (!msg)
+                break;
+            size_t before = self->inflight;
+            s_on_broker_message (self, msg);
+            if (self->inflight != before)
+                resumed = true;
+        }
+        size_t before = self->inflight;
+        s_timers (self);
+        if (resumed || self->inflight != before)
+            s_run_daemons (self);
+    }
+    //  Let the last answers go out before the daemons stop.
+    int64_t flush_until = s_now_ms () + 200;
+    s_fail_pending (self, "shutting_down", "the server is shutting down");
+    while (s_now_ms () < flush_until) {
+        zmq_poll (items + 1, nitems - 1, 20);
+        s_run_daemons (self);
+    }
+    log_info ("event=stopped inflight=%zu", self->inflight);
+    return 0;
+}

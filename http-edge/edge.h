@@ -1,0 +1,60 @@
+/*  edge: the http-edge actor. Owns two libmicrohttpd daemons (API and static UI) in
+    external-select epoll mode, the DEALER to the broker, the table of requests waiting
+    for a reply, and the one loop that polls them all.  */
+#ifndef EDGE_EDGE_H
+#define EDGE_EDGE_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include "jwt.h"
+#include "request.h"
+
+typedef struct {
+    const char *bind_address;       //  BIND_ADDRESS, default 127.0.0.1
+    long port;                      //  PORT, default 3001 (API)
+    long web_port;                  //  WEB_PORT, default 3000 (static UI); 0 disables
+    const char *web_root;           //  WEB_ROOT, default "web"
+    const char *frontend_url;       //  FRONTEND_URL, default http://localhost:<WEB_PORT>
+    const char *broker_endpoint;    //  BROKER_ENDPOINT
+    long request_timeout_ms;        //  REQUEST_TIMEOUT_MS, default 10000
+    long max_inflight;              //  EDGE_MAX_INFLIGHT, default 4096
+    long max_body_bytes;            //  MAX_BODY_BYTES, default 10 MiB
+    long max_job_items;             //  MAX_JOB_ITEMS, default 1000000
+    long max_job_body_bytes;        //  POST /api/jobs: about 40 bytes per id, from MAX_JOB_ITEMS
+    long conn_limit;                //  EDGE_CONNECTION_LIMIT, default 4096
+    long conn_timeout_s;            //  EDGE_CONNECTION_TIMEOUT_S, default 30
+    long sndhwm;                    //  EDGE_BROKER_SNDHWM, default 10000
+    const char *jwt_secret;         //  JWT_SECRET, required, >= 32 bytes
+    long jwt_ttl_s;                 //  JWT_TTL, default 43200
+} edge_config_t;
+
+//  Reads every setting from the environment. -1 after logging the bad variable.
+int edge_config_load (edge_config_t *cfg);
+
+edge_t *edge_new (const edge_config_t *cfg);
+void edge_destroy (edge_t **self_p);
+
+//  Runs until SIGTERM/SIGINT (after edge_new installed the handlers), then drains
+//  in-flight requests for up to 5 s. Returns 0.
+int edge_run (edge_t *self);
+
+//  For handlers.
+
+//  Sends payload (stolen) to service as one MDP request and suspends the request until
+//  the reply (or timeout_ms, 0 for REQUEST_TIMEOUT_MS) calls on_reply. Returns -1 after
+//  answering 503 itself when the broker is down, the table is full or the socket would
+//  block.
+int edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
+               long timeout_ms);
+edge_jwt_t *edge_jwt (edge_t *self);
+const edge_config_t *edge_config (edge_t *self);
+//  Broker liveness from the latest mmi.status, and the worker counts it gave (-1 unknown).
+bool edge_broker_up (edge_t *self);
+int edge_workers (edge_t *self);
+int edge_service_workers (edge_t *self, const char *service);
+//  The Prometheus text of /metrics; caller frees.
+char *edge_metrics_text (edge_t *self, size_t *len);
+void edge_add_cors_headers (edge_t *self, struct MHD_Response *response);
+
+#endif

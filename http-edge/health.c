@@ -1,0 +1,63 @@
+/*  health: GET /api/health (broker liveness from mmi.status, database through a worker's
+    sys.health, answered within HEALTH_TIMEOUT_MS) and GET /metrics.  */
+#include "edge.h"
+#include "handlers.h"
+
+#include <string.h>
+
+#define HEALTH_TIMEOUT_MS 1500
+
+static void
+s_answer (edge_req_t *req, const char *db, bool broker_ok, int workers)
+{
+    bool ok = broker_ok && workers > 0 && !strcmp (db, "ok");
+    const char *status = ok ? "ok" : (!broker_ok || workers <= 0) ? "down" : "degraded";
+    json_t *root = json_pack ("{s:s, s:s, s:s, s:i}", "status", status, "db", db,
+                              "broker", broker_ok ? "ok" : "down", "workers", workers < 0 ? 0 : workers);
+    char *text = json_dumps (root, JSON_COMPACT);
+    json_decref (root);
+    req_respond_json_owned (req, ok ? 200 : 503, text, strlen (text));
+    req_header (req, "Cache-Control", "no-store");
+}
+
+static void
+s_health_reply (edge_req_t *req, int status, const char *payload, size_t len)
+{
+    edge_t *edge = req->edge;
+    int workers = edge_workers (edge);
+    //  A worker answered, so there is at least one even if mmi.status lags behind.
+    if (payload && workers <= 0)
+        workers = 1;
+    s_answer (req, status == 200 ? "ok" : "down", edge_broker_up (edge), workers);
+}
+
+void
+health_get (edge_req_t *req)
+{
+    edge_t *edge = req->edge;
+    if (!edge_broker_up (edge)) {
+        s_answer (req, "unknown", false, 0);
+        return;
+    }
+    //  Nobody offers sys.health: asking would only wait out the broker's queue TTL.
+    if (edge_service_workers (edge, SVC_SYS_HEALTH) == 0) {
+        s_answer (req, "unknown", true, 0);
+        return;
+    }
+    if (edge_call (req, SVC_SYS_HEALTH, json_object (), s_health_reply, HEALTH_TIMEOUT_MS))
+        s_answer (req, "unknown", edge_broker_up (edge), edge_workers (edge));
+}
+
+void
+metrics_get (edge_req_t *req)
+{
+    size_t len = 0;
+    char *text = edge_metrics_text (req->edge, &len);
+    if (!text) {
+        req_respond_error (req, 500, "internal", "cannot build metrics", NULL);
+        return;
+    }
+    req_respond_json_owned (req, 200, text, len);
+    MHD_del_response_header (req->response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    req_header (req, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+}

@@ -1,0 +1,36 @@
+/*  http-edge: REST API and static UI in front of the broker. Settings come from the
+    environment (see edge.h and docs); this file only parses argv and runs the actor.  */
+#include "edge.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+
+#include <stdio.h>
+
+static const char *s_usage =
+    "usage: http-edge [--help | --version]\n"
+    "  REST API on PORT (3001) and the browser UI from WEB_ROOT (web) on WEB_PORT (3000),\n"
+    "  both bound to BIND_ADDRESS (127.0.0.1), forwarding to the broker at BROKER_ENDPOINT.\n"
+    "  Required: JWT_SECRET (at least 32 bytes). Optional: JWT_TTL, REQUEST_TIMEOUT_MS,\n"
+    "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
+    "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, LOG_LEVEL.\n";
+
+int
+main (int argc, char **argv)
+{
+    int rc = conf_handle_args (argc, argv, "http-edge", s_usage);
+    if (rc)
+        return rc > 0 ? 0 : 1;
+    if (log_init ("http-edge"))
+        return 1;
+    edge_config_t cfg;
+    if (edge_config_load (&cfg))
+        return 1;
+    //  CZMQ's own SIGINT handler would fight ours; the edge installs its handlers.
+    zsys_handler_set (NULL);
+    edge_t *edge = edge_new (&cfg);
+    if (!edge)
+        return 1;
+    rc = edge_run (edge);
+    edge_destroy (&edge);
+    return rc;
+}

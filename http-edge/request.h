@@ -1,0 +1,82 @@
+/*  request: one HTTP request as the edge holds it from the first MHD callback to the
+    access log line, and the helpers handlers use to answer it. The edge (edge.c) owns
+    every edge_req_t; handlers only fill in its response.  */
+#ifndef EDGE_REQUEST_H
+#define EDGE_REQUEST_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "routes.h"
+#include "validate.h"
+#include "../proto/svc.h"
+
+typedef struct edge_s edge_t;
+
+//  Called once per broker call with the worker's (or broker's) status and payload, or
+//  with status 504 and payload NULL when the call timed out. Must answer the request.
+typedef void (req_reply_fn) (edge_req_t *req, int status, const char *payload, size_t len);
+
+struct edge_req_s {
+    edge_t *edge;
+    struct MHD_Connection *conn;
+    const char *method;                 //  borrowed from MHD, valid for the connection
+    const char *url;                    //  path without query, MHD-unescaped
+    bool is_api;                        //  API daemon (JSON, CORS) or the static UI
+    route_match_t match;
+    char rid [SVC_RID_MAX + 1];
+    char user [UUID_STRLEN + 1];        //  from the verified token; "" when anonymous
+    svc_role_t role;
+    int64_t start_us;
+
+    //  Upload, bounded by the edge's max body size.
+    char *body;
+    size_t body_len, body_cap;
+    size_t body_max;                    //  this route's limit (413 beyond)
+    bool body_too_big;
+
+    //  Waiting for the broker (edge.c's pending table and deadline list).
+    bool pending;
+    bool suspended;
+    int64_t deadline_ms;
+    edge_req_t *prev, *next;
+    req_reply_fn *on_reply;
+
+    //  The answer.
+    struct MHD_Response *response;
+    int status;
+    size_t bytes;
+    bool queued;
+};
+
+//  Answer with a JSON body (copied) and the API's standard headers.
+void req_respond_json (edge_req_t *req, int status, const char *json, size_t len);
+//  Same, taking ownership of a malloc'd body.
+void req_respond_json_owned (edge_req_t *req, int status, char *json, size_t len);
+//  The contract's error object; steals details (NULL for none).
+void req_respond_error (edge_req_t *req, int status, const char *code, const char *message,
+                        json_t *details);
+//  422 validation_failed naming every entry of details (stolen).
+void req_respond_invalid (edge_req_t *req, json_t *details);
+//  Answer with no body (204, 304).
+void req_respond_empty (edge_req_t *req, int status);
+//  Adds a header to the response already set.
+void req_header (edge_req_t *req, const char *name, const char *value);
+
+//  A request header, or NULL.
+const char *req_header_in (edge_req_t *req, const char *name);
+
+//  The JSON object body of the request; NULL after answering 400/415/422 itself.
+json_t *req_json_body (edge_req_t *req);
+
+//  The query string's (key, value) pairs, at most max; returns the count, or -1 when
+//  there are more than max.
+int req_query (edge_req_t *req, validate_kv_t *kv, size_t max);
+
+//  Reply handlers for the common cases: pass status and payload through (payload must be
+//  JSON, else 502), and the same plus ETag/Location for ticket answers.
+req_reply_fn req_reply_passthrough;
+req_reply_fn req_reply_ticket;
+
+#endif

@@ -1,0 +1,96 @@
+/*  routes: the table of every API route, and a segment-by-segment matcher.  */
+#include "routes.h"
+#include "handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const route_t s_routes [] = {
+    { "POST",   "/api/auth/login",            auth_login,      ROUTE_BODY },
+    { "GET",    "/api/auth/me",               auth_me,         ROUTE_AUTH },
+    { "GET",    "/api/tickets",               tickets_list,    ROUTE_AUTH },
+    { "POST",   "/api/tickets",               tickets_create,  ROUTE_AUTH | ROUTE_BODY },
+    { "GET",    "/api/tickets/:id",           tickets_get,     ROUTE_AUTH },
+    { "PUT",    "/api/tickets/:id",           tickets_update,  ROUTE_AUTH | ROUTE_BODY },
+    { "DELETE", "/api/tickets/:id",           tickets_delete,  ROUTE_AUTH },
+    { "POST",   "/api/tickets/:id/restore",   tickets_restore, ROUTE_AUTH | ROUTE_ADMIN },
+    { "POST",   "/api/jobs",                  jobs_create,     ROUTE_AUTH | ROUTE_ADMIN | ROUTE_BODY | ROUTE_BIG_BODY },
+    { "GET",    "/api/jobs",                  jobs_list,       ROUTE_AUTH },
+    { "GET",    "/api/jobs/:id",              jobs_get,        ROUTE_AUTH },
+    { "POST",   "/api/jobs/:id/cancel",       jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN },
+    { "GET",    "/api/health",                health_get,      0 },
+    { "GET",    "/metrics",                   metrics_get,     0 },
+};
+
+//  Does path match pattern? Captures ":x" segments into m.
+static bool
+s_match (const char *pattern, const char *path, route_match_t *m)
+{
+    m->params_n = 0;
+    m->param_too_long = false;
+    const char *p = pattern, *u = path;
+    while (*p && *u) {
+        if (*p != '/' || *u != '/')
+            return false;
+        p++;
+        u++;
+        const char *pe = strchr (p, '/');
+        const char *ue = strchr (u, '/');
+        size_t plen = pe ? (size_t) (pe - p) : strlen (p);
+        size_t ulen = ue ? (size_t) (ue - u) : strlen (u);
+        if (*p == ':') {
+            if (ulen == 0 || m->params_n >= ROUTE_PARAMS_MAX)
+                return false;
+            if (ulen > ROUTE_PARAM_MAX) {
+                m->param_too_long = true;
+                m->params [m->params_n++][0] = 0;
+            }
+            else {
+                memcpy (m->params [m->params_n], u, ulen);
+                m->params [m->params_n++][ulen] = 0;
+            }
+        }
+        else
+        if (plen != ulen || memcmp (p, u, plen))
+            return false;
+        p += plen;
+        u += ulen;
+    }
+    return *p == 0 && *u == 0;
+}
+
+int
+routes_match_in (const route_t *table, size_t n, const char *method, const char *path,
+                 route_match_t *m)
+{
+    memset (m, 0, sizeof *m);
+    route_match_t tmp;
+    bool path_known = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_match (table [i].pattern, path, &tmp))
+            continue;
+        if (!strcmp (table [i].method, method)) {
+            *m = tmp;
+            m->route = &table [i];
+            return 0;
+        }
+        //  Collect the Allow list for a 405, each method once.
+        if (!strstr (m->allow, table [i].method)) {
+            size_t len = strlen (m->allow);
+            snprintf (m->allow + len, sizeof m->allow - len, "%s%s",
+                      len ? ", " : "", table [i].method);
+        }
+        path_known = true;
+    }
+    if (!path_known)
+        return 404;
+    size_t len = strlen (m->allow);
+    snprintf (m->allow + len, sizeof m->allow - len, ", OPTIONS");
+    return 405;
+}
+
+int
+routes_match (const char *method, const char *path, route_match_t *m)
+{
+    return routes_match_in (s_routes, sizeof s_routes / sizeof s_routes [0], method, path, m);
+}

@@ -1,0 +1,569 @@
+/*  validate: field rules of the public contract, as pure functions.  */
+#include "validate.h"
+#include "../common/uuid.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *s_statuses [] = { "open", "pending", "resolved", "closed", NULL };
+static const char *s_priorities [] = { "low", "normal", "high", "urgent", NULL };
+static const char *s_writable [] = { "subject", "description", "status", "priority",
+                                     "requesterEmail", "assigneeId", NULL };
+static const char *s_readonly [] = { "id", "createdAt", "updatedAt", "deletedAt", "version", NULL };
+static const char *s_sorts [] = { "createdAt", "updatedAt", "priority", "status", "subject", NULL };
+static const char *s_deleted [] = { "exclude", "include", "only", NULL };
+static const char *s_query_keys [] = { "page", "limit", "status", "priority", "assigneeId",
+                                       "q", "deleted", "sort", NULL };
+
+static bool
+s_in (const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp (s, *set))
+            return true;
+    return false;
+}
+
+void
+validate_add (json_t *details, const char *field, const char *message)
+{
+    json_array_append_new (details, json_pack ("{s:s, s:s}", "field", field, "message", message));
+}
+
+long
+validate_utf8_chars (const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    long chars = 0;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = p [i];
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) { n = 1; cp = c; }
+        else if ((c & 0xe0) == 0xc0) { n = 2; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { n = 3; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { n = 4; cp = c & 0x07; }
+        else return -1;
+        if (i + n > len)
+            return -1;
+        for (size_t k = 1; k < n; k++) {
+            if ((p [i + k] & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p [i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)
+        ||  cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
+        i += n;
+        chars++;
+    }
+    return chars;
+}
+
+bool
+validate_email (const char *s)
+{
+    size_t len = strlen (s);
+    if (len < VALIDATE_EMAIL_MIN || len > VALIDATE_EMAIL_MAX)
+        return false;
+    const char *at = strchr (s, '@');
+    if (!at || at == s || strchr (at + 1, '@'))
+        return false;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == ',' || *p == ';')
+            return false;
+    //  Domain: labels separated by dots, at least two, none empty.
+    const char *domain = at + 1;
+    if (!*domain || *domain == '.' || domain [strlen (domain) - 1] == '.'
+    ||  !strchr (domain, '.') || strstr (domain, ".."))
+        return false;
+    return true;
+}
+
+bool
+validate_json_content_type (const char *ctype)
+{
+    if (!ctype)
+        return false;
+    while (*ctype == ' ' || *ctype == '\t')
+        ctype++;
+    size_t n = strlen ("application/json");
+    if (strncasecmp (ctype, "application/json", n))
+        return false;
+    const char *rest = ctype + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    return *rest == 0 || *rest == ';';
+}
+
+validate_body_t
+validate_json_body (const char *ctype, const char *body, size_t len,
+                    json_t **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    if (errlen)
+        errbuf [0] = 0;
+    if (len == 0)
+        return VALIDATE_BODY_EMPTY;
+    if (!validate_json_content_type (ctype))
+        return VALIDATE_BODY_NOT_JSON_TYPE;
+    json_error_t err;
+    json_t *root = json_loadb (body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    if (!root) {
+        if (errlen)
+            snprintf (errbuf, errlen, "%s (line %d, column %d)", err.text, err.line, err.column);
+        return VALIDATE_BODY_INVALID_JSON;
+    }
+    if (!json_is_object (root)) {
+        json_decref (root);
+        return VALIDATE_BODY_NOT_OBJECT;
+    }
+    *out = root;
+    return VALIDATE_BODY_OK;
+}
+
+//  A string field with a length in code points; adds a detail and returns false if bad.
+static bool
+s_check_string (json_t *value, const char *field, long min, long max, json_t *details)
+{
+    char msg [96];
+    if (!json_is_string (value)) {
+        validate_add (details, field, "must be a string");
+        return false;
+    }
+    long chars = validate_utf8_chars (json_string_value (value), json_string_length (value));
+    if (chars < 0) {
+        validate_add (details, field, "must be valid UTF-8");
+        return false;
+    }
+    if (chars < min || chars > max) {
+        if (min > 0)
+            snprintf (msg, sizeof msg, "must be %ld to %ld characters", min, max);
+        else
+            snprintf (msg, sizeof msg, "must be at most %ld characters", max);
+        validate_add (details, field, msg);
+        return false;
+    }
+    return true;
+}
+
+static bool
+s_check_enum (json_t *value, const char *field, const char *const *set,
+              const char *message, json_t *details)
+{
+    if (!json_is_string (value) || !s_in (json_string_value (value), set)) {
+        validate_add (details, field, message);
+        return false;
+    }
+    return true;
+}
+
+//  Subject trimmed of ASCII whitespace at both ends; a new string value.
+static json_t *
+s_trimmed (json_t *value)
+{
+    const char *s = json_string_value (value);
+    size_t len = json_string_length (value);
+    size_t b = 0, e = len;
+    while (b < e && isspace ((unsigned char) s [b]))
+        b++;
+    while (e > b && isspace ((unsigned char) s [e - 1]))
+        e--;
+    return json_stringn (s + b, e - b);
+}
+
+json_t *
+validate_ticket (json_t *body, bool create, json_t *details)
+{
+    size_t before = json_array_size (details);
+    json_t *fields = json_object ();
+    const char *key;
+    json_t *value;
+    json_object_foreach (body, key, value) {
+        if (s_in (key, s_readonly)) {
+            validate_add (details, key, "read-only field");
+            continue;
+        }
+        if (!s_in (key, s_writable)) {
+            validate_add (details, key, "unknown field");
+            continue;
+        }
+        if (!strcmp (key, "subject")) {
+            if (s_check_string (value, key, 1, VALIDATE_SUBJECT_MAX, details)) {
+                json_t *t = s_trimmed (value);
+                if (json_string_length (t) == 0) {
+                    validate_add (details, key, "must not be blank");
+                    json_decref (t);
+                }
+                else
+                    json_object_set_new (fields, key, t);
+            }
+        }
+        else
+        if (!strcmp (key, "description")) {
+            if (s_check_string (value, key, 0, VALIDATE_DESCRIPTION_MAX, details))
+                json_object_set (fields, key, value);
+        }
+        else
+        if (!strcmp (key, "status")) {
+            if (s_check_enum (value, key, s_statuses,
+                              "must be one of open, pending, resolved, closed", details))
+                json_object_set (fields, key, value);
+        }
+        else
+        if (!strcmp (key, "priority")) {
+            if (s_check_enum (value, key, s_priorities,
+                              "must be one of low, normal, high, urgent", details))
+                json_object_set (fields, key, value);
+        }
+        else
+        if (!strcmp (key, "requesterEmail")) {
+            if (s_check_string (value, key, VALIDATE_EMAIL_MIN, VALIDATE_EMAIL_MAX, details)) {
+                if (validate_email (json_string_value (value)))
+                    json_object_set (fields, key, value);
+                else
+                    validate_add (details, key, "must be an e-mail address");
+            }
+        }
+        else
+        if (!strcmp (key, "assigneeId")) {
+            if (json_is_null (value)
+            || (json_is_string (value) && uuid_valid (json_string_value (value))))
+                json_object_set (fields, key, value);
+            else
+                validate_add (details, key, "must be a UUID or null");
+        }
+    }
+    if (create) {
+        if (!json_object_get (body, "subject"))
+            validate_add (details, "subject", "is required");
+        if (!json_object_get (body, "requesterEmail"))
+            validate_add (details, "requesterEmail", "is required");
+    }
+    else
+    if (json_object_size (body) == 0)
+        validate_add (details, "body", "no writable field given");
+
+    if (json_array_size (details) > before) {
+        json_decref (fields);
+        return NULL;
+    }
+    return fields;
+}
+
+//  Whole number in [min, max] from a query value; false when it is anything else.
+static bool
+s_parse_long (const char *s, long min, long max, long *out)
+{
+    if (!s || !*s || *s == '+' || *s == ' ')
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol (s, &end, 10);
+    if (errno || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+json_t *
+validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    size_t before = json_array_size (details);
+    json_t *payload = json_pack ("{s:i, s:i, s:s, s:s}", "page", 1, "limit", 20,
+                                 "deleted", "exclude", "sort", "-createdAt");
+    json_t *seen = json_object ();
+    for (size_t i = 0; i < n; i++) {
+        const char *key = kv [i].key;
+        const char *value = kv [i].value ? kv [i].value : "";
+        if (!s_in (key, s_query_keys)) {
+            validate_add (details, key, "unknown query parameter");
+            continue;
+        }
+        if (json_object_get (seen, key)) {
+            validate_add (details, key, "given more than once");
+            continue;
+        }
+        json_object_set_new (seen, key, json_true ());
+        long num;
+        if (!strcmp (key, "page")) {
+            if (s_parse_long (value, 1, VALIDATE_PAGE_MAX, &num))
+                json_object_set_new (payload, key, json_integer (num));
+            else
+                validate_add (details, key, "must be a whole number from 1 to 1000000");
+        }
+        else
+        if (!strcmp (key, "limit")) {
+            if (s_parse_long (value, 1, VALIDATE_LIMIT_MAX, &num))
+                json_object_set_new (payload, key, json_integer (num));
+            else
+                validate_add (details, key, "must be between 1 and 100");
+        }
+        else
+        if (!strcmp (key, "status")) {
+            if (s_in (value, s_statuses))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key, "must be one of open, pending, resolved, closed");
+        }
+        else
+        if (!strcmp (key, "priority")) {
+            if (s_in (value, s_priorities))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key, "must be one of low, normal, high, urgent");
+        }
+        else
+        if (!strcmp (key, "assigneeId")) {
+            if (uuid_valid (value))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key, "must be a UUID");
+        }
+        else
+        if (!strcmp (key, "q")) {
+            long chars = validate_utf8_chars (value, strlen (value));
+            if (chars < 0)
+                validate_add (details, key, "must be valid UTF-8");
+            else
+            if (chars > VALIDATE_Q_MAX)
+                validate_add (details, key, "must be at most 200 characters");
+            else
+            if (chars > 0)
+                json_object_set_new (payload, key, json_string (value));
+        }
+        else
+        if (!strcmp (key, "deleted")) {
+            if (s_in (value, s_deleted))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key, "must be one of exclude, include, only");
+        }
+        else
+        if (!strcmp (key, "sort")) {
+            if (s_in (value [0] == '-' ? value + 1 : value, s_sorts))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key,
+                    "must be one of createdAt, updatedAt, priority, status, subject, optionally prefixed with '-'");
+        }
+    }
+    json_decref (seen);
+    if (json_array_size (details) > before) {
+        json_decref (payload);
+        return NULL;
+    }
+    return payload;
+}
+
+int
+validate_if_match (const char *value, long *version)
+{
+    if (!value)
+        return -1;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t len = strlen (value);
+    while (len && (value [len - 1] == ' ' || value [len - 1] == '\t'))
+        len--;
+    if (len == 1 && value [0] == '*') {
+        *version = -1;
+        return 0;
+    }
+    if (len >= 2 && value [0] == '"' && value [len - 1] == '"') {
+        value++;
+        len -= 2;
+    }
+    if (len == 0 || len > 10)
+        return -1;
+    long n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (value [i] < '0' || value [i] > '9')
+            return -1;
+        n = n * 10 + (value [i] - '0');
+    }
+    if (n < 1 || n > 2147483647L)
+        return -1;
+    *version = n;
+    return 0;
+}
+
+bool
+validate_static_path (const char *path, size_t len)
+{
+    if (!path || len == 0 || path [0] != '/')
+        return false;
+    for (size_t k = 0; k < len; k++)
+        if ((unsigned char) path [k] < 0x20 || path [k] == '\\' || (unsigned char) path [k] >= 0x7f)
+            return false;               //  NUL, control bytes, backslash, non-ASCII names
+    //  Walk the segments between slashes.
+    size_t i = 1;
+    while (i <= len) {
+        size_t j = i;
+        while (j < len && path [j] != '/')
+            j++;
+        size_t seg = j - i;
+        if (j < len && seg == 0)
+            return false;               //  "//" or a trailing slash inside the path
+        if ((seg == 1 && path [i] == '.') || (seg == 2 && path [i] == '.' && path [i + 1] == '.'))
+            return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Jobs
+
+static const char *s_job_statuses [] = { "queued", "running", "completed", "failed", "canceled", NULL };
+static const char *s_item_statuses [] = { "pending", "succeeded", "failed", "canceled", NULL };
+
+//  One pass over query pairs for the jobs routes: every key must be in keys, at most once.
+//  Integer keys get [min, max]; enum keys a set. Returns the payload (defaults included) or
+//  NULL with details.
+typedef struct {
+    const char *key;
+    long min, max, dflt;            //  integer parameter when set is NULL
+    const char *const *set;         //  enum parameter
+    const char *message;
+} s_param_t;
+
+static json_t *
+s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, json_t *details)
+{
+    size_t before = json_array_size (details);
+    json_t *payload = json_object ();
+    for (size_t p = 0; p < np; p++)
+        if (!params [p].set)
+            json_object_set_new (payload, params [p].key, json_integer (params [p].dflt));
+    json_t *seen = json_object ();
+    for (size_t i = 0; i < n; i++) {
+        const char *value = kv [i].value ? kv [i].value : "";
+        const s_param_t *param = NULL;
+        for (size_t p = 0; p < np && !param; p++)
+            if (!strcmp (kv [i].key, params [p].key))
+                param = &params [p];
+        if (!param) {
+            validate_add (details, kv [i].key, "unknown query parameter");
+            continue;
+        }
+        if (json_object_get (seen, param->key)) {
+            validate_add (details, param->key, "given more than once");
+            continue;
+        }
+        json_object_set_new (seen, param->key, json_true ());
+        long num;
+        if (param->set ? s_in (value, param->set)
+                       : s_parse_long (value, param->min, param->max, &num))
+            json_object_set_new (payload, param->key,
+                                 param->set ? json_string (value) : json_integer (num));
+        else
+            validate_add (details, param->key, param->message);
+    }
+    json_decref (seen);
+    if (json_array_size (details) > before) {
+        json_decref (payload);
+        return NULL;
+    }
+    return payload;
+}
+
+json_t *
+validate_job_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    static const char *types [] = { "bulk-delete", NULL };
+    const s_param_t params [] = {
+        { "page", 1, VALIDATE_PAGE_MAX, 1, NULL, "must be a whole number from 1 to 1000000" },
+        { "limit", 1, VALIDATE_LIMIT_MAX, 20, NULL, "must be between 1 and 100" },
+        { "type", 0, 0, 0, types, "must be bulk-delete" },
+        { "status", 0, 0, 0, s_job_statuses, "must be one of queued, running, completed, failed, canceled" },
+    };
+    return s_query (params, sizeof params / sizeof params [0], kv, n, details);
+}
+
+json_t *
+validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    const s_param_t params [] = {
+        { "itemsPage", 1, VALIDATE_PAGE_MAX, 1, NULL, "must be a whole number from 1 to 1000000" },
+        { "itemsLimit", 1, VALIDATE_ITEMS_LIMIT_MAX, 100, NULL, "must be between 1 and 1000" },
+        { "itemStatus", 0, 0, 0, s_item_statuses, "must be one of pending, succeeded, failed, canceled" },
+    };
+    return s_query (params, sizeof params / sizeof params [0], kv, n, details);
+}
+
+#define VALIDATE_JOB_DETAILS_MAX 20     //  bad ids named one by one, then one summary
+
+json_t *
+validate_job_create (json_t *body, long max_items, json_t *details)
+{
+    size_t before = json_array_size (details);
+    const char *key;
+    json_t *value;
+    json_object_foreach (body, key, value) {
+        if (strcmp (key, "type") && strcmp (key, "payload"))
+            validate_add (details, key, "unknown field");
+    }
+    json_t *type = json_object_get (body, "type");
+    if (!json_is_string (type) || strcmp (json_string_value (type), "bulk-delete"))
+        validate_add (details, "type", "must be \"bulk-delete\"");
+    json_t *payload = json_object_get (body, "payload");
+    json_t *ids = NULL;
+    if (!json_is_object (payload))
+        validate_add (details, "payload", "must be an object with ticketIds");
+    else {
+        json_object_foreach (payload, key, value) {
+            if (strcmp (key, "ticketIds")) {
+                char field [80];
+                snprintf (field, sizeof field, "payload.%.60s", key);
+                validate_add (details, field, "unknown field");
+            }
+        }
+        ids = json_object_get (payload, "ticketIds");
+        size_t n = json_array_size (ids);
+        if (!json_is_array (ids) || n == 0 || (long) n > max_items) {
+            char msg [96];
+            snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", max_items);
+            validate_add (details, "payload.ticketIds", msg);
+        }
+        else {
+            size_t bad = 0;
+            for (size_t i = 0; i < n; i++) {
+                const char *id = json_string_value (json_array_get (ids, i));
+                if (id && uuid_valid (id))
+                    continue;
+                if (++bad <= VALIDATE_JOB_DETAILS_MAX) {
+                    char field [48];
+                    snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
+                    validate_add (details, field, "must be a UUID");
+                }
+            }
+            if (bad > VALIDATE_JOB_DETAILS_MAX) {
+                char msg [96];
+                snprintf (msg, sizeof msg, "%zu ids are not UUIDs (the first %d are named)",
+                          bad, VALIDATE_JOB_DETAILS_MAX);
+                validate_add (details, "payload.ticketIds", msg);
+            }
+        }
+    }
+    if (json_array_size (details) > before)
+        return NULL;
+    return json_incref (ids);
+}
+
+bool
+validate_idempotency_key (const char *key)
+{
+    size_t len = key ? strlen (key) : 0;
+    if (len == 0 || len > VALIDATE_IDEMPOTENCY_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) key [i] < 0x20 || (unsigned char) key [i] >= 0x7f)
+            return false;
+    return true;
+}

@@ -1,0 +1,81 @@
+/*  validate: pure input checks for the edge (request bodies, query strings, headers,
+    static paths). Each check appends {"field","message"} to a details array, so one 422
+    names every bad field; nothing here touches the network or MHD.  */
+#ifndef EDGE_VALIDATE_H
+#define EDGE_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VALIDATE_SUBJECT_MAX      200
+#define VALIDATE_DESCRIPTION_MAX  10000
+#define VALIDATE_EMAIL_MIN        3
+#define VALIDATE_EMAIL_MAX        254
+#define VALIDATE_Q_MAX            200
+#define VALIDATE_LIMIT_MAX        100
+#define VALIDATE_PAGE_MAX         1000000
+#define VALIDATE_ITEMS_LIMIT_MAX  1000
+#define VALIDATE_IDEMPOTENCY_KEY_MAX 255
+
+//  Appends {"field": field, "message": message} to details.
+void validate_add (json_t *details, const char *field, const char *message);
+
+//  Code points in s[0..len) when it is valid UTF-8 (no overlongs, no surrogates),
+//  else -1.
+long validate_utf8_chars (const char *s, size_t len);
+
+//  A sane e-mail shape: local@domain.tld, no spaces or control bytes, 3..254 bytes.
+bool validate_email (const char *s);
+
+//  True for "application/json" with optional parameters (e.g. "; charset=utf-8").
+bool validate_json_content_type (const char *ctype);
+
+//  Outcome of reading a JSON request body.
+typedef enum {
+    VALIDATE_BODY_OK = 0,
+    VALIDATE_BODY_NOT_JSON_TYPE,    //  415 unsupported_media_type
+    VALIDATE_BODY_INVALID_JSON,     //  400 invalid_json
+    VALIDATE_BODY_NOT_OBJECT,       //  422 validation_failed
+    VALIDATE_BODY_EMPTY,            //  400 a body is required
+} validate_body_t;
+
+//  Parses body as one JSON object (duplicate keys and NUL in strings rejected).
+//  *out is a new reference on success. errbuf gets jansson's reason on invalid JSON.
+validate_body_t validate_json_body (const char *ctype, const char *body, size_t len,
+                                    json_t **out, char *errbuf, size_t errlen);
+
+//  Ticket fields. create=true: subject and requesterEmail required, every other field
+//  optional. Returns a new object holding the accepted fields (subject trimmed), or NULL
+//  when details got at least one entry. Unknown fields and read-only fields are named.
+json_t *validate_ticket (json_t *body, bool create, json_t *details);
+
+//  Query of GET /api/tickets as (key, value) pairs. Returns the tickets.list payload
+//  with defaults filled in, or NULL when details got entries (every bad or unknown
+//  parameter, and any given twice). value NULL means "key without '='".
+typedef struct { const char *key; const char *value; } validate_kv_t;
+json_t *validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details);
+
+//  GET /api/jobs query (page, limit, type, status) and GET /api/jobs/:id query (itemsPage,
+//  itemsLimit, itemStatus): the payload with defaults, or NULL with details.
+json_t *validate_job_query (const validate_kv_t *kv, size_t n, json_t *details);
+json_t *validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details);
+
+//  POST /api/jobs body {"type":"bulk-delete","payload":{"ticketIds":[uuid...]}}: returns
+//  a new reference to the ids array, or NULL with details (unknown fields, bad type, and
+//  each bad id by index, the first 20 of them).
+json_t *validate_job_create (json_t *body, long max_items, json_t *details);
+
+//  Idempotency-Key: 1..255 printable ASCII bytes.
+bool validate_idempotency_key (const char *key);
+
+//  If-Match: "3", 3, W/ is not accepted; "*" gives *version = -1 (any). Returns -1 when
+//  malformed.
+int validate_if_match (const char *value, long *version);
+
+//  Static file path from a URL path: must start with '/', no ".." or "." segment, no
+//  "//", only printable ASCII (no NUL, control byte, backslash or non-ASCII byte within
+//  len). Returns true when safe to join to the root.
+bool validate_static_path (const char *path, size_t len);
+
+#endif

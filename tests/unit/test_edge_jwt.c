@@ -1,0 +1,227 @@
+/*  Unit tests for http-edge/jwt: HS256 sign/verify with the algorithm pinned.  */
+#include "../../http-edge/jwt.h"
+#include "testing.h"
+
+#include <jwt.h>
+#include <openssl/hmac.h>
+
+#define SECRET "0123456789abcdef0123456789abcdef-test"
+#define SUB    "6f1c2b8e-4a3d-4e5f-9a7b-1c2d3e4f5a6b"
+
+static edge_jwt_t *
+s_jwt (void)
+{
+    return edge_jwt_new (SECRET, strlen (SECRET), 3600);
+}
+
+static char *
+s_b64url (const unsigned char *data, size_t len)
+{
+    static const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = malloc (len * 4 / 3 + 4);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = data [i] << 16 | (i + 1 < len ? data [i + 1] << 8 : 0) | (i + 2 < len ? data [i + 2] : 0);
+        out [o++] = abc [(v >> 18) & 63];
+        out [o++] = abc [(v >> 12) & 63];
+        if (i + 1 < len) out [o++] = abc [(v >> 6) & 63];
+        if (i + 2 < len) out [o++] = abc [v & 63];
+    }
+    out [o] = 0;
+    return out;
+}
+
+//  Builds header.payload.signature by hand, HMAC-SHA256 with key (sig omitted when key NULL).
+static char *
+s_token (const char *header, const char *payload, const char *key)
+{
+    char *h = s_b64url ((const unsigned char *) header, strlen (header));
+    char *p = s_b64url ((const unsigned char *) payload, strlen (payload));
+    char signing [2048];
+    snprintf (signing, sizeof signing, "%s.%s", h, p);
+    char *s = NULL;
+    if (key) {
+        unsigned char mac [32];
+        unsigned int maclen = 0;
+        HMAC (EVP_sha256 (), key, (int) strlen (key), (unsigned char *) signing, strlen (signing), mac, &maclen);
+        s = s_b64url (mac, maclen);
+    }
+    char *token = malloc (4096);
+    snprintf (token, 4096, "%s.%s", signing, s ? s : "");
+    free (h);
+    free (p);
+    free (s);
+    return token;
+}
+
+static int
+s_verify_payload (const char *header, const char *payload, const char *key)
+{
+    edge_jwt_t *jwt = s_jwt ();
+    char *token = s_token (header, payload, key);
+    edge_jwt_claims_t claims;
+    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, NULL);
+    free (token);
+    edge_jwt_destroy (&jwt);
+    return rc;
+}
+
+TEST (test_new_refuses_a_short_secret)
+{
+    edge_jwt_t *jwt = edge_jwt_new ("short", 5, 60);
+    CHECK (jwt == NULL);
+}
+
+TEST (test_signed_token_verifies_with_its_claims)
+{
+    edge_jwt_t *jwt = s_jwt ();
+    time_t now = time (NULL);
+    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
+    CHECK (token != NULL);
+    edge_jwt_claims_t claims;
+    const char *why = NULL;
+    int rc = edge_jwt_verify (jwt, token, now, &claims, &why);
+    free (token);
+    edge_jwt_destroy (&jwt);
+    CHECK_INT (rc, 0);
+    CHECK_STR (claims.sub, SUB);
+    CHECK_INT (claims.role, SVC_ROLE_ADMIN);
+    CHECK_INT (claims.exp, now + 3600);
+}
+
+TEST (test_hand_built_hs256_token_verifies)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"agent\",\"iat\":1,\"exp\":%ld}",
+              SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, SECRET), 0);
+}
+
+TEST (test_alg_none_token_is_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
+              SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL), -1);
+    //  Also with a signature part attached, which a lax verifier would ignore.
+    CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, SECRET), -1);
+}
+
+TEST (test_other_algorithms_are_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
+              SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS384\",\"typ\":\"JWT\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", payload, SECRET), -1);
+}
+
+TEST (test_bad_signature_is_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
+              SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, "another-secret-of-enough-length-0123456"), -1);
+    //  And a flipped byte in a good token.
+    edge_jwt_t *jwt = s_jwt ();
+    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_AGENT, time (NULL));
+    size_t len = strlen (token);
+    token [len - 2] = token [len - 2] == 'A' ? 'B' : 'A';
+    edge_jwt_claims_t claims;
+    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, NULL);
+    free (token);
+    edge_jwt_destroy (&jwt);
+    CHECK_INT (rc, -1);
+}
+
+TEST (test_expired_token_is_rejected)
+{
+    edge_jwt_t *jwt = s_jwt ();
+    time_t then = time (NULL) - 7200;
+    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_AGENT, then);
+    edge_jwt_claims_t claims;
+    const char *why = NULL;
+    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, &why);
+    free (token);
+    edge_jwt_destroy (&jwt);
+    CHECK_INT (rc, -1);
+    CHECK_STR (why, "expired");
+}
+
+TEST (test_token_without_exp_is_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\"}", SUB);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+}
+
+TEST (test_missing_or_non_uuid_sub_is_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"role\":\"admin\",\"exp\":%ld}", (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+    snprintf (payload, sizeof payload, "{\"sub\":\"admin\",\"role\":\"admin\",\"exp\":%ld}", (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+}
+
+TEST (test_role_other_than_admin_or_agent_is_rejected)
+{
+    char payload [256];
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"root\",\"exp\":%ld}",
+              SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"exp\":%ld}", SUB, (long) time (NULL) + 60);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+}
+
+TEST (test_garbage_strings_are_rejected)
+{
+    edge_jwt_t *jwt = s_jwt ();
+    const char *garbage [] = { "", ".", "..", "a.b.c", "abc", "a.b.c.d", "eyJ.eyJ.", "%%%.$$$.***",
+                               "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln" };
+    edge_jwt_claims_t claims;
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage [0]; i++) {
+        if (edge_jwt_verify (jwt, garbage [i], time (NULL), &claims, NULL) != -1) {
+            fprintf (stderr, "  accepted garbage '%s'\n", garbage [i]);
+            edge_jwt_destroy (&jwt);
+            CHECK (0);
+        }
+    }
+    CHECK_INT (edge_jwt_verify (jwt, NULL, time (NULL), &claims, NULL), -1);
+    edge_jwt_destroy (&jwt);
+}
+
+TEST (test_cached_token_still_expires_and_tampering_misses_the_cache)
+{
+    edge_jwt_t *jwt = s_jwt ();
+    time_t now = time (NULL);
+    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
+    edge_jwt_claims_t claims;
+    CHECK_INT (edge_jwt_verify (jwt, token, now, &claims, NULL), 0);
+    CHECK_INT (edge_jwt_verify (jwt, token, now, &claims, NULL), 0);     //  from the cache
+    CHECK_STR (claims.sub, SUB);
+    const char *why = NULL;
+    int late = edge_jwt_verify (jwt, token, now + 3601, &claims, &why);
+    size_t len = strlen (token);
+    token [len - 3] = token [len - 3] == 'A' ? 'B' : 'A';
+    int tampered = edge_jwt_verify (jwt, token, now, &claims, NULL);
+    free (token);
+    edge_jwt_destroy (&jwt);
+    CHECK_INT (late, -1);
+    CHECK_STR (why, "expired");
+    CHECK_INT (tampered, -1);
+}
+
+TEST_MAIN ("edge_jwt",
+    T (test_cached_token_still_expires_and_tampering_misses_the_cache),
+    T (test_new_refuses_a_short_secret),
+    T (test_signed_token_verifies_with_its_claims),
+    T (test_hand_built_hs256_token_verifies),
+    T (test_alg_none_token_is_rejected),
+    T (test_other_algorithms_are_rejected),
+    T (test_bad_signature_is_rejected),
+    T (test_expired_token_is_rejected),
+    T (test_token_without_exp_is_rejected),
+    T (test_missing_or_non_uuid_sub_is_rejected),
+    T (test_role_other_than_admin_or_agent_is_rejected),
+    T (test_garbage_strings_are_rejected))
