@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# manage.sh: run the whole system on one machine, without Docker.
+#
+#   ./manage.sh [up]              install what is missing, build, start PostgreSQL + every process
+#   ./manage.sh down              stop every process this tree started (and its PostgreSQL)
+#   ./manage.sh status            what runs, and the health answer
+#   ./manage.sh logs [svc] [-f]   the logs, merged by time (or one service's); -f follows
+#   ./manage.sh seed [--tickets N]  upsert the seed users and add N tickets (default SEED_TICKETS)
+#   ./manage.sh migrate           apply pending migrations
+#   ./manage.sh reset             drop the database, migrate and seed again (processes keep running)
+#   ./manage.sh clean             down, then remove var/ and the build
+#   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too)
+#   ./manage.sh help
+#
+# Everything lives under VAR_DIR (default ./var): the cluster, pid files, logs. Variables in the
+# environment override .env (ENV_FILE), so two trees, or a test run beside a running system,
+# never touch each other when their ports differ.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+
+VAR_DIR=${VAR_DIR:-$ROOT/var}
+ENV_FILE=${ENV_FILE:-$ROOT/.env}
+BUILD_DIR=${BUILD_DIR:-build}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-dev libpq-dev
+          libmicrohttpd-dev libjansson-dev libwebsockets-dev libjwt-dev libssl-dev
+          postgresql postgresql-contrib)
+# What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL).
+TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2)
+
+say()  { printf '%s\n' "$*"; }
+die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- settings
+
+# Reads KEY=VALUE lines; a variable already in the environment wins. No shell evaluation.
+load_env() {
+    local file=$1 line key val
+    [ -f "$file" ] || return 0
+    while IFS= read -r line || [ -n "$line" ]; do
+        [[ $line =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+        key=${BASH_REMATCH[1]}
+        val=${BASH_REMATCH[2]}
+        val=${val%$'\r'}
+        if [[ $val =~ ^\"(.*)\"$ || $val =~ ^\'(.*)\'$ ]]; then val=${BASH_REMATCH[1]}; fi
+        if [ -z "${!key+x}" ]; then export "$key=$val"; fi
+    done < "$file"
+}
+
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# First run: .env from .env.example with fresh secrets. An existing .env is never rewritten.
+ensure_env_file() {
+    [ -f "$ENV_FILE" ] && return 0
+    mkdir -p "$(dirname "$ENV_FILE")"
+    local secret dbpw
+    secret=$(random_hex 32)
+    dbpw=$(random_hex 16)
+    sed -e "s/^JWT_SECRET=.*/JWT_SECRET=$secret/" -e "s/^DB_PASSWORD=.*/DB_PASSWORD=$dbpw/" \
+        "$ROOT/.env.example" > "$ENV_FILE"
+    chmod 600 "$ENV_FILE"
+    say "created $ENV_FILE with a new JWT_SECRET and DB_PASSWORD"
+}
+
+settings() {
+    ensure_env_file
+    load_env "$ENV_FILE"
+    load_env "$ROOT/.env.example"
+    export PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT
+    export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD JWT_SECRET
+    WORKERS=${WORKERS:-2}
+    [[ $WORKERS =~ ^[0-9]+$ ]] && [ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le 64 ] \
+        || die "WORKERS must be a whole number from 1 to 64 (got '$WORKERS')"
+    [ -n "${JWT_SECRET:-}" ] || die "JWT_SECRET is empty: set it in $ENV_FILE or the environment"
+    [[ ${DB_NAME:-} =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DB_NAME must be a lower-case identifier (got '${DB_NAME:-}')"
+    [[ ${DB_USER:-} =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DB_USER must be a lower-case identifier (got '${DB_USER:-}')"
+    PRIVATE_PG=1
+    [ -n "${DATABASE_URL:-}" ] && PRIVATE_PG=0
+    PGDATA_DIR=$VAR_DIR/pg/data
+    PGRUN_DIR=$VAR_DIR/pg/run
+    mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+}
+
+# ---------------------------------------------------------------- packages and build
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_packages() {
+    local missing=() p
+    for p in "${PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build() {
+    [ "${SKIP_BUILD:-0}" = 1 ] && return 0
+    say "building"
+    make -s -j"$(nproc)" BUILD="$BUILD_DIR" all >/dev/null
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
+pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+psql_admin() {
+    PGPASSWORD=$DB_PASSWORD psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DB_PORT" -U "$DB_USER" "$@"
+}
+
+pg_running() { [ -f "$PGDATA_DIR/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
+
+pg_init() {
+    [ -f "$PGDATA_DIR/PG_VERSION" ] && return 0
+    say "creating the private PostgreSQL cluster in $PGDATA_DIR (port $DB_PORT)"
+    mkdir -p "$VAR_DIR/pg"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres: "$VAR_DIR/pg"
+        # postgres must be able to reach var/pg; a checkout under /root is not reachable.
+        runuser -u postgres -- test -w "$VAR_DIR/pg" \
+            || die "user postgres cannot reach $VAR_DIR/pg (a parent folder is private); set VAR_DIR to a folder it can reach"
+    fi
+    local pwfile
+    pwfile=$(mktemp)
+    printf '%s\n' "$DB_PASSWORD" > "$pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
+    as_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U "$DB_USER" --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 \
+        --auth-local=scram-sha-256 --auth-host=scram-sha-256 >"$VAR_DIR/log/initdb.log" 2>&1 \
+        || { rm -f "$pwfile"; die "initdb failed: see $VAR_DIR/log/initdb.log"; }
+    rm -f "$pwfile"
+    mkdir -p "$PGRUN_DIR"
+    [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN_DIR"
+    cat >> "$PGDATA_DIR/postgresql.conf" <<EOF
+# ticketd private cluster
+listen_addresses = '127.0.0.1'
+port = $DB_PORT
+unix_socket_directories = '$PGRUN_DIR'
+max_connections = 200
+shared_buffers = 256MB
+max_wal_size = 4GB
+wal_compression = on
+maintenance_work_mem = 256MB
+logging_collector = off
+EOF
+}
+
+pg_start() {
+    [ "$PRIVATE_PG" = 1 ] || return 0
+    pg_init
+    pg_running && return 0
+    mkdir -p "$PGRUN_DIR"
+    [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN_DIR" && touch "$VAR_DIR/log/postgres.log" \
+        && chown postgres: "$VAR_DIR/log/postgres.log"
+    say "starting PostgreSQL on 127.0.0.1:$DB_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$VAR_DIR/log/postgres.log" -w -t 60 start >/dev/null \
+        || die "PostgreSQL did not start: see $VAR_DIR/log/postgres.log"
+    psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
+        || psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
+}
+
+pg_stop() {
+    [ "$PRIVATE_PG" = 1 ] || return 0
+    pg_running || return 0
+    say "stopping PostgreSQL"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null || true
+}
+
+db_env() {
+    if [ "$PRIVATE_PG" = 1 ]; then
+        export PGHOST=127.0.0.1 PGPORT=$DB_PORT PGUSER=$DB_USER PGPASSWORD=$DB_PASSWORD PGDATABASE=$DB_NAME
+    fi
+}
+
+migrate() {
+    db_env
+    PGOPTIONS='-c client_min_messages=warning' "$ROOT/sql/migrate.sh" ${DATABASE_URL:+"$DATABASE_URL"}
+}
+
+# seed [N]: users upserted, N tickets added.
+seed() {
+    local n=${1:-${SEED_TICKETS:-200}}
+    [[ $n =~ ^[0-9]+$ ]] || die "--tickets takes a whole number (got '$n')"
+    db_env
+    say "seeding: users $SEED_ADMIN_EMAIL, $SEED_AGENT_EMAIL and $n tickets"
+    local start=$SECONDS
+    psql ${DATABASE_URL:+"$DATABASE_URL"} -X -q -v ON_ERROR_STOP=1 \
+        -v admin_email="$SEED_ADMIN_EMAIL" -v admin_password="$SEED_ADMIN_PASSWORD" \
+        -v agent_email="$SEED_AGENT_EMAIL" -v agent_password="$SEED_AGENT_PASSWORD" \
+        -v tickets="$n" -f "$ROOT/sql/seed.sql"
+    say "seeded in $((SECONDS - start)) s"
+}
+
+seed_if_empty() {
+    db_env
+    local users
+    users=$(psql ${DATABASE_URL:+"$DATABASE_URL"} -X -tAc "SELECT count(*) FROM users")
+    [ "$users" = 0 ] && seed "${SEED_TICKETS:-200}"
+    return 0
+}
+
+# ---------------------------------------------------------------- processes
+
+# name binary: the services in start order; workers are worker-1..worker-N.
+services() {
+    echo "broker broker"
+    [ -x "$BUILD_DIR/bin/progress-hub" ] && echo "progress-hub progress-hub"
+    local i
+    for ((i = 1; i <= WORKERS; i++)); do echo "worker-$i worker"; done
+    echo "http-edge http-edge"
+}
+
+pid_of() {
+    local f=$VAR_DIR/run/$1.pid pid
+    [ -f "$f" ] || return 1
+    pid=$(cat "$f")
+    [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # A recycled pid is not ours: the command line must name our binary.
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "/bin/$2" || return 1
+    echo "$pid"
+}
+
+start_one() {
+    local name=$1 bin=$2 pid
+    pid_of "$name" "$bin" >/dev/null && return 0
+    local exe=$BUILD_DIR/bin/$bin
+    [ -x "$exe" ] || die "$exe is missing: run make"
+    [[ $exe = /* ]] || exe=$ROOT/$exe
+    WORKER_NAME=$name setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
+    echo $! > "$VAR_DIR/run/$name.pid"
+    say "started $name (pid $!)"
+}
+
+stop_one() {
+    local name=$1 bin=$2 pid i
+    pid=$(pid_of "$name" "$bin") || { rm -f "$VAR_DIR/run/$name.pid"; return 0; }
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name did not stop in 10 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$VAR_DIR/run/$name.pid"
+    say "stopped $name"
+}
+
+health() { curl -s -m 3 "http://127.0.0.1:$PORT/api/health" || true; }
+
+wait_healthy() {
+    local i code
+    for ((i = 0; i < 300; i++)); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$PORT/api/health" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.1
+    done
+    say "health is not 200 after 30 s: $(health)"
+    say "logs: $VAR_DIR/log/"
+    return 1
+}
+
+# ---------------------------------------------------------------- verbs
+
+cmd_up() {
+    install_packages
+    settings
+    build
+    pg_start
+    migrate
+    seed_if_empty
+    local name bin
+    while read -r name bin; do start_one "$name" "$bin"; done < <(services)
+    wait_healthy || exit 1
+    cat <<EOF
+
+ticketd is up.
+  API        http://localhost:$PORT/api   (health: http://localhost:$PORT/api/health)
+  Browser UI http://localhost:$WEB_PORT
+  WebSocket  ws://localhost:$WS_PORT/ws?token=<JWT>
+  Broker     $BROKER_ENDPOINT    Hub (SUB) $HUB_SUB_ENDPOINT
+  Logins     $SEED_ADMIN_EMAIL / $SEED_ADMIN_PASSWORD (admin)
+             $SEED_AGENT_EMAIL / $SEED_AGENT_PASSWORD (agent)
+  Logs       $VAR_DIR/log/   (./manage.sh logs [svc] [-f])
+EOF
+}
+
+cmd_down() {
+    settings
+    local name bin lines=()
+    mapfile -t lines < <(services)
+    # Every worker pid file, even of workers beyond today's WORKERS.
+    for f in "$VAR_DIR"/run/worker-*.pid; do
+        [ -e "$f" ] || continue
+        name=$(basename "$f" .pid)
+        printf '%s\n' "${lines[@]}" | grep -q "^$name " || lines+=("$name worker")
+    done
+    local i
+    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+        read -r name bin <<< "${lines[$i]}"
+        stop_one "$name" "$bin"
+    done
+    pg_stop
+}
+
+cmd_status() {
+    settings
+    local name bin pid
+    while read -r name bin; do
+        if pid=$(pid_of "$name" "$bin"); then printf '%-14s running (pid %s)\n' "$name" "$pid"
+        else printf '%-14s stopped\n' "$name"; fi
+    done < <(services)
+    if [ "$PRIVATE_PG" = 1 ]; then
+        if pg_running; then printf '%-14s running (port %s)\n' postgres "$DB_PORT"
+        else printf '%-14s stopped\n' postgres; fi
+    fi
+    printf 'health: %s\n' "$(health)"
+}
+
+cmd_logs() {
+    settings
+    local svc="" follow=0 a
+    for a in "$@"; do
+        case $a in
+            -f|--follow) follow=1 ;;
+            *) svc=$a ;;
+        esac
+    done
+    local files
+    if [ -n "$svc" ]; then files=$(ls "$VAR_DIR"/log/"$svc"*.log 2>/dev/null || true)
+    else files=$(ls "$VAR_DIR"/log/*.log 2>/dev/null || true); fi
+    [ -n "$files" ] || die "no logs${svc:+ for '$svc'} in $VAR_DIR/log"
+    # shellcheck disable=SC2086
+    if [ $follow = 1 ]; then tail -n 20 -F $files; else sort -s -k1,1 $files; fi
+}
+
+cmd_seed() {
+    settings
+    local n=${SEED_TICKETS:-200}
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --tickets) [ $# -ge 2 ] || die "--tickets needs a number"; n=$2; shift 2 ;;
+            --tickets=*) n=${1#--tickets=}; shift ;;
+            *) die "seed: unknown argument '$1'" ;;
+        esac
+    done
+    pg_start
+    migrate
+    seed "$n"
+}
+
+cmd_reset() {
+    settings
+    pg_start
+    if [ "$PRIVATE_PG" = 1 ]; then
+        say "dropping database $DB_NAME"
+        psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)"
+        psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
+    else
+        die "reset drops the database: with DATABASE_URL set, drop it yourself"
+    fi
+    migrate
+    seed "${SEED_TICKETS:-200}"
+}
+
+cmd_clean() {
+    cmd_down
+    rm -rf "$VAR_DIR" "$ROOT/build" "$ROOT/build-san"
+    say "removed $VAR_DIR and the build"
+}
+
+cmd_help() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+verb=${1:-up}
+[ $# -gt 0 ] && shift
+case $verb in
+    up|start)   cmd_up ;;
+    down|stop)  cmd_down ;;
+    status)     cmd_status ;;
+    logs)       cmd_logs "$@" ;;
+    seed)       cmd_seed "$@" ;;
+    migrate)    settings; pg_start; migrate ;;
+    reset)      cmd_reset ;;
+    clean)      cmd_clean ;;
+    deps)       if [ "${1:-}" = --test ]; then install_packages "${TEST_PACKAGES[@]}"; else install_packages; fi ;;
+    help|-h|--help) cmd_help ;;
+    *) cmd_help; die "unknown command '$verb'" ;;
+esac

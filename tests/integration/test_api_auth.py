@@ -1,0 +1,170 @@
+"""Auth routes and token checks, over real HTTP against the real processes."""
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+from conftest import error_of
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header, claims, secret=b"not-the-secret"):
+    h = b64url(json.dumps(header).encode())
+    c = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret, f"{h}.{c}".encode(), hashlib.sha256).digest()
+    return f"{h}.{c}.{b64url(sig)}"
+
+
+def jwt_secret(system):
+    with open(system.env["ENV_FILE"]) as f:
+        for line in f:
+            if line.startswith("JWT_SECRET="):
+                return line.split("=", 1)[1].strip().encode()
+    raise AssertionError("no JWT_SECRET")
+
+
+def claims_of(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def test_login_returns_token_and_user(system):
+    status, _, body = system.request("POST", "/api/auth/login",
+                                     {"email": "admin@example.com", "password": "admin123"})
+    assert status == 200, body
+    assert set(body) == {"token", "user"}
+    user = body["user"]
+    assert set(user) == {"id", "email", "name", "role"}
+    assert user["email"] == "admin@example.com" and user["role"] == "admin"
+    claims = claims_of(body["token"])
+    assert claims["sub"] == user["id"] and claims["role"] == "admin"
+    assert claims["exp"] - claims["iat"] == 43200
+    header = json.loads(base64.urlsafe_b64decode(body["token"].split(".")[0] + "=="))
+    assert header["alg"] == "HS256"
+
+
+def test_login_email_is_case_insensitive(system):
+    status, _, body = system.request("POST", "/api/auth/login",
+                                     {"email": "Agent@Example.COM", "password": "agent123"})
+    assert status == 200, body
+    assert body["user"]["role"] == "agent"
+
+
+def test_login_wrong_password_is_401(system):
+    status, _, body = system.request("POST", "/api/auth/login",
+                                     {"email": "admin@example.com", "password": "wrong"})
+    assert status == 401
+    assert error_of(body)["code"] == "invalid_credentials"
+
+
+def test_login_unknown_email_is_401_like_a_wrong_password(system):
+    status, _, body = system.request("POST", "/api/auth/login",
+                                     {"email": "nobody@example.com", "password": "admin123"})
+    assert status == 401
+    assert error_of(body)["code"] == "invalid_credentials"
+
+
+def test_login_with_missing_fields_is_422_naming_them(system):
+    status, _, body = system.request("POST", "/api/auth/login", {})
+    assert status == 422, body
+    fields = {d["field"] for d in error_of(body)["details"]}
+    assert {"email", "password"} <= fields
+
+
+def test_login_with_malformed_json_is_400(system):
+    status, _, body = system.request("POST", "/api/auth/login", raw=b'{"email": ',
+                                     headers={"Content-Type": "application/json"})
+    assert status == 400
+    assert error_of(body)["code"] == "invalid_json"
+
+
+def test_login_without_json_content_type_is_415(system):
+    status, _, body = system.request("POST", "/api/auth/login", raw=b"email=a&password=b",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415
+    error_of(body)
+
+
+def test_me_returns_the_user_of_the_token(system, agent_token):
+    status, _, body = system.request("GET", "/api/auth/me", token=agent_token)
+    assert status == 200, body
+    assert body["email"] == "agent@example.com" and body["role"] == "agent"
+    assert set(body) == {"id", "email", "name", "role"}
+
+
+def test_missing_token_is_401_with_www_authenticate(system):
+    status, headers, body = system.request("GET", "/api/tickets")
+    assert status == 401
+    error_of(body)
+    assert headers.get("www-authenticate", "").startswith("Bearer")
+
+
+def test_health_needs_no_token(system):
+    status, _, body = system.request("GET", "/api/health")
+    assert status == 200, body
+    assert body["status"] == "ok" and body["db"] == "ok" and body["broker"] == "ok"
+    assert body["workers"] >= 1
+
+
+def test_alg_none_is_401(system, admin_token):
+    claims = claims_of(admin_token)
+    h = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    c = b64url(json.dumps(claims).encode())
+    for token in (f"{h}.{c}.", f"{h}.{c}"):
+        status, _, body = system.request("GET", "/api/tickets", token=token)
+        assert status == 401, f"alg none accepted: {status} {body}"
+        assert error_of(body)["code"] == "invalid_token"
+
+
+def test_other_algorithms_are_401_even_signed_with_the_secret(system, admin_token):
+    secret = jwt_secret(system)
+    claims = claims_of(admin_token)
+    h = b64url(json.dumps({"alg": "HS512", "typ": "JWT"}).encode())
+    c = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret, f"{h}.{c}".encode(), hashlib.sha512).digest()
+    status, _, body = system.request("GET", "/api/tickets", token=f"{h}.{c}.{b64url(sig)}")
+    assert status == 401, body
+
+
+def test_forged_signature_is_401(system, admin_token):
+    token = forge({"alg": "HS256", "typ": "JWT"}, claims_of(admin_token))
+    status, _, body = system.request("GET", "/api/tickets", token=token)
+    assert status == 401, body
+
+
+def test_role_edited_in_a_token_is_401(system, agent_token):
+    h, c, s = agent_token.split(".")
+    claims = claims_of(agent_token)
+    claims["role"] = "admin"
+    edited = f"{h}.{b64url(json.dumps(claims).encode())}.{s}"
+    status, _, body = system.request("GET", "/api/tickets", token=edited)
+    assert status == 401, body
+
+
+def test_expired_token_is_401(system, admin_token):
+    claims = claims_of(admin_token)
+    claims["iat"] = int(time.time()) - 7200
+    claims["exp"] = int(time.time()) - 60
+    token = forge({"alg": "HS256", "typ": "JWT"}, claims, jwt_secret(system))
+    status, _, body = system.request("GET", "/api/tickets", token=token)
+    assert status == 401, body
+    assert error_of(body)["code"] == "invalid_token"
+
+
+def test_token_of_a_user_that_no_longer_exists_is_401(system):
+    claims = {"sub": "5d0c2b1e-8f55-4c1f-9d2e-111111111111", "role": "admin",
+              "iat": int(time.time()), "exp": int(time.time()) + 600}
+    token = forge({"alg": "HS256", "typ": "JWT"}, claims, jwt_secret(system))
+    status, _, body = system.request("GET", "/api/tickets", token=token)
+    assert status == 401, body
+    assert error_of(body)["code"] == "invalid_token"
+
+
+def test_garbage_tokens_are_401(system):
+    for token in ("x", "a.b.c", "....", "Bearer", "é.é.é", "a" * 5000):
+        status, _, body = system.request("GET", "/api/tickets", token=token)
+        assert status in (401, 431), f"{token[:20]!r}: {status} {body}"

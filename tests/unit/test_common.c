@@ -1,0 +1,78 @@
+/*  Unit tests for common/: uuid checks and generation, settings parsing, log quoting.  */
+#include "testing.h"
+#include "common/uuid.h"
+#include "common/conf.h"
+#include "common/log.h"
+
+TEST (test_uuid_accepts_canonical_text)
+{
+    CHECK (uuid_valid ("123e4567-e89b-12d3-a456-426614174000"));
+    CHECK (uuid_valid ("123E4567-E89B-12D3-A456-426614174000"));
+}
+
+TEST (test_uuid_rejects_near_misses)
+{
+    CHECK (!uuid_valid (NULL));
+    CHECK (!uuid_valid (""));
+    CHECK (!uuid_valid ("123e4567e89b12d3a456426614174000"));
+    CHECK (!uuid_valid ("123e4567-e89b-12d3-a456-4266141740000"));
+    CHECK (!uuid_valid ("123e4567-e89b-12d3-a456-42661417400"));
+    CHECK (!uuid_valid ("123e4567-e89b-12d3-a456_426614174000"));
+    CHECK (!uuid_valid ("g23e4567-e89b-12d3-a456-426614174000"));
+    CHECK (!uuid_valid ("' OR 1=1 --                         "));
+}
+
+TEST (test_uuid_v4_is_valid_versioned_and_unique)
+{
+    char a [UUID_STRLEN + 1], b [UUID_STRLEN + 1];
+    CHECK_INT (uuid_v4 (a), 0);
+    CHECK_INT (uuid_v4 (b), 0);
+    CHECK (uuid_valid (a));
+    CHECK (a [14] == '4');
+    CHECK (strchr ("89ab", a [19]) != NULL);
+    CHECK (strcmp (a, b) != 0);
+}
+
+TEST (test_conf_int_takes_default_value_and_bounds)
+{
+    long v = 0;
+    unsetenv ("TEST_CONF_X");
+    CHECK_INT (conf_int ("TEST_CONF_X", 7, 1, 10, &v), 0);
+    CHECK_INT (v, 7);
+    setenv ("TEST_CONF_X", "9", 1);
+    CHECK_INT (conf_int ("TEST_CONF_X", 7, 1, 10, &v), 0);
+    CHECK_INT (v, 9);
+    const char *bad [] = { "11", "0", "abc", "5x", " 5", "99999999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        setenv ("TEST_CONF_X", bad [i], 1);
+        CHECK_INT (conf_int ("TEST_CONF_X", 7, 1, 10, &v), -1);
+    }
+    unsetenv ("TEST_CONF_X");
+}
+
+TEST (test_conf_endpoint_rejects_non_zeromq_addresses)
+{
+    const char *ep = NULL;
+    setenv ("TEST_EP", "http://x", 1);
+    CHECK_INT (conf_endpoint ("TEST_EP", "tcp://127.0.0.1:1", &ep), -1);
+    setenv ("TEST_EP", "ipc:///tmp/x", 1);
+    CHECK_INT (conf_endpoint ("TEST_EP", "tcp://127.0.0.1:1", &ep), 0);
+    CHECK_STR (ep, "ipc:///tmp/x");
+    unsetenv ("TEST_EP");
+}
+
+TEST (test_log_quote_escapes_and_truncates)
+{
+    char buf [16];
+    CHECK_STR (log_quote (buf, sizeof buf, "a\"b\\c\nd"), "\"a\\\"b\\\\c?d\"");
+    CHECK_STR (log_quote (buf, sizeof buf, "0123456789abcdefghij"), "\"0123456789ab\"");
+    CHECK_STR (log_quote (buf, sizeof buf, NULL), "\"\"");
+}
+
+TEST_MAIN ("common",
+    T (test_uuid_accepts_canonical_text),
+    T (test_uuid_rejects_near_misses),
+    T (test_uuid_v4_is_valid_versioned_and_unique),
+    T (test_conf_int_takes_default_value_and_bounds),
+    T (test_conf_endpoint_rejects_non_zeromq_addresses),
+    T (test_log_quote_escapes_and_truncates))
