@@ -1,0 +1,264 @@
+"""Bulk-delete jobs over real HTTP: creation, progress to completion, item results, cancel,
+idempotency, scoping, bounds, and crashes of workers, the broker and PostgreSQL mid-job."""
+import json
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import error_of
+
+JOB_FIELDS = {"id", "type", "status", "progress", "total", "processed", "succeeded", "failed",
+              "createdBy", "createdAt", "startedAt", "finishedAt", "error"}
+TERMINAL = {"completed", "failed", "canceled"}
+
+
+def make_tickets(system, n, tag):
+    """n live tickets, created set-based in SQL (the API is tested elsewhere)."""
+    system.psql(f"""INSERT INTO tickets (subject, requester_email)
+                    SELECT '{tag} ' || g, 'bulk@example.com' FROM generate_series(1, {n}) g""")
+    ids = system.psql(f"SELECT id FROM tickets WHERE subject LIKE '{tag} %' ORDER BY subject")
+    return ids.split()
+
+
+def create_job(system, token, ids, key=None, expect=202):
+    headers = {"Idempotency-Key": key} if key else {}
+    status, h, body = system.request("POST", "/api/jobs",
+                                     {"type": "bulk-delete", "payload": {"ticketIds": ids}},
+                                     token=token, headers=headers)
+    assert status == expect, f"create job: expected {expect}, got {status} {str(body)[:300]}"
+    return body, h
+
+
+def wait_terminal(system, token, job_id, timeout=60):
+    deadline = time.time() + timeout
+    job = None
+    while time.time() < deadline:
+        status, _, job = system.request("GET", f"/api/jobs/{job_id}?itemsLimit=1", token=token)
+        assert status == 200, job
+        if job["status"] in TERMINAL:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}\n{system.log_tail()}")
+
+
+def assert_exact(system, job_id):
+    """Counters equal the recorded outcomes; every succeeded ticket is deleted."""
+    row = system.psql(f"""
+        SELECT j.processed, j.succeeded, j.failed,
+               coalesce(sum(c.succeeded) FILTER (WHERE c.status = 'done'), 0),
+               coalesce(sum(c.failed) FILTER (WHERE c.status = 'done'), 0),
+               count(*) FILTER (WHERE c.status = 'done')
+        FROM jobs j JOIN job_chunks c ON c.job_id = j.id WHERE j.id = '{job_id}'
+        GROUP BY j.id""")
+    processed, ok, bad, sum_ok, sum_bad, done = map(int, row.split("|"))
+    assert processed == ok + bad
+    assert (ok, bad) == (sum_ok, sum_bad), f"counters {ok}/{bad} != outcomes {sum_ok}/{sum_bad}"
+    alive = system.psql(f"""
+        SELECT count(*) FROM job_chunks c, unnest(c.ticket_ids, c.outcomes) u(id, o)
+        JOIN tickets t ON t.id = u.id
+        WHERE c.job_id = '{job_id}' AND u.o = 'succeeded' AND t.deleted_at IS NULL""")
+    assert alive == "0", f"{alive} tickets marked succeeded are not deleted"
+
+
+def test_agents_cannot_create_jobs(system, agent_token):
+    status, _, body = system.request("POST", "/api/jobs",
+                                     {"type": "bulk-delete", "payload": {"ticketIds": []}},
+                                     token=agent_token)
+    assert status == 403, body
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"type": "bulk-archive", "payload": {"ticketIds": [str(uuid.uuid4())]}}, "type"),
+    ({"type": "bulk-delete", "payload": {"ticketIds": []}}, "payload.ticketIds"),
+    ({"type": "bulk-delete", "payload": {"ticketIds": ["nope"]}}, "payload.ticketIds[0]"),
+    ({"type": "bulk-delete", "payload": {"ticketIds": "x"}}, "payload.ticketIds"),
+    ({"type": "bulk-delete"}, "payload"),
+    ({"type": "bulk-delete", "payload": {"ticketIds": [str(uuid.uuid4())]}, "x": 1}, "x"),
+])
+def test_create_rejects_bad_bodies_with_422(system, admin_token, body, field):
+    status, _, resp = system.request("POST", "/api/jobs", body, token=admin_token)
+    assert status == 422, resp
+    assert field in {d["field"] for d in error_of(resp)["details"]}, resp
+
+
+def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):
+    ids = make_tickets(system, 500, "bulkA")
+    missing = str(uuid.uuid4())
+    already = ids[0]
+    system.request("DELETE", f"/api/tickets/{already}", token=admin_token)
+    payload = ids + [missing, ids[5]]
+    job, headers = create_job(system, admin_token, payload)
+    assert set(job) == JOB_FIELDS
+    assert job["status"] == "queued" and job["processed"] == 0 and job["total"] == 502
+    assert headers["location"] == f"/api/jobs/{job['id']}"
+    done = wait_terminal(system, admin_token, job["id"])
+    assert done["status"] == "completed", done
+    assert done["processed"] == 502 and done["progress"] == 100
+    assert done["succeeded"] == 499 and done["failed"] == 3
+    assert done["startedAt"] and done["finishedAt"]
+    assert_exact(system, job["id"])
+    status, _, failed = system.request("GET", f"/api/jobs/{job['id']}?itemStatus=failed",
+                                       token=admin_token)
+    assert status == 200
+    assert failed["itemsTotal"] == 3
+    codes = {i["ticketId"]: i["error"]["code"] for i in failed["items"]}
+    assert codes == {already: "already_deleted", missing: "not_found", ids[5]: "duplicate"} or \
+        codes.get(missing) == "not_found"
+    assert system.psql(f"SELECT count(*) FROM tickets WHERE id = '{ids[7]}' AND deleted_at IS NOT NULL") == "1"
+
+
+def test_items_are_paged_and_bounded(system, admin_token):
+    ids = make_tickets(system, 30, "bulkP")
+    job, _ = create_job(system, admin_token, ids)
+    wait_terminal(system, admin_token, job["id"])
+    status, _, page = system.request("GET", f"/api/jobs/{job['id']}?itemsPage=2&itemsLimit=10",
+                                     token=admin_token)
+    assert status == 200
+    assert [i["ticketId"] for i in page["items"]] == ids[10:20]
+    assert page["itemsTotal"] == 30
+    assert all(i["status"] == "succeeded" and i["error"] is None for i in page["items"])
+    status, _, body = system.request("GET", f"/api/jobs/{job['id']}?itemsLimit=1001",
+                                     token=admin_token)
+    assert status == 422 and "itemsLimit" in {d["field"] for d in error_of(body)["details"]}
+
+
+def test_list_jobs_newest_first_with_filters(system, admin_token):
+    status, _, page = system.request("GET", "/api/jobs?type=bulk-delete&status=completed&limit=5",
+                                     token=admin_token)
+    assert status == 200, page
+    assert set(page) == {"data", "page", "limit", "total", "totalPages"}
+    assert page["data"] and all(j["status"] == "completed" for j in page["data"])
+    created = [j["createdAt"] for j in page["data"]]
+    assert created == sorted(created, reverse=True)
+
+
+def test_agents_see_only_their_own_jobs(system, admin_token, agent_token):
+    ids = make_tickets(system, 3, "bulkS")
+    job, _ = create_job(system, admin_token, ids)
+    status, _, body = system.request("GET", f"/api/jobs/{job['id']}", token=agent_token)
+    assert status == 404, body
+    status, _, page = system.request("GET", "/api/jobs", token=agent_token)
+    assert status == 200 and page["total"] == 0, page
+    status, _, body = system.request("POST", f"/api/jobs/{job['id']}/cancel", token=agent_token)
+    assert status in (403, 404), body
+
+
+def test_idempotency_key_replays_and_rejects_a_different_body(system, admin_token):
+    ids = make_tickets(system, 5, "bulkI")
+    key = f"key-{uuid.uuid4()}"
+    first, _ = create_job(system, admin_token, ids, key=key)
+    again, headers = create_job(system, admin_token, ids, key=key, expect=200)
+    assert again["id"] == first["id"]
+    assert headers.get("idempotent-replayed") == "true"
+    status, _, body = system.request("POST", "/api/jobs",
+                                     {"type": "bulk-delete", "payload": {"ticketIds": ids[:2]}},
+                                     token=admin_token, headers={"Idempotency-Key": key})
+    assert status == 422 and error_of(body)["code"] == "idempotency_key_reused", body
+
+
+def test_twenty_concurrent_requests_with_one_key_create_one_job(system, admin_token):
+    ids = make_tickets(system, 50, "bulkC")
+    key = f"key-{uuid.uuid4()}"
+    results = []
+
+    def post():
+        status, _, body = system.request("POST", "/api/jobs",
+                                         {"type": "bulk-delete", "payload": {"ticketIds": ids}},
+                                         token=admin_token, headers={"Idempotency-Key": key})
+        results.append((status, body.get("id") if isinstance(body, dict) else None))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    statuses = sorted(s for s, _ in results)
+    assert statuses.count(202) == 1 and statuses.count(200) == 19, statuses
+    assert len({i for _, i in results}) == 1
+    assert system.psql(f"SELECT count(*) FROM jobs WHERE idempotency_key = '{key}'") == "1"
+
+
+def test_cancel_stops_the_job_and_untouched_items_become_canceled(system, admin_token):
+    ids = make_tickets(system, 20000, "bulkX")
+    job, _ = create_job(system, admin_token, ids)
+    time.sleep(0.3)
+    status, _, canceled = system.request("POST", f"/api/jobs/{job['id']}/cancel", token=admin_token)
+    assert status == 200, canceled
+    assert canceled["status"] == "canceled" and canceled["finishedAt"]
+    processed = canceled["processed"]
+    time.sleep(1.0)
+    _, _, later = system.request("GET", f"/api/jobs/{job['id']}?itemStatus=canceled&itemsLimit=5",
+                                 token=admin_token)
+    assert later["processed"] == processed, "nothing is processed after the cancel's answer"
+    assert later["itemsTotal"] == 20000 - processed
+    deleted = int(system.psql("SELECT count(*) FROM tickets WHERE subject LIKE 'bulkX %' "
+                              "AND deleted_at IS NOT NULL"))
+    assert deleted == canceled["succeeded"], "tickets deleted == items succeeded at the cancel"
+    assert_exact(system, job["id"])
+    status, _, body = system.request("POST", f"/api/jobs/{job['id']}/cancel", token=admin_token)
+    assert status == 409, body
+
+
+def test_a_worker_killed_mid_job_loses_and_doubles_nothing(system, admin_token):
+    ids = make_tickets(system, 30000, "bulkK")
+    job, _ = create_job(system, admin_token, ids)
+    time.sleep(0.5)
+    system.kill("worker-1", signal.SIGKILL)
+    try:
+        done = wait_terminal(system, admin_token, job["id"], timeout=120)
+    finally:
+        system.manage("up")
+    assert done["status"] == "completed", done
+    assert done["succeeded"] == 30000 and done["failed"] == 0
+    assert_exact(system, job["id"])
+
+
+def test_the_broker_killed_mid_job_and_restarted_still_completes(system, admin_token):
+    ids = make_tickets(system, 30000, "bulkB")
+    job, _ = create_job(system, admin_token, ids)
+    time.sleep(0.5)
+    system.kill("broker", signal.SIGKILL)
+    time.sleep(1.0)
+    system.manage("up")
+    done = wait_terminal(system, admin_token, job["id"], timeout=120)
+    assert done["status"] == "completed", done
+    assert done["succeeded"] == 30000
+    assert_exact(system, job["id"])
+
+
+def test_postgres_restarted_mid_job_still_completes(system, admin_token):
+    ids = make_tickets(system, 30000, "bulkD")
+    job, _ = create_job(system, admin_token, ids)
+    time.sleep(0.5)
+    pgdata = f"{system.env['VAR_DIR']}/pg/data"
+    cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", pgdata, "-m", "immediate", "-w", "restart",
+           "-l", f"{system.env['VAR_DIR']}/log/postgres.log"]
+    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    done = wait_terminal(system, admin_token, job["id"], timeout=120)
+    assert done["status"] == "completed", done
+    assert done["succeeded"] == 30000
+    assert_exact(system, job["id"])
+
+
+def test_too_many_active_jobs_is_429_with_retry_after(system, admin_token):
+    # MAX_ACTIVE_JOBS is 10 by default; hold the slots with queued jobs the workers cannot
+    # reach by marking them queued in SQL, then ask for one more.
+    user = system.psql("SELECT id FROM users WHERE email = 'admin@example.com'")
+    fake = [str(uuid.uuid4()) for _ in range(10)]
+    values = ",".join(f"('{j}', 'bulk-delete', 'queued', 0, 0, '{user}')" for j in fake)
+    system.psql(f"INSERT INTO jobs (id, type, status, total, chunks_total, created_by) VALUES {values}")
+    try:
+        status, headers, body = system.request(
+            "POST", "/api/jobs", {"type": "bulk-delete", "payload": {"ticketIds": [str(uuid.uuid4())]}},
+            token=admin_token)
+        assert status == 429, body
+        assert int(headers["retry-after"]) >= 1
+        error_of(body)
+    finally:
+        system.psql("DELETE FROM jobs WHERE id IN (" + ",".join(f"'{j}'" for j in fake) + ")")
