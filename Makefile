@@ -41,11 +41,19 @@ PRESENT := $(foreach a,$(ACTORS),$(if $(wildcard $(a)/main.c),$(a)))
 BINS    := $(foreach a,$(PRESENT),$(BUILD)/bin/$(BIN_$(a)))
 ALIBS   := $(foreach a,$(PRESENT),$(BUILD)/lib$(a).a)
 
+# Small command-line tools (tools/<name>.c -> bin/<name>), linked with the common library.
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
+
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all test deps unit integration bench fuzz clean san-test
-all: $(BINS) $(UNIT_BINS)
+all: $(BINS) $(TOOL_BINS) $(UNIT_BINS)
+
+$(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
