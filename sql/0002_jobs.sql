@@ -74,24 +74,27 @@ LANGUAGE sql STABLE AS $$
         'error', j.error)
 $$;
 
--- Creates a job in one transaction: the row, its chunks (ids in request order; an id seen
--- earlier in the same request is marked 'duplicate' up front), and the lease on the first
--- p_window chunks, which the caller sends once this commits.
--- outcome: 'created' | 'replayed' (same key, same request) | 'key_reused' (same key, other
--- request) | 'too_many_active' (the user has p_max_active queued or running jobs).
+-- Creates a job in one transaction: the row, its chunks (ids in request order) and the
+-- lease on the first p_window chunks, which the caller sends once this commits.
+-- p_outcomes is NULL, or parallel to p_ids with 'duplicate' where an id appears earlier in
+-- the same request (the worker finds those in C, in linear time). p_hash identifies the
+-- request for Idempotency-Key (the worker hashes the type and the ids in order).
 -- p_id is chosen by the edge, so a request handed to a second worker after the first died
 -- finds its job and creates nothing twice (the chunks' leases take care of dispatch).
-CREATE FUNCTION job_create(p_id uuid, p_user uuid, p_type text, p_ids uuid[], p_chunk_size int,
-                           p_key text, p_max_active int, p_window int,
-                           OUT outcome text, OUT job jsonb, OUT dispatch int[])
+-- outcome: 'created' | 'replayed' (same key, same request) | 'key_reused' (same key, other
+-- request) | 'too_many_active' (the user has p_max_active queued or running jobs).
+CREATE FUNCTION job_create(p_id uuid, p_user uuid, p_type text, p_ids uuid[], p_outcomes text[],
+                           p_chunk_size int, p_key text, p_hash text, p_max_active int,
+                           p_window int, OUT outcome text, OUT job jsonb, OUT dispatch int[])
 LANGUAGE plpgsql AS $$
 DECLARE
     j jobs;
     n int := cardinality(p_ids);
-    -- What "the same body" means for Idempotency-Key: the same type and the same ids in
-    -- the same order (whitespace and key order of the JSON do not matter).
-    p_hash text := encode(sha256(convert_to(p_type || ':' || array_to_string(p_ids, ','), 'UTF8')), 'hex');
+    chunks int := (cardinality(p_ids) + p_chunk_size - 1) / p_chunk_size;
 BEGIN
+    IF p_outcomes IS NOT NULL AND cardinality(p_outcomes) <> n THEN
+        RAISE EXCEPTION 'job_create: % outcomes for % ids', cardinality(p_outcomes), n;
+    END IF;
     -- One creator per user at a time: makes the active-job cap and key lookup race-free.
     PERFORM pg_advisory_xact_lock(hashtextextended('job_create:' || p_user::text, 0));
     SELECT * INTO j FROM jobs WHERE id = p_id AND created_by = p_user;
@@ -114,20 +117,21 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO jobs (id, type, total, chunks_total, created_by, idempotency_key, request_hash)
-    VALUES (p_id, p_type, n, (n + p_chunk_size - 1) / p_chunk_size, p_user, p_key, p_hash)
+    VALUES (p_id, p_type, n, chunks, p_user, p_key, p_hash)
     RETURNING * INTO j;
+    -- Slicing keeps this linear in the number of ids.
     INSERT INTO job_chunks (job_id, seq, first_item, ticket_ids, outcomes, dispatched_at, attempts)
-    SELECT p_id, (u.ord - 1) / p_chunk_size, min(u.ord) - 1,
-           array_agg(u.id ORDER BY u.ord),
-           array_agg(CASE WHEN u.dup THEN 'duplicate' END ORDER BY u.ord),
-           CASE WHEN (u.ord - 1) / p_chunk_size < p_window THEN now() END,
-           CASE WHEN (u.ord - 1) / p_chunk_size < p_window THEN 1 ELSE 0 END
-    FROM (SELECT x.id, x.ord, row_number() OVER (PARTITION BY x.id ORDER BY x.ord) > 1 AS dup
-          FROM unnest(p_ids) WITH ORDINALITY AS x(id, ord)) u
-    GROUP BY (u.ord - 1) / p_chunk_size;
+    SELECT p_id, s, s * p_chunk_size,
+           p_ids[s * p_chunk_size + 1 : (s + 1) * p_chunk_size],
+           CASE WHEN p_outcomes IS NULL
+                THEN array_fill(NULL::text, ARRAY[least(p_chunk_size, n - s * p_chunk_size)])
+                ELSE p_outcomes[s * p_chunk_size + 1 : (s + 1) * p_chunk_size] END,
+           CASE WHEN s < p_window THEN now() END,
+           CASE WHEN s < p_window THEN 1 ELSE 0 END
+    FROM generate_series(0, chunks - 1) AS s;
     outcome := 'created';
     job := job_json(j);
-    dispatch := ARRAY(SELECT s FROM generate_series(0, least(p_window, j.chunks_total) - 1) s);
+    dispatch := ARRAY(SELECT s FROM generate_series(0, least(p_window, chunks) - 1) s);
 END
 $$;
 
@@ -156,6 +160,16 @@ BEGIN
     IF c.status <> 'pending' THEN
         state := 'skipped';
         SELECT job_json(x) INTO job FROM jobs x WHERE x.id = p_job;
+        RETURN;
+    END IF;
+    SELECT * INTO j FROM jobs WHERE id = p_job;
+    IF j.status NOT IN ('queued', 'running') THEN
+        -- Cannot happen through our functions (cancel and fail close every pending chunk in
+        -- their transaction), only by a hand-edited database: close the chunk rather than
+        -- count into a finished job or be sent again forever.
+        UPDATE job_chunks SET status = 'canceled' WHERE job_id = p_job AND seq = p_seq;
+        state := 'skipped';
+        job := job_json(j);
         RETURN;
     END IF;
 
@@ -193,9 +207,9 @@ BEGIN
     WHERE id = p_job AND status IN ('queued', 'running')
     RETURNING * INTO j;
     IF NOT FOUND THEN
-        -- A pending chunk of a finished job cannot exist (cancel and fail close them in the
-        -- same transaction): refuse rather than count into a closed job.
-        RAISE EXCEPTION 'job % is not active but chunk % was pending', p_job, p_seq;
+        -- The job row was checked above and cancel/fail wait for our chunk row: only a
+        -- hand edit in between gets here. Roll everything back rather than count into it.
+        RAISE EXCEPTION 'job % stopped being active while chunk % was processed', p_job, p_seq;
     END IF;
     state := 'done';
     job := job_json(j);
@@ -272,9 +286,10 @@ BEGIN
     END LOOP;
     RETURN QUERY
     UPDATE job_chunks c SET dispatched_at = now(), attempts = c.attempts + 1
-    FROM (SELECT k.job_id, k.seq FROM job_chunks k
+    FROM (SELECT k.job_id, k.seq FROM job_chunks k JOIN jobs jj ON jj.id = k.job_id
           WHERE k.status = 'pending' AND k.dispatched_at < expired
-          ORDER BY k.dispatched_at LIMIT p_limit FOR UPDATE SKIP LOCKED) s
+            AND jj.status IN ('queued', 'running')
+          ORDER BY k.dispatched_at LIMIT p_limit FOR UPDATE OF k SKIP LOCKED) s
     WHERE c.job_id = s.job_id AND c.seq = s.seq
     RETURNING c.job_id, c.seq, NULL::jsonb;
 END

@@ -3,9 +3,11 @@
     one round trip and one transaction. This file validates, calls them, publishes the
     events after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
+#include "dupes.h"
 #include "../common/conf.h"
 #include "../common/log.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
     //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
     { "j_create",
       "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::uuid[],"
-      " $5::int, $6, $7::int, $8::int)", false },
+      " $5::text[], $6::int, $7, $8, $9::int, $10::int)", false },
     //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
@@ -109,6 +111,73 @@ s_publish (outbox_t *outbox, const char *name, const char *job_text)
 //  ---------------------------------------------------------------------------------
 //  jobs.create
 
+//  The PostgreSQL array literals for job_create: the ids "{id,id,...}" and, only when some
+//  id repeats, the outcomes "{NULL,duplicate,...}" (else *outcomes stays NULL). 0 or -1.
+static int
+s_build_arrays (const char *const *ids, size_t n, char **literal, char **outcomes)
+{
+    bool *dup = (bool *) malloc (n ? n : 1);
+    char *p = *literal = (char *) malloc (n * (UUID_STRLEN + 1) + 3);
+    long dups = dup && p ? dupes_mark (ids, n, dup) : -1;
+    if (dups < 0) {
+        free (dup);
+        free (*literal);
+        *literal = NULL;
+        return -1;
+    }
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        //  Lower case: the literal is also what the Idempotency-Key hash is taken over.
+        for (size_t c = 0; c < UUID_STRLEN; c++)
+            *p++ = (char) (ids [i][c] >= 'A' && ids [i][c] <= 'F' ? ids [i][c] | 0x20 : ids [i][c]);
+    }
+    *p++ = '}';
+    *p = 0;
+    if (dups > 0) {
+        char *o = *outcomes = (char *) malloc (n * 10 + 3);
+        if (o) {
+            *o++ = '{';
+            for (size_t i = 0; i < n; i++) {
+                const char *word = dup [i] ? "duplicate" : "NULL";
+                if (i)
+                    *o++ = ',';
+                memcpy (o, word, strlen (word));
+                o += strlen (word);
+            }
+            *o++ = '}';
+            *o = 0;
+        }
+    }
+    free (dup);
+    if (dups > 0 && !*outcomes) {
+        free (*literal);
+        *literal = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+//  What "the same body" means for an Idempotency-Key: the same type and the same ids in
+//  the same order (whitespace, key order and case of the JSON do not matter: literal is
+//  already lower case).
+static void
+s_hash (const char *type, const char *literal, char out [EVP_MAX_MD_SIZE * 2 + 1])
+{
+    unsigned char md [EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
+    EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
+    EVP_DigestUpdate (ctx, type, strlen (type));
+    EVP_DigestUpdate (ctx, ":", 1);
+    EVP_DigestUpdate (ctx, literal, strlen (literal));
+    EVP_DigestFinal_ex (ctx, md, &len);
+    EVP_MD_CTX_free (ctx);
+    for (unsigned int i = 0; i < len; i++)
+        snprintf (out + 2 * i, 3, "%02x", md [i]);
+}
+
 static void
 s_create (svc_call_t *call, reply_t *reply)
 {
@@ -134,47 +203,45 @@ s_create (svc_call_t *call, reply_t *reply)
         snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", s_max_items);
         reply_detail (details, "payload.ticketIds", msg);
     }
-    //  The array literal for $4: "{id,id,...}", every element checked as a uuid first.
-    char *literal = NULL;
+    const char **tids = NULL;
     if (json_array_size (details) == 0) {
-        literal = (char *) malloc (n * (UUID_STRLEN + 1) + 3);
-        if (!literal) {
-            json_decref (details);
-            reply_internal (reply);
-            return;
-        }
-        char *p = literal;
-        *p++ = '{';
-        for (size_t i = 0; i < n; i++) {
-            const char *tid = json_string_value (json_array_get (ids, i));
-            if (!tid || !uuid_valid (tid)) {
+        tids = (const char **) malloc (n * sizeof (char *));
+        for (size_t i = 0; tids && i < n; i++) {
+            tids [i] = json_string_value (json_array_get (ids, i));
+            if (!tids [i] || !uuid_valid (tids [i])) {
                 char field [48];
                 snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
                 reply_detail (details, field, "must be a uuid");
                 break;
             }
-            if (i)
-                *p++ = ',';
-            memcpy (p, tid, UUID_STRLEN);
-            p += UUID_STRLEN;
         }
-        *p++ = '}';
-        *p = 0;
     }
     if (json_array_size (details)) {
-        free (literal);
+        free (tids);
         reply_invalid (reply, details);
         return;
     }
     json_decref (details);
+    char *literal = NULL, *outcomes = NULL;
+    char hash [EVP_MAX_MD_SIZE * 2 + 1];
+    if (!tids || s_build_arrays (tids, n, &literal, &outcomes)) {
+        free (tids);
+        reply_internal (reply);
+        return;
+    }
+    free (tids);
+    if (key)
+        s_hash (type, literal, hash);
 
     char chunk [24], max_active [24], window [24];
     snprintf (chunk, sizeof chunk, "%ld", s_chunk_size);
     snprintf (max_active, sizeof max_active, "%ld", s_max_active);
     snprintf (window, sizeof window, "%ld", s_window);
-    const char *params [] = { id, call->user, type, literal, chunk, key, max_active, window };
-    PGresult *res = db_exec (call->db, "j_create", 8, params);
+    const char *params [] = { id, call->user, type, literal, outcomes, chunk, key,
+                              key ? hash : NULL, max_active, window };
+    PGresult *res = db_exec (call->db, "j_create", 10, params);
     free (literal);
+    free (outcomes);
     if (!res) {
         reply_unavailable (reply);
         return;
