@@ -25,7 +25,7 @@ s_login_reply (edge_req_t *req, int status, const char *payload, size_t len)
         req_respond_error (req, 502, "bad_gateway", "the backend gave an invalid answer", NULL);
     }
     else
-    if (!(token = edge_jwt_sign (edge_jwt (req->edge), id, role, time (NULL))))
+    if (!(token = jwt_hs256_sign (edge_jwt (req->edge), id, role, time (NULL))))
         req_respond_error (req, 500, "internal", "cannot sign the token", NULL);
     else {
         json_t *answer = json_pack ("{s:s, s:O}", "token", token, "user", user);

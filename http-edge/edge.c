@@ -29,7 +29,7 @@
 
 struct edge_s {
     edge_config_t cfg;
-    edge_jwt_t *jwt;
+    jwt_hs256_t *jwt;
     static_t *web;
     struct MHD_Daemon *api_d, *web_d;
     int api_epfd, web_epfd;
@@ -93,6 +93,7 @@ edge_config_load (edge_config_t *cfg)
     int rc = 0;
     rc |= conf_int ("PORT", 3001, 1, 65535, &cfg->port);
     rc |= conf_int ("WEB_PORT", 3000, 0, 65535, &cfg->web_port);
+    rc |= conf_int ("WS_PORT", 3002, 1, 65535, &cfg->ws_port);
     rc |= conf_int ("REQUEST_TIMEOUT_MS", 10000, 100, 600000, &cfg->request_timeout_ms);
     rc |= conf_int ("EDGE_MAX_INFLIGHT", 4096, 1, 1000000, &cfg->max_inflight);
     rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
@@ -112,13 +113,13 @@ edge_config_load (edge_config_t *cfg)
     cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
     if (!cfg->jwt_secret) {
         log_error ("event=bad_config var=JWT_SECRET msg=\"is required (at least %d bytes)\"",
-                   EDGE_JWT_SECRET_MIN);
+                   JWT_HS256_SECRET_MIN);
         rc = -1;
     }
     else
-    if (strlen (cfg->jwt_secret) < EDGE_JWT_SECRET_MIN) {
+    if (strlen (cfg->jwt_secret) < JWT_HS256_SECRET_MIN) {
         log_error ("event=bad_config var=JWT_SECRET msg=\"must be at least %d bytes\"",
-                   EDGE_JWT_SECRET_MIN);
+                   JWT_HS256_SECRET_MIN);
         rc = -1;
     }
     if (cfg->web_port && cfg->web_port == cfg->port) {
@@ -402,10 +403,39 @@ s_timers (edge_t *self)
 //  --------------------------------------------------------------------------
 //  HTTP side
 
+bool
+edge_cors_allowed (const char *allowed, long web_port, const char *origin)
+{
+    if (!origin || !*origin)
+        return false;
+    size_t olen = strlen (origin);
+    for (const char *p = allowed; p && *p; ) {
+        const char *end = strchr (p, ',');
+        size_t n = end ? (size_t) (end - p) : strlen (p);
+        const char *b = p, *e = p + n;
+        while (b < e && *b == ' ')
+            b++;
+        while (e > b && (e [-1] == ' ' || e [-1] == '/'))
+            e--;
+        if ((size_t) (e - b) == olen && !memcmp (b, origin, olen))
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    static const char *loopback [] = { "localhost", "127.0.0.1", "[::1]" };
+    for (size_t i = 0; web_port && i < sizeof loopback / sizeof loopback [0]; i++) {
+        char own [64];
+        snprintf (own, sizeof own, "http://%s:%ld", loopback [i], web_port);
+        if (!strcmp (own, origin))
+            return true;
+    }
+    return false;
+}
+
+//  The origin is chosen per request (s_queue), since one edge serves several.
 void
 edge_add_cors_headers (edge_t *self, struct MHD_Response *response)
 {
-    MHD_add_response_header (response, "Access-Control-Allow-Origin", self->cors_origin);
+    (void) self;
     MHD_add_response_header (response, "Access-Control-Expose-Headers",
                              "ETag, Location, X-Request-Id, Idempotent-Replayed, Retry-After");
     MHD_add_response_header (response, "Vary", "Origin");
@@ -417,7 +447,7 @@ edge_config (edge_t *self)
     return &self->cfg;
 }
 
-edge_jwt_t *
+jwt_hs256_t *
 edge_jwt (edge_t *self)
 {
     return self->jwt;
@@ -491,9 +521,9 @@ s_dispatch_api (edge_t *self, edge_req_t *req)
         const char *token = auth + 7;
         while (*token == ' ')
             token++;
-        edge_jwt_claims_t claims;
+        jwt_hs256_claims_t claims;
         const char *why = NULL;
-        if (edge_jwt_verify (self->jwt, token, time (NULL), &claims, &why)) {
+        if (jwt_hs256_verify (self->jwt, token, time (NULL), &claims, &why)) {
             log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
             req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
             req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
@@ -518,6 +548,15 @@ s_dispatch_api (edge_t *self, edge_req_t *req)
 static enum MHD_Result
 s_queue (edge_req_t *req)
 {
+    if (req->is_api && !MHD_get_response_header (req->response, "Access-Control-Allow-Origin")) {
+        //  Echo an allowed Origin (the UI may be opened as localhost or as 127.0.0.1);
+        //  any other gets the configured one, which its browser then refuses.
+        edge_t *self = req->edge;
+        const char *origin = req_header_in (req, "Origin");
+        bool ok = edge_cors_allowed (self->cfg.frontend_url, self->cfg.web_port, origin);
+        MHD_add_response_header (req->response, "Access-Control-Allow-Origin",
+                                 ok ? origin : self->cors_origin);
+    }
     req->queued = true;
     return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
 }
@@ -765,8 +804,10 @@ edge_new (const edge_config_t *cfg)
     self->cfg = *cfg;
     self->workers = -1;
     self->api_epfd = self->web_epfd = -1;
-    if (cfg->frontend_url)
-        snprintf (self->cors_origin, sizeof self->cors_origin, "%s", cfg->frontend_url);
+    if (cfg->frontend_url) {
+        size_t n = strcspn (cfg->frontend_url, ",");
+        snprintf (self->cors_origin, sizeof self->cors_origin, "%.*s", (int) n, cfg->frontend_url);
+    }
     else
         snprintf (self->cors_origin, sizeof self->cors_origin, "http://localhost:%ld",
                   cfg->web_port ? cfg->web_port : 3000);
@@ -777,7 +818,7 @@ edge_new (const edge_config_t *cfg)
     memcpy (self->rid_prefix, uuid, 8);
     self->rid_prefix [8] = 0;
 
-    self->jwt = edge_jwt_new (cfg->jwt_secret, strlen (cfg->jwt_secret), cfg->jwt_ttl_s);
+    self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), cfg->jwt_ttl_s);
     if (!self->jwt)
         goto fail;
     self->pending = zhashx_new ();
@@ -800,7 +841,7 @@ edge_new (const edge_config_t *cfg)
     if (!self->api_d)
         goto fail;
     if (cfg->web_port) {
-        self->web = static_new (cfg->web_root);
+        self->web = static_new (cfg->web_root, cfg->port, cfg->ws_port);
         self->web_d = s_daemon_start (self, cfg->web_port, s_web_access, &self->web_epfd);
         if (!self->web || !self->web_d)
             goto fail;
@@ -841,7 +882,7 @@ edge_destroy (edge_t **self_p)
     zsock_destroy (&self->dealer);
     zhashx_destroy (&self->pending);
     json_decref (self->status);
-    edge_jwt_destroy (&self->jwt);
+    jwt_hs256_destroy (&self->jwt);
     free (self);
     *self_p = NULL;
 }

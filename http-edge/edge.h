@@ -7,15 +7,17 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdbool.h>
-#include "jwt.h"
+#include "../common/jwt.h"
 #include "request.h"
 
 typedef struct {
     const char *bind_address;       //  BIND_ADDRESS, default 127.0.0.1
     long port;                      //  PORT, default 3001 (API)
     long web_port;                  //  WEB_PORT, default 3000 (static UI); 0 disables
+    long ws_port;                   //  WS_PORT, default 3002 (progress-hub; for the UI's config)
     const char *web_root;           //  WEB_ROOT, default "web"
-    const char *frontend_url;       //  FRONTEND_URL, default http://localhost:<WEB_PORT>
+    const char *frontend_url;       //  FRONTEND_URL: allowed CORS origins, comma-separated;
+                                    //  http://localhost|127.0.0.1|[::1]:<WEB_PORT> always are
     const char *broker_endpoint;    //  BROKER_ENDPOINT
     long request_timeout_ms;        //  REQUEST_TIMEOUT_MS, default 10000
     long max_inflight;              //  EDGE_MAX_INFLIGHT, default 4096
@@ -47,7 +49,7 @@ int edge_run (edge_t *self);
 //  block.
 int edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
                long timeout_ms);
-edge_jwt_t *edge_jwt (edge_t *self);
+jwt_hs256_t *edge_jwt (edge_t *self);
 const edge_config_t *edge_config (edge_t *self);
 //  Broker liveness from the latest mmi.status, and the worker counts it gave (-1 unknown).
 bool edge_broker_up (edge_t *self);
@@ -56,5 +58,8 @@ int edge_service_workers (edge_t *self, const char *service);
 //  The Prometheus text of /metrics; caller frees.
 char *edge_metrics_text (edge_t *self, size_t *len);
 void edge_add_cors_headers (edge_t *self, struct MHD_Response *response);
+//  True when origin (an Origin header) is one of the comma-separated list allowed, or a
+//  loopback origin of web_port (the UI this edge serves itself).
+bool edge_cors_allowed (const char *allowed, long web_port, const char *origin);
 
 #endif

@@ -184,9 +184,16 @@ def test_twenty_concurrent_requests_with_one_key_create_one_job(system, admin_to
 
 
 def test_cancel_stops_the_job_and_untouched_items_become_canceled(system, admin_token):
-    ids = make_tickets(system, 20000, "bulkX")
+    ids = make_tickets(system, 60000, "bulkX")
     job, _ = create_job(system, admin_token, ids)
-    time.sleep(0.3)
+    # Cancel once the job is really under way (some items done, most not).
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        _, _, now = system.request("GET", f"/api/jobs/{job['id']}?itemsLimit=1", token=admin_token)
+        if now["processed"] > 0:
+            break
+        time.sleep(0.02)
+    assert 0 < now["processed"] < 60000, f"could not catch the job mid-way: {now}"
     status, _, canceled = system.request("POST", f"/api/jobs/{job['id']}/cancel", token=admin_token)
     assert status == 200, canceled
     assert canceled["status"] == "canceled" and canceled["finishedAt"]
@@ -195,7 +202,7 @@ def test_cancel_stops_the_job_and_untouched_items_become_canceled(system, admin_
     _, _, later = system.request("GET", f"/api/jobs/{job['id']}?itemStatus=canceled&itemsLimit=5",
                                  token=admin_token)
     assert later["processed"] == processed, "nothing is processed after the cancel's answer"
-    assert later["itemsTotal"] == 20000 - processed
+    assert later["itemsTotal"] == 60000 - processed
     deleted = int(system.psql("SELECT count(*) FROM tickets WHERE subject LIKE 'bulkX %' "
                               "AND deleted_at IS NOT NULL"))
     assert deleted == canceled["succeeded"], "tickets deleted == items succeeded at the cancel"

@@ -17,10 +17,10 @@
 
 typedef struct {
     char token [JWT_CACHE_TOKEN_MAX + 1];
-    edge_jwt_claims_t claims;
+    jwt_hs256_claims_t claims;
 } s_cache_entry_t;
 
-struct edge_jwt_s {
+struct jwt_hs256_s {
     unsigned char *key;
     size_t key_len;
     long ttl_s;
@@ -36,15 +36,15 @@ s_hash (const char *s, size_t len)
     return h;
 }
 
-edge_jwt_t *
-edge_jwt_new (const char *secret, size_t secret_len, long ttl_s)
+jwt_hs256_t *
+jwt_hs256_new (const char *secret, size_t secret_len, long ttl_s)
 {
-    if (!secret || secret_len < EDGE_JWT_SECRET_MIN) {
+    if (!secret || secret_len < JWT_HS256_SECRET_MIN) {
         log_error ("event=bad_config var=JWT_SECRET msg=\"must be at least %d bytes\"",
-                   EDGE_JWT_SECRET_MIN);
+                   JWT_HS256_SECRET_MIN);
         return NULL;
     }
-    edge_jwt_t *self = calloc (1, sizeof *self);
+    jwt_hs256_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->key = malloc (secret_len);
@@ -65,11 +65,11 @@ edge_jwt_new (const char *secret, size_t secret_len, long ttl_s)
 }
 
 void
-edge_jwt_destroy (edge_jwt_t **self_p)
+jwt_hs256_destroy (jwt_hs256_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    edge_jwt_t *self = *self_p;
+    jwt_hs256_t *self = *self_p;
     memset (self->key, 0, self->key_len);
     free (self->key);
     free (self->cache);
@@ -78,7 +78,7 @@ edge_jwt_destroy (edge_jwt_t **self_p)
 }
 
 char *
-edge_jwt_sign (edge_jwt_t *self, const char *sub, svc_role_t role, time_t now)
+jwt_hs256_sign (jwt_hs256_t *self, const char *sub, svc_role_t role, time_t now)
 {
     jwt_t *jwt = NULL;
     char *token = NULL;
@@ -99,15 +99,15 @@ done:
 }
 
 int
-edge_jwt_verify (edge_jwt_t *self, const char *token, time_t now,
-                 edge_jwt_claims_t *claims, const char **why)
+jwt_hs256_verify (jwt_hs256_t *self, const char *token, time_t now,
+                 jwt_hs256_claims_t *claims, const char **why)
 {
     const char *reason = NULL;
     jwt_t *jwt = NULL;
     s_cache_entry_t *slot = NULL;
     memset (claims, 0, sizeof *claims);
     size_t token_len = token ? strlen (token) : 0;
-    if (!token_len || token_len > EDGE_JWT_TOKEN_MAX) {
+    if (!token_len || token_len > JWT_HS256_TOKEN_MAX) {
         reason = "malformed";
         goto done;
     }

@@ -1,5 +1,5 @@
-/*  Unit tests for http-edge/jwt: HS256 sign/verify with the algorithm pinned.  */
-#include "../../http-edge/jwt.h"
+/*  Unit tests for common/jwt: HS256 sign/verify with the algorithm pinned.  */
+#include "../../common/jwt.h"
 #include "testing.h"
 
 #include <jwt.h>
@@ -8,10 +8,10 @@
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define SUB    "6f1c2b8e-4a3d-4e5f-9a7b-1c2d3e4f5a6b"
 
-static edge_jwt_t *
+static jwt_hs256_t *
 s_jwt (void)
 {
-    return edge_jwt_new (SECRET, strlen (SECRET), 3600);
+    return jwt_hs256_new (SECRET, strlen (SECRET), 3600);
 }
 
 static char *
@@ -57,32 +57,32 @@ s_token (const char *header, const char *payload, const char *key)
 static int
 s_verify_payload (const char *header, const char *payload, const char *key)
 {
-    edge_jwt_t *jwt = s_jwt ();
+    jwt_hs256_t *jwt = s_jwt ();
     char *token = s_token (header, payload, key);
-    edge_jwt_claims_t claims;
-    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, NULL);
+    jwt_hs256_claims_t claims;
+    int rc = jwt_hs256_verify (jwt, token, time (NULL), &claims, NULL);
     free (token);
-    edge_jwt_destroy (&jwt);
+    jwt_hs256_destroy (&jwt);
     return rc;
 }
 
 TEST (test_new_refuses_a_short_secret)
 {
-    edge_jwt_t *jwt = edge_jwt_new ("short", 5, 60);
+    jwt_hs256_t *jwt = jwt_hs256_new ("short", 5, 60);
     CHECK (jwt == NULL);
 }
 
 TEST (test_signed_token_verifies_with_its_claims)
 {
-    edge_jwt_t *jwt = s_jwt ();
+    jwt_hs256_t *jwt = s_jwt ();
     time_t now = time (NULL);
-    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
+    char *token = jwt_hs256_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
     CHECK (token != NULL);
-    edge_jwt_claims_t claims;
+    jwt_hs256_claims_t claims;
     const char *why = NULL;
-    int rc = edge_jwt_verify (jwt, token, now, &claims, &why);
+    int rc = jwt_hs256_verify (jwt, token, now, &claims, &why);
     free (token);
-    edge_jwt_destroy (&jwt);
+    jwt_hs256_destroy (&jwt);
     CHECK_INT (rc, 0);
     CHECK_STR (claims.sub, SUB);
     CHECK_INT (claims.role, SVC_ROLE_ADMIN);
@@ -123,27 +123,27 @@ TEST (test_bad_signature_is_rejected)
               SUB, (long) time (NULL) + 60);
     CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, "another-secret-of-enough-length-0123456"), -1);
     //  And a flipped byte in a good token.
-    edge_jwt_t *jwt = s_jwt ();
-    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_AGENT, time (NULL));
+    jwt_hs256_t *jwt = s_jwt ();
+    char *token = jwt_hs256_sign (jwt, SUB, SVC_ROLE_AGENT, time (NULL));
     size_t len = strlen (token);
     token [len - 2] = token [len - 2] == 'A' ? 'B' : 'A';
-    edge_jwt_claims_t claims;
-    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, NULL);
+    jwt_hs256_claims_t claims;
+    int rc = jwt_hs256_verify (jwt, token, time (NULL), &claims, NULL);
     free (token);
-    edge_jwt_destroy (&jwt);
+    jwt_hs256_destroy (&jwt);
     CHECK_INT (rc, -1);
 }
 
 TEST (test_expired_token_is_rejected)
 {
-    edge_jwt_t *jwt = s_jwt ();
+    jwt_hs256_t *jwt = s_jwt ();
     time_t then = time (NULL) - 7200;
-    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_AGENT, then);
-    edge_jwt_claims_t claims;
+    char *token = jwt_hs256_sign (jwt, SUB, SVC_ROLE_AGENT, then);
+    jwt_hs256_claims_t claims;
     const char *why = NULL;
-    int rc = edge_jwt_verify (jwt, token, time (NULL), &claims, &why);
+    int rc = jwt_hs256_verify (jwt, token, time (NULL), &claims, &why);
     free (token);
-    edge_jwt_destroy (&jwt);
+    jwt_hs256_destroy (&jwt);
     CHECK_INT (rc, -1);
     CHECK_STR (why, "expired");
 }
@@ -176,43 +176,43 @@ TEST (test_role_other_than_admin_or_agent_is_rejected)
 
 TEST (test_garbage_strings_are_rejected)
 {
-    edge_jwt_t *jwt = s_jwt ();
+    jwt_hs256_t *jwt = s_jwt ();
     const char *garbage [] = { "", ".", "..", "a.b.c", "abc", "a.b.c.d", "eyJ.eyJ.", "%%%.$$$.***",
                                "eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln" };
-    edge_jwt_claims_t claims;
+    jwt_hs256_claims_t claims;
     for (size_t i = 0; i < sizeof garbage / sizeof garbage [0]; i++) {
-        if (edge_jwt_verify (jwt, garbage [i], time (NULL), &claims, NULL) != -1) {
+        if (jwt_hs256_verify (jwt, garbage [i], time (NULL), &claims, NULL) != -1) {
             fprintf (stderr, "  accepted garbage '%s'\n", garbage [i]);
-            edge_jwt_destroy (&jwt);
+            jwt_hs256_destroy (&jwt);
             CHECK (0);
         }
     }
-    CHECK_INT (edge_jwt_verify (jwt, NULL, time (NULL), &claims, NULL), -1);
-    edge_jwt_destroy (&jwt);
+    CHECK_INT (jwt_hs256_verify (jwt, NULL, time (NULL), &claims, NULL), -1);
+    jwt_hs256_destroy (&jwt);
 }
 
 TEST (test_cached_token_still_expires_and_tampering_misses_the_cache)
 {
-    edge_jwt_t *jwt = s_jwt ();
+    jwt_hs256_t *jwt = s_jwt ();
     time_t now = time (NULL);
-    char *token = edge_jwt_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
-    edge_jwt_claims_t claims;
-    CHECK_INT (edge_jwt_verify (jwt, token, now, &claims, NULL), 0);
-    CHECK_INT (edge_jwt_verify (jwt, token, now, &claims, NULL), 0);     //  from the cache
+    char *token = jwt_hs256_sign (jwt, SUB, SVC_ROLE_ADMIN, now);
+    jwt_hs256_claims_t claims;
+    CHECK_INT (jwt_hs256_verify (jwt, token, now, &claims, NULL), 0);
+    CHECK_INT (jwt_hs256_verify (jwt, token, now, &claims, NULL), 0);     //  from the cache
     CHECK_STR (claims.sub, SUB);
     const char *why = NULL;
-    int late = edge_jwt_verify (jwt, token, now + 3601, &claims, &why);
+    int late = jwt_hs256_verify (jwt, token, now + 3601, &claims, &why);
     size_t len = strlen (token);
     token [len - 3] = token [len - 3] == 'A' ? 'B' : 'A';
-    int tampered = edge_jwt_verify (jwt, token, now, &claims, NULL);
+    int tampered = jwt_hs256_verify (jwt, token, now, &claims, NULL);
     free (token);
-    edge_jwt_destroy (&jwt);
+    jwt_hs256_destroy (&jwt);
     CHECK_INT (late, -1);
     CHECK_STR (why, "expired");
     CHECK_INT (tampered, -1);
 }
 
-TEST_MAIN ("edge_jwt",
+TEST_MAIN ("jwt",
     T (test_cached_token_still_expires_and_tampering_misses_the_cache),
     T (test_new_refuses_a_short_secret),
     T (test_signed_token_verifies_with_its_claims),

@@ -1,0 +1,289 @@
+/*  hub: the actor. lws_service is the one loop; the XSUB's ZMQ_FD is adopted into it
+    (edge-triggered: each wake drains until ZMQ_EVENTS has no POLLIN), and a 10 ms tick
+    covers any missed edge, flushes throttled progress and runs the 1 s housekeeping.  */
+#include "hub.h"
+#include "cache.h"
+#include "event.h"
+#include "ws.h"
+#include "../common/conf.h"
+#include "../common/jwt.h"
+#include "../common/log.h"
+
+#include <czmq.h>
+#include <string.h>
+
+#define S_TICK_US           (10 * 1000)
+#define S_HOUSEKEEP_MS      1000
+#define S_DRAIN_MAX         10000       //  messages read per wake: the loop stays fair
+#define S_HWM               10000       //  XSUB receive / XPUB send, per peer; beyond it drops
+#define S_MAXMSGSIZE        (1024 * 1024)
+#define S_SHUTDOWN_MS       1000        //  wait for close frames on SIGTERM
+
+struct hub_s {
+    hub_config_t cfg;
+    zsock_t *xsub;
+    zsock_t *xpub;
+    jwt_hs256_t *jwt;
+    cache_t *cache;
+    ws_t *ws;
+    lws_sorted_usec_list_t tick;
+    int64_t housekeep_at;
+    size_t pending;                 //  cache entries with a throttled progress waiting
+    //  Rate-limited logging of dropped frames: at most one line per second.
+    uint64_t dropped, dropped_logged;
+    int64_t drop_log_at;
+    const char *last_drop_why;
+    uint64_t received;
+};
+
+int
+hub_config_load (hub_config_t *cfg)
+{
+    memset (cfg, 0, sizeof *cfg);
+    int rc = 0;
+    rc |= conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg->pub_endpoint);
+    rc |= conf_endpoint ("HUB_SUB_ENDPOINT", "tcp://127.0.0.1:5557", &cfg->sub_endpoint);
+    rc |= conf_int ("WS_PORT", 3002, 1, 65535, &cfg->ws_port);
+    rc |= conf_int ("WEB_PORT", 3000, 0, 65535, &cfg->web_port);
+    rc |= conf_int ("PROGRESS_INTERVAL_MS", 100, 0, 60000, &cfg->progress_interval_ms);
+    rc |= conf_int ("HUB_MAX_CLIENTS", 10000, 1, 1000000, &cfg->max_clients);
+    rc |= conf_int ("HUB_CLIENT_QUEUE", 64, WS_SNAPSHOT_MAX + 1, 100000, &cfg->queue_max);
+    rc |= conf_int ("HUB_CACHE_MAX", 10000, 1, 10000000, &cfg->cache_max);
+    rc |= conf_int ("HUB_FINISHED_KEEP_MS", 60000, 0, 86400000, &cfg->keep_ms);
+    rc |= conf_int ("HUB_AUTH_TIMEOUT_MS", 5000, 100, 600000, &cfg->auth_timeout_ms);
+    cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
+    //  Browsers: FRONTEND_URL, or the UI's own origins. Command-line clients (Python's
+    //  websocket-client, websocat) send the hub's own origin by default; the hub serves no
+    //  page from which a browser could send it, so allowing it costs nothing.
+    const char *frontend = conf_str ("FRONTEND_URL", NULL);
+    char ui [128];
+    snprintf (ui, sizeof ui, "http://localhost:%ld,http://127.0.0.1:%ld", cfg->web_port, cfg->web_port);
+    snprintf (cfg->origins, sizeof cfg->origins, "%s,http://localhost:%ld,http://127.0.0.1:%ld",
+              frontend ? frontend : ui, cfg->ws_port, cfg->ws_port);
+    cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
+    if (!cfg->jwt_secret || strlen (cfg->jwt_secret) < JWT_HS256_SECRET_MIN) {
+        log_error ("event=bad_config var=JWT_SECRET msg=\"is required (at least %d bytes)\"",
+                   JWT_HS256_SECRET_MIN);
+        rc = -1;
+    }
+    return rc ? -1 : 0;
+}
+
+static void
+s_drop (hub_t *self, const char *why)
+{
+    self->dropped++;
+    self->last_drop_why = why;
+    int64_t now = zclock_mono ();
+    if (now >= self->drop_log_at) {
+        log_warn ("event=event_dropped reason=%s dropped=%" PRIu64 " since_last_log=%" PRIu64,
+                  why, self->dropped, self->dropped - self->dropped_logged);
+        self->dropped_logged = self->dropped;
+        self->drop_log_at = now + 1000;
+    }
+}
+
+static void
+s_fan_out (hub_t *self, cache_entry_t *entry, int64_t now)
+{
+    ws_publish (self->ws, entry);
+    entry->sent_ms = now;
+    entry->pending = false;
+}
+
+//  One message from the XSUB: validate, forward to the XPUB as it came, then cache and
+//  fan out (progress at most every progress_interval_ms per job).
+static void
+s_handle (hub_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    self->received++;
+    if (zmsg_size (msg) != 2) {
+        s_drop (self, "frame_count");
+        zmsg_destroy (msg_p);
+        return;
+    }
+    zframe_t *topic = zmsg_first (msg);
+    zframe_t *body = zmsg_next (msg);
+    event_t ev;
+    const char *why = NULL;
+    if (event_parse (zframe_data (topic), zframe_size (topic), zframe_data (body),
+                     zframe_size (body), &ev, &why)) {
+        s_drop (self, why);
+        zmsg_destroy (msg_p);
+        return;
+    }
+    //  XPUB never blocks: a slow subscriber loses messages at its HWM.
+    zmsg_send (msg_p, self->xpub);
+    zmsg_destroy (msg_p);
+
+    int64_t now = zclock_mono ();
+    cache_entry_t *entry = NULL;
+    if (cache_apply (self->cache, &ev, now, &entry) == CACHE_ACCEPTED) {
+        if (ev.kind != EVENT_PROGRESS
+        ||  now - entry->sent_ms >= self->cfg.progress_interval_ms)
+            s_fan_out (self, entry, now);
+        else
+        if (!entry->pending) {
+            entry->pending = true;
+            self->pending++;
+        }
+    }
+    else
+        log_debug ("event=event_stale job=%s kind=%s", ev.job_id, event_kind_name (ev.kind));
+    event_clear (&ev);
+}
+
+//  Reads everything waiting. ZMQ_FD is edge-triggered: stop only once ZMQ_EVENTS
+//  says there is nothing left, or the next wake may never come (the tick covers that).
+static void
+s_drain (void *arg)
+{
+    hub_t *self = (hub_t *) arg;
+    for (int i = 0; i < S_DRAIN_MAX && (zsock_events (self->xsub) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (self->xsub);
+        if (!msg)
+            break;
+        s_handle (self, &msg);
+    }
+    //  Subscriptions from XPUB peers: the XSUB already takes everything, so they are
+    //  read (to free the queue) and not forwarded.
+    for (int i = 0; i < S_DRAIN_MAX && (zsock_events (self->xpub) & ZMQ_POLLIN); i++) {
+        zframe_t *frame = zframe_recv (self->xpub);
+        if (!frame)
+            break;
+        zframe_destroy (&frame);
+    }
+}
+
+static void
+s_flush_pending (hub_t *self, int64_t now)
+{
+    size_t still = 0;
+    for (cache_entry_t *e = cache_first (self->cache); e; e = cache_next (self->cache)) {
+        if (!e->pending)
+            continue;
+        if (now - e->sent_ms >= self->cfg.progress_interval_ms)
+            s_fan_out (self, e, now);
+        else
+            still++;
+    }
+    self->pending = still;
+}
+
+static hub_t *s_ticking;            //  the sul callback gets no user pointer
+
+static void
+s_tick (lws_sorted_usec_list_t *sul)
+{
+    hub_t *self = s_ticking;
+    if (!self)
+        return;
+    s_drain (self);
+    int64_t now = zclock_mono ();
+    if (self->pending)
+        s_flush_pending (self, now);
+    if (now >= self->housekeep_at) {
+        self->housekeep_at = now + S_HOUSEKEEP_MS;
+        size_t gone = cache_expire (self->cache, now);
+        if (gone)
+            log_debug ("event=cache_expired jobs=%zu size=%zu", gone, cache_size (self->cache));
+        ws_sweep (self->ws, time (NULL));
+    }
+    lws_sul_schedule (ws_context (self->ws), 0, &self->tick, s_tick, S_TICK_US);
+}
+
+hub_t *
+hub_new (const hub_config_t *cfg)
+{
+    hub_t *self = (hub_t *) zmalloc (sizeof (hub_t));
+    self->cfg = *cfg;
+    self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), 60);
+    self->cache = cache_new ((size_t) cfg->cache_max, cfg->keep_ms);
+    self->xsub = zsock_new (ZMQ_XSUB);
+    self->xpub = zsock_new (ZMQ_XPUB);
+    if (!self->jwt || !self->cache || !self->xsub || !self->xpub)
+        goto fail;
+    zsock_set_rcvhwm (self->xsub, S_HWM);
+    zsock_set_maxmsgsize (self->xsub, S_MAXMSGSIZE);
+    zsock_set_linger (self->xsub, 0);
+    zsock_set_sndhwm (self->xpub, S_HWM);
+    zsock_set_linger (self->xpub, 0);
+    if (zsock_bind (self->xsub, "%s", cfg->pub_endpoint) < 0) {
+        log_error ("event=bind_failed var=HUB_PUB_ENDPOINT endpoint=%s err=\"%s\"",
+                   cfg->pub_endpoint, zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
+    if (zsock_bind (self->xpub, "%s", cfg->sub_endpoint) < 0) {
+        log_error ("event=bind_failed var=HUB_SUB_ENDPOINT endpoint=%s err=\"%s\"",
+                   cfg->sub_endpoint, zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
+    //  The hub consumes every event itself, so the XSUB subscribes to everything.
+    uint8_t subscribe_all = 1;
+    if (zmq_send (zsock_resolve (self->xsub), &subscribe_all, 1, 0) != 1)
+        goto fail;
+
+    ws_config_t wcfg = {
+        .port = (int) cfg->ws_port,
+        .bind_address = cfg->bind_address && *cfg->bind_address ? cfg->bind_address : NULL,
+        .origins = self->cfg.origins,
+        .max_clients = cfg->max_clients,
+        .queue_max = cfg->queue_max,
+        .auth_timeout_ms = cfg->auth_timeout_ms,
+        .jwt = self->jwt,
+        .cache = self->cache,
+        .on_fd_readable = s_drain,
+        .arg = self,
+    };
+    self->ws = ws_new (&wcfg);
+    if (!self->ws)
+        goto fail;
+    if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
+        log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
+    log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
+              "max_clients=%ld cache_max=%ld", cfg->pub_endpoint, cfg->sub_endpoint,
+              cfg->ws_port, cfg->progress_interval_ms, cfg->max_clients, cfg->cache_max);
+    return self;
+fail:
+    hub_destroy (&self);
+    return NULL;
+}
+
+void
+hub_destroy (hub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    hub_t *self = *self_p;
+    if (s_ticking == self)
+        s_ticking = NULL;
+    ws_destroy (&self->ws);
+    zsock_destroy (&self->xsub);
+    zsock_destroy (&self->xpub);
+    cache_destroy (&self->cache);
+    jwt_hs256_destroy (&self->jwt);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+hub_run (hub_t *self, volatile sig_atomic_t *stop)
+{
+    struct lws_context *context = ws_context (self->ws);
+    s_ticking = self;
+    lws_sul_schedule (context, 0, &self->tick, s_tick, S_TICK_US);
+    while (!*stop)
+        if (lws_service (context, 0) < 0)
+            break;
+    log_info ("event=hub_stopping clients=%zu", ws_clients (self->ws));
+    ws_close_all (self->ws, WS_CLOSE_GOING_AWAY, "server shutting down");
+    int64_t deadline = zclock_mono () + S_SHUTDOWN_MS;
+    while (ws_clients (self->ws) && zclock_mono () < deadline)
+        lws_service (context, 0);
+    lws_sul_cancel (&self->tick);
+    s_ticking = NULL;
+    log_info ("event=hub_stopped received=%" PRIu64 " dropped=%" PRIu64, self->received,
+              self->dropped);
+    return 0;
+}

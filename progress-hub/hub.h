@@ -1,0 +1,36 @@
+/*  hub: the progress-hub actor. An XSUB that workers publish job events into, an XPUB
+    that re-publishes every valid event to any ZeroMQ SUB, a last-value cache, and the
+    WebSocket fan-out (ws), all in one thread on lws's event loop.  */
+#ifndef HUB_HUB_H
+#define HUB_HUB_H
+
+#include <signal.h>
+
+typedef struct {
+    const char *pub_endpoint;       //  HUB_PUB_ENDPOINT: XSUB bind (workers connect)
+    const char *sub_endpoint;       //  HUB_SUB_ENDPOINT: XPUB bind (tools connect)
+    long ws_port;                   //  WS_PORT
+    long web_port;                  //  WEB_PORT, for the default allowed origins
+    const char *bind_address;       //  BIND_ADDRESS
+    char origins [1024];            //  FRONTEND_URL, or http://localhost|127.0.0.1:WEB_PORT
+    const char *jwt_secret;         //  JWT_SECRET, >= 32 bytes
+    long progress_interval_ms;      //  PROGRESS_INTERVAL_MS
+    long max_clients;               //  HUB_MAX_CLIENTS
+    long queue_max;                 //  HUB_CLIENT_QUEUE
+    long cache_max;                 //  HUB_CACHE_MAX
+    long keep_ms;                   //  HUB_FINISHED_KEEP_MS
+    long auth_timeout_ms;           //  HUB_AUTH_TIMEOUT_MS
+} hub_config_t;
+
+//  Reads and validates the environment; -1 (each bad variable logged) when invalid.
+int hub_config_load (hub_config_t *cfg);
+
+typedef struct hub_s hub_t;
+
+hub_t *hub_new (const hub_config_t *cfg);
+void hub_destroy (hub_t **self_p);
+
+//  Runs until *stop; then closes every WebSocket with 1001 and returns 0.
+int hub_run (hub_t *self, volatile sig_atomic_t *stop);
+
+#endif

@@ -1,0 +1,78 @@
+/*  progress-hub: entry point. Reads the environment, runs the hub until SIGTERM or
+    SIGINT (every WebSocket is closed with 1001), exits 0.  */
+#include "hub.h"
+#include "../common/conf.h"
+#include "../common/log.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static volatile sig_atomic_t s_stop;
+
+static void
+s_on_signal (int signum)
+{
+    (void) signum;
+    s_stop = 1;
+}
+
+static const char *s_usage =
+    "usage: progress-hub [--help] [--version]\n"
+    "Job events: XSUB on HUB_PUB_ENDPOINT, XPUB on HUB_SUB_ENDPOINT, WebSocket on WS_PORT/ws.\n"
+    "Settings come from the environment:\n"
+    "  HUB_PUB_ENDPOINT      XSUB bind, workers publish here (default tcp://127.0.0.1:5556)\n"
+    "  HUB_SUB_ENDPOINT      XPUB bind, monitoring SUBs read here (default tcp://127.0.0.1:5557)\n"
+    "  WS_PORT               WebSocket port (default 3002), on BIND_ADDRESS (127.0.0.1)\n"
+    "  JWT_SECRET            HS256 secret, required, at least 32 bytes\n"
+    "  FRONTEND_URL          allowed Origins, comma-separated (default\n"
+    "                        http://localhost:WEB_PORT,http://127.0.0.1:WEB_PORT)\n"
+    "  PROGRESS_INTERVAL_MS  least time between two progress frames of one job (100)\n"
+    "  HUB_MAX_CLIENTS       WebSocket clients at once (10000; beyond: close 1013)\n"
+    "  HUB_CLIENT_QUEUE      pending messages per client (64; beyond: close 4009)\n"
+    "  HUB_CACHE_MAX         jobs in the last-value cache (10000)\n"
+    "  HUB_FINISHED_KEEP_MS  how long a finished job stays in the cache (60000)\n"
+    "  HUB_AUTH_TIMEOUT_MS   time to send the token frame (5000; then close 4001)\n"
+    "  LOG_LEVEL             debug|info|warn|error (default info)\n";
+
+int
+main (int argc, char **argv)
+{
+    int rc = conf_handle_args (argc, argv, "progress-hub", s_usage);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    if (log_init ("progress-hub"))
+        return 1;
+    hub_config_t cfg;
+    if (hub_config_load (&cfg))
+        return 1;
+
+    zsys_handler_set (NULL);
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGINT, &action, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    //  One descriptor per client: raise the soft limit toward what HUB_MAX_CLIENTS needs
+    //  (not to the hard limit: lws sizes its tables from it).
+    struct rlimit lim;
+    rlim_t want = (rlim_t) cfg.max_clients + 256;
+    if (getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < want) {
+        lim.rlim_cur = want < lim.rlim_max ? want : lim.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &lim);
+    }
+    if (getrlimit (RLIMIT_NOFILE, &lim) == 0 && (long) lim.rlim_cur < cfg.max_clients + 64)
+        log_warn ("event=fd_limit_low nofile=%ld max_clients=%ld", (long) lim.rlim_cur,
+                  cfg.max_clients);
+
+    hub_t *hub = hub_new (&cfg);
+    if (!hub)
+        return 1;
+    rc = hub_run (hub, &s_stop);
+    hub_destroy (&hub);
+    return rc ? 1 : 0;
+}

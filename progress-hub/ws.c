@@ -1,0 +1,416 @@
+/*  ws: libwebsockets server at /ws. A client authenticates with ?token= or a first text
+    frame {"token":"..."}, then only receives: the current state of the jobs it may see,
+    then every event of those jobs through its bounded queue (clientq).  */
+#include "ws.h"
+#include "clientq.h"
+#include "../common/log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define S_ORIGINS_MAX       16
+#define S_ORIGIN_LEN        256
+#define S_WRITES_PER_TURN   16      //  frames written per WRITEABLE while the socket takes them
+#define S_CLOSE_GRACE_S     2       //  a closing client that cannot even take the close frame
+
+typedef enum { S_AUTH = 0, S_LIVE, S_CLOSING } s_state_t;
+
+typedef struct s_client_s {
+    struct lws *wsi;
+    struct s_client_s *prev, *next;
+    bool linked;
+    s_state_t state;
+    clientq_t *q;
+    int close_code;
+    char close_reason [96];
+    char sub [UUID_STRLEN + 1];
+    svc_role_t role;
+    long exp;
+} s_client_t;
+
+struct ws_s {
+    ws_config_t cfg;
+    struct lws_context *context;
+    struct lws_vhost *vhost;
+    s_client_t *clients;            //  every established connection, any state
+    size_t n_clients;
+    char origins [S_ORIGINS_MAX][S_ORIGIN_LEN];
+    size_t n_origins;
+};
+
+//  Idle sockets: lws pings after 20 s without traffic and hangs up after 50 s with no
+//  valid pong (browsers answer pings themselves).
+static const lws_retry_bo_t s_idle_policy = {
+    .secs_since_valid_ping = 20,
+    .secs_since_valid_hangup = 50,
+};
+
+static void
+s_close (s_client_t *c, int code, const char *reason)
+{
+    if (c->state == S_CLOSING)
+        return;
+    c->state = S_CLOSING;
+    c->close_code = code;
+    snprintf (c->close_reason, sizeof c->close_reason, "%s", reason);
+    lws_callback_on_writable (c->wsi);
+    //  A client that never reads never becomes writable: cut it off after a grace.
+    lws_set_timeout (c->wsi, PENDING_TIMEOUT_USER_OK, S_CLOSE_GRACE_S);
+    log_info ("event=ws_close code=%d reason=\"%s\" sub=%s", code, reason,
+              c->sub [0] ? c->sub : "-");
+}
+
+static void
+s_push (s_client_t *c, const cache_entry_t *e)
+{
+    if (clientq_push (c->q, e->kind, e->job_id, e->payload) == CLIENTQ_FULL) {
+        s_close (c, WS_CLOSE_TOO_SLOW, "too slow: send queue full");
+        return;
+    }
+    lws_callback_on_writable (c->wsi);
+}
+
+//  The current state: the latest event of up to WS_SNAPSHOT_MAX visible jobs (most
+//  recently updated), sent oldest first so the queue keeps room for live events.
+static void
+s_snapshot (ws_t *self, s_client_t *c)
+{
+    cache_entry_t *best [WS_SNAPSHOT_MAX];
+    size_t n = 0;
+    for (cache_entry_t *e = cache_first (self->cfg.cache); e; e = cache_next (self->cfg.cache)) {
+        if (!event_visible (c->role, c->sub, e->created_by))
+            continue;
+        size_t at = n;
+        while (at > 0 && best [at - 1]->updated_ms < e->updated_ms)
+            at--;
+        if (at >= WS_SNAPSHOT_MAX)
+            continue;
+        size_t last = n < WS_SNAPSHOT_MAX ? n : WS_SNAPSHOT_MAX - 1;
+        memmove (&best [at + 1], &best [at], (last - at) * sizeof best [0]);
+        best [at] = e;
+        if (n < WS_SNAPSHOT_MAX)
+            n++;
+    }
+    while (n > 0 && c->state == S_LIVE)
+        s_push (c, best [--n]);
+}
+
+static void
+s_authenticate (ws_t *self, s_client_t *c, const char *token)
+{
+    jwt_hs256_claims_t claims;
+    const char *why = NULL;
+    if (jwt_hs256_verify (self->cfg.jwt, token, time (NULL), &claims, &why)) {
+        if (why && !strcmp (why, "expired"))
+            s_close (c, WS_CLOSE_EXPIRED, "token expired");
+        else
+            s_close (c, WS_CLOSE_BAD_TOKEN, "invalid token");
+        return;
+    }
+    memcpy (c->sub, claims.sub, sizeof c->sub);
+    c->role = claims.role;
+    c->exp = claims.exp;
+    c->state = S_LIVE;
+    lws_set_timer_usecs (c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+    log_info ("event=ws_auth sub=%s role=%s clients=%zu", c->sub, svc_role_name (c->role),
+              self->n_clients);
+    s_snapshot (self, c);
+}
+
+static bool
+s_origin_allowed (ws_t *self, struct lws *wsi)
+{
+    char origin [S_ORIGIN_LEN];
+    int len = lws_hdr_total_length (wsi, WSI_TOKEN_ORIGIN);
+    if (len <= 0)
+        return true;                //  not a browser: nothing to check
+    if (len >= (int) sizeof origin
+    ||  lws_hdr_copy (wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+        return false;
+    size_t n = strlen (origin);
+    while (n && origin [n - 1] == '/')
+        origin [--n] = 0;
+    for (size_t i = 0; i < self->n_origins; i++)
+        if (!strcasecmp (self->origins [i], origin))
+            return true;
+    return false;
+}
+
+static void
+s_established (ws_t *self, s_client_t *c, struct lws *wsi)
+{
+    memset (c, 0, sizeof *c);
+    c->wsi = wsi;
+    c->next = self->clients;
+    if (self->clients)
+        self->clients->prev = c;
+    self->clients = c;
+    c->linked = true;
+    self->n_clients++;
+    c->q = clientq_new ((size_t) self->cfg.queue_max);
+    if (!c->q) {
+        s_close (c, WS_CLOSE_TRY_LATER, "out of memory");
+        return;
+    }
+    if ((long) self->n_clients > self->cfg.max_clients) {
+        s_close (c, WS_CLOSE_TRY_LATER, "too many clients");
+        return;
+    }
+    if (!s_origin_allowed (self, wsi)) {
+        s_close (c, WS_CLOSE_BAD_ORIGIN, "origin not allowed");
+        return;
+    }
+    char buf [JWT_HS256_TOKEN_MAX + 16];
+    const char *token = lws_get_urlarg_by_name (wsi, "token=", buf, (int) sizeof buf);
+    if (token && *token) {
+        s_authenticate (self, c, token);
+        return;
+    }
+    lws_set_timer_usecs (wsi, (lws_usec_t) self->cfg.auth_timeout_ms * 1000);
+}
+
+static void
+s_closed (ws_t *self, s_client_t *c)
+{
+    if (!c->linked)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        self->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->linked = false;
+    self->n_clients--;
+    clientq_destroy (&c->q);
+}
+
+static void
+s_receive (ws_t *self, s_client_t *c, const void *in, size_t len)
+{
+    if (c->state == S_CLOSING)
+        return;
+    if (!lws_is_first_fragment (c->wsi) || !lws_is_final_fragment (c->wsi)
+    ||  lws_remaining_packet_payload (c->wsi) > 0 || len > WS_CLIENT_FRAME_MAX) {
+        s_close (c, WS_CLOSE_TOO_BIG, "message too big");
+        return;
+    }
+    if (c->state != S_AUTH)
+        return;                     //  after auth, client messages are ignored
+    json_error_t jerr;
+    json_t *root = json_loadb ((const char *) in, len, 0, &jerr);
+    const char *token = json_string_value (json_object_get (root, "token"));
+    if (token && !lws_frame_is_binary (c->wsi))
+        s_authenticate (self, c, token);
+    else
+        s_close (c, WS_CLOSE_BAD_TOKEN, "expected {\"token\":\"...\"}");
+    json_decref (root);
+}
+
+static int
+s_writeable (s_client_t *c)
+{
+    if (c->state == S_CLOSING) {
+        lws_close_reason (c->wsi, (enum lws_close_status) c->close_code,
+                          (unsigned char *) c->close_reason, strlen (c->close_reason));
+        return -1;
+    }
+    for (int i = 0; i < S_WRITES_PER_TURN; i++) {
+        event_payload_t *p = clientq_front (c->q);
+        if (!p)
+            return 0;
+        size_t len = p->len;
+        int n = lws_write (c->wsi, p->buf + LWS_PRE, len, LWS_WRITE_TEXT);
+        clientq_pop (c->q);
+        if (n < (int) len)
+            return -1;
+        if (lws_send_pipe_choked (c->wsi))
+            break;
+    }
+    if (clientq_size (c->q))
+        lws_callback_on_writable (c->wsi);
+    return 0;
+}
+
+static int
+s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    ws_t *self = (ws_t *) lws_context_user (lws_get_context (wsi));
+    s_client_t *c = (s_client_t *) user;
+    switch (reason) {
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+            char uri [64];
+            if (lws_hdr_copy (wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp (uri, "/ws"))
+                return 1;           //  handshake refused: only /ws upgrades
+            return 0;
+        }
+        case LWS_CALLBACK_ESTABLISHED:
+            s_established (self, c, wsi);
+            return 0;
+        case LWS_CALLBACK_RECEIVE:
+            s_receive (self, c, in, len);
+            return 0;
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            return s_writeable (c);
+        case LWS_CALLBACK_TIMER:
+            if (c->state == S_AUTH)
+                s_close (c, WS_CLOSE_BAD_TOKEN, "no token sent in time");
+            return 0;
+        case LWS_CALLBACK_CLOSED:
+            s_closed (self, c);
+            return 0;
+        case LWS_CALLBACK_HTTP:
+            //  Only WebSocket upgrades are served here.
+            lws_return_http_status (wsi, HTTP_STATUS_NOT_FOUND, NULL);
+            return -1;
+        default:
+            return lws_callback_http_dummy (wsi, reason, user, in, len);
+    }
+}
+
+static int
+s_fd_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    ws_t *self = (ws_t *) lws_context_user (lws_get_context (wsi));
+    if (reason == LWS_CALLBACK_RAW_RX_FILE && self && self->cfg.on_fd_readable)
+        self->cfg.on_fd_readable (self->cfg.arg);
+    return 0;
+}
+
+static const struct lws_protocols s_protocols [] = {
+    { "ticketd-events", s_callback, sizeof (s_client_t), WS_CLIENT_FRAME_MAX, 0, NULL,
+      EVENT_BODY_MAX + LWS_PRE },
+    { "hub-fd", s_fd_callback, 0, 0, 0, NULL, 0 },
+    { NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+s_lws_log (int level, const char *line)
+{
+    char quoted [512];
+    char text [400];
+    snprintf (text, sizeof text, "%s", line);
+    size_t n = strlen (text);
+    while (n && (text [n - 1] == '\n' || text [n - 1] == '\r'))
+        text [--n] = 0;
+    if (level & LLL_ERR)
+        log_error ("event=lws msg=%s", log_quote (quoted, sizeof quoted, text));
+    else
+        log_warn ("event=lws msg=%s", log_quote (quoted, sizeof quoted, text));
+}
+
+ws_t *
+ws_new (const ws_config_t *cfg)
+{
+    ws_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    //  Allowed origins: a comma-separated list, trailing slashes ignored.
+    const char *p = cfg->origins ? cfg->origins : "";
+    while (*p && self->n_origins < S_ORIGINS_MAX) {
+        size_t n = strcspn (p, ",");
+        while (n && (p [n - 1] == '/' || p [n - 1] == ' '))
+            n--;
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        if (n && n < S_ORIGIN_LEN) {
+            memcpy (self->origins [self->n_origins], p, n);
+            self->origins [self->n_origins++][n] = 0;
+        }
+        p += strcspn (p, ",");
+        if (*p == ',')
+            p++;
+    }
+    lws_set_log_level (LLL_ERR | LLL_WARN, s_lws_log);
+
+    struct lws_context_creation_info info;
+    memset (&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->bind_address;
+    info.protocols = s_protocols;
+    info.gid = -1;
+    info.uid = -1;
+    info.user = self;
+    info.retry_and_idle_policy = &s_idle_policy;
+    info.max_http_header_data = 8192;       //  the token may sit in the URL
+    info.max_http_header_pool = 64;         //  concurrent handshakes; more wait their turn
+    info.timeout_secs = 10;                 //  handshake
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->bind_address && !strchr (cfg->bind_address, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    self->context = lws_create_context (&info);
+    if (!self->context) {
+        log_error ("event=ws_listen_failed port=%d bind=%s", cfg->port,
+                   cfg->bind_address ? cfg->bind_address : "*");
+        free (self);
+        return NULL;
+    }
+    self->vhost = lws_get_vhost_by_name (self->context, "default");
+    log_info ("event=ws_listening port=%d origins=%zu", cfg->port, self->n_origins);
+    return self;
+}
+
+void
+ws_destroy (ws_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ws_t *self = *self_p;
+    lws_context_destroy (self->context);    //  calls CLOSED for every client left
+    free (self);
+    *self_p = NULL;
+}
+
+struct lws_context *
+ws_context (ws_t *self)
+{
+    return self->context;
+}
+
+int
+ws_watch_fd (ws_t *self, int fd)
+{
+    lws_sock_file_fd_type u;
+    u.filefd = dup (fd);
+    if (u.filefd < 0 || !self->vhost
+    ||  !lws_adopt_descriptor_vhost (self->vhost, LWS_ADOPT_RAW_FILE_DESC, u, "hub-fd", NULL)) {
+        log_warn ("event=fd_adopt_failed fd=%d", fd);
+        return -1;
+    }
+    return 0;
+}
+
+void
+ws_publish (ws_t *self, const cache_entry_t *entry)
+{
+    for (s_client_t *c = self->clients; c; c = c->next)
+        if (c->state == S_LIVE && event_visible (c->role, c->sub, entry->created_by))
+            s_push (c, entry);
+}
+
+void
+ws_sweep (ws_t *self, time_t now_s)
+{
+    for (s_client_t *c = self->clients; c; c = c->next)
+        if (c->state == S_LIVE && c->exp <= (long) now_s)
+            s_close (c, WS_CLOSE_EXPIRED, "token expired");
+}
+
+void
+ws_close_all (ws_t *self, int code, const char *reason)
+{
+    for (s_client_t *c = self->clients; c; c = c->next)
+        s_close (c, code, reason);
+}
+
+size_t
+ws_clients (ws_t *self)
+{
+    return self->n_clients;
+}

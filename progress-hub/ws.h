@@ -1,0 +1,57 @@
+/*  ws: the WebSocket side of the hub (libwebsockets, in the hub's one thread). Owns the
+    lws context and every client: its auth state, token expiry and bounded send queue.
+    Reads the cache (borrowed) to send a (re)connecting client the current state.  */
+#ifndef HUB_WS_H
+#define HUB_WS_H
+
+#include <libwebsockets.h>
+#include "../common/jwt.h"
+#include "cache.h"
+
+//  Close codes (also in proto/README.md).
+#define WS_CLOSE_GOING_AWAY     1001    //  hub shutting down (SIGTERM)
+#define WS_CLOSE_TOO_BIG        1009    //  a client frame over WS_CLIENT_FRAME_MAX
+#define WS_CLOSE_TRY_LATER      1013    //  HUB_MAX_CLIENTS reached
+#define WS_CLOSE_BAD_TOKEN      4001    //  missing, invalid, or not sent within the auth timeout
+#define WS_CLOSE_BAD_ORIGIN     4003    //  Origin header not in the allowed list
+#define WS_CLOSE_EXPIRED        4008    //  the token expired (at connect or later)
+#define WS_CLOSE_TOO_SLOW       4009    //  send queue full even after coalescing
+
+#define WS_CLIENT_FRAME_MAX     4096    //  bytes in one client message (only the token frame matters)
+#define WS_SNAPSHOT_MAX         32      //  jobs sent on connect, most recently updated first
+
+typedef struct ws_s ws_t;
+
+typedef struct {
+    int port;
+    const char *bind_address;           //  NULL: every interface
+    const char *origins;                //  comma-separated allowed Origin values
+    long max_clients;
+    long queue_max;                     //  per-client pending messages
+    long auth_timeout_ms;
+    jwt_hs256_t *jwt;                   //  borrowed
+    cache_t *cache;                     //  borrowed
+    //  Called (in the loop's thread) when the adopted foreign fd is readable.
+    void (*on_fd_readable) (void *arg);
+    void *arg;
+} ws_config_t;
+
+ws_t *ws_new (const ws_config_t *cfg);
+void ws_destroy (ws_t **self_p);
+
+struct lws_context *ws_context (ws_t *self);
+
+//  Watches fd (a dup is adopted, so lws may close it) and calls on_fd_readable.
+int ws_watch_fd (ws_t *self, int fd);
+
+//  Queues the entry's latest event to every live client allowed to see it.
+void ws_publish (ws_t *self, const cache_entry_t *entry);
+
+//  Closes clients whose token expired at now_s.
+void ws_sweep (ws_t *self, time_t now_s);
+
+//  Starts closing every client with code and reason; ws_clients says when they are gone.
+void ws_close_all (ws_t *self, int code, const char *reason);
+size_t ws_clients (ws_t *self);
+
+#endif

@@ -1,0 +1,435 @@
+"""progress-hub over real sockets: WebSocket auth and close codes, scoping, token expiry,
+current state on connect, fan-out to many sockets with a reader that never reads, the
+ZeroMQ SUB stream, the monitoring tools, and the hub killed and restarted mid-job."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+import uuid
+
+import pytest
+import websocket
+import zmq
+
+from test_jobs import assert_exact, create_job, make_tickets, wait_terminal
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FINAL = {"jobs:completed", "jobs:failed", "jobs:canceled"}
+
+
+# -- helpers
+
+def secret(system):
+    with open(system.env["ENV_FILE"]) as f:
+        for line in f:
+            if line.startswith("JWT_SECRET="):
+                return line.split("=", 1)[1].strip().encode()
+    raise AssertionError("no JWT_SECRET in the test .env")
+
+
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def sign(system, sub, role, ttl=3600):
+    now = int(time.time())
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"sub": sub, "role": role, "iat": now, "exp": now + ttl}).encode())
+    sig = b64(hmac.new(secret(system), f"{head}.{body}".encode(), hashlib.sha256).digest())
+    return f"{head}.{body}.{sig}"
+
+
+def sub_of(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def connect(system, token=None, origin=None, timeout=10, **kw):
+    url = f"ws://127.0.0.1:{system.ws_port}/ws" + (f"?token={token}" if token else "")
+    # websocket-client sends an Origin of its own unless told not to: a non-browser
+    # client sends none, which the hub allows.
+    if origin:
+        return websocket.create_connection(url, timeout=timeout, origin=origin, **kw)
+    return websocket.create_connection(url, timeout=timeout, suppress_origin=True, **kw)
+
+
+def close_code(ws, timeout=10):
+    """Reads until the close frame; returns (code, reason)."""
+    ws.settimeout(timeout)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        op, frame = ws.recv_data_frame(True)
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            data = frame.data
+            return (struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None,
+                    data[2:].decode("utf-8", "replace"))
+    raise AssertionError("no close frame")
+
+
+def events_until(ws, pred, timeout=15):
+    """Every event received until pred(event) holds; fails on timeout."""
+    got = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ws.settimeout(max(0.05, deadline - time.time()))
+        try:
+            text = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            break
+        ev = json.loads(text)
+        got.append(ev)
+        if pred(ev):
+            return got
+    raise AssertionError(f"condition not met after {timeout} s; got {[(e['event'], e['data']['id']) for e in got][-10:]}")
+
+
+def drain(ws, wait=0.3):
+    got = []
+    ws.settimeout(wait)
+    try:
+        while True:
+            got.append(json.loads(ws.recv()))
+    except websocket.WebSocketTimeoutException:
+        return got
+
+
+class Publisher:
+    """Injects events into the hub's XSUB as a worker would."""
+
+    def __init__(self, system):
+        self.ctx = zmq.Context.instance()
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.SNDHWM, 200000)
+        self.pub.setsockopt(zmq.LINGER, 1000)
+        self.pub.connect(system.env["HUB_PUB_ENDPOINT"])
+        time.sleep(0.3)     # the slow joiner
+
+    def send(self, name, job_id, owner, processed=0, total=100, status=None):
+        data = {"id": job_id, "type": "bulk-delete",
+                "status": status or ("queued" if name == "created" else
+                                     "running" if name == "progress" else name),
+                "progress": processed * 100 // total, "total": total, "processed": processed,
+                "succeeded": processed, "failed": 0, "createdBy": owner,
+                "createdAt": "2026-01-01T00:00:00.000Z", "startedAt": None,
+                "finishedAt": None, "error": None}
+        self.pub.send_multipart([f"jobs.{name}.{job_id}".encode(),
+                                 json.dumps({"event": f"jobs:{name}", "data": data}).encode()])
+
+    def raw(self, *frames):
+        self.pub.send_multipart(list(frames))
+
+    def close(self):
+        self.pub.close()
+
+
+@pytest.fixture
+def pub(system):
+    p = Publisher(system)
+    yield p
+    p.close()
+
+
+def hub_log(system):
+    with open(os.path.join(system.env["VAR_DIR"], "log", "progress-hub.log"), errors="replace") as f:
+        return f.read()
+
+
+# -- auth and close codes
+
+def test_invalid_token_in_the_url_is_closed_with_4001(system):
+    ws = connect(system, token="not.a.token")
+    assert close_code(ws) == (4001, "invalid token")
+
+
+def test_a_token_signed_with_another_secret_is_closed_with_4001(system, admin_token):
+    head, body, _ = admin_token.split(".")
+    forged = f"{head}.{body}.{b64(hmac.new(b'x' * 32, f'{head}.{body}'.encode(), hashlib.sha256).digest())}"
+    assert close_code(connect(system, token=forged))[0] == 4001
+
+
+def test_a_first_frame_that_is_not_a_token_is_closed_with_4001(system):
+    ws = connect(system)
+    ws.send("hello")
+    assert close_code(ws)[0] == 4001
+
+
+def test_no_token_within_the_auth_timeout_is_closed_with_4001(system):
+    ws = connect(system)
+    t0 = time.time()
+    code, reason = close_code(ws, timeout=10)
+    assert code == 4001, reason
+    assert 4 <= time.time() - t0 <= 8
+
+
+def test_token_in_the_first_frame_is_accepted(system, admin_token, pub):
+    ws = connect(system)
+    ws.send(json.dumps({"token": admin_token}))
+    job = str(uuid.uuid4())
+    time.sleep(0.2)
+    pub.send("created", job, sub_of(admin_token))
+    got = events_until(ws, lambda e: e["data"]["id"] == job)
+    assert got[-1]["event"] == "jobs:created"
+    ws.close()
+
+
+def test_an_origin_not_allowed_is_closed_with_4003(system, admin_token):
+    assert close_code(connect(system, admin_token, origin="http://evil.example"))[0] == 4003
+
+
+def test_the_ui_origin_is_allowed(system, admin_token, pub):
+    ws = connect(system, admin_token, origin=f"http://localhost:{system.web_port}")
+    job = str(uuid.uuid4())
+    time.sleep(0.2)
+    pub.send("created", job, sub_of(admin_token))
+    assert events_until(ws, lambda e: e["data"]["id"] == job)[-1]["event"] == "jobs:created"
+    ws.close()
+
+
+def test_a_client_frame_over_4_kib_is_closed_with_1009(system):
+    ws = connect(system)
+    ws.send("x" * 5000)
+    assert close_code(ws)[0] == 1009
+
+
+def test_a_token_that_expires_closes_the_socket_with_4008(system, pub):
+    user = str(uuid.uuid4())
+    ws = connect(system, sign(system, user, "admin", ttl=2))
+    job = str(uuid.uuid4())
+    time.sleep(0.2)
+    pub.send("created", job, user)
+    assert events_until(ws, lambda e: e["data"]["id"] == job)
+    t0 = time.time()
+    code, reason = close_code(ws, timeout=6)
+    assert code == 4008, reason
+    assert time.time() - t0 <= 4
+    assert close_code(connect(system, sign(system, user, "admin", ttl=-10)))[0] == 4008
+
+
+# -- scoping, current state
+
+def test_an_agent_never_sees_an_admins_job_and_the_admin_sees_it_live(system, admin_token,
+                                                                      agent_token, pub):
+    agent = connect(system, agent_token)
+    admin = connect(system, admin_token)
+    ids = make_tickets(system, 300, "hubS")
+    job, _ = create_job(system, admin_token, ids)
+    got = events_until(admin, lambda e: e["data"]["id"] == job["id"] and e["event"] in FINAL, 60)
+    mine = [e for e in got if e["data"]["id"] == job["id"]]
+    assert mine[0]["event"] == "jobs:created", [e["event"] for e in mine]
+    assert mine[-1]["event"] == "jobs:completed"
+    assert mine[-1]["data"]["processed"] == 300 and mine[-1]["data"]["createdBy"] == sub_of(admin_token)
+    processed = [e["data"]["processed"] for e in mine]
+    assert processed == sorted(processed), processed
+    # The agent's own job does reach the agent; the admin's never did.
+    own = str(uuid.uuid4())
+    pub.send("created", own, sub_of(agent_token))
+    seen = events_until(agent, lambda e: e["data"]["id"] == own)
+    assert all(e["data"]["createdBy"] == sub_of(agent_token) for e in seen), seen
+    agent.close()
+    admin.close()
+
+
+def test_a_client_that_connects_mid_job_gets_its_progress_at_once(system, pub):
+    owner = str(uuid.uuid4())
+    job, done = str(uuid.uuid4()), str(uuid.uuid4())
+    pub.send("created", job, owner)
+    pub.send("progress", job, owner, processed=40)
+    pub.send("created", done, owner)
+    pub.send("completed", done, owner, processed=100)
+    time.sleep(0.3)
+    ws = connect(system, sign(system, owner, "agent"))
+    got = {e["data"]["id"]: e for e in drain(ws, 1.0)}
+    assert got[job]["event"] == "jobs:progress" and got[job]["data"]["processed"] == 40
+    assert got[done]["event"] == "jobs:completed"
+    # Someone else connecting sees neither.
+    other = connect(system, sign(system, str(uuid.uuid4()), "agent"))
+    assert not [e for e in drain(other, 0.5) if e["data"]["id"] in (job, done)]
+    ws.close()
+    other.close()
+
+
+def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
+    owner = str(uuid.uuid4())
+    ws = connect(system, sign(system, owner, "agent"))
+    time.sleep(0.2)
+    job = str(uuid.uuid4())
+    pub.send("created", job, owner, total=2000)
+    for i in range(1, 2001):
+        pub.send("progress", job, owner, processed=i, total=2000)
+    pub.send("completed", job, owner, processed=2000, total=2000)
+    pub.send("progress", job, owner, processed=1999, total=2000)   # a late, racing worker
+    got = events_until(ws, lambda e: e["event"] in FINAL, 20)
+    got += drain(ws, 0.5)
+    names = [e["event"] for e in got]
+    assert names[0] == "jobs:created" and names.index("jobs:completed") == len(names) - 1, names
+    assert names.count("jobs:progress") < 200, names.count("jobs:progress")
+    processed = [e["data"]["processed"] for e in got]
+    assert processed == sorted(processed)
+    ws.close()
+
+
+def test_garbage_on_the_xsub_is_dropped_and_the_hub_carries_on(system, pub):
+    owner = str(uuid.uuid4())
+    ws = connect(system, sign(system, owner, "agent"))
+    time.sleep(0.2)
+    job = str(uuid.uuid4())
+    pub.raw(b"garbage")
+    pub.raw(b"jobs.created." + job.encode(), b"{not json")
+    pub.raw(b"jobs.created." + job.encode(), b"{}", b"third frame")
+    pub.raw(b"jobs.created." + job.encode(), json.dumps({"event": "jobs:created", "data": {"id": job}}).encode())
+    pub.raw(b"jobs.created." + job.encode(), b"\xff" * 100)
+    pub.send("created", job, owner)
+    got = events_until(ws, lambda e: e["data"]["id"] == job)
+    assert len([e for e in got if e["data"]["id"] == job]) == 1
+    assert "event=event_dropped" in hub_log(system)
+    ws.close()
+
+
+# -- fan-out and a client that never reads
+
+def test_200_sockets_see_a_job_complete_while_a_never_reader_is_dropped(system, pub):
+    watcher, flooder = str(uuid.uuid4()), str(uuid.uuid4())
+    token = sign(system, watcher, "agent")
+    sockets = [connect(system, token, timeout=30) for _ in range(200)]
+    stuck = connect(system, sign(system, flooder, "agent"),
+                    sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    time.sleep(0.5)
+    job = str(uuid.uuid4())
+    pub.send("created", job, watcher, total=10)
+    for i in range(1, 11):
+        pub.send("progress", job, watcher, processed=i, total=10)
+    pub.send("completed", job, watcher, processed=10, total=10)
+    for ws in sockets:
+        got = events_until(ws, lambda e: e["data"]["id"] == job and e["event"] in FINAL, 30)
+        assert got[-1]["data"]["processed"] == 10
+    # Flood the never-reader with final events it may see (none of the 200 may).
+    for i in range(30000):
+        pub.send("completed", str(uuid.uuid4()), flooder, processed=1, total=1)
+    pid = system.pid("progress-hub")
+    deadline = time.time() + 20
+    while time.time() < deadline and f"code=4009 reason=\"too slow: send queue full\" sub={flooder}" not in hub_log(system):
+        time.sleep(0.2)
+    assert f"code=4009 reason=\"too slow: send queue full\" sub={flooder}" in hub_log(system)
+    with open(f"/proc/{pid}/status") as f:
+        rss_kb = int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+    assert rss_kb < 200 * 1024, f"hub RSS {rss_kb} kB"
+    for ws in sockets:
+        assert not [e for e in drain(ws, 0.01) if e["data"]["createdBy"] == flooder]
+        ws.close()
+    stuck.close()
+
+
+# -- the ZeroMQ stream and the tools
+
+def test_a_plain_sub_sees_every_event_of_a_real_job_as_two_frames(system, admin_token):
+    ctx = zmq.Context.instance()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"jobs.")
+    sub.setsockopt(zmq.RCVTIMEO, 1000)
+    sub.connect(system.env["HUB_SUB_ENDPOINT"])
+    time.sleep(0.3)
+    ids = make_tickets(system, 2500, "hubZ")
+    job, _ = create_job(system, admin_token, ids)
+    deadline = time.time() + 60
+    seen = []
+    while time.time() < deadline:
+        try:
+            frames = sub.recv_multipart()
+        except zmq.Again:
+            continue
+        assert len(frames) == 2, frames
+        topic, body = frames[0].decode(), json.loads(frames[1])
+        _, name, jid = topic.split(".")
+        assert body["event"] == f"jobs:{name}" and body["data"]["id"] == jid
+        if jid == job["id"]:
+            seen.append(body)
+            if body["event"] in FINAL:
+                break
+    sub.close()
+    names = [b["event"] for b in seen]
+    assert names[0] == "jobs:created" and names[-1] == "jobs:completed", names
+    assert names.count("jobs:progress") >= 2        # chunks before the last, unthrottled
+    assert seen[-1]["data"]["processed"] == 2500
+
+
+def test_ticketd_watch_prints_one_line_per_event_and_stops_on_sigint(system, pub):
+    exe = os.path.join(ROOT, system.env["BUILD_DIR"], "bin", "ticketd-watch")
+    job = str(uuid.uuid4())
+    proc = subprocess.Popen([exe, f"jobs.created.{job}"], env=system.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        pub.send("progress", job, str(uuid.uuid4()))    # filtered out by the prefix
+        pub.send("created", job, str(uuid.uuid4()))
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=5)
+    assert proc.returncode == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, lines
+    topic, body = lines[0].split(" ", 1)
+    assert topic == f"jobs.created.{job}" and json.loads(body)["data"]["id"] == job
+
+
+def test_ticketd_status_prints_the_brokers_table_and_json(system):
+    exe = os.path.join(ROOT, system.env["BUILD_DIR"], "bin", "ticketd-status")
+    r = subprocess.run([exe], env=system.env, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert "SERVICE" in r.stdout and "tickets.get" in r.stdout, r.stdout
+    r = subprocess.run([exe, "--json"], env=system.env, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and json.loads(r.stdout)["workers"] >= 1, r.stdout
+    t0 = time.time()
+    dead = dict(system.env, BROKER_ENDPOINT="tcp://127.0.0.1:1")
+    r = subprocess.run([exe], env=dead, capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0 and "did not answer within 2 s" in r.stderr, (r.returncode, r.stderr)
+    assert time.time() - t0 < 5
+
+
+# -- the hub dies
+
+def test_sigterm_closes_every_socket_with_1001_then_the_hub_comes_back(system, admin_token):
+    ws = connect(system, admin_token)
+    time.sleep(0.2)
+    system.kill("progress-hub", signal.SIGTERM)
+    try:
+        assert close_code(ws)[0] == 1001
+        assert "event=hub_stopped" in hub_log(system)
+    finally:
+        system.manage("up")
+
+
+def test_the_hub_killed_mid_job_affects_no_job_and_clients_reconnect(system, admin_token):
+    ids = make_tickets(system, 10000, "hubK")
+    ws = connect(system, admin_token)
+    job, _ = create_job(system, admin_token, ids)
+    events_until(ws, lambda e: e["data"]["id"] == job["id"] and e["event"] == "jobs:progress", 60)
+    system.kill("progress-hub", signal.SIGKILL)
+    try:
+        time.sleep(0.5)
+    finally:
+        system.manage("up")
+    ws2 = None
+    deadline = time.time() + 10
+    while ws2 is None:
+        try:
+            ws2 = connect(system, admin_token)
+        except OSError:
+            assert time.time() < deadline, "the hub did not come back"
+            time.sleep(0.1)
+    done = wait_terminal(system, admin_token, job["id"], timeout=120)
+    assert done["status"] == "completed" and done["succeeded"] == 10000, done
+    assert_exact(system, job["id"])
+    # Workers' publishers reconnected by themselves: a new job is seen live, start to end.
+    more = make_tickets(system, 10, "hubK2")
+    job2, _ = create_job(system, admin_token, more)
+    got = events_until(ws2, lambda e: e["data"]["id"] == job2["id"] and e["event"] in FINAL, 60)
+    names = [e["event"] for e in got if e["data"]["id"] == job2["id"]]
+    assert names[0] == "jobs:created" and names[-1] == "jobs:completed", names
+    ws2.close()

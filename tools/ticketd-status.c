@@ -1,0 +1,105 @@
+/*  ticketd-status: asks the broker (BROKER_ENDPOINT) for mmi.status as a plain MDP client
+    and prints services, workers, queue depths and requests in flight as a table, or the
+    raw JSON with --json. Exits 1 when the broker does not answer within 2 s.  */
+#include "../common/conf.h"
+#include "../proto/mdp.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_TIMEOUT_MS 2000
+
+static const char *s_usage =
+    "usage: ticketd-status [--json] [--help] [--version]\n"
+    "Asks the broker at BROKER_ENDPOINT (default tcp://127.0.0.1:5555) for mmi.status and\n"
+    "prints services, workers, queue depths and in-flight requests; --json prints the raw\n"
+    "answer. Exits 1 if the broker does not answer within 2 s.\n";
+
+static long
+s_int (json_t *obj, const char *key)
+{
+    json_t *v = json_object_get (obj, key);
+    return json_is_integer (v) ? (long) json_integer_value (v) : -1;
+}
+
+int
+main (int argc, char **argv)
+{
+    bool raw = false;
+    if (argc == 2 && !strcmp (argv [1], "--json"))
+        raw = true;
+    else {
+        int rc = conf_handle_args (argc, argv, "ticketd-status", s_usage);
+        if (rc)
+            return rc > 0 ? 0 : 2;
+    }
+    const char *endpoint;
+    if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &endpoint))
+        return 2;
+    zsys_handler_set (NULL);
+
+    int rc = 1;
+    json_t *root = NULL;
+    zmsg_t *reply = NULL;
+    mdp_msg_t *m = NULL;
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (!dealer || zsock_connect (dealer, "%s", endpoint)) {
+        fprintf (stderr, "ticketd-status: cannot connect to %s\n", endpoint);
+        goto done;
+    }
+    mdp_socket_setup (dealer);
+    zsock_set_linger (dealer, 0);
+    zsock_set_sndtimeo (dealer, S_TIMEOUT_MS);
+    zsock_set_rcvtimeo (dealer, S_TIMEOUT_MS);
+    zmsg_t *body = zmsg_new ();
+    zmsg_t *request = mdp_client_request_new (MMI_STATUS, &body);
+    if (!request || zmsg_send (&request, dealer)) {
+        zmsg_destroy (&request);
+        fprintf (stderr, "ticketd-status: broker at %s did not take the request within 2 s\n",
+                 endpoint);
+        goto done;
+    }
+    reply = zmsg_recv (dealer);
+    if (!reply) {
+        fprintf (stderr, "ticketd-status: broker at %s did not answer within 2 s\n", endpoint);
+        goto done;
+    }
+    char err [128] = "";
+    m = mdp_msg_decode (&reply, MDP_AT_CLIENT, err, sizeof err);
+    zframe_t *frame = m ? zmsg_first (m->body) : NULL;
+    if (!m || strcmp (m->service, MMI_STATUS) || !frame) {
+        fprintf (stderr, "ticketd-status: malformed answer from the broker: %s\n",
+                 err [0] ? err : "no status frame");
+        goto done;
+    }
+    if (raw) {
+        printf ("%.*s\n", (int) zframe_size (frame), (char *) zframe_data (frame));
+        rc = 0;
+        goto done;
+    }
+    json_error_t jerr;
+    root = json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, &jerr);
+    if (!json_is_object (root)) {
+        fprintf (stderr, "ticketd-status: the broker's answer is not a JSON object\n");
+        goto done;
+    }
+    printf ("broker %s: workers %ld, queued %ld, in flight %ld\n\n", endpoint,
+            s_int (root, "workers"), s_int (root, "queued"), s_int (root, "inFlight"));
+    printf ("%-32s %8s %8s %8s %9s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT");
+    size_t i;
+    json_t *svc;
+    json_array_foreach (json_object_get (root, "services"), i, svc) {
+        const char *name = json_string_value (json_object_get (svc, "name"));
+        printf ("%-32s %8ld %8ld %8ld %9ld\n", name ? name : "?", s_int (svc, "workers"),
+                s_int (svc, "idle"), s_int (svc, "queued"), s_int (svc, "inFlight"));
+    }
+    rc = 0;
+done:
+    json_decref (root);
+    mdp_msg_destroy (&m);
+    zmsg_destroy (&reply);
+    zsock_destroy (&dealer);
+    return rc;
+}
