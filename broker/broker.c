@@ -520,7 +520,7 @@ s_client_message (broker_t *self, mdp_msg_t *m)
                       log_quote (q, sizeof q, svc->name), zlistx_size (svc->requests));
             svc->full_logged = true;
         }
-        log_debug ("event=request_refused rid=%s reason=queue_full", *rid ? rid : "-");
+        log_warn ("event=request_refused rid=%s reason=queue_full", *rid ? rid : "-");
         s_reply_error (self, m->sender, m->service, rid, 503, "queue_full",
                        "too many requests are waiting for this service");
         return;
@@ -579,7 +579,7 @@ s_expire_requests (broker_t *self)
                 char message [256], name [200];
                 s_json_escape (svc->name, name, sizeof name);
                 snprintf (message, sizeof message, "no worker offers %s", name);
-                log_debug ("event=request_expired rid=%s", *req->rid ? req->rid : "-");
+                log_warn ("event=request_expired rid=%s", *req->rid ? req->rid : "-");
                 s_request_fail (self, &req, 503, "service_unavailable", message);
             }
             else

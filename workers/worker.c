@@ -206,7 +206,7 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 
     char *text = reply.body ? json_dumps (reply.body, JSON_COMPACT) : NULL;
     zmsg_t *out = svc_reply_encode (rid, reply.status, text, text ? strlen (text) : 0);
-    log_debug ("event=request rid=%s service=%s status=%d us=%lld", rid, service,
+    log_info ("event=request rid=%s service=%s status=%d us=%lld", rid, service,
                reply.status, (long long) (zclock_usecs () - started));
     if (reply.status >= 500)
         log_warn ("event=request_failed rid=%s service=%s status=%d", rid, service, reply.status);
@@ -389,13 +389,24 @@ s_tick (void *arg)
     s_heartbeat_if_due (self);
 }
 
+//  db_maintain may connect, and ticks while it waits: a request served inside that tick
+//  would connect a second time, and one of the two connections would leak. Requests that
+//  arrive meanwhile wait in pending instead.
+static void
+s_db_maintain (worker_t *self)
+{
+    self->busy = true;
+    db_maintain (self->db);
+    self->busy = false;
+}
+
 int
 worker_run (worker_t *self)
 {
     if (s_connect_broker (self))
         return -1;
     self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
-    db_maintain (self->db);                 //  connect now rather than on the first request
+    s_db_maintain (self);                   //  connect now rather than on the first request
     while (!zsys_interrupted) {
         if (self->reconnect) {
             s_reconnect (self);
@@ -420,7 +431,7 @@ worker_run (worker_t *self)
             s_drain (self);
         s_heartbeat_if_due (self);
         if (zclock_mono () >= self->maintain_at) {
-            db_maintain (self->db);
+            s_db_maintain (self);
             outbox_drain (self->outbox);
             for (size_t f = 0; f < FAMILIES_N && !self->reconnect; f++)
                 if (s_families [f]->idle) {
