@@ -9,7 +9,7 @@
 #   ./manage.sh migrate           apply pending migrations
 #   ./manage.sh reset             drop the database, migrate and seed again (processes keep running)
 #   ./manage.sh clean             down, then remove var/ and the build
-#   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too)
+#   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too, chromium and tests/e2e's node modules)
 #   ./manage.sh help
 #
 # Everything lives under VAR_DIR (default ./var): the cluster, pid files, logs. Variables in the
@@ -27,8 +27,10 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-dev libpq-dev
           libmicrohttpd-dev libjansson-dev libwebsockets-dev libjwt-dev libssl-dev
           postgresql postgresql-contrib)
-# What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL).
-TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2)
+# What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL), and
+# for the browser tests Debian's chromium (driven by playwright-core from tests/e2e).
+TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2 python3-yaml
+               python3-jsonschema chromium)
 
 say()  { printf '%s\n' "$*"; }
 die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }
@@ -96,6 +98,19 @@ install_packages() {
     say "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The browser tests' driver: playwright-core, pinned in tests/e2e/package-lock.json. It never
+# downloads a browser; the tests use /usr/bin/chromium. Debian's node is used when none is here.
+install_e2e() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        say "installing Debian packages: nodejs npm"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    [ -d "$ROOT/tests/e2e/node_modules/playwright-core" ] && return 0
+    say "installing the browser tests' node modules (npm ci in tests/e2e)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$ROOT/tests/e2e" --no-audit --no-fund >/dev/null
 }
 
 build() {
@@ -387,7 +402,7 @@ case $verb in
     migrate)    settings; pg_start; migrate ;;
     reset)      cmd_reset ;;
     clean)      cmd_clean ;;
-    deps)       if [ "${1:-}" = --test ]; then install_packages "${TEST_PACKAGES[@]}"; else install_packages; fi ;;
+    deps)       if [ "${1:-}" = --test ]; then install_packages "${TEST_PACKAGES[@]}"; install_e2e; else install_packages; fi ;;
     help|-h|--help) cmd_help ;;
     *) cmd_help; die "unknown command '$verb'" ;;
 esac

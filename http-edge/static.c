@@ -1,7 +1,9 @@
-/*  static: files from web/ for the UI. No directory listing, no path outside the root.  */
+/*  static: files from web/ for the UI. No directory listing, no path outside the root.
+    One dynamic file, /config.json, tells the UI where the API and the WebSocket are.  */
 #include "static.h"
 #include "../common/log.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,8 @@
 struct static_s {
     int root_fd;                //  -1 when the root is missing
     char *root;
+    long api_port;              //  PORT, for /config.json
+    long ws_port;               //  WS_PORT, for /config.json
 };
 
 static const struct { const char *ext; const char *type; } s_types [] = {
@@ -41,12 +45,71 @@ static_content_type (const char *name)
     return "application/octet-stream";
 }
 
+//  The host part of a Host header, when it is a plain name, an IPv4 address or a
+//  bracketed IPv6 address, optionally followed by :port. Anything else could smuggle
+//  markup or another origin into /config.json, so it becomes 127.0.0.1.
+const char *
+static_host_of (const char *host_header, char *buf, size_t size)
+{
+    const char *fallback = "127.0.0.1";
+    if (!host_header || !*host_header || size < 2)
+        return fallback;
+    const char *p = host_header;
+    size_t n = 0;
+    if (*p == '[') {
+        n = 1;
+        while (p [n] && (isxdigit ((unsigned char) p [n]) || p [n] == ':' || p [n] == '.'))
+            n++;
+        if (p [n] != ']' || n < 3)
+            return fallback;
+        n++;
+    }
+    else {
+        while (p [n] && (isalnum ((unsigned char) p [n]) || p [n] == '.' || p [n] == '-'))
+            n++;
+        if (n == 0)
+            return fallback;
+    }
+    const char *rest = p + n;
+    if (*rest == ':') {
+        rest++;
+        size_t digits = strspn (rest, "0123456789");
+        if (digits == 0 || digits > 5 || rest [digits])
+            return fallback;
+    }
+    else
+    if (*rest)
+        return fallback;
+    if (n >= size || n > 255)
+        return fallback;
+    memcpy (buf, p, n);
+    buf [n] = 0;
+    return buf;
+}
+
+//  GET /config.json: the API and WebSocket addresses on the host the browser used, since
+//  ports are configurable and the UI has no build step to bake them in.
+static void
+s_serve_config (static_t *self, edge_req_t *req)
+{
+    char buf [256], json [600];
+    const char *host = static_host_of (req_header_in (req, "Host"), buf, sizeof buf);
+    int len = snprintf (json, sizeof json,
+                        "{\"apiBase\":\"http://%s:%ld\",\"wsUrl\":\"ws://%s:%ld/ws\"}",
+                        host, self->api_port, host, self->ws_port);
+    req_respond_json (req, 200, json, (size_t) len);
+    req_header (req, "Cache-Control", "no-store");
+    req_header (req, "X-Content-Type-Options", "nosniff");
+}
+
 static_t *
-static_new (const char *root)
+static_new (const char *root, long api_port, long ws_port)
 {
     static_t *self = (static_t *) calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    self->api_port = api_port;
+    self->ws_port = ws_port;
     self->root = strdup (root);
     self->root_fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (self->root_fd < 0)
@@ -76,6 +139,10 @@ static_serve (static_t *self, edge_req_t *req)
         return;
     }
     const char *path = req->url;
+    if (!strcmp (path, "/config.json")) {
+        s_serve_config (self, req);
+        return;
+    }
     if (!validate_static_path (path, strlen (path)) || self->root_fd < 0) {
         req_respond_error (req, 404, "not_found", "no such file", NULL);
         return;
@@ -93,7 +160,10 @@ static_serve (static_t *self, edge_req_t *req)
     snprintf (etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long) st.st_mtime,
               (unsigned long long) st.st_size);
     const char *inm = req_header_in (req, "If-None-Match");
-    bool is_index = !strcmp (rel, "index.html");
+    //  HTML, scripts and styles revalidate (a cheap 304) so that an upgrade never mixes
+    //  old and new ES modules; images may be cached for an hour.
+    const char *type = static_content_type (rel);
+    bool revalidate = !strncmp (type, "text/", 5) || !strcmp (type, "application/json");
     if (inm && !strcmp (inm, etag)) {
         close (fd);
         req_respond_empty (req, 304);
@@ -110,9 +180,9 @@ static_serve (static_t *self, edge_req_t *req)
         req->response = r;
         req->status = 200;
         req->bytes = (size_t) st.st_size;
-        req_header (req, "Content-Type", static_content_type (rel));
+        req_header (req, "Content-Type", type);
     }
     req_header (req, "ETag", etag);
-    req_header (req, "Cache-Control", is_index ? "no-cache" : "public, max-age=3600");
+    req_header (req, "Cache-Control", revalidate ? "no-cache" : "public, max-age=3600");
     req_header (req, "X-Content-Type-Options", "nosniff");
 }

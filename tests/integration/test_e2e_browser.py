@@ -1,0 +1,82 @@
+"""End-to-end: the browser UI in Debian's headless chromium, driven by playwright-core
+(tests/e2e/run.mjs), against the session's real system. Each test is one scenario; the
+tickets it needs are made here in SQL, and the outcome is checked again through the API.
+
+Never skipped: a missing chromium, node or tests/e2e/node_modules fails loudly
+(`./manage.sh deps --test` installs them)."""
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+from test_jobs import make_tickets, TERMINAL
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+E2E = os.path.join(ROOT, "tests", "e2e")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def run_scenario(system, name, timeout=240, **extra):
+    node = shutil.which("node")
+    assert node, "node is missing: run ./manage.sh deps --test"
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run ./manage.sh deps --test"
+    assert os.path.isdir(os.path.join(E2E, "node_modules", "playwright-core")), \
+        "tests/e2e/node_modules is missing: run ./manage.sh deps --test (npm ci --prefix tests/e2e)"
+    artifacts = os.path.join(system.workdir, "e2e")
+    env = dict(os.environ,
+               WEB_URL=f"http://127.0.0.1:{system.web_port}",
+               API_URL=f"http://127.0.0.1:{system.port}",
+               ARTIFACTS_DIR=artifacts,
+               ADMIN_EMAIL=system.admin[0], ADMIN_PASSWORD=system.admin[1],
+               AGENT_EMAIL=system.agent[0], AGENT_PASSWORD=system.agent[1],
+               **{k: str(v) for k, v in extra.items()})
+    r = subprocess.run([node, os.path.join(E2E, "run.mjs"), name], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, (f"scenario {name} exited {r.returncode} (screenshots in {artifacts})\n"
+                               f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n{system.log_tail(15)}")
+    return r.stdout
+
+
+def latest_job(system, token):
+    status, _, page = system.request("GET", "/api/jobs?limit=1", token=token)
+    assert status == 200 and page["data"], page
+    return page["data"][0]
+
+
+def test_an_admin_bulk_deletes_500_tickets_and_watches_the_bar_reach_100(system, admin_token):
+    tag = f"e2eA{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 500, tag)
+    run_scenario(system, "admin-bulk-delete", TAG=tag, COUNT=len(ids))
+    job = latest_job(system, admin_token)
+    assert job["status"] == "completed" and job["total"] == 500 and job["succeeded"] == 500, job
+    deleted = system.psql(f"SELECT count(*) FROM tickets WHERE subject LIKE '{tag} %' "
+                          "AND deleted_at IS NOT NULL")
+    assert deleted == "500"
+
+
+def test_an_admin_cancels_a_larger_job_from_its_live_card(system, admin_token, tmp_path):
+    tag = f"e2eX{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 150000, tag)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids))
+    run_scenario(system, "admin-cancel", IDS_FILE=ids_file)
+    job = latest_job(system, admin_token)
+    assert job["status"] == "canceled" and job["processed"] < job["total"] == 150000, job
+    # Nothing moves after the cancel.
+    time.sleep(0.5)
+    _, _, later = system.request("GET", f"/api/jobs/{job['id']}?itemStatus=canceled&itemsLimit=1",
+                                 token=admin_token)
+    assert later["status"] in TERMINAL and later["processed"] == job["processed"], later
+    assert later["itemsTotal"] == 150000 - job["processed"]
+
+
+def test_an_admin_creates_edits_deletes_and_restores_a_ticket_then_an_expired_token_logs_out(system):
+    tag = f"e2eC{uuid.uuid4().hex[:8]}"
+    run_scenario(system, "tickets-crud", TAG=tag)
+    rows = system.psql(f"SELECT status, priority, deleted_at IS NULL FROM tickets WHERE subject LIKE '{tag} %'")
+    assert rows == "resolved|urgent|t", rows
+
+
+def test_an_agent_sees_no_bulk_action(system):
+    run_scenario(system, "agent-no-bulk")

@@ -1,0 +1,112 @@
+// ui.js: small DOM helpers shared by the views: element builder, pills, progress bars,
+// toasts, the confirm dialog, formatting.
+
+// h('button.btn.primary', {onclick}, 'Save'): tag with optional #id and .classes.
+export function h(spec, props, ...children) {
+  const m = /^([a-z0-9-]+)?(?:#([\w-]+))?((?:\.[\w-]+)*)$/i.exec(spec);
+  const el = document.createElement(m[1] || 'div');
+  if (m[2]) el.id = m[2];
+  if (m[3]) el.className = m[3].slice(1).replace(/\./g, ' ');
+  if (props && (typeof props !== 'object' || props instanceof Node || Array.isArray(props))) {
+    children.unshift(props);
+    props = null;
+  }
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className += (el.className ? ' ' : '') + v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k in el && typeof v !== 'string') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c == null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : String(c));
+  }
+}
+
+export function pill(value, kind = value) {
+  return h(`span.pill.pill-${kind}`, value);
+}
+
+export function progressBar(job, label) {
+  const bar = h('div.progress', {
+    role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',
+    'aria-label': label || 'Job progress',
+  }, h('div.progress-fill'));
+  setProgress(bar, job);
+  return bar;
+}
+
+export function setProgress(bar, job) {
+  const p = Math.max(0, Math.min(100, Math.round(job.progress ?? 0)));
+  bar.setAttribute('aria-valuenow', String(p));
+  bar.setAttribute('aria-valuetext', `${p}%`);
+  bar.dataset.status = job.status;
+  bar.firstChild.style.width = `${p}%`;
+}
+
+export const num = (n) => (n ?? 0).toLocaleString('en-US');
+
+export function when(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric',
+    hour: '2-digit', minute: '2-digit' });
+}
+
+export function shortId(id) { return id ? id.slice(0, 8) : ''; }
+
+export function debounce(fn, ms) {
+  let t;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+export function toast(message, kind = 'info') {
+  const box = document.getElementById('toasts');
+  const close = h('button.toast-close', { type: 'button', 'aria-label': 'Dismiss' }, '×');
+  const t = h(`div.toast.toast-${kind}`, h('span', message), close);
+  const remove = () => t.remove();
+  close.addEventListener('click', remove);
+  box.append(t);
+  setTimeout(remove, kind === 'error' ? 8000 : 5000);
+  return t;
+}
+
+// A modal <dialog> with a message; resolves true on confirm, false on cancel or Escape.
+export function confirmDialog({ title, message, confirm = 'Confirm', danger = false }) {
+  return new Promise((resolve) => {
+    const ok = h(`button.btn${danger ? '.danger' : '.primary'}`, { type: 'submit', value: 'ok' }, confirm);
+    const dlg = h('dialog.dialog.dialog-sm', { 'aria-labelledby': 'confirm-title' },
+      h('form', { method: 'dialog' },
+        h('h2#confirm-title', title),
+        h('p', message),
+        h('div.dialog-actions',
+          h('button.btn', { type: 'submit', value: 'cancel' }, 'Cancel'),
+          ok)));
+    dlg.addEventListener('close', () => {
+      resolve(dlg.returnValue === 'ok');
+      dlg.remove();
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    ok.focus();
+  });
+}
+
+// Replaces the children of el.
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+export function errorText(e) {
+  return e?.message || String(e);
+}
