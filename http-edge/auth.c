@@ -57,6 +57,10 @@ auth_login (edge_req_t *req)
         return;
     }
     json_decref (details);
+    if (edge_login_limited (req, json_string_value (email))) {
+        json_decref (body);
+        return;
+    }
     json_t *payload = json_pack ("{s:O, s:O}", "email", email, "password", password);
     json_decref (body);
     edge_call (req, SVC_AUTH_LOGIN, payload, s_login_reply, 0);

@@ -2,6 +2,7 @@
     daemon's epoll fd; MHD_run after each wake; replies resume suspended connections.  */
 #include "edge.h"
 #include "handlers.h"
+#include "ratelimit.h"
 #include "reply.h"
 #include "static.h"
 #include "../common/conf.h"
@@ -9,6 +10,7 @@
 #include "../proto/mdp.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #define EDGE_DRAIN_MS           5000    //  SIGTERM: time in-flight requests get
 #define EDGE_MEMORY_LIMIT       (32 * 1024)   //  per connection: bounds headers + URL
 #define EDGE_UPLOAD_CHUNK       (64 * 1024)
+#define EDGE_RATE_SLOTS         8192    //  clients tracked per limiter (bounded table)
 #define EDGE_DRAIN_MAX          (64ULL * 1024 * 1024)   //  413 bodies read and dropped up to this
 
 struct edge_s {
@@ -56,6 +59,10 @@ struct edge_s {
     uint64_t requests_total;
     uint64_t broker_timeouts;
     uint64_t rejected_overload;
+    uint64_t rejected_rate;
+
+    ratelimit_t *user_rate;         //  authenticated requests, per user
+    ratelimit_t *login_rate;        //  logins, per client address and e-mail
 };
 
 static volatile sig_atomic_t s_stop = 0;
@@ -102,6 +109,8 @@ edge_config_load (edge_config_t *cfg)
     cfg->max_job_body_bytes = cfg->max_job_items * 41 + 4096;
     if (cfg->max_job_body_bytes < cfg->max_body_bytes)
         cfg->max_job_body_bytes = cfg->max_body_bytes;
+    rc |= conf_int ("RATE_LIMIT_PER_USER", 1000, 0, 10000000, &cfg->rate_per_user);
+    rc |= conf_int ("RATE_LIMIT_LOGIN_PER_MIN", 20, 0, 1000000, &cfg->rate_login_per_min);
     rc |= conf_int ("EDGE_CONNECTION_LIMIT", 4096, 1, 1000000, &cfg->conn_limit);
     rc |= conf_int ("EDGE_CONNECTION_TIMEOUT_S", 30, 1, 3600, &cfg->conn_timeout_s);
     rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
@@ -441,6 +450,51 @@ edge_add_cors_headers (edge_t *self, struct MHD_Response *response)
     MHD_add_response_header (response, "Vary", "Origin");
 }
 
+static bool
+s_limited (edge_req_t *req, ratelimit_t *limiter, const char *key)
+{
+    int retry = 1;
+    if (ratelimit_take (limiter, key, s_now_ms (), &retry))
+        return false;
+    req->edge->rejected_rate++;
+    req_respond_error (req, 429, "rate_limited", "too many requests; slow down", NULL);
+    char value [16];
+    snprintf (value, sizeof value, "%d", retry);
+    req_header (req, "Retry-After", value);
+    return true;
+}
+
+bool
+edge_rate_limited (edge_req_t *req)
+{
+    return s_limited (req, req->edge->user_rate, req->user);
+}
+
+bool
+edge_login_limited (edge_req_t *req, const char *email)
+{
+    char key [RATELIMIT_KEY_MAX + 1] = "?";
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info && info->client_addr) {
+        const struct sockaddr *sa = info->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, key, sizeof key);
+        else
+        if (sa->sa_family == AF_INET6)
+            inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, key, sizeof key);
+    }
+    //  Then the e-mail as the worker looks it up (lower case), cut to fit: that only ever
+    //  makes two long addresses share a bucket.
+    size_t n = strlen (key);
+    if (n + 1 < sizeof key)
+        key [n++] = '|';
+    for (const char *p = email; *p && n + 1 < sizeof key; p++)
+        key [n++] = (char) tolower ((unsigned char) *p);
+    key [n] = 0;
+    return s_limited (req, req->edge->login_rate, key);
+}
+
 const edge_config_t *
 edge_config (edge_t *self)
 {
@@ -536,6 +590,8 @@ s_dispatch_api (edge_t *self, edge_req_t *req)
         req_respond_error (req, 403, "forbidden", "this action needs the admin role", NULL);
         return;
     }
+    if ((flags & ROUTE_AUTH) && edge_rate_limited (req))
+        return;
     //  Every path id is a UUID; anything else names no resource (404, as Stripe does).
     for (size_t i = 0; i < req->match.params_n; i++)
         if (req->match.param_too_long || !uuid_valid (req->match.params [i])) {
@@ -712,6 +768,9 @@ edge_metrics_text (edge_t *self, size_t *len)
     fprintf (f, "# HELP edge_overload_rejections_total Requests answered 503 overloaded.\n"
                 "# TYPE edge_overload_rejections_total counter\nedge_overload_rejections_total %llu\n",
              (unsigned long long) self->rejected_overload);
+    fprintf (f, "# HELP edge_rate_limited_total Requests answered 429 by the rate limits.\n"
+                "# TYPE edge_rate_limited_total counter\nedge_rate_limited_total %llu\n",
+             (unsigned long long) self->rejected_rate);
     fprintf (f, "# HELP edge_broker_up 1 when the broker answered mmi.status in the last 3 s.\n"
                 "# TYPE edge_broker_up gauge\nedge_broker_up %d\n", edge_broker_up (self) ? 1 : 0);
     fprintf (f, "# HELP broker_workers Workers the broker knows (latest mmi.status).\n"
@@ -819,7 +878,11 @@ edge_new (const edge_config_t *cfg)
     self->rid_prefix [8] = 0;
 
     self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), cfg->jwt_ttl_s);
-    if (!self->jwt)
+    self->user_rate = ratelimit_new ((double) cfg->rate_per_user, 2.0 * (double) cfg->rate_per_user,
+                                     EDGE_RATE_SLOTS);
+    self->login_rate = ratelimit_new ((double) cfg->rate_login_per_min / 60.0,
+                                      (double) cfg->rate_login_per_min, EDGE_RATE_SLOTS);
+    if (!self->jwt || !self->user_rate || !self->login_rate)
         goto fail;
     self->pending = zhashx_new ();
     self->dealer = zsock_new (ZMQ_DEALER);
@@ -883,6 +946,8 @@ edge_destroy (edge_t **self_p)
     zhashx_destroy (&self->pending);
     json_decref (self->status);
     jwt_hs256_destroy (&self->jwt);
+    ratelimit_destroy (&self->user_rate);
+    ratelimit_destroy (&self->login_rate);
     free (self);
     *self_p = NULL;
 }

@@ -24,6 +24,8 @@ typedef struct {
     long max_body_bytes;            //  MAX_BODY_BYTES, default 10 MiB
     long max_job_items;             //  MAX_JOB_ITEMS, default 1000000
     long max_job_body_bytes;        //  POST /api/jobs: about 40 bytes per id, from MAX_JOB_ITEMS
+    long rate_per_user;             //  RATE_LIMIT_PER_USER: requests/s per user (burst 2x), 0 = off
+    long rate_login_per_min;        //  RATE_LIMIT_LOGIN_PER_MIN: per address and e-mail, 0 = off
     long conn_limit;                //  EDGE_CONNECTION_LIMIT, default 4096
     long conn_timeout_s;            //  EDGE_CONNECTION_TIMEOUT_S, default 30
     long sndhwm;                    //  EDGE_BROKER_SNDHWM, default 10000
@@ -51,6 +53,12 @@ int edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_
                long timeout_ms);
 jwt_hs256_t *edge_jwt (edge_t *self);
 const edge_config_t *edge_config (edge_t *self);
+
+//  Rate limits: true after answering 429 (with Retry-After) itself. edge_rate_limited
+//  keys by the request's user; edge_login_limited by client address and e-mail, so one
+//  address cannot guess one account's password quickly, nor lock others out.
+bool edge_rate_limited (edge_req_t *req);
+bool edge_login_limited (edge_req_t *req, const char *email);
 //  Broker liveness from the latest mmi.status, and the worker counts it gave (-1 unknown).
 bool edge_broker_up (edge_t *self);
 int edge_workers (edge_t *self);

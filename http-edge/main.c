@@ -12,7 +12,9 @@ static const char *s_usage =
     "  both bound to BIND_ADDRESS (127.0.0.1), forwarding to the broker at BROKER_ENDPOINT.\n"
     "  Required: JWT_SECRET (at least 32 bytes). Optional: JWT_TTL, REQUEST_TIMEOUT_MS,\n"
     "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
-    "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, LOG_LEVEL.\n";
+    "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, MAX_JOB_ITEMS, WS_PORT,\n"
+    "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
+    "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n";
 
 int
 main (int argc, char **argv)

@@ -168,3 +168,23 @@ def test_garbage_tokens_are_401(system):
     for token in ("x", "a.b.c", "....", "Bearer", "é.é.é", "a" * 5000):
         status, _, body = system.request("GET", "/api/tickets", token=token)
         assert status in (401, 431), f"{token[:20]!r}: {status} {body}"
+
+
+def test_a_login_flood_for_one_account_is_429_with_retry_after(system):
+    email = f"flood-{time.time_ns()}@example.com"
+    statuses = []
+    headers = {}
+    for _ in range(30):
+        status, headers, body = system.request("POST", "/api/auth/login",
+                                               {"email": email, "password": "guess"})
+        statuses.append(status)
+        if status == 429:
+            assert error_of(body)["code"] == "rate_limited"
+            break
+    assert statuses[-1] == 429, f"no 429 after {len(statuses)} guesses: {statuses}"
+    assert all(s == 401 for s in statuses[:-1]) and len(statuses) > 10, statuses
+    assert int(headers["retry-after"]) >= 1
+    # Other accounts are not locked out by it.
+    status, _, _ = system.request("POST", "/api/auth/login",
+                                  {"email": "agent@example.com", "password": "agent123"})
+    assert status == 200
