@@ -268,11 +268,17 @@ stop_one() {
 
 health() { curl -s -m 3 "http://127.0.0.1:$PORT/api/health" || true; }
 
+# Healthy: the API answers /api/health with 200 and, when the hub runs, its WebSocket port
+# accepts connections (a client told "up" must be able to connect at once).
 wait_healthy() {
-    local i code
+    local i code hub=0
+    [ -x "$BUILD_DIR/bin/progress-hub" ] && hub=1
     for ((i = 0; i < 300; i++)); do
         code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$PORT/api/health" || true)
-        [ "$code" = 200 ] && return 0
+        if [ "$code" = 200 ]; then
+            [ $hub = 0 ] && return 0
+            (exec 3<>"/dev/tcp/127.0.0.1/$WS_PORT") 2>/dev/null && return 0
+        fi
         sleep 0.1
     done
     say "health is not 200 after 30 s: $(health)"
