@@ -353,7 +353,7 @@ def test_job_routes_answer_as_documented(system, admin_token, agent_token):
 
 def test_canceling_a_running_job_answers_the_canceled_job(system, admin_token):
     system.psql("""INSERT INTO tickets (subject, requester_email)
-                   SELECT 'contract-cancel ' || g, 'bulk@example.com' FROM generate_series(1, 20000) g""")
+                   SELECT 'contract-cancel ' || g, 'bulk@example.com' FROM generate_series(1, 100000) g""")
     ids = system.psql("SELECT id FROM tickets WHERE subject LIKE 'contract-cancel %' "
                       "AND deleted_at IS NULL").split()
     _, _, job = call(system, "POST", "/api/jobs",
@@ -362,7 +362,7 @@ def test_canceling_a_running_job_answers_the_canceled_job(system, admin_token):
     status, _, canceled = call(system, "POST", f"/api/jobs/{job['id']}/cancel",
                                token=admin_token, expect={200, 409})
     if status == 409:
-        pytest.fail("the 20000-item job finished before the cancel: make the job larger")
+        pytest.fail("the 100000-item job finished before the cancel: make the job larger")
     assert canceled["status"] == "canceled" and canceled["finishedAt"]
 
 
