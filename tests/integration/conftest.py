@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -64,6 +65,11 @@ class System:
             "LOG_LEVEL": "info",
             "REQUEST_TIMEOUT_MS": "10000",
         })
+        # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
+        # the process's log, and leaks are checked when a process exits after SIGTERM.
+        # sanitizer_errors() reads the logs at the end of the session.
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
+        self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:abort_on_error=0:halt_on_error=1")
         self.broker_endpoint = self.env["BROKER_ENDPOINT"]
         self.admin = ("admin@example.com", "admin123")
         self.agent = ("agent@example.com", "agent123")
@@ -78,27 +84,50 @@ class System:
                                  f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n{self.log_tail()}")
         return r
 
+    @staticmethod
+    def alive(pid):
+        """True while pid runs. A killed process whose parent never reaps it (our processes
+        are orphans, and PID 1 in some sandboxes does not reap) stays a zombie: dead."""
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except (OSError, IndexError):
+            return False
+
     def pid(self, name):
         try:
             with open(os.path.join(self.env["VAR_DIR"], "run", f"{name}.pid")) as f:
                 pid = int(f.read().strip())
-            os.kill(pid, 0)
-            return pid
         except (OSError, ValueError):
             return None
+        return pid if self.alive(pid) else None
 
     def kill(self, name, sig=signal.SIGKILL):
         pid = self.pid(name)
         assert pid, f"{name} is not running"
         os.kill(pid, sig)
         if sig in (signal.SIGKILL, signal.SIGTERM):
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except OSError:
+            for _ in range(200):
+                if not self.alive(pid):
                     return pid
                 time.sleep(0.05)
         return pid
+
+    SERVICES = ("broker", "progress-hub", "worker-1", "worker-2", "http-edge")
+
+    def ensure_up(self):
+        """Starts whatever a test left stopped, so one failing test cannot fail the rest."""
+        if all(self.pid(n) for n in self.SERVICES) and self.pg_running():
+            return False
+        self.manage("up")
+        return True
+
+    def pg_running(self):
+        try:
+            with open(os.path.join(self.env["VAR_DIR"], "pg", "data", "postmaster.pid")) as f:
+                return self.alive(int(f.readline()))
+        except (OSError, ValueError):
+            return False
 
     def log_tail(self, n=30):
         out = []
@@ -109,6 +138,30 @@ class System:
                     lines = f.readlines()[-n:]
                 out.append(f"--- {name}\n" + "".join(lines))
         return "\n".join(out)
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+    def sanitizer_errors(self, since):
+        """Lines around every ASan/LSan/UBSan report in the processes' logs: the system's
+        own (VAR_DIR/log) and those the suite's tests write under the build folder."""
+        logs = []
+        logdir = os.path.join(self.env["VAR_DIR"], "log")
+        if os.path.isdir(logdir):
+            logs += [os.path.join(logdir, n) for n in sorted(os.listdir(logdir))
+                     if n.endswith(".log") and not n.startswith(("postgres", "initdb"))]
+        builddir = os.path.join(ROOT, BUILD_DIR)
+        if os.path.isdir(builddir):
+            logs += [os.path.join(builddir, n) for n in sorted(os.listdir(builddir))
+                     if n.endswith(".log")
+                     and os.path.getmtime(os.path.join(builddir, n)) >= since]
+        found = []
+        for path in logs:
+            with open(path, errors="replace") as f:
+                lines = f.readlines()
+            for i, line in enumerate(lines):
+                if any(m in line for m in self.SANITIZER_MARKS):
+                    found.append(f"--- {path}:{i + 1}\n" + "".join(lines[max(0, i - 2):i + 30]))
+        return found
 
     def psql(self, sql):
         env = dict(self.env, PGHOST="127.0.0.1", PGPORT=str(self.db_port), PGUSER="ticketd",
@@ -173,18 +226,47 @@ class System:
 
 
 @pytest.fixture(scope="session")
-def system():
+def system(request):
     workdir = tempfile.mkdtemp(prefix="ticketd-test-")
     # The cluster runs as 'postgres' when the suite runs as root: it must reach the folder.
     os.chmod(workdir, 0o755)
     sysm = System(workdir)
+    started = time.time()
+    errors = []
     try:
         sysm.manage("up")
         yield sysm
     finally:
         sysm.manage("down", check=False)
+        # After "down" every process has exited, so leak reports are written too.
+        errors = sysm.sanitizer_errors(started)
         if os.environ.get("KEEP_TEST_DIR") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
+    if errors:
+        text = "\n".join(errors)
+        msg = f"{len(errors)} sanitizer report(s) in the processes' logs:\n{text[:30000]}"
+        if request.session.shouldfail or request.session.shouldstop:
+            # Stopping already (-x): pytest tears this down outside any test, where raising
+            # would only print an internal traceback. Show the reports; the run has failed.
+            tr = request.config.pluginmanager.get_plugin("terminalreporter")
+            if tr:
+                tr.write_line(f"ERROR: {msg}", red=True)
+            else:
+                print(f"\nERROR: {msg}", file=sys.stderr)
+            request.session.testsfailed += 1
+        else:
+            pytest.fail(msg, pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _system_left_running(request):
+    """After each test that used the system, every process runs again (a test that kills
+    one and then fails before restarting it must not take the next tests down with it)."""
+    yield
+    if "system" in request.fixturenames:
+        sysm = request.getfixturevalue("system")
+        if sysm.ensure_up():
+            print(f"note: {request.node.name} left processes stopped; restarted them")
 
 
 @pytest.fixture(scope="session")

@@ -80,12 +80,14 @@ def test_a_random_process_killed_mid_job_loses_and_doubles_nothing(system, admin
     victims = rng.sample(VICTIMS, rng.randint(1, 2))
     wait_running(system, job_id)
     time.sleep(rng.uniform(0.0, 0.3))
-    for victim in victims:
-        system.kill(victim, signal.SIGKILL)
-    at_kill = job_row(system, job_id)
+    try:
+        for victim in victims:
+            system.kill(victim, signal.SIGKILL)
+        at_kill = job_row(system, job_id)
+        time.sleep(rng.uniform(0.0, 1.0))
+    finally:
+        system.manage("up")
     assert at_kill[0] == "running", f"the job was not mid-way when {victims} died: {at_kill}"
-    time.sleep(rng.uniform(0.0, 1.0))
-    system.manage("up")
     restarted = time.time()
     status, total, processed, ok, bad = wait_terminal_db(system, job_id, TERMINAL_AFTER_RESTART_S
                                                          + ITEMS / 5000)
