@@ -48,7 +48,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test deps unit integration bench fuzz clean san-test
+.PHONY: all test deps unit integration bench fuzz clean san-test postman chaos
 all: $(BINS) $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
@@ -108,7 +108,81 @@ san-test:
 bench: all
 	@tests/bench/run.sh $(BUILD)
 
+# Fault injection, the long version (make test runs 3 rounds of 50k items).
+chaos: all
+	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} BUILD_DIR=$(BUILD) \
+	    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
+
+# The Postman collection is generated from the OpenAPI spec; the suite checks they agree.
+postman: docs/openapi.yaml tools/openapi2postman.py
+	/usr/bin/python3 tools/openapi2postman.py docs/openapi.yaml > postman_collection.json.tmp
+	mv postman_collection.json.tmp postman_collection.json
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+# ---------------------------------------------------------------------------------------
+# Fuzzing (libFuzzer, Debian's clang): tests/fuzz/fuzz_<name>.c, one harness per decoder of
+# outside bytes, seeds in tests/fuzz/corpus/<name>/, past crashes in tests/fuzz/regressions/<name>/.
+#   make fuzz          build into build-fuzz/, replay seeds + regressions, fuzz each FUZZ_SECONDS
+#   make fuzz-short    the same for 10 s each (a stage of `make test`)
+#   make fuzz-build    build only
+# Harnesses link objects built here with clang (build-fuzz/obj), never the gcc archives.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -MMD -MP \
+                $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(shell pkg-config --cflags $(PKGS)) -I.
+# What a harness tests beyond proto/ and common/ (which every harness links); a harness
+# whose sources are not in the tree yet is skipped.
+FUZZ_EXTRA_validate_body   := http-edge/validate.c
+FUZZ_EXTRA_validate_fields := http-edge/validate.c
+FUZZ_EXTRA_query           := http-edge/validate.c
+FUZZ_EXTRA_hub_event       := progress-hub/event.c
+FUZZ_ALL   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(foreach n,$(FUZZ_ALL),$(if $(filter-out $(wildcard $(FUZZ_EXTRA_$(n))),$(FUZZ_EXTRA_$(n))),,$(n)))
+FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+fuzz_obj    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
+
+.PHONY: fuzz fuzz-short fuzz-build fuzz-regress
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-short: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_DIR) 10 $(FUZZ_NAMES)
+
+fuzz-regress: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_DIR) 0 $(FUZZ_NAMES)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+define FUZZ_RULE
+$(FUZZ_DIR)/fuzz_$(1): $(call fuzz_obj,tests/fuzz/fuzz_$(1).c $(COMMON_SRC) $(FUZZ_EXTRA_$(1)))
+	$$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n))))
+
+-include $(shell find $(FUZZ_DIR) -name '*.d' 2>/dev/null)
+# ---------------------------------------------------------------------------------------
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------------------
+# Benchmarks (issue 8): the C load clients and bare baselines under tests/bench/, built by
+# tests/bench/run.sh. `make bench` runs P1..P8; `make soak-mem` adds P8's 10-minute run.
+BENCH_TOOLS := $(BUILD)/bench/mdp_noop $(BUILD)/bench/zmq_pingpong $(BUILD)/bench/ws_latency \
+               $(BUILD)/bench/lws_bare
+.PHONY: bench-tools soak-mem
+bench-tools: $(BENCH_TOOLS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_LIB) $(LDLIBS)
+
+soak-mem: all
+	@BENCH_LONG=1 BENCH_ONLY="p8" tests/bench/run.sh $(BUILD)

@@ -28,9 +28,10 @@ PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-de
           libmicrohttpd-dev libjansson-dev libwebsockets-dev libjwt-dev libssl-dev
           postgresql postgresql-contrib)
 # What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL), and
-# for the browser tests Debian's chromium (driven by playwright-core from tests/e2e).
+# for the browser tests Debian's chromium (driven by playwright-core from tests/e2e), and for
+# the fuzz stage clang with its libFuzzer runtime.
 TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2 python3-yaml
-               python3-jsonschema chromium)
+               python3-jsonschema chromium clang libclang-rt-14-dev)
 
 say()  { printf '%s\n' "$*"; }
 die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }

@@ -31,7 +31,20 @@ s_in (const char *s, const char *const *set)
 void
 validate_add (json_t *details, const char *field, const char *message)
 {
-    json_array_append_new (details, json_pack ("{s:s, s:s}", "field", field, "message", message));
+    json_t *entry = json_pack ("{s:s, s:s}", "field", field, "message", message);
+    if (!entry) {
+        //  The field name came from outside and is not UTF-8 (a query key, or a key cut
+        //  at a byte limit), which jansson refuses: name it with '?' for every byte
+        //  outside printable ASCII, since a dropped detail would let the input through.
+        char safe [128];
+        size_t i;
+        for (i = 0; field [i] && i < sizeof safe - 1; i++)
+            safe [i] = (unsigned char) field [i] < 0x20 || (unsigned char) field [i] >= 0x7f
+                     ? '?' : field [i];
+        safe [i] = 0;
+        entry = json_pack ("{s:s, s:s}", "field", safe, "message", message);
+    }
+    json_array_append_new (details, entry);
 }
 
 long

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/run.sh BUILD_DIR [unit|integration]: the test command behind `make test`.
-# Runs every unit-test binary, then the integration suite (real processes, real PostgreSQL,
-# started by the suite itself), and ends with one line: "N passed, N failed".
+# tests/run.sh BUILD_DIR [unit|fuzz|integration]: the test command behind `make test`.
+# Runs every unit-test binary, then each fuzz harness over its corpus and regressions and
+# for 10 s (`make fuzz-short`, one pass/fail per harness), then the integration suite (real
+# processes, real PostgreSQL, started by the suite itself), and ends with one line:
+# "N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
@@ -30,6 +32,21 @@ if [ "$WHAT" = all ] || [ "$WHAT" = unit ]; then
         echo "$line"
         passed=$((passed + p)); failed=$((failed + f))
     done
+fi
+
+# The harnesses are ASan + UBSan builds already: a sanitizer run of the suite skips them.
+if { [ "$WHAT" = all ] && [ "$(basename "$BUILD")" != build-san ]; } || [ "$WHAT" = fuzz ]; then
+    echo "== fuzz regression + short run (tests/fuzz, build-fuzz/)"
+    log=$(mktemp)
+    make --no-print-directory -s fuzz-short >"$log" 2>&1
+    grep -E '^(PASS|FAIL) ' "$log"
+    p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
+    if [ "$f" != 0 ] || [ "$p" = 0 ]; then
+        grep -vE '^(PASS|FAIL) ' "$log" | tail -80
+        [ "$p" = 0 ] && [ "$f" = 0 ] && f=1         # the harnesses did not even build
+    fi
+    rm -f "$log"
+    passed=$((passed + p)); failed=$((failed + f))
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then

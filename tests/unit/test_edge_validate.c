@@ -268,6 +268,17 @@ TEST (test_query_bounds_and_unknown_parameters_are_all_named)
     json_decref (details);
 }
 
+//  Found by tests/fuzz/fuzz_query: jansson refuses a non-UTF-8 field name, and the detail
+//  used to be dropped, so the unknown parameter was silently accepted.
+TEST (test_query_unknown_key_that_is_not_utf8_is_still_refused)
+{
+    validate_kv_t kv [] = { { "page", "1" }, { "p\xb6\xb3", "2" } };
+    json_t *details = json_array ();
+    CHECK (s_query (kv, 2, details) == NULL);
+    CHECK (s_has (details, "p??", "unknown query parameter"));
+    json_decref (details);
+}
+
 TEST (test_query_numbers_must_be_plain)
 {
     const char *bad [] = { "1.5", "abc", "-1", "+2", " 3", "3 ", "", "99999999999999999999" };
@@ -441,6 +452,7 @@ TEST_MAIN ("edge_validate",
     T (test_query_accepts_every_filter),
     T (test_query_bounds_and_unknown_parameters_are_all_named),
     T (test_query_numbers_must_be_plain),
+    T (test_query_unknown_key_that_is_not_utf8_is_still_refused),
     T (test_query_q_is_at_most_200_characters_and_repeats_are_refused),
     T (test_if_match_forms),
     T (test_static_path_guard_refuses_traversal),
