@@ -28,7 +28,7 @@ COPY tools/ tools/
 # Only the binaries: the unit tests are not part of the image.
 RUN make -j"$(nproc)" BUILD=build \
         build/bin/broker build/bin/worker build/bin/http-edge build/bin/progress-hub \
-        build/bin/ticketd-status build/bin/ticketd-watch \
+        build/bin/ticketd-status build/bin/ticketd-watch build/bin/ticketd-keygen \
  && strip build/bin/*
 
 # ---------------------------------------------------------------- runtime

@@ -2,6 +2,7 @@
     READY, reliable hand-back, bounded queues, mmi.status). One thread, one poll loop.  */
 #include "broker.h"
 #include "../common/conf.h"
+#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 #include "../proto/svc.h"
@@ -17,6 +18,10 @@
 #define BATCH_MAX               4096    //  messages read before timers get a turn
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
 #define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
+//  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
+//  behind a job's window of chunks (docs/BENCHMARKS.md, P6). After it a chunk competes by
+//  age again, so a busy API slows a job down but never starves it past its lease.
+#define BULK_YIELD_MS           250
 #define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
 
 typedef struct _service_t service_t;
@@ -40,6 +45,7 @@ struct _service_t {
     size_t workers;             //  live workers offering it
     size_t in_flight;
     bool full_logged;           //  one warn per full episode, not per refused request
+    bool bulk;                  //  jobs.chunk: yields to other services (BULK_YIELD_MS)
 };
 
 struct _worker_t {
@@ -58,6 +64,7 @@ struct _broker_t {
     broker_config_t cfg;
     zsock_t *router;
     void *handle;
+    curve_server_t *curve;      //  CURVE_SERVER_CERT: the ZAP allow-list; NULL for plain TCP
     zhashx_t *services;         //  name -> service_t (owned)
     zhashx_t *workers;          //  hex id -> worker_t (owned)
     int64_t now;                //  zclock_mono, refreshed once per batch
@@ -201,6 +208,7 @@ s_service_require (broker_t *self, const char *name)
         return NULL;
     svc = (service_t *) zmalloc (sizeof (service_t));
     svc->name = strdup (name);
+    svc->bulk = streq (name, SVC_JOBS_CHUNK);
     svc->requests = zlistx_new ();
     zlistx_set_destructor (svc->requests, (zlistx_destructor_fn *) s_request_destroy);
     svc->waiting = zlistx_new ();
@@ -250,7 +258,8 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
                *req->rid ? req->rid : "-", w->id, req->handbacks);
 }
 
-//  The worker takes the oldest request queued for any of its services, or waits.
+//  The worker takes the oldest request queued for any of its services, or waits; a bulk
+//  request younger than BULK_YIELD_MS counts as newer than every interactive one.
 static void
 s_worker_ready (broker_t *self, worker_t *w)
 {
@@ -258,9 +267,12 @@ s_worker_ready (broker_t *self, worker_t *w)
     uint64_t best_seq = UINT64_MAX;
     for (size_t i = 0; i < w->services_n; i++) {
         request_t *head = (request_t *) zlistx_head (w->services [i]->requests);
-        if (head && head->seq < best_seq) {
+        uint64_t seq = head ? head->seq : UINT64_MAX;
+        if (head && w->services [i]->bulk && self->now - head->queued_at < BULK_YIELD_MS)
+            seq |= 1ULL << 62;
+        if (head && seq < best_seq) {
             best = w->services [i];
-            best_seq = head->seq;
+            best_seq = seq;
         }
     }
     if (best) {
@@ -702,6 +714,9 @@ broker_config_load (broker_config_t *cfg)
     rc |= conf_int ("BROKER_QUEUE_MAX", 10000, 1, 1000000, &cfg->queue_max);
     rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
     rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
+    //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
+    curve_server_config_t curve;
+    rc |= curve_server_config_load (&curve);
     return rc ? -1 : 0;
 }
 
@@ -717,6 +732,17 @@ broker_new (const broker_config_t *cfg)
         return NULL;
     }
     mdp_socket_setup (self->router);
+    //  7/MDP has no authentication: with CURVE on, only clients and workers whose key is
+    //  in CURVE_ALLOW_DIR complete the handshake, so a stranger cannot even send READY.
+    curve_server_config_t curve;
+    if (curve_server_config_load (&curve))
+        goto fail;
+    if (curve.cert_path) {
+        self->curve = curve_server_new (&curve);
+        if (!self->curve)
+            goto fail;
+        curve_server_apply (self->curve, self->router);
+    }
     zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
@@ -725,9 +751,7 @@ broker_new (const broker_config_t *cfg)
         char q [300];
         log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
                    zmq_strerror (zmq_errno ()));
-        zsock_destroy (&self->router);
-        free (self);
-        return NULL;
+        goto fail;
     }
     self->handle = zsock_resolve (self->router);
     self->workers = zhashx_new ();
@@ -738,9 +762,15 @@ broker_new (const broker_config_t *cfg)
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warn_window = self->now;
-    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld",
-              cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max, cfg->request_ttl_ms);
+    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld curve=%s",
+              cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max, cfg->request_ttl_ms,
+              self->curve ? "on" : "off");
     return self;
+fail:
+    zsock_destroy (&self->router);
+    curve_server_destroy (&self->curve);
+    free (self);
+    return NULL;
 }
 
 void
@@ -757,6 +787,7 @@ broker_destroy (broker_t **self_p)
         zsock_set_linger (self->router, 1000);
         zsock_destroy (&self->router);
     }
+    curve_server_destroy (&self->curve);
     free (self);
     *self_p = NULL;
 }

@@ -2,10 +2,12 @@
     daemon's epoll fd; MHD_run after each wake; replies resume suspended connections.  */
 #include "edge.h"
 #include "handlers.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "reply.h"
 #include "static.h"
 #include "../common/conf.h"
+#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #define EDGE_STATUS_PING_MS     1000    //  mmi.status every second
+#define EDGE_JOBS_PING_MS       5000    //  sys.metrics (jobs by status) every 5 s
+#define EDGE_JOBS_LOST_MS       15000   //  an unanswered sys.metrics is given up after this
 #define EDGE_BROKER_DEAD_MS     3000    //  no answer for this long: broker down
 #define EDGE_DRAIN_MS           5000    //  SIGTERM: time in-flight requests get
 #define EDGE_MEMORY_LIMIT       (32 * 1024)   //  per connection: bounds headers + URL
@@ -53,17 +57,34 @@ struct edge_s {
     int workers;                    //  -1 until the first mmi.status
     json_t *status;                 //  latest mmi.status answer
 
-    //  Metrics.
-    uint64_t requests_by_class [6];
-    uint64_t latency_us_sum;
-    uint64_t requests_total;
+    //  Metrics. Rows: routes.c's table by index, then the EDGE_ROW_* pseudo routes.
+    metrics_t *metrics;
+    metrics_row_t *metric_rows;
+    const route_t *routes;
+    size_t routes_n;
     uint64_t broker_timeouts;
     uint64_t rejected_overload;
     uint64_t rejected_rate;
 
+    //  Jobs by status from sys.metrics, asked in the background so /metrics answers at once.
+    int64_t last_jobs_ping_ms;
+    int64_t jobs_sent_ms;
+    char jobs_rid [SVC_RID_MAX + 1];    //  the sys.metrics request awaited; "" when none
+    bool jobs_known;
+    int64_t jobs_by_status [5];         //  in the order of s_job_statuses
+    int64_t jobs_processed;
+    int64_t jobs_sample_ms;
+    double jobs_items_per_second;
+
     ratelimit_t *user_rate;         //  authenticated requests, per user
     ratelimit_t *login_rate;        //  logins, per client address and e-mail
 };
+
+//  Pseudo routes after routes.c's table: a CORS preflight on any API path, an API request
+//  no route matched (404, 405), and the static UI on WEB_PORT.
+enum { EDGE_ROW_PREFLIGHT = 0, EDGE_ROW_UNMATCHED, EDGE_ROW_STATIC, EDGE_ROWS_PSEUDO };
+
+static const char *s_job_statuses [5] = { "queued", "running", "completed", "failed", "canceled" };
 
 static volatile sig_atomic_t s_stop = 0;
 
@@ -116,6 +137,7 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
     rc |= conf_int ("JWT_TTL", 43200, 60, 31L * 24 * 3600, &cfg->jwt_ttl_s);
     rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
+    rc |= curve_client_init ();             //  CURVE_CLIENT_CERT, CURVE_SERVER_KEY
     cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
     cfg->web_root = conf_str ("WEB_ROOT", "web");
     cfg->frontend_url = conf_str ("FRONTEND_URL", NULL);
@@ -324,6 +346,57 @@ s_on_status (edge_t *self, mdp_msg_t *mdp)
     self->status = root;
 }
 
+//  A sys.metrics answer: jobs by status and items processed, kept for /metrics.
+static void
+s_on_jobs_metrics (edge_t *self, svc_reply_t *reply)
+{
+    self->jobs_rid [0] = 0;
+    zframe_t *p = reply->payload;
+    json_t *root = reply->status == 200 && p
+                 ? json_loadb ((const char *) zframe_data (p), zframe_size (p), 0, NULL) : NULL;
+    json_t *jobs = json_object_get (root, "jobs");
+    json_t *processed = json_object_get (root, "processed");
+    if (!json_is_object (jobs) || !json_is_integer (processed)) {
+        log_warn ("event=bad_sys_metrics status=%d", reply->status);
+        json_decref (root);
+        return;
+    }
+    int64_t now = s_now_ms ();
+    for (size_t i = 0; i < 5; i++) {
+        json_t *n = json_object_get (jobs, s_job_statuses [i]);
+        self->jobs_by_status [i] = json_is_integer (n) ? (int64_t) json_integer_value (n) : 0;
+    }
+    int64_t total = (int64_t) json_integer_value (processed);
+    self->jobs_items_per_second = self->jobs_known
+        ? metrics_rate (self->jobs_processed, self->jobs_sample_ms, total, now) : 0.0;
+    self->jobs_processed = total;
+    self->jobs_sample_ms = now;
+    self->jobs_known = true;
+    json_decref (root);
+}
+
+//  Asks one worker for the job counts, unless one such request is still awaited (workers
+//  busy with a bulk job may answer late; a lost one is given up after EDGE_JOBS_LOST_MS).
+static void
+s_ping_jobs (edge_t *self, int64_t now)
+{
+    self->last_jobs_ping_ms = now;
+    if (self->jobs_rid [0] && now - self->jobs_sent_ms < EDGE_JOBS_LOST_MS)
+        return;
+    self->jobs_rid [0] = 0;
+    //  Nobody offers it (yet): asking would only wait out the broker's queue TTL.
+    if (!edge_broker_up (self) || edge_service_workers (self, SVC_SYS_METRICS) <= 0)
+        return;
+    char rid [SVC_RID_MAX + 1];
+    s_new_rid (self, rid);
+    zmsg_t *body = svc_request_encode (rid, NULL, SVC_ROLE_NONE, "{}", 2);
+    zmsg_t *msg = mdp_client_request_new (SVC_SYS_METRICS, &body);
+    if (s_send_nowait (self, &msg) == 0) {
+        memcpy (self->jobs_rid, rid, sizeof rid);
+        self->jobs_sent_ms = now;
+    }
+}
+
 static void
 s_on_broker_message (edge_t *self, zmsg_t *msg)
 {
@@ -350,6 +423,14 @@ s_on_broker_message (edge_t *self, zmsg_t *msg)
     svc_reply_t *reply = svc_reply_decode (&mdp->body, err, sizeof err);
     if (!reply) {
         log_warn ("event=bad_reply service=%s err=\"%s\"", mdp->service, err);
+        mdp_msg_destroy (&mdp);
+        return;
+    }
+    //  Matched by service too: a client may choose any X-Request-Id, even this one.
+    if (self->jobs_rid [0] && !strcmp (reply->rid, self->jobs_rid)
+    &&  !strcmp (mdp->service, SVC_SYS_METRICS)) {
+        s_on_jobs_metrics (self, reply);
+        svc_reply_destroy (&reply);
         mdp_msg_destroy (&mdp);
         return;
     }
@@ -396,6 +477,8 @@ s_timers (edge_t *self)
     int64_t now = s_now_ms ();
     if (now - self->last_ping_ms >= EDGE_STATUS_PING_MS)
         s_ping_broker (self, now);
+    if (now - self->last_jobs_ping_ms >= EDGE_JOBS_PING_MS)
+        s_ping_jobs (self, now);
     if (self->broker_was_up && !edge_broker_up (self)) {
         self->broker_was_up = false;
         self->workers = 0;
@@ -630,10 +713,14 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
         const char *clen = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
         //  The route decides the body limit: a job's id list may be far larger than a ticket.
+        //  The match is kept so that a 413 answered before dispatch still counts for its route.
         route_match_t m;
         req->body_max = (size_t) self->cfg.max_body_bytes;
-        if (is_api && routes_match (method, req->url, &m) == 0 && (m.route->flags & ROUTE_BIG_BODY))
-            req->body_max = (size_t) self->cfg.max_job_body_bytes;
+        if (is_api && routes_match (method, req->url, &m) == 0) {
+            req->match = m;
+            if (m.route->flags & ROUTE_BIG_BODY)
+                req->body_max = (size_t) self->cfg.max_job_body_bytes;
+        }
         unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
         if (declared > (unsigned long long) req->body_max) {
             req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
@@ -717,6 +804,19 @@ s_web_access (void *cls, struct MHD_Connection *conn, const char *url, const cha
     return s_access ((edge_t *) cls, false, conn, url, method, upload_data, upload_data_size, con_cls);
 }
 
+//  The metrics row of a finished request: its route's index, else a pseudo route.
+static size_t
+s_metrics_row (edge_t *self, edge_req_t *req)
+{
+    if (!req->is_api)
+        return self->routes_n + EDGE_ROW_STATIC;
+    if (req->match.route)
+        return (size_t) (req->match.route - self->routes);
+    if (!strcmp (req->method, MHD_HTTP_METHOD_OPTIONS))
+        return self->routes_n + EDGE_ROW_PREFLIGHT;
+    return self->routes_n + EDGE_ROW_UNMATCHED;
+}
+
 static void
 s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
@@ -729,9 +829,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     s_pending_unlink (self, req);       //  only when the client vanished mid-wait
     int64_t latency = s_now_us () - req->start_us;
     int status = req->queued ? req->status : 0;
-    self->requests_by_class [reply_status_class (status)]++;
-    self->requests_total++;
-    self->latency_us_sum += (uint64_t) latency;
+    metrics_observe (self->metrics, s_metrics_row (self, req), status, latency);
     char path [300];
     log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s",
               req->method, log_quote (path, sizeof path, req->url), status, req->bytes,
@@ -740,6 +838,26 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     s_req_destroy (&req);
 }
 
+//  One gauge of every service in the latest mmi.status, from its field key.
+static void
+s_service_gauge (FILE *f, json_t *services, const char *name, const char *help, const char *key)
+{
+    fprintf (f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    size_t i;
+    json_t *svc;
+    json_array_foreach (services, i, svc) {
+        const char *service = json_string_value (json_object_get (svc, "name"));
+        json_t *v = json_object_get (svc, key);
+        if (!service || !json_is_integer (v))
+            continue;
+        fprintf (f, "%s{service=", name);
+        metrics_write_label (f, service);
+        fprintf (f, "} %lld\n", (long long) json_integer_value (v));
+    }
+}
+
+//  Answers from what the edge holds (counters, the latest mmi.status and sys.metrics):
+//  /metrics never waits for another process.
 char *
 edge_metrics_text (edge_t *self, size_t *len)
 {
@@ -748,17 +866,7 @@ edge_metrics_text (edge_t *self, size_t *len)
     FILE *f = open_memstream (&text, &size);
     if (!f)
         return NULL;
-    fprintf (f, "# HELP http_requests_total HTTP requests answered, by status class.\n"
-                "# TYPE http_requests_total counter\n");
-    static const char *classes [] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
-    for (int i = 0; i < 6; i++)
-        fprintf (f, "http_requests_total{class=\"%s\"} %llu\n", classes [i],
-                 (unsigned long long) self->requests_by_class [i]);
-    fprintf (f, "# HELP http_request_duration_seconds Time from first byte to answer.\n"
-                "# TYPE http_request_duration_seconds summary\n"
-                "http_request_duration_seconds_sum %.6f\n"
-                "http_request_duration_seconds_count %llu\n",
-             (double) self->latency_us_sum / 1e6, (unsigned long long) self->requests_total);
+    metrics_write (self->metrics, f);
     fprintf (f, "# HELP edge_inflight_requests Requests waiting for a broker reply.\n"
                 "# TYPE edge_inflight_requests gauge\nedge_inflight_requests %zu\n",
              self->inflight);
@@ -771,14 +879,47 @@ edge_metrics_text (edge_t *self, size_t *len)
     fprintf (f, "# HELP edge_rate_limited_total Requests answered 429 by the rate limits.\n"
                 "# TYPE edge_rate_limited_total counter\nedge_rate_limited_total %llu\n",
              (unsigned long long) self->rejected_rate);
+    bool up = edge_broker_up (self);
     fprintf (f, "# HELP edge_broker_up 1 when the broker answered mmi.status in the last 3 s.\n"
-                "# TYPE edge_broker_up gauge\nedge_broker_up %d\n", edge_broker_up (self) ? 1 : 0);
+                "# TYPE edge_broker_up gauge\nedge_broker_up %d\n", up ? 1 : 0);
     fprintf (f, "# HELP broker_workers Workers the broker knows (latest mmi.status).\n"
                 "# TYPE broker_workers gauge\nbroker_workers %d\n", self->workers < 0 ? 0 : self->workers);
-    json_t *q = json_object_get (self->status, "queued");
+    //  A broker that stopped answering reports nothing: its last numbers are not current.
+    json_t *q = up ? json_object_get (self->status, "queued") : NULL;
+    json_t *fl = up ? json_object_get (self->status, "inFlight") : NULL;
     fprintf (f, "# HELP broker_queued_requests Requests queued in the broker.\n"
                 "# TYPE broker_queued_requests gauge\nbroker_queued_requests %lld\n",
              json_is_integer (q) ? (long long) json_integer_value (q) : 0LL);
+    fprintf (f, "# HELP broker_inflight_requests Requests the broker's workers hold.\n"
+                "# TYPE broker_inflight_requests gauge\nbroker_inflight_requests %lld\n",
+             json_is_integer (fl) ? (long long) json_integer_value (fl) : 0LL);
+    json_t *services = up ? json_object_get (self->status, "services") : NULL;
+    if (json_is_array (services)) {
+        s_service_gauge (f, services, "broker_service_workers",
+                         "Live workers offering the service.", "workers");
+        s_service_gauge (f, services, "broker_service_idle",
+                         "Workers offering the service and waiting for a request.", "idle");
+        s_service_gauge (f, services, "broker_service_queued",
+                         "Requests for the service waiting for a worker.", "queued");
+        s_service_gauge (f, services, "broker_service_inflight",
+                         "Requests for the service held by workers.", "inFlight");
+    }
+    if (self->jobs_known) {
+        fprintf (f, "# HELP jobs Bulk jobs by status (sys.metrics, at most 5 s old).\n"
+                    "# TYPE jobs gauge\n");
+        for (size_t i = 0; i < 5; i++)
+            fprintf (f, "jobs{status=\"%s\"} %lld\n", s_job_statuses [i],
+                     (long long) self->jobs_by_status [i]);
+        fprintf (f, "# HELP job_items_processed_total Items processed over all jobs (stored counters).\n"
+                    "# TYPE job_items_processed_total counter\njob_items_processed_total %lld\n",
+                 (long long) self->jobs_processed);
+        fprintf (f, "# HELP job_items_per_second Items processed per second between the last two samples.\n"
+                    "# TYPE job_items_per_second gauge\njob_items_per_second %.3f\n",
+                 self->jobs_items_per_second);
+        fprintf (f, "# HELP job_metrics_age_seconds Age of the jobs sample above.\n"
+                    "# TYPE job_metrics_age_seconds gauge\njob_metrics_age_seconds %.3f\n",
+                 (double) (s_now_ms () - self->jobs_sample_ms) / 1e3);
+    }
     fclose (f);
     *len = size;
     return text;
@@ -884,6 +1025,18 @@ edge_new (const edge_config_t *cfg)
                                       (double) cfg->rate_login_per_min, EDGE_RATE_SLOTS);
     if (!self->jwt || !self->user_rate || !self->login_rate)
         goto fail;
+    self->routes = routes_table (&self->routes_n);
+    self->metric_rows = calloc (self->routes_n + EDGE_ROWS_PSEUDO, sizeof (metrics_row_t));
+    if (!self->metric_rows)
+        goto fail;
+    for (size_t i = 0; i < self->routes_n; i++)
+        self->metric_rows [i] = (metrics_row_t) { self->routes [i].pattern, self->routes [i].method };
+    self->metric_rows [self->routes_n + EDGE_ROW_PREFLIGHT] = (metrics_row_t) { "*", "OPTIONS" };
+    self->metric_rows [self->routes_n + EDGE_ROW_UNMATCHED] = (metrics_row_t) { "unmatched", "*" };
+    self->metric_rows [self->routes_n + EDGE_ROW_STATIC] = (metrics_row_t) { "static", "*" };
+    self->metrics = metrics_new (self->metric_rows, self->routes_n + EDGE_ROWS_PSEUDO);
+    if (!self->metrics)
+        goto fail;
     self->pending = zhashx_new ();
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->pending || !self->dealer)
@@ -894,6 +1047,8 @@ edge_new (const edge_config_t *cfg)
     //  No queueing towards a broker that is not connected: a send fails at once (503)
     //  instead of delivering a stale request minutes later.
     zsock_set_immediate (self->dealer, 1);
+    if (curve_client_apply (self->dealer))
+        goto fail;
     if (zsock_connect (self->dealer, "%s", cfg->broker_endpoint)) {
         log_error ("event=connect_failed endpoint=%s", cfg->broker_endpoint);
         goto fail;
@@ -948,6 +1103,8 @@ edge_destroy (edge_t **self_p)
     jwt_hs256_destroy (&self->jwt);
     ratelimit_destroy (&self->user_rate);
     ratelimit_destroy (&self->login_rate);
+    metrics_destroy (&self->metrics);
+    free (self->metric_rows);
     free (self);
     *self_p = NULL;
 }

@@ -14,7 +14,9 @@ static const char *s_usage =
     "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
     "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, MAX_JOB_ITEMS, WS_PORT,\n"
     "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
-    "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n";
+    "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n"
+    "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"
+    "  ticketd-keygen) and CURVE_SERVER_KEY (the broker's public key, Z85 or its file).\n";
 
 int
 main (int argc, char **argv)

@@ -94,3 +94,10 @@ routes_match (const char *method, const char *path, route_match_t *m)
 {
     return routes_match_in (s_routes, sizeof s_routes / sizeof s_routes [0], method, path, m);
 }
+
+const route_t *
+routes_table (size_t *n)
+{
+    *n = sizeof s_routes / sizeof s_routes [0];
+    return s_routes;
+}

@@ -39,6 +39,9 @@ typedef struct {
 //  but not for this method (m->allow filled).
 int routes_match (const char *method, const char *path, route_match_t *m);
 
+//  The API's table, for per-route metrics (a route's index is its row).
+const route_t *routes_table (size_t *n);
+
 //  Matcher over a caller's table (for tests and for the table above).
 int routes_match_in (const route_t *table, size_t n, const char *method, const char *path,
                      route_match_t *m);

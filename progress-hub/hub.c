@@ -23,6 +23,7 @@ struct hub_s {
     hub_config_t cfg;
     zsock_t *xsub;
     zsock_t *xpub;
+    curve_server_t *curve;          //  ZAP allow-list when CURVE is on, else NULL
     jwt_hs256_t *jwt;
     cache_t *cache;
     ws_t *ws;
@@ -34,6 +35,9 @@ struct hub_s {
     int64_t drop_log_at;
     const char *last_drop_why;
     uint64_t received;
+    uint64_t forwarded;             //  valid events sent on to the XPUB
+    uint64_t stale;                 //  valid but older than the cache holds: not fanned out
+    uint64_t throttled;             //  a waiting progress replaced by a newer event of its job
 };
 
 int
@@ -60,6 +64,7 @@ hub_config_load (hub_config_t *cfg)
     snprintf (ui, sizeof ui, "http://localhost:%ld,http://127.0.0.1:%ld", cfg->web_port, cfg->web_port);
     snprintf (cfg->origins, sizeof cfg->origins, "%s,http://localhost:%ld,http://127.0.0.1:%ld",
               frontend ? frontend : ui, cfg->ws_port, cfg->ws_port);
+    rc |= curve_server_config_load (&cfg->curve);
     cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
     if (!cfg->jwt_secret || strlen (cfg->jwt_secret) < JWT_HS256_SECRET_MIN) {
         log_error ("event=bad_config var=JWT_SECRET msg=\"is required (at least %d bytes)\"",
@@ -114,12 +119,16 @@ s_handle (hub_t *self, zmsg_t **msg_p)
         return;
     }
     //  XPUB never blocks: a slow subscriber loses messages at its HWM.
-    zmsg_send (msg_p, self->xpub);
+    if (zmsg_send (msg_p, self->xpub) == 0)
+        self->forwarded++;
     zmsg_destroy (msg_p);
 
     int64_t now = zclock_mono ();
     cache_entry_t *entry = NULL;
     if (cache_apply (self->cache, &ev, now, &entry) == CACHE_ACCEPTED) {
+        //  The progress waiting for its turn is superseded: it will never go out.
+        if (entry->pending)
+            self->throttled++;
         if (ev.kind != EVENT_PROGRESS
         ||  now - entry->sent_ms >= self->cfg.progress_interval_ms)
             s_fan_out (self, entry, now);
@@ -129,8 +138,10 @@ s_handle (hub_t *self, zmsg_t **msg_p)
             self->pending++;
         }
     }
-    else
+    else {
+        self->stale++;
         log_debug ("event=event_stale job=%s kind=%s", ev.job_id, event_kind_name (ev.kind));
+    }
     event_clear (&ev);
 }
 
@@ -193,6 +204,43 @@ s_tick (lws_sorted_usec_list_t *sul)
     lws_sul_schedule (ws_context (self->ws), 0, &self->tick, s_tick, S_TICK_US);
 }
 
+//  GET /metrics on WS_PORT: counters of this process only, so it answers at once.
+static char *
+s_metrics_text (void *arg, size_t *len)
+{
+    hub_t *self = (hub_t *) arg;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream (&text, &size);
+    if (!f)
+        return NULL;
+    ws_write_metrics (self->ws, f);
+    fprintf (f, "# HELP hub_events_received_total Messages read on the XSUB (HUB_PUB_ENDPOINT).\n"
+                "# TYPE hub_events_received_total counter\nhub_events_received_total %" PRIu64 "\n",
+             self->received);
+    fprintf (f, "# HELP hub_events_invalid_total Messages dropped as malformed (frames, topic, JSON, size).\n"
+                "# TYPE hub_events_invalid_total counter\nhub_events_invalid_total %" PRIu64 "\n",
+             self->dropped);
+    fprintf (f, "# HELP hub_events_forwarded_total Valid events re-published on the XPUB (HUB_SUB_ENDPOINT).\n"
+                "# TYPE hub_events_forwarded_total counter\nhub_events_forwarded_total %" PRIu64 "\n",
+             self->forwarded);
+    fprintf (f, "# HELP hub_events_stale_total Valid events older than the job's cached state: "
+                "not sent to WebSocket clients.\n"
+                "# TYPE hub_events_stale_total counter\nhub_events_stale_total %" PRIu64 "\n",
+             self->stale);
+    fprintf (f, "# HELP hub_progress_coalesced_total Progress events dropped by coalescing: "
+                "replaced while throttled (PROGRESS_INTERVAL_MS), or in a client's send queue.\n"
+                "# TYPE hub_progress_coalesced_total counter\n"
+                "hub_progress_coalesced_total{stage=\"throttle\"} %" PRIu64 "\n"
+                "hub_progress_coalesced_total{stage=\"client_queue\"} %" PRIu64 "\n",
+             self->throttled, ws_coalesced (self->ws));
+    fprintf (f, "# HELP hub_cache_jobs Jobs in the last-value cache.\n"
+                "# TYPE hub_cache_jobs gauge\nhub_cache_jobs %zu\n", cache_size (self->cache));
+    fclose (f);
+    *len = size;
+    return text;
+}
+
 hub_t *
 hub_new (const hub_config_t *cfg)
 {
@@ -209,6 +257,15 @@ hub_new (const hub_config_t *cfg)
     zsock_set_linger (self->xsub, 0);
     zsock_set_sndhwm (self->xpub, S_HWM);
     zsock_set_linger (self->xpub, 0);
+    //  With CURVE on, both endpoints admit only keys in CURVE_ALLOW_DIR: publishers, so a
+    //  stranger cannot inject events, and subscribers, since events name users and jobs.
+    if (cfg->curve.cert_path) {
+        self->curve = curve_server_new (&cfg->curve);
+        if (!self->curve)
+            goto fail;
+        curve_server_apply (self->curve, self->xsub);
+        curve_server_apply (self->curve, self->xpub);
+    }
     if (zsock_bind (self->xsub, "%s", cfg->pub_endpoint) < 0) {
         log_error ("event=bind_failed var=HUB_PUB_ENDPOINT endpoint=%s err=\"%s\"",
                    cfg->pub_endpoint, zmq_strerror (zmq_errno ()));
@@ -234,6 +291,7 @@ hub_new (const hub_config_t *cfg)
         .jwt = self->jwt,
         .cache = self->cache,
         .on_fd_readable = s_drain,
+        .metrics_text = s_metrics_text,
         .arg = self,
     };
     self->ws = ws_new (&wcfg);
@@ -242,8 +300,9 @@ hub_new (const hub_config_t *cfg)
     if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
         log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
     log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
-              "max_clients=%ld cache_max=%ld", cfg->pub_endpoint, cfg->sub_endpoint,
-              cfg->ws_port, cfg->progress_interval_ms, cfg->max_clients, cfg->cache_max);
+              "max_clients=%ld cache_max=%ld curve=%s", cfg->pub_endpoint, cfg->sub_endpoint,
+              cfg->ws_port, cfg->progress_interval_ms, cfg->max_clients, cfg->cache_max,
+              self->curve ? "on" : "off");
     return self;
 fail:
     hub_destroy (&self);
@@ -261,6 +320,7 @@ hub_destroy (hub_t **self_p)
     ws_destroy (&self->ws);
     zsock_destroy (&self->xsub);
     zsock_destroy (&self->xpub);
+    curve_server_destroy (&self->curve);
     cache_destroy (&self->cache);
     jwt_hs256_destroy (&self->jwt);
     free (self);

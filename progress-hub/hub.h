@@ -5,6 +5,7 @@
 #define HUB_HUB_H
 
 #include <signal.h>
+#include "../common/curve.h"
 
 typedef struct {
     const char *pub_endpoint;       //  HUB_PUB_ENDPOINT: XSUB bind (workers connect)
@@ -20,6 +21,7 @@ typedef struct {
     long cache_max;                 //  HUB_CACHE_MAX
     long keep_ms;                   //  HUB_FINISHED_KEEP_MS
     long auth_timeout_ms;           //  HUB_AUTH_TIMEOUT_MS
+    curve_server_config_t curve;    //  CURVE_SERVER_CERT, CURVE_ALLOW_DIR: XSUB and XPUB
 } hub_config_t;
 
 //  Reads and validates the environment; -1 (each bad variable logged) when invalid.

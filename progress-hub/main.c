@@ -34,6 +34,10 @@ static const char *s_usage =
     "  HUB_CACHE_MAX         jobs in the last-value cache (10000)\n"
     "  HUB_FINISHED_KEEP_MS  how long a finished job stays in the cache (60000)\n"
     "  HUB_AUTH_TIMEOUT_MS   time to send the token frame (5000; then close 4001)\n"
+    "  CURVE_SERVER_CERT     our CURVE certificate (NAME_secret of ticketd-keygen): XSUB\n"
+    "                        and XPUB then admit only CurveZMQ peers (default: plain TCP)\n"
+    "  CURVE_ALLOW_DIR       public certificates of allowed publishers and subscribers;\n"
+    "                        required with CURVE_SERVER_CERT, re-read when it changes\n"
     "  LOG_LEVEL             debug|info|warn|error (default info)\n";
 
 int

@@ -29,7 +29,13 @@ typedef struct s_client_s {
     char sub [UUID_STRLEN + 1];
     svc_role_t role;
     long exp;
+    int peer_code;                  //  the close code the client sent, 0 when none
 } s_client_t;
+
+typedef struct {
+    int code;
+    uint64_t count;
+} s_close_count_t;
 
 struct ws_s {
     ws_config_t cfg;
@@ -39,6 +45,14 @@ struct ws_s {
     size_t n_clients;
     char origins [S_ORIGINS_MAX][S_ORIGIN_LEN];
     size_t n_origins;
+
+    //  Metrics.
+    uint64_t connections;           //  WebSocket handshakes completed
+    uint64_t dropped_slow;          //  closed 4009
+    uint64_t coalesced;             //  a pending progress replaced in a client's queue
+    s_close_count_t closes [WS_CLOSE_CODES_MAX];
+    size_t n_closes;
+    uint64_t closes_other;          //  codes beyond the table
 };
 
 //  Idle sockets: lws pings after 20 s without traffic and hangs up after 50 s with no
@@ -64,13 +78,32 @@ s_close (s_client_t *c, int code, const char *reason)
 }
 
 static void
-s_push (s_client_t *c, const cache_entry_t *e)
+s_push (ws_t *self, s_client_t *c, const cache_entry_t *e)
 {
-    if (clientq_push (c->q, e->kind, e->job_id, e->payload) == CLIENTQ_FULL) {
+    clientq_result_t rc = clientq_push (c->q, e->kind, e->job_id, e->payload);
+    if (rc == CLIENTQ_FULL) {
+        self->dropped_slow++;
         s_close (c, WS_CLOSE_TOO_SLOW, "too slow: send queue full");
         return;
     }
+    if (rc == CLIENTQ_COALESCED)
+        self->coalesced++;
     lws_callback_on_writable (c->wsi);
+}
+
+//  Counts one closed connection by its close code (bounded table).
+static void
+s_count_close (ws_t *self, int code)
+{
+    for (size_t i = 0; i < self->n_closes; i++)
+        if (self->closes [i].code == code) {
+            self->closes [i].count++;
+            return;
+        }
+    if (self->n_closes < WS_CLOSE_CODES_MAX)
+        self->closes [self->n_closes++] = (s_close_count_t) { code, 1 };
+    else
+        self->closes_other++;
 }
 
 //  The current state: the latest event of up to WS_SNAPSHOT_MAX visible jobs (most
@@ -95,7 +128,7 @@ s_snapshot (ws_t *self, s_client_t *c)
             n++;
     }
     while (n > 0 && c->state == S_LIVE)
-        s_push (c, best [--n]);
+        s_push (self, c, best [--n]);
 }
 
 static void
@@ -150,6 +183,7 @@ s_established (ws_t *self, s_client_t *c, struct lws *wsi)
     self->clients = c;
     c->linked = true;
     self->n_clients++;
+    self->connections++;
     c->q = clientq_new ((size_t) self->cfg.queue_max);
     if (!c->q) {
         s_close (c, WS_CLOSE_TRY_LATER, "out of memory");
@@ -185,6 +219,8 @@ s_closed (ws_t *self, s_client_t *c)
         c->next->prev = c->prev;
     c->linked = false;
     self->n_clients--;
+    //  Ours if we closed it, else the client's; 1006 when it left without a close frame.
+    s_count_close (self, c->state == S_CLOSING ? c->close_code : c->peer_code ? c->peer_code : 1006);
     clientq_destroy (&c->q);
 }
 
@@ -235,6 +271,38 @@ s_writeable (s_client_t *c)
     return 0;
 }
 
+//  The metrics text in one 200 answer (a few KB: lws buffers what the socket does not take
+//  at once), then the connection may carry another request.
+static int
+s_http_metrics (ws_t *self, struct lws *wsi)
+{
+    size_t len = 0;
+    char *text = self->cfg.metrics_text (self->cfg.arg, &len);
+    if (!text) {
+        lws_return_http_status (wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL);
+        return -1;
+    }
+    unsigned char head [LWS_PRE + 512];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head;
+    unsigned char *body = malloc (LWS_PRE + len + 1);
+    int rc = -1;
+    if (!body
+    ||  lws_add_http_common_headers (wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                                     (lws_filepos_t) len, &p, end)
+    ||  lws_add_http_header_by_token (wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                      (const unsigned char *) "no-store", 8, &p, end)
+    ||  lws_finalize_write_http_header (wsi, start, &p, end))
+        goto done;
+    memcpy (body + LWS_PRE, text, len);
+    if (lws_write (wsi, body + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int) len)
+        goto done;
+    rc = lws_http_transaction_completed (wsi) ? -1 : 0;
+done:
+    free (body);
+    free (text);
+    return rc;
+}
+
 static int
 s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -262,8 +330,16 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
         case LWS_CALLBACK_CLOSED:
             s_closed (self, c);
             return 0;
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+            const unsigned char *code = (const unsigned char *) in;
+            //  No code in the frame: 1005, "no status received", as RFC 6455 names it.
+            c->peer_code = len >= 2 ? (code [0] << 8) | code [1] : 1005;
+            return 0;
+        }
         case LWS_CALLBACK_HTTP:
-            //  Only WebSocket upgrades are served here.
+            //  Plain HTTP: GET /metrics, else only WebSocket upgrades are served here.
+            if (in && !strcmp ((const char *) in, "/metrics") && self->cfg.metrics_text)
+                return s_http_metrics (self, wsi);
             lws_return_http_status (wsi, HTTP_STATUS_NOT_FOUND, NULL);
             return -1;
         default:
@@ -391,7 +467,7 @@ ws_publish (ws_t *self, const cache_entry_t *entry)
 {
     for (s_client_t *c = self->clients; c; c = c->next)
         if (c->state == S_LIVE && event_visible (c->role, c->sub, entry->created_by))
-            s_push (c, entry);
+            s_push (self, c, entry);
 }
 
 void
@@ -413,4 +489,30 @@ size_t
 ws_clients (ws_t *self)
 {
     return self->n_clients;
+}
+
+void
+ws_write_metrics (ws_t *self, FILE *f)
+{
+    fprintf (f, "# HELP ws_clients WebSocket connections open now (authenticated or not yet).\n"
+                "# TYPE ws_clients gauge\nws_clients %zu\n", self->n_clients);
+    fprintf (f, "# HELP ws_connections_total WebSocket handshakes completed.\n"
+                "# TYPE ws_connections_total counter\nws_connections_total %llu\n",
+             (unsigned long long) self->connections);
+    fprintf (f, "# HELP ws_closed_total WebSocket connections closed, by close code (the hub's, "
+                "else the client's; 1006: no close frame).\n# TYPE ws_closed_total counter\n");
+    for (size_t i = 0; i < self->n_closes; i++)
+        fprintf (f, "ws_closed_total{code=\"%d\"} %llu\n", self->closes [i].code,
+                 (unsigned long long) self->closes [i].count);
+    if (self->closes_other)
+        fprintf (f, "ws_closed_total{code=\"other\"} %llu\n", (unsigned long long) self->closes_other);
+    fprintf (f, "# HELP hub_clients_dropped_slow_total Clients closed with 4009: send queue full "
+                "even after coalescing.\n# TYPE hub_clients_dropped_slow_total counter\n"
+                "hub_clients_dropped_slow_total %llu\n", (unsigned long long) self->dropped_slow);
+}
+
+uint64_t
+ws_coalesced (ws_t *self)
+{
+    return self->coalesced;
 }

@@ -5,6 +5,8 @@
 #define HUB_WS_H
 
 #include <libwebsockets.h>
+#include <stdint.h>
+#include <stdio.h>
 #include "../common/jwt.h"
 #include "cache.h"
 
@@ -19,6 +21,7 @@
 
 #define WS_CLIENT_FRAME_MAX     4096    //  bytes in one client message (only the token frame matters)
 #define WS_SNAPSHOT_MAX         32      //  jobs sent on connect, most recently updated first
+#define WS_CLOSE_CODES_MAX      16      //  distinct close codes counted; later ones count as "other"
 
 typedef struct ws_s ws_t;
 
@@ -33,6 +36,8 @@ typedef struct {
     cache_t *cache;                     //  borrowed
     //  Called (in the loop's thread) when the adopted foreign fd is readable.
     void (*on_fd_readable) (void *arg);
+    //  Builds the text of GET /metrics (caller frees), NULL on failure. NULL: 404.
+    char *(*metrics_text) (void *arg, size_t *len);
     void *arg;
 } ws_config_t;
 
@@ -53,5 +58,11 @@ void ws_sweep (ws_t *self, time_t now_s);
 //  Starts closing every client with code and reason; ws_clients says when they are gone.
 void ws_close_all (ws_t *self, int code, const char *reason);
 size_t ws_clients (ws_t *self);
+
+//  Appends the WebSocket metrics (ws_clients, ws_connections_total, ws_closed_total by
+//  code, hub_clients_dropped_slow_total) in Prometheus text to f.
+void ws_write_metrics (ws_t *self, FILE *f);
+//  Progress events replaced in a client's queue by a newer one of the same job.
+uint64_t ws_coalesced (ws_t *self);
 
 #endif

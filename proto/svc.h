@@ -36,6 +36,7 @@
 #define SVC_JOBS_CANCEL     "jobs.cancel"
 #define SVC_JOBS_CHUNK      "jobs.chunk"
 #define SVC_SYS_HEALTH      "sys.health"
+#define SVC_SYS_METRICS     "sys.metrics"
 
 typedef enum { SVC_ROLE_NONE = 0, SVC_ROLE_AGENT, SVC_ROLE_ADMIN } svc_role_t;
 

@@ -2,6 +2,7 @@
     and prints services, workers, queue depths and requests in flight as a table, or the
     raw JSON with --json. Exits 1 when the broker does not answer within 2 s.  */
 #include "../common/conf.h"
+#include "../common/curve.h"
 #include "../proto/mdp.h"
 
 #include <czmq.h>
@@ -15,7 +16,9 @@ static const char *s_usage =
     "usage: ticketd-status [--json] [--help] [--version]\n"
     "Asks the broker at BROKER_ENDPOINT (default tcp://127.0.0.1:5555) for mmi.status and\n"
     "prints services, workers, queue depths and in-flight requests; --json prints the raw\n"
-    "answer. Exits 1 if the broker does not answer within 2 s.\n";
+    "answer. Exits 1 if the broker does not answer within 2 s.\n"
+    "CurveZMQ: CURVE_CLIENT_CERT (our NAME_secret certificate) and CURVE_SERVER_KEY (the\n"
+    "broker's public key, Z85 or its certificate file); default plain TCP.\n";
 
 static long
 s_int (json_t *obj, const char *key)
@@ -36,7 +39,8 @@ main (int argc, char **argv)
             return rc > 0 ? 0 : 2;
     }
     const char *endpoint;
-    if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &endpoint))
+    if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &endpoint)
+    ||  curve_client_init ())
         return 2;
     zsys_handler_set (NULL);
 
@@ -45,7 +49,7 @@ main (int argc, char **argv)
     zmsg_t *reply = NULL;
     mdp_msg_t *m = NULL;
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    if (!dealer || zsock_connect (dealer, "%s", endpoint)) {
+    if (!dealer || curve_client_apply (dealer) || zsock_connect (dealer, "%s", endpoint)) {
         fprintf (stderr, "ticketd-status: cannot connect to %s\n", endpoint);
         goto done;
     }

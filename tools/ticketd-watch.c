@@ -2,6 +2,7 @@
     line each (topic, a space, the JSON), until SIGINT. An optional argument is a topic
     prefix to subscribe to (e.g. "jobs.completed." or "jobs.progress.<jobId>").  */
 #include "../common/conf.h"
+#include "../common/curve.h"
 
 #include <czmq.h>
 #include <signal.h>
@@ -21,7 +22,9 @@ static const char *s_usage =
     "usage: ticketd-watch [--help] [--version] [TOPIC-PREFIX]\n"
     "Prints each job event from the progress-hub's XPUB (HUB_SUB_ENDPOINT, default\n"
     "tcp://127.0.0.1:5557) as one line: the topic jobs.<event>.<jobId>, a space, the JSON.\n"
-    "TOPIC-PREFIX limits the subscription (default: every event). Stops on SIGINT.\n";
+    "TOPIC-PREFIX limits the subscription (default: every event). Stops on SIGINT.\n"
+    "CurveZMQ: CURVE_CLIENT_CERT (our NAME_secret certificate) and CURVE_SERVER_KEY (the\n"
+    "hub's public key, Z85 or its certificate file); default plain TCP.\n";
 
 int
 main (int argc, char **argv)
@@ -39,7 +42,8 @@ main (int argc, char **argv)
         }
     }
     const char *endpoint;
-    if (conf_endpoint ("HUB_SUB_ENDPOINT", "tcp://127.0.0.1:5557", &endpoint))
+    if (conf_endpoint ("HUB_SUB_ENDPOINT", "tcp://127.0.0.1:5557", &endpoint)
+    ||  curve_client_init ())
         return 2;
 
     zsys_handler_set (NULL);
@@ -51,7 +55,7 @@ main (int argc, char **argv)
     sigaction (SIGTERM, &action, NULL);
 
     zsock_t *sub = zsock_new (ZMQ_SUB);
-    if (!sub || zsock_connect (sub, "%s", endpoint)) {
+    if (!sub || curve_client_apply (sub) || zsock_connect (sub, "%s", endpoint)) {
         fprintf (stderr, "ticketd-watch: cannot connect to %s\n", endpoint);
         zsock_destroy (&sub);
         return 1;

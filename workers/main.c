@@ -2,16 +2,20 @@
     SIGTERM/SIGINT (worker.c).  */
 #include "worker.h"
 #include "../common/conf.h"
+#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 
 static const char *s_usage =
     "usage: worker [--help] [--version]\n"
-    "Serves auth.*, tickets.*, jobs.* and sys.health for the ticketd broker over 7/MDP.\n"
+    "Serves auth.*, tickets.*, jobs.*, sys.health and sys.metrics for the ticketd broker over 7/MDP.\n"
     "environment:\n"
     "  BROKER_ENDPOINT   broker ROUTER (default tcp://127.0.0.1:5555)\n"
     "  HUB_PUB_ENDPOINT  progress-hub XSUB for job events (default tcp://127.0.0.1:5556)\n"
     "  HEARTBEAT_MS      heartbeat interval, 100..2500 (default 1000)\n"
+    "  CURVE_CLIENT_CERT our CURVE certificate (NAME_secret of ticketd-keygen); with\n"
+    "  CURVE_SERVER_KEY  the broker's and hub's public key (Z85 or its certificate file),\n"
+    "                    both sockets use CurveZMQ (default: plain TCP)\n"
     "  CHUNK_SIZE        ticket ids per bulk-delete chunk (default 1000)\n"
     "  JOB_WINDOW        chunks of one job in flight at once (default 8)\n"
     "  MAX_ACTIVE_JOBS   queued + running jobs per user (default 10)\n"
@@ -34,7 +38,8 @@ main (int argc, char **argv)
     long heartbeat;
     if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)
     ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
-    ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat))
+    ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
+    ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;
     zsys_init ();                       //  installs the SIGINT/SIGTERM handler early

@@ -1,5 +1,6 @@
 /*  outbox: job events to the hub, job chunks to the broker; never blocking.  */
 #include "outbox.h"
+#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 #include "../proto/svc.h"
@@ -32,6 +33,8 @@ outbox_new (const char *hub_endpoint, const char *broker_endpoint)
     mdp_socket_setup (self->dealer);
     zsock_set_sndhwm (self->dealer, OUTBOX_DEALER_HWM);
     zsock_set_sndtimeo (self->dealer, 0);
+    if (curve_client_apply (self->pub) || curve_client_apply (self->dealer))
+        goto fail;
     if (zsock_connect (self->pub, "%s", hub_endpoint)
     ||  zsock_connect (self->dealer, "%s", broker_endpoint)) {
         log_error ("event=outbox_connect_failed hub=%s broker=%s", hub_endpoint, broker_endpoint);

@@ -6,6 +6,7 @@
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
+#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 
@@ -250,7 +251,8 @@ s_connect_broker (worker_t *self)
         return -1;
     mdp_socket_setup (self->sock);
     zsock_set_sndtimeo (self->sock, self->heartbeat_ms);   //  a dead broker never blocks us
-    if (zsock_connect (self->sock, "%s", self->endpoint)) {
+    if (curve_client_apply (self->sock)
+    ||  zsock_connect (self->sock, "%s", self->endpoint)) {
         log_error ("event=broker_connect_failed endpoint=%s", self->endpoint);
         zsock_destroy (&self->sock);
         return -1;

@@ -224,6 +224,69 @@ TEST (test_mmi_status_counts_a_worker)
     CHECK_INT (rc, 0);
 }
 
+//  Serves the next REQUEST the worker gets (it offers several services, so the service name
+//  comes first) and copies its rid; "" on timeout.
+static void
+s_serve_one (zsock_t *worker, char *rid)
+{
+    *rid = 0;
+    mdp_msg_t *m = s_worker_recv (worker);
+    if (!m || m->command != MDPW_REQUEST) {
+        mdp_msg_destroy (&m);
+        return;
+    }
+    zframe_t *named = zmsg_pop (m->body);
+    zframe_destroy (&named);
+    svc_request_t *req = svc_request_decode (&m->body, NULL, 0);
+    if (req) {
+        strcpy (rid, req->rid);
+        zmsg_t *body = svc_reply_encode (req->rid, 200, "{}", 2);
+        zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
+        zmsg_send (&reply, worker);
+    }
+    svc_request_destroy (&req);
+    mdp_msg_destroy (&m);
+}
+
+//  A chunk, then gap_ms later a GET, queue with no worker; then a worker offering both comes.
+static void
+s_chunk_then_get (int gap_ms, char *first, char *second)
+{
+    char ep [64];
+    s_endpoint (ep, sizeof ep);
+    harness_t *h = s_start (ep, 10, 5000);
+    zsock_t *client = s_dealer (ep);
+    s_send_request (client, SVC_JOBS_CHUNK, "chunk-1");
+    zclock_sleep (gap_ms);
+    s_send_request (client, SVC_TICKETS_GET, "get-1");
+    zclock_sleep (50);
+    zsock_t *worker = s_dealer (ep);
+    const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
+    zmsg_t *ready = mdp_worker_ready_new (services, 2);
+    zmsg_send (&ready, worker);
+    s_serve_one (worker, first);
+    s_serve_one (worker, second);
+    zsock_destroy (&worker);
+    zsock_destroy (&client);
+    s_stop (&h);
+}
+
+TEST (test_an_interactive_request_goes_before_a_fresh_chunk_queued_earlier)
+{
+    char first [SVC_RID_MAX + 1], second [SVC_RID_MAX + 1];
+    s_chunk_then_get (0, first, second);
+    CHECK_STR (first, "get-1");
+    CHECK_STR (second, "chunk-1");
+}
+
+TEST (test_a_chunk_that_waited_past_the_yield_goes_first_again)
+{
+    char first [SVC_RID_MAX + 1], second [SVC_RID_MAX + 1];
+    s_chunk_then_get (400, first, second);      //  past BULK_YIELD_MS (250)
+    CHECK_STR (first, "chunk-1");
+    CHECK_STR (second, "get-1");
+}
+
 int
 main (void)
 {
@@ -233,6 +296,8 @@ main (void)
         T (test_request_and_reply_round_trip_through_the_broker),
         T (test_full_queue_and_stop_answer_503_with_the_rid),
         T (test_mmi_status_counts_a_worker),
+        T (test_an_interactive_request_goes_before_a_fresh_chunk_queued_earlier),
+        T (test_a_chunk_that_waited_past_the_yield_goes_first_again),
     };
     return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
 }

@@ -1,0 +1,269 @@
+/*  test_curve: the CURVE settings (common/curve.c): what is refused, what is accepted,
+    and that the accepted ones end up on the socket.  */
+#include "testing.h"
+#include "../../common/curve.h"
+#include "../../common/log.h"
+
+#include <czmq.h>
+#include <unistd.h>
+
+//  czmq 4.2.1's zconfig_load leaks its zfile_t when a file does not parse (the junk
+//  certificate below); a library bug, not ours, once per bad setting before exit. The
+//  library has no frame pointers, so the leak's stack stops at zfile_new.
+const char *__lsan_default_suppressions (void);
+const char *
+__lsan_default_suppressions (void)
+{
+    return "leak:zconfig_load\nleak:zfile_new\n";
+}
+
+static char s_dir [64];
+static char s_secret [128], s_public [128], s_allow [128], s_server_key [41];
+
+//  One certificate pair (NAME, NAME_secret) and an allow directory, for every test.
+static void
+s_fixture (void)
+{
+    if (*s_dir)
+        return;
+    snprintf (s_dir, sizeof s_dir, "/tmp/test_curve.XXXXXX");
+    if (!mkdtemp (s_dir))
+        abort ();
+    snprintf (s_public, sizeof s_public, "%s/peer", s_dir);
+    snprintf (s_secret, sizeof s_secret, "%s/peer_secret", s_dir);
+    snprintf (s_allow, sizeof s_allow, "%s/allow", s_dir);
+    zcert_t *cert = zcert_new ();
+    if (!cert || zcert_save (cert, s_public) || zsys_dir_create ("%s", s_allow))
+        abort ();
+    memcpy (s_server_key, zcert_public_txt (cert), sizeof s_server_key);
+    zcert_destroy (&cert);
+}
+
+static void
+s_env (const char *client_cert, const char *server_key)
+{
+    s_fixture ();
+    curve_client_reset ();
+    unsetenv ("CURVE_CLIENT_CERT");
+    unsetenv ("CURVE_SERVER_KEY");
+    if (client_cert)
+        setenv ("CURVE_CLIENT_CERT", client_cert, 1);
+    if (server_key)
+        setenv ("CURVE_SERVER_KEY", server_key, 1);
+}
+
+static void
+s_server_env (const char *cert, const char *dir)
+{
+    s_fixture ();
+    unsetenv ("CURVE_SERVER_CERT");
+    unsetenv ("CURVE_ALLOW_DIR");
+    if (cert)
+        setenv ("CURVE_SERVER_CERT", cert, 1);
+    if (dir)
+        setenv ("CURVE_ALLOW_DIR", dir, 1);
+}
+
+TEST (test_client_without_settings_is_plain_and_apply_changes_nothing)
+{
+    s_env (NULL, NULL);
+    CHECK_INT (curve_client_init (), 0);
+    CHECK (!curve_client_enabled ());
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    CHECK_INT (curve_client_apply (sock), 0);
+    int mechanism = zsock_mechanism (sock);
+    zsock_destroy (&sock);
+    CHECK_INT (mechanism, ZMQ_NULL);
+}
+
+TEST (test_client_cert_without_server_key_is_refused)
+{
+    s_env (s_secret, NULL);
+    CHECK_INT (curve_client_init (), -1);
+    CHECK (!curve_client_enabled ());
+}
+
+TEST (test_server_key_without_client_cert_is_refused)
+{
+    s_env (NULL, s_server_key);
+    CHECK_INT (curve_client_init (), -1);
+}
+
+TEST (test_server_key_of_wrong_length_or_alphabet_is_refused)
+{
+    s_env (s_secret, "abc");
+    CHECK_INT (curve_client_init (), -1);
+    s_env (s_secret, "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~");     //  40, not Z85
+    CHECK_INT (curve_client_init (), -1);
+    char longer [42];
+    snprintf (longer, sizeof longer, "%s0", s_server_key);
+    s_env (s_secret, longer);
+    CHECK_INT (curve_client_init (), -1);
+}
+
+TEST (test_a_public_only_client_cert_is_refused)
+{
+    char copy [160];
+    snprintf (copy, sizeof copy, "%s/public_only", s_dir);
+    s_fixture ();
+    zcert_t *cert = zcert_load (s_public);
+    CHECK (cert);
+    zcert_save_public (cert, copy);
+    zcert_destroy (&cert);
+    s_env (copy, s_server_key);
+    CHECK_INT (curve_client_init (), -1);
+}
+
+TEST (test_a_missing_or_non_certificate_client_cert_is_refused)
+{
+    char path [160];
+    s_fixture ();
+    snprintf (path, sizeof path, "%s/absent", s_dir);
+    s_env (path, s_server_key);
+    CHECK_INT (curve_client_init (), -1);
+    s_env (s_allow, s_server_key);                  //  a directory
+    CHECK_INT (curve_client_init (), -1);
+    snprintf (path, sizeof path, "%s/junk", s_dir);
+    FILE *f = fopen (path, "w");
+    CHECK (f);
+    fputs ("not a certificate\n", f);
+    fclose (f);
+    s_env (path, s_server_key);
+    CHECK_INT (curve_client_init (), -1);
+}
+
+TEST (test_a_bad_setting_stays_refused_until_reset)
+{
+    s_env (s_secret, NULL);
+    CHECK_INT (curve_client_init (), -1);
+    setenv ("CURVE_SERVER_KEY", s_server_key, 1);
+    CHECK_INT (curve_client_init (), -1);            //  read once: the start decides
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    int rc = curve_client_apply (sock);
+    zsock_destroy (&sock);
+    CHECK_INT (rc, -1);
+}
+
+TEST (test_valid_client_settings_make_a_curve_client_of_the_server_key)
+{
+    s_env (s_secret, s_server_key);
+    CHECK_INT (curve_client_init (), 0);
+    CHECK (curve_client_enabled ());
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    CHECK_INT (curve_client_apply (sock), 0);
+    int mechanism = zsock_mechanism (sock);
+    char *key = zsock_curve_serverkey (sock);
+    char *ours = zsock_curve_publickey (sock);
+    zsock_destroy (&sock);
+    bool key_ok = key && !strcmp (key, s_server_key);
+    bool ours_ok = ours && !strcmp (ours, s_server_key);    //  the fixture's one pair
+    zstr_free (&key);
+    zstr_free (&ours);
+    CHECK_INT (mechanism, ZMQ_CURVE);
+    CHECK (key_ok);
+    CHECK (ours_ok);
+}
+
+TEST (test_server_key_may_be_the_path_of_a_public_certificate)
+{
+    char z85 [41];
+    s_fixture ();
+    CHECK_INT (curve_key_parse (s_public, z85), 0);
+    CHECK_STR (z85, s_server_key);
+    CHECK_INT (curve_key_parse (s_server_key, z85), 0);
+    CHECK_STR (z85, s_server_key);
+    CHECK_INT (curve_key_parse ("", z85), -1);
+    CHECK_INT (curve_key_parse (s_allow, z85), -1);
+}
+
+TEST (test_server_without_settings_is_plain)
+{
+    curve_server_config_t cfg;
+    s_server_env (NULL, NULL);
+    CHECK_INT (curve_server_config_load (&cfg), 0);
+    CHECK (cfg.cert_path == NULL);
+}
+
+TEST (test_server_needs_both_cert_and_allow_dir)
+{
+    curve_server_config_t cfg;
+    s_server_env (s_secret, NULL);
+    CHECK_INT (curve_server_config_load (&cfg), -1);
+    s_server_env (NULL, s_allow);
+    CHECK_INT (curve_server_config_load (&cfg), -1);
+}
+
+TEST (test_server_refuses_a_public_only_cert_and_an_allow_dir_that_is_a_file)
+{
+    curve_server_config_t cfg;
+    char copy [160];
+    snprintf (copy, sizeof copy, "%s/server_public_only", s_dir);
+    zcert_t *cert = zcert_load (s_public);
+    CHECK (cert);
+    zcert_save_public (cert, copy);
+    zcert_destroy (&cert);
+    s_server_env (copy, s_allow);
+    CHECK_INT (curve_server_config_load (&cfg), -1);
+    s_server_env (s_secret, s_public);
+    CHECK_INT (curve_server_config_load (&cfg), -1);
+}
+
+TEST (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler)
+{
+    curve_server_config_t cfg;
+    s_server_env (s_secret, s_allow);
+    CHECK_INT (curve_server_config_load (&cfg), 0);
+    CHECK_STR (cfg.cert_path, s_secret);
+    CHECK_STR (cfg.allow_dir, s_allow);
+    curve_server_t *server = curve_server_new (&cfg);
+    CHECK (server);
+    curve_server_t *second = curve_server_new (&cfg);   //  libzmq has one ZAP endpoint
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    curve_server_apply (server, sock);
+    int is_server = zsock_curve_server (sock);
+    bool key_ok = !strcmp (curve_server_public_txt (server), s_server_key);
+    zsock_destroy (&sock);
+    curve_server_destroy (&server);
+    curve_server_destroy (&server);                     //  harmless
+    CHECK (second == NULL);
+    CHECK_INT (is_server, 1);
+    CHECK (key_ok);
+}
+
+static void
+s_cleanup (void)
+{
+    curve_client_reset ();
+    if (*s_dir) {
+        zdir_t *dir = zdir_new (s_dir, NULL);
+        if (dir) {
+            zdir_remove (dir, true);
+            zdir_destroy (&dir);
+        }
+    }
+}
+
+static const test_case_t s_cases [] = {
+    T (test_client_without_settings_is_plain_and_apply_changes_nothing),
+    T (test_client_cert_without_server_key_is_refused),
+    T (test_server_key_without_client_cert_is_refused),
+    T (test_server_key_of_wrong_length_or_alphabet_is_refused),
+    T (test_a_public_only_client_cert_is_refused),
+    T (test_a_missing_or_non_certificate_client_cert_is_refused),
+    T (test_a_bad_setting_stays_refused_until_reset),
+    T (test_valid_client_settings_make_a_curve_client_of_the_server_key),
+    T (test_server_key_may_be_the_path_of_a_public_certificate),
+    T (test_server_without_settings_is_plain),
+    T (test_server_needs_both_cert_and_allow_dir),
+    T (test_server_refuses_a_public_only_cert_and_an_allow_dir_that_is_a_file),
+    T (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler),
+};
+
+int
+main (void)
+{
+    log_init ("test_curve");
+    int rc = test_run_all ("curve", s_cases, sizeof s_cases / sizeof s_cases [0]);
+    s_cleanup ();
+    return rc;
+}
