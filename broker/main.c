@@ -3,20 +3,7 @@
 #include "broker.h"
 #include "../common/conf.h"
 #include "../common/log.h"
-
-#include <czmq.h>
-#include <signal.h>
-#include <string.h>
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int signum)
-{
-    (void) signum;
-    if (s_stop < 2)
-        s_stop++;       //  the first starts the drain, the second cuts it short
-}
+#include "../common/stop.h"
 
 static const char *s_usage =
     "usage: broker [--help] [--version]\n"
@@ -44,19 +31,12 @@ main (int argc, char **argv)
     if (broker_config_load (&cfg))
         return 1;
 
-    //  Our own handlers: czmq's would make blocking calls fail instead of draining.
-    zsys_handler_set (NULL);
-    struct sigaction action;
-    memset (&action, 0, sizeof action);
-    action.sa_handler = s_on_signal;
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGTERM, &action, NULL);
-    sigaction (SIGINT, &action, NULL);
+    stop_install ();
 
     broker_t *broker = broker_new (&cfg);
     if (!broker)
         return 1;
-    rc = broker_run (broker, &s_stop);
+    rc = broker_run (broker, &stop_requested);
     broker_destroy (&broker);
     return rc ? 1 : 0;
 }

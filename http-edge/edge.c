@@ -9,6 +9,7 @@
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/stop.h"
 #include "../proto/mdp.h"
 
 #include <arpa/inet.h>
@@ -86,14 +87,6 @@ enum { EDGE_ROW_PREFLIGHT = 0, EDGE_ROW_UNMATCHED, EDGE_ROW_STATIC, EDGE_ROWS_PS
 
 static const char *s_job_statuses [5] = { "queued", "running", "completed", "failed", "canceled" };
 
-static volatile sig_atomic_t s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    s_stop = 1;
-}
 
 static int64_t
 s_now_ms (void)
@@ -1068,12 +1061,6 @@ edge_new (const edge_config_t *cfg)
     self->last_broker_rx_ms = s_now_ms ();
     self->broker_was_up = true;
 
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
     log_info ("event=listening address=%s port=%ld web_port=%ld web_root=%s broker=%s",
               cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root, cfg->broker_endpoint);
     return self;
@@ -1146,7 +1133,7 @@ edge_run (edge_t *self)
     int64_t drain_until = 0;
     s_ping_broker (self, s_now_ms ());
     while (true) {
-        if (s_stop && !drain_until) {
+        if (stop_requested && !drain_until) {
             drain_until = s_now_ms () + EDGE_DRAIN_MS;
             MHD_socket fd = MHD_quiesce_daemon (self->api_d);
             if (fd != MHD_INVALID_SOCKET)

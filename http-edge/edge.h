@@ -39,7 +39,7 @@ int edge_config_load (edge_config_t *cfg);
 edge_t *edge_new (const edge_config_t *cfg);
 void edge_destroy (edge_t **self_p);
 
-//  Runs until SIGTERM/SIGINT (after edge_new installed the handlers), then drains
+//  Runs until SIGTERM/SIGINT (common/stop.h, installed by main), then drains
 //  in-flight requests for up to 5 s. Returns 0.
 int edge_run (edge_t *self);
 

@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/stop.h"
 
 #include <stdio.h>
 
@@ -23,14 +24,13 @@ main (int argc, char **argv)
 {
     int rc = conf_handle_args (argc, argv, "http-edge", s_usage);
     if (rc)
-        return rc > 0 ? 0 : 1;
+        return rc > 0 ? 0 : 2;
     if (log_init ("http-edge"))
         return 1;
     edge_config_t cfg;
     if (edge_config_load (&cfg))
         return 1;
-    //  CZMQ's own SIGINT handler would fight ours; the edge installs its handlers.
-    zsys_handler_set (NULL);
+    stop_install ();
     edge_t *edge = edge_new (&cfg);
     if (!edge)
         return 1;

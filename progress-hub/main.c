@@ -3,20 +3,9 @@
 #include "hub.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/stop.h"
 
-#include <czmq.h>
-#include <signal.h>
-#include <string.h>
 #include <sys/resource.h>
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int signum)
-{
-    (void) signum;
-    s_stop = 1;
-}
 
 static const char *s_usage =
     "usage: progress-hub [--help] [--version]\n"
@@ -52,14 +41,7 @@ main (int argc, char **argv)
     if (hub_config_load (&cfg))
         return 1;
 
-    zsys_handler_set (NULL);
-    struct sigaction action;
-    memset (&action, 0, sizeof action);
-    action.sa_handler = s_on_signal;
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGTERM, &action, NULL);
-    sigaction (SIGINT, &action, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    stop_install ();
 
     //  One descriptor per client: raise the soft limit toward what HUB_MAX_CLIENTS needs
     //  (not to the hard limit: lws sizes its tables from it).
@@ -76,7 +58,7 @@ main (int argc, char **argv)
     hub_t *hub = hub_new (&cfg);
     if (!hub)
         return 1;
-    rc = hub_run (hub, &s_stop);
+    rc = hub_run (hub, &stop_requested);
     hub_destroy (&hub);
     return rc ? 1 : 0;
 }

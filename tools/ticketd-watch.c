@@ -3,20 +3,12 @@
     prefix to subscribe to (e.g. "jobs.completed." or "jobs.progress.<jobId>").  */
 #include "../common/conf.h"
 #include "../common/curve.h"
+#include "../common/stop.h"
 
 #include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-static volatile sig_atomic_t s_stop;
-
-static void
-s_on_signal (int signum)
-{
-    (void) signum;
-    s_stop = 1;
-}
 
 static const char *s_usage =
     "usage: ticketd-watch [--help] [--version] [TOPIC-PREFIX]\n"
@@ -46,13 +38,7 @@ main (int argc, char **argv)
     ||  curve_client_init ())
         return 2;
 
-    zsys_handler_set (NULL);
-    struct sigaction action;
-    memset (&action, 0, sizeof action);
-    action.sa_handler = s_on_signal;
-    sigemptyset (&action.sa_mask);
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
+    stop_install ();
 
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (!sub || curve_client_apply (sub) || zsock_connect (sub, "%s", endpoint)) {
@@ -64,7 +50,7 @@ main (int argc, char **argv)
     zsock_set_rcvtimeo (sub, 200);          //  wakes to see SIGINT
     setvbuf (stdout, NULL, _IOLBF, 0);
     fprintf (stderr, "ticketd-watch: %s prefix=\"%s\"\n", endpoint, prefix);
-    while (!s_stop) {
+    while (!stop_requested) {
         zmsg_t *msg = zmsg_recv (sub);
         if (!msg)
             continue;

@@ -4,6 +4,7 @@
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/stop.h"
 #include "../proto/mdp.h"
 
 static const char *s_usage =
@@ -31,7 +32,7 @@ main (int argc, char **argv)
 {
     int rc = conf_handle_args (argc, argv, "worker", s_usage);
     if (rc)
-        return rc > 0 ? 0 : 1;
+        return rc > 0 ? 0 : 2;
     if (log_init ("worker"))
         return 1;
     worker_config_t cfg;
@@ -42,7 +43,7 @@ main (int argc, char **argv)
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;
-    zsys_init ();                       //  installs the SIGINT/SIGTERM handler early
+    stop_install ();
     worker_t *worker = worker_new (&cfg);
     if (!worker)
         return 1;

@@ -8,6 +8,7 @@
 #include "usercache.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/stop.h"
 #include "../proto/mdp.h"
 
 #include <errno.h>
@@ -276,11 +277,11 @@ s_reconnect (worker_t *self)
     s_drop_pending (self, "reconnect");
     log_warn ("event=broker_reconnect delay_ms=%d", self->reconnect_ms);
     int64_t until = zclock_mono () + self->reconnect_ms;
-    while (!zsys_interrupted && zclock_mono () < until)
+    while (!stop_requested && zclock_mono () < until)
         zclock_sleep (50);
     self->reconnect_ms = self->reconnect_ms * 2 > WORKER_RECONNECT_MAX_MS
                        ? WORKER_RECONNECT_MAX_MS : self->reconnect_ms * 2;
-    if (!zsys_interrupted && s_connect_broker (self))
+    if (!stop_requested && s_connect_broker (self))
         self->reconnect = true;
 }
 
@@ -409,7 +410,7 @@ worker_run (worker_t *self)
         return -1;
     self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
     s_db_maintain (self);                   //  connect now rather than on the first request
-    while (!zsys_interrupted) {
+    while (!stop_requested) {
         if (self->reconnect) {
             s_reconnect (self);
             continue;

@@ -100,3 +100,37 @@ def test_sigterm_stops_every_process_with_exit_zero(system):
         assert system.pid(n) is None, f"{n} still running after down"
     system.manage("up")
     system.wait_healthy()
+
+
+def test_every_binary_exits_zero_on_sigterm(system):
+    """Each actor, started as our own child beside the running system (on ports of its
+    own), stops taking work on SIGTERM, hands back or finishes what it holds, exits 0."""
+    from conftest import ROOT, BUILD_DIR, free_ports
+    import os
+    port, web, ws, broker, pub, sub = free_ports(6)
+    env = dict(system.env, PORT=str(port), WEB_PORT=str(web), WS_PORT=str(ws),
+               HUB_PUB_ENDPOINT=f"tcp://127.0.0.1:{pub}", HUB_SUB_ENDPOINT=f"tcp://127.0.0.1:{sub}")
+    with open(system.env["ENV_FILE"]) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            if key in ("JWT_SECRET", "DB_PASSWORD"):
+                env[key] = value
+    cases = {
+        "broker": dict(env, BROKER_ENDPOINT=f"tcp://127.0.0.1:{broker}"),
+        "worker": env,                      # joins the running broker
+        "http-edge": env,
+        "progress-hub": env,
+    }
+    for name, e in cases.items():
+        exe = os.path.join(ROOT, BUILD_DIR, "bin", name)
+        proc = subprocess.Popen([exe], env=e, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)
+            assert proc.poll() is None, f"{name} exited early: {proc.stderr.read()}"
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert rc == 0, f"{name} exited {rc} on SIGTERM: {proc.stderr.read()[-2000:]}"
