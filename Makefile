@@ -90,7 +90,7 @@ $(foreach t,$(UNIT_SRC),$(eval $(call UNIT_RULE,$(t))))
 
 # The test command of README.md and .ci/run: installs what is missing, builds, runs everything.
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -s --no-print-directory all
 	@tests/run.sh $(BUILD)
 
 deps:

@@ -206,11 +206,20 @@ seed() {
     [[ $n =~ ^[0-9]+$ ]] || die "--tickets takes a whole number (got '$n')"
     db_env
     say "seeding: users $SEED_ADMIN_EMAIL, $SEED_AGENT_EMAIL and $n tickets"
-    local start=$SECONDS
+    local start=$SECONDS done=0 batch=100000 count
     psql ${DATABASE_URL:+"$DATABASE_URL"} -X -q -v ON_ERROR_STOP=1 \
         -v admin_email="$SEED_ADMIN_EMAIL" -v admin_password="$SEED_ADMIN_PASSWORD" \
         -v agent_email="$SEED_AGENT_EMAIL" -v agent_password="$SEED_AGENT_PASSWORD" \
-        -v tickets="$n" -f "$ROOT/sql/seed.sql"
+        -v tickets=0 -f "$ROOT/sql/seed.sql"
+    # Batches of 100k, each one statement, so a large seed shows its progress.
+    while [ "$done" -lt "$n" ]; do
+        count=$(( n - done < batch ? n - done : batch ))
+        psql ${DATABASE_URL:+"$DATABASE_URL"} -X -q -v ON_ERROR_STOP=1 \
+            -v agent_email="$SEED_AGENT_EMAIL" -v first=$((done + 1)) -v count="$count" \
+            -f "$ROOT/sql/seed_tickets.sql"
+        done=$((done + count))
+        [ "$n" -gt "$batch" ] && say "  $done / $n tickets ($((SECONDS - start)) s)"
+    done
     say "seeded in $((SECONDS - start)) s"
 }
 

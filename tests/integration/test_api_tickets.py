@@ -290,3 +290,14 @@ def test_every_response_carries_a_request_id(system, agent_token):
     assert headers.get("x-request-id") == "trace-abc-123"
     status, headers, _ = system.request("GET", "/api/tickets?limit=1", token=agent_token)
     assert headers.get("x-request-id")
+
+
+def test_a_request_id_can_be_followed_through_every_process_in_the_logs(system, agent_token):
+    rid = f"trace-{uuid.uuid4().hex[:12]}"
+    status, headers, _ = system.request("GET", "/api/tickets?limit=1", token=agent_token,
+                                        headers={"X-Request-Id": rid})
+    assert status == 200 and headers["x-request-id"] == rid
+    r = system.manage("logs")
+    lines = [line for line in r.stdout.splitlines() if f"rid={rid}" in line]
+    comps = {part.split("=", 1)[1] for line in lines for part in line.split() if part.startswith("comp=")}
+    assert {"http-edge", "worker"} <= comps, lines
