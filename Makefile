@@ -48,7 +48,7 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test deps unit integration bench fuzz clean san-test postman chaos
+.PHONY: all test deps unit integration bench fuzz clean san-test postman chaos soak
 all: $(BINS) $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
@@ -112,6 +112,11 @@ bench: all
 chaos: all
 	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} BUILD_DIR=$(BUILD) \
 	    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
+
+# Soak, not in CI: SOAK_SECONDS (default 600) of mixed API load, 1,000 WebSockets and a
+# bulk-delete every 30 s on a private system; report in $(BUILD)/soak-report.txt.
+soak: all
+	@BUILD_DIR=$(BUILD) /usr/bin/python3 tests/soak/soak.py
 
 # The Postman collection is generated from the OpenAPI spec; the suite checks they agree.
 postman: docs/openapi.yaml tools/openapi2postman.py
