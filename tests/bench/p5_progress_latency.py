@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""P5: progress latency, from a chunk's commit to its event on a WebSocket, with 1,000
+sockets open (all admin, so every socket gets every event). The commit time is PostgreSQL's
+own (track_commit_timestamp, turned on for the bench cluster): the k-th chunk to commit is
+the one whose event says processed = the first k chunks' items. Baseline: lws_bare, a bare
+libwebsockets broadcast server, with the same client (build/bench/ws_latency) relaying a
+timestamped frame to the same 1,000 sockets."""
+import os, subprocess, sys, time
+sys.path.insert(0, os.path.dirname(__file__))
+from benchlib import *  # noqa
+
+SOCKS = int(os.environ.get("P5_SOCKETS", "1000"))
+ITEMS = int(os.environ.get("P5_ITEMS", "100000"))
+
+
+def client(port, path, send):
+    return subprocess.Popen(["taskset", "-c", CPU, os.path.join(BUILD, "bench/ws_latency"), str(port),
+                             path, str(SOCKS), "300", str(send)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def lines(p):
+    out = []
+    for line in p.stdout:
+        a, b = line.split()
+        out.append((int(a), int(b)))
+    p.wait()
+    return out
+
+
+def system_once(tok, ids):
+    p = client(WS_PORT, f"/ws?token={tok}", 0)
+    assert p.stdout.readline().strip() == "READY"
+    st, job = request("POST", "/api/jobs", raw=job_body(ids), tok=tok, timeout=300)
+    assert st == 202, (st, job)
+    p.stdin.write(job["id"] + "\n")
+    p.stdin.flush()
+    got = lines(p)
+    rows = psql(f"SELECT cardinality(ticket_ids), (extract(epoch FROM pg_xact_commit_timestamp(xmin))"
+                f" * 1e9)::bigint FROM job_chunks WHERE job_id = '{job['id']}' AND status = 'done'"
+                " ORDER BY 2").split()
+    commit_at, cum = {}, 0
+    for r in rows:
+        size, ts = r.split("|")
+        cum += int(size)
+        commit_at[cum] = int(ts)
+    lat = [(recv - commit_at[k]) / 1e6 for k, recv in got if k in commit_at]
+    neg = [x for x in lat if x < 0]
+    if neg:
+        print(f"  WARNING: {len(neg)} deliveries before their commit (min {min(neg):.1f} ms): dropped")
+        lat = [x for x in lat if x >= 0]
+    if os.environ.get("P5_DEBUG"):
+        print("commits", sorted(commit_at.items())[:12], "events", sorted(set(got))[:12], "rows", rows[:12])
+    return lat, len(commit_at), len(got)
+
+
+def bare_once():
+    srv = subprocess.Popen([os.path.join(BUILD, "bench/lws_bare"), os.environ["BARE_WS_PORT"]])
+    time.sleep(0.3)
+    try:
+        p = client(os.environ["BARE_WS_PORT"], "/", 100)
+        assert p.stdout.readline().strip() == "READY"
+        got = lines(p)
+    finally:
+        srv.terminate()
+        srv.wait()
+    return [(recv - t) / 1e6 for t, recv in got]
+
+
+def main():
+    undelete()
+    tok = token()
+    ids = ticket_ids(ITEMS)
+    sys_p99, bare_p99, sys_p50, bare_p50 = [], [], [], []
+    for r in range(RUNS):
+        undelete(f"id = ANY ('{{{','.join(ids)}}}'::uuid[])") if r else None
+        lat, chunks, frames = system_once(tok, ids)
+        b = bare_once()
+        sys_p99.append(pct(lat, 99)); sys_p50.append(pct(lat, 50))
+        bare_p99.append(pct(b, 99)); bare_p50.append(pct(b, 50))
+        print(f"  run {r + 1}: ticketd {chunks} chunks, {len(lat)} deliveries, p50 {sys_p50[-1]:.2f}"
+              f" p99 {sys_p99[-1]:.2f} ms; bare {len(b)} deliveries p50 {bare_p50[-1]:.2f}"
+              f" p99 {bare_p99[-1]:.2f} ms", flush=True)
+    s, b = median(sys_p99), median(bare_p99)
+    result("P5", f"chunk commit -> event on {SOCKS} WebSockets (p99)", f"{s:.2f} ms (p50 {median(sys_p50):.2f})",
+           f"lws_bare {b:.2f} ms (p50 {median(bare_p50):.2f})", f"{s / b:.2f}x",
+           "p99 <= 20 ms and <= 1.5x bare", s <= 20 and s / b <= 1.5,
+           f"median of {RUNS}; {ITEMS:,}-item job; client pinned to core {CPU}",
+           [f"build/bench/ws_latency PORT /ws?token=... {SOCKS} 300 0",
+            f"build/bench/lws_bare PORT + build/bench/ws_latency PORT / {SOCKS} 300 100"])
+
+
+if __name__ == "__main__":
+    main()
