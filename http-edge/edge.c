@@ -27,7 +27,7 @@
 
 #define EDGE_STATUS_PING_MS     1000    //  mmi.status every second
 #define EDGE_JOBS_PING_MS       5000    //  sys.metrics (jobs by status) every 5 s
-#define EDGE_JOBS_LOST_MS       15000   //  an unanswered sys.metrics is given up after this
+#define EDGE_JOBS_LOST_MS       6000    //  an unanswered sys.metrics is given up after this
 #define EDGE_BROKER_DEAD_MS     3000    //  no answer for this long: broker down
 #define EDGE_DRAIN_MS           5000    //  SIGTERM: time in-flight requests get
 #define EDGE_MEMORY_LIMIT       (32 * 1024)   //  per connection: bounds headers + URL
@@ -475,6 +475,7 @@ s_timers (edge_t *self)
     if (self->broker_was_up && !edge_broker_up (self)) {
         self->broker_was_up = false;
         self->workers = 0;
+        self->jobs_rid [0] = 0;         //  lost with the broker: ask again once it is back
         log_warn ("event=broker_down endpoint=%s silent_ms=%lld", self->cfg.broker_endpoint,
                   (long long) (now - self->last_broker_rx_ms));
         s_fail_pending (self, "broker_unavailable", "the message broker stopped answering");

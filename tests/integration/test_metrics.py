@@ -168,12 +168,12 @@ def test_jobs_gauges_reflect_a_new_job_within_one_poll(system, admin_token):
         return got if ok else None
 
     # One 5 s poll, plus the time a busy worker (a sanitizer build, a job's chunks) takes
-    # to answer it.
-    samples, _, _ = wait_for(counted, f"one more completed job and 7 more items than {before}", 15)
+    # to answer it, or a poll lost in a broker an earlier test killed (given up after 6 s).
+    samples, _, _ = wait_for(counted, f"one more completed job and 7 more items than {before}", 20)
     rate = get(samples, "job_items_per_second")
     age = get(samples, "job_metrics_age_seconds")
     assert rate is not None and rate >= 0, rate
-    assert age is not None and 0 <= age < 15, age
+    assert age is not None and 0 <= age < 20, age
 
 
 # -- hub
