@@ -30,6 +30,50 @@ uuid_valid (const char *s)
     return s && uuid_valid_n (s, strnlen (s, UUID_STRLEN + 1));
 }
 
+static int
+s_nibble (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char) (c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int
+uuid_to_bytes (const char *s, size_t len, unsigned char out [16])
+{
+    if (!s || len != UUID_STRLEN)
+        return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < UUID_STRLEN; ) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s [i++] != '-')
+                return -1;
+            continue;
+        }
+        int hi = s_nibble (s [i]), lo = s_nibble (s [i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out [o++] = (unsigned char) (hi << 4 | lo);
+        i += 2;
+    }
+    return 0;
+}
+
+void
+uuid_from_bytes (const unsigned char in [16], char out [UUID_STRLEN + 1])
+{
+    static const char hex [] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out [o++] = '-';
+        out [o++] = hex [in [i] >> 4];
+        out [o++] = hex [in [i] & 15];
+    }
+    out [o] = 0;
+}
+
 int
 uuid_v4 (char out [UUID_STRLEN + 1])
 {

@@ -11,6 +11,11 @@
 bool uuid_valid (const char *s);
 bool uuid_valid_n (const char *s, size_t len);
 
+//  The 16 bytes of a valid text id (any case): 0, or -1 when s is not one.
+int uuid_to_bytes (const char *s, size_t len, unsigned char out [16]);
+//  The text form of 16 bytes, lower case, NUL-terminated, into out[37].
+void uuid_from_bytes (const unsigned char in [16], char out [UUID_STRLEN + 1]);
+
 //  Writes a new random (v4) id, lower case, NUL-terminated, into out[37].
 //  Returns -1 when the kernel's random source fails.
 int uuid_v4 (char out [UUID_STRLEN + 1]);

@@ -1,6 +1,7 @@
 /*  edge: the actor. One thread, one loop: zmq_poll over the broker DEALER and each MHD
     daemon's epoll fd; MHD_run after each wake; replies resume suspended connections.  */
 #include "edge.h"
+#include "jobbody.h"
 #include "handlers.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -228,16 +229,24 @@ s_new_rid (edge_t *self, char *rid)
 //  --------------------------------------------------------------------------
 //  Broker side
 
-//  Sends msg without blocking; destroys it. -1 when it would block or fails.
+static void
+s_free_blob (void *data, void *hint)
+{
+    free (data);
+}
+
+//  Sends msg and then, when *blob_p is set, the blob as one more frame that ZeroMQ takes
+//  without a copy (a million ids are 16 MB) and frees once it is on the wire.
 static int
-s_send_nowait (edge_t *self, zmsg_t **msg_p)
+s_send_nowait_blob (edge_t *self, zmsg_t **msg_p, unsigned char **blob_p, size_t blob_len)
 {
     zmsg_t *msg = *msg_p;
     size_t n = zmsg_size (msg);
     size_t i = 0;
     int rc = 0;
+    bool more = blob_p && *blob_p;
     for (zframe_t *f = zmsg_first (msg); f; f = zmsg_next (msg), i++) {
-        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        int flags = ZMQ_DONTWAIT | (i + 1 < n || more ? ZMQ_SNDMORE : 0);
         if (zmq_send (self->dealer_raw, zframe_data (f), zframe_size (f), flags) < 0) {
             //  Only the first frame can fail: ZeroMQ takes a multipart message atomically.
             rc = -1;
@@ -245,7 +254,28 @@ s_send_nowait (edge_t *self, zmsg_t **msg_p)
         }
     }
     zmsg_destroy (msg_p);
+    if (more) {
+        unsigned char *blob = *blob_p;
+        *blob_p = NULL;
+        if (rc == 0) {
+            zmq_msg_t frame;
+            zmq_msg_init_data (&frame, blob, blob_len, s_free_blob, NULL);
+            if (zmq_msg_send (&frame, self->dealer_raw, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&frame);
+                rc = -1;
+            }
+        }
+        else
+            free (blob);
+    }
     return rc;
+}
+
+//  Sends msg without blocking; destroys it. -1 when it would block or fails.
+static int
+s_send_nowait (edge_t *self, zmsg_t **msg_p)
+{
+    return s_send_nowait_blob (self, msg_p, NULL, 0);
 }
 
 bool
@@ -282,6 +312,13 @@ int
 edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
            long timeout_ms)
 {
+    return edge_call_blob (req, service, payload, NULL, 0, on_reply, timeout_ms);
+}
+
+int
+edge_call_blob (edge_req_t *req, const char *service, json_t *payload, unsigned char **blob_p,
+                size_t blob_len, req_reply_fn *on_reply, long timeout_ms)
+{
     edge_t *self = req->edge;
     char *text = NULL;
     if (!edge_broker_up (self)) {
@@ -303,7 +340,7 @@ edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *
         PANIC ("event=oom where=edge_call");
     zmsg_t *body = svc_request_encode (req->rid, req->user, req->role, text, strlen (text));
     zmsg_t *msg = mdp_client_request_new (service, &body);
-    if (s_send_nowait (self, &msg)) {
+    if (s_send_nowait_blob (self, &msg, blob_p, blob_len)) {
         log_warn ("event=broker_send_failed rid=%s service=%s err=\"%s\"", req->rid, service,
                   zmq_strerror (errno));
         req_respond_error (req, 503, "broker_unavailable", "the message broker is not accepting requests", NULL);
@@ -317,6 +354,10 @@ edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *
     s_pending_insert (self, req);
     return 0;
 fail:
+    if (blob_p) {
+        free (*blob_p);
+        *blob_p = NULL;
+    }
     free (text);
     json_decref (payload);
     return -1;
@@ -614,6 +655,7 @@ s_req_destroy (edge_req_t **req_p)
     if (req->response)
         MHD_destroy_response (req->response);
     free (req->body);
+    jobbody_destroy (&req->jobbody);
     free (req);
     *req_p = NULL;
 }
@@ -712,8 +754,14 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
         req->body_max = (size_t) self->cfg.max_body_bytes;
         if (is_api && routes_match (method, req->url, &m) == 0) {
             req->match = m;
-            if (m.route->flags & ROUTE_BIG_BODY)
+            if (m.route->flags & ROUTE_BIG_BODY) {
                 req->body_max = (size_t) self->cfg.max_job_body_bytes;
+                //  Everything but the ids is held as text, up to the usual body limit.
+                req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
+                                            (size_t) self->cfg.max_body_bytes);
+                if (!req->jobbody)
+                    return MHD_NO;
+            }
         }
         unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
         if (declared > (unsigned long long) req->body_max) {
@@ -738,10 +786,17 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             req->body_too_big = true;
             free (req->body);
             req->body = NULL;
+            jobbody_destroy (&req->jobbody);
             req->body_len = req->body_cap = 0;
             req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
             if (s_queue (req) == MHD_NO)
                 req->queued = false;    //  MHD wants the whole upload first: answer at its end
+            return MHD_YES;
+        }
+        if (req->jobbody) {
+            //  Errors are sticky in the reader; the handler reports them at the end.
+            jobbody_feed (req->jobbody, upload_data, n);
+            req->body_len += n;
             return MHD_YES;
         }
         if (req->body_len + n + 1 > req->body_cap) {

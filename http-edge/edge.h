@@ -51,6 +51,11 @@ int edge_run (edge_t *self);
 //  block.
 int edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
                long timeout_ms);
+//  The same with a blob (malloc'd, stolen: *blob_p is nulled) sent as the request's fourth
+//  frame (proto/svc.h) without a copy.
+int edge_call_blob (edge_req_t *req, const char *service, json_t *payload,
+                    unsigned char **blob_p, size_t blob_len, req_reply_fn *on_reply,
+                    long timeout_ms);
 jwt_hs256_t *edge_jwt (edge_t *self);
 const edge_config_t *edge_config (edge_t *self);
 

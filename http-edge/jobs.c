@@ -2,6 +2,7 @@
     per object and idempotency live in the workers (workers/jobs.c, sql/0002_jobs.sql).  */
 #include "edge.h"
 #include "handlers.h"
+#include "jobbody.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,47 @@ s_query (edge_req_t *req, json_t *(*check) (const validate_kv_t *, size_t, json_
     return payload;
 }
 
+//  The body as the streaming reader saw it: NULL after answering 400/413/415/422 itself,
+//  else the rest of the body (ids removed) parsed, with *ids summarising the ids.
+static json_t *
+s_job_body (edge_req_t *req, validate_ids_t *ids)
+{
+    jobbody_t *scan = req->jobbody;
+    if (!scan || req->body_len == 0)
+        return req_json_body (req);         //  answers "a JSON object body is required"
+    if (!validate_json_content_type (req_header_in (req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        req_respond_error (req, 415, "unsupported_media_type",
+                           "the body must be JSON (Content-Type: application/json)", NULL);
+        return NULL;
+    }
+    if (jobbody_finish (scan)) {
+        if (jobbody_too_big (scan))
+            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+        else
+        if (!strncmp (jobbody_error (scan), "out of memory", 13)) {
+            req_respond_error (req, 503, "overloaded", "no memory for this request, try again", NULL);
+            req_header (req, "Retry-After", "1");
+        }
+        else {
+            char msg [260];
+            snprintf (msg, sizeof msg, "the body is not valid JSON: %s", jobbody_error (scan));
+            req_respond_error (req, 400, "invalid_json", msg, NULL);
+        }
+        return NULL;
+    }
+    size_t len = 0;
+    const char *rest = jobbody_rest (scan, &len);
+    json_t *body = req_json_text (req, rest, len);
+    if (!body)
+        return NULL;
+    ids->seen = jobbody_ids_seen (scan) && !jobbody_repeated (scan);
+    ids->count = jobbody_count (scan);
+    ids->bad = jobbody_bad_count (scan);
+    for (size_t i = 0; i < ids->bad && i < VALIDATE_JOB_BAD_MAX; i++)
+        ids->bad_index [i] = jobbody_bad_index (scan, i);
+    return body;
+}
+
 void
 jobs_create (edge_req_t *req)
 {
@@ -61,28 +103,32 @@ jobs_create (edge_req_t *req)
         req_respond_invalid (req, details);
         return;
     }
-    json_t *body = req_json_body (req);
+    validate_ids_t ids = { 0 };
+    json_t *body = s_job_body (req, &ids);
     if (!body)
         return;
     json_t *details = json_array ();
-    json_t *ids = validate_job_create (body, edge_config (req->edge)->max_job_items, details);
+    bool ok = validate_job_create (body, &ids, edge_config (req->edge)->max_job_items, details);
     json_decref (body);
-    if (!ids) {
+    if (!ok) {
         req_respond_invalid (req, details);
         return;
     }
     json_decref (details);
+    size_t count = 0;
+    unsigned char *blob = jobbody_take_ids (req->jobbody, &count);
     //  The edge names the job, so a request handed to a second worker creates it once.
     char id [UUID_STRLEN + 1];
-    if (uuid_v4 (id)) {
-        json_decref (ids);
-        req_respond_error (req, 500, "internal", "cannot generate an id", NULL);
+    if (!blob || count != ids.count || uuid_v4 (id)) {
+        free (blob);
+        req_respond_error (req, 500, "internal", "cannot prepare the job", NULL);
         return;
     }
-    json_t *payload = json_pack ("{s:s, s:s, s:o, s:o}", "id", id, "type", "bulk-delete",
-                                 "ticketIds", ids,
+    //  The ids travel as the request's blob, 16 bytes each (proto/svc.h).
+    json_t *payload = json_pack ("{s:s, s:s, s:I, s:o}", "id", id, "type", "bulk-delete",
+                                 "count", (json_int_t) count,
                                  "idempotencyKey", key ? json_string (key) : json_null ());
-    edge_call (req, SVC_JOBS_CREATE, payload, s_reply_job, 0);
+    edge_call_blob (req, SVC_JOBS_CREATE, payload, &blob, count * 16, s_reply_job, 0);
 }
 
 void

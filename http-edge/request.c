@@ -80,10 +80,16 @@ req_header_in (edge_req_t *req, const char *name)
 json_t *
 req_json_body (edge_req_t *req)
 {
+    return req_json_text (req, req->body, req->body_len);
+}
+
+json_t *
+req_json_text (edge_req_t *req, const char *text, size_t len)
+{
     json_t *root = NULL;
     char why [200];
     const char *ctype = req_header_in (req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    switch (validate_json_body (ctype, req->body, req->body_len, &root, why, sizeof why)) {
+    switch (validate_json_body (ctype, text, len, &root, why, sizeof why)) {
         case VALIDATE_BODY_OK:
             return root;
         case VALIDATE_BODY_EMPTY:

@@ -35,6 +35,9 @@ struct edge_req_s {
     size_t body_len, body_cap;
     size_t body_max;                    //  this route's limit (413 beyond)
     bool body_too_big;
+    //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
+    //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.
+    struct _jobbody_t *jobbody;
 
     //  Waiting for the broker (edge.c's pending table and deadline list).
     bool pending;
@@ -69,6 +72,8 @@ const char *req_header_in (edge_req_t *req, const char *name);
 
 //  The JSON object body of the request; NULL after answering 400/415/422 itself.
 json_t *req_json_body (edge_req_t *req);
+//  The same for a body held elsewhere (text, len).
+json_t *req_json_text (edge_req_t *req, const char *text, size_t len);
 
 //  The query string's (key, value) pairs, at most max; returns the count, or -1 when
 //  there are more than max.

@@ -510,10 +510,8 @@ validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details)
     return s_query (params, sizeof params / sizeof params [0], kv, n, details);
 }
 
-#define VALIDATE_JOB_DETAILS_MAX 20     //  bad ids named one by one, then one summary
-
-json_t *
-validate_job_create (json_t *body, long max_items, json_t *details)
+bool
+validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, json_t *details)
 {
     size_t before = json_array_size (details);
     const char *key;
@@ -526,7 +524,6 @@ validate_job_create (json_t *body, long max_items, json_t *details)
     if (!json_is_string (type) || strcmp (json_string_value (type), "bulk-delete"))
         validate_add (details, "type", "must be \"bulk-delete\"");
     json_t *payload = json_object_get (body, "payload");
-    json_t *ids = NULL;
     if (!json_is_object (payload))
         validate_add (details, "payload", "must be an object with ticketIds");
     else {
@@ -537,36 +534,26 @@ validate_job_create (json_t *body, long max_items, json_t *details)
                 validate_add (details, field, "unknown field");
             }
         }
-        ids = json_object_get (payload, "ticketIds");
-        size_t n = json_array_size (ids);
-        if (!json_is_array (ids) || n == 0 || (long) n > max_items) {
+        if (!ids->seen || ids->count == 0 || ids->count > (size_t) max_items) {
             char msg [96];
             snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", max_items);
             validate_add (details, "payload.ticketIds", msg);
         }
         else {
-            size_t bad = 0;
-            for (size_t i = 0; i < n; i++) {
-                const char *id = json_string_value (json_array_get (ids, i));
-                if (id && uuid_valid (id))
-                    continue;
-                if (++bad <= VALIDATE_JOB_DETAILS_MAX) {
-                    char field [48];
-                    snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
-                    validate_add (details, field, "must be a UUID");
-                }
+            for (size_t i = 0; i < ids->bad && i < VALIDATE_JOB_BAD_MAX; i++) {
+                char field [48];
+                snprintf (field, sizeof field, "payload.ticketIds[%zu]", ids->bad_index [i]);
+                validate_add (details, field, "must be a UUID");
             }
-            if (bad > VALIDATE_JOB_DETAILS_MAX) {
+            if (ids->bad > VALIDATE_JOB_BAD_MAX) {
                 char msg [96];
                 snprintf (msg, sizeof msg, "%zu ids are not UUIDs (the first %d are named)",
-                          bad, VALIDATE_JOB_DETAILS_MAX);
+                          ids->bad, VALIDATE_JOB_BAD_MAX);
                 validate_add (details, "payload.ticketIds", msg);
             }
         }
     }
-    if (json_array_size (details) > before)
-        return NULL;
-    return json_incref (ids);
+    return json_array_size (details) == before;
 }
 
 bool

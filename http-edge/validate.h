@@ -61,10 +61,21 @@ json_t *validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *detail
 json_t *validate_job_query (const validate_kv_t *kv, size_t n, json_t *details);
 json_t *validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details);
 
-//  POST /api/jobs body {"type":"bulk-delete","payload":{"ticketIds":[uuid...]}}: returns
-//  a new reference to the ids array, or NULL with details (unknown fields, bad type, and
-//  each bad id by index, the first 20 of them).
-json_t *validate_job_create (json_t *body, long max_items, json_t *details);
+//  What the streaming reader (jobbody.h) found at payload.ticketIds: the array's elements
+//  never become JSON values, so the rest of the body (holding "ticketIds":[]) is checked
+//  with this summary of them.
+#define VALIDATE_JOB_BAD_MAX 20         //  bad ids named one by one, then one summary
+typedef struct {
+    bool seen;                          //  an array was at payload.ticketIds
+    size_t count;                       //  its elements
+    size_t bad;                         //  elements that are not uuid strings
+    size_t bad_index [VALIDATE_JOB_BAD_MAX];    //  the first of them
+} validate_ids_t;
+
+//  POST /api/jobs body {"type":"bulk-delete","payload":{"ticketIds":[uuid...]}} with its
+//  ids summarised in ids: true, or false with details (unknown fields, bad type, the
+//  array's size, and each bad id by index, the first 20 of them).
+bool validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, json_t *details);
 
 //  Idempotency-Key: 1..255 printable ASCII bytes.
 bool validate_idempotency_key (const char *key);

@@ -95,8 +95,8 @@ svc_request_decode (zmsg_t **body_p, char *err, size_t errlen)
     zmsg_t *body = *body_p;
     *body_p = NULL;
     svc_request_t *self = (svc_request_t *) zmalloc (sizeof (svc_request_t));
-    if (!body || zmsg_size (body) != 3) {
-        s_set_err (err, errlen, "request body must be 3 frames (rid, auth, payload), got %zu",
+    if (!body || zmsg_size (body) < 3 || zmsg_size (body) > 4) {
+        s_set_err (err, errlen, "request body must be 3 or 4 frames (rid, auth, payload, [blob]), got %zu",
                    body ? zmsg_size (body) : 0);
         goto fail;
     }
@@ -109,6 +109,7 @@ svc_request_decode (zmsg_t **body_p, char *err, size_t errlen)
         goto fail;
     }
     self->payload = zmsg_pop (body);
+    self->blob = zmsg_pop (body);
     zmsg_destroy (&body);
     return self;
 fail:
@@ -123,6 +124,7 @@ svc_request_destroy (svc_request_t **self_p)
     if (!self_p || !*self_p)
         return;
     zframe_destroy (&(*self_p)->payload);
+    zframe_destroy (&(*self_p)->blob);
     free (*self_p);
     *self_p = NULL;
 }

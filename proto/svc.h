@@ -1,7 +1,7 @@
 /*  svc: the application envelope inside an MDP body, the service names, and the
     status codes (HTTP's, so the edge maps them in one table).
 
-      request body : rid  auth  payload
+      request body : rid  auth  payload  [blob]
       reply body   : rid  status  payload
 
     rid      1..SVC_RID_MAX printable ASCII: the edge's request id, echoed in the reply;
@@ -10,7 +10,9 @@
     auth     "" for an anonymous call, or "<user uuid> <admin|agent>" as the edge
              verified it from the token.
     status   three ASCII digits, 2xx/4xx/5xx.
-    payload  one JSON value as UTF-8 text (may be empty for 204).  */
+    payload  one JSON value as UTF-8 text (may be empty for 204).
+    blob     optional, only for services that declare it (jobs.create: the ticket ids as
+             16 bytes each), so that a million ids are neither JSON text nor parsed twice.  */
 #ifndef PROTO_SVC_H
 #define PROTO_SVC_H
 
@@ -49,6 +51,7 @@ typedef struct {
     char user [UUID_STRLEN + 1];    //  "" when anonymous
     svc_role_t role;                //  SVC_ROLE_NONE when anonymous
     zframe_t *payload;              //  owned; JSON text, not NUL-terminated
+    zframe_t *blob;                 //  owned; NULL when the request has no fourth frame
 } svc_request_t;
 
 typedef struct {
@@ -65,7 +68,8 @@ void svc_request_destroy (svc_request_t **self_p);
 svc_reply_t *svc_reply_decode (zmsg_t **body_p, char *err, size_t errlen);
 void svc_reply_destroy (svc_reply_t **self_p);
 
-//  Encoders return a body for mdp_*_new. user NULL or "" for anonymous.
+//  Encoders return a body for mdp_*_new. user NULL or "" for anonymous. A blob is
+//  appended by the sender as one more frame (the edge hands it to ZeroMQ without a copy).
 zmsg_t *svc_request_encode (const char *rid, const char *user, svc_role_t role,
                             const char *payload, size_t len);
 zmsg_t *svc_reply_encode (const char *rid, int status, const char *payload, size_t len);

@@ -321,7 +321,7 @@ s_connect (db_t *self)
 
 static PGresult *
 s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
-             const char *const *params, bool *lost)
+             const char *const *params, const int *lengths, const int *formats, bool *lost)
 {
     if (stmt->prepared_gen != self->gen) {
         if (!PQsendPrepare (self->conn, name, stmt->sql, 0, NULL)) {
@@ -344,7 +344,7 @@ s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
         PQclear (res);
         stmt->prepared_gen = self->gen;
     }
-    if (!PQsendQueryPrepared (self->conn, name, nparams, params, NULL, NULL, 0)) {
+    if (!PQsendQueryPrepared (self->conn, name, nparams, params, lengths, formats, 0)) {
         s_log_conn_error ("db_send_failed", self->conn);
         s_disconnect (self);
         *lost = true;
@@ -355,6 +355,13 @@ s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
 
 PGresult *
 db_exec (db_t *self, const char *name, int nparams, const char *const *params)
+{
+    return db_exec_binary (self, name, nparams, params, NULL, NULL);
+}
+
+PGresult *
+db_exec_binary (db_t *self, const char *name, int nparams, const char *const *params,
+                const int *lengths, const int *formats)
 {
     s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
     if (!stmt)
@@ -371,7 +378,7 @@ db_exec (db_t *self, const char *name, int nparams, const char *const *params)
                 return NULL;
         }
         bool lost = false;
-        PGresult *res = s_exec_once (self, name, stmt, nparams, params, &lost);
+        PGresult *res = s_exec_once (self, name, stmt, nparams, params, lengths, formats, &lost);
         if (!lost)
             return res;
         if (!stmt->idempotent) {
@@ -381,6 +388,12 @@ db_exec (db_t *self, const char *name, int nparams, const char *const *params)
         log_warn ("event=db_statement_retry stmt=%s", name);
     }
     return NULL;
+}
+
+uint64_t
+db_generation (db_t *self)
+{
+    return self->conn ? self->gen : 0;
 }
 
 void

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct _db_t db_t;
 
@@ -31,6 +32,16 @@ bool db_registered (db_t *self, const char *name);
 //  (the caller PQclears it; its status may be an error such as a constraint violation), or
 //  NULL when PostgreSQL cannot be reached: the caller answers 503 database_unavailable.
 PGresult *db_exec (db_t *self, const char *name, int nparams, const char *const *params);
+
+//  The same with binary parameters: formats[i] 1 = lengths[i] bytes of PostgreSQL's
+//  binary form (e.g. a uuid[] built by the caller), 0 = text. NULL arrays = all text.
+PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char *const *params,
+                          const int *lengths, const int *formats);
+
+//  Which connection statements run on: a new value for every new connection, 0 when
+//  there is none. A caller running a transaction over several db_exec calls checks it did
+//  not change, since db reconnects between calls and the transaction died with the old one.
+uint64_t db_generation (db_t *self);
 
 //  Connects when disconnected and the backoff allows it. Called by the worker loop about
 //  once a second so the connection comes back before the next request needs it.

@@ -1,4 +1,4 @@
-/*  dupes: linear-time duplicate detection over uuid strings.  */
+/*  dupes: linear-time duplicate detection over 16-byte ids.  */
 #include "dupes.h"
 
 #include <stdint.h>
@@ -6,33 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-typedef struct { uint64_t hi, lo; } s_key_t;
-
-static int
-s_hex (char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char) (c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
-}
-
-static s_key_t
-s_parse (const char *s)
-{
-    s_key_t k = { 0, 0 };
-    int nibbles = 0;
-    for (const char *p = s; *p && nibbles < 32; p++) {
-        if (*p == '-')
-            continue;
-        if (nibbles < 16)
-            k.hi = (k.hi << 4) | (uint64_t) s_hex (*p);
-        else
-            k.lo = (k.lo << 4) | (uint64_t) s_hex (*p);
-        nibbles++;
-    }
-    return k;
-}
+#define DUPES_EMPTY UINT32_MAX
 
 static uint64_t
 s_mix (uint64_t x)
@@ -46,40 +20,39 @@ s_mix (uint64_t x)
 }
 
 long
-dupes_mark (const char *const *ids, size_t n, bool *dup)
+dupes_mark (const unsigned char *ids, size_t n, bool *dup)
 {
     static uint64_t seed;
     while (!seed && getrandom (&seed, sizeof seed, 0) != (ssize_t) sizeof seed)
         ;
+    if (n >= DUPES_EMPTY / 2)
+        return -1;
     size_t cap = 16;
     while (cap < n * 2)
         cap <<= 1;
-    s_key_t *slots = (s_key_t *) calloc (cap, sizeof (s_key_t));
-    bool *used = (bool *) calloc (cap, sizeof (bool));
-    if (!slots || !used) {
-        free (slots);
-        free (used);
+    //  The table holds positions in ids, not the ids: a quarter of the memory.
+    uint32_t *slots = (uint32_t *) malloc (cap * sizeof (uint32_t));
+    if (!slots)
         return -1;
-    }
+    memset (slots, 0xff, cap * sizeof (uint32_t));
     long found = 0;
     for (size_t i = 0; i < n; i++) {
-        s_key_t k = s_parse (ids [i]);
-        size_t at = (size_t) s_mix (k.hi ^ s_mix (k.lo ^ seed)) & (cap - 1);
+        uint64_t hi, lo;
+        memcpy (&hi, ids + 16 * i, 8);
+        memcpy (&lo, ids + 16 * i + 8, 8);
+        size_t at = (size_t) s_mix (hi ^ s_mix (lo ^ seed)) & (cap - 1);
         dup [i] = false;
-        while (used [at]) {
-            if (slots [at].hi == k.hi && slots [at].lo == k.lo) {
+        while (slots [at] != DUPES_EMPTY) {
+            if (!memcmp (ids + 16 * (size_t) slots [at], ids + 16 * i, 16)) {
                 dup [i] = true;
                 found++;
                 break;
             }
             at = (at + 1) & (cap - 1);
         }
-        if (!dup [i]) {
-            used [at] = true;
-            slots [at] = k;
-        }
+        if (!dup [i])
+            slots [at] = (uint32_t) i;
     }
     free (slots);
-    free (used);
     return found;
 }

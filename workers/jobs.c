@@ -24,13 +24,19 @@ static long s_max_attempts;         //  CHUNK_MAX_ATTEMPTS: sends before the job
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
 #define JOBS_PAGE_MAX       100
 #define JOBS_ITEMS_MAX      1000
+#define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 
 static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
     //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
     //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
     { "j_create",
-      "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::uuid[],"
-      " $5::text[], $6::int, $7, $8, $9::int, $10::int)", false },
+      "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::int,"
+      " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
+    //  Further batches of a job too big for one statement, in the creator's transaction.
+    { "j_add", "SELECT job_add_chunks($1::uuid, $2::int, $3::uuid[], $4::text[], $5::int, $6::int)", false },
+    { "j_begin", "BEGIN", false },
+    { "j_commit", "COMMIT", false },
+    { "j_rollback", "ROLLBACK", false },
     //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
@@ -111,71 +117,194 @@ s_publish (outbox_t *outbox, const char *name, const char *job_text)
 //  ---------------------------------------------------------------------------------
 //  jobs.create
 
-//  The PostgreSQL array literals for job_create: the ids "{id,id,...}" and, only when some
-//  id repeats, the outcomes "{NULL,duplicate,...}" (else *outcomes stays NULL). 0 or -1.
-static int
-s_build_arrays (const char *const *ids, size_t n, char **literal, char **outcomes)
+//  Big-endian int32, as PostgreSQL's binary array format wants.
+static unsigned char *
+s_put32 (unsigned char *p, int32_t v)
 {
-    bool *dup = (bool *) malloc (n ? n : 1);
-    char *p = *literal = (char *) malloc (n * (UUID_STRLEN + 1) + 3);
-    long dups = dup && p ? dupes_mark (ids, n, dup) : -1;
-    if (dups < 0) {
-        free (dup);
-        free (*literal);
-        *literal = NULL;
-        return -1;
-    }
-    *p++ = '{';
+    uint32_t u = (uint32_t) v;
+    p [0] = (unsigned char) (u >> 24);
+    p [1] = (unsigned char) (u >> 16);
+    p [2] = (unsigned char) (u >> 8);
+    p [3] = (unsigned char) u;
+    return p + 4;
+}
+
+//  PostgreSQL's binary form (array_send) of a one-dimensional array header.
+static unsigned char *
+s_array_header (unsigned char *p, bool has_nulls, int32_t elem_oid, size_t n)
+{
+    p = s_put32 (p, 1);
+    p = s_put32 (p, has_nulls);
+    p = s_put32 (p, elem_oid);
+    p = s_put32 (p, (int32_t) n);
+    return s_put32 (p, 1);
+}
+
+#define JOBS_OID_UUID 2950
+#define JOBS_OID_TEXT 25
+#define JOBS_ARRAY_HEADER 20
+
+//  A batch of ids as a binary uuid[] (20 bytes an id) into buf; returns its length.
+static int
+s_uuid_array (unsigned char *buf, const unsigned char *ids, size_t n)
+{
+    unsigned char *p = s_array_header (buf, false, JOBS_OID_UUID, n);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ',';
-        //  Lower case: the literal is also what the Idempotency-Key hash is taken over.
-        for (size_t c = 0; c < UUID_STRLEN; c++)
-            *p++ = (char) (ids [i][c] >= 'A' && ids [i][c] <= 'F' ? ids [i][c] | 0x20 : ids [i][c]);
+        p = s_put32 (p, 16);
+        memcpy (p, ids + 16 * i, 16);
+        p += 16;
     }
-    *p++ = '}';
-    *p = 0;
-    if (dups > 0) {
-        char *o = *outcomes = (char *) malloc (n * 10 + 3);
-        if (o) {
-            *o++ = '{';
-            for (size_t i = 0; i < n; i++) {
-                const char *word = dup [i] ? "duplicate" : "NULL";
-                if (i)
-                    *o++ = ',';
-                memcpy (o, word, strlen (word));
-                o += strlen (word);
-            }
-            *o++ = '}';
-            *o = 0;
+    return (int) (p - buf);
+}
+
+//  The batch's outcomes as a binary text[]: NULL, or 'duplicate' where dup[i]. Needs
+//  n * 13 + 20 bytes at most; returns its length.
+static int
+s_outcome_array (unsigned char *buf, const bool *dup, size_t n)
+{
+    unsigned char *p = s_array_header (buf, true, JOBS_OID_TEXT, n);
+    for (size_t i = 0; i < n; i++)
+        if (dup [i]) {
+            p = s_put32 (p, 9);
+            memcpy (p, "duplicate", 9);
+            p += 9;
         }
-    }
-    free (dup);
-    if (dups > 0 && !*outcomes) {
-        free (*literal);
-        *literal = NULL;
-        return -1;
-    }
-    return 0;
+        else
+            p = s_put32 (p, -1);
+    return (int) (p - buf);
 }
 
 //  What "the same body" means for an Idempotency-Key: the same type and the same ids in
-//  the same order (whitespace, key order and case of the JSON do not matter: literal is
-//  already lower case).
+//  the same order, hashed as "type:{id,id,...}" with lower-case ids (whitespace, key order
+//  and case in the JSON do not matter). Formatted in blocks, never as one string.
 static void
-s_hash (const char *type, const char *literal, char out [EVP_MAX_MD_SIZE * 2 + 1])
+s_hash (const char *type, const unsigned char *ids, size_t n, char out [EVP_MAX_MD_SIZE * 2 + 1])
 {
     unsigned char md [EVP_MAX_MD_SIZE];
     unsigned int len = 0;
+    char block [64 * (UUID_STRLEN + 1) + 2];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
     EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
     EVP_DigestUpdate (ctx, type, strlen (type));
-    EVP_DigestUpdate (ctx, ":", 1);
-    EVP_DigestUpdate (ctx, literal, strlen (literal));
+    EVP_DigestUpdate (ctx, ":{", 2);
+    for (size_t i = 0; i < n; ) {
+        size_t used = 0;
+        for (size_t k = 0; k < 64 && i < n; k++, i++) {
+            if (i)
+                block [used++] = ',';
+            uuid_from_bytes (ids + 16 * i, block + used);
+            used += UUID_STRLEN;
+        }
+        EVP_DigestUpdate (ctx, block, used);
+    }
+    EVP_DigestUpdate (ctx, "}", 1);
     EVP_DigestFinal_ex (ctx, md, &len);
     EVP_MD_CTX_free (ctx);
     for (unsigned int i = 0; i < len; i++)
         snprintf (out + 2 * i, 3, "%02x", md [i]);
+}
+
+//  The ids of a jobs.create request: the blob (16 bytes an id, with "count" in the
+//  payload: what the edge sends) or, for clients speaking JSON only, a "ticketIds" array
+//  of uuid strings. Returns a malloc'd copy in *owned only for the JSON form. 0, or -1
+//  with details filled.
+static int
+s_request_ids (svc_call_t *call, const unsigned char **ids, unsigned char **owned, size_t *n,
+               json_t *details)
+{
+    char msg [96];
+    snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", s_max_items);
+    json_t *list = json_object_get (call->payload, "ticketIds");
+    json_t *count = json_object_get (call->payload, "count");
+    *owned = NULL;
+    if (call->blob && !list) {
+        if (!json_is_integer (count) || json_integer_value (count) < 1
+        ||  json_integer_value (count) > s_max_items
+        ||  (size_t) json_integer_value (count) * 16 != call->blob_size) {
+            reply_detail (details, "count", "must be the number of 16-byte ids in the blob");
+            return -1;
+        }
+        *ids = call->blob;
+        *n = (size_t) json_integer_value (count);
+        return 0;
+    }
+    size_t len = json_array_size (list);
+    if (call->blob || !json_is_array (list) || len == 0 || (long) len > s_max_items) {
+        reply_detail (details, "payload.ticketIds", msg);
+        return -1;
+    }
+    *owned = (unsigned char *) malloc (16 * len);
+    if (!*owned)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        json_t *v = json_array_get (list, i);
+        if (!json_is_string (v)
+        ||  uuid_to_bytes (json_string_value (v), json_string_length (v), *owned + 16 * i)) {
+            char field [48];
+            snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
+            reply_detail (details, field, "must be a uuid");
+            free (*owned);
+            *owned = NULL;
+            return -1;
+        }
+    }
+    *ids = *owned;
+    *n = len;
+    return 0;
+}
+
+//  Runs one create statement (j_create or j_add): its head parameters, the batch [from,
+//  from + n) of ids and their outcomes (binary arrays), then its tail parameters. Returns
+//  the result (NULL: the connection is gone).
+typedef struct {
+    const char *stmt;
+    const char *const *head;
+    int head_n;
+    const char *const *tail;
+    int tail_n;
+} s_batch_stmt_t;
+
+#define JOBS_BATCH_PARAMS 12
+
+static PGresult *
+s_create_batch (svc_call_t *call, const s_batch_stmt_t *st, const unsigned char *ids,
+                const bool *dup, long dups, size_t from, size_t n,
+                unsigned char *buf_ids, unsigned char *buf_outcomes)
+{
+    const char *params [JOBS_BATCH_PARAMS];
+    int lengths [JOBS_BATCH_PARAMS] = { 0 }, formats [JOBS_BATCH_PARAMS] = { 0 };
+    int at = 0;
+    for (int i = 0; i < st->head_n; i++)
+        params [at++] = st->head [i];
+    lengths [at] = s_uuid_array (buf_ids, ids + 16 * from, n);
+    formats [at] = 1;
+    params [at++] = (const char *) buf_ids;
+    bool any = false;
+    for (size_t i = from; dups > 0 && i < from + n && !any; i++)
+        any = dup [i];
+    params [at] = NULL;
+    if (any) {
+        lengths [at] = s_outcome_array (buf_outcomes, dup + from, n);
+        formats [at] = 1;
+        params [at] = (const char *) buf_outcomes;
+    }
+    at++;
+    for (int i = 0; i < st->tail_n; i++)
+        params [at++] = st->tail [i];
+    return db_exec_binary (call->db, st->stmt, at, params, lengths, formats);
+}
+
+//  Ends the transaction of a multi-batch create. True when it committed on the connection
+//  it began on (a reconnect in between means the work was lost with the old one).
+static bool
+s_end_transaction (svc_call_t *call, bool commit, uint64_t gen)
+{
+    if (db_generation (call->db) != gen)
+        return false;
+    PGresult *res = db_exec (call->db, commit ? "j_commit" : "j_rollback", 0, NULL);
+    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK && db_generation (call->db) == gen;
+    PQclear (res);
+    return ok;
 }
 
 static void
@@ -196,63 +325,107 @@ s_create (svc_call_t *call, reply_t *reply)
     const char *key = json_string_value (key_v);
     if (key_v && !json_is_null (key_v) && (!key || !*key || strlen (key) > 255))
         reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
-    json_t *ids = json_object_get (call->payload, "ticketIds");
-    size_t n = json_array_size (ids);
-    if (!json_is_array (ids) || n == 0 || (long) n > s_max_items) {
-        char msg [96];
-        snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", s_max_items);
-        reply_detail (details, "payload.ticketIds", msg);
-    }
-    const char **tids = NULL;
-    if (json_array_size (details) == 0) {
-        tids = (const char **) malloc (n * sizeof (char *));
-        for (size_t i = 0; tids && i < n; i++) {
-            tids [i] = json_string_value (json_array_get (ids, i));
-            if (!tids [i] || !uuid_valid (tids [i])) {
-                char field [48];
-                snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
-                reply_detail (details, field, "must be a uuid");
-                break;
-            }
-        }
+    const unsigned char *ids = NULL;
+    unsigned char *owned = NULL;
+    size_t n = 0;
+    if (json_array_size (details) == 0 && s_request_ids (call, &ids, &owned, &n, details)
+    &&  json_array_size (details) == 0) {
+        json_decref (details);
+        reply_internal (reply);
+        return;
     }
     if (json_array_size (details)) {
-        free (tids);
         reply_invalid (reply, details);
         return;
     }
     json_decref (details);
-    char *literal = NULL, *outcomes = NULL;
-    char hash [EVP_MAX_MD_SIZE * 2 + 1];
-    if (!tids || s_build_arrays (tids, n, &literal, &outcomes)) {
-        free (tids);
-        reply_internal (reply);
-        return;
-    }
-    free (tids);
-    if (key)
-        s_hash (type, literal, hash);
 
-    char chunk [24], max_active [24], window [24];
-    snprintf (chunk, sizeof chunk, "%ld", s_chunk_size);
+    //  A statement carries at most a batch of whole chunks, and the first batch at least
+    //  the window's chunks (job_create leases them).
+    size_t chunk = (size_t) s_chunk_size;
+    size_t per = JOBS_CREATE_BATCH / chunk * chunk;
+    if (per < chunk * (size_t) s_window)
+        per = chunk * (size_t) s_window;
+    size_t first = n < per ? n : per;
+    bool *dup = (bool *) malloc (n);
+    unsigned char *buf_ids = (unsigned char *) malloc (JOBS_ARRAY_HEADER + first * 20);
+    unsigned char *buf_outcomes = (unsigned char *) malloc (JOBS_ARRAY_HEADER + first * 13);
+    long dups = dup ? dupes_mark (ids, n, dup) : -1;
+    if (dups < 0 || !buf_ids || !buf_outcomes) {
+        reply_internal (reply);
+        goto done;
+    }
+    char hash [EVP_MAX_MD_SIZE * 2 + 1];
+    if (key)
+        s_hash (type, ids, n, hash);
+
+    char total [24], chunk_s [24], max_active [24], window [24];
+    snprintf (total, sizeof total, "%zu", n);
+    snprintf (chunk_s, sizeof chunk_s, "%zu", chunk);
     snprintf (max_active, sizeof max_active, "%ld", s_max_active);
     snprintf (window, sizeof window, "%ld", s_window);
-    const char *params [] = { id, call->user, type, literal, outcomes, chunk, key,
-                              key ? hash : NULL, max_active, window };
-    PGresult *res = db_exec (call->db, "j_create", 10, params);
-    free (literal);
-    free (outcomes);
+    //  More than one batch: one transaction over all of them, so the job is whole or absent.
+    bool batched = n > first;
+    uint64_t gen = 0;
+    if (batched) {
+        PGresult *res = db_exec (call->db, "j_begin", 0, NULL);
+        bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
+        PQclear (res);
+        if (!ok) {
+            reply_unavailable (reply);
+            goto done;
+        }
+        gen = db_generation (call->db);
+    }
+    const char *head [] = { id, call->user, type, total };
+    const char *tail [] = { chunk_s, key, key ? hash : NULL, max_active, window };
+    const s_batch_stmt_t create = { "j_create", head, 4, tail, 5 };
+    PGresult *res = s_create_batch (call, &create, ids, dup, dups, 0, first, buf_ids, buf_outcomes);
     if (!res) {
         reply_unavailable (reply);
-        return;
+        goto done;
     }
     if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
         log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
         PQclear (res);
+        if (batched)
+            s_end_transaction (call, false, gen);
         reply_internal (reply);
-        return;
+        goto done;
     }
     const char *outcome = PQgetvalue (res, 0, 0);
+    bool created = !strcmp (outcome, "created");
+    for (size_t from = first; created && batched && from < n; from += per) {
+        char seq [24];
+        snprintf (seq, sizeof seq, "%zu", from / chunk);
+        const char *more_head [] = { id, seq };
+        const char *more_tail [] = { chunk_s, window };
+        const s_batch_stmt_t more = { "j_add", more_head, 2, more_tail, 2 };
+        size_t len = n - from < per ? n - from : per;
+        PGresult *add = s_create_batch (call, &more, ids, dup, dups, from, len, buf_ids, buf_outcomes);
+        bool ok = add && PQresultStatus (add) == PGRES_TUPLES_OK
+               && db_generation (call->db) == gen;
+        if (!ok) {
+            log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", call->rid, id,
+                       from, add ? db_sqlstate (add) : "connection_lost");
+            if (add)
+                s_end_transaction (call, false, gen);
+            PQclear (add);
+            PQclear (res);
+            if (add)
+                reply_internal (reply);
+            else
+                reply_unavailable (reply);
+            goto done;
+        }
+        PQclear (add);
+    }
+    if (batched && !s_end_transaction (call, created, gen) && created) {
+        log_error ("event=job_create_failed rid=%s job=%s msg=\"commit not confirmed\"", call->rid, id);
+        PQclear (res);
+        reply_unavailable (reply);
+        goto done;
+    }
     const char *job_text = PQgetvalue (res, 0, 1);
     if (!strcmp (outcome, "too_many_active")) {
         char msg [96];
@@ -267,7 +440,7 @@ s_create (svc_call_t *call, reply_t *reply)
     else {
         bool replayed = !strcmp (outcome, "replayed");
         reply_json (reply, replayed ? 200 : 202, s_parse (job_text));
-        if (!replayed && !PQgetisnull (res, 0, 2)) {
+        if (created && !PQgetisnull (res, 0, 2)) {
             //  Announce first, then send the chunks: jobs:created precedes any progress.
             s_publish (call->outbox, "created", job_text);
             //  dispatch is an int[] in text form: "{0,1,2}"
@@ -282,10 +455,16 @@ s_create (svc_call_t *call, reply_t *reply)
                 else
                     p++;
             }
-            log_info ("event=job_created rid=%s job=%s items=%zu", call->rid, id, n);
+            log_info ("event=job_created rid=%s job=%s items=%zu duplicates=%ld batches=%zu",
+                      call->rid, id, n, dups, (n + per - 1) / per);
         }
     }
     PQclear (res);
+done:
+    free (dup);
+    free (buf_ids);
+    free (buf_outcomes);
+    free (owned);
 }
 
 //  ---------------------------------------------------------------------------------
@@ -552,11 +731,11 @@ s_init (db_t *db)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_JOBS_CREATE, s_create, true },
-    { SVC_JOBS_GET,    s_get,    true },
-    { SVC_JOBS_LIST,   s_list,   true },
-    { SVC_JOBS_CANCEL, s_cancel, true },
-    { SVC_JOBS_CHUNK,  s_chunk,  false },
+    { SVC_JOBS_CREATE, s_create, true, true },
+    { SVC_JOBS_GET,    s_get,    true, false },
+    { SVC_JOBS_LIST,   s_list,   true, false },
+    { SVC_JOBS_CANCEL, s_cancel, true, false },
+    { SVC_JOBS_CHUNK,  s_chunk,  false, false },
 };
 
 const svc_family_t jobs_family = {

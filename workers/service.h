@@ -21,6 +21,8 @@ typedef struct {
     const char *user;           //  uuid text, "" for anonymous services
     svc_role_t role;            //  from the database; SVC_ROLE_NONE when anonymous
     json_t *payload;            //  borrowed; always a JSON object
+    const unsigned char *blob;  //  borrowed; the request's fourth frame (takes_blob only)
+    size_t blob_size;           //  0 when there is none
     outbox_t *outbox;           //  events to the hub, chunk requests to the broker
 } svc_call_t;
 
@@ -31,6 +33,7 @@ typedef struct {
     const char *name;           //  e.g. SVC_TICKETS_GET
     svc_handler_fn *handler;
     bool needs_user;            //  needs an auth frame naming a user that still exists
+    bool takes_blob;            //  accepts the optional fourth frame (else it is a 400)
 } svc_entry_t;
 
 typedef struct {

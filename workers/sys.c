@@ -52,8 +52,8 @@ s_init (db_t *db)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_SYS_HEALTH, s_health, false },
-    { SVC_SYS_METRICS, s_metrics, false },
+    { SVC_SYS_HEALTH, s_health, false, false },
+    { SVC_SYS_METRICS, s_metrics, false, false },
 };
 
 const svc_family_t sys_family = {

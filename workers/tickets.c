@@ -556,12 +556,12 @@ s_init (db_t *db)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_TICKETS_LIST,    s_list,    true },
-    { SVC_TICKETS_GET,     s_get,     true },
-    { SVC_TICKETS_CREATE,  s_create,  true },
-    { SVC_TICKETS_UPDATE,  s_update,  true },
-    { SVC_TICKETS_DELETE,  s_delete,  true },
-    { SVC_TICKETS_RESTORE, s_restore, true },
+    { SVC_TICKETS_LIST,    s_list,    true, false },
+    { SVC_TICKETS_GET,     s_get,     true, false },
+    { SVC_TICKETS_CREATE,  s_create,  true, false },
+    { SVC_TICKETS_UPDATE,  s_update,  true, false },
+    { SVC_TICKETS_DELETE,  s_delete,  true, false },
+    { SVC_TICKETS_RESTORE, s_restore, true, false },
 };
 
 const svc_family_t tickets_family = {

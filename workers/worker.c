@@ -158,6 +158,10 @@ s_dispatch (worker_t *self, const char *service, svc_request_t *req, reply_t *re
         reply_error (reply, 400, "bad_request", "This worker does not offer that service.", NULL);
         return;
     }
+    if (req->blob && !entry->takes_blob) {
+        reply_error (reply, 400, "bad_request", "This service takes no binary frame.", NULL);
+        return;
+    }
     json_t *payload = NULL;
     size_t size = zframe_size (req->payload);
     if (size == 0)
@@ -176,6 +180,8 @@ s_dispatch (worker_t *self, const char *service, svc_request_t *req, reply_t *re
         svc_call_t call = {
             .db = self->db, .rid = req->rid, .service = entry->name,
             .user = req->user, .role = role, .payload = payload, .outbox = self->outbox,
+            .blob = req->blob ? zframe_data (req->blob) : NULL,
+            .blob_size = req->blob ? zframe_size (req->blob) : 0,
         };
         entry->handler (&call, reply);
     }

@@ -86,6 +86,48 @@ def test_create_rejects_bad_bodies_with_422(system, admin_token, body, field):
     assert field in {d["field"] for d in error_of(resp)["details"]}, resp
 
 
+@pytest.mark.parametrize("raw,status,code", [
+    # The job body is read as it streams in (http-edge/jobbody.c): broken JSON anywhere,
+    # inside the id array too, is a 400 naming the byte, never a 422 or a hang.
+    (b'{"type":"bulk-delete","payload":{"ticketIds":["00000000-0000-4000-8000-000000000001" 1]}}',
+     400, "invalid_json"),
+    (b'{"type":"bulk-delete","payload":{"ticketIds":["00000000-0000-4000-8000-000000000001",]}}',
+     400, "invalid_json"),
+    (b'{"type":"bulk-delete","payload":{"ticketIds":["00000000-0000-4000-8000-00000000', 400,
+     "invalid_json"),
+    (b'{"type":"bulk-delete","payload":{"ticketIds":[]},"payload":{"ticketIds":[]}}', 400,
+     "invalid_json"),
+    (b'["00000000-0000-4000-8000-000000000001"]', 422, "validation_failed"),
+    (b'', 400, "bad_request"),
+])
+def test_broken_job_bodies_get_the_contract_error(system, admin_token, raw, status, code):
+    got, _, body = system.request("POST", "/api/jobs", raw=raw, token=admin_token,
+                                  headers={"Content-Type": "application/json"})
+    assert (got, error_of(body)["code"]) == (status, code), body
+
+
+def test_a_job_body_that_is_not_json_typed_is_415(system, admin_token):
+    raw = json.dumps({"type": "bulk-delete", "payload": {"ticketIds": [str(uuid.uuid4())]}})
+    status, _, body = system.request("POST", "/api/jobs", raw=raw.encode(), token=admin_token,
+                                     headers={"Content-Type": "text/plain"})
+    assert status == 415 and error_of(body)["code"] == "unsupported_media_type", body
+
+
+def test_bad_ids_are_named_by_index_then_summarised(system, admin_token):
+    ids = [str(uuid.uuid4()) for _ in range(100)]
+    for i in range(30, 55):
+        ids[i] = 7 if i % 2 else f"not-a-uuid-{i}"
+    ids.append(str(uuid.uuid4()).upper())           # case does not matter
+    status, _, body = system.request("POST", "/api/jobs",
+                                     {"type": "bulk-delete", "payload": {"ticketIds": ids}},
+                                     token=admin_token)
+    assert status == 422, body
+    fields = [d["field"] for d in error_of(body)["details"]]
+    assert fields[:20] == [f"payload.ticketIds[{i}]" for i in range(30, 50)]
+    assert fields[20:] == ["payload.ticketIds"]
+    assert "25 ids are not UUIDs" in error_of(body)["details"][20]["message"]
+
+
 def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):
     ids = make_tickets(system, 500, "bulkA")
     missing = str(uuid.uuid4())
@@ -107,9 +149,34 @@ def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):
     assert status == 200
     assert failed["itemsTotal"] == 3
     codes = {i["ticketId"]: i["error"]["code"] for i in failed["items"]}
-    assert codes == {already: "already_deleted", missing: "not_found", ids[5]: "duplicate"} or \
-        codes.get(missing) == "not_found"
+    assert codes == {already: "already_deleted", missing: "not_found", ids[5]: "duplicate"}
     assert system.psql(f"SELECT count(*) FROM tickets WHERE id = '{ids[7]}' AND deleted_at IS NOT NULL") == "1"
+
+
+def test_a_job_bigger_than_one_create_batch_is_created_whole_in_order(system, admin_token):
+    # The worker creates a job in batches of 65,536 ids (one transaction); this one needs
+    # two, with a duplicate, an unknown id and mixed case in the second batch.
+    ids = make_tickets(system, 70000, "bulkB")
+    missing = str(uuid.uuid4())
+    payload = ids[:69000] + [ids[10].upper(), missing] + ids[69000:]
+    job, _ = create_job(system, admin_token, payload)
+    assert job["total"] == 70002
+    assert system.psql(f"SELECT chunks_total, (SELECT count(*) FROM job_chunks WHERE job_id = "
+                       f"'{job['id']}') FROM jobs WHERE id = '{job['id']}'") == "71|71"
+    done = wait_terminal(system, admin_token, job["id"], timeout=120)
+    assert done["status"] == "completed", done
+    assert (done["succeeded"], done["failed"]) == (70000, 2)
+    assert_exact(system, job["id"])
+    status, _, page = system.request(
+        "GET", f"/api/jobs/{job['id']}?itemsPage=69&itemsLimit=1000", token=admin_token)
+    assert status == 200
+    got = [i["ticketId"] for i in page["items"]]
+    assert got == ids[68000:69000]
+    status, _, page = system.request(
+        "GET", f"/api/jobs/{job['id']}?itemsPage=70&itemsLimit=1000", token=admin_token)
+    assert [i["ticketId"] for i in page["items"][:3]] == [ids[10], missing, ids[69000]]
+    assert [i["error"] and i["error"]["code"] for i in page["items"][:3]] == \
+        ["duplicate", "not_found", None]
 
 
 def test_items_are_paged_and_bounded(system, admin_token):

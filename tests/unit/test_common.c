@@ -33,6 +33,21 @@ TEST (test_uuid_v4_is_valid_versioned_and_unique)
     CHECK (strcmp (a, b) != 0);
 }
 
+TEST (test_uuid_bytes_round_trip_in_lower_case)
+{
+    unsigned char b [16];
+    char text [UUID_STRLEN + 1];
+    CHECK_INT (uuid_to_bytes ("123E4567-e89b-12d3-A456-426614174000", UUID_STRLEN, b), 0);
+    CHECK_INT (b [0], 0x12);
+    CHECK_INT (b [15], 0x00);
+    CHECK_INT (b [6], 0x12);
+    uuid_from_bytes (b, text);
+    CHECK_STR (text, "123e4567-e89b-12d3-a456-426614174000");
+    CHECK_INT (uuid_to_bytes ("123e4567-e89b-12d3-a456-42661417400g", UUID_STRLEN, b), -1);
+    CHECK_INT (uuid_to_bytes ("123e4567e-89b-12d3-a456-426614174000", UUID_STRLEN, b), -1);
+    CHECK_INT (uuid_to_bytes ("123e4567-e89b-12d3-a456-426614174000", 35, b), -1);
+}
+
 TEST (test_conf_int_takes_default_value_and_bounds)
 {
     long v = 0;
@@ -73,6 +88,7 @@ TEST_MAIN ("common",
     T (test_uuid_accepts_canonical_text),
     T (test_uuid_rejects_near_misses),
     T (test_uuid_v4_is_valid_versioned_and_unique),
+    T (test_uuid_bytes_round_trip_in_lower_case),
     T (test_conf_int_takes_default_value_and_bounds),
     T (test_conf_endpoint_rejects_non_zeromq_addresses),
     T (test_log_quote_escapes_and_truncates))

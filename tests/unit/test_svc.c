@@ -199,12 +199,29 @@ TEST (test_decode_rejects_a_wrong_number_of_frames)
     CHECK (svc_reply_decode (&body, NULL, 0) == NULL);
     CHECK (s_request_rejected (zmsg_new ()));
     body = s_body ("r", "", "{}");
+    zmsg_addstr (body, "blob");
     zmsg_addstr (body, "extra");
     CHECK (s_request_rejected (body));
     body = zmsg_new ();
     zmsg_addstr (body, "r");
     zmsg_addstr (body, "200");
     CHECK (s_reply_rejected (body));
+}
+
+TEST (test_a_fourth_frame_is_the_blob)
+{
+    zmsg_t *body = s_body ("r", "", "{}");
+    zmsg_addmem (body, "\x00\x01\x02", 3);
+    svc_request_t *req = svc_request_decode (&body, NULL, 0);
+    CHECK (req != NULL);
+    CHECK (req->blob != NULL);
+    CHECK_INT ((int) zframe_size (req->blob), 3);
+    CHECK (memcmp (zframe_data (req->blob), "\x00\x01\x02", 3) == 0);
+    svc_request_destroy (&req);
+    body = s_body ("r", "", "{}");
+    req = svc_request_decode (&body, NULL, 0);
+    CHECK (req != NULL && req->blob == NULL);
+    svc_request_destroy (&req);
 }
 
 TEST (test_decode_rejects_a_bad_rid)
@@ -256,6 +273,7 @@ TEST_MAIN ("svc",
     T (test_rid_validity_follows_length_and_characters),
     T (test_role_names_parse_both_ways),
     T (test_decode_rejects_a_wrong_number_of_frames),
+    T (test_a_fourth_frame_is_the_blob),
     T (test_decode_rejects_a_bad_rid),
     T (test_decode_rejects_a_bad_auth_frame),
     T (test_decode_rejects_a_bad_status_frame))

@@ -1,0 +1,815 @@
+/*  jobbody: an incremental, validating JSON tokenizer (a pushdown state machine over RFC
+    8259) for POST /api/jobs bodies. Owns the rest buffer and the ids buffer; never holds
+    the text of an id, so a 40 MB body of a million ids costs 16 MB, not a json_t each.  */
+#include "jobbody.h"
+#include "../common/log.h"
+#include "../common/uuid.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  What the next byte may be.
+enum {
+    S_VALUE,            //  a value (at depth 0 before anything: the start)
+    S_VALUE_OR_END,     //  after '[': a value or ']'
+    S_KEY_OR_END,       //  after '{': a key or '}'
+    S_KEY,              //  after ',' in an object: a key
+    S_COLON,            //  after a key
+    S_NEXT,             //  after a value in a container: ',' or its closer
+    S_DONE,             //  after the top-level value: whitespace only
+    S_STR,              //  inside a string we only check
+    S_STR_KEEP,         //  inside a string whose text we need (a key on the path, an id)
+    S_ESC,              //  after a backslash
+    S_HEX,              //  inside \uXXXX
+    S_NUM,              //  inside a number (where in self->num)
+    S_LIT,              //  inside true, false or null
+    S_FAILED
+};
+
+//  Where in a number: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+enum { N_MINUS, N_ZERO, N_INT, N_DOT, N_FRAC, N_E, N_ESIGN, N_EXP };
+
+//  What a string is, so its end knows what comes next.
+enum { K_VALUE, K_KEY, K_ELEM };
+
+//  What the value about to start is to the path payload.ticketIds.
+enum { V_NONE, V_TOP, V_PAYLOAD, V_IDS, V_ELEM };
+
+//  What an open container is on that path.
+enum { R_NONE, R_TOP, R_PAYLOAD, R_IDS };
+
+//  Decoded text kept of a string: a uuid's length and one more to see it is too long.
+#define KEEP_MAX (UUID_STRLEN + 1)
+//  Non-ASCII decoded from \uXXXX: never part of a key we look for or of a uuid.
+#define NON_ASCII 0x80
+
+#define REST_INITIAL 1024
+#define IDS_INITIAL  256
+
+struct _jobbody_t {
+    size_t max_ids;                 //  ids stored at most
+    size_t max_rest;                //  rest bytes at most
+
+    //  Tokenizer
+    int state;                      //  S_*
+    int num;                        //  N_* inside a number
+    int str_kind;                   //  K_* inside a string
+    int str_state;                  //  S_STR or S_STR_KEEP, to go back to after an escape
+    int hex_left;                   //  hex digits still due in \uXXXX
+    unsigned hex_value;
+    const char *lit;                //  the literal being matched, and how far
+    size_t lit_pos;
+    int value_role;                 //  V_* of the next value
+    size_t depth;
+    unsigned char kind [JOBBODY_DEPTH_MAX];     //  '{' or '['
+    unsigned char role [JOBBODY_DEPTH_MAX];     //  R_*
+    char keep [KEEP_MAX];           //  decoded text of a kept string, cut at KEEP_MAX
+    size_t keep_len;                //  its full decoded length
+    size_t offset;                  //  bytes of earlier feeds
+    bool copying;                   //  bytes go to rest (false inside the ids array)
+    const unsigned char *run;       //  in the current feed: first byte not yet copied
+
+    //  Results
+    char *rest;                     //  rest_cap > rest_len, so it can be NUL-terminated
+    size_t rest_len, rest_cap;
+    unsigned char *ids;
+    size_t ids_n, ids_cap;          //  in ids, not bytes
+    size_t count, bad_count;
+    size_t bad_index [JOBBODY_BAD_MAX];
+    bool ids_seen, repeated;
+
+    bool finished, too_big;
+    char error [96];
+};
+
+jobbody_t *
+jobbody_new (size_t max_ids, size_t max_rest)
+{
+    jobbody_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    //  Clamped so that sizes computed from them cannot wrap.
+    self->max_ids = max_ids < SIZE_MAX / 64 ? max_ids : SIZE_MAX / 64;
+    self->max_rest = max_rest < SIZE_MAX / 4 ? max_rest : SIZE_MAX / 4;
+    self->state = S_VALUE;
+    self->value_role = V_TOP;
+    self->copying = true;
+    return self;
+}
+
+void
+jobbody_destroy (jobbody_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    jobbody_t *self = *self_p;
+    free (self->rest);
+    free (self->ids);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Records why the body failed, once; returns S_FAILED for the caller to pass on.
+static int
+s_fail (jobbody_t *self, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (self->error, sizeof self->error, fmt, ap);
+    va_end (ap);
+    self->state = S_FAILED;
+    return S_FAILED;
+}
+
+static size_t
+s_pos (jobbody_t *self, const unsigned char *base, const unsigned char *p)
+{
+    return self->offset + (size_t) (p - base);
+}
+
+static int
+s_unexpected (jobbody_t *self, const unsigned char *base, const unsigned char *p)
+{
+    unsigned char c = *p;
+    if (c >= 0x20 && c < 0x7f)
+        return s_fail (self, "unexpected '%c' at byte %zu", c, s_pos (self, base, p));
+    return s_fail (self, "unexpected byte 0x%02x at byte %zu", c, s_pos (self, base, p));
+}
+
+//  Appends to rest; -1 (too big) when it would pass max_rest.
+static int
+s_rest_add (jobbody_t *self, const unsigned char *from, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > self->max_rest - self->rest_len) {
+        self->too_big = true;
+        s_fail (self, "body without ticketIds over %zu bytes", self->max_rest);
+        return -1;
+    }
+    if (self->rest_len + n >= self->rest_cap) {
+        size_t cap = self->rest_cap ? self->rest_cap : REST_INITIAL;
+        while (cap <= self->rest_len + n)
+            cap *= 2;
+        if (cap > self->max_rest + 1)
+            cap = self->max_rest + 1;
+        char *rest = realloc (self->rest, cap);
+        if (!rest) {
+            log_error ("event=jobbody_oom bytes=%zu", cap);
+            s_fail (self, "out of memory for %zu bytes", cap);
+            return -1;
+        }
+        self->rest = rest;
+        self->rest_cap = cap;
+    }
+    memcpy (self->rest + self->rest_len, from, n);
+    self->rest_len += n;
+    return 0;
+}
+
+static void
+s_bad (jobbody_t *self, size_t index)
+{
+    if (self->bad_count < JOBBODY_BAD_MAX)
+        self->bad_index [self->bad_count] = index;
+    self->bad_count++;
+}
+
+static int
+s_push (jobbody_t *self, const unsigned char *base, const unsigned char *p, int role)
+{
+    if (self->depth == JOBBODY_DEPTH_MAX)
+        return s_fail (self, "nested too deeply at byte %zu (over %d levels)",
+                       s_pos (self, base, p), JOBBODY_DEPTH_MAX);
+    self->kind [self->depth] = *p;
+    self->role [self->depth] = (unsigned char) role;
+    self->depth++;
+    return 0;
+}
+
+//  What follows a complete value.
+static inline int
+s_value_end (jobbody_t *self)
+{
+    return self->depth ? S_NEXT : S_DONE;
+}
+
+//  The role of the next value in the innermost container, an array.
+static inline int
+s_array_role (jobbody_t *self)
+{
+    return self->role [self->depth - 1] == R_IDS ? V_ELEM : V_NONE;
+}
+
+//  Hex digit values plus one, 0 for anything else (so minus one is 0xff): the id
+//  decoder's one lookup per character.
+static const unsigned char s_hexval1 [256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+//  uuid_to_bytes (same rule: 8-4-4-4-12 hex digits, any case), without branches per
+//  digit since it runs a million times per big body. 0, or -1 when s is not an id.
+static inline int
+s_uuid_bytes (const unsigned char *s, unsigned char *out)
+{
+    static const unsigned char at [16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26,
+                                           28, 30, 32, 34 };
+    if (s [8] != '-' || s [13] != '-' || s [18] != '-' || s [23] != '-')
+        return -1;
+    unsigned char bad = 0;
+    for (int i = 0; i < 16; i++) {
+        unsigned char hi = (unsigned char) (s_hexval1 [s [at [i]]] - 1);
+        unsigned char lo = (unsigned char) (s_hexval1 [s [at [i] + 1]] - 1);
+        bad |= hi | lo;
+        out [i] = (unsigned char) (hi << 4 | lo);
+    }
+    return bad & 0xf0 ? -1 : 0;
+}
+
+//  Room for one more id; -1 (failed) when out of memory.
+static inline int
+s_ids_room (jobbody_t *self)
+{
+    if (self->ids_n < self->ids_cap)
+        return 0;
+    size_t cap = self->ids_cap ? self->ids_cap * 2 : IDS_INITIAL;
+    if (cap > self->max_ids)
+        cap = self->max_ids;
+    unsigned char *ids = realloc (self->ids, cap * 16);
+    if (!ids) {
+        log_error ("event=jobbody_oom ids=%zu", cap);
+        s_fail (self, "out of memory for %zu ids", cap);
+        return -1;
+    }
+    self->ids = ids;
+    self->ids_cap = cap;
+    return 0;
+}
+
+//  An element string of the ids array ended: store it, or count it bad.
+static int
+s_element_end (jobbody_t *self)
+{
+    if (self->keep_len != UUID_STRLEN) {
+        s_bad (self, self->count - 1);
+        return s_value_end (self);
+    }
+    if (self->ids_n == self->max_ids) {
+        //  Over the limit: only checked, so a bad one still counts as bad.
+        unsigned char scratch [16];
+        if (s_uuid_bytes ((const unsigned char *) self->keep, scratch))
+            s_bad (self, self->count - 1);
+        return s_value_end (self);
+    }
+    if (s_ids_room (self))
+        return S_FAILED;
+    if (s_uuid_bytes ((const unsigned char *) self->keep, self->ids + self->ids_n * 16) == 0)
+        self->ids_n++;
+    else
+        s_bad (self, self->count - 1);
+    return s_value_end (self);
+}
+
+//  A key ended: decide what its value is to the path.
+static int
+s_key_end (jobbody_t *self)
+{
+    self->value_role = V_NONE;
+    if (self->str_state == S_STR_KEEP) {
+        int role = self->role [self->depth - 1];
+        if (role == R_TOP && self->keep_len == 7 && !memcmp (self->keep, "payload", 7))
+            self->value_role = V_PAYLOAD;
+        else
+        if (role == R_PAYLOAD && self->keep_len == 9 && !memcmp (self->keep, "ticketIds", 9))
+            self->value_role = V_IDS;
+    }
+    return S_COLON;
+}
+
+static int
+s_string_end (jobbody_t *self)
+{
+    if (self->str_kind == K_KEY)
+        return s_key_end (self);
+    if (self->str_kind == K_ELEM)
+        return s_element_end (self);
+    return s_value_end (self);
+}
+
+//  Where a run of plain string bytes stopped: the closing quote, an escape, or a byte
+//  JSON does not allow in a string.
+static int
+s_string_stop (jobbody_t *self, unsigned char c, const unsigned char *base, const unsigned char *p)
+{
+    if (c == '"')
+        return s_string_end (self);
+    if (c == '\\')
+        return S_ESC;
+    return s_unexpected (self, base, p);
+}
+
+//  A key starts: its text is kept only in the objects on the path.
+static int
+s_key_start (jobbody_t *self)
+{
+    int role = self->role [self->depth - 1];
+    self->str_kind = K_KEY;
+    self->keep_len = 0;
+    self->str_state = role == R_TOP || role == R_PAYLOAD ? S_STR_KEEP : S_STR;
+    return self->str_state;
+}
+
+static int
+s_value_start (jobbody_t *self, const unsigned char *base, const unsigned char *p)
+{
+    int role = self->value_role;
+    unsigned char c = *p;
+    if (role == V_ELEM) {
+        self->count++;
+        if (c != '"')
+            s_bad (self, self->count - 1);
+    }
+    switch (c) {
+        case '"':
+            self->keep_len = 0;
+            self->str_kind = role == V_ELEM ? K_ELEM : K_VALUE;
+            self->str_state = role == V_ELEM ? S_STR_KEEP : S_STR;
+            return self->str_state;
+        case '{':
+            if (s_push (self, base, p, role == V_TOP ? R_TOP
+                                     : role == V_PAYLOAD ? R_PAYLOAD : R_NONE))
+                return S_FAILED;
+            return S_KEY_OR_END;
+        case '[':
+            if (s_push (self, base, p, role == V_IDS ? R_IDS : R_NONE))
+                return S_FAILED;
+            if (role == V_IDS) {
+                if (self->ids_seen)
+                    self->repeated = true;
+                self->ids_seen = true;
+                //  Rest keeps the '[' and skips everything up to the matching ']'.
+                if (s_rest_add (self, self->run, (size_t) (p + 1 - self->run)))
+                    return S_FAILED;
+                self->copying = false;
+                self->run = NULL;
+            }
+            self->value_role = s_array_role (self);
+            return S_VALUE_OR_END;
+        case '-':
+            self->num = N_MINUS;
+            return S_NUM;
+        case '0':
+            self->num = N_ZERO;
+            return S_NUM;
+        case '1': case '2': case '3': case '4': case '5':
+        case '6': case '7': case '8': case '9':
+            self->num = N_INT;
+            return S_NUM;
+        case 't':
+            self->lit = "true";
+            self->lit_pos = 1;
+            return S_LIT;
+        case 'f':
+            self->lit = "false";
+            self->lit_pos = 1;
+            return S_LIT;
+        case 'n':
+            self->lit = "null";
+            self->lit_pos = 1;
+            return S_LIT;
+        default:
+            return s_unexpected (self, base, p);
+    }
+}
+
+//  A '}' or ']' where a closer may come.
+static int
+s_close (jobbody_t *self, const unsigned char *base, const unsigned char *p)
+{
+    unsigned char open = *p == '}' ? '{' : '[';
+    if (self->depth == 0 || self->kind [self->depth - 1] != open)
+        return s_unexpected (self, base, p);
+    self->depth--;
+    if (self->role [self->depth] == R_IDS) {
+        self->copying = true;
+        self->run = p;
+    }
+    return s_value_end (self);
+}
+
+static inline bool
+s_space (unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static inline bool
+s_digit (unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int
+s_hex (unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+//  Skips whitespace; leaves the feed when the data runs out.
+#define SKIP_SPACE do { \
+    while (s_space (c)) { \
+        if (++p == end) \
+            goto out; \
+        c = *p; \
+    } } while (0)
+
+int
+jobbody_feed (jobbody_t *self, const char *data, size_t len)
+{
+    if (!self || self->state == S_FAILED)
+        return -1;
+    if (self->finished) {
+        s_fail (self, "data after the end of the body at byte %zu", self->offset);
+        return -1;
+    }
+    if (len == 0)
+        return 0;
+    const unsigned char *base = (const unsigned char *) data;
+    const unsigned char *p = base, *end = base + len;
+    self->run = self->copying ? base : NULL;
+    int st = self->state;
+
+    while (p < end) {
+        unsigned char c = *p;
+again:
+        switch (st) {
+            case S_VALUE:
+                SKIP_SPACE;
+                st = s_value_start (self, base, p);
+                break;
+
+            case S_VALUE_OR_END:
+                SKIP_SPACE;
+                st = c == ']' ? s_close (self, base, p) : s_value_start (self, base, p);
+                break;
+
+            case S_KEY_OR_END:
+                SKIP_SPACE;
+                if (c == '}')
+                    st = s_close (self, base, p);
+                else
+                if (c == '"')
+                    st = s_key_start (self);
+                else
+                    st = s_unexpected (self, base, p);
+                break;
+
+            case S_KEY:
+                SKIP_SPACE;
+                st = c == '"' ? s_key_start (self) : s_unexpected (self, base, p);
+                break;
+
+            case S_COLON:
+                SKIP_SPACE;
+                st = c == ':' ? S_VALUE : s_unexpected (self, base, p);
+                break;
+
+            case S_NEXT:
+                SKIP_SPACE;
+                if (c == ',') {
+                    if (self->kind [self->depth - 1] == '{')
+                        st = S_KEY;
+                    else {
+                        self->value_role = s_array_role (self);
+                        st = S_VALUE;
+                    }
+                }
+                else
+                if (c == '}' || c == ']')
+                    st = s_close (self, base, p);
+                else
+                    st = s_unexpected (self, base, p);
+                break;
+
+            case S_DONE:
+                SKIP_SPACE;
+                st = s_unexpected (self, base, p);
+                break;
+
+            case S_STR:
+                while (c != '"' && c != '\\' && c >= 0x20) {
+                    if (++p == end)
+                        goto out;
+                    c = *p;
+                }
+                st = s_string_stop (self, c, base, p);
+                break;
+
+            case S_STR_KEEP: {
+                //  The common case, a whole id and its closing quote in this piece: decode
+                //  it in place. An id has no quote, backslash or control byte, so this
+                //  agrees with the byte loop below, which handles everything else.
+                if (self->str_kind == K_ELEM && self->keep_len == 0
+                &&  end - p > UUID_STRLEN && p [UUID_STRLEN] == '"') {
+                    unsigned char scratch [16], *out = scratch;
+                    if (self->ids_n < self->max_ids) {
+                        if (s_ids_room (self)) {
+                            st = S_FAILED;
+                            break;
+                        }
+                        out = self->ids + self->ids_n * 16;
+                    }
+                    if (s_uuid_bytes (p, out) == 0) {
+                        if (out != scratch)
+                            self->ids_n++;      //  else over max_ids: only counted
+                        p += UUID_STRLEN;
+                        st = s_value_end (self);
+                        break;
+                    }
+                }
+                //  Locals: stores through char * would otherwise reload self each byte.
+                size_t n = self->keep_len;
+                char *keep = self->keep;
+                while (c != '"' && c != '\\' && c >= 0x20) {
+                    if (n < KEEP_MAX)
+                        keep [n] = (char) c;
+                    n++;
+                    if (++p == end) {
+                        self->keep_len = n;
+                        goto out;
+                    }
+                    c = *p;
+                }
+                self->keep_len = n;
+                st = s_string_stop (self, c, base, p);
+                break;
+            }
+
+            case S_ESC: {
+                char decoded;
+                switch (c) {
+                    case '"':  decoded = '"';  break;
+                    case '\\': decoded = '\\'; break;
+                    case '/':  decoded = '/';  break;
+                    case 'b':  decoded = '\b'; break;
+                    case 'f':  decoded = '\f'; break;
+                    case 'n':  decoded = '\n'; break;
+                    case 'r':  decoded = '\r'; break;
+                    case 't':  decoded = '\t'; break;
+                    case 'u':
+                        self->hex_left = 4;
+                        self->hex_value = 0;
+                        st = S_HEX;
+                        goto next;
+                    default:
+                        st = s_fail (self, "bad escape '\\%c' at byte %zu",
+                                     c >= 0x20 && c < 0x7f ? c : '?', s_pos (self, base, p));
+                        goto next;
+                }
+                if (self->str_state == S_STR_KEEP) {
+                    if (self->keep_len < KEEP_MAX)
+                        self->keep [self->keep_len] = decoded;
+                    self->keep_len++;
+                }
+                st = self->str_state;
+                break;
+            }
+
+            case S_HEX: {
+                int h = s_hex (c);
+                if (h < 0) {
+                    st = s_fail (self, "bad \\u escape at byte %zu", s_pos (self, base, p));
+                    break;
+                }
+                self->hex_value = self->hex_value << 4 | (unsigned) h;
+                if (--self->hex_left)
+                    break;
+                if (self->str_state == S_STR_KEEP) {
+                    if (self->keep_len < KEEP_MAX)
+                        self->keep [self->keep_len] = (char) (self->hex_value < 0x80
+                                                    ? self->hex_value : NON_ASCII);
+                    self->keep_len++;
+                }
+                st = self->str_state;
+                break;
+            }
+
+            case S_NUM:
+                switch (self->num) {
+                    case N_MINUS:
+                        if (!s_digit (c))
+                            st = s_unexpected (self, base, p);
+                        else
+                            self->num = c == '0' ? N_ZERO : N_INT;
+                        goto next;
+                    case N_INT:
+                        while (s_digit (c)) {
+                            if (++p == end)
+                                goto out;
+                            c = *p;
+                        }
+                        __attribute__ ((fallthrough));
+                    case N_ZERO:
+                        if (c == '.')
+                            self->num = N_DOT;
+                        else
+                        if (c == 'e' || c == 'E')
+                            self->num = N_E;
+                        else {
+                            st = s_value_end (self);
+                            goto again;
+                        }
+                        goto next;
+                    case N_DOT:
+                        if (!s_digit (c))
+                            st = s_unexpected (self, base, p);
+                        else
+                            self->num = N_FRAC;
+                        goto next;
+                    case N_FRAC:
+                        while (s_digit (c)) {
+                            if (++p == end)
+                                goto out;
+                            c = *p;
+                        }
+                        if (c == 'e' || c == 'E')
+                            self->num = N_E;
+                        else {
+                            st = s_value_end (self);
+                            goto again;
+                        }
+                        goto next;
+                    case N_E:
+                        if (c == '+' || c == '-')
+                            self->num = N_ESIGN;
+                        else
+                        if (s_digit (c))
+                            self->num = N_EXP;
+                        else
+                            st = s_unexpected (self, base, p);
+                        goto next;
+                    case N_ESIGN:
+                        if (!s_digit (c))
+                            st = s_unexpected (self, base, p);
+                        else
+                            self->num = N_EXP;
+                        goto next;
+                    default:    //  N_EXP
+                        while (s_digit (c)) {
+                            if (++p == end)
+                                goto out;
+                            c = *p;
+                        }
+                        st = s_value_end (self);
+                        goto again;
+                }
+                break;
+
+            case S_LIT:
+                if (c != (unsigned char) self->lit [self->lit_pos])
+                    st = s_unexpected (self, base, p);
+                else
+                if (self->lit [++self->lit_pos] == 0)
+                    st = s_value_end (self);
+                break;
+
+            default:
+                st = S_FAILED;
+                break;
+        }
+next:
+        if (st == S_FAILED)
+            break;
+        p++;
+    }
+out:
+    if (st == S_FAILED) {
+        //  Rest up to the error byte counts first, so the verdict (413 or 400) does not
+        //  depend on where the body was split.
+        if (self->copying && self->run && !self->too_big && p > self->run
+        &&  (size_t) (p - self->run) > self->max_rest - self->rest_len) {
+            self->too_big = true;
+            s_fail (self, "body without ticketIds over %zu bytes", self->max_rest);
+        }
+        self->state = S_FAILED;
+        return -1;
+    }
+    self->state = st;
+    if (self->copying && s_rest_add (self, self->run, (size_t) (end - self->run))) {
+        self->state = S_FAILED;
+        return -1;
+    }
+    self->run = NULL;
+    self->offset += len;
+    return 0;
+}
+
+int
+jobbody_finish (jobbody_t *self)
+{
+    if (!self || self->state == S_FAILED)
+        return -1;
+    if (self->finished)
+        return 0;
+    int st = self->state;
+    if (st == S_NUM && self->depth == 0
+    && (self->num == N_ZERO || self->num == N_INT || self->num == N_FRAC || self->num == N_EXP))
+        st = S_DONE;
+    if (st != S_DONE) {
+        if (st == S_VALUE && self->depth == 0)
+            s_fail (self, "empty body");
+        else
+            s_fail (self, "unexpected end of body at byte %zu", self->offset);
+        return -1;
+    }
+    //  NUL-terminate: rest_cap > rest_len always holds once allocated.
+    if (!self->rest) {
+        self->rest = malloc (1);
+        if (!self->rest) {
+            s_fail (self, "out of memory");
+            return -1;
+        }
+        self->rest_cap = 1;
+    }
+    self->rest [self->rest_len] = 0;
+    self->finished = true;
+    return 0;
+}
+
+const char *
+jobbody_error (jobbody_t *self)
+{
+    return self ? self->error : "";
+}
+
+bool
+jobbody_too_big (jobbody_t *self)
+{
+    return self && self->too_big;
+}
+
+const char *
+jobbody_rest (jobbody_t *self, size_t *len)
+{
+    bool ok = self && self->finished && self->state != S_FAILED;
+    if (len)
+        *len = ok ? self->rest_len : 0;
+    return ok ? self->rest : NULL;
+}
+
+bool
+jobbody_ids_seen (jobbody_t *self)
+{
+    return self && self->ids_seen;
+}
+
+bool
+jobbody_repeated (jobbody_t *self)
+{
+    return self && self->repeated;
+}
+
+size_t
+jobbody_count (jobbody_t *self)
+{
+    return self ? self->count : 0;
+}
+
+size_t
+jobbody_bad_count (jobbody_t *self)
+{
+    return self ? self->bad_count : 0;
+}
+
+size_t
+jobbody_bad_index (jobbody_t *self, size_t i)
+{
+    if (!self || i >= self->bad_count || i >= JOBBODY_BAD_MAX)
+        return (size_t) -1;
+    return self->bad_index [i];
+}
+
+unsigned char *
+jobbody_take_ids (jobbody_t *self, size_t *count)
+{
+    unsigned char *ids = NULL;
+    size_t n = 0;
+    if (self && self->ids_n) {
+        ids = self->ids;
+        n = self->ids_n;
+        self->ids = NULL;
+        self->ids_n = self->ids_cap = 0;
+    }
+    if (count)
+        *count = n;
+    return ids;
+}
