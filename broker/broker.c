@@ -22,6 +22,7 @@
 //  behind a job's window of chunks (docs/BENCHMARKS.md, P6). After it a chunk competes by
 //  age again, so a busy API slows a job down but never starves it past its lease.
 #define BULK_YIELD_MS           250
+#define BULK_RESERVE_MS         1000    //  the reserve holds this long after an API request
 #define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
 
 typedef struct _service_t service_t;
@@ -73,6 +74,7 @@ struct _broker_t {
     uint64_t seq;
     size_t queued;
     size_t in_flight;
+    int64_t last_interactive;   //  when the last API request arrived (sys.* probes aside)
     bool draining;
     int64_t warn_window;
     int warn_lines;
@@ -258,6 +260,21 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
                *req->rid ? req->rid : "-", w->id, req->handbacks);
 }
 
+//  Whether one more worker may take a request of svc. While API requests are coming in
+//  (one in the last BULK_RESERVE_MS), bulk work (jobs.chunk) leaves BROKER_BULK_RESERVE of
+//  its workers free, so that an interactive request finds a worker at once instead of
+//  waiting for a chunk to finish (P6); it always gets at least one. With no API traffic,
+//  every worker may take chunks (P1).
+static bool
+s_service_has_room (broker_t *self, service_t *svc)
+{
+    if (!svc->bulk || self->now - self->last_interactive >= BULK_RESERVE_MS)
+        return true;
+    size_t reserve = (size_t) self->cfg.bulk_reserve;
+    size_t cap = svc->workers > reserve ? svc->workers - reserve : 1;
+    return svc->in_flight < cap;
+}
+
 //  The worker takes the oldest request queued for any of its services, or waits; a bulk
 //  request younger than BULK_YIELD_MS counts as newer than every interactive one.
 static void
@@ -266,6 +283,8 @@ s_worker_ready (broker_t *self, worker_t *w)
     service_t *best = NULL;
     uint64_t best_seq = UINT64_MAX;
     for (size_t i = 0; i < w->services_n; i++) {
+        if (!s_service_has_room (self, w->services [i]))
+            continue;
         request_t *head = (request_t *) zlistx_head (w->services [i]->requests);
         uint64_t seq = head ? head->seq : UINT64_MAX;
         if (head && w->services [i]->bulk && self->now - head->queued_at < BULK_YIELD_MS)
@@ -290,7 +309,8 @@ s_worker_ready (broker_t *self, worker_t *w)
 static void
 s_service_dispatch (broker_t *self, service_t *svc)
 {
-    while (zlistx_size (svc->requests) && zlistx_size (svc->waiting)) {
+    while (zlistx_size (svc->requests) && zlistx_size (svc->waiting)
+    &&     s_service_has_room (self, svc)) {
         worker_t *w = (worker_t *) zlistx_head (svc->waiting);
         request_t *req = (request_t *) zlistx_detach (svc->requests, NULL);
         self->queued--;
@@ -547,12 +567,13 @@ s_client_message (broker_t *self, mdp_msg_t *m)
     req->queued_at = self->now;
     req->seq = self->seq++;
     log_debug ("event=request_received rid=%s", *rid ? rid : "-");
-    if (zlistx_size (svc->waiting))
-        s_worker_send_request (self, (worker_t *) zlistx_head (svc->waiting), req);
-    else {
-        zlistx_add_end (svc->requests, req);
-        self->queued++;
-    }
+    if (!svc->bulk && strncmp (svc->name, "sys.", 4))
+        self->last_interactive = self->now;
+    //  Through the queue, not straight to a waiting worker: with bulk work held back by
+    //  the reserve, older requests may be queued while a worker waits.
+    zlistx_add_end (svc->requests, req);
+    self->queued++;
+    s_service_dispatch (self, svc);
 }
 
 static void
@@ -649,6 +670,11 @@ s_tick (broker_t *self)
             self->next_heartbeat = self->now + self->cfg.heartbeat_ms;
     }
     s_expire_requests (self);
+    //  The reserve lapses without an event of its own: queued chunks go to the workers it
+    //  held back.
+    service_t *bulk = (service_t *) zhashx_lookup (self->services, SVC_JOBS_CHUNK);
+    if (bulk)
+        s_service_dispatch (self, bulk);
     if (self->warn_suppressed && self->now - self->warn_window >= 1000) {
         log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
                   self->warn_suppressed, self->malformed_total);
@@ -714,6 +740,7 @@ broker_config_load (broker_config_t *cfg)
     rc |= conf_int ("BROKER_QUEUE_MAX", 10000, 1, 1000000, &cfg->queue_max);
     rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
     rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
+    rc |= conf_int ("BROKER_BULK_RESERVE", 1, 0, 1000, &cfg->bulk_reserve);
     //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
     curve_server_config_t curve;
     rc |= curve_server_config_load (&curve);

@@ -17,6 +17,7 @@ typedef struct {
     long queue_max;             //  BROKER_QUEUE_MAX, per service
     long request_ttl_ms;        //  BROKER_REQUEST_TTL_MS, longest wait for a worker
     long drain_ms;              //  BROKER_DRAIN_MS on SIGTERM
+    long bulk_reserve;          //  BROKER_BULK_RESERVE: workers kept free of jobs.chunk
 } broker_config_t;
 
 typedef struct _broker_t broker_t;

@@ -13,6 +13,8 @@ static const char *s_usage =
     "  BROKER_QUEUE_MAX       requests queued per service (default 10000)\n"
     "  BROKER_REQUEST_TTL_MS  longest wait for a worker before 503 (default 10000)\n"
     "  BROKER_DRAIN_MS        wait for in-flight replies on SIGTERM (default 5000)\n"
+    "  BROKER_BULK_RESERVE    workers kept free of jobs.chunk for interactive requests\n"
+    "                         (default 1; chunks always get at least one worker)\n"
     "  CURVE_SERVER_CERT      our CURVE certificate (NAME_secret of ticketd-keygen): the\n"
     "                         ROUTER then admits only CurveZMQ peers (default: plain TCP)\n"
     "  CURVE_ALLOW_DIR        public certificates of allowed workers, edges and tools;\n"

@@ -27,9 +27,19 @@ s_run (void *arg)
 static int s_port;
 
 static harness_t *
+s_start_cfg (const broker_config_t *cfg);
+
+static harness_t *
 s_start (const char *endpoint, long queue_max, long ttl_ms)
 {
-    broker_config_t cfg = { endpoint, 100, queue_max, ttl_ms, 2000 };
+    broker_config_t cfg = { endpoint, 100, queue_max, ttl_ms, 2000, 1 };
+    return s_start_cfg (&cfg);
+}
+
+static harness_t *
+s_start_cfg (const broker_config_t *cfg_in)
+{
+    broker_config_t cfg = *cfg_in;
     harness_t *h = (harness_t *) zmalloc (sizeof (harness_t));
     h->broker = broker_new (&cfg);
     if (!h->broker) {
@@ -287,6 +297,106 @@ TEST (test_a_chunk_that_waited_past_the_yield_goes_first_again)
     CHECK_STR (second, "get-1");
 }
 
+//  The rid of the next REQUEST the worker gets within ms, without answering it ("" if none).
+static void
+s_take_within (zsock_t *worker, int ms, char *rid, zmsg_t **client_p)
+{
+    *rid = 0;
+    zsock_set_rcvtimeo (worker, ms);
+    mdp_msg_t *m = s_worker_recv (worker);
+    zsock_set_rcvtimeo (worker, 2000);
+    if (m && m->command == MDPW_REQUEST) {
+        zframe_t *named = zmsg_pop (m->body);
+        zframe_destroy (&named);
+        svc_request_t *req = svc_request_decode (&m->body, NULL, 0);
+        if (req)
+            strcpy (rid, req->rid);
+        svc_request_destroy (&req);
+        *client_p = zmsg_new ();
+        zmsg_append (*client_p, &(zframe_t *) { zframe_dup (m->client) });
+    }
+    mdp_msg_destroy (&m);
+}
+
+static void
+s_answer (zsock_t *worker, zmsg_t **client_p, const char *rid)
+{
+    zframe_t *client = zmsg_pop (*client_p);
+    zmsg_destroy (client_p);
+    zmsg_t *body = svc_reply_encode (rid, 200, "{}", 2);
+    zmsg_t *reply = mdp_worker_reply_new (client, &body);
+    zframe_destroy (&client);
+    zmsg_send (&reply, worker);
+}
+
+//  Two workers offering chunks and GETs, two chunks queued, then a GET. Returns how many
+//  chunks went out at once; get_rid / next_rid: what the free worker got, then the busy one.
+static int
+s_two_workers_two_chunks (bool api_traffic, char *get_rid, char *next_rid)
+{
+    char ep [64];
+    s_endpoint (ep, sizeof ep);
+    //  A 1 s heartbeat: the workers below stay silent while the test waits on them.
+    broker_config_t cfg = { ep, 1000, 10, 5000, 2000, 1 };
+    harness_t *h = s_start_cfg (&cfg);
+    zsock_t *client = s_dealer (ep);
+    const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
+    zsock_t *a = s_dealer (ep), *b = s_dealer (ep);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2);
+    zmsg_send (&ready, a);
+    ready = mdp_worker_ready_new (services, 2);
+    zmsg_send (&ready, b);
+    zclock_sleep (50);
+    //  BROKER_BULK_RESERVE is 1 here; a lone worker still takes chunks, as the two tests
+    //  above show. The reserve holds only while API requests come in: one nobody serves.
+    if (api_traffic)
+        s_send_request (client, "unit.nobody", "api-1");
+    s_send_request (client, SVC_JOBS_CHUNK, "chunk-1");
+    s_send_request (client, SVC_JOBS_CHUNK, "chunk-2");
+    char got_a [SVC_RID_MAX + 1], got_b [SVC_RID_MAX + 1], got [SVC_RID_MAX + 1];
+    zmsg_t *to_a = NULL, *to_b = NULL, *to = NULL;
+    s_take_within (a, 300, got_a, &to_a);
+    s_take_within (b, 300, got_b, &to_b);
+    //  One worker holds a chunk, the other waits although a chunk is queued.
+    int chunks_out = (*got_a != 0) + (*got_b != 0);
+    zsock_t *busy = *got_a ? a : b, *free_one = *got_a ? b : a;
+    zmsg_t **busy_client = *got_a ? &to_a : &to_b;
+    char *busy_rid = *got_a ? got_a : got_b;
+    s_send_request (client, SVC_TICKETS_GET, "get-1");
+    s_take_within (free_one, 300, got, &to);
+    strcpy (get_rid, got);
+    if (to)
+        s_answer (free_one, &to, got);
+    //  When the busy worker finishes its chunk, it takes the next one.
+    if (*busy_client)
+        s_answer (busy, busy_client, busy_rid);
+    s_take_within (busy, 300, got, &to);
+    strcpy (next_rid, got);
+    if (to)
+        s_answer (busy, &to, got);
+    zmsg_destroy (&to_a);
+    zmsg_destroy (&to_b);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+    zsock_destroy (&client);
+    s_stop (&h);
+    return chunks_out;
+}
+
+TEST (test_chunks_leave_one_worker_free_while_api_requests_come_in)
+{
+    char get_rid [SVC_RID_MAX + 1], next_rid [SVC_RID_MAX + 1];
+    CHECK_INT (s_two_workers_two_chunks (true, get_rid, next_rid), 1);
+    CHECK_STR (get_rid, "get-1");
+    CHECK_STR (next_rid, "chunk-2");
+}
+
+TEST (test_without_api_requests_every_worker_takes_chunks)
+{
+    char get_rid [SVC_RID_MAX + 1], next_rid [SVC_RID_MAX + 1];
+    CHECK_INT (s_two_workers_two_chunks (false, get_rid, next_rid), 2);
+}
+
 int
 main (void)
 {
@@ -298,6 +408,8 @@ main (void)
         T (test_mmi_status_counts_a_worker),
         T (test_an_interactive_request_goes_before_a_fresh_chunk_queued_earlier),
         T (test_a_chunk_that_waited_past_the_yield_goes_first_again),
+        T (test_chunks_leave_one_worker_free_while_api_requests_come_in),
+        T (test_without_api_requests_every_worker_takes_chunks),
     };
     return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
 }
