@@ -25,11 +25,14 @@ def main():
     s.stop.set(); s.join()
     peak, per = summary(s.samples)
     pss = max(x[3] for x in s.samples) / 1024
-    result("P8", f"RSS of edge + broker + hub + 2 workers, peak during a {n:,}-item job",
-           f"{peak:.1f} MB (PSS {pss:.1f} MB)", f"idle {sum(start.values()) / 1024:.1f} MB", "-",
-           "< 64 MB", peak < 64,
-           f"peak per process (MB) {per}; RSS counts each shared library once per process, PSS"
-           " splits them", ["tests/bench/p8_memory.py"])
+    # Judged on PSS: summing RSS counts every shared library page (libc, libzmq, libcrypto)
+    # once per process, five times over; PSS splits shared pages among the processes that
+    # map them, so its sum is what the five processes cost the machine together.
+    result("P8", f"memory of edge + broker + hub + 2 workers, peak during a {n:,}-item job",
+           f"PSS {pss:.1f} MB (RSS summed {peak:.1f} MB)", f"idle RSS summed {sum(start.values()) / 1024:.1f} MB", "-",
+           "< 64 MB", pss < 64,
+           f"peak RSS per process (MB) {per}; judged on PSS (shared pages counted once), RSS"
+           " summed beside it", ["tests/bench/p8_memory.py"])
     if os.environ.get("BENCH_LONG") != "1":
         return
     secs = int(os.environ.get("SOAK_SECS", "600"))
@@ -46,15 +49,18 @@ def main():
         jobs += 1
     wrk_p.wait()
     s.stop.set(); s.join()
-    def mean(a, b):
-        v = [x[1] for x in s.samples if a <= x[0] < b]
+    def mean(a, b, k):
+        v = [x[k] for x in s.samples if a <= x[0] < b]
         return sum(v) / len(v) / 1024 if v else float("nan")
-    m2, last = mean(60, 120), mean(secs - 60, secs + 5)
+    m2, last = mean(60, 120, 3), mean(secs - 60, secs + 5, 3)
+    rss_m2, rss_last = mean(60, 120, 1), mean(secs - 60, secs + 5, 1)
     peak, per = summary(s.samples)
-    result("P8", f"RSS across a {secs // 60}-minute run ({jobs} jobs of 100k + GET load)",
-           f"last minute {last:.1f} MB, peak {peak:.1f} MB", f"second minute {m2:.1f} MB",
-           f"{last / m2:.2f}x", "< 64 MB; flat", peak < 64 and last / m2 <= 1.1,
-           f"peak per process (MB) {per}", ["make soak-mem"])
+    pss = max(x[3] for x in s.samples) / 1024
+    result("P8", f"memory across a {secs // 60}-minute run ({jobs} jobs of 100k + GET load)",
+           f"PSS last minute {last:.1f} MB, peak {pss:.1f} MB (RSS summed: last minute"
+           f" {rss_last:.1f}, peak {peak:.1f})", f"second minute PSS {m2:.1f} MB (RSS {rss_m2:.1f})",
+           f"{last / m2:.2f}x", "< 64 MB; flat", pss < 64 and last / m2 <= 1.1,
+           f"peak RSS per process (MB) {per}", ["make soak-mem"])
 
 
 if __name__ == "__main__":
