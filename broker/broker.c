@@ -1,6 +1,7 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
     READY, reliable hand-back, bounded queues, mmi.status). One thread, one poll loop.  */
 #include "broker.h"
+#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
@@ -670,6 +671,7 @@ s_tick (broker_t *self)
             self->next_heartbeat = self->now + self->cfg.heartbeat_ms;
     }
     s_expire_requests (self);
+    memtrim_maybe (self->now);
     //  The reserve lapses without an event of its own: queued chunks go to the workers it
     //  held back.
     service_t *bulk = (service_t *) zhashx_lookup (self->services, SVC_JOBS_CHUNK);

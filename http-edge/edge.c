@@ -7,6 +7,7 @@
 #include "ratelimit.h"
 #include "reply.h"
 #include "static.h"
+#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
@@ -509,6 +510,7 @@ static void
 s_timers (edge_t *self)
 {
     int64_t now = s_now_ms ();
+    memtrim_maybe (now);
     if (now - self->last_ping_ms >= EDGE_STATUS_PING_MS)
         s_ping_broker (self, now);
     if (now - self->last_jobs_ping_ms >= EDGE_JOBS_PING_MS)

@@ -5,6 +5,7 @@
 #include "cache.h"
 #include "event.h"
 #include "ws.h"
+#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
@@ -200,6 +201,7 @@ s_tick (lws_sorted_usec_list_t *sul)
         if (gone)
             log_debug ("event=cache_expired jobs=%zu size=%zu", gone, cache_size (self->cache));
         ws_sweep (self->ws, time (NULL));
+        memtrim_maybe (now);
     }
     lws_sul_schedule (ws_context (self->ws), 0, &self->tick, s_tick, S_TICK_US);
 }

@@ -6,6 +6,7 @@
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
+#include "../common/memtrim.h"
 #include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/stop.h"
@@ -449,6 +450,7 @@ worker_run (worker_t *self)
                     self->busy = false;
                 }
             self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
+            memtrim_maybe (zclock_mono ());
         }
     }
     s_drop_pending (self, "shutdown");
