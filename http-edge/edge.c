@@ -49,6 +49,7 @@ struct edge_s {
 
     zhashx_t *pending;              //  rid -> edge_req_t (not owned)
     size_t inflight;
+    size_t job_uploads;             //  job bodies being read (each up to 16 B an id)
     edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
 
     char rid_prefix [9];
@@ -121,6 +122,7 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("EDGE_MAX_INFLIGHT", 4096, 1, 1000000, &cfg->max_inflight);
     rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
     rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &cfg->max_job_items);
+    rc |= conf_int ("EDGE_MAX_JOB_UPLOADS", 4, 1, 10000, &cfg->max_job_uploads);
     //  A quoted uuid and a comma are 39 bytes; 41 leaves room for a space, plus the envelope.
     cfg->max_job_body_bytes = cfg->max_job_items * 41 + 4096;
     if (cfg->max_job_body_bytes < cfg->max_body_bytes)
@@ -648,6 +650,17 @@ s_req_new (edge_t *self, struct MHD_Connection *conn, const char *url, const cha
     return req;
 }
 
+//  A job body's reader and its slot among EDGE_MAX_JOB_UPLOADS: a million ids are 16 MB
+//  while they stream in, so the number read at once is what bounds the edge's memory.
+static void
+s_job_upload_end (edge_req_t *req)
+{
+    if (req->jobbody) {
+        jobbody_destroy (&req->jobbody);
+        req->edge->job_uploads--;
+    }
+}
+
 static void
 s_req_destroy (edge_req_t **req_p)
 {
@@ -657,7 +670,7 @@ s_req_destroy (edge_req_t **req_p)
     if (req->response)
         MHD_destroy_response (req->response);
     free (req->body);
-    jobbody_destroy (&req->jobbody);
+    s_job_upload_end (req);
     free (req);
     *req_p = NULL;
 }
@@ -758,11 +771,20 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             req->match = m;
             if (m.route->flags & ROUTE_BIG_BODY) {
                 req->body_max = (size_t) self->cfg.max_job_body_bytes;
+                if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
+                    self->rejected_overload++;
+                    req_respond_error (req, 503, "overloaded",
+                                       "too many job bodies are being received, try again", NULL);
+                    req_header (req, "Retry-After", "1");
+                    req->body_too_big = true;   //  read and thrown away, then answered
+                    return MHD_YES;
+                }
                 //  Everything but the ids is held as text, up to the usual body limit.
                 req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
                                             (size_t) self->cfg.max_body_bytes);
                 if (!req->jobbody)
                     return MHD_NO;
+                self->job_uploads++;
             }
         }
         unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
@@ -788,7 +810,7 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             req->body_too_big = true;
             free (req->body);
             req->body = NULL;
-            jobbody_destroy (&req->jobbody);
+            s_job_upload_end (req);
             req->body_len = req->body_cap = 0;
             req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
             if (s_queue (req) == MHD_NO)

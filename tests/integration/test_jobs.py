@@ -2,6 +2,7 @@
 idempotency, scoping, bounds, and crashes of workers, the broker and PostgreSQL mid-job."""
 import json
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -126,6 +127,33 @@ def test_bad_ids_are_named_by_index_then_summarised(system, admin_token):
     assert fields[:20] == [f"payload.ticketIds[{i}]" for i in range(30, 50)]
     assert fields[20:] == ["payload.ticketIds"]
     assert "25 ids are not UUIDs" in error_of(body)["details"][20]["message"]
+
+
+def test_job_bodies_read_at_once_are_bounded_and_the_next_gets_503(system, admin_token):
+    # EDGE_MAX_JOB_UPLOADS (4): each job body being read may grow to 16 bytes an id, so the
+    # edge reads only four at once; a fifth is answered 503 with Retry-After, not queued.
+    head = (f"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n").encode()
+    slow = []
+    try:
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", system.port), timeout=10)
+            s.sendall(head + b'{"type":"bulk-delete","payload":{"ticketIds":[')
+            slow.append(s)
+        time.sleep(0.3)
+        ids = [str(uuid.uuid4())]
+        status, h, body = system.request("POST", "/api/jobs",
+                                         {"type": "bulk-delete", "payload": {"ticketIds": ids}},
+                                         token=admin_token)
+        assert status == 503 and error_of(body)["code"] == "overloaded", body
+        assert h.get("retry-after") == "1"
+    finally:
+        for s in slow:
+            s.close()
+    # The slots come back when those connections go.
+    time.sleep(0.3)
+    job, _ = create_job(system, admin_token, [str(uuid.uuid4())])
+    wait_terminal(system, admin_token, job["id"])
 
 
 def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):
