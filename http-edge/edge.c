@@ -49,7 +49,7 @@ struct edge_s {
 
     zhashx_t *pending;              //  rid -> edge_req_t (not owned)
     size_t inflight;
-    size_t job_uploads;             //  job bodies being read (each up to 16 B an id)
+    size_t job_uploads;             //  large job bodies being read (each up to 16 B an id)
     edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
 
     char rid_prefix [9];
@@ -651,12 +651,13 @@ s_req_new (edge_t *self, struct MHD_Connection *conn, const char *url, const cha
 }
 
 //  A job body's reader and its slot among EDGE_MAX_JOB_UPLOADS: a million ids are 16 MB
-//  while they stream in, so the number read at once is what bounds the edge's memory.
+//  while they stream in, so the number of large ones read at once bounds the edge's memory.
 static void
 s_job_upload_end (edge_req_t *req)
 {
-    if (req->jobbody) {
-        jobbody_destroy (&req->jobbody);
+    jobbody_destroy (&req->jobbody);
+    if (req->big_upload) {
+        req->big_upload = false;
         req->edge->job_uploads--;
     }
 }
@@ -771,20 +772,25 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             req->match = m;
             if (m.route->flags & ROUTE_BIG_BODY) {
                 req->body_max = (size_t) self->cfg.max_job_body_bytes;
-                if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
-                    self->rejected_overload++;
-                    req_respond_error (req, 503, "overloaded",
-                                       "too many job bodies are being received, try again", NULL);
-                    req_header (req, "Retry-After", "1");
-                    req->body_too_big = true;   //  read and thrown away, then answered
-                    return MHD_YES;
+                //  A body within the usual limit costs what any body may; a larger one (or
+                //  one of unknown length) takes one of EDGE_MAX_JOB_UPLOADS slots, or is
+                //  refused at once rather than read.
+                if (!clen || strtoull (clen, NULL, 10) > (unsigned long long) self->cfg.max_body_bytes) {
+                    if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
+                        self->rejected_overload++;
+                        req_respond_error (req, 503, "overloaded",
+                                           "too many large job bodies are being received, try again", NULL);
+                        req_header (req, "Retry-After", "1");
+                        return s_queue (req);
+                    }
+                    req->big_upload = true;
+                    self->job_uploads++;
                 }
                 //  Everything but the ids is held as text, up to the usual body limit.
                 req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
                                             (size_t) self->cfg.max_body_bytes);
                 if (!req->jobbody)
                     return MHD_NO;
-                self->job_uploads++;
             }
         }
         unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;

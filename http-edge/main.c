@@ -14,7 +14,7 @@ static const char *s_usage =
     "  Required: JWT_SECRET (at least 32 bytes). Optional: JWT_TTL, REQUEST_TIMEOUT_MS,\n"
     "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
     "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, MAX_JOB_ITEMS, WS_PORT,\n"
-    "  EDGE_MAX_JOB_UPLOADS (4 job bodies read at once; more get 503),\n"
+    "  EDGE_MAX_JOB_UPLOADS (4 job bodies over MAX_BODY_BYTES read at once; more: 503),\n"
     "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
     "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n"
     "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"

@@ -38,6 +38,7 @@ struct edge_req_s {
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
     //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.
     struct _jobbody_t *jobbody;
+    bool big_upload;                    //  holds one of EDGE_MAX_JOB_UPLOADS slots
 
     //  Waiting for the broker (edge.c's pending table and deadline list).
     bool pending;
