@@ -85,7 +85,7 @@ log_quote (char *dst, size_t dstlen, const char *src)
             dst [o++] = (char) c;
         }
         else
-            dst [o++] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+            dst [o++] = (c < 0x20 || c >= 0x7f) ? '?' : (char) c;
     }
     dst [o++] = '"';
     dst [o] = 0;

@@ -22,8 +22,10 @@ int log_enabled (log_level_t level);
 void log_emit (log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
-//  Writes src into dst as a logfmt value: quoted and escaped when it needs it,
-//  cut at dstlen. Returns dst, so it can sit inside a log_emit argument list.
+//  Writes src into dst as a logfmt value: quoted, '"' and '\\' escaped, every byte outside
+//  printable ASCII written as '?' (outside input such as a URL path may hold any byte, and a
+//  log line must stay valid text), cut at dstlen. Returns dst, so it can sit inside a
+//  log_emit argument list.
 const char *log_quote (char *dst, size_t dstlen, const char *src);
 
 #define log_debug(...) do { if (log_enabled (LOG_DEBUG)) log_emit (LOG_DEBUG, __VA_ARGS__); } while (0)

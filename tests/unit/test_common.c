@@ -82,6 +82,8 @@ TEST (test_log_quote_escapes_and_truncates)
     CHECK_STR (log_quote (buf, sizeof buf, "a\"b\\c\nd"), "\"a\\\"b\\\\c?d\"");
     CHECK_STR (log_quote (buf, sizeof buf, "0123456789abcdefghij"), "\"0123456789ab\"");
     CHECK_STR (log_quote (buf, sizeof buf, NULL), "\"\"");
+    //  A URL path may carry any byte; the log line stays ASCII.
+    CHECK_STR (log_quote (buf, sizeof buf, "/a\xff\xc3\xa9"), "\"/a???\"");
 }
 
 TEST_MAIN ("common",
