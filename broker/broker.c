@@ -1,10 +1,10 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
     READY, reliable hand-back, bounded queues, mmi.status). One thread, one poll loop.  */
 #include "broker.h"
-#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../proto/mdp.h"
 #include "../proto/svc.h"
 

@@ -1,16 +1,16 @@
 /*  edge: the actor. One thread, one loop: zmq_poll over the broker DEALER and each MHD
     daemon's epoll fd; MHD_run after each wake; replies resume suspended connections.  */
 #include "edge.h"
-#include "jobbody.h"
 #include "handlers.h"
+#include "jobbody.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "reply.h"
 #include "static.h"
-#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 
@@ -766,34 +766,16 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
         //  The route decides the body limit: a job's id list may be far larger than a ticket.
         //  The match is kept so that a 413 answered before dispatch still counts for its route.
+        unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
         route_match_t m;
+        bool job_body = false;
         req->body_max = (size_t) self->cfg.max_body_bytes;
         if (is_api && routes_match (method, req->url, &m) == 0) {
             req->match = m;
-            if (m.route->flags & ROUTE_BIG_BODY) {
+            job_body = m.route->flags & ROUTE_BIG_BODY;
+            if (job_body)
                 req->body_max = (size_t) self->cfg.max_job_body_bytes;
-                //  A body within the usual limit costs what any body may; a larger one (or
-                //  one of unknown length) takes one of EDGE_MAX_JOB_UPLOADS slots, or is
-                //  refused at once rather than read.
-                if (!clen || strtoull (clen, NULL, 10) > (unsigned long long) self->cfg.max_body_bytes) {
-                    if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
-                        self->rejected_overload++;
-                        req_respond_error (req, 503, "overloaded",
-                                           "too many large job bodies are being received, try again", NULL);
-                        req_header (req, "Retry-After", "1");
-                        return s_queue (req);
-                    }
-                    req->big_upload = true;
-                    self->job_uploads++;
-                }
-                //  Everything but the ids is held as text, up to the usual body limit.
-                req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
-                                            (size_t) self->cfg.max_body_bytes);
-                if (!req->jobbody)
-                    return MHD_NO;
-            }
         }
-        unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
         if (declared > (unsigned long long) req->body_max) {
             req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
             //  A client still sending when we close gets a reset and never reads the 413, so
@@ -804,6 +786,27 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
                 return MHD_YES;
             }
             return s_queue (req);
+        }
+        if (job_body) {
+            //  A body within the usual limit costs what any body may; a larger one (or one
+            //  of unknown length) takes one of EDGE_MAX_JOB_UPLOADS slots, or is refused at
+            //  once rather than read.
+            if (!clen || declared > (unsigned long long) self->cfg.max_body_bytes) {
+                if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
+                    self->rejected_overload++;
+                    req_respond_error (req, 503, "overloaded",
+                                       "too many large job bodies are being received, try again", NULL);
+                    req_header (req, "Retry-After", "1");
+                    return s_queue (req);
+                }
+                req->big_upload = true;
+                self->job_uploads++;
+            }
+            //  Everything but the ids is held as text, up to the usual body limit.
+            req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
+                                        (size_t) self->cfg.max_body_bytes);
+            if (!req->jobbody)
+                return MHD_NO;
         }
         return MHD_YES;
     }

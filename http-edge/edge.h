@@ -23,7 +23,7 @@ typedef struct {
     long max_inflight;              //  EDGE_MAX_INFLIGHT, default 4096
     long max_body_bytes;            //  MAX_BODY_BYTES, default 10 MiB
     long max_job_items;             //  MAX_JOB_ITEMS, default 1000000
-    long max_job_uploads;           //  EDGE_MAX_JOB_UPLOADS: job bodies read at once, default 4
+    long max_job_uploads;           //  EDGE_MAX_JOB_UPLOADS: job bodies over max_body_bytes read at once (4)
     long max_job_body_bytes;        //  POST /api/jobs: about 40 bytes per id, from MAX_JOB_ITEMS
     long rate_per_user;             //  RATE_LIMIT_PER_USER: requests/s per user (burst 2x), 0 = off
     long rate_login_per_min;        //  RATE_LIMIT_LOGIN_PER_MIN: per address and e-mail, 0 = off

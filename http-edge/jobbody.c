@@ -81,7 +81,7 @@ struct _jobbody_t {
     size_t bad_index [JOBBODY_BAD_MAX];
     bool ids_seen, repeated;
 
-    bool finished, too_big;
+    bool finished, too_big, out_of_memory;
     char error [96];
 };
 
@@ -159,6 +159,7 @@ s_rest_add (jobbody_t *self, const unsigned char *from, size_t n)
         char *rest = realloc (self->rest, cap);
         if (!rest) {
             log_error ("event=jobbody_oom bytes=%zu", cap);
+            self->out_of_memory = true;
             s_fail (self, "out of memory for %zu bytes", cap);
             return -1;
         }
@@ -204,34 +205,6 @@ s_array_role (jobbody_t *self)
     return self->role [self->depth - 1] == R_IDS ? V_ELEM : V_NONE;
 }
 
-//  Hex digit values plus one, 0 for anything else (so minus one is 0xff): the id
-//  decoder's one lookup per character.
-static const unsigned char s_hexval1 [256] = {
-    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
-    ['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
-    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-//  uuid_to_bytes (same rule: 8-4-4-4-12 hex digits, any case), without branches per
-//  digit since it runs a million times per big body. 0, or -1 when s is not an id.
-static inline int
-s_uuid_bytes (const unsigned char *s, unsigned char *out)
-{
-    static const unsigned char at [16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26,
-                                           28, 30, 32, 34 };
-    if (s [8] != '-' || s [13] != '-' || s [18] != '-' || s [23] != '-')
-        return -1;
-    unsigned char bad = 0;
-    for (int i = 0; i < 16; i++) {
-        unsigned char hi = (unsigned char) (s_hexval1 [s [at [i]]] - 1);
-        unsigned char lo = (unsigned char) (s_hexval1 [s [at [i] + 1]] - 1);
-        bad |= hi | lo;
-        out [i] = (unsigned char) (hi << 4 | lo);
-    }
-    return bad & 0xf0 ? -1 : 0;
-}
-
 //  Room for one more id; -1 (failed) when out of memory.
 static inline int
 s_ids_room (jobbody_t *self)
@@ -244,6 +217,7 @@ s_ids_room (jobbody_t *self)
     unsigned char *ids = realloc (self->ids, cap * 16);
     if (!ids) {
         log_error ("event=jobbody_oom ids=%zu", cap);
+        self->out_of_memory = true;
         s_fail (self, "out of memory for %zu ids", cap);
         return -1;
     }
@@ -263,13 +237,13 @@ s_element_end (jobbody_t *self)
     if (self->ids_n == self->max_ids) {
         //  Over the limit: only checked, so a bad one still counts as bad.
         unsigned char scratch [16];
-        if (s_uuid_bytes ((const unsigned char *) self->keep, scratch))
+        if (uuid_to_bytes (self->keep, UUID_STRLEN, scratch))
             s_bad (self, self->count - 1);
         return s_value_end (self);
     }
     if (s_ids_room (self))
         return S_FAILED;
-    if (s_uuid_bytes ((const unsigned char *) self->keep, self->ids + self->ids_n * 16) == 0)
+    if (uuid_to_bytes (self->keep, UUID_STRLEN, self->ids + self->ids_n * 16) == 0)
         self->ids_n++;
     else
         s_bad (self, self->count - 1);
@@ -528,7 +502,7 @@ again:
                         }
                         out = self->ids + self->ids_n * 16;
                     }
-                    if (s_uuid_bytes (p, out) == 0) {
+                    if (uuid_to_bytes ((const char *) p, UUID_STRLEN, out) == 0) {
                         if (out != scratch)
                             self->ids_n++;      //  else over max_ids: only counted
                         p += UUID_STRLEN;
@@ -735,6 +709,7 @@ jobbody_finish (jobbody_t *self)
     if (!self->rest) {
         self->rest = malloc (1);
         if (!self->rest) {
+            self->out_of_memory = true;
             s_fail (self, "out of memory");
             return -1;
         }
@@ -755,6 +730,12 @@ bool
 jobbody_too_big (jobbody_t *self)
 {
     return self && self->too_big;
+}
+
+bool
+jobbody_out_of_memory (jobbody_t *self)
+{
+    return self && self->out_of_memory;
 }
 
 const char *

@@ -58,26 +58,25 @@ static json_t *
 s_job_body (edge_req_t *req, validate_ids_t *ids)
 {
     jobbody_t *scan = req->jobbody;
-    if (!scan || req->body_len == 0)
-        return req_json_body (req);         //  answers "a JSON object body is required"
-    if (!validate_json_content_type (req_header_in (req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-        req_respond_error (req, 415, "unsupported_media_type",
-                           "the body must be JSON (Content-Type: application/json)", NULL);
+    if (!scan)
+        return req_json_body (req);
+    //  Empty or not typed JSON: the answers any body gets, before the reader's verdict.
+    validate_body_t early = validate_json_envelope (
+        req_header_in (req, MHD_HTTP_HEADER_CONTENT_TYPE), req->body_len);
+    if (early != VALIDATE_BODY_OK) {
+        req_respond_body_error (req, early, NULL);
         return NULL;
     }
     if (jobbody_finish (scan)) {
         if (jobbody_too_big (scan))
             req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
         else
-        if (!strncmp (jobbody_error (scan), "out of memory", 13)) {
+        if (jobbody_out_of_memory (scan)) {
             req_respond_error (req, 503, "overloaded", "no memory for this request, try again", NULL);
             req_header (req, "Retry-After", "1");
         }
-        else {
-            char msg [260];
-            snprintf (msg, sizeof msg, "the body is not valid JSON: %s", jobbody_error (scan));
-            req_respond_error (req, 400, "invalid_json", msg, NULL);
-        }
+        else
+            req_respond_body_error (req, VALIDATE_BODY_INVALID_JSON, jobbody_error (scan));
         return NULL;
     }
     size_t len = 0;

@@ -89,9 +89,18 @@ req_json_text (edge_req_t *req, const char *text, size_t len)
     json_t *root = NULL;
     char why [200];
     const char *ctype = req_header_in (req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    switch (validate_json_body (ctype, text, len, &root, why, sizeof why)) {
+    validate_body_t verdict = validate_json_body (ctype, text, len, &root, why, sizeof why);
+    if (verdict != VALIDATE_BODY_OK)
+        req_respond_body_error (req, verdict, why);
+    return root;
+}
+
+void
+req_respond_body_error (edge_req_t *req, validate_body_t verdict, const char *why)
+{
+    switch (verdict) {
         case VALIDATE_BODY_OK:
-            return root;
+            break;
         case VALIDATE_BODY_EMPTY:
             req_respond_error (req, 400, "bad_request", "a JSON object body is required", NULL);
             break;
@@ -112,7 +121,6 @@ req_json_text (edge_req_t *req, const char *text, size_t len)
             break;
         }
     }
-    return NULL;
 }
 
 typedef struct {

@@ -75,6 +75,9 @@ const char *req_header_in (edge_req_t *req, const char *name);
 json_t *req_json_body (edge_req_t *req);
 //  The same for a body held elsewhere (text, len).
 json_t *req_json_text (edge_req_t *req, const char *text, size_t len);
+//  Answers a body verdict other than OK (400 / 415 / 422); why: jansson's or jobbody's text
+//  for INVALID_JSON, else unused.
+void req_respond_body_error (edge_req_t *req, validate_body_t verdict, const char *why);
 
 //  The query string's (key, value) pairs, at most max; returns the count, or -1 when
 //  there are more than max.

@@ -115,16 +115,25 @@ validate_json_content_type (const char *ctype)
 }
 
 validate_body_t
+validate_json_envelope (const char *ctype, size_t len)
+{
+    if (len == 0)
+        return VALIDATE_BODY_EMPTY;
+    if (!validate_json_content_type (ctype))
+        return VALIDATE_BODY_NOT_JSON_TYPE;
+    return VALIDATE_BODY_OK;
+}
+
+validate_body_t
 validate_json_body (const char *ctype, const char *body, size_t len,
                     json_t **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
     if (errlen)
         errbuf [0] = 0;
-    if (len == 0)
-        return VALIDATE_BODY_EMPTY;
-    if (!validate_json_content_type (ctype))
-        return VALIDATE_BODY_NOT_JSON_TYPE;
+    validate_body_t early = validate_json_envelope (ctype, len);
+    if (early != VALIDATE_BODY_OK)
+        return early;
     json_error_t err;
     json_t *root = json_loadb (body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (!root) {

@@ -40,6 +40,10 @@ typedef enum {
     VALIDATE_BODY_EMPTY,            //  400 a body is required
 } validate_body_t;
 
+//  The checks that come before parsing: a body is there and is typed JSON. OK, EMPTY or
+//  NOT_JSON_TYPE; a body read as it streams (jobbody.h) is held to them too.
+validate_body_t validate_json_envelope (const char *ctype, size_t len);
+
 //  Parses body as one JSON object (duplicate keys and NUL in strings rejected).
 //  *out is a new reference on success. errbuf gets jansson's reason on invalid JSON.
 validate_body_t validate_json_body (const char *ctype, const char *body, size_t len,

@@ -5,10 +5,10 @@
 #include "cache.h"
 #include "event.h"
 #include "ws.h"
-#include "../common/memtrim.h"
 #include "../common/conf.h"
 #include "../common/jwt.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 
 #include <czmq.h>
 #include <string.h>

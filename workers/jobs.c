@@ -408,14 +408,14 @@ s_create (svc_call_t *call, reply_t *reply)
         if (!ok) {
             log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", call->rid, id,
                        from, add ? db_sqlstate (add) : "connection_lost");
-            if (add)
+            if (add) {
                 s_end_transaction (call, false, gen);
+                reply_internal (reply);
+            }
+            else
+                reply_unavailable (reply);      //  the transaction died with the connection
             PQclear (add);
             PQclear (res);
-            if (add)
-                reply_internal (reply);
-            else
-                reply_unavailable (reply);
             goto done;
         }
         PQclear (add);

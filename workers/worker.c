@@ -6,9 +6,9 @@
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
-#include "../common/memtrim.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 

@@ -93,27 +93,25 @@ def pids():
     return out
 
 
-def rss_kb(pid):
+def _proc_kb(pid, name, key):
+    """A "Key: N kB" line of /proc/PID/<name>; 0 when the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{name}") as f:
             for line in f:
-                if line.startswith("VmRSS"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid):
+    return _proc_kb(pid, "status", "VmRSS:")
 
 
 def pss_kb(pid):
     """Proportional set size: shared library pages split among the processes that map them."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(pid, "smaps_rollup", "Pss:")
 
 
 def pct(values, p):

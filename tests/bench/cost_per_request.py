@@ -9,6 +9,7 @@ a kept bench system (BENCH_KEEP=1 make bench; . $WORK/bench.env):
 import glob, os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 from benchlib import *  # noqa
+from p2_get_ticket import start_node
 
 SECS = int(os.environ.get("COST_SECS", "8"))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -61,10 +62,7 @@ def main():
     procs = {n: p for n, p in pids().items() if n != "progress-hub"}
     procs.update(backends())
     measure("ticketd", f"http://127.0.0.1:{PORT}/api/tickets/{tid}", procs, tok)
-    node = subprocess.Popen(["taskset", "-c", "0", "node", "server.js", "fastify", ENV["FASTIFY_PORT"]],
-                            cwd=os.path.join(ROOT, "tests/bench/baselines"),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    node.stdout.readline()
+    node = start_node("fastify", ENV["FASTIFY_PORT"])
     try:
         old = set(backends())
         url = f"http://127.0.0.1:{ENV['FASTIFY_PORT']}/api/tickets/{tid}"

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+import zmq
 
 from conftest import error_of
 
@@ -159,6 +160,48 @@ def test_large_job_bodies_read_at_once_are_bounded_and_the_next_gets_503(system,
     finally:
         for s in slow:
             s.close()
+
+
+def mdp_call(system, service, payload, blob=None):
+    """One request straight to the broker, as a plain ZeroMQ client with an admin's auth
+    frame (proto/README.md): what a tool without the edge would send. Returns (status,
+    JSON reply)."""
+    admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.REQ)
+    s.linger = 0
+    s.rcvtimeo = 10000
+    s.connect(system.broker_endpoint)
+    try:
+        frames = [b"MDPC01", service.encode(), b"mdp-test-1", f"{admin} admin".encode(),
+                  json.dumps(payload).encode()]
+        s.send_multipart(frames + ([blob] if blob is not None else []))
+        reply = s.recv_multipart()
+    finally:
+        s.close()
+    assert reply[0] == b"MDPC01" and reply[2] == b"mdp-test-1", reply[:3]
+    return int(reply[3]), json.loads(reply[4]) if reply[4] else None
+
+
+def test_a_zeromq_client_creates_a_job_with_ids_as_json(system, admin_token):
+    # The edge sends ids as a blob; a client without one may send them as JSON.
+    ids = make_tickets(system, 30, "bulkZ")
+    status, job = mdp_call(system, "jobs.create", {"id": str(uuid.uuid4()), "type": "bulk-delete",
+                                                   "ticketIds": ids + [ids[0].upper()],
+                                                   "idempotencyKey": None})
+    assert status == 202 and job["total"] == 31, job
+    done = wait_terminal(system, admin_token, job["id"])
+    assert (done["succeeded"], done["failed"]) == (30, 1)
+    assert_exact(system, job["id"])
+
+
+def test_the_blob_must_match_its_count_and_only_jobs_create_takes_one(system):
+    ids = b"".join(uuid.uuid4().bytes for _ in range(3))
+    status, body = mdp_call(system, "jobs.create", {"id": str(uuid.uuid4()), "type": "bulk-delete",
+                                                    "count": 4, "idempotencyKey": None}, ids)
+    assert status == 422 and "count" in {d["field"] for d in error_of(body)["details"]}, body
+    status, body = mdp_call(system, "tickets.get", {"id": str(uuid.uuid4())}, ids)
+    assert status == 400 and error_of(body)["code"] == "bad_request", body
 
 
 def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):

@@ -329,10 +329,11 @@ s_answer (zsock_t *worker, zmsg_t **client_p, const char *rid)
     zmsg_send (&reply, worker);
 }
 
-//  Two workers offering chunks and GETs, two chunks queued, then a GET. Returns how many
-//  chunks went out at once; get_rid / next_rid: what the free worker got, then the busy one.
+//  Two workers offering chunks and GETs, two chunks queued, then a GET (or, with send_get
+//  false, nothing: the free worker just waits 1.5 s). Returns how many chunks went out at
+//  once; free_rid / next_rid: what the free worker got, then the busy one.
 static int
-s_two_workers_two_chunks (bool api_traffic, char *get_rid, char *next_rid)
+s_two_workers_two_chunks (bool api_traffic, bool send_get, char *free_rid, char *next_rid)
 {
     char ep [64];
     s_endpoint (ep, sizeof ep);
@@ -362,9 +363,10 @@ s_two_workers_two_chunks (bool api_traffic, char *get_rid, char *next_rid)
     zsock_t *busy = *got_a ? a : b, *free_one = *got_a ? b : a;
     zmsg_t **busy_client = *got_a ? &to_a : &to_b;
     char *busy_rid = *got_a ? got_a : got_b;
-    s_send_request (client, SVC_TICKETS_GET, "get-1");
-    s_take_within (free_one, 300, got, &to);
-    strcpy (get_rid, got);
+    if (send_get)
+        s_send_request (client, SVC_TICKETS_GET, "get-1");
+    s_take_within (free_one, send_get ? 300 : 1500, got, &to);
+    strcpy (free_rid, got);
     if (to)
         s_answer (free_one, &to, got);
     //  When the busy worker finishes its chunk, it takes the next one.
@@ -386,7 +388,7 @@ s_two_workers_two_chunks (bool api_traffic, char *get_rid, char *next_rid)
 TEST (test_chunks_leave_one_worker_free_while_api_requests_come_in)
 {
     char get_rid [SVC_RID_MAX + 1], next_rid [SVC_RID_MAX + 1];
-    CHECK_INT (s_two_workers_two_chunks (true, get_rid, next_rid), 1);
+    CHECK_INT (s_two_workers_two_chunks (true, true, get_rid, next_rid), 1);
     CHECK_STR (get_rid, "get-1");
     CHECK_STR (next_rid, "chunk-2");
 }
@@ -394,7 +396,16 @@ TEST (test_chunks_leave_one_worker_free_while_api_requests_come_in)
 TEST (test_without_api_requests_every_worker_takes_chunks)
 {
     char get_rid [SVC_RID_MAX + 1], next_rid [SVC_RID_MAX + 1];
-    CHECK_INT (s_two_workers_two_chunks (false, get_rid, next_rid), 2);
+    CHECK_INT (s_two_workers_two_chunks (false, true, get_rid, next_rid), 2);
+}
+
+TEST (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a_chunk)
+{
+    //  No event follows the last API request: the broker's tick must hand the queued chunk
+    //  to the worker the reserve held back (BULK_RESERVE_MS, 1 s, after the request).
+    char free_rid [SVC_RID_MAX + 1], next_rid [SVC_RID_MAX + 1];
+    CHECK_INT (s_two_workers_two_chunks (true, false, free_rid, next_rid), 1);
+    CHECK_STR (free_rid, "chunk-2");
 }
 
 int
@@ -410,6 +421,7 @@ main (void)
         T (test_a_chunk_that_waited_past_the_yield_goes_first_again),
         T (test_chunks_leave_one_worker_free_while_api_requests_come_in),
         T (test_without_api_requests_every_worker_takes_chunks),
+        T (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a_chunk),
     };
     return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
 }
