@@ -3,6 +3,7 @@
 #include "broker.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/pidcache.h"
 #include "../common/stop.h"
 
 static const char *s_usage =
@@ -33,6 +34,7 @@ main (int argc, char **argv)
     if (broker_config_load (&cfg))
         return 1;
 
+    pidcache_install ();
     stop_install ();
 
     broker_t *broker = broker_new (&cfg);

@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/pidcache.h"
 #include "../common/stop.h"
 
 #include <stdio.h>
@@ -31,6 +32,7 @@ main (int argc, char **argv)
     edge_config_t cfg;
     if (edge_config_load (&cfg))
         return 1;
+    pidcache_install ();
     stop_install ();
     edge_t *edge = edge_new (&cfg);
     if (!edge)

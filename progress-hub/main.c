@@ -3,6 +3,7 @@
 #include "hub.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/pidcache.h"
 #include "../common/stop.h"
 
 #include <sys/resource.h>
@@ -41,6 +42,7 @@ main (int argc, char **argv)
     if (hub_config_load (&cfg))
         return 1;
 
+    pidcache_install ();
     stop_install ();
 
     //  One descriptor per client: raise the soft limit toward what HUB_MAX_CLIENTS needs

@@ -4,6 +4,7 @@
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/pidcache.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 
@@ -43,6 +44,7 @@ main (int argc, char **argv)
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;
+    pidcache_install ();
     stop_install ();
     worker_t *worker = worker_new (&cfg);
     if (!worker)

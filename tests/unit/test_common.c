@@ -1,8 +1,13 @@
-/*  Unit tests for common/: uuid checks and generation, settings parsing, log quoting.  */
+/*  Unit tests for common/: uuid checks and generation, settings parsing, log quoting, the
+    cached getpid.  */
 #include "testing.h"
 #include "common/uuid.h"
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/pidcache.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST (test_uuid_accepts_canonical_text)
 {
@@ -86,6 +91,24 @@ TEST (test_log_quote_escapes_and_truncates)
     CHECK_STR (log_quote (buf, sizeof buf, "/a\xff\xc3\xa9"), "\"/a???\"");
 }
 
+//  libzmq's fork guard compares getpid with the pid it saw: a stale cache in a child would
+//  make a forked process use its parent's sockets.
+TEST (test_cached_getpid_is_the_kernel_pid_in_the_process_and_in_a_forked_child)
+{
+    pidcache_install ();
+    pid_t parent = getpid ();
+    CHECK_INT (parent, pidcache_kernel_pid ());
+    pid_t child = fork ();
+    CHECK (child >= 0);
+    if (child == 0)
+        _exit (getpid () == pidcache_kernel_pid () && getpid () != parent ? 0 : 1);
+    int status = 0;
+    CHECK_INT (waitpid (child, &status, 0), child);
+    CHECK (WIFEXITED (status));
+    CHECK_INT (WEXITSTATUS (status), 0);
+    CHECK_INT (getpid (), parent);
+}
+
 TEST_MAIN ("common",
     T (test_uuid_accepts_canonical_text),
     T (test_uuid_rejects_near_misses),
@@ -93,4 +116,5 @@ TEST_MAIN ("common",
     T (test_uuid_bytes_round_trip_in_lower_case),
     T (test_conf_int_takes_default_value_and_bounds),
     T (test_conf_endpoint_rejects_non_zeromq_addresses),
-    T (test_log_quote_escapes_and_truncates))
+    T (test_log_quote_escapes_and_truncates),
+    T (test_cached_getpid_is_the_kernel_pid_in_the_process_and_in_a_forked_child))
