@@ -16,7 +16,6 @@
 #include <string.h>
 
 #define TICK_MS                 100     //  TTL and bookkeeping granularity
-#define BATCH_MAX               4096    //  messages read before timers get a turn
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
 #define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
 //  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
@@ -775,7 +774,6 @@ broker_new (const broker_config_t *cfg)
     zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
-    zsock_set_rcvtimeo (self->router, 0);   //  the loop polls, then reads until EAGAIN
     if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {
         char q [300];
         log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
@@ -824,7 +822,6 @@ broker_destroy (broker_t **self_p)
 int
 broker_run (broker_t *self, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
     int64_t drain_deadline = 0;
     int rc = 0;
     while (true) {
@@ -841,24 +838,20 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop)
             timeout = (long) (drain_deadline - self->now);
         if (timeout < 0)
             timeout = 0;
-        int n = zmq_poll (&item, 1, timeout);
-        if (n == -1) {
-            if (zmq_errno () == EINTR)
-                continue;
-            log_error ("event=poll_failed msg=%s", zmq_strerror (zmq_errno ()));
+        //  One blocking receive bounded by the next timer, in place of zmq_poll and reads
+        //  until EAGAIN: libzmq checks its command mailbox (a system call) once per wake-up
+        //  instead of three or four times, and none while messages are waiting.
+        int ms = (int) timeout;
+        zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &ms, sizeof ms);
+        zmsg_t *msg = zmsg_recv (self->router);
+        self->now = zclock_mono ();
+        if (msg)
+            s_handle (self, &msg);
+        else
+        if (zmq_errno () != EAGAIN && zmq_errno () != EINTR) {
+            log_error ("event=recv_failed msg=%s", zmq_strerror (zmq_errno ()));
             rc = -1;
             break;
-        }
-        if (n > 0) {
-            for (int i = 0; i < BATCH_MAX; i++) {
-                zmsg_t *msg = zmsg_recv (self->router);
-                if (!msg)
-                    break;
-                s_handle (self, &msg);
-                if ((i & 63) == 63)
-                    self->now = zclock_mono ();
-            }
-            self->now = zclock_mono ();
         }
         if (self->now >= self->next_tick)
             s_tick (self);

@@ -1126,6 +1126,7 @@ edge_new (const edge_config_t *cfg)
     mdp_socket_setup (self->dealer);
     zsock_set_sndhwm (self->dealer, (int) cfg->sndhwm);
     zsock_set_rcvhwm (self->dealer, 0);         //  replies are bounded by what we sent
+    zsock_set_rcvtimeo (self->dealer, 0);       //  the loop reads until EAGAIN
     //  No queueing towards a broker that is not connected: a send fails at once (503)
     //  instead of delivering a stale request minutes later.
     zsock_set_immediate (self->dealer, 1);
@@ -1202,11 +1203,25 @@ s_poll_timeout (edge_t *self)
     return t < 0 ? 0 : (long) t;
 }
 
-static void
-s_run_daemons (edge_t *self)
+//  True when MHD has work now: its epoll fd was ready, or it asks to run at once (a
+//  timeout due, or data or a connection it left ready under its edge-triggered epoll:
+//  MHD_get_timeout answers 0 for those).
+static bool
+s_daemon_due (struct MHD_Daemon *d, const zmq_pollitem_t *item)
 {
-    MHD_run (self->api_d);
-    if (self->web_d)
+    MHD_UNSIGNED_LONG_LONG mt;
+    return d && ((item->revents & ZMQ_POLLIN)
+              || (MHD_get_timeout (d, &mt) == MHD_YES && mt == 0));
+}
+
+//  Runs a daemon only when it has work: an idle MHD_run is still an epoll_wait, a system
+//  call, and the loop wakes once or twice per request.
+static void
+s_run_daemons (edge_t *self, const zmq_pollitem_t *items)
+{
+    if (s_daemon_due (self->api_d, &items [1]))
+        MHD_run (self->api_d);
+    if (s_daemon_due (self->web_d, &items [2]))
         MHD_run (self->web_d);
 }
 
@@ -1241,15 +1256,14 @@ edge_run (edge_t *self)
             log_error ("event=poll_failed err=\"%s\"", zmq_strerror (errno));
             break;
         }
-        s_run_daemons (self);
-        //  Drain the DEALER: every reply resumes a connection.
+        if (rc <= 0)
+            items [0].revents = items [1].revents = items [2].revents = 0;
+        s_run_daemons (self, items);
+        //  Drain the DEALER (every reply resumes a connection): reads until EAGAIN, so
+        //  libzmq looks at its mailbox once per drain instead of once per message.
         bool resumed = false;
-        while (true) {
-            if (!(zsock_events (self->dealer) & ZMQ_POLLIN))
-                break;
-            zmsg_t *msg = zmsg_recv (self->dealer);
-            if (!msg)
-                break;
+        zmsg_t *msg;
+        while ((items [0].revents & ZMQ_POLLIN) && (msg = zmsg_recv (self->dealer))) {
             size_t before = self->inflight;
             s_on_broker_message (self, msg);
             if (self->inflight != before)
@@ -1257,15 +1271,18 @@ edge_run (edge_t *self)
         }
         size_t before = self->inflight;
         s_timers (self);
+        //  Resumed connections are answered by the API daemon's next run: now.
         if (resumed || self->inflight != before)
-            s_run_daemons (self);
+            MHD_run (self->api_d);
     }
     //  Let the last answers go out before the daemons stop.
     int64_t flush_until = s_now_ms () + 200;
     s_fail_pending (self, "shutting_down", "the server is shutting down");
     while (s_now_ms () < flush_until) {
         zmq_poll (items + 1, nitems - 1, 20);
-        s_run_daemons (self);
+        MHD_run (self->api_d);          //  the connections s_fail_pending resumed
+        if (self->web_d)
+            MHD_run (self->web_d);
     }
     log_info ("event=stopped inflight=%zu", self->inflight);
     return 0;

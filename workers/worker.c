@@ -378,16 +378,23 @@ s_on_message (worker_t *self, zmsg_t *raw)
     mdp_msg_destroy (&msg);
 }
 
+//  Receives from the broker, waiting at most timeout_ms (0: only what is there). A
+//  receive with a timeout in place of zmq_poll and ZMQ_EVENTS: libzmq then checks its
+//  command mailbox (a system call) once per wake-up, not once per message and per poll.
+static zmsg_t *
+s_recv (worker_t *self, int timeout_ms)
+{
+    zmq_setsockopt (zsock_resolve (self->sock), ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    return zmsg_recv (self->sock);
+}
+
 //  Reads whatever the broker sent, without blocking.
 static void
 s_drain (worker_t *self)
 {
-    while (self->sock && (zsock_events (self->sock) & ZMQ_POLLIN)) {
-        zmsg_t *raw = zmsg_recv (self->sock);
-        if (!raw)
-            break;
+    zmsg_t *raw;
+    while (self->sock && (raw = s_recv (self, 0)))
         s_on_message (self, raw);
-    }
 }
 
 //  Called by db while it waits on PostgreSQL: keeps the broker convinced we are alive.
@@ -431,14 +438,14 @@ worker_run (worker_t *self)
         int64_t wait = self->heartbeat_at - now;
         if (self->maintain_at - now < wait)
             wait = self->maintain_at - now;
-        zmq_pollitem_t item = { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (&item, 1, wait > 0 ? (long) wait : 0);
-        if (rc < 0 && errno != EINTR) {
-            log_error ("event=poll_failed errno=%d", errno);
+        zmsg_t *raw = s_recv (self, wait > 0 ? (int) wait : 0);
+        if (raw)
+            s_on_message (self, raw);
+        else
+        if (zmq_errno () != EAGAIN && zmq_errno () != EINTR) {
+            log_error ("event=recv_failed msg=%s", zmq_strerror (zmq_errno ()));
             break;
         }
-        if (rc > 0)
-            s_drain (self);
         s_heartbeat_if_due (self);
         if (zclock_mono () >= self->maintain_at) {
             s_db_maintain (self);
