@@ -50,6 +50,7 @@ struct edge_s {
     zhashx_t *pending;              //  rid -> edge_req_t (not owned)
     size_t inflight;
     size_t job_uploads;             //  large job bodies being read (each up to 16 B an id)
+    size_t body_bytes;              //  bodies held (jobbody slots aside), at most body_budget_bytes
     edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
 
     char rid_prefix [9];
@@ -123,6 +124,11 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
     rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &cfg->max_job_items);
     rc |= conf_int ("EDGE_MAX_JOB_UPLOADS", 4, 1, 10000, &cfg->max_job_uploads);
+    rc |= conf_int ("EDGE_BODY_BUDGET_BYTES", 64L * 1024 * 1024, 1024, 1024L * 1024 * 1024 * 1024,
+                    &cfg->body_budget_bytes);
+    //  One body of the largest size must always fit, or it could never be read.
+    if (cfg->body_budget_bytes < cfg->max_body_bytes + 1)
+        cfg->body_budget_bytes = cfg->max_body_bytes + 1;
     //  A quoted uuid and a comma are 39 bytes; 41 leaves room for a space, plus the envelope.
     cfg->max_job_body_bytes = cfg->max_job_items * 41 + 4096;
     if (cfg->max_job_body_bytes < cfg->max_body_bytes)
@@ -662,6 +668,31 @@ s_job_upload_end (edge_req_t *req)
     }
 }
 
+//  Sets what a request holds of EDGE_BODY_BUDGET_BYTES; false (nothing changed) when the
+//  edge's bodies would then hold more than the budget.
+static bool
+s_budget_set (edge_req_t *req, size_t bytes)
+{
+    edge_t *self = req->edge;
+    if (bytes > req->budget_bytes
+    &&  self->body_bytes - req->budget_bytes + bytes > (size_t) self->cfg.body_budget_bytes)
+        return false;
+    self->body_bytes = self->body_bytes - req->budget_bytes + bytes;
+    req->budget_bytes = bytes;
+    return true;
+}
+
+//  Frees a request's body (buffer or job body reader) and its share of the budget.
+static void
+s_body_free (edge_req_t *req)
+{
+    free (req->body);
+    req->body = NULL;
+    req->body_len = req->body_cap = 0;
+    s_job_upload_end (req);
+    s_budget_set (req, 0);
+}
+
 static void
 s_req_destroy (edge_req_t **req_p)
 {
@@ -670,8 +701,7 @@ s_req_destroy (edge_req_t **req_p)
         return;
     if (req->response)
         MHD_destroy_response (req->response);
-    free (req->body);
-    s_job_upload_end (req);
+    s_body_free (req);
     free (req);
     *req_p = NULL;
 }
@@ -752,6 +782,29 @@ s_queue (edge_req_t *req)
     return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
 }
 
+//  Refuses a body while it is being read: what was held is freed, the rest of the upload
+//  is read and dropped, and the answer goes out as soon as MHD lets it (at the latest when
+//  the upload ends: a client still sending when we close would get a reset, not the error).
+static void
+s_body_refuse (edge_req_t *req, int status, const char *code, const char *message)
+{
+    req->body_dropped = true;
+    s_body_free (req);
+    req_respond_error (req, status, code, message, NULL);
+    if (status == 503)
+        req_header (req, "Retry-After", "1");
+    if (s_queue (req) == MHD_NO)
+        req->queued = false;
+}
+
+//  The bodies being read hold EDGE_BODY_BUDGET_BYTES: this one waits for a retry.
+static void
+s_body_overloaded (edge_req_t *req)
+{
+    req->edge->rejected_overload++;
+    s_body_refuse (req, 503, "overloaded", "too many request bodies are being received, try again");
+}
+
 static enum MHD_Result
 s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
           const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -782,7 +835,7 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             //  a body of moderate size is read and thrown away first (as nginx's lingering
             //  close does). Beyond EDGE_DRAIN_MAX we answer at once and close.
             if (declared <= EDGE_DRAIN_MAX) {
-                req->body_too_big = true;
+                req->body_dropped = true;
                 return MHD_YES;
             }
             return s_queue (req);
@@ -813,23 +866,19 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->queued || req->body_too_big)
+        if (req->queued || req->body_dropped)
             return MHD_YES;             //  discarding the rest of a refused body
         if (req->body_len + n > req->body_max) {
-            req->body_too_big = true;
-            free (req->body);
-            req->body = NULL;
-            s_job_upload_end (req);
-            req->body_len = req->body_cap = 0;
-            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
-            if (s_queue (req) == MHD_NO)
-                req->queued = false;    //  MHD wants the whole upload first: answer at its end
+            s_body_refuse (req, 413, "payload_too_large", "the request body is too large");
             return MHD_YES;
         }
         if (req->jobbody) {
             //  Errors are sticky in the reader; the handler reports them at the end.
             jobbody_feed (req->jobbody, upload_data, n);
             req->body_len += n;
+            //  A large one holds an upload slot instead; an ordinary one counts here.
+            if (!req->big_upload && !s_budget_set (req, jobbody_memory (req->jobbody)))
+                s_body_overloaded (req);
             return MHD_YES;
         }
         if (req->body_len + n + 1 > req->body_cap) {
@@ -838,6 +887,10 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
                 cap *= 2;
             if (cap > req->body_max + 1)
                 cap = req->body_max + 1;
+            if (!s_budget_set (req, cap)) {
+                s_body_overloaded (req);
+                return MHD_YES;
+            }
             char *body = realloc (req->body, cap);
             if (!body)
                 return MHD_NO;
@@ -952,6 +1005,11 @@ edge_metrics_text (edge_t *self, size_t *len)
     fprintf (f, "# HELP edge_inflight_requests Requests waiting for a broker reply.\n"
                 "# TYPE edge_inflight_requests gauge\nedge_inflight_requests %zu\n",
              self->inflight);
+    fprintf (f, "# HELP edge_body_bytes Request body bytes held, of EDGE_BODY_BUDGET_BYTES.\n"
+                "# TYPE edge_body_bytes gauge\nedge_body_bytes %zu\n"
+                "# HELP edge_body_budget_bytes EDGE_BODY_BUDGET_BYTES.\n"
+                "# TYPE edge_body_budget_bytes gauge\nedge_body_budget_bytes %ld\n",
+             self->body_bytes, self->cfg.body_budget_bytes);
     fprintf (f, "# HELP edge_broker_timeouts_total Requests answered 504.\n"
                 "# TYPE edge_broker_timeouts_total counter\nedge_broker_timeouts_total %llu\n",
              (unsigned long long) self->broker_timeouts);

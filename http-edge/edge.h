@@ -25,6 +25,7 @@ typedef struct {
     long max_job_items;             //  MAX_JOB_ITEMS, default 1000000
     long max_job_uploads;           //  EDGE_MAX_JOB_UPLOADS: job bodies over max_body_bytes read at once (4)
     long max_job_body_bytes;        //  POST /api/jobs: about 40 bytes per id, from MAX_JOB_ITEMS
+    long body_budget_bytes;         //  EDGE_BODY_BUDGET_BYTES: bodies held at once (64 MiB)
     long rate_per_user;             //  RATE_LIMIT_PER_USER: requests/s per user (burst 2x), 0 = off
     long rate_login_per_min;        //  RATE_LIMIT_LOGIN_PER_MIN: per address and e-mail, 0 = off
     long conn_limit;                //  EDGE_CONNECTION_LIMIT, default 4096

@@ -732,6 +732,12 @@ jobbody_too_big (jobbody_t *self)
     return self && self->too_big;
 }
 
+size_t
+jobbody_memory (const jobbody_t *self)
+{
+    return sizeof *self + self->rest_cap + self->ids_cap * 16;
+}
+
 bool
 jobbody_out_of_memory (jobbody_t *self)
 {

@@ -41,6 +41,9 @@ const char *jobbody_error (jobbody_t *self);
 //  When a body is both too big and invalid, this tells which came first in the body.
 bool jobbody_too_big (jobbody_t *self);
 
+//  Bytes the scanner holds now (ids and rest buffers).
+size_t jobbody_memory (const jobbody_t *self);
+
 //  True when the -1 came from running out of memory (neither the client's fault nor a
 //  verdict on the body: the edge answers 503).
 bool jobbody_out_of_memory (jobbody_t *self);

@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/pidcache.h"
 #include "../common/stop.h"
 
@@ -16,6 +17,7 @@ static const char *s_usage =
     "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
     "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, MAX_JOB_ITEMS, WS_PORT,\n"
     "  EDGE_MAX_JOB_UPLOADS (4 job bodies over MAX_BODY_BYTES read at once; more: 503),\n"
+    "  EDGE_BODY_BUDGET_BYTES (64 MiB of other request bodies held at once; more: 503),\n"
     "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
     "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n"
     "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"
@@ -33,6 +35,7 @@ main (int argc, char **argv)
     if (edge_config_load (&cfg))
         return 1;
     pidcache_install ();
+    memtrim_install ();
     stop_install ();
     edge_t *edge = edge_new (&cfg);
     if (!edge)

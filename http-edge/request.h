@@ -30,11 +30,12 @@ struct edge_req_s {
     svc_role_t role;
     int64_t start_us;
 
-    //  Upload, bounded by the edge's max body size.
+    //  Upload, bounded by the route's limit and the edge's EDGE_BODY_BUDGET_BYTES.
     char *body;
     size_t body_len, body_cap;
     size_t body_max;                    //  this route's limit (413 beyond)
-    bool body_too_big;
+    bool body_dropped;                  //  refused (413, 503): the rest is read and dropped
+    size_t budget_bytes;                //  what it holds of EDGE_BODY_BUDGET_BYTES
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
     //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.
     struct _jobbody_t *jobbody;

@@ -279,6 +279,27 @@ def agent_token(system):
     return system.login("agent")
 
 
+def read_raw_response(sock):
+    """(head, body) of one HTTP response read from a raw socket: the head up to the blank
+    line, lower-cased, then Content-Length bytes of body (what arrived, if it closes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    head = head.lower()
+    length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+              if line.startswith(b"content-length:")]
+    while length and len(body) < length[0]:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head, body
+
+
 def error_of(body):
     """The contract's error object, checked for shape."""
     assert isinstance(body, dict) and "error" in body, f"expected an error object, got {body!r}"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import error_of
+from conftest import error_of, read_raw_response
 
 
 @pytest.mark.parametrize("path", [
@@ -90,3 +90,56 @@ def test_errors_never_leak_internals(system, agent_token):
     text = json.dumps(body)
     for leak in ("SQLSTATE", "postgres", "syntax error", ".c:", "Traceback", "PGRES"):
         assert leak not in text, text
+
+
+def _metric(system, name):
+    status, _, text = system.request("GET", "/metrics", timeout=5)
+    assert status == 200, text[:200]
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} missing from /metrics")
+
+
+def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, admin_token):
+    # EDGE_BODY_BUDGET_BYTES (64 MiB): six bodies of nearly MAX_BODY_BYTES (10 MiB) held open
+    # fit; a seventh that would pass the budget is answered 503 overloaded with Retry-After
+    # (once its upload, read and dropped, ends); when the six go, their bytes come back.
+    size = 10_000_000
+    head = (f"POST /api/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode()
+    budget = _metric(system, "edge_body_budget_bytes")
+    assert budget == 64 * 1024 * 1024, budget
+    held = []
+    try:
+        for _ in range(6):
+            s = socket.create_connection(("127.0.0.1", system.port), timeout=30)
+            s.sendall(head + b" " * (size - 1))     # all but one byte: the edge holds it
+            held.append(s)
+        deadline = time.time() + 20
+        while _metric(system, "edge_body_bytes") < 6 * size and time.time() < deadline:
+            time.sleep(0.1)
+        assert 6 * size <= _metric(system, "edge_body_bytes") <= budget
+        rejected = _metric(system, "edge_overload_rejections_total")
+
+        seventh = socket.create_connection(("127.0.0.1", system.port), timeout=30)
+        seventh.sendall(head + b" " * size)
+        answer, body = read_raw_response(seventh)
+        seventh.close()
+        assert b" 503 " in answer.split(b"\r\n")[0], answer[:300]
+        assert b"retry-after: 1" in answer
+        assert error_of(json.loads(body))["code"] == "overloaded", body[:300]
+        assert _metric(system, "edge_overload_rejections_total") == rejected + 1
+        assert _metric(system, "edge_body_bytes") <= budget
+    finally:
+        for s in held:
+            s.close()
+    deadline = time.time() + 10
+    while _metric(system, "edge_body_bytes") > 0 and time.time() < deadline:
+        time.sleep(0.1)
+    assert _metric(system, "edge_body_bytes") == 0
+    status, _, body = system.request("POST", "/api/tickets",
+                                     {"subject": "After the budget", "description": "read again",
+                                      "requesterEmail": "jo@example.com"},
+                                     token=admin_token)
+    assert status == 201, body
