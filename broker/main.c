@@ -3,6 +3,7 @@
 #include "broker.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/pidcache.h"
 #include "../common/stop.h"
 
@@ -35,6 +36,7 @@ main (int argc, char **argv)
         return 1;
 
     pidcache_install ();
+    memtrim_install ();
     stop_install ();
 
     broker_t *broker = broker_new (&cfg);

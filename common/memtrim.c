@@ -4,6 +4,12 @@
 #include <malloc.h>
 
 void
+memtrim_install (void)
+{
+    mallopt (M_MMAP_THRESHOLD, MEMTRIM_MMAP_THRESHOLD);
+}
+
+void
 memtrim_maybe (int64_t now_ms)
 {
     //  One process, one loop thread calls this: no lock needed.

@@ -3,6 +3,7 @@
 #include "hub.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/pidcache.h"
 #include "../common/stop.h"
 
@@ -43,6 +44,7 @@ main (int argc, char **argv)
         return 1;
 
     pidcache_install ();
+    memtrim_install ();
     stop_install ();
 
     //  One descriptor per client: raise the soft limit toward what HUB_MAX_CLIENTS needs

@@ -4,6 +4,7 @@
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../common/memtrim.h"
 #include "../common/pidcache.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
@@ -45,6 +46,7 @@ main (int argc, char **argv)
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;
     pidcache_install ();
+    memtrim_install ();
     stop_install ();
     worker_t *worker = worker_new (&cfg);
     if (!worker)
