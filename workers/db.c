@@ -390,6 +390,21 @@ db_exec_binary (db_t *self, const char *name, int nparams, const char *const *pa
     return NULL;
 }
 
+PGresult *
+db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams, const char *const *params,
+            const int *lengths, const int *formats)
+{
+    if (gen == 0)
+        return db_exec_binary (self, name, nparams, params, lengths, formats);
+    s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
+    if (!stmt)
+        PANIC ("event=db_unknown_statement stmt=%s", name);
+    if (!self->conn || self->gen != gen || PQstatus (self->conn) != CONNECTION_OK)
+        return NULL;
+    bool lost = false;
+    return s_exec_once (self, name, stmt, nparams, params, lengths, formats, &lost);
+}
+
 uint64_t
 db_generation (db_t *self)
 {

@@ -43,6 +43,13 @@ PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char 
 //  not change, since db reconnects between calls and the transaction died with the old one.
 uint64_t db_generation (db_t *self);
 
+//  db_exec_binary inside a transaction begun on connection gen (db_generation after the
+//  BEGIN): runs only on that connection, never on a new one and never twice, since on a
+//  new one it would commit on its own what belongs to the dead transaction. NULL when that
+//  connection is gone or breaks. gen 0: plain db_exec_binary.
+PGresult *db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams,
+                      const char *const *params, const int *lengths, const int *formats);
+
 //  Connects when disconnected and the backoff allows it. Called by the worker loop about
 //  once a second so the connection comes back before the next request needs it.
 void db_maintain (db_t *self);

@@ -254,8 +254,9 @@ s_request_ids (svc_call_t *call, const unsigned char **ids, unsigned char **owne
 }
 
 //  Runs one create statement (j_create or j_add): its head parameters, the batch [from,
-//  from + n) of ids and their outcomes (binary arrays), then its tail parameters. Returns
-//  the result (NULL: the connection is gone).
+//  from + n) of ids and their outcomes (binary arrays), then its tail parameters; inside
+//  the transaction begun on connection gen when gen is not 0. Returns the result (NULL:
+//  the connection is gone).
 typedef struct {
     const char *stmt;
     const char *const *head;
@@ -267,8 +268,8 @@ typedef struct {
 #define JOBS_BATCH_PARAMS 12
 
 static PGresult *
-s_create_batch (svc_call_t *call, const s_batch_stmt_t *st, const unsigned char *ids,
-                const bool *dup, long dups, size_t from, size_t n,
+s_create_batch (svc_call_t *call, uint64_t gen, const s_batch_stmt_t *st,
+                const unsigned char *ids, const bool *dup, long dups, size_t from, size_t n,
                 unsigned char *buf_ids, unsigned char *buf_outcomes)
 {
     const char *params [JOBS_BATCH_PARAMS];
@@ -291,7 +292,7 @@ s_create_batch (svc_call_t *call, const s_batch_stmt_t *st, const unsigned char 
     at++;
     for (int i = 0; i < st->tail_n; i++)
         params [at++] = st->tail [i];
-    return db_exec_binary (call->db, st->stmt, at, params, lengths, formats);
+    return db_exec_in (call->db, gen, st->stmt, at, params, lengths, formats);
 }
 
 //  Ends the transaction of a multi-batch create. True when it committed on the connection
@@ -299,10 +300,9 @@ s_create_batch (svc_call_t *call, const s_batch_stmt_t *st, const unsigned char 
 static bool
 s_end_transaction (svc_call_t *call, bool commit, uint64_t gen)
 {
-    if (db_generation (call->db) != gen)
-        return false;
-    PGresult *res = db_exec (call->db, commit ? "j_commit" : "j_rollback", 0, NULL);
-    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK && db_generation (call->db) == gen;
+    PGresult *res = db_exec_in (call->db, gen, commit ? "j_commit" : "j_rollback", 0, NULL,
+                                NULL, NULL);
+    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
     PQclear (res);
     return ok;
 }
@@ -380,7 +380,8 @@ s_create (svc_call_t *call, reply_t *reply)
     const char *head [] = { id, call->user, type, total };
     const char *tail [] = { chunk_s, key, key ? hash : NULL, max_active, window };
     const s_batch_stmt_t create = { "j_create", head, 4, tail, 5 };
-    PGresult *res = s_create_batch (call, &create, ids, dup, dups, 0, first, buf_ids, buf_outcomes);
+    PGresult *res = s_create_batch (call, gen, &create, ids, dup, dups, 0, first, buf_ids,
+                                    buf_outcomes);
     if (!res) {
         reply_unavailable (reply);
         goto done;
@@ -402,9 +403,9 @@ s_create (svc_call_t *call, reply_t *reply)
         const char *more_tail [] = { chunk_s, window };
         const s_batch_stmt_t more = { "j_add", more_head, 2, more_tail, 2 };
         size_t len = n - from < per ? n - from : per;
-        PGresult *add = s_create_batch (call, &more, ids, dup, dups, from, len, buf_ids, buf_outcomes);
-        bool ok = add && PQresultStatus (add) == PGRES_TUPLES_OK
-               && db_generation (call->db) == gen;
+        PGresult *add = s_create_batch (call, gen, &more, ids, dup, dups, from, len, buf_ids,
+                                        buf_outcomes);
+        bool ok = add && PQresultStatus (add) == PGRES_TUPLES_OK;
         if (!ok) {
             log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", call->rid, id,
                        from, add ? db_sqlstate (add) : "connection_lost");

@@ -250,6 +250,48 @@ def test_a_job_bigger_than_one_create_batch_is_created_whole_in_order(system, ad
         ["duplicate", "not_found", None]
 
 
+def test_a_create_whose_connection_dies_between_batches_leaves_no_job_and_can_be_retried(
+        system, admin_token):
+    # 200,000 ids are four create batches in one transaction. A session in PostgreSQL waits
+    # for the worker's backend to run a later batch (job_add_chunks) and terminates it: the
+    # transaction dies with the connection, so no part of the job may remain, the answer is
+    # 503 (retryable), and the same request with the same Idempotency-Key then creates it.
+    ids = [str(uuid.uuid4()) for _ in range(200000)]
+    key = f"conn-lost-{uuid.uuid4()}"
+    jobs_before = system.psql("SELECT count(*) FROM jobs")
+    killer_sql = """DO $$ DECLARE p int; BEGIN
+      FOR i IN 1..10000 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        SELECT pid INTO p FROM pg_stat_activity
+         WHERE query LIKE '%job_add_chunks%' AND state = 'active' AND pid <> pg_backend_pid();
+        IF p IS NOT NULL THEN PERFORM pg_terminate_backend(p); RETURN; END IF;
+        PERFORM pg_sleep(0.002);
+      END LOOP;
+      RAISE EXCEPTION 'no create batch seen';
+    END $$"""
+    killed = {}
+    killer = threading.Thread(target=lambda: killed.update(out=system.psql(killer_sql)))
+    killer.start()
+    time.sleep(0.3)                     # the killer's session is up before the create starts
+    status, _, body = system.request("POST", "/api/jobs",
+                                     {"type": "bulk-delete", "payload": {"ticketIds": ids}},
+                                     token=admin_token, headers={"Idempotency-Key": key},
+                                     timeout=60)
+    killer.join(30)
+    assert "out" in killed, "the create's second batch was never seen running"
+    assert status == 503, (status, str(body)[:300])
+    error_of(body)
+    assert system.psql("SELECT count(*) FROM jobs") == jobs_before
+    assert system.psql("SELECT count(*) FROM jobs WHERE idempotency_key = "
+                       f"'{key}'") == "0"
+    job, _ = create_job(system, admin_token, ids, key=key)
+    assert job["total"] == 200000
+    done = wait_terminal(system, admin_token, job["id"], timeout=180)
+    assert done["status"] == "completed", done
+    assert (done["succeeded"], done["failed"]) == (0, 200000)
+    assert_exact(system, job["id"])
+
+
 def test_items_are_paged_and_bounded(system, admin_token):
     ids = make_tickets(system, 30, "bulkP")
     job, _ = create_job(system, admin_token, ids)
