@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """P8: resident memory of edge + broker + hub + 2 workers. Short form (make bench): sampled
-every 250 ms during a BENCH_TICKETS-item bulk delete. BENCH_LONG=1 (make soak-mem): a
+every 50 ms during a BENCH_TICKETS-item bulk delete. BENCH_LONG=1 (make soak-mem): a
 10-minute run of repeated 100k-item jobs plus a GET load, sampled every second; "flat" means
 the last minute's mean is within 10% of the second minute's."""
 import os, subprocess, sys, threading, time
@@ -20,7 +20,7 @@ def main():
     ids = ticket_ids(n)
     undelete()
     start = {k: rss_kb(v) for k, v in pids().items()}
-    s = p1.RssSampler(); s.start()
+    s = p1.RssSampler(every=0.05); s.start()
     t, _, ok, _ = p1.system_run(ids, tok)
     s.stop.set(); s.join()
     peak, per = summary(s.samples)
