@@ -1,7 +1,7 @@
 /*  pidcache: getpid without a system call. libzmq checks getpid on every signal between a
-    socket and its I/O thread (its guard against use after fork), about twenty times per
-    request through the broker; glibc no longer caches the pid, and on this project's VMs a
-    system call costs about a microsecond. This module defines getpid for the whole process
+    socket and its I/O thread (its guard against use after fork): eight times per MDP round
+    trip in the broker, about thirty per GET across the actors; glibc no longer caches the
+    pid, and on this project's VMs a system call costs about a microsecond. This module defines getpid for the whole process
     (libzmq's calls bind to it): the pid is read once and read again in a child after fork.  */
 #ifndef COMMON_PIDCACHE_H
 #define COMMON_PIDCACHE_H
