@@ -317,6 +317,16 @@ edge_service_workers (edge_t *self, const char *service)
     return 0;
 }
 
+//  503 overloaded with Retry-After: a bound of the edge (requests in flight, large job
+//  uploads, body bytes) is reached; counted in edge_overload_rejections_total.
+static void
+s_respond_overloaded (edge_req_t *req, const char *message)
+{
+    req->edge->rejected_overload++;
+    req_respond_error (req, 503, "overloaded", message, NULL);
+    req_header (req, "Retry-After", "1");
+}
+
 int
 edge_call (edge_req_t *req, const char *service, json_t *payload, req_reply_fn *on_reply,
            long timeout_ms)
@@ -336,9 +346,7 @@ edge_call_blob (edge_req_t *req, const char *service, json_t *payload, unsigned 
         goto fail;
     }
     if (self->inflight >= (size_t) self->cfg.max_inflight) {
-        self->rejected_overload++;
-        req_respond_error (req, 503, "overloaded", "too many requests in flight, try again", NULL);
-        req_header (req, "Retry-After", "1");
+        s_respond_overloaded (req, "too many requests in flight, try again");
         goto fail;
     }
     //  A client-chosen rid may already be in flight; then this request gets our own.
@@ -782,27 +790,25 @@ s_queue (edge_req_t *req)
     return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
 }
 
-//  Refuses a body while it is being read: what was held is freed, the rest of the upload
-//  is read and dropped, and the answer goes out as soon as MHD lets it (at the latest when
-//  the upload ends: a client still sending when we close would get a reset, not the error).
+//  Refuses a body while it is being read, with the answer already set: what was held is
+//  freed, the rest of the upload is read and dropped, and the answer goes out as soon as
+//  MHD lets it (at the latest when the upload ends: a client still sending when we close
+//  would get a reset, not the error).
 static void
-s_body_refuse (edge_req_t *req, int status, const char *code, const char *message)
+s_body_refuse (edge_req_t *req)
 {
     req->body_dropped = true;
     s_body_free (req);
-    req_respond_error (req, status, code, message, NULL);
-    if (status == 503)
-        req_header (req, "Retry-After", "1");
     if (s_queue (req) == MHD_NO)
         req->queued = false;
 }
 
-//  The bodies being read hold EDGE_BODY_BUDGET_BYTES: this one waits for a retry.
+//  The bodies being read hold EDGE_BODY_BUDGET_BYTES: this one is to be retried.
 static void
 s_body_overloaded (edge_req_t *req)
 {
-    req->edge->rejected_overload++;
-    s_body_refuse (req, 503, "overloaded", "too many request bodies are being received, try again");
+    s_respond_overloaded (req, "too many request bodies are being received, try again");
+    s_body_refuse (req);
 }
 
 static enum MHD_Result
@@ -846,10 +852,7 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
             //  once rather than read.
             if (!clen || declared > (unsigned long long) self->cfg.max_body_bytes) {
                 if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
-                    self->rejected_overload++;
-                    req_respond_error (req, 503, "overloaded",
-                                       "too many large job bodies are being received, try again", NULL);
-                    req_header (req, "Retry-After", "1");
+                    s_respond_overloaded (req, "too many large job bodies are being received, try again");
                     return s_queue (req);
                 }
                 req->big_upload = true;
@@ -869,7 +872,8 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
         if (req->queued || req->body_dropped)
             return MHD_YES;             //  discarding the rest of a refused body
         if (req->body_len + n > req->body_max) {
-            s_body_refuse (req, 413, "payload_too_large", "the request body is too large");
+            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+            s_body_refuse (req);
             return MHD_YES;
         }
         if (req->jobbody) {

@@ -353,6 +353,16 @@ s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
     return s_collect (self, lost);
 }
 
+//  A registered statement; an unknown name is our bug, never input.
+static s_stmt_t *
+s_stmt (db_t *self, const char *name)
+{
+    s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
+    if (!stmt)
+        PANIC ("event=db_unknown_statement stmt=%s", name);
+    return stmt;
+}
+
 PGresult *
 db_exec (db_t *self, const char *name, int nparams, const char *const *params)
 {
@@ -363,9 +373,7 @@ PGresult *
 db_exec_binary (db_t *self, const char *name, int nparams, const char *const *params,
                 const int *lengths, const int *formats)
 {
-    s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
-    if (!stmt)
-        PANIC ("event=db_unknown_statement stmt=%s", name);
+    s_stmt_t *stmt = s_stmt (self, name);
     if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
         s_disconnect (self);
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -396,9 +404,7 @@ db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams, const char 
 {
     if (gen == 0)
         return db_exec_binary (self, name, nparams, params, lengths, formats);
-    s_stmt_t *stmt = (s_stmt_t *) zhashx_lookup (self->stmts, name);
-    if (!stmt)
-        PANIC ("event=db_unknown_statement stmt=%s", name);
+    s_stmt_t *stmt = s_stmt (self, name);
     if (!self->conn || self->gen != gen || PQstatus (self->conn) != CONNECTION_OK)
         return NULL;
     bool lost = false;
