@@ -116,10 +116,14 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
             s = socket.create_connection(("127.0.0.1", system.port), timeout=30)
             s.sendall(head + b" " * (size - 1))     # all but one byte: the edge holds it
             held.append(s)
+        # Each buffer doubles from 64 KiB and stops at MAX_BODY_BYTES + 1: wait until the edge
+        # has read all six. Waiting only for 6 * size is not enough: five full buffers and one
+        # still at 8 MiB pass it, and the seventh would then race the sixth for what is left.
+        full = 6 * (10 * 1024 * 1024 + 1)
         deadline = time.time() + 20
-        while _metric(system, "edge_body_bytes") < 6 * size and time.time() < deadline:
+        while _metric(system, "edge_body_bytes") < full and time.time() < deadline:
             time.sleep(0.1)
-        assert 6 * size <= _metric(system, "edge_body_bytes") <= budget
+        assert _metric(system, "edge_body_bytes") == full
         rejected = _metric(system, "edge_overload_rejections_total")
 
         seventh = socket.create_connection(("127.0.0.1", system.port), timeout=30)
@@ -130,7 +134,11 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
         assert b"retry-after: 1" in answer
         assert error_of(json.loads(body))["code"] == "overloaded", body[:300]
         assert _metric(system, "edge_overload_rejections_total") == rejected + 1
-        assert _metric(system, "edge_body_bytes") <= budget
+        assert _metric(system, "edge_body_bytes") == full
+        for s in held:                          # the six were left alone, not answered
+            s.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                s.recv(1)
     finally:
         for s in held:
             s.close()
