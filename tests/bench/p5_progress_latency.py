@@ -4,8 +4,14 @@ sockets open (all admin, so every socket gets every event). The commit time is P
 own (track_commit_timestamp, turned on for the bench cluster): the k-th chunk to commit is
 the one whose event says processed = the first k chunks' items. Baseline: lws_bare, a bare
 libwebsockets broadcast server, with the same client (build/bench/ws_latency) relaying a
-timestamped frame to the same 1,000 sockets."""
-import os, subprocess, sys, time
+timestamped frame to the same 1,000 sockets.
+
+The path is split in two at the hub's XPUB (HUB_SUB_ENDPOINT), where a plain SUB socket in
+this script sees each event as the hub forwards it, before the hub fans it out: commit ->
+XPUB is PostgreSQL's WAL flush, the worker's publish and one ZeroMQ hop; XPUB -> WebSocket
+is the hub's fan-out, what the bare server is compared with."""
+import json, os, subprocess, sys, threading, time
+import zmq
 sys.path.insert(0, os.path.dirname(__file__))
 from benchlib import *  # noqa
 
@@ -28,14 +34,48 @@ def lines(p):
     return out
 
 
+class XpubTap:
+    """A SUB socket on the hub's XPUB: (processed, receive ns) of every progress event and
+    the final one, from its own thread while the job runs."""
+
+    def __init__(self):
+        self.sock = zmq.Context.instance().socket(zmq.SUB)
+        self.sock.linger = 0
+        self.sock.rcvtimeo = 200
+        for name in ("progress", "completed"):
+            self.sock.subscribe(f"jobs.{name}.".encode())
+        self.sock.connect(ENV["HUB_SUB_ENDPOINT"])
+        self.seen, self.done = [], False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        time.sleep(0.3)                     # the subscription reaches the hub first
+
+    def run(self):
+        while not self.done:
+            try:
+                topic, body = self.sock.recv_multipart()
+            except zmq.Again:
+                continue
+            at = time.time_ns()
+            self.seen.append((topic.decode().rsplit(".", 1)[1], json.loads(body), at))
+
+    def stop(self, job_id):
+        self.done = True
+        self.thread.join()
+        self.sock.close()
+        return {ev["data"]["processed"]: at for jid, ev, at in self.seen if jid == job_id}
+
+
 def system_once(tok, ids):
     p = client(WS_PORT, f"/ws?token={tok}", 0)
     assert p.stdout.readline().strip() == "READY"
+    tap = XpubTap()
     st, job = request("POST", "/api/jobs", raw=job_body(ids), tok=tok, timeout=300)
     assert st == 202, (st, job)
     p.stdin.write(job["id"] + "\n")
     p.stdin.flush()
     got = lines(p)
+    at_xpub = tap.stop(job["id"])
     rows = psql(f"SELECT cardinality(ticket_ids), (extract(epoch FROM pg_xact_commit_timestamp(xmin))"
                 f" * 1e9)::bigint FROM job_chunks WHERE job_id = '{job['id']}' AND status = 'done'"
                 " ORDER BY 2").split()
@@ -45,13 +85,15 @@ def system_once(tok, ids):
         cum += int(size)
         commit_at[cum] = int(ts)
     lat = [(recv - commit_at[k]) / 1e6 for k, recv in got if k in commit_at]
+    to_xpub = [(at_xpub[k] - commit_at[k]) / 1e6 for k in commit_at if k in at_xpub]
+    fan_out = [(recv - at_xpub[k]) / 1e6 for k, recv in got if k in at_xpub and k in commit_at]
     neg = [x for x in lat if x < 0]
     if neg:
         print(f"  WARNING: {len(neg)} deliveries before their commit (min {min(neg):.1f} ms): dropped")
         lat = [x for x in lat if x >= 0]
     if os.environ.get("P5_DEBUG"):
         print("commits", sorted(commit_at.items())[:12], "events", sorted(set(got))[:12], "rows", rows[:12])
-    return lat, len(commit_at), len(got)
+    return lat, len(commit_at), len(got), to_xpub, fan_out
 
 
 def bare_once():
@@ -72,20 +114,27 @@ def main():
     tok = token()
     ids = ticket_ids(ITEMS)
     sys_p99, bare_p99, sys_p50, bare_p50 = [], [], [], []
+    stages = {"commit -> XPUB": ([], []), "XPUB -> WebSocket": ([], [])}
     for r in range(RUNS):
         undelete(f"id = ANY ('{{{','.join(ids)}}}'::uuid[])") if r else None
-        lat, chunks, frames = system_once(tok, ids)
+        lat, chunks, frames, to_xpub, fan_out = system_once(tok, ids)
+        for (p50s, p99s), xs in zip(stages.values(), (to_xpub, fan_out)):
+            if xs:
+                p50s.append(pct(xs, 50)); p99s.append(pct(xs, 99))
         b = bare_once()
         sys_p99.append(pct(lat, 99)); sys_p50.append(pct(lat, 50))
         bare_p99.append(pct(b, 99)); bare_p50.append(pct(b, 50))
         print(f"  run {r + 1}: ticketd {chunks} chunks, {len(lat)} deliveries, p50 {sys_p50[-1]:.2f}"
               f" p99 {sys_p99[-1]:.2f} ms; bare {len(b)} deliveries p50 {bare_p50[-1]:.2f}"
-              f" p99 {bare_p99[-1]:.2f} ms", flush=True)
+              f" p99 {bare_p99[-1]:.2f} ms; stages (p50/p99 ms) "
+              + ", ".join(f"{n} {a[-1]:.2f}/{b[-1]:.2f}" for n, (a, b) in stages.items() if a),
+              flush=True)
     s, b = median(sys_p99), median(bare_p99)
     result("P5", f"chunk commit -> event on {SOCKS} WebSockets (p99)", f"{s:.2f} ms (p50 {median(sys_p50):.2f})",
            f"lws_bare {b:.2f} ms (p50 {median(bare_p50):.2f})", f"{s / b:.2f}x",
            "p99 <= 20 ms and <= 1.5x bare", s <= 20 and s / b <= 1.5,
-           f"median of {RUNS}; {ITEMS:,}-item job; client pinned to core {CPU}",
+           f"median of {RUNS}; {ITEMS:,}-item job; client pinned to core {CPU}; stages p50/p99: "
+           + ", ".join(f"{n} {median(a):.2f}/{median(b):.2f} ms" for n, (a, b) in stages.items() if a),
            [f"build/bench/ws_latency PORT /ws?token=... {SOCKS} 300 0",
             f"build/bench/lws_bare PORT + build/bench/ws_latency PORT / {SOCKS} 300 100"])
 

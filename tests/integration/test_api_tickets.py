@@ -231,6 +231,27 @@ def test_delete_is_soft_then_404_and_restore_brings_it_back(system, admin_token,
     assert system.request("GET", f"/api/tickets/{tid}", token=agent_token)[0] == 200
 
 
+def test_text_search_follows_a_ticket_through_delete_and_restore(system, admin_token):
+    # The trigram index holds live tickets only (sql/0004): a deleted ticket leaves the default
+    # search, is still found when admins search the deleted ones, and is back once restored.
+    word = "zq" + uuid.uuid4().hex[:12]
+    t, _ = new_ticket(system, admin_token, description=f"Mentions {word} once")
+
+    def found(query):
+        status, _, body = system.request("GET", f"/api/tickets?q={word}{query}", token=admin_token)
+        assert status == 200, body
+        return [x["id"] for x in body["data"]]
+
+    assert found("") == [t["id"]]
+    assert system.request("DELETE", f"/api/tickets/{t['id']}", token=admin_token)[0] == 204
+    assert found("") == []
+    assert found("&deleted=only") == [t["id"]]
+    assert found("&deleted=include") == [t["id"]]
+    assert system.request("POST", f"/api/tickets/{t['id']}/restore", token=admin_token)[0] == 200
+    assert found("") == [t["id"]]
+    assert found("&deleted=only") == []
+
+
 def test_agents_cannot_list_deleted_tickets(system, agent_token):
     status, _, body = system.request("GET", "/api/tickets?deleted=only", token=agent_token)
     assert status == 403, body
