@@ -37,6 +37,8 @@ typedef struct {
     int64_t queued_at;          //  for the TTL; reset on hand-back
     uint64_t seq;               //  arrival order, to pick the oldest across services
     int handbacks;
+    size_t bytes;               //  what it counts against BROKER_HELD_BYTES
+    size_t *held;               //  the broker's count of those, given back on destroy
 } request_t;
 
 struct _service_t {
@@ -74,6 +76,7 @@ struct _broker_t {
     uint64_t seq;
     size_t queued;
     size_t in_flight;
+    size_t held_bytes;          //  request bodies held, queued or at a worker
     int64_t last_interactive;   //  when the last API request arrived (sys.* probes aside)
     bool draining;
     int64_t warn_window;
@@ -168,6 +171,7 @@ s_request_destroy (request_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    *(*self_p)->held -= (*self_p)->bytes;
     zframe_destroy (&(*self_p)->client);
     zmsg_destroy (&(*self_p)->body);
     free (*self_p);
@@ -483,10 +487,12 @@ s_status_json (broker_t *self)
             "idle", (json_int_t) zlistx_size (svc->waiting),
             "queued", (json_int_t) zlistx_size (svc->requests),
             "inFlight", (json_int_t) svc->in_flight));
-    json_t *root = json_pack ("{s:I, s:I, s:I, s:o}",
+    json_t *root = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:o}",
         "workers", (json_int_t) zhashx_size (self->workers),
         "queued", (json_int_t) self->queued,
         "inFlight", (json_int_t) self->in_flight,
+        "heldBytes", (json_int_t) self->held_bytes,
+        "heldBytesMax", (json_int_t) self->cfg.held_bytes_max,
         "services", services);
     char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
@@ -557,7 +563,19 @@ s_client_message (broker_t *self, mdp_msg_t *m)
                        "too many requests are waiting for this service");
         return;
     }
+    //  Counts bound the queues; bytes bound what they hold (a job's id list is megabytes).
+    size_t bytes = sizeof (request_t) + zmsg_content_size (m->body);
+    if (self->held_bytes + bytes > (size_t) self->cfg.held_bytes_max) {
+        log_warn ("event=request_refused rid=%s reason=held_bytes bytes=%zu held=%zu",
+                  *rid ? rid : "-", bytes, self->held_bytes);
+        s_reply_error (self, m->sender, m->service, rid, 503, "queue_full",
+                       "the broker holds too many request bytes, try again");
+        return;
+    }
     request_t *req = (request_t *) zmalloc (sizeof (request_t));
+    req->bytes = bytes;
+    req->held = &self->held_bytes;
+    self->held_bytes += bytes;
     req->client = m->sender;
     m->sender = NULL;
     req->body = m->body;
@@ -742,6 +760,17 @@ broker_config_load (broker_config_t *cfg)
     rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
     rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
     rc |= conf_int ("BROKER_BULK_RESERVE", 1, 0, 1000, &cfg->bulk_reserve);
+    //  The largest frame is a job's id list, 16 bytes an id (proto/README.md), or a reply
+    //  of BROKER_FRAME_FLOOR at most.
+    long max_job_items = 1000000;
+    rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &max_job_items);
+    rc |= conf_int ("BROKER_MAX_MSG_BYTES", 16 * max_job_items + BROKER_FRAME_FLOOR,
+                    BROKER_FRAME_FLOOR, 1024L * 1024 * 1024, &cfg->max_msg_bytes);
+    rc |= conf_int ("BROKER_HELD_BYTES", 256L * 1024 * 1024, BROKER_FRAME_FLOOR, 64L << 30,
+                    &cfg->held_bytes_max);
+    //  One request of the largest size always fits.
+    if (cfg->held_bytes_max < cfg->max_msg_bytes + 64 * 1024)
+        cfg->held_bytes_max = cfg->max_msg_bytes + 64 * 1024;
     //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
     curve_server_config_t curve;
     rc |= curve_server_config_load (&curve);
@@ -774,6 +803,8 @@ broker_new (const broker_config_t *cfg)
     zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
+    //  libzmq drops the connection of a peer that sends a larger frame, before it is held.
+    zsock_set_maxmsgsize (self->router, (int) cfg->max_msg_bytes);
     if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {
         char q [300];
         log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
@@ -789,8 +820,9 @@ broker_new (const broker_config_t *cfg)
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warn_window = self->now;
-    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld curve=%s",
-              cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max, cfg->request_ttl_ms,
+    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
+              "max_msg_bytes=%ld held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms,
+              cfg->queue_max, cfg->request_ttl_ms, cfg->max_msg_bytes, cfg->held_bytes_max,
               self->curve ? "on" : "off");
     return self;
 fail:

@@ -977,6 +977,15 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     s_req_destroy (&req);
 }
 
+//  One broker-wide gauge from the latest mmi.status (NULL: the broker is down, 0).
+static void
+s_status_gauge (FILE *f, json_t *status, const char *name, const char *help, const char *key)
+{
+    json_t *v = status ? json_object_get (status, key) : NULL;
+    fprintf (f, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+             json_is_integer (v) ? (long long) json_integer_value (v) : 0LL);
+}
+
 //  One gauge of every service in the latest mmi.status, from its field key.
 static void
 s_service_gauge (FILE *f, json_t *services, const char *name, const char *help, const char *key)
@@ -1029,14 +1038,14 @@ edge_metrics_text (edge_t *self, size_t *len)
     fprintf (f, "# HELP broker_workers Workers the broker knows (latest mmi.status).\n"
                 "# TYPE broker_workers gauge\nbroker_workers %d\n", self->workers < 0 ? 0 : self->workers);
     //  A broker that stopped answering reports nothing: its last numbers are not current.
-    json_t *q = up ? json_object_get (self->status, "queued") : NULL;
-    json_t *fl = up ? json_object_get (self->status, "inFlight") : NULL;
-    fprintf (f, "# HELP broker_queued_requests Requests queued in the broker.\n"
-                "# TYPE broker_queued_requests gauge\nbroker_queued_requests %lld\n",
-             json_is_integer (q) ? (long long) json_integer_value (q) : 0LL);
-    fprintf (f, "# HELP broker_inflight_requests Requests the broker's workers hold.\n"
-                "# TYPE broker_inflight_requests gauge\nbroker_inflight_requests %lld\n",
-             json_is_integer (fl) ? (long long) json_integer_value (fl) : 0LL);
+    json_t *status = up ? self->status : NULL;
+    s_status_gauge (f, status, "broker_queued_requests", "Requests queued in the broker.",
+                    "queued");
+    s_status_gauge (f, status, "broker_inflight_requests", "Requests the broker's workers hold.",
+                    "inFlight");
+    s_status_gauge (f, status, "broker_held_bytes",
+                    "Request bytes the broker holds, queued or at workers.", "heldBytes");
+    s_status_gauge (f, status, "broker_held_bytes_max", "BROKER_HELD_BYTES.", "heldBytesMax");
     json_t *services = up ? json_object_get (self->status, "services") : NULL;
     if (json_is_array (services)) {
         s_service_gauge (f, services, "broker_service_workers",

@@ -79,6 +79,14 @@ def test_the_edge_answers_prometheus_text_at_once(system):
         assert get(samples, name) is not None, f"{name} missing"
     assert get(samples, "edge_broker_up") == 1
 
+    def with_broker_status():           # the edge's first mmi.status may not have come yet
+        s = scrape(system)
+        return s if get(s, "broker_held_bytes_max") else None
+
+    samples = wait_for(with_broker_status, "a broker status sample")
+    assert get(samples, "broker_held_bytes_max") == 256 * 1024 * 1024   # BROKER_HELD_BYTES
+    assert 0 <= get(samples, "broker_held_bytes") <= get(samples, "broker_held_bytes_max")
+
 
 def test_requests_are_counted_by_route_pattern_method_and_status(system, admin_token):
     ticket = system.request("GET", "/api/tickets?limit=1", token=admin_token)[2]["data"][0]["id"]

@@ -32,7 +32,10 @@ s_start_cfg (const broker_config_t *cfg);
 static harness_t *
 s_start (const char *endpoint, long queue_max, long ttl_ms)
 {
-    broker_config_t cfg = { endpoint, 100, queue_max, ttl_ms, 2000, 1 };
+    broker_config_t cfg = { .endpoint = endpoint, .heartbeat_ms = 100, .queue_max = queue_max,
+                            .request_ttl_ms = ttl_ms, .drain_ms = 2000, .bulk_reserve = 1,
+                            .max_msg_bytes = BROKER_FRAME_FLOOR,
+                            .held_bytes_max = 4 * BROKER_FRAME_FLOOR };
     return s_start_cfg (&cfg);
 }
 
@@ -338,7 +341,10 @@ s_two_workers_two_chunks (bool api_traffic, bool send_get, char *free_rid, char 
     char ep [64];
     s_endpoint (ep, sizeof ep);
     //  A 1 s heartbeat: the workers below stay silent while the test waits on them.
-    broker_config_t cfg = { ep, 1000, 10, 5000, 2000, 1 };
+    broker_config_t cfg = { .endpoint = ep, .heartbeat_ms = 1000, .queue_max = 10,
+                            .request_ttl_ms = 5000, .drain_ms = 2000, .bulk_reserve = 1,
+                            .max_msg_bytes = BROKER_FRAME_FLOOR,
+                            .held_bytes_max = 4 * BROKER_FRAME_FLOOR };
     harness_t *h = s_start_cfg (&cfg);
     zsock_t *client = s_dealer (ep);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
