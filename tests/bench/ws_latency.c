@@ -2,7 +2,8 @@
     every text frame any of them receives, prints one line "KEY RECV_NS": KEY is the frame's
     "processed" number (ticketd's job events) or its "t" number (the bare server's echo of
     our own send time), RECV_NS the CLOCK_REALTIME of its arrival. With SEND > 0 it also
-    sends, on socket 0, SEND frames {"t":<now ns>} 50 ms apart (the bare-server baseline).
+    sends, on socket 0, SEND frames {"t":<now ns>} INTERVAL_US apart (default 50 ms; P5 passes
+    ticketd's own chunk rate, so that the bare server is measured at the same event rate).
     Without SEND it reads one line from stdin after printing READY, the job id to watch:
     frames before it, and frames not naming it (the hub replays other jobs' last events on
     connect), are ignored. It stops at the job's jobs:completed, after SEND frames came back
@@ -107,7 +108,7 @@ int
 main (int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf (stderr, "usage: ws_latency PORT PATH N TIMEOUT_S SEND\n");
+        fprintf (stderr, "usage: ws_latency PORT PATH N TIMEOUT_S SEND [INTERVAL_US]\n");
         return 2;
     }
     int port = atoi (argv [1]);
@@ -115,6 +116,9 @@ main (int argc, char **argv)
     int n = atoi (argv [3]);
     int64_t deadline = s_now_ns () + (int64_t) atoi (argv [4]) * 1000000000;
     int send_n = atoi (argv [5]);
+    int64_t interval_ns = argc > 6 ? (int64_t) atol (argv [6]) * 1000 : 50000000;
+    if (interval_ns < 1000000)
+        interval_ns = 1000000;
     struct rlimit rl;
     getrlimit (RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -156,7 +160,7 @@ main (int argc, char **argv)
             snprintf (msg, sizeof msg, "{\"t\":%lld}", (long long) s_now_ns ());
             s_send_text (c [0].fd, msg);
             sent++;
-            next_send += 50000000;      //  20 events a second, about ticketd's chunk rate
+            next_send += interval_ns;
         }
         int k = epoll_wait (ep, evs, 256, 5);
         for (int e = 0; e < k; e++) {
