@@ -10,6 +10,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -24,14 +25,26 @@
 #define BULK_YIELD_MS           250
 #define BULK_RESERVE_MS         1000    //  the reserve holds this long after an API request
 #define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
+//  A body whose last frame (a job's id list: 16 bytes an id) is this large goes to a worker
+//  by reference instead of as a copy: the broker keeps the body for a hand-back meanwhile.
+#define SHARE_MIN_BYTES         (256 * 1024)
 
 typedef struct _service_t service_t;
 typedef struct _worker_t worker_t;
 
+//  A request's body, counted: libzmq's I/O thread may still be sending its last frame to a
+//  worker when the request is done, and frees its reference from that thread.
+typedef struct {
+    atomic_int refs;
+    zmsg_t *msg;
+} body_t;
+
+static void s_body_release (void *data, void *hint);
+
 //  A client request the broker owns until a worker's reply (or the broker's own) goes out.
 typedef struct {
     zframe_t *client;           //  the client's routing id
-    zmsg_t *body;               //  kept while a worker holds it, for a hand-back
+    body_t *body;               //  kept while a worker holds it, for a hand-back
     service_t *service;
     char rid [SVC_RID_MAX + 1]; //  "" when the body carries none
     int64_t queued_at;          //  for the TTL; reset on hand-back
@@ -146,6 +159,25 @@ s_send (broker_t *self, zmsg_t **msg_p)
         zmsg_destroy (msg_p);   //  only on a closing socket; ROUTER drops unroutable itself
 }
 
+//  Sends msg followed by last, a frame of body, as one message; last goes by reference.
+static void
+s_send_sharing (broker_t *self, zmsg_t **msg_p, body_t *body, zframe_t *last)
+{
+    zframe_t *frame;
+    while ((frame = zmsg_pop (*msg_p)))
+        if (zframe_send (&frame, self->router, ZFRAME_MORE)) {
+            zframe_destroy (&frame);    //  only on a closing socket
+            zmsg_destroy (msg_p);
+            return;
+        }
+    zmsg_destroy (msg_p);
+    zmq_msg_t part;
+    atomic_fetch_add (&body->refs, 1);
+    zmq_msg_init_data (&part, zframe_data (last), zframe_size (last), s_body_release, body);
+    if (zmq_msg_send (&part, zsock_resolve (self->router), 0) < 0)
+        zmq_msg_close (&part);          //  calls s_body_release
+}
+
 static void
 s_send_command (broker_t *self, zframe_t *address, mdpw_command_t command)
 {
@@ -166,6 +198,27 @@ s_reply_error (broker_t *self, zframe_t *client, const char *service, const char
 //  --------------------------------------------------------------------------
 //  Requests
 
+static body_t *
+s_body_new (zmsg_t **msg_p)
+{
+    body_t *self = (body_t *) zmalloc (sizeof (body_t));
+    atomic_init (&self->refs, 1);
+    self->msg = *msg_p;
+    *msg_p = NULL;
+    return self;
+}
+
+//  Drops one reference; also libzmq's free function for a frame sent by reference.
+static void
+s_body_release (void *data, void *hint)
+{
+    body_t *self = (body_t *) hint;
+    if (atomic_fetch_sub (&self->refs, 1) == 1) {
+        zmsg_destroy (&self->msg);
+        free (self);
+    }
+}
+
 static void
 s_request_destroy (request_t **self_p)
 {
@@ -173,7 +226,8 @@ s_request_destroy (request_t **self_p)
         return;
     *(*self_p)->held -= (*self_p)->bytes;
     zframe_destroy (&(*self_p)->client);
-    zmsg_destroy (&(*self_p)->body);
+    if ((*self_p)->body)
+        s_body_release (NULL, (*self_p)->body);
     free (*self_p);
     *self_p = NULL;
 }
@@ -255,11 +309,19 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
     w->request = req;
     req->service->in_flight++;
     self->in_flight++;
-    zmsg_t *body = zmsg_dup (req->body);
+    zmsg_t *body = zmsg_new ();
+    zframe_t *last = zmsg_last (req->body->msg);
+    bool share = last && zframe_size (last) >= SHARE_MIN_BYTES;
+    for (zframe_t *f = zmsg_first (req->body->msg); f; f = zmsg_next (req->body->msg))
+        if (f != last || !share)
+            zmsg_append (body, &(zframe_t *) { zframe_dup (f) });
     if (w->multi)
         zmsg_pushstr (body, req->service->name);  //  proto/README.md, multi-service READY
     zmsg_t *msg = mdp_worker_request_new (w->address, req->client, &body);
-    s_send (self, &msg);
+    if (share)
+        s_send_sharing (self, &msg, req->body, last);
+    else
+        s_send (self, &msg);
     log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d",
                *req->rid ? req->rid : "-", w->id, req->handbacks);
 }
@@ -578,8 +640,7 @@ s_client_message (broker_t *self, mdp_msg_t *m)
     self->held_bytes += bytes;
     req->client = m->sender;
     m->sender = NULL;
-    req->body = m->body;
-    m->body = NULL;
+    req->body = s_body_new (&m->body);
     req->service = svc;
     memcpy (req->rid, rid, sizeof rid);
     req->queued_at = self->now;

@@ -426,6 +426,34 @@ def test_request_held_by_a_vanished_worker_goes_to_another(ctx, broker):
     w2.close()
 
 
+def test_a_large_body_reaches_each_worker_whole_and_again_after_a_hand_back(ctx, broker):
+    # A last frame of 256 KiB or more (a job's id list) goes to a worker by reference, not
+    # copied, while the broker keeps the body for a hand-back: every worker that gets it, a
+    # multi-service one too, must see the same bytes, and the reply must still come back.
+    blob = os.urandom(3 << 20)
+    w1 = Worker(ctx, broker.endpoint, "bulky", "bulky.other")
+    wait_for_service(ctx, broker.endpoint, "bulky")
+    s = req_client(ctx, broker.endpoint)
+    s.send_multipart([MDPC, b"bulky"] + envelope("L1") + [blob])
+    _, body = w1.recv_request()
+    assert body[0] == b"bulky" and body[1:] == envelope("L1") + [blob]
+    w1.close()                     # gone while it held the request
+    w2 = Worker(ctx, broker.endpoint, "bulky")
+    client, body = w2.recv_request(timeout=3.0)
+    assert body == envelope("L1") + [blob]
+    w2.reply(client, [b"L1", b"200", b"{}"])
+    assert s.recv_multipart() == [MDPC, b"bulky", b"L1", b"200", b"{}"]
+    for i in range(3):             # and again, with the body released after each reply
+        s.send_multipart([MDPC, b"bulky"] + envelope("L%d" % (i + 2)) + [blob])
+        client, body = w2.recv_request()
+        assert body[-1] == blob
+        w2.reply(client, [body[0], b"200", b"{}"])
+        assert s.recv_multipart()[2:4] == [body[0], b"200"]
+    assert json.loads(call(ctx, broker.endpoint, "mmi.status")[0])["heldBytes"] == 0
+    s.close()
+    w2.close()
+
+
 def test_late_reply_from_a_dead_worker_is_not_forwarded_twice(ctx, broker):
     w1 = Worker(ctx, broker.endpoint, "frozen")
     wait_for_service(ctx, broker.endpoint, "frozen")
