@@ -173,9 +173,13 @@ s_send_sharing (broker_t *self, zmsg_t **msg_p, body_t *body, zframe_t *last)
     zmsg_destroy (msg_p);
     zmq_msg_t part;
     atomic_fetch_add (&body->refs, 1);
-    zmq_msg_init_data (&part, zframe_data (last), zframe_size (last), s_body_release, body);
+    if (zmq_msg_init_data (&part, zframe_data (last), zframe_size (last), s_body_release, body)) {
+        //  Out of memory: the message must still end; its worker answers it as malformed.
+        s_body_release (NULL, body);
+        zmq_msg_init (&part);
+    }
     if (zmq_msg_send (&part, zsock_resolve (self->router), 0) < 0)
-        zmq_msg_close (&part);          //  calls s_body_release
+        zmq_msg_close (&part);          //  gives back our reference, if it holds one
 }
 
 static void

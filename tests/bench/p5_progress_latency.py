@@ -119,7 +119,9 @@ def bare_once(interval_us, tok=None, load_ids=None):
         srv.terminate()
         srv.wait()
     if job:
+        deadline = time.time() + 300
         while request("GET", f"/api/jobs/{job['id']}", tok=tok)[1]["status"] in ("queued", "running"):
+            assert time.time() < deadline, f"the background job {job['id']} did not finish"
             time.sleep(0.2)
         undelete(f"id = ANY ('{{{','.join(load_ids)}}}'::uuid[])")
     return [(recv - t) / 1e6 for t, recv in got]
