@@ -1023,6 +1023,11 @@ edge_metrics_text (edge_t *self, size_t *len)
                 "# HELP edge_body_budget_bytes EDGE_BODY_BUDGET_BYTES.\n"
                 "# TYPE edge_body_budget_bytes gauge\nedge_body_budget_bytes %ld\n",
              self->body_bytes, self->cfg.body_budget_bytes);
+    fprintf (f, "# HELP edge_job_uploads Job bodies over MAX_BODY_BYTES being read, of EDGE_MAX_JOB_UPLOADS.\n"
+                "# TYPE edge_job_uploads gauge\nedge_job_uploads %zu\n"
+                "# HELP edge_job_uploads_max EDGE_MAX_JOB_UPLOADS.\n"
+                "# TYPE edge_job_uploads_max gauge\nedge_job_uploads_max %ld\n",
+             self->job_uploads, self->cfg.max_job_uploads);
     fprintf (f, "# HELP edge_broker_timeouts_total Requests answered 504.\n"
                 "# TYPE edge_broker_timeouts_total counter\nedge_broker_timeouts_total %llu\n",
              (unsigned long long) self->broker_timeouts);

@@ -308,3 +308,13 @@ def error_of(body):
     assert isinstance(err.get("message"), str) and err["message"], f"error without message: {body!r}"
     assert isinstance(err.get("details", []), list), f"details is not a list: {body!r}"
     return err
+
+
+def metric(system, name):
+    """One unlabelled sample of the edge's GET /metrics."""
+    status, _, text = system.request("GET", "/metrics", timeout=5)
+    assert status == 200, text[:200]
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} missing from /metrics")

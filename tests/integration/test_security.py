@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import error_of, read_raw_response
+from conftest import error_of, metric, read_raw_response
 
 
 @pytest.mark.parametrize("path", [
@@ -92,15 +92,6 @@ def test_errors_never_leak_internals(system, agent_token):
         assert leak not in text, text
 
 
-def _metric(system, name):
-    status, _, text = system.request("GET", "/metrics", timeout=5)
-    assert status == 200, text[:200]
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} missing from /metrics")
-
-
 def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, admin_token):
     # EDGE_BODY_BUDGET_BYTES (64 MiB): six bodies of nearly MAX_BODY_BYTES (10 MiB) held open
     # fit; a seventh that would pass the budget is answered 503 overloaded with Retry-After
@@ -108,7 +99,7 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
     size = 10_000_000
     head = (f"POST /api/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode()
-    budget = _metric(system, "edge_body_budget_bytes")
+    budget = metric(system, "edge_body_budget_bytes")
     assert budget == 64 * 1024 * 1024, budget
     held = []
     try:
@@ -121,10 +112,10 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
         # still at 8 MiB pass it, and the seventh would then race the sixth for what is left.
         full = 6 * (10 * 1024 * 1024 + 1)
         deadline = time.time() + 20
-        while _metric(system, "edge_body_bytes") < full and time.time() < deadline:
+        while metric(system, "edge_body_bytes") < full and time.time() < deadline:
             time.sleep(0.1)
-        assert _metric(system, "edge_body_bytes") == full
-        rejected = _metric(system, "edge_overload_rejections_total")
+        assert metric(system, "edge_body_bytes") == full
+        rejected = metric(system, "edge_overload_rejections_total")
 
         seventh = socket.create_connection(("127.0.0.1", system.port), timeout=30)
         seventh.sendall(head + b" " * size)
@@ -133,8 +124,8 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
         assert b" 503 " in answer.split(b"\r\n")[0], answer[:300]
         assert b"retry-after: 1" in answer
         assert error_of(json.loads(body))["code"] == "overloaded", body[:300]
-        assert _metric(system, "edge_overload_rejections_total") == rejected + 1
-        assert _metric(system, "edge_body_bytes") == full
+        assert metric(system, "edge_overload_rejections_total") == rejected + 1
+        assert metric(system, "edge_body_bytes") == full
         for s in held:                          # the six were left alone, not answered
             s.setblocking(False)
             with pytest.raises(BlockingIOError):
@@ -143,9 +134,9 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
         for s in held:
             s.close()
     deadline = time.time() + 10
-    while _metric(system, "edge_body_bytes") > 0 and time.time() < deadline:
+    while metric(system, "edge_body_bytes") > 0 and time.time() < deadline:
         time.sleep(0.1)
-    assert _metric(system, "edge_body_bytes") == 0
+    assert metric(system, "edge_body_bytes") == 0
     status, _, body = system.request("POST", "/api/tickets",
                                      {"subject": "After the budget", "description": "read again",
                                       "requesterEmail": "jo@example.com"},
