@@ -825,17 +825,11 @@ broker_config_load (broker_config_t *cfg)
     rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
     rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
     rc |= conf_int ("BROKER_BULK_RESERVE", 1, 0, 1000, &cfg->bulk_reserve);
-    //  The largest frame is a job's id list, 16 bytes an id (proto/README.md), or a reply
-    //  of BROKER_FRAME_FLOOR at most.
-    long max_job_items = 1000000;
-    rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &max_job_items);
-    rc |= conf_int ("BROKER_MAX_MSG_BYTES", 16 * max_job_items + BROKER_FRAME_FLOOR,
-                    BROKER_FRAME_FLOOR, 1024L * 1024 * 1024, &cfg->max_msg_bytes);
-    rc |= conf_int ("BROKER_HELD_BYTES", 256L * 1024 * 1024, BROKER_FRAME_FLOOR, 64L << 30,
+    rc |= conf_int ("BROKER_HELD_BYTES", 256L * 1024 * 1024, 1024 * 1024, 64L << 30,
                     &cfg->held_bytes_max);
-    //  One request of the largest size always fits.
-    if (cfg->held_bytes_max < cfg->max_msg_bytes + 64 * 1024)
-        cfg->held_bytes_max = cfg->max_msg_bytes + 64 * 1024;
+    //  A request with a frame of the largest size (MDP_MSG_MAX_BYTES) always fits.
+    if (cfg->held_bytes_max < MDP_MSG_MAX_BYTES + 64 * 1024)
+        cfg->held_bytes_max = MDP_MSG_MAX_BYTES + 64 * 1024;
     //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
     curve_server_config_t curve;
     rc |= curve_server_config_load (&curve);
@@ -868,8 +862,6 @@ broker_new (const broker_config_t *cfg)
     zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
-    //  libzmq drops the connection of a peer that sends a larger frame, before it is held.
-    zsock_set_maxmsgsize (self->router, (int) cfg->max_msg_bytes);
     if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {
         char q [300];
         log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
@@ -886,9 +878,8 @@ broker_new (const broker_config_t *cfg)
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warn_window = self->now;
     log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
-              "max_msg_bytes=%ld held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms,
-              cfg->queue_max, cfg->request_ttl_ms, cfg->max_msg_bytes, cfg->held_bytes_max,
-              self->curve ? "on" : "off");
+              "held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max,
+              cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");
     return self;
 fail:
     zsock_destroy (&self->router);

@@ -10,10 +10,6 @@
 #define BROKER_WORKERS_MAX      4096    //  live workers; a READY beyond is answered DISCONNECT
 #define BROKER_HANDBACK_MAX     3       //  hand-backs before a request is answered 500
 #define BROKER_DRAIN_MS         5000    //  how long SIGTERM waits for in-flight replies
-//  Smallest BROKER_MAX_MSG_BYTES: the largest reply (a page of 100 tickets with descriptions
-//  of 10,000 characters, JSON-escaped) is about 6 MB, and a larger one would cost its worker
-//  its connection.
-#define BROKER_FRAME_FLOOR      (16L * 1024 * 1024)
 
 typedef struct {
     const char *endpoint;       //  BROKER_ENDPOINT
@@ -22,7 +18,6 @@ typedef struct {
     long request_ttl_ms;        //  BROKER_REQUEST_TTL_MS, longest wait for a worker
     long drain_ms;              //  BROKER_DRAIN_MS on SIGTERM
     long bulk_reserve;          //  BROKER_BULK_RESERVE: workers kept free of jobs.chunk
-    long max_msg_bytes;         //  BROKER_MAX_MSG_BYTES: a larger frame drops its connection
     long held_bytes_max;        //  BROKER_HELD_BYTES: request bytes held, queued or at workers
 } broker_config_t;
 

@@ -21,6 +21,9 @@
 #include "../common/uuid.h"
 
 #define SVC_RID_MAX         64
+//  Most ids a jobs.create blob may carry (MAX_JOB_ITEMS' ceiling): 16 bytes an id in one
+//  frame, 64,000,000 bytes, under the MDP_MSG_MAX_BYTES (64 MiB) every MDP socket accepts.
+#define SVC_JOB_ITEMS_MAX   4000000
 #define SVC_AUTH_MAX        (UUID_STRLEN + 1 + 5)
 
 //  Services the workers offer (payload shapes in proto/README.md).

@@ -721,7 +721,7 @@ s_init (db_t *db)
     if (conf_int ("CHUNK_SIZE", 1000, 1, 100000, &s_chunk_size)
     ||  conf_int ("JOB_WINDOW", 8, 1, 10000, &s_window)
     ||  conf_int ("MAX_ACTIVE_JOBS", 10, 1, 100000, &s_max_active)
-    ||  conf_int ("MAX_JOB_ITEMS", 1000000, 1, 10000000, &s_max_items)
+    ||  conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &s_max_items)
     ||  conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &s_lease_ms)
     ||  conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &s_max_attempts))
         return -1;

@@ -244,20 +244,20 @@ def test_request_waiting_past_ttl_is_answered_503(ctx, small_broker):
 
 @pytest.fixture(scope="module")
 def byte_broker():
-    # Both at their floor, 16 MiB; the broker raises BROKER_HELD_BYTES to one frame + 64 KiB.
-    b = Broker("bytes", BROKER_MAX_MSG_BYTES=16 << 20, BROKER_HELD_BYTES=16 << 20,
-               BROKER_REQUEST_TTL_MS=800)
+    # 1 MiB asked; the broker raises it to one largest frame (64 MiB) + 64 KiB.
+    b = Broker("bytes", BROKER_HELD_BYTES=1 << 20, BROKER_REQUEST_TTL_MS=800)
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
 
 
 def test_a_frame_over_the_size_limit_drops_its_sender_not_the_broker(ctx, byte_broker):
-    # BROKER_MAX_MSG_BYTES: libzmq closes the connection of a peer whose frame is larger,
-    # before the broker holds a byte of it; everyone else is served as before.
+    # MDP_MSG_MAX_BYTES (64 MiB, ZMQ_MAXMSGSIZE on every MDP socket): libzmq closes the
+    # connection of a peer whose frame is larger, before the broker holds a byte of it;
+    # everyone else is served as before.
     d = dealer_client(ctx, byte_broker.endpoint)
     mon = d.get_monitor_socket(zmq.EVENT_DISCONNECTED)
     mon.rcvtimeo = 3000
-    d.send_multipart([b"", MDPC, b"nobody.big"] + envelope("big") + [b"x" * (17 << 20)])
+    d.send_multipart([b"", MDPC, b"nobody.big"] + envelope("big") + [b"x" * (65 << 20)])
     assert mon.recv_multipart()[0][:2] == zmq.EVENT_DISCONNECTED.to_bytes(2, "little")
     d.disable_monitor()
     mon.close()
@@ -267,10 +267,10 @@ def test_a_frame_over_the_size_limit_drops_its_sender_not_the_broker(ctx, byte_b
 
 
 def test_request_bytes_held_are_bounded_and_answered_503_beyond(ctx, byte_broker):
-    # BROKER_HELD_BYTES (16 MiB + 64 KiB here): eight requests of 2 MB wait for a worker that
+    # BROKER_HELD_BYTES (64 MiB + 64 KiB here): eight requests of 8 MB wait for a worker that
     # never comes; the ninth would pass the bound and is answered 503 queue_full at once.
     d = dealer_client(ctx, byte_broker.endpoint)
-    blob = b"x" * 2_000_000
+    blob = b"x" * 8_000_000
     for i in range(9):
         d.send_multipart([b"", MDPC, b"nobody.bytes"] + envelope("b%d" % i) + [blob])
     frames = d.recv_multipart()
@@ -278,7 +278,7 @@ def test_request_bytes_held_are_bounded_and_answered_503_beyond(ctx, byte_broker
     err = json.loads(frames[5])["error"]
     assert err["code"] == "queue_full" and "bytes" in err["message"], err
     status = json.loads(call(ctx, byte_broker.endpoint, "mmi.status")[0])
-    assert 8 * 2_000_000 < status["heldBytes"] <= status["heldBytesMax"] == (16 << 20) + 65536
+    assert 8 * 8_000_000 < status["heldBytes"] <= status["heldBytesMax"] == (64 << 20) + 65536
     # The eight expire (TTL) and give their bytes back: the next one is held again.
     for _ in range(8):
         assert d.recv_multipart()[4] == b"503"

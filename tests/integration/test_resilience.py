@@ -134,3 +134,20 @@ def test_every_binary_exits_zero_on_sigterm(system):
             if proc.poll() is None:
                 proc.kill()
         assert rc == 0, f"{name} exited {rc} on SIGTERM: {proc.stderr.read()[-2000:]}"
+
+
+def test_max_job_items_beyond_one_frame_is_refused_at_start(system):
+    """A job's ids cross ZeroMQ as one frame of 16 bytes each, and every MDP socket drops a
+    peer sending a frame over 64 MiB: MAX_JOB_ITEMS above 4,000,000 would let a valid job
+    cut the edge off the broker. The edge and the worker refuse it at start, naming it."""
+    from conftest import ROOT, BUILD_DIR, free_ports
+    import os
+    port, web, broker = free_ports(3)
+    env = dict(system.env, PORT=str(port), WEB_PORT=str(web),
+               BROKER_ENDPOINT=f"tcp://127.0.0.1:{broker}", JWT_SECRET="s" * 40,
+               DB_PASSWORD="unused", MAX_JOB_ITEMS="4000001")
+    for name in ("http-edge", "worker"):
+        run = subprocess.run([os.path.join(ROOT, BUILD_DIR, "bin", name)], env=env,
+                             capture_output=True, text=True, timeout=10)
+        assert run.returncode == 1, (name, run.returncode, run.stderr[-500:])
+        assert "var=MAX_JOB_ITEMS" in run.stderr and "4000000" in run.stderr, run.stderr[-500:]

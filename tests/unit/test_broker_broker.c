@@ -34,8 +34,7 @@ s_start (const char *endpoint, long queue_max, long ttl_ms)
 {
     broker_config_t cfg = { .endpoint = endpoint, .heartbeat_ms = 100, .queue_max = queue_max,
                             .request_ttl_ms = ttl_ms, .drain_ms = 2000, .bulk_reserve = 1,
-                            .max_msg_bytes = BROKER_FRAME_FLOOR,
-                            .held_bytes_max = 4 * BROKER_FRAME_FLOOR };
+                            .held_bytes_max = 256L << 20 };
     return s_start_cfg (&cfg);
 }
 
@@ -343,8 +342,7 @@ s_two_workers_two_chunks (bool api_traffic, bool send_get, char *free_rid, char 
     //  A 1 s heartbeat: the workers below stay silent while the test waits on them.
     broker_config_t cfg = { .endpoint = ep, .heartbeat_ms = 1000, .queue_max = 10,
                             .request_ttl_ms = 5000, .drain_ms = 2000, .bulk_reserve = 1,
-                            .max_msg_bytes = BROKER_FRAME_FLOOR,
-                            .held_bytes_max = 4 * BROKER_FRAME_FLOOR };
+                            .held_bytes_max = 256L << 20 };
     harness_t *h = s_start_cfg (&cfg);
     zsock_t *client = s_dealer (ep);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
