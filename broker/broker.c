@@ -79,7 +79,6 @@ struct _worker_t {
 struct _broker_t {
     broker_config_t cfg;
     zsock_t *router;
-    void *handle;
     curve_server_t *curve;      //  CURVE_SERVER_CERT: the ZAP allow-list; NULL for plain TCP
     zhashx_t *services;         //  name -> service_t (owned)
     zhashx_t *workers;          //  hex id -> worker_t (owned)
@@ -868,7 +867,6 @@ broker_new (const broker_config_t *cfg)
                    zmq_strerror (zmq_errno ()));
         goto fail;
     }
-    self->handle = zsock_resolve (self->router);
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) s_worker_destroy);
     self->services = zhashx_new ();
@@ -926,12 +924,9 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop)
             timeout = (long) (drain_deadline - self->now);
         if (timeout < 0)
             timeout = 0;
-        //  One blocking receive bounded by the next timer, in place of zmq_poll and reads
-        //  until EAGAIN: libzmq checks its command mailbox (a system call) once per wake-up
-        //  instead of three or four times, and none while messages are waiting.
-        int ms = (int) timeout;
-        zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &ms, sizeof ms);
-        zmsg_t *msg = zmsg_recv (self->router);
+        //  One receive bounded by the next timer, in place of zmq_poll and reads until
+        //  EAGAIN: libzmq checks its command mailbox three or four times less per wake-up.
+        zmsg_t *msg = mdp_recv (self->router, (int) timeout);
         self->now = zclock_mono ();
         if (msg)
             s_handle (self, &msg);

@@ -279,3 +279,10 @@ mdp_socket_setup (void *zsock)
     zsock_set_maxmsgsize (zsock, MDP_MSG_MAX_BYTES);
     zsock_set_linger (zsock, 0);
 }
+
+zmsg_t *
+mdp_recv (void *zsock, int timeout_ms)
+{
+    zsock_set_rcvtimeo (zsock, timeout_ms);
+    return zmsg_recv (zsock);
+}

@@ -94,4 +94,9 @@ zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);
 //  Sets the socket options every MDP peer uses (max message size, linger, handover).
 void mdp_socket_setup (void *zsock);
 
+//  Receives one message, waiting at most timeout_ms (0: only what is there); NULL with
+//  zmq_errno EAGAIN when none came. In place of zmq_poll and ZMQ_EVENTS: libzmq then checks
+//  its command mailbox (a system call) once per wake-up, not once per poll and per message.
+zmsg_t *mdp_recv (void *zsock, int timeout_ms);
+
 #endif

@@ -378,22 +378,12 @@ s_on_message (worker_t *self, zmsg_t *raw)
     mdp_msg_destroy (&msg);
 }
 
-//  Receives from the broker, waiting at most timeout_ms (0: only what is there). A
-//  receive with a timeout in place of zmq_poll and ZMQ_EVENTS: libzmq then checks its
-//  command mailbox (a system call) once per wake-up, not once per message and per poll.
-static zmsg_t *
-s_recv (worker_t *self, int timeout_ms)
-{
-    zmq_setsockopt (zsock_resolve (self->sock), ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    return zmsg_recv (self->sock);
-}
-
 //  Reads whatever the broker sent, without blocking.
 static void
 s_drain (worker_t *self)
 {
     zmsg_t *raw;
-    while (self->sock && (raw = s_recv (self, 0)))
+    while (self->sock && (raw = mdp_recv (self->sock, 0)))
         s_on_message (self, raw);
 }
 
@@ -438,7 +428,7 @@ worker_run (worker_t *self)
         int64_t wait = self->heartbeat_at - now;
         if (self->maintain_at - now < wait)
             wait = self->maintain_at - now;
-        zmsg_t *raw = s_recv (self, wait > 0 ? (int) wait : 0);
+        zmsg_t *raw = mdp_recv (self->sock, wait > 0 ? (int) wait : 0);
         if (raw)
             s_on_message (self, raw);
         else
