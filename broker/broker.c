@@ -856,8 +856,10 @@ broker_new (const broker_config_t *cfg)
         self->curve = curve_server_new (&curve);
         if (!self->curve)
             goto fail;
-        curve_server_apply (self->curve, self->router);
+        curve_server_apply (self->curve, self->router, CURVE_DOMAIN_BROKER);
     }
+    else
+        curve_warn_off ();
     zsock_set_router_handover (self->router, 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);

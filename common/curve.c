@@ -1,5 +1,6 @@
-/*  curve: CurveZMQ settings and socket setup for servers (zauth allow-list) and clients.
-    Owns the server's certificate and ZAP actor, and the process's client identity.  */
+/*  curve: CurveZMQ settings and socket setup for servers (our ZAP handler: allow-list and
+    roles) and clients. Owns the server's certificate and ZAP actor, and the process's
+    client identity.  */
 #include "curve.h"
 #include "conf.h"
 #include "log.h"
@@ -14,13 +15,16 @@
 //  zcert_load appends "_secret" in a 256-byte buffer; a longer path would load another file.
 #define S_PATH_MAX  200
 
+#define S_ZAP_ENDPOINT  "inproc://zeromq.zap.01"    //  libzmq's fixed ZAP address
+
 struct _curve_server_t {
     zcert_t *cert;
+    char *allow_dir;            //  the ZAP actor reads it; freed after the actor stops
     zactor_t *auth;
 };
 
-//  libzmq has one ZAP endpoint per context and zauth asserts when it is taken: one server
-//  object per process, for every socket that needs it.
+//  libzmq has one ZAP endpoint per context: one server object per process, for every
+//  socket that needs it (the domain tells them apart).
 static int s_servers;
 
 static bool
@@ -97,6 +101,244 @@ s_allow_files (const char *dir)
     return n;
 }
 
+
+//  --------------------------------------------------------------------------
+//  Roles and domains
+
+static const char *s_role_names [] = { "", "tool", "worker", "edge" };
+
+const char *
+curve_role_name (curve_role_t role)
+{
+    return role >= CURVE_ROLE_NONE && role <= CURVE_ROLE_EDGE ? s_role_names [role] : "";
+}
+
+curve_role_t
+curve_role_parse (const char *name)
+{
+    if (!name)
+        return CURVE_ROLE_NONE;
+    for (int r = CURVE_ROLE_TOOL; r <= CURVE_ROLE_EDGE; r++)
+        if (streq (name, s_role_names [r]))
+            return (curve_role_t) r;
+    return CURVE_ROLE_NONE;
+}
+
+curve_role_t
+curve_cert_role (zcert_t *cert, bool *known)
+{
+    curve_role_t role = curve_role_parse (zcert_meta (cert, "role"));
+    if (known)
+        *known = role != CURVE_ROLE_NONE;
+    //  Least privilege for a certificate made before roles, or by hand.
+    return role == CURVE_ROLE_NONE ? CURVE_ROLE_TOOL : role;
+}
+
+#define S_ANY_ROLE  ((1u << CURVE_ROLE_TOOL) | (1u << CURVE_ROLE_WORKER) | (1u << CURVE_ROLE_EDGE))
+
+static const struct {
+    const char *domain;
+    unsigned roles;             //  bit (1 << role) per role admitted
+} s_domains [] = {
+    //  The broker needs every role (tools call mmi.status) and checks roles per message.
+    { CURVE_DOMAIN_BROKER,  S_ANY_ROLE },
+    //  Only workers publish job events; anyone else could feed the browsers fakes.
+    { CURVE_DOMAIN_HUB_PUB, 1u << CURVE_ROLE_WORKER },
+    { CURVE_DOMAIN_HUB_SUB, S_ANY_ROLE },
+};
+
+bool
+curve_domain_admits (const char *domain, curve_role_t role)
+{
+    if (!domain || role <= CURVE_ROLE_NONE || role > CURVE_ROLE_EDGE)
+        return false;
+    for (size_t i = 0; i < sizeof s_domains / sizeof s_domains [0]; i++)
+        if (streq (domain, s_domains [i].domain))
+            return (s_domains [i].roles & (1u << role)) != 0;
+    return false;
+}
+
+curve_role_t
+curve_frame_role (zframe_t *frame)
+{
+    //  libzmq attaches the connection's metadata, User-Id among it, to every frame it
+    //  received from the peer (with 4.3 the ROUTER's routing-id frame too); frames we
+    //  build or duplicate carry none.
+    return frame ? curve_role_parse (zframe_meta (frame, "User-Id")) : CURVE_ROLE_NONE;
+}
+
+void
+curve_warn_off (void)
+{
+    log_warn ("event=curve_off msg=\"the ZeroMQ endpoints are unauthenticated: any local "
+              "user can act as a client, a worker or a subscriber; set CURVE_* or run "
+              "./manage.sh without CURVE=off\"");
+}
+
+//  --------------------------------------------------------------------------
+//  The ZAP handler (rfc.zeromq.org spec 27), an actor in its own thread. czmq's zauth
+//  answers with an empty User-Id; ours names the key's role, so the broker can decide
+//  per message what a peer may do.
+
+typedef struct {
+    const char *allow_dir;
+    zcertstore_t *store;        //  reloads itself when the directory changes
+    zhashx_t *warned;           //  public keys whose file names no known role: warned once
+} s_zap_t;
+
+//  The allow-directory file that holds key, for a warning; "" when none does.
+static void
+s_file_of_key (const char *dir, const char *key, char *out, size_t outlen)
+{
+    *out = 0;
+    DIR *d = opendir (dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        size_t len = strlen (e->d_name);
+        if (e->d_name [0] == '.' || (len >= 7 && !strcmp (e->d_name + len - 7, "_secret")))
+            continue;
+        char path [S_PATH_MAX + 1];
+        if (snprintf (path, sizeof path, "%s/%s", dir, e->d_name) >= (int) sizeof path)
+            continue;
+        zcert_t *cert = zcert_load (path);
+        bool match = cert && streq (zcert_public_txt (cert), key);
+        zcert_destroy (&cert);
+        if (match) {
+            snprintf (out, outlen, "%s", path);
+            break;
+        }
+    }
+    closedir (d);
+}
+
+//  Decides one request; status 200 with the role, or 400 and why.
+static curve_role_t
+s_zap_decide (s_zap_t *self, const char *domain, const char *mechanism, zframe_t *key,
+              const char **why)
+{
+    if (!streq (mechanism, "CURVE") || !key || zframe_size (key) != 32) {
+        *why = "not a CURVE handshake";
+        return CURVE_ROLE_NONE;
+    }
+    char key_txt [CURVE_KEY_Z85_LEN + 1];
+    zmq_z85_encode (key_txt, zframe_data (key), 32);
+    zcert_t *cert = zcertstore_lookup (self->store, key_txt);
+    if (!cert) {
+        *why = "key not in the allow directory";
+        return CURVE_ROLE_NONE;
+    }
+    bool known;
+    curve_role_t role = curve_cert_role (cert, &known);
+    if (!known && !zhashx_lookup (self->warned, key_txt)) {
+        char file [S_PATH_MAX + 1], q [S_PATH_MAX + 64], r [64];
+        s_file_of_key (self->allow_dir, key_txt, file, sizeof file);
+        log_warn ("event=curve_cert_without_role file=%s role=%s client_key=%s "
+                  "msg=\"treated as role tool; make it with ticketd-keygen --role, or add "
+                  "role = edge|worker|tool to its metadata\"", log_quote (q, sizeof q, file),
+                  log_quote (r, sizeof r, zcert_meta (cert, "role")), key_txt);
+        zhashx_insert (self->warned, key_txt, (void *) 1);
+    }
+    if (!curve_domain_admits (domain, role)) {
+        *why = "role not admitted on this endpoint";
+        return CURVE_ROLE_NONE;
+    }
+    return role;
+}
+
+static void
+s_zap_handle (s_zap_t *self, zsock_t *handler)
+{
+    zmsg_t *request = zmsg_recv (handler);
+    if (!request)
+        return;
+    //  version, request id, domain, address, routing id, mechanism, credentials...
+    char *version = zmsg_popstr (request);
+    zframe_t *request_id = zmsg_pop (request);
+    char *domain = zmsg_popstr (request);
+    char *address = zmsg_popstr (request);
+    zframe_t *routing_id = zmsg_pop (request);
+    char *mechanism = zmsg_popstr (request);
+    zframe_t *key = zmsg_pop (request);
+    const char *why = "malformed ZAP request";
+    curve_role_t role = CURVE_ROLE_NONE;
+    if (version && streq (version, "1.0") && request_id && domain && mechanism)
+        role = s_zap_decide (self, domain, mechanism, key, &why);
+    char q [300];
+    if (role != CURVE_ROLE_NONE)
+        log_debug ("event=curve_admitted domain=%s address=%s role=%s",
+                   log_quote (q, sizeof q, domain), address ? address : "-",
+                   curve_role_name (role));
+    else
+        log_debug ("event=curve_refused domain=%s address=%s reason=\"%s\"",
+                   log_quote (q, sizeof q, domain), address ? address : "-", why);
+    //  REP: one reply per request, even to a malformed one.
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "1.0");
+    if (request_id)
+        zmsg_append (reply, &request_id);
+    else
+        zmsg_addmem (reply, "", 0);
+    zmsg_addstr (reply, role != CURVE_ROLE_NONE ? "200" : "400");
+    zmsg_addstr (reply, role != CURVE_ROLE_NONE ? "OK" : why);
+    zmsg_addstr (reply, curve_role_name (role));
+    zmsg_addmem (reply, "", 0);     //  no metadata
+    if (zmsg_send (&reply, handler))
+        zmsg_destroy (&reply);
+    zstr_free (&version);
+    zstr_free (&domain);
+    zstr_free (&address);
+    zstr_free (&mechanism);
+    zframe_destroy (&request_id);
+    zframe_destroy (&routing_id);
+    zframe_destroy (&key);
+    zmsg_destroy (&request);
+}
+
+//  args: the allow directory (owned by the curve_server_t, which outlives the actor).
+//  Signals twice: once for zactor_new, then 0 when bound or 1 when not.
+static void
+s_zap_actor (zsock_t *pipe, void *args)
+{
+    s_zap_t self = { .allow_dir = (const char *) args };
+    zsock_t *handler = zsock_new (ZMQ_REP);
+    zsock_signal (pipe, 0);
+    if (!handler || zsock_bind (handler, S_ZAP_ENDPOINT)) {
+        zsock_destroy (&handler);
+        zsock_signal (pipe, 1);
+        return;
+    }
+    self.store = zcertstore_new (self.allow_dir);
+    self.warned = zhashx_new ();
+    zpoller_t *poller = zpoller_new (pipe, handler, NULL);
+    zsock_signal (pipe, 0);
+    //  Only $TERM (or the context ending) stops the handler: while a server socket lives,
+    //  connections must be decided, and a signal to the process is not a reason.
+    while (true) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
+        if (which == handler)
+            s_zap_handle (&self, handler);
+        else
+        if (which == pipe) {
+            zmsg_t *msg = zmsg_recv (pipe);
+            char *command = msg ? zmsg_popstr (msg) : NULL;
+            bool term = !command || streq (command, "$TERM");
+            zstr_free (&command);
+            zmsg_destroy (&msg);
+            if (term)
+                break;
+        }
+        else
+        if (zmq_errno () == ETERM)
+            break;
+    }
+    zpoller_destroy (&poller);
+    zhashx_destroy (&self.warned);
+    zcertstore_destroy (&self.store);
+    zsock_destroy (&handler);
+}
+
 //  --------------------------------------------------------------------------
 //  Server
 
@@ -153,18 +395,14 @@ curve_server_new (const curve_server_config_t *cfg)
         goto fail;
     //  The ZAP handler must run before the first bind: without one libzmq lets every
     //  CURVE client in.
-    self->auth = zactor_new (zauth, NULL);
-    if (!self->auth) {
-        log_error ("event=curve_failed msg=\"cannot start the ZAP handler\"");
+    self->allow_dir = strdup (cfg->allow_dir);
+    self->auth = zactor_new (s_zap_actor, self->allow_dir);
+    if (!self->auth || zsock_wait (self->auth) != 0) {
+        log_error ("event=curve_failed msg=\"cannot bind the ZAP handler (%s)\"", S_ZAP_ENDPOINT);
+        zactor_destroy (&self->auth);
         goto fail;
     }
     s_servers++;
-    if (log_enabled (LOG_DEBUG)) {
-        zstr_send (self->auth, "VERBOSE");  //  zauth then logs each decision (zsys lines)
-        zsock_wait (self->auth);
-    }
-    zstr_sendx (self->auth, "CURVE", cfg->allow_dir, NULL);
-    zsock_wait (self->auth);
     char q [S_PATH_MAX + 64];
     int files = s_allow_files (cfg->allow_dir);
     log_info ("event=curve_on allow_dir=%s allow_files=%d server_key=%s",
@@ -189,18 +427,19 @@ curve_server_destroy (curve_server_t **self_p)
         s_servers--;
     }
     zcert_destroy (&self->cert);
+    free (self->allow_dir);
     free (self);
     *self_p = NULL;
 }
 
 void
-curve_server_apply (curve_server_t *self, zsock_t *sock)
+curve_server_apply (curve_server_t *self, zsock_t *sock, const char *domain)
 {
     if (!self)
         return;
     zcert_apply (self->cert, sock);
     zsock_set_curve_server (sock, 1);
-    zsock_set_zap_domain (sock, "ticketd");
+    zsock_set_zap_domain (sock, domain);
 }
 
 const char *
@@ -253,6 +492,7 @@ curve_client_init (void)
     s_client_state = S_BAD;
     if (!cert_path && !server_key) {
         s_client_state = S_PLAIN;
+        curve_warn_off ();
         return 0;
     }
     if (!cert_path) {

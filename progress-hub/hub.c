@@ -259,15 +259,18 @@ hub_new (const hub_config_t *cfg)
     zsock_set_linger (self->xsub, 0);
     zsock_set_sndhwm (self->xpub, S_HWM);
     zsock_set_linger (self->xpub, 0);
-    //  With CURVE on, both endpoints admit only keys in CURVE_ALLOW_DIR: publishers, so a
-    //  stranger cannot inject events, and subscribers, since events name users and jobs.
+    //  With CURVE on, both endpoints admit only keys in CURVE_ALLOW_DIR: publishers only
+    //  with role worker (their domain says so), so nobody else can inject events, and
+    //  subscribers of any role, since events name users and jobs.
     if (cfg->curve.cert_path) {
         self->curve = curve_server_new (&cfg->curve);
         if (!self->curve)
             goto fail;
-        curve_server_apply (self->curve, self->xsub);
-        curve_server_apply (self->curve, self->xpub);
+        curve_server_apply (self->curve, self->xsub, CURVE_DOMAIN_HUB_PUB);
+        curve_server_apply (self->curve, self->xpub, CURVE_DOMAIN_HUB_SUB);
     }
+    else
+        curve_warn_off ();
     if (zsock_bind (self->xsub, "%s", cfg->pub_endpoint) < 0) {
         log_error ("event=bind_failed var=HUB_PUB_ENDPOINT endpoint=%s err=\"%s\"",
                    cfg->pub_endpoint, zmq_strerror (zmq_errno ()));

@@ -1,7 +1,9 @@
 /*  ticketd-keygen: makes a CURVE certificate for CurveZMQ on the broker's and hub's
     endpoints: DIR/NAME (public, for CURVE_ALLOW_DIR or CURVE_SERVER_KEY) and DIR/NAME_secret
-    (both keys, mode 600, for CURVE_SERVER_CERT or CURVE_CLIENT_CERT). Prints the public key.  */
+    (both keys, mode 600, for CURVE_SERVER_CERT or CURVE_CLIENT_CERT), with the client's
+    role in its metadata. Prints the public key.  */
 #include "../common/conf.h"
+#include "../common/curve.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -9,15 +11,40 @@
 #include <sys/stat.h>
 
 static const char *s_usage =
-    "usage: ticketd-keygen [--help] [--version] NAME DIR\n"
+    "usage: ticketd-keygen [--help] [--version] [--role edge|worker|tool] NAME DIR\n"
     "Writes a new CURVE certificate: DIR/NAME holds the public key (copy it into the\n"
     "broker's and hub's CURVE_ALLOW_DIR, or point clients' CURVE_SERVER_KEY at it),\n"
     "DIR/NAME_secret both keys, readable by its owner only (CURVE_SERVER_CERT or\n"
-    "CURVE_CLIENT_CERT). Prints the public key in Z85. Refuses to overwrite a certificate.\n";
+    "CURVE_CLIENT_CERT). Prints the public key in Z85. Refuses to overwrite a certificate.\n"
+    "--role names what a client may do, read from the copy in the allow directory:\n"
+    "  edge    the http-edge: may send requests on behalf of a user\n"
+    "  worker  workers: may register services and publish job events\n"
+    "  tool    status and monitoring tools: read-only (also what a cert without a role gets)\n"
+    "The server's own certificate needs no role.\n";
 
 int
 main (int argc, char **argv)
 {
+    //  --role ROLE or --role=ROLE, before the two operands.
+    const char *role = NULL;
+    if (argc >= 2 && !strncmp (argv [1], "--role", 6)) {
+        if (argv [1][6] == '=')
+            role = argv [1] + 7;
+        else
+        if (argv [1][6] == 0 && argc >= 3)
+            role = argv [2];
+        else {
+            fputs (s_usage, stderr);
+            return 2;
+        }
+        int used = argv [1][6] == '=' ? 1 : 2;
+        argv += used;
+        argc -= used;
+        if (curve_role_parse (role) == CURVE_ROLE_NONE) {
+            fprintf (stderr, "ticketd-keygen: --role must be edge, worker or tool\n");
+            return 2;
+        }
+    }
     if (argc != 3 || argv [1][0] == '-' || argv [2][0] == '-') {
         int rc = conf_handle_args (argc, argv, "ticketd-keygen", s_usage);
         if (rc)
@@ -57,6 +84,8 @@ main (int argc, char **argv)
     }
     zcert_set_meta (cert, "name", "%s", name);
     zcert_set_meta (cert, "created-by", "ticketd-keygen");
+    if (role)
+        zcert_set_meta (cert, "role", "%s", role);
     //  zcert_save writes NAME and NAME_secret, the latter with a private file mode.
     int rc = zcert_save (cert, path);
     if (rc == 0)

@@ -219,7 +219,7 @@ TEST (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler)
     CHECK (server);
     curve_server_t *second = curve_server_new (&cfg);   //  libzmq has one ZAP endpoint
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
-    curve_server_apply (server, sock);
+    curve_server_apply (server, sock, CURVE_DOMAIN_BROKER);
     int is_server = zsock_curve_server (sock);
     bool key_ok = !strcmp (curve_server_public_txt (server), s_server_key);
     zsock_destroy (&sock);
@@ -228,6 +228,162 @@ TEST (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler)
     CHECK (second == NULL);
     CHECK_INT (is_server, 1);
     CHECK (key_ok);
+}
+
+TEST (test_role_names_parse_back_and_anything_else_is_no_role)
+{
+    CHECK_INT (curve_role_parse ("edge"), CURVE_ROLE_EDGE);
+    CHECK_INT (curve_role_parse ("worker"), CURVE_ROLE_WORKER);
+    CHECK_INT (curve_role_parse ("tool"), CURVE_ROLE_TOOL);
+    CHECK_INT (curve_role_parse ("admin"), CURVE_ROLE_NONE);
+    CHECK_INT (curve_role_parse ("Edge"), CURVE_ROLE_NONE);
+    CHECK_INT (curve_role_parse (""), CURVE_ROLE_NONE);
+    CHECK_INT (curve_role_parse (NULL), CURVE_ROLE_NONE);
+    CHECK_STR (curve_role_name (CURVE_ROLE_WORKER), "worker");
+    CHECK_STR (curve_role_name (CURVE_ROLE_NONE), "");
+}
+
+TEST (test_a_cert_without_a_role_or_with_an_unknown_one_is_a_tool)
+{
+    bool known = true;
+    zcert_t *cert = zcert_new ();
+    CHECK (cert);
+    curve_role_t none = curve_cert_role (cert, &known);
+    bool none_known = known;
+    zcert_set_meta (cert, "role", "root");
+    curve_role_t unknown = curve_cert_role (cert, &known);
+    bool unknown_known = known;
+    zcert_t *edge = zcert_new ();
+    zcert_set_meta (edge, "role", "edge");
+    curve_role_t edge_role = curve_cert_role (edge, &known);
+    zcert_destroy (&cert);
+    zcert_destroy (&edge);
+    CHECK_INT (none, CURVE_ROLE_TOOL);
+    CHECK (!none_known);
+    CHECK_INT (unknown, CURVE_ROLE_TOOL);
+    CHECK (!unknown_known);
+    CHECK_INT (edge_role, CURVE_ROLE_EDGE);
+    CHECK (known);
+}
+
+TEST (test_only_workers_may_publish_to_the_hub_and_an_unknown_domain_admits_nobody)
+{
+    for (int r = CURVE_ROLE_TOOL; r <= CURVE_ROLE_EDGE; r++) {
+        CHECK (curve_domain_admits (CURVE_DOMAIN_BROKER, (curve_role_t) r));
+        CHECK (curve_domain_admits (CURVE_DOMAIN_HUB_SUB, (curve_role_t) r));
+        CHECK (curve_domain_admits (CURVE_DOMAIN_HUB_PUB, (curve_role_t) r)
+               == (r == CURVE_ROLE_WORKER));
+        CHECK (!curve_domain_admits ("ticketd", (curve_role_t) r));
+        CHECK (!curve_domain_admits (NULL, (curve_role_t) r));
+    }
+    CHECK (!curve_domain_admits (CURVE_DOMAIN_BROKER, CURVE_ROLE_NONE));
+}
+
+//  A client certificate with a role ("" for none) in dir; its public twin in allow when
+//  allowed. Returns the certificate (caller destroys).
+static zcert_t *
+s_role_cert (const char *dir, const char *allow, const char *name, const char *role)
+{
+    zcert_t *cert = zcert_new ();
+    if (!cert)
+        abort ();
+    if (*role)
+        zcert_set_meta (cert, "role", "%s", role);
+    char path [256];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    if (zcert_save (cert, path))
+        abort ();
+    if (allow) {
+        snprintf (path, sizeof path, "%s/%s", allow, name);
+        if (zcert_save_public (cert, path))
+            abort ();
+    }
+    return cert;
+}
+
+//  What a server socket of domain sees of a client with cert: the role on the frames that
+//  arrive, or -1 when nothing does (the handshake was refused).
+static int
+s_role_seen (curve_server_t *server, const char *domain, zcert_t *cert)
+{
+    zsock_t *server_sock = zsock_new (ZMQ_ROUTER);
+    curve_server_apply (server, server_sock, domain);
+    int port = zsock_bind (server_sock, "tcp://127.0.0.1:*");
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (client, 0);
+    zcert_apply (cert, client);
+    zsock_set_curve_serverkey (client, curve_server_public_txt (server));
+    zsock_connect (client, "tcp://127.0.0.1:%d", port);
+    zstr_send (client, "hello");
+    zsock_set_rcvtimeo (server_sock, 700);
+    zmsg_t *msg = zmsg_recv (server_sock);
+    int role = -1;
+    if (msg && zmsg_size (msg) == 2) {
+        curve_role_t on_id = curve_frame_role (zmsg_first (msg));
+        curve_role_t on_body = curve_frame_role (zmsg_next (msg));
+        //  The broker reads the routing-id frame: it must carry the same metadata.
+        role = on_id == on_body ? (int) on_body : -2;
+    }
+    zmsg_destroy (&msg);
+    zsock_destroy (&client);
+    zsock_destroy (&server_sock);
+    return role;
+}
+
+TEST (test_the_zap_handler_admits_allowed_keys_with_their_role_and_refuses_the_rest)
+{
+    s_fixture ();
+    char dir [128], allow [160];
+    snprintf (dir, sizeof dir, "%s/roles", s_dir);
+    snprintf (allow, sizeof allow, "%s/allow", dir);
+    CHECK_INT (zsys_dir_create ("%s", allow), 0);
+    zcert_t *edge = s_role_cert (dir, allow, "edge", "edge");
+    zcert_t *worker = s_role_cert (dir, allow, "worker", "worker");
+    zcert_t *tool = s_role_cert (dir, allow, "tool", "tool");
+    zcert_t *old = s_role_cert (dir, allow, "old", "");
+    zcert_t *stranger = s_role_cert (dir, NULL, "stranger", "worker");
+    s_server_env (s_secret, allow);
+    curve_server_config_t cfg;
+    int rc = curve_server_config_load (&cfg);
+    curve_server_t *server = rc == 0 ? curve_server_new (&cfg) : NULL;
+    int got [10] = { 0 };
+    if (server) {
+        got [0] = s_role_seen (server, CURVE_DOMAIN_BROKER, edge);
+        got [1] = s_role_seen (server, CURVE_DOMAIN_BROKER, worker);
+        got [2] = s_role_seen (server, CURVE_DOMAIN_BROKER, tool);
+        got [3] = s_role_seen (server, CURVE_DOMAIN_BROKER, old);
+        got [4] = s_role_seen (server, CURVE_DOMAIN_BROKER, stranger);
+        got [5] = s_role_seen (server, CURVE_DOMAIN_HUB_PUB, worker);
+        got [6] = s_role_seen (server, CURVE_DOMAIN_HUB_PUB, tool);
+        got [7] = s_role_seen (server, CURVE_DOMAIN_HUB_PUB, edge);
+        got [8] = s_role_seen (server, CURVE_DOMAIN_HUB_SUB, tool);
+        got [9] = s_role_seen (server, "ticketd", worker);
+    }
+    curve_server_destroy (&server);
+    zcert_destroy (&edge);
+    zcert_destroy (&worker);
+    zcert_destroy (&tool);
+    zcert_destroy (&old);
+    zcert_destroy (&stranger);
+    CHECK_INT (rc, 0);
+    CHECK_INT (got [0], CURVE_ROLE_EDGE);
+    CHECK_INT (got [1], CURVE_ROLE_WORKER);
+    CHECK_INT (got [2], CURVE_ROLE_TOOL);
+    CHECK_INT (got [3], CURVE_ROLE_TOOL);       //  no role: least privilege
+    CHECK_INT (got [4], -1);                    //  not in the allow directory
+    CHECK_INT (got [5], CURVE_ROLE_WORKER);
+    CHECK_INT (got [6], -1);                    //  only workers publish
+    CHECK_INT (got [7], -1);
+    CHECK_INT (got [8], CURVE_ROLE_TOOL);
+    CHECK_INT (got [9], -1);                    //  a domain we do not know
+}
+
+TEST (test_a_plain_frame_has_no_role)
+{
+    zframe_t *frame = zframe_new ("x", 1);
+    CHECK_INT (curve_frame_role (frame), CURVE_ROLE_NONE);
+    zframe_destroy (&frame);
+    CHECK_INT (curve_frame_role (NULL), CURVE_ROLE_NONE);
 }
 
 static void
@@ -257,6 +413,11 @@ static const test_case_t s_cases [] = {
     T (test_server_needs_both_cert_and_allow_dir),
     T (test_server_refuses_a_public_only_cert_and_an_allow_dir_that_is_a_file),
     T (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler),
+    T (test_role_names_parse_back_and_anything_else_is_no_role),
+    T (test_a_cert_without_a_role_or_with_an_unknown_one_is_a_tool),
+    T (test_only_workers_may_publish_to_the_hub_and_an_unknown_domain_admits_nobody),
+    T (test_the_zap_handler_admits_allowed_keys_with_their_role_and_refuses_the_rest),
+    T (test_a_plain_frame_has_no_role),
 };
 
 int
