@@ -1,5 +1,6 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
-    READY, reliable hand-back, bounded queues, mmi.status). One thread, one poll loop.  */
+    READY, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the roles
+    of common/curve.h checked per message. One thread, one poll loop.  */
 #include "broker.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
@@ -95,6 +96,7 @@ struct _broker_t {
     int warn_lines;
     uint64_t warn_suppressed;
     uint64_t malformed_total;
+    uint64_t refused_unauthorized;  //  messages a peer's CURVE role does not allow
 };
 
 //  --------------------------------------------------------------------------
@@ -129,10 +131,10 @@ s_json_escape (const char *src, char *dst, size_t dstlen)
     dst [o] = 0;
 }
 
-static void
-s_malformed (broker_t *self, const char *what, const char *reason)
+//  Whether one more warn line fits this second; the rest are counted and summed up later.
+static bool
+s_warn_allowed (broker_t *self)
 {
-    self->malformed_total++;
     if (self->now - self->warn_window >= 1000) {
         if (self->warn_suppressed)
             log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
@@ -142,13 +144,64 @@ s_malformed (broker_t *self, const char *what, const char *reason)
         self->warn_suppressed = 0;
     }
     if (self->warn_lines < MALFORMED_LINES_PER_S) {
-        char q [256];
         self->warn_lines++;
+        return true;
+    }
+    self->warn_suppressed++;
+    return false;
+}
+
+static void
+s_malformed (broker_t *self, const char *what, const char *reason)
+{
+    self->malformed_total++;
+    if (s_warn_allowed (self)) {
+        char q [256];
         log_warn ("event=%s reason=%s total=%" PRIu64, what,
                   log_quote (q, sizeof q, reason), self->malformed_total);
     }
-    else
-        self->warn_suppressed++;
+}
+
+//  --------------------------------------------------------------------------
+//  Roles: with CURVE on, every peer has one (common/curve.h), given by our ZAP handler
+//  from the operator's allow directory. 7/MDP trusts whoever speaks it; these checks are
+//  what stop a monitoring key from registering as a worker or acting for a user.
+
+//  The role of the peer a message came from. libzmq stamps the connection's metadata on
+//  every frame it delivers, the ROUTER's routing-id frame included (test_curve checks it),
+//  so the sender frame the decoder kept is enough. CURVE_ROLE_NONE with CURVE off, and
+//  also if a libzmq ever stopped stamping it: then the checks below refuse (fail closed).
+static curve_role_t
+s_peer_role (broker_t *self, mdp_msg_t *m)
+{
+    return self->curve ? curve_frame_role (m->sender) : CURVE_ROLE_NONE;
+}
+
+//  Why a client request may not go on, or NULL. With CURVE off, 7/MDP as it was.
+static const char *
+s_client_refusal (broker_t *self, mdp_msg_t *m, curve_role_t role)
+{
+    if (!self->curve)
+        return NULL;
+    //  The envelope's auth frame (proto/svc.h) names the user the request acts for: the
+    //  workers believe it, so only the edge, which verified the user's token, may fill it.
+    zframe_t *rid = zmsg_first (m->body);
+    zframe_t *auth = rid ? zmsg_next (m->body) : NULL;
+    if (auth && zframe_size (auth) > 0 && role != CURVE_ROLE_EDGE)
+        return "only an edge may act for a user";
+    return NULL;
+}
+
+static void
+s_refused (broker_t *self, const char *what, curve_role_t role, const char *service)
+{
+    self->refused_unauthorized++;
+    if (s_warn_allowed (self)) {
+        char q [300];
+        log_warn ("event=%s role=%s service=%s total=%" PRIu64, what,
+                  role ? curve_role_name (role) : "none", log_quote (q, sizeof q, service),
+                  self->refused_unauthorized);
+    }
 }
 
 static void
@@ -483,7 +536,7 @@ s_worker_join (broker_t *self, mdp_msg_t *m, const char *id)
 }
 
 static void
-s_worker_message (broker_t *self, mdp_msg_t *m)
+s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 {
     char id [WORKER_ID_MAX];
     s_hex (m->sender, id);
@@ -493,6 +546,12 @@ s_worker_message (broker_t *self, mdp_msg_t *m)
 
     switch (m->command) {
         case MDPW_READY:
+            if (self->curve && role != CURVE_ROLE_WORKER) {
+                //  A READY from a tool's or the edge's key would get it real requests.
+                s_refused (self, "worker_refused_role", role, m->service);
+                s_send_command (self, m->sender, MDPW_DISCONNECT);
+            }
+            else
             if (w) {
                 //  A second READY means the peer lost track of its state: start over.
                 s_send_command (self, w->address, MDPW_DISCONNECT);
@@ -552,12 +611,13 @@ s_status_json (broker_t *self)
             "idle", (json_int_t) zlistx_size (svc->waiting),
             "queued", (json_int_t) zlistx_size (svc->requests),
             "inFlight", (json_int_t) svc->in_flight));
-    json_t *root = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:o}",
+    json_t *root = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
         "workers", (json_int_t) zhashx_size (self->workers),
         "queued", (json_int_t) self->queued,
         "inFlight", (json_int_t) self->in_flight,
         "heldBytes", (json_int_t) self->held_bytes,
         "heldBytesMax", (json_int_t) self->cfg.held_bytes_max,
+        "refusedUnauthorized", (json_int_t) self->refused_unauthorized,
         "services", services);
     char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);
@@ -596,7 +656,7 @@ s_mmi (broker_t *self, mdp_msg_t *m)
 }
 
 static void
-s_client_message (broker_t *self, mdp_msg_t *m)
+s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 {
     if (strncmp (m->service, MMI_PREFIX, strlen (MMI_PREFIX)) == 0) {
         s_mmi (self, m);
@@ -604,6 +664,12 @@ s_client_message (broker_t *self, mdp_msg_t *m)
     }
     char rid [SVC_RID_MAX + 1];
     svc_peek_rid (m->body, rid);
+    const char *refusal = s_client_refusal (self, m, role);
+    if (refusal) {
+        s_refused (self, "request_refused_role", role, m->service);
+        s_reply_error (self, m->sender, m->service, rid, 403, "forbidden", refusal);
+        return;
+    }
     if (self->draining) {
         s_reply_error (self, m->sender, m->service, rid, 503, "shutting_down",
                        "the broker is shutting down");
@@ -667,10 +733,11 @@ s_handle (broker_t *self, zmsg_t **msg_p)
         s_malformed (self, "malformed_dropped", err);
         return;
     }
+    curve_role_t role = s_peer_role (self, m);
     if (m->kind == MDP_CLIENT_MSG)
-        s_client_message (self, m);
+        s_client_message (self, m, role);
     else
-        s_worker_message (self, m);
+        s_worker_message (self, m, role);
     mdp_msg_destroy (&m);
 }
 
@@ -860,7 +927,11 @@ broker_new (const broker_config_t *cfg)
     }
     else
         curve_warn_off ();
-    zsock_set_router_handover (self->router, 1);
+    //  Handover lets a new connection that names an existing routing id take its place.
+    //  No ticketd peer names one; with roles, it would let a tool's key take over a
+    //  worker's or the edge's id and receive their requests or replies, so CURVE turns it
+    //  off (a duplicate id is then ignored by libzmq).
+    zsock_set_router_handover (self->router, self->curve ? 0 : 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
     if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {

@@ -26,8 +26,9 @@ HEARTBEAT_MS = 200
 
 # ---- keys ----------------------------------------------------------------------------------
 
-def keygen(name, directory):
-    out = subprocess.run([os.path.join(BIN, "ticketd-keygen"), name, directory],
+def keygen(name, directory, role=None):
+    args = ["--role", role] if role else []
+    out = subprocess.run([os.path.join(BIN, "ticketd-keygen"), *args, name, directory],
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
@@ -42,10 +43,12 @@ def read_cert(path):
     return pub, sec.group(1) if sec else None
 
 
-def write_public_cert(path, public):
-    """A public certificate in czmq's zcert (ZPL) text format, as a non-czmq peer makes it."""
+def write_public_cert(path, public, role=None):
+    """A public certificate in czmq's zcert (ZPL) text format, as a non-czmq peer makes it;
+    the role (common/curve.h) goes in its metadata."""
+    meta = '    role = "%s"\n' % role if role else ""
     with open(path, "w", encoding="utf-8") as f:
-        f.write('metadata\n    name = "pyzmq"\ncurve\n    public-key = "%s"\n' % public)
+        f.write('metadata\n    name = "pyzmq"\n%scurve\n    public-key = "%s"\n' % (meta, public))
 
 
 class Keys:
@@ -61,12 +64,16 @@ class Keys:
         # public certificate.
         pub, sec = zmq.curve_keypair()
         self.worker = (pub.decode(), sec.decode())
-        write_public_cert(os.path.join(self.allow, "pyworker"), self.worker[0])
+        write_public_cert(os.path.join(self.allow, "pyworker"), self.worker[0], role="worker")
         # An allowed client made with our tool, its public file copied in.
         keygen("client", root)
         shutil.copy(os.path.join(root, "client"), self.allow)
         self.client = read_cert(os.path.join(root, "client_secret"))
         self.client_secret_file = os.path.join(root, "client_secret")
+        # Our worker binary's certificate, role worker.
+        keygen("cworker", root, role="worker")
+        shutil.copy(os.path.join(root, "cworker"), self.allow)
+        self.worker_secret_file = os.path.join(root, "cworker_secret")
         # A valid key pair that nobody allowed.
         keygen("stranger", root)
         self.stranger = read_cert(os.path.join(root, "stranger_secret"))
@@ -306,7 +313,7 @@ def test_a_key_copied_into_the_allow_dir_is_admitted_without_restarting_the_brok
     w = ready(ctx, keys, broker.endpoint, "curve.late", late)
     try:
         assert not wait_until_registered(ctx, keys, broker.endpoint, "curve.late", timeout=1.0)
-        write_public_cert(os.path.join(keys.allow, "late"), late[0])
+        write_public_cert(os.path.join(keys.allow, "late"), late[0], role="worker")
         # libzmq gives up on a connection whose handshake was refused; the worker connects
         # again, as ours does when the broker stays silent.
         w.close()
@@ -320,7 +327,7 @@ def test_a_key_copied_into_the_allow_dir_is_admitted_without_restarting_the_brok
 def test_our_worker_binary_registers_with_an_allowed_cert_and_not_with_a_strangers(
         ctx, keys, broker):
     """build/bin/worker (no database needed to register: it answers 503 until one is up)."""
-    for secret_file, want in ((keys.stranger_secret_file, False), (keys.client_secret_file, True)):
+    for secret_file, want in ((keys.stranger_secret_file, False), (keys.worker_secret_file, True)):
         env = dict(os.environ, BROKER_ENDPOINT=broker.endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS),
                    HUB_PUB_ENDPOINT="tcp://127.0.0.1:%d" % free_port(),
                    DATABASE_URL="postgresql://nobody@127.0.0.1:%d/none" % free_port(),
@@ -421,3 +428,43 @@ def test_ticketd_watch_reads_the_hub_over_curve(ctx, keys, hub):
         watch.send_signal(signal.SIGINT)
         out, err = watch.communicate(timeout=10)
     assert f"jobs.created.{job} " in out, (out, err)
+
+
+# ---- roles ----------------------------------------------------------------------------------
+
+def test_a_key_without_a_role_is_a_tool_cannot_register_and_its_file_is_named_once(
+        ctx, keys, broker):
+    """keys.client was made without --role: least privilege, and one warning naming it."""
+    w = ready(ctx, keys, broker.endpoint, "curve.norole", keys.client)
+    try:
+        deadline = time.monotonic() + 2.0
+        got = None
+        while time.monotonic() < deadline and got is None:
+            if w.poll(100):
+                got = w.recv_multipart()
+        assert got == [b"", MDPW, b"\x05"], f"expected DISCONNECT, got {got}"
+        assert not wait_until_registered(ctx, keys, broker.endpoint, "curve.norole", timeout=0.5)
+    finally:
+        w.close()
+    log = broker.read_log()
+    assert "event=worker_refused_role role=tool" in log, log[-2000:]
+    warned = [l for l in log.splitlines() if "event=curve_cert_without_role" in l]
+    assert len(warned) == 1 and os.path.join(keys.allow, "client") in warned[0], warned
+
+
+def test_without_curve_every_process_warns_that_zeromq_is_unauthenticated():
+    env = dict(os.environ, BROKER_ENDPOINT="tcp://127.0.0.1:%d" % free_port(),
+               HUB_PUB_ENDPOINT="tcp://127.0.0.1:%d" % free_port(),
+               HUB_SUB_ENDPOINT="tcp://127.0.0.1:%d" % free_port(),
+               WS_PORT=str(free_port()), WEB_PORT="0", JWT_SECRET="c" * 40)
+    for k in ("CURVE_SERVER_CERT", "CURVE_ALLOW_DIR", "CURVE_CLIENT_CERT", "CURVE_SERVER_KEY"):
+        env.pop(k, None)
+    for exe in ("broker", "progress-hub"):
+        p = subprocess.Popen([os.path.join(BIN, exe)], env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=10)
+        assert "level=warn" in err and "event=curve_off" in err, (exe, err)
+    out = subprocess.run([os.path.join(BIN, "ticketd-status")], env=env, capture_output=True,
+                         text=True, timeout=10)
+    assert "event=curve_off" in out.stderr, out.stderr
