@@ -12,9 +12,13 @@
 #   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too, chromium and tests/e2e's node modules)
 #   ./manage.sh help
 #
-# Everything lives under VAR_DIR (default ./var): the cluster, pid files, logs. Variables in the
-# environment override .env (ENV_FILE), so two trees, or a test run beside a running system,
-# never touch each other when their ports differ.
+# Everything lives under VAR_DIR (default ./var): the cluster, pid files, logs, and the CurveZMQ
+# keys (var/curve). Variables in the environment override .env (ENV_FILE), so two trees, or a
+# test run beside a running system, never touch each other when their ports differ.
+#
+# CurveZMQ is on by default: the ZeroMQ ports on 127.0.0.1 are open to every local user, and
+# the broker and hub would otherwise trust whoever connects. CURVE=off (in .env or the
+# environment) opts out; every process then warns at start.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,6 +88,83 @@ settings() {
     PGDATA_DIR=$VAR_DIR/pg/data
     PGRUN_DIR=$VAR_DIR/pg/run
     mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+    curve_settings
+}
+
+# ---------------------------------------------------------------- CurveZMQ
+
+# Generated keys, one client certificate per role (docs/OPERATIONS.md, Threat model):
+#   server, server_secret            the broker's and the hub's identity
+#   edge, worker, tool (+ _secret)   http-edge; workers; ticketd-status/watch and monitoring
+#   allow/                           the public halves the ZAP handler admits, with their roles
+CURVE_ROLES=(edge worker tool)
+
+curve_settings() {
+    CURVE=${CURVE:-on}
+    [[ $CURVE =~ ^(on|off)$ ]] || die "CURVE must be on or off (got '$CURVE')"
+    CURVE_DIR=$VAR_DIR/curve
+}
+
+# Makes whatever certificate is missing; an existing one is never replaced (ticketd-keygen
+# refuses to overwrite, and a replaced key would lock out every copy of the old one).
+curve_keys() {
+    [ "$CURVE" = on ] || return 0
+    local keygen=$BUILD_DIR/bin/ticketd-keygen role
+    [ -x "$keygen" ] || die "$keygen is missing: run make"
+    # Secret keys: the folder is the owner's only, whatever the umask.
+    (umask 077 && mkdir -p "$CURVE_DIR/allow")
+    chmod 700 "$CURVE_DIR"
+    if [ ! -e "$CURVE_DIR/server_secret" ]; then
+        "$keygen" server "$CURVE_DIR" >/dev/null || die "cannot make $CURVE_DIR/server"
+        say "created CurveZMQ certificates in $CURVE_DIR"
+    fi
+    for role in "${CURVE_ROLES[@]}"; do
+        if [ ! -e "$CURVE_DIR/${role}_secret" ]; then
+            "$keygen" --role "$role" "$role" "$CURVE_DIR" >/dev/null \
+                || die "cannot make $CURVE_DIR/$role"
+        fi
+        [ -e "$CURVE_DIR/allow/$role" ] || cp "$CURVE_DIR/$role" "$CURVE_DIR/allow/$role"
+    done
+}
+
+# curve_env ROLE: the CURVE_* settings of one process in CURVE_ENV, as arguments of env(1).
+# ROLE is server (broker, hub) or a client role. Settings from .env or the environment win.
+curve_env() {
+    CURVE_ENV=()
+    if [ "$CURVE" = off ]; then
+        CURVE_ENV=(-u CURVE_SERVER_CERT -u CURVE_ALLOW_DIR -u CURVE_CLIENT_CERT -u CURVE_SERVER_KEY)
+        return 0
+    fi
+    # A server certificate of one's own comes with its public twin (ticketd-keygen makes both).
+    local server_key=${CURVE_SERVER_KEY:-}
+    if [ -z "$server_key" ]; then
+        if [ -n "${CURVE_SERVER_CERT:-}" ]; then server_key=${CURVE_SERVER_CERT%_secret}
+        else server_key=$CURVE_DIR/server; fi
+    fi
+    if [ "$1" = server ]; then
+        CURVE_ENV=("CURVE_SERVER_CERT=${CURVE_SERVER_CERT:-$CURVE_DIR/server_secret}"
+                   "CURVE_ALLOW_DIR=${CURVE_ALLOW_DIR:-$CURVE_DIR/allow}")
+    else
+        CURVE_ENV=("CURVE_CLIENT_CERT=${CURVE_CLIENT_CERT:-$CURVE_DIR/${1}_secret}"
+                   "CURVE_SERVER_KEY=$server_key")
+    fi
+}
+
+curve_role_of() {
+    case $1 in
+        broker|progress-hub) echo server ;;
+        http-edge) echo edge ;;
+        worker) echo worker ;;
+        *) echo tool ;;
+    esac
+}
+
+curve_summary() {
+    if [ "$CURVE" = off ]; then
+        say "  CurveZMQ   OFF (CURVE=off): any local user can use the broker and the hub"
+    else
+        say "  CurveZMQ   on: keys in $CURVE_DIR, allowed clients in ${CURVE_ALLOW_DIR:-$CURVE_DIR/allow}"
+    fi
 }
 
 # ---------------------------------------------------------------- packages and build
@@ -258,7 +339,8 @@ start_one() {
     local exe=$BUILD_DIR/bin/$bin
     [ -x "$exe" ] || die "$exe is missing: run make"
     [[ $exe = /* ]] || exe=$ROOT/$exe
-    WORKER_NAME=$name setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
+    curve_env "$(curve_role_of "$bin")"
+    WORKER_NAME=$name env "${CURVE_ENV[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
     say "started $name (pid $!)"
 }
@@ -302,6 +384,7 @@ cmd_up() {
     install_packages
     settings
     build
+    curve_keys
     pg_start
     migrate
     seed_if_empty
@@ -319,6 +402,7 @@ ticketd is up.
              $SEED_AGENT_EMAIL / $SEED_AGENT_PASSWORD (agent)
   Logs       $VAR_DIR/log/   (./manage.sh logs [svc] [-f])
 EOF
+    curve_summary
 }
 
 cmd_down() {
@@ -351,6 +435,13 @@ cmd_status() {
         else printf '%-14s stopped\n' postgres; fi
     fi
     printf 'health: %s\n' "$(health)"
+    # The broker's own view, asked with the tool key (read-only, like any monitoring).
+    local status_bin=$BUILD_DIR/bin/ticketd-status
+    if [ -x "$status_bin" ] && pid_of broker broker >/dev/null; then
+        curve_env tool
+        env "${CURVE_ENV[@]}" "$status_bin" 2>/dev/null || say "broker: no answer to mmi.status"
+    fi
+    curve_summary
 }
 
 cmd_logs() {

@@ -8,6 +8,7 @@ whatever is not running, exactly as an operator would.
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,6 +18,7 @@ import tempfile
 import time
 
 import pytest
+import zmq
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("BUILD_DIR", "build")
@@ -44,7 +46,7 @@ class System:
         self.env = dict(os.environ)
         # The suite's own settings: nothing from the repo's .env may leak in.
         for k in list(self.env):
-            if k.startswith(("DB_", "PG", "SEED_", "JWT_", "BROKER_", "HUB_")) or k in (
+            if k.startswith(("DB_", "PG", "SEED_", "JWT_", "BROKER_", "HUB_", "CURVE")) or k in (
                     "DATABASE_URL", "PORT", "WEB_PORT", "WS_PORT", "WORKERS"):
                 del self.env[k]
         self.env.update({
@@ -178,6 +180,37 @@ class System:
                     return line.split("=", 1)[1].strip()
         raise AssertionError("no DB_PASSWORD in the test .env")
 
+    # -- ZeroMQ: CurveZMQ is on by default, with the keys ./manage.sh made in var/curve
+
+    @property
+    def curve_dir(self):
+        return os.path.join(self.env["VAR_DIR"], "curve")
+
+    def curve_keys(self, role):
+        """(server public, role's public, role's secret) Z85 keys from var/curve."""
+        server, _ = read_cert(os.path.join(self.curve_dir, "server"))
+        public, secret = read_cert(os.path.join(self.curve_dir, f"{role}_secret"))
+        return server, public, secret
+
+    def client_env(self, role="tool"):
+        """The environment of one of our C clients (ticketd-status, ticketd-watch) run with
+        role's certificate, as ./manage.sh status runs them."""
+        return dict(self.env, CURVE_CLIENT_CERT=os.path.join(self.curve_dir, f"{role}_secret"),
+                    CURVE_SERVER_KEY=os.path.join(self.curve_dir, "server"))
+
+    def zmq_socket(self, kind, role="tool", ctx=None, connect=None):
+        """A pyzmq socket that is a CURVE client of this system as role (edge, worker,
+        tool), linger 0; connected to connect when given."""
+        server, public, secret = self.curve_keys(role)
+        s = (ctx or zmq.Context.instance()).socket(kind)
+        s.linger = 0
+        s.curve_serverkey = server.encode()
+        s.curve_publickey = public.encode()
+        s.curve_secretkey = secret.encode()
+        if connect:
+            s.connect(connect)
+        return s
+
     # -- HTTP
 
     def request(self, method, path, body=None, token=None, headers=None, raw=None, port=None,
@@ -277,6 +310,15 @@ def admin_token(system):
 @pytest.fixture(scope="session")
 def agent_token(system):
     return system.login("agent")
+
+
+def read_cert(path):
+    """(public, secret) Z85 keys of a zcert file; secret is None in a public file."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    pub = re.search(r'public-key = "([^"]{40})"', text).group(1)
+    sec = re.search(r'secret-key = "([^"]{40})"', text)
+    return pub, sec.group(1) if sec else None
 
 
 def read_raw_response(sock):

@@ -100,11 +100,10 @@ def drain(ws, wait=0.3):
 
 
 class Publisher:
-    """Injects events into the hub's XSUB as a worker would."""
+    """Injects events into the hub's XSUB as a worker would, with the worker key."""
 
     def __init__(self, system):
-        self.ctx = zmq.Context.instance()
-        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub = system.zmq_socket(zmq.PUB, role="worker")
         self.pub.setsockopt(zmq.SNDHWM, 200000)
         self.pub.setsockopt(zmq.LINGER, 1000)
         self.pub.connect(system.env["HUB_PUB_ENDPOINT"])
@@ -327,9 +326,8 @@ def test_200_sockets_see_a_job_complete_while_a_never_reader_is_dropped(system, 
 
 # -- the ZeroMQ stream and the tools
 
-def test_a_plain_sub_sees_every_event_of_a_real_job_as_two_frames(system, admin_token):
-    ctx = zmq.Context.instance()
-    sub = ctx.socket(zmq.SUB)
+def test_a_keyed_sub_sees_every_event_of_a_real_job_as_two_frames(system, admin_token):
+    sub = system.zmq_socket(zmq.SUB, role="tool")
     sub.setsockopt(zmq.SUBSCRIBE, b"jobs.")
     sub.setsockopt(zmq.RCVTIMEO, 1000)
     sub.connect(system.env["HUB_SUB_ENDPOINT"])
@@ -361,7 +359,8 @@ def test_a_plain_sub_sees_every_event_of_a_real_job_as_two_frames(system, admin_
 def test_ticketd_watch_prints_one_line_per_event_and_stops_on_sigint(system, pub):
     exe = os.path.join(ROOT, system.env["BUILD_DIR"], "bin", "ticketd-watch")
     job = str(uuid.uuid4())
-    proc = subprocess.Popen([exe, f"jobs.created.{job}"], env=system.env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([exe, f"jobs.created.{job}"], env=system.client_env("tool"),
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)
@@ -380,13 +379,15 @@ def test_ticketd_watch_prints_one_line_per_event_and_stops_on_sigint(system, pub
 
 def test_ticketd_status_prints_the_brokers_table_and_json(system):
     exe = os.path.join(ROOT, system.env["BUILD_DIR"], "bin", "ticketd-status")
-    r = subprocess.run([exe], env=system.env, capture_output=True, text=True, timeout=10)
+    r = subprocess.run([exe], env=system.client_env("tool"), capture_output=True, text=True,
+                       timeout=10)
     assert r.returncode == 0, r.stderr
     assert "SERVICE" in r.stdout and "tickets.get" in r.stdout, r.stdout
-    r = subprocess.run([exe, "--json"], env=system.env, capture_output=True, text=True, timeout=10)
+    r = subprocess.run([exe, "--json"], env=system.client_env("tool"), capture_output=True,
+                       text=True, timeout=10)
     assert r.returncode == 0 and json.loads(r.stdout)["workers"] >= 1, r.stdout
     t0 = time.time()
-    dead = dict(system.env, BROKER_ENDPOINT="tcp://127.0.0.1:1")
+    dead = dict(system.client_env("tool"), BROKER_ENDPOINT="tcp://127.0.0.1:1")
     r = subprocess.run([exe], env=dead, capture_output=True, text=True, timeout=10)
     assert r.returncode != 0 and "did not answer within 2 s" in r.stderr, (r.returncode, r.stderr)
     assert time.time() - t0 < 5

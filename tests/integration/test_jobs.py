@@ -162,13 +162,11 @@ def test_large_job_bodies_read_at_once_are_bounded_and_the_next_gets_503(system,
 
 
 def mdp_call(system, service, payload, blob=None):
-    """One request straight to the broker, as a plain ZeroMQ client with an admin's auth
-    frame (proto/README.md): what a tool without the edge would send. Returns (status,
-    JSON reply)."""
+    """One request straight to the broker, as a ZeroMQ client with an admin's auth frame
+    (proto/README.md). Only the edge may send one, so the client holds the edge's key.
+    Returns (status, JSON reply)."""
     admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
-    ctx = zmq.Context.instance()
-    s = ctx.socket(zmq.REQ)
-    s.linger = 0
+    s = system.zmq_socket(zmq.REQ, role="edge")
     s.rcvtimeo = 10000
     s.connect(system.broker_endpoint)
     try:
