@@ -20,9 +20,12 @@ static const char *s_usage =
     "  BROKER_HELD_BYTES      request bytes held at once, queued or at workers; beyond,\n"
     "                         503 queue_full (default 256 MiB, never below one 64 MiB frame)\n"
     "  CURVE_SERVER_CERT      our CURVE certificate (NAME_secret of ticketd-keygen): the\n"
-    "                         ROUTER then admits only CurveZMQ peers (default: plain TCP)\n"
-    "  CURVE_ALLOW_DIR        public certificates of allowed workers, edges and tools;\n"
-    "                         required with CURVE_SERVER_CERT, re-read when it changes\n"
+    "                         ROUTER then admits only CurveZMQ peers (default: plain TCP;\n"
+    "                         ./manage.sh sets it)\n"
+    "  CURVE_ALLOW_DIR        public certificates of allowed workers, edges and tools,\n"
+    "                         each with its role (ticketd-keygen --role): only a worker\n"
+    "                         may READY, only an edge may send an auth frame; required\n"
+    "                         with CURVE_SERVER_CERT, re-read when it changes\n"
     "  LOG_LEVEL              debug|info|warn|error (default info)\n";
 
 int
