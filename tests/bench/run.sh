@@ -42,7 +42,7 @@ print(" ".join(str(s.getsockname()[1]) for s in ss))'; }
 read -r P_API P_WEB P_WS P_BROKER P_PUB P_SUB P_DB P_FASTIFY P_EXPRESS P_BARE < <(free_ports 10)
 
 # The system's settings: nothing from the repo's .env leaks in (as in conftest.py).
-for k in $(env | sed -n 's/^\(DB_[A-Z_]*\|PG[A-Z_]*\|SEED_[A-Z_]*\|JWT_[A-Z_]*\|BROKER_[A-Z_]*\|HUB_[A-Z_]*\|DATABASE_URL\|PORT\|WEB_PORT\|WS_PORT\|WORKERS\)=.*/\1/p'); do unset "$k"; done
+for k in $(env | sed -n 's/^\(DB_[A-Z_]*\|PG[A-Z_]*\|SEED_[A-Z_]*\|JWT_[A-Z_]*\|BROKER_[A-Z_]*\|HUB_[A-Z_]*\|CURVE[A-Z_]*\|DATABASE_URL\|PORT\|WEB_PORT\|WS_PORT\|WORKERS\)=.*/\1/p'); do unset "$k"; done
 export VAR_DIR=$WORK/var ENV_FILE=$WORK/.env BUILD_DIR=$ROOT/$BUILD SKIP_BUILD=1
 export PORT=$P_API WEB_PORT=$P_WEB WS_PORT=$P_WS DB_PORT=$P_DB WORKERS=${WORKERS:-2}
 export BROKER_ENDPOINT=tcp://127.0.0.1:$P_BROKER HUB_PUB_ENDPOINT=tcp://127.0.0.1:$P_PUB
@@ -54,6 +54,10 @@ export RATE_LIMIT_PER_USER=${RATE_LIMIT_PER_USER:-0}
 # setting): that delay is chosen, not latency. P5 measures the path itself, so it is off here.
 export PROGRESS_INTERVAL_MS=${PROGRESS_INTERVAL_MS:-0}
 export FASTIFY_PORT=$P_FASTIFY EXPRESS_PORT=$P_EXPRESS BARE_WS_PORT=$P_BARE
+# The load clients (mdp_noop, hub_fanout.py, p5_progress_latency.py) are plain ZeroMQ peers,
+# and docs/BENCHMARKS.md's numbers were measured without CurveZMQ: a private system on free
+# ports, so plain TCP here (the processes warn at start) rather than the ./manage.sh default.
+export CURVE=off
 
 cleanup() {
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $WORK (./manage.sh down with its env)"; return; fi
