@@ -78,11 +78,15 @@ def events_until(ws, pred, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
         ws.settimeout(max(0.05, deadline - time.time()))
+        # Control frames too: ws.recv() answers the hub's pings (every 20 s of silence) and
+        # reads on with a fresh timeout, so it would never return while no event comes.
         try:
-            text = ws.recv()
+            op, frame = ws.recv_data_frame(True)
         except websocket.WebSocketTimeoutException:
             break
-        ev = json.loads(text)
+        if op != websocket.ABNF.OPCODE_TEXT:
+            continue
+        ev = json.loads(frame.data)
         got.append(ev)
         if pred(ev):
             return got
