@@ -89,8 +89,13 @@ main (int argc, char **argv)
         fprintf (stderr, "ticketd-status: the broker's answer is not a JSON object\n");
         goto done;
     }
-    printf ("broker %s: workers %ld, queued %ld, in flight %ld\n\n", endpoint,
+    printf ("broker %s: workers %ld, queued %ld, in flight %ld", endpoint,
             s_int (root, "workers"), s_int (root, "queued"), s_int (root, "inFlight"));
+    //  Peers whose CurveZMQ role forbade what they sent: a misconfigured key or a probe.
+    long refused = s_int (root, "refusedUnauthorized");
+    if (refused > 0)
+        printf (", refused for their role %ld", refused);
+    printf ("\n\n");
     printf ("%-32s %8s %8s %8s %9s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT");
     size_t i;
     json_t *svc;
