@@ -64,6 +64,9 @@ class System:
             "HEARTBEAT_MS": "200",
             "LOG_LEVEL": "info",
             "REQUEST_TIMEOUT_MS": "10000",
+            # Short enough that the body-deadline test runs in seconds, long enough for
+            # the largest job body the suite sends under the sanitizers.
+            "EDGE_BODY_TIMEOUT_S": "8",
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.
@@ -318,3 +321,14 @@ def metric(system, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} missing from /metrics")
+
+
+def wait_metric(system, name, until, timeout=10):
+    """The edge's metric once until(value) holds, polling for at most timeout seconds; the
+    last value either way, for the caller to assert on."""
+    deadline = time.time() + timeout
+    value = metric(system, name)
+    while not until(value) and time.time() < deadline:
+        time.sleep(0.05)
+        value = metric(system, name)
+    return value

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import zmq
 
-from conftest import error_of, metric, read_raw_response
+from conftest import error_of, metric, read_raw_response, wait_metric
 
 JOB_FIELDS = {"id", "type", "status", "progress", "total", "processed", "succeeded", "failed",
               "createdBy", "createdAt", "startedAt", "finishedAt", "error"}
@@ -143,10 +143,8 @@ def test_large_job_bodies_read_at_once_are_bounded_and_the_next_gets_503(system,
             s = socket.create_connection(("127.0.0.1", system.port), timeout=10)
             s.sendall(head + b'{"type":"bulk-delete","payload":{"ticketIds":[')
             slow.append(s)
-        deadline = time.time() + 10         # the four hold their slots before the fifth comes
-        while metric(system, "edge_job_uploads") < 4 and time.time() < deadline:
-            time.sleep(0.05)
-        assert metric(system, "edge_job_uploads") == 4
+        # The four hold their slots before the fifth comes.
+        assert wait_metric(system, "edge_job_uploads", lambda v: v >= 4) == 4
         fifth = socket.create_connection(("127.0.0.1", system.port), timeout=10)
         fifth.sendall(head)
         answer, _ = read_raw_response(fifth)
