@@ -30,8 +30,8 @@ PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-de
 # What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL), and
 # for the browser tests Debian's chromium (driven by playwright-core from tests/e2e), and for
 # the fuzz stage clang with its libFuzzer runtime.
-TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2 python3-yaml
-               python3-jsonschema chromium clang libclang-rt-14-dev)
+TEST_PACKAGES=(python3 python3-pytest python3-pytest-timeout python3-zmq python3-websocket
+               python3-psycopg2 python3-yaml python3-jsonschema chromium clang libclang-rt-14-dev)
 
 say()  { printf '%s\n' "$*"; }
 die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }

@@ -708,7 +708,6 @@ s_req_new (edge_t *self, struct MHD_Connection *conn, const char *url, const cha
     const char *rid = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && svc_rid_valid (rid, strlen (rid)))
         snprintf (req->client_rid, sizeof req->client_rid, "%s", rid);
-    s_client_address (conn, req->addr, sizeof req->addr);
     return req;
 }
 
@@ -763,6 +762,32 @@ s_req_destroy (edge_req_t **req_p)
     *req_p = NULL;
 }
 
+//  The bearer token: true with req->user and req->role set, false after answering 401.
+static bool
+s_authenticate (edge_t *self, edge_req_t *req)
+{
+    const char *auth = req_header_in (req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth || strncasecmp (auth, "Bearer ", 7)) {
+        req_respond_error (req, 401, "unauthorized", "a bearer token is required", NULL);
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return false;
+    }
+    const char *token = auth + 7;
+    while (*token == ' ')
+        token++;
+    jwt_hs256_claims_t claims;
+    const char *why = NULL;
+    if (jwt_hs256_verify (self->jwt, token, time (NULL), &claims, &why)) {
+        log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
+        req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+        return false;
+    }
+    memcpy (req->user, claims.sub, sizeof req->user);
+    req->role = claims.role;
+    return true;
+}
+
 //  Everything the headers decide, before any body byte is read: the route (404, 405), the
 //  token (401), the role (403), the rate limits (429), the path ids (404) and the body's
 //  declared size (413). Leaves the answer in req->response when the request is refused.
@@ -794,27 +819,8 @@ s_guard (edge_t *self, edge_req_t *req, bool has_length, unsigned long long decl
                   ? (size_t) self->cfg.max_job_body_bytes
                   : route->body_max < (size_t) self->cfg.max_body_bytes
                   ? route->body_max : (size_t) self->cfg.max_body_bytes;
-    if (route->flags & ROUTE_AUTH) {
-        const char *auth = req_header_in (req, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!auth || strncasecmp (auth, "Bearer ", 7)) {
-            req_respond_error (req, 401, "unauthorized", "a bearer token is required", NULL);
-            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-            return;
-        }
-        const char *token = auth + 7;
-        while (*token == ' ')
-            token++;
-        jwt_hs256_claims_t claims;
-        const char *why = NULL;
-        if (jwt_hs256_verify (self->jwt, token, time (NULL), &claims, &why)) {
-            log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
-            req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
-            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
-            return;
-        }
-        memcpy (req->user, claims.sub, sizeof req->user);
-        req->role = claims.role;
-    }
+    if ((route->flags & ROUTE_AUTH) && !s_authenticate (self, req))
+        return;
     if ((route->flags & ROUTE_ADMIN) && req->role != SVC_ROLE_ADMIN) {
         req_respond_error (req, 403, "forbidden", "this action needs the admin role", NULL);
         return;
@@ -823,13 +829,16 @@ s_guard (edge_t *self, edge_req_t *req, bool has_length, unsigned long long decl
         if (edge_rate_limited (req))
             return;
     }
-    else
-    if (!(route->flags & ROUTE_LOCAL) && !s_anon_take (req)) {
-        self->rejected_rate++;
-        req_respond_error (req, 429, "too_many_connections",
-                           "too many requests in flight from this address", NULL);
-        req_header (req, "Retry-After", "1");
-        return;
+    else {
+        //  Anonymous: its address is the only name this client has.
+        s_client_address (req->conn, req->addr, sizeof req->addr);
+        if (!(route->flags & ROUTE_LOCAL) && !s_anon_take (req)) {
+            self->rejected_rate++;
+            req_respond_error (req, 429, "too_many_connections",
+                               "too many requests in flight from this address", NULL);
+            req_header (req, "Retry-After", "1");
+            return;
+        }
     }
     //  Every path id is a UUID; anything else names no resource (404, as Stripe does).
     for (size_t i = 0; i < req->match.params_n; i++)
@@ -975,6 +984,8 @@ s_upload (edge_t *self, edge_req_t *req, const char *data, size_t n)
         //  libmicrohttpd 0.9 cannot answer while a body is coming in: the client learns
         //  from the closed connection (as nginx's client_body_timeout does).
         self->body_timeouts++;
+        if (!*req->addr)
+            s_client_address (req->conn, req->addr, sizeof req->addr);
         log_warn ("event=body_timeout rid=%s address=%s bytes=%zu timeout_s=%ld", req->rid,
                   req->addr, req->body_len, self->cfg.body_timeout_s);
         return MHD_NO;

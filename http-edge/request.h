@@ -43,7 +43,7 @@ struct edge_req_s {
     bool body_dropped;                  //  refused (401, 413, 503...): the rest is read and dropped
     size_t drop_max;                    //  ...up to this many bytes, then the connection closes
     int64_t body_deadline_ms;
-    char addr [48];                     //  client address, for the per-address limits
+    char addr [48];                     //  client address (anonymous routes), for their limits
     bool anon_slot;                     //  holds one of EDGE_ANON_PER_ADDRESS for addr
     size_t budget_bytes;                //  what it holds of EDGE_BODY_BUDGET_BYTES
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
