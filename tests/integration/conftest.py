@@ -76,9 +76,12 @@ class System:
 
     # -- processes
 
-    def manage(self, *args, check=True, timeout=180):
-        r = subprocess.run([os.path.join(ROOT, "manage.sh"), *args], env=self.env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=timeout)
+    def manage(self, *args, check=True, timeout=180, stdin=subprocess.DEVNULL, prefix=()):
+        """./manage.sh ARGS, stdin not a terminal unless given (reset and clean refuse then
+        without --yes); prefix: a command to run it under (strace)."""
+        r = subprocess.run([*prefix, os.path.join(ROOT, "manage.sh"), *args], env=self.env,
+                           cwd=ROOT, stdin=stdin, capture_output=True, text=True,
+                           timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"./manage.sh {' '.join(args)} exited {r.returncode}\n"
                                  f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n{self.log_tail()}")
