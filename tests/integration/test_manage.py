@@ -98,7 +98,7 @@ def test_reset_with_yes_drops_the_database_and_seeds_it_again(db_only):
     assert db_only.psql("SELECT string_agg(role, ',' ORDER BY role) FROM users") == "admin,agent"
 
 
-def test_reset_and_clean_take_only_yes(db_only):
+def test_reset_takes_no_argument_but_yes(db_only):
     r = db_only.manage("reset", "--force", check=False)
     assert r.returncode != 0 and "unknown argument '--force'" in r.stderr, r.stderr
 
