@@ -17,6 +17,7 @@ import tempfile
 import time
 
 import pytest
+import zmq
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("BUILD_DIR", "build")
@@ -79,9 +80,12 @@ class System:
 
     # -- processes
 
-    def manage(self, *args, check=True, timeout=180):
-        r = subprocess.run([os.path.join(ROOT, "manage.sh"), *args], env=self.env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=timeout)
+    def manage(self, *args, check=True, timeout=180, stdin=subprocess.DEVNULL, prefix=()):
+        """./manage.sh ARGS, stdin not a terminal unless given (reset and clean refuse then
+        without --yes); prefix: a command to run it under (strace)."""
+        r = subprocess.run([*prefix, os.path.join(ROOT, "manage.sh"), *args], env=self.env,
+                           cwd=ROOT, stdin=stdin, capture_output=True, text=True,
+                           timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"./manage.sh {' '.join(args)} exited {r.returncode}\n"
                                  f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n{self.log_tail()}")
@@ -180,6 +184,42 @@ class System:
                 if line.startswith("DB_PASSWORD="):
                     return line.split("=", 1)[1].strip()
         raise AssertionError("no DB_PASSWORD in the test .env")
+
+    # -- 7/MDP
+
+    def mdp_request(self, service, payload, rid, user_id, role, timeout=5):
+        """One request straight to the broker as a 7/MDP client (proto/README.md), exactly
+        as the edge sends it, and as the broker re-delivers it after a worker death when
+        rid is reused: a DEALER sends "", "MDPC01", service, then the envelope rid, auth
+        "<user uuid> <role>" ("" when user_id is None) and payload (a JSON text, or a value
+        to dump). Waits until a wall-clock deadline for the reply with this rid. Returns
+        (status, parsed JSON or None). Every socket setting lives here (CURVE keys too, when
+        the broker asks for them)."""
+        body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+        body = body.encode() if isinstance(body, str) else body
+        auth = f"{user_id} {role}".encode() if user_id else b""
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.linger = 0
+        deadline = time.monotonic() + timeout
+        try:
+            sock.connect(self.broker_endpoint)
+            sock.send_multipart([b"", b"MDPC01", service.encode(), rid.encode(), auth, body])
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{service} rid={rid}: no reply within {timeout} s\n"
+                                         f"{self.log_tail()}")
+                if not sock.poll(max(1, int(left * 1000))):
+                    continue
+                frames = sock.recv_multipart()
+                # "", "MDPC01", service, rid, status, payload
+                if len(frames) >= 5 and frames[3] == rid.encode():
+                    break
+        finally:
+            sock.close()
+        assert frames[1] == b"MDPC01" and frames[2] == service.encode(), frames[:3]
+        text = frames[5] if len(frames) > 5 else b""
+        return int(frames[4]), json.loads(text) if text else None
 
     # -- HTTP
 
