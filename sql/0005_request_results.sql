@@ -5,9 +5,10 @@
 -- exists exactly when the effect committed. Today jobs.cancel records its 200; other
 -- mutating services are to follow (docs/ARCHITECTURE.md).
 --
--- The rid is the edge's request id or the client's X-Request-Id: a client may reuse one, so
--- a row answers only the same user, service and payload (request_hash: SHA-256 of the
--- payload, workers/replay.c), and the first recording of a (rid, service) wins.
+-- The rid is the edge's own request id (128 random bits, never a client's choice), but any
+-- MDP client may send a rid of its choosing, so a row answers only the same user, service
+-- and payload (request_hash: SHA-256 of the payload, workers/replay.c), and the first
+-- recording of a (rid, service) wins.
 -- Rows older than 24 hours are deleted by the workers' periodic sweep (created_at index):
 -- the broker re-delivers within BROKER_REQUEST_TTL_MS, seconds, so a day is ample.
 CREATE TABLE request_results (

@@ -14,8 +14,8 @@ static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
     { "r_begin", "BEGIN", true },
     { "r_commit", "COMMIT", false },
     { "r_rollback", "ROLLBACK", false },
-    //  The first recording of a (rid, service) wins: a client reusing its X-Request-Id must
-    //  not fail its second request, whose re-delivery then simply finds no match.
+    //  The first recording of a (rid, service) wins: a peer reusing a rid must not fail its
+    //  second request, whose re-delivery then simply finds no match.
     { "r_record",
       "INSERT INTO request_results (rid, service, user_id, request_hash, status, body)"
       " VALUES ($1, $2, $3::uuid, $4, $5::int, $6) ON CONFLICT (rid, service) DO NOTHING", false },
