@@ -7,10 +7,13 @@
 #   ./manage.sh logs [svc] [-f]   the logs, merged by time (or one service's); -f follows
 #   ./manage.sh seed [--tickets N]  upsert the seed users and add N tickets (default SEED_TICKETS)
 #   ./manage.sh migrate           apply pending migrations
-#   ./manage.sh reset             drop the database, migrate and seed again (processes keep running)
-#   ./manage.sh clean             down, then remove var/ and the build
+#   ./manage.sh reset [--yes]     drop the database, migrate and seed again (processes keep running)
+#   ./manage.sh clean [--yes]     down, then remove var/ (the cluster, logs) and the builds
 #   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too, chromium and tests/e2e's node modules)
 #   ./manage.sh help
+#
+# reset and clean destroy data: on a terminal they ask first (default no); without a terminal
+# (scripts, CI) they refuse unless given --yes.
 #
 # Everything lives under VAR_DIR (default ./var): the cluster, pid files, logs, and the CurveZMQ
 # keys (var/curve). Variables in the environment override .env (ENV_FILE), so two trees, or a
@@ -32,13 +35,45 @@ PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-de
           libmicrohttpd-dev libjansson-dev libwebsockets-dev libjwt-dev libssl-dev
           postgresql postgresql-contrib)
 # What `make test` needs on top: the suite's real clients (HTTP, ZeroMQ, WebSocket, SQL), and
-# for the browser tests Debian's chromium (driven by playwright-core from tests/e2e), and for
-# the fuzz stage clang with its libFuzzer runtime.
-TEST_PACKAGES=(python3 python3-pytest python3-zmq python3-websocket python3-psycopg2 python3-yaml
-               python3-jsonschema chromium clang libclang-rt-14-dev)
+# for the browser tests Debian's chromium (driven by playwright-core from tests/e2e), for
+# the fuzz stage clang with its libFuzzer runtime, pytest-timeout (no test may hang), and
+# strace (test_manage.py checks that no command line carries a secret).
+TEST_PACKAGES=(python3 python3-pytest python3-pytest-timeout python3-zmq python3-websocket
+               python3-psycopg2 python3-yaml python3-jsonschema chromium clang libclang-rt-14-dev
+               strace)
 
 say()  { printf '%s\n' "$*"; }
 die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }
+
+# shellcheck source=sql/pgconn.sh
+. "$ROOT/sql/pgconn.sh"
+
+# confirm VERB WHAT: before destroying WHAT. --yes (ASSUME_YES=1) goes ahead; on a terminal
+# the question is asked, default no; anything else (a script, CI, a pipe) is refused.
+ASSUME_YES=0
+confirm() {
+    local verb=$1 what=$2 answer=
+    [ "$ASSUME_YES" = 1 ] && return 0
+    if [ -t 0 ]; then
+        printf 'manage.sh %s destroys %s.\nThis cannot be undone. Continue? [y/N] ' "$verb" "$what" >&2
+        read -r answer || answer=
+        [[ $answer =~ ^[Yy]([Ee][Ss])?$ ]] && return 0
+        die "$verb: nothing done"
+    fi
+    die "$verb would destroy $what; stdin is not a terminal, so nobody can confirm: run './manage.sh $verb --yes' to go ahead"
+}
+
+# yes_flag VERB ARGS...: sets ASSUME_YES from --yes / -y, the only argument reset and clean take.
+yes_flag() {
+    local verb=$1 a
+    shift
+    for a in "$@"; do
+        case $a in
+            -y|--yes) ASSUME_YES=1 ;;
+            *) die "$verb: unknown argument '$a' (only --yes)" ;;
+        esac
+    done
+}
 
 # ---------------------------------------------------------------- settings
 
@@ -62,12 +97,20 @@ random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 ensure_env_file() {
     [ -f "$ENV_FILE" ] && return 0
     mkdir -p "$(dirname "$ENV_FILE")"
-    local secret dbpw
+    local secret dbpw line
     secret=$(random_hex 32)
     dbpw=$(random_hex 16)
-    sed -e "s/^JWT_SECRET=.*/JWT_SECRET=$secret/" -e "s/^DB_PASSWORD=.*/DB_PASSWORD=$dbpw/" \
-        "$ROOT/.env.example" > "$ENV_FILE"
+    # Written by builtins only (no sed -e "s/...$secret/"): a secret in a command's argv is
+    # readable by every local user in ps. The file is private before the secrets go in.
+    (umask 077 && : > "$ENV_FILE")
     chmod 600 "$ENV_FILE"
+    while IFS= read -r line || [ -n "$line" ]; do
+        case $line in
+            JWT_SECRET=*)  line=JWT_SECRET=$secret ;;
+            DB_PASSWORD=*) line=DB_PASSWORD=$dbpw ;;
+        esac
+        printf '%s\n' "$line"
+    done < "$ROOT/.env.example" > "$ENV_FILE"
     say "created $ENV_FILE with a new JWT_SECRET and DB_PASSWORD"
 }
 
@@ -270,15 +313,23 @@ pg_stop() {
     as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null || true
 }
 
+# The libpq environment for psql. With DATABASE_URL, DB_URL is that URL without its password,
+# which goes in PGPASSWORD (sql/pgconn.sh): command lines carry no secret.
+DB_URL=
 db_env() {
     if [ "$PRIVATE_PG" = 1 ]; then
         export PGHOST=127.0.0.1 PGPORT=$DB_PORT PGUSER=$DB_USER PGPASSWORD=$DB_PASSWORD PGDATABASE=$DB_NAME
+    else
+        pg_conn_split "$DATABASE_URL"
+        DB_URL=$PG_CONN
+        # migrate.sh reads DATABASE_URL: give it the URL without the password too.
+        export DATABASE_URL=$DB_URL
     fi
 }
 
 migrate() {
     db_env
-    PGOPTIONS='-c client_min_messages=warning' "$ROOT/sql/migrate.sh" ${DATABASE_URL:+"$DATABASE_URL"}
+    PGOPTIONS='-c client_min_messages=warning' "$ROOT/sql/migrate.sh"
 }
 
 # seed [N]: users upserted, N tickets added.
@@ -288,14 +339,15 @@ seed() {
     db_env
     say "seeding: users $SEED_ADMIN_EMAIL, $SEED_AGENT_EMAIL and $n tickets"
     local start=$SECONDS done=0 batch=100000 count
-    psql ${DATABASE_URL:+"$DATABASE_URL"} -X -q -v ON_ERROR_STOP=1 \
-        -v admin_email="$SEED_ADMIN_EMAIL" -v admin_password="$SEED_ADMIN_PASSWORD" \
-        -v agent_email="$SEED_AGENT_EMAIL" -v agent_password="$SEED_AGENT_PASSWORD" \
+    # The passwords reach seed.sql through the environment (\getenv), not psql's argv.
+    SEED_ADMIN_PASSWORD=$SEED_ADMIN_PASSWORD SEED_AGENT_PASSWORD=$SEED_AGENT_PASSWORD \
+    psql ${DB_URL:+"$DB_URL"} -X -q -v ON_ERROR_STOP=1 \
+        -v admin_email="$SEED_ADMIN_EMAIL" -v agent_email="$SEED_AGENT_EMAIL" \
         -v tickets=0 -f "$ROOT/sql/seed.sql"
     # Batches of 100k, each one statement, so a large seed shows its progress.
     while [ "$done" -lt "$n" ]; do
         count=$(( n - done < batch ? n - done : batch ))
-        psql ${DATABASE_URL:+"$DATABASE_URL"} -X -q -v ON_ERROR_STOP=1 \
+        psql ${DB_URL:+"$DB_URL"} -X -q -v ON_ERROR_STOP=1 \
             -v agent_email="$SEED_AGENT_EMAIL" -v first=$((done + 1)) -v count="$count" \
             -f "$ROOT/sql/seed_tickets.sql"
         done=$((done + count))
@@ -307,7 +359,7 @@ seed() {
 seed_if_empty() {
     db_env
     local users
-    users=$(psql ${DATABASE_URL:+"$DATABASE_URL"} -X -tAc "SELECT count(*) FROM users")
+    users=$(psql ${DB_URL:+"$DB_URL"} -X -tAc "SELECT count(*) FROM users")
     [ "$users" = 0 ] && seed "${SEED_TICKETS:-200}"
     return 0
 }
@@ -477,23 +529,24 @@ cmd_seed() {
 }
 
 cmd_reset() {
+    yes_flag reset "$@"
     settings
+    [ "$PRIVATE_PG" = 1 ] || die "reset drops the database: with DATABASE_URL set, drop it yourself"
+    confirm reset "the database '$DB_NAME' (every user, ticket and job in it) of the cluster in $PGDATA_DIR, port $DB_PORT"
     pg_start
-    if [ "$PRIVATE_PG" = 1 ]; then
-        say "dropping database $DB_NAME"
-        psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)"
-        psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
-    else
-        die "reset drops the database: with DATABASE_URL set, drop it yourself"
-    fi
+    say "dropping database $DB_NAME"
+    psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)"
+    psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
     migrate
     seed "${SEED_TICKETS:-200}"
 }
 
 cmd_clean() {
+    yes_flag clean "$@"
+    confirm clean "$VAR_DIR (the PostgreSQL cluster with all its data, the logs) and the builds $ROOT/build and $ROOT/build-san, after stopping every process"
     cmd_down
     rm -rf "$VAR_DIR" "$ROOT/build" "$ROOT/build-san"
-    say "removed $VAR_DIR and the build"
+    say "removed $VAR_DIR and the builds"
 }
 
 cmd_help() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -507,8 +560,8 @@ case $verb in
     logs)       cmd_logs "$@" ;;
     seed)       cmd_seed "$@" ;;
     migrate)    settings; pg_start; migrate ;;
-    reset)      cmd_reset ;;
-    clean)      cmd_clean ;;
+    reset)      cmd_reset "$@" ;;
+    clean)      cmd_clean "$@" ;;
     deps)       if [ "${1:-}" = --test ]; then install_packages "${TEST_PACKAGES[@]}"; install_e2e; else install_packages; fi ;;
     help|-h|--help) cmd_help ;;
     *) cmd_help; die "unknown command '$verb'" ;;

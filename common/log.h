@@ -4,6 +4,7 @@
 #define COMMON_LOG_H
 
 #include <stddef.h>
+#include <stdlib.h>              //  abort, for PANIC
 //  czmq.h pulls in <syslog.h>, whose LOG_DEBUG (7) and LOG_INFO (6) macros would replace
 //  our enum values and index past the level names. Take syslog.h first, then drop them.
 #include <syslog.h>

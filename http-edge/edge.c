@@ -11,6 +11,7 @@
 #include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/memtrim.h"
+#include "../common/rand.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 
@@ -36,6 +37,7 @@
 #define EDGE_UPLOAD_CHUNK       (64 * 1024)
 #define EDGE_RATE_SLOTS         8192    //  clients tracked per limiter (bounded table)
 #define EDGE_DRAIN_MAX          (64ULL * 1024 * 1024)   //  413 bodies read and dropped up to this
+#define EDGE_DROP_REFUSED       (256 * 1024)            //  other refused bodies, up to this
 
 struct edge_s {
     edge_config_t cfg;
@@ -48,13 +50,11 @@ struct edge_s {
     char cors_origin [256];
 
     zhashx_t *pending;              //  rid -> edge_req_t (not owned)
+    zhashx_t *anon;                 //  client address -> anonymous requests in flight (a count)
     size_t inflight;
     size_t job_uploads;             //  large job bodies being read (each up to 16 B an id)
     size_t body_bytes;              //  bodies held (jobbody slots aside), at most body_budget_bytes
     edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
-
-    char rid_prefix [9];
-    uint64_t rid_seq;
 
     int64_t last_broker_rx_ms;
     int64_t last_ping_ms;
@@ -70,6 +70,9 @@ struct edge_s {
     uint64_t broker_timeouts;
     uint64_t rejected_overload;
     uint64_t rejected_rate;
+    uint64_t replies_late;          //  no request waits under that id (timed out, client gone)
+    uint64_t replies_mismatched;    //  a request waits under that id, for another service
+    uint64_t body_timeouts;         //  connections closed at EDGE_BODY_TIMEOUT_S
 
     //  Jobs by status from sys.metrics, asked in the background so /metrics answers at once.
     int64_t last_jobs_ping_ms;
@@ -137,6 +140,8 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("RATE_LIMIT_LOGIN_PER_MIN", 20, 0, 1000000, &cfg->rate_login_per_min);
     rc |= conf_int ("EDGE_CONNECTION_LIMIT", 4096, 1, 1000000, &cfg->conn_limit);
     rc |= conf_int ("EDGE_CONNECTION_TIMEOUT_S", 30, 1, 3600, &cfg->conn_timeout_s);
+    rc |= conf_int ("EDGE_BODY_TIMEOUT_S", 30, 1, 3600, &cfg->body_timeout_s);
+    rc |= conf_int ("EDGE_ANON_PER_ADDRESS", 16, 1, 1000000, &cfg->anon_per_address);
     rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
     rc |= conf_int ("JWT_TTL", 43200, 60, 31L * 24 * 3600, &cfg->jwt_ttl_s);
     rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
@@ -228,12 +233,6 @@ s_complete (edge_t *self, edge_req_t *req, int status, const char *payload, size
     }
 }
 
-static void
-s_new_rid (edge_t *self, char *rid)
-{
-    snprintf (rid, SVC_RID_MAX + 1, "%s-%llx", self->rid_prefix,
-              (unsigned long long) ++self->rid_seq);
-}
 
 //  --------------------------------------------------------------------------
 //  Broker side
@@ -349,9 +348,6 @@ edge_call_blob (edge_req_t *req, const char *service, json_t *payload, unsigned 
         s_respond_overloaded (req, "too many requests in flight, try again");
         goto fail;
     }
-    //  A client-chosen rid may already be in flight; then this request gets our own.
-    if (zhashx_lookup (self->pending, req->rid))
-        s_new_rid (self, req->rid);
     text = json_dumps (payload, JSON_COMPACT);
     if (!text)
         PANIC ("event=oom where=edge_call");
@@ -367,6 +363,7 @@ edge_call_blob (edge_req_t *req, const char *service, json_t *payload, unsigned 
     free (text);
     json_decref (payload);
     req->on_reply = on_reply;
+    req->service = service;
     req->deadline_ms = s_now_ms () + (timeout_ms > 0 ? timeout_ms : self->cfg.request_timeout_ms);
     s_pending_insert (self, req);
     return 0;
@@ -438,8 +435,8 @@ s_ping_jobs (edge_t *self, int64_t now)
     //  Nobody offers it (yet): asking would only wait out the broker's queue TTL.
     if (!edge_broker_up (self) || edge_service_workers (self, SVC_SYS_METRICS) <= 0)
         return;
-    char rid [SVC_RID_MAX + 1];
-    s_new_rid (self, rid);
+    char rid [RAND_ID_STRLEN + 1];
+    rand_id (rid);
     zmsg_t *body = svc_request_encode (rid, NULL, SVC_ROLE_NONE, "{}", 2);
     zmsg_t *msg = mdp_client_request_new (SVC_SYS_METRICS, &body);
     if (s_send_nowait (self, &msg) == 0) {
@@ -477,7 +474,6 @@ s_on_broker_message (edge_t *self, zmsg_t *msg)
         mdp_msg_destroy (&mdp);
         return;
     }
-    //  Matched by service too: a client may choose any X-Request-Id, even this one.
     if (self->jobs_rid [0] && !strcmp (reply->rid, self->jobs_rid)
     &&  !strcmp (mdp->service, SVC_SYS_METRICS)) {
         s_on_jobs_metrics (self, reply);
@@ -485,14 +481,25 @@ s_on_broker_message (edge_t *self, zmsg_t *msg)
         mdp_msg_destroy (&mdp);
         return;
     }
+    //  A reply completes the request that waits under its id for that very service, and
+    //  nothing else: ids are never reused (a late reply finds nobody), and a reply from
+    //  another service under a waiting id is a peer's error or a forgery.
     edge_req_t *req = (edge_req_t *) zhashx_lookup (self->pending, reply->rid);
-    if (req) {
+    if (req && !strcmp (req->service, mdp->service)) {
         zframe_t *p = reply->payload;
         s_complete (self, req, reply->status, p ? (const char *) zframe_data (p) : "",
                     p ? zframe_size (p) : 0);
     }
     else
-        log_debug ("event=late_reply rid=%s service=%s", reply->rid, mdp->service);
+    if (req) {
+        self->replies_mismatched++;
+        log_warn ("event=reply_dropped reason=service_mismatch rid=%s service=%s expected=%s",
+                  reply->rid, mdp->service, req->service);
+    }
+    else {
+        self->replies_late++;
+        log_debug ("event=reply_dropped reason=late rid=%s service=%s", reply->rid, mdp->service);
+    }
     svc_reply_destroy (&reply);
     mdp_msg_destroy (&mdp);
 }
@@ -609,19 +616,10 @@ edge_rate_limited (edge_req_t *req)
 bool
 edge_login_limited (edge_req_t *req, const char *email)
 {
-    char key [RATELIMIT_KEY_MAX + 1] = "?";
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info && info->client_addr) {
-        const struct sockaddr *sa = info->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, key, sizeof key);
-        else
-        if (sa->sa_family == AF_INET6)
-            inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, key, sizeof key);
-    }
-    //  Then the e-mail as the worker looks it up (lower case), cut to fit: that only ever
-    //  makes two long addresses share a bucket.
+    //  The address, then the e-mail as the worker looks it up (lower case), cut to fit:
+    //  that only ever makes two long addresses share a bucket.
+    char key [RATELIMIT_KEY_MAX + 1];
+    snprintf (key, sizeof key, "%s", req->addr);
     size_t n = strlen (key);
     if (n + 1 < sizeof key)
         key [n++] = '|';
@@ -629,6 +627,55 @@ edge_login_limited (edge_req_t *req, const char *email)
         key [n++] = (char) tolower ((unsigned char) *p);
     key [n] = 0;
     return s_limited (req, req->edge->login_rate, key);
+}
+
+//  The client's address as text into out, "?" when MHD cannot tell.
+static void
+s_client_address (struct MHD_Connection *conn, char *out, size_t size)
+{
+    snprintf (out, size, "?");
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) size);
+    else
+    if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) size);
+}
+
+//  Takes one of EDGE_ANON_PER_ADDRESS for the request's address: false (nothing taken)
+//  when that address has as many anonymous requests in flight already. Without it, a few
+//  addresses could hold every connection the edge has on the routes anyone may call.
+static bool
+s_anon_take (edge_req_t *req)
+{
+    edge_t *self = req->edge;
+    uintptr_t n = (uintptr_t) zhashx_lookup (self->anon, req->addr);
+    if (n >= (uintptr_t) self->cfg.anon_per_address)
+        return false;
+    if (n)
+        zhashx_update (self->anon, req->addr, (void *) (n + 1));
+    else
+        zhashx_insert (self->anon, req->addr, (void *) (uintptr_t) 1);
+    req->anon_slot = true;
+    return true;
+}
+
+static void
+s_anon_release (edge_req_t *req)
+{
+    if (!req->anon_slot)
+        return;
+    edge_t *self = req->edge;
+    uintptr_t n = (uintptr_t) zhashx_lookup (self->anon, req->addr);
+    if (n > 1)
+        zhashx_update (self->anon, req->addr, (void *) (n - 1));
+    else
+        zhashx_delete (self->anon, req->addr);
+    req->anon_slot = false;
 }
 
 const edge_config_t *
@@ -656,11 +703,11 @@ s_req_new (edge_t *self, struct MHD_Connection *conn, const char *url, const cha
     req->method = method;
     req->is_api = is_api;
     req->start_us = s_now_us ();
+    req->body_deadline_ms = s_now_ms () + self->cfg.body_timeout_s * 1000;
+    rand_id (req->rid);
     const char *rid = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && svc_rid_valid (rid, strlen (rid)))
-        snprintf (req->rid, sizeof req->rid, "%s", rid);
-    else
-        s_new_rid (self, req->rid);
+        snprintf (req->client_rid, sizeof req->client_rid, "%s", rid);
     return req;
 }
 
@@ -710,14 +757,44 @@ s_req_destroy (edge_req_t **req_p)
     if (req->response)
         MHD_destroy_response (req->response);
     s_body_free (req);
+    s_anon_release (req);
     free (req);
     *req_p = NULL;
 }
 
-//  Auth, role and path-id checks, then the route's handler.
-static void
-s_dispatch_api (edge_t *self, edge_req_t *req)
+//  The bearer token: true with req->user and req->role set, false after answering 401.
+static bool
+s_authenticate (edge_t *self, edge_req_t *req)
 {
+    const char *auth = req_header_in (req, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth || strncasecmp (auth, "Bearer ", 7)) {
+        req_respond_error (req, 401, "unauthorized", "a bearer token is required", NULL);
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return false;
+    }
+    const char *token = auth + 7;
+    while (*token == ' ')
+        token++;
+    jwt_hs256_claims_t claims;
+    const char *why = NULL;
+    if (jwt_hs256_verify (self->jwt, token, time (NULL), &claims, &why)) {
+        log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
+        req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+        return false;
+    }
+    memcpy (req->user, claims.sub, sizeof req->user);
+    req->role = claims.role;
+    return true;
+}
+
+//  Everything the headers decide, before any body byte is read: the route (404, 405), the
+//  token (401), the role (403), the rate limits (429), the path ids (404) and the body's
+//  declared size (413). Leaves the answer in req->response when the request is refused.
+static void
+s_guard (edge_t *self, edge_req_t *req, bool has_length, unsigned long long declared)
+{
+    req->body_max = ROUTE_BODY_NONE;
     if (!strcmp (req->method, MHD_HTTP_METHOD_OPTIONS)) {
         //  CORS preflight: any API path.
         req_respond_empty (req, 204);
@@ -737,41 +814,40 @@ s_dispatch_api (edge_t *self, edge_req_t *req)
         req_header (req, MHD_HTTP_HEADER_ALLOW, req->match.allow);
         return;
     }
-    unsigned flags = req->match.route->flags;
-    if (flags & ROUTE_AUTH) {
-        const char *auth = req_header_in (req, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!auth || strncasecmp (auth, "Bearer ", 7)) {
-            req_respond_error (req, 401, "unauthorized", "a bearer token is required", NULL);
-            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-            return;
-        }
-        const char *token = auth + 7;
-        while (*token == ' ')
-            token++;
-        jwt_hs256_claims_t claims;
-        const char *why = NULL;
-        if (jwt_hs256_verify (self->jwt, token, time (NULL), &claims, &why)) {
-            log_debug ("event=token_rejected rid=%s why=%s", req->rid, why);
-            req_respond_error (req, 401, "invalid_token", "the token is invalid or expired", NULL);
-            req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
-            return;
-        }
-        memcpy (req->user, claims.sub, sizeof req->user);
-        req->role = claims.role;
-    }
-    if ((flags & ROUTE_ADMIN) && req->role != SVC_ROLE_ADMIN) {
+    const route_t *route = req->match.route;
+    req->body_max = route->flags & ROUTE_BIG_BODY
+                  ? (size_t) self->cfg.max_job_body_bytes
+                  : route->body_max < (size_t) self->cfg.max_body_bytes
+                  ? route->body_max : (size_t) self->cfg.max_body_bytes;
+    if ((route->flags & ROUTE_AUTH) && !s_authenticate (self, req))
+        return;
+    if ((route->flags & ROUTE_ADMIN) && req->role != SVC_ROLE_ADMIN) {
         req_respond_error (req, 403, "forbidden", "this action needs the admin role", NULL);
         return;
     }
-    if ((flags & ROUTE_AUTH) && edge_rate_limited (req))
-        return;
+    if (route->flags & ROUTE_AUTH) {
+        if (edge_rate_limited (req))
+            return;
+    }
+    else {
+        //  Anonymous: its address is the only name this client has.
+        s_client_address (req->conn, req->addr, sizeof req->addr);
+        if (!(route->flags & ROUTE_LOCAL) && !s_anon_take (req)) {
+            self->rejected_rate++;
+            req_respond_error (req, 429, "too_many_connections",
+                               "too many requests in flight from this address", NULL);
+            req_header (req, "Retry-After", "1");
+            return;
+        }
+    }
     //  Every path id is a UUID; anything else names no resource (404, as Stripe does).
     for (size_t i = 0; i < req->match.params_n; i++)
         if (req->match.param_too_long || !uuid_valid (req->match.params [i])) {
             req_respond_error (req, 404, "not_found", "no such resource", NULL);
             return;
         }
-    req->match.route->handler (req);
+    if (has_length && declared > req->body_max)
+        req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
 }
 
 static enum MHD_Result
@@ -790,6 +866,20 @@ s_queue (edge_req_t *req)
     return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
 }
 
+//  How much of a refused request's body is read and dropped before the connection is
+//  closed instead. Enough for any small body (an expired token on a ticket), so that the
+//  client reads the answer; when the refusal is about the body itself (413, or 503 for
+//  the body budget) and the token checked out, up to EDGE_DRAIN_MAX: an honest client
+//  that sent too much, or too much at once, learns why. Nothing more: a refused request
+//  costs no memory, and no one without a token makes the edge read megabytes.
+static size_t
+s_drop_max (edge_req_t *req, bool about_body)
+{
+    if (about_body && *req->user)
+        return EDGE_DRAIN_MAX;
+    return req->body_max < EDGE_DROP_REFUSED ? req->body_max : EDGE_DROP_REFUSED;
+}
+
 //  Refuses a body while it is being read, with the answer already set: what was held is
 //  freed, the rest of the upload is read and dropped, and the answer goes out as soon as
 //  MHD lets it (at the latest when the upload ends: a client still sending when we close
@@ -798,6 +888,7 @@ static void
 s_body_refuse (edge_req_t *req)
 {
     req->body_dropped = true;
+    req->drop_max = s_drop_max (req, true);
     s_body_free (req);
     if (s_queue (req) == MHD_NO)
         req->queued = false;
@@ -811,108 +902,158 @@ s_body_overloaded (edge_req_t *req)
     s_body_refuse (req);
 }
 
+//  A request the headers already refused: its answer goes out now, or once its body has
+//  been read and dropped (never held: it costs no memory). Closing on unread bytes makes
+//  the client's kernel reset the connection, and the client never reads the answer; so a
+//  body within s_drop_max is read first. Anything larger is answered at once, and
+//  libmicrohttpd closes the connection after the answer.
+static enum MHD_Result
+s_refuse_early (edge_req_t *req, bool has_body, bool has_length, unsigned long long declared)
+{
+    if (!has_body)
+        return s_queue (req);
+    req->drop_max = s_drop_max (req, req->status == 413);
+    if (has_length && declared > req->drop_max)
+        return s_queue (req);
+    req->body_dropped = true;
+    return MHD_YES;
+}
+
+//  The first call for a request: the headers are in, no body byte yet.
+static enum MHD_Result
+s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
+         const char *method, void **con_cls)
+{
+    edge_req_t *req = s_req_new (self, conn, url, method, is_api);
+    if (!req)
+        return MHD_NO;
+    *con_cls = req;
+    const char *clen = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    //  libmicrohttpd has checked Content-Length's digits and refused a request with both.
+    bool has_length = clen != NULL;
+    unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
+    bool has_body = has_length ? declared > 0 : te != NULL;
+    if (!is_api) {
+        //  The UI's files are read with GET: a body is never wanted there.
+        req->body_max = ROUTE_BODY_NONE;
+        if (has_length && declared > req->body_max) {
+            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+            return s_queue (req);
+        }
+        return MHD_YES;
+    }
+    s_guard (self, req, has_length, declared);
+    if (req->response)
+        return s_refuse_early (req, has_body, has_length, declared);
+    if (has_body)
+        //  The inactivity timeout may not outlast the body's deadline (restored once the
+        //  body is in): a client that trickles a byte now and then is still cut off.
+        MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                   (unsigned int) self->cfg.body_timeout_s);
+    if (req->match.route->flags & ROUTE_BIG_BODY) {
+        //  A body within the usual limit costs what any body may; a larger one (or one
+        //  of unknown length) takes one of EDGE_MAX_JOB_UPLOADS slots, or is refused at
+        //  once rather than read.
+        if (!has_length || declared > (unsigned long long) self->cfg.max_body_bytes) {
+            if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
+                s_respond_overloaded (req, "too many large job bodies are being received, try again");
+                return s_queue (req);
+            }
+            req->big_upload = true;
+            self->job_uploads++;
+        }
+        //  Everything but the ids is held as text, up to the usual body limit.
+        req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
+                                    (size_t) self->cfg.max_body_bytes);
+        if (!req->jobbody)
+            return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+//  Body bytes: held within the route's limit and the budget, or dropped for a refused
+//  request; past the body's deadline the connection is closed.
+static enum MHD_Result
+s_upload (edge_t *self, edge_req_t *req, const char *data, size_t n)
+{
+    int64_t now = s_now_ms ();
+    if (now >= req->body_deadline_ms) {
+        //  libmicrohttpd 0.9 cannot answer while a body is coming in: the client learns
+        //  from the closed connection (as nginx's client_body_timeout does).
+        self->body_timeouts++;
+        if (!*req->addr)
+            s_client_address (req->conn, req->addr, sizeof req->addr);
+        log_warn ("event=body_timeout rid=%s address=%s bytes=%zu timeout_s=%ld", req->rid,
+                  req->addr, req->body_len, self->cfg.body_timeout_s);
+        return MHD_NO;
+    }
+    MHD_set_connection_option (req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                               (unsigned int) ((req->body_deadline_ms - now + 999) / 1000));
+    if (req->queued || req->body_dropped) {
+        req->body_len += n;
+        return req->body_len > req->drop_max ? MHD_NO : MHD_YES;
+    }
+    if (req->body_len + n > req->body_max) {
+        req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+        s_body_refuse (req);
+        return MHD_YES;
+    }
+    if (req->jobbody) {
+        //  Errors are sticky in the reader; the handler reports them at the end.
+        jobbody_feed (req->jobbody, data, n);
+        req->body_len += n;
+        //  A large one holds an upload slot instead; an ordinary one counts here.
+        if (!req->big_upload && !s_budget_set (req, jobbody_memory (req->jobbody)))
+            s_body_overloaded (req);
+        return MHD_YES;
+    }
+    if (req->body_len + n + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : EDGE_UPLOAD_CHUNK;
+        while (cap < req->body_len + n + 1)
+            cap *= 2;
+        if (cap > req->body_max + 1)
+            cap = req->body_max + 1;
+        if (!s_budget_set (req, cap)) {
+            s_body_overloaded (req);
+            return MHD_YES;
+        }
+        char *body = realloc (req->body, cap);
+        if (!body)
+            return MHD_NO;
+        req->body = body;
+        req->body_cap = cap;
+    }
+    memcpy (req->body + req->body_len, data, n);
+    req->body_len += n;
+    req->body [req->body_len] = 0;
+    return MHD_YES;
+}
+
 static enum MHD_Result
 s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
           const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     edge_req_t *req = (edge_req_t *) *con_cls;
-    if (!req) {
-        req = s_req_new (self, conn, url, method, is_api);
-        if (!req)
-            return MHD_NO;
-        *con_cls = req;
-        const char *clen = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_CONTENT_LENGTH);
-        //  The route decides the body limit: a job's id list may be far larger than a ticket.
-        //  The match is kept so that a 413 answered before dispatch still counts for its route.
-        unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
-        route_match_t m;
-        bool job_body = false;
-        req->body_max = (size_t) self->cfg.max_body_bytes;
-        if (is_api && routes_match (method, req->url, &m) == 0) {
-            req->match = m;
-            job_body = m.route->flags & ROUTE_BIG_BODY;
-            if (job_body)
-                req->body_max = (size_t) self->cfg.max_job_body_bytes;
-        }
-        if (declared > (unsigned long long) req->body_max) {
-            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
-            //  A client still sending when we close gets a reset and never reads the 413, so
-            //  a body of moderate size is read and thrown away first (as nginx's lingering
-            //  close does). Beyond EDGE_DRAIN_MAX we answer at once and close.
-            if (declared <= EDGE_DRAIN_MAX) {
-                req->body_dropped = true;
-                return MHD_YES;
-            }
-            return s_queue (req);
-        }
-        if (job_body) {
-            //  A body within the usual limit costs what any body may; a larger one (or one
-            //  of unknown length) takes one of EDGE_MAX_JOB_UPLOADS slots, or is refused at
-            //  once rather than read.
-            if (!clen || declared > (unsigned long long) self->cfg.max_body_bytes) {
-                if (self->job_uploads >= (size_t) self->cfg.max_job_uploads) {
-                    s_respond_overloaded (req, "too many large job bodies are being received, try again");
-                    return s_queue (req);
-                }
-                req->big_upload = true;
-                self->job_uploads++;
-            }
-            //  Everything but the ids is held as text, up to the usual body limit.
-            req->jobbody = jobbody_new ((size_t) self->cfg.max_job_items,
-                                        (size_t) self->cfg.max_body_bytes);
-            if (!req->jobbody)
-                return MHD_NO;
-        }
-        return MHD_YES;
-    }
+    if (!req)
+        return s_begin (self, is_api, conn, url, method, con_cls);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->queued || req->body_dropped)
-            return MHD_YES;             //  discarding the rest of a refused body
-        if (req->body_len + n > req->body_max) {
-            req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
-            s_body_refuse (req);
-            return MHD_YES;
-        }
-        if (req->jobbody) {
-            //  Errors are sticky in the reader; the handler reports them at the end.
-            jobbody_feed (req->jobbody, upload_data, n);
-            req->body_len += n;
-            //  A large one holds an upload slot instead; an ordinary one counts here.
-            if (!req->big_upload && !s_budget_set (req, jobbody_memory (req->jobbody)))
-                s_body_overloaded (req);
-            return MHD_YES;
-        }
-        if (req->body_len + n + 1 > req->body_cap) {
-            size_t cap = req->body_cap ? req->body_cap : EDGE_UPLOAD_CHUNK;
-            while (cap < req->body_len + n + 1)
-                cap *= 2;
-            if (cap > req->body_max + 1)
-                cap = req->body_max + 1;
-            if (!s_budget_set (req, cap)) {
-                s_body_overloaded (req);
-                return MHD_YES;
-            }
-            char *body = realloc (req->body, cap);
-            if (!body)
-                return MHD_NO;
-            req->body = body;
-            req->body_cap = cap;
-        }
-        memcpy (req->body + req->body_len, upload_data, n);
-        req->body_len += n;
-        req->body [req->body_len] = 0;
-        return MHD_YES;
+        return s_upload (self, req, upload_data, n);
     }
     if (req->queued)
         return MHD_YES;
-    if (req->response)                  //  resumed with a reply, or the deferred 413
+    if (req->body_len)
+        MHD_set_connection_option (conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                   (unsigned int) self->cfg.conn_timeout_s);
+    if (req->response)                  //  refused, resumed with a reply, or the deferred 413
         return s_queue (req);
 
     if (is_api)
-        s_dispatch_api (self, req);
+        req->match.route->handler (req);
     else
         static_serve (self->web, req);
 
@@ -969,10 +1110,11 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     int64_t latency = s_now_us () - req->start_us;
     int status = req->queued ? req->status : 0;
     metrics_observe (self->metrics, s_metrics_row (self, req), status, latency);
-    char path [300];
-    log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s",
+    char path [300], client_rid [2 * SVC_RID_MAX + 8];
+    log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s%s%s",
               req->method, log_quote (path, sizeof path, req->url), status, req->bytes,
-              (long long) latency, req->rid,
+              (long long) latency, req->rid, *req->client_rid ? " client_rid=" : "",
+              *req->client_rid ? log_quote (client_rid, sizeof client_rid, req->client_rid) : "",
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
     s_req_destroy (&req);
 }
@@ -1037,6 +1179,17 @@ edge_metrics_text (edge_t *self, size_t *len)
     fprintf (f, "# HELP edge_rate_limited_total Requests answered 429 by the rate limits.\n"
                 "# TYPE edge_rate_limited_total counter\nedge_rate_limited_total %llu\n",
              (unsigned long long) self->rejected_rate);
+    fprintf (f, "# HELP edge_anonymous_inflight_addresses Addresses with anonymous requests in flight.\n"
+                "# TYPE edge_anonymous_inflight_addresses gauge\nedge_anonymous_inflight_addresses %zu\n",
+             zhashx_size (self->anon));
+    fprintf (f, "# HELP edge_body_timeouts_total Connections closed because a body took longer than EDGE_BODY_TIMEOUT_S.\n"
+                "# TYPE edge_body_timeouts_total counter\nedge_body_timeouts_total %llu\n",
+             (unsigned long long) self->body_timeouts);
+    fprintf (f, "# HELP edge_broker_replies_dropped_total Broker replies that completed no request.\n"
+                "# TYPE edge_broker_replies_dropped_total counter\n"
+                "edge_broker_replies_dropped_total{reason=\"late\"} %llu\n"
+                "edge_broker_replies_dropped_total{reason=\"service_mismatch\"} %llu\n",
+             (unsigned long long) self->replies_late, (unsigned long long) self->replies_mismatched);
     bool up = edge_broker_up (self);
     fprintf (f, "# HELP edge_broker_up 1 when the broker answered mmi.status in the last 3 s.\n"
                 "# TYPE edge_broker_up gauge\nedge_broker_up %d\n", up ? 1 : 0);
@@ -1169,13 +1322,6 @@ edge_new (const edge_config_t *cfg)
     else
         snprintf (self->cors_origin, sizeof self->cors_origin, "http://localhost:%ld",
                   cfg->web_port ? cfg->web_port : 3000);
-    //  rid prefix: 8 random hex digits, so rids differ across restarts.
-    char uuid [UUID_STRLEN + 1];
-    if (uuid_v4 (uuid))
-        goto fail;
-    memcpy (self->rid_prefix, uuid, 8);
-    self->rid_prefix [8] = 0;
-
     self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), cfg->jwt_ttl_s);
     self->user_rate = ratelimit_new ((double) cfg->rate_per_user, 2.0 * (double) cfg->rate_per_user,
                                      EDGE_RATE_SLOTS);
@@ -1196,8 +1342,9 @@ edge_new (const edge_config_t *cfg)
     if (!self->metrics)
         goto fail;
     self->pending = zhashx_new ();
+    self->anon = zhashx_new ();
     self->dealer = zsock_new (ZMQ_DEALER);
-    if (!self->pending || !self->dealer)
+    if (!self->pending || !self->anon || !self->dealer)
         goto fail;
     mdp_socket_setup (self->dealer);
     zsock_set_sndhwm (self->dealer, (int) cfg->sndhwm);
@@ -1252,6 +1399,7 @@ edge_destroy (edge_t **self_p)
     static_destroy (&self->web);
     zsock_destroy (&self->dealer);
     zhashx_destroy (&self->pending);
+    zhashx_destroy (&self->anon);
     json_decref (self->status);
     jwt_hs256_destroy (&self->jwt);
     ratelimit_destroy (&self->user_rate);

@@ -30,6 +30,8 @@ typedef struct {
     long rate_login_per_min;        //  RATE_LIMIT_LOGIN_PER_MIN: per address and e-mail, 0 = off
     long conn_limit;                //  EDGE_CONNECTION_LIMIT, default 4096
     long conn_timeout_s;            //  EDGE_CONNECTION_TIMEOUT_S, default 30
+    long body_timeout_s;            //  EDGE_BODY_TIMEOUT_S: a body's whole upload, default 30
+    long anon_per_address;          //  EDGE_ANON_PER_ADDRESS: anonymous requests at once, 16
     long sndhwm;                    //  EDGE_BROKER_SNDHWM, default 10000
     const char *jwt_secret;         //  JWT_SECRET, required, >= 32 bytes
     long jwt_ttl_s;                 //  JWT_TTL, default 43200
@@ -47,7 +49,7 @@ int edge_run (edge_t *self);
 
 //  For handlers.
 
-//  Sends payload (stolen) to service as one MDP request and suspends the request until
+//  Sends payload (stolen) to service (a constant, borrowed) as one MDP request and suspends the request until
 //  the reply (or timeout_ms, 0 for REQUEST_TIMEOUT_MS) calls on_reply. Returns -1 after
 //  answering 503 itself when the broker is down, the table is full or the socket would
 //  block.

@@ -19,7 +19,9 @@ static const char *s_usage =
     "  EDGE_MAX_JOB_UPLOADS (4 job bodies over MAX_BODY_BYTES read at once; more: 503),\n"
     "  EDGE_BODY_BUDGET_BYTES (64 MiB of other request bodies held at once; more: 503),\n"
     "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
-    "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off), LOG_LEVEL.\n"
+    "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off),\n"
+    "  EDGE_BODY_TIMEOUT_S (30 s for a whole request body, however it trickles),\n"
+    "  EDGE_ANON_PER_ADDRESS (16 requests in flight per address without a token), LOG_LEVEL.\n"
     "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"
     "  ticketd-keygen) and CURVE_SERVER_KEY (the broker's public key, Z85 or its file).\n";
 

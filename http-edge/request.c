@@ -19,7 +19,7 @@ s_set_response (edge_req_t *req, int status, struct MHD_Response *response, size
     req->status = status;
     req->bytes = len;
     if (req->is_api) {
-        MHD_add_response_header (response, "X-Request-Id", req->rid);
+        MHD_add_response_header (response, "X-Request-Id", *req->client_rid ? req->client_rid : req->rid);
         edge_add_cors_headers (req->edge, response);
     }
 }

@@ -11,6 +11,7 @@
 #include "routes.h"
 #include "validate.h"
 #include "../proto/svc.h"
+#include "../common/rand.h"
 
 typedef struct edge_s edge_t;
 
@@ -25,16 +26,25 @@ struct edge_req_s {
     const char *url;                    //  path without query, MHD-unescaped
     bool is_api;                        //  API daemon (JSON, CORS) or the static UI
     route_match_t match;
-    char rid [SVC_RID_MAX + 1];
+    //  Ours, from the CSPRNG, never from the client: it alone correlates the broker's reply
+    //  with this request, so nobody can guess or choose it to receive another's answer.
+    char rid [RAND_ID_STRLEN + 1];
+    //  The client's X-Request-Id when valid, else "": echoed and logged, never matched.
+    char client_rid [SVC_RID_MAX + 1];
     char user [UUID_STRLEN + 1];        //  from the verified token; "" when anonymous
     svc_role_t role;
     int64_t start_us;
 
-    //  Upload, bounded by the route's limit and the edge's EDGE_BODY_BUDGET_BYTES.
+    //  Upload, bounded by the route's limit, the edge's EDGE_BODY_BUDGET_BYTES and an
+    //  absolute deadline (EDGE_BODY_TIMEOUT_S from the headers).
     char *body;
     size_t body_len, body_cap;
     size_t body_max;                    //  this route's limit (413 beyond)
-    bool body_dropped;                  //  refused (413, 503): the rest is read and dropped
+    bool body_dropped;                  //  refused (401, 413, 503...): the rest is read and dropped
+    size_t drop_max;                    //  ...up to this many bytes, then the connection closes
+    int64_t body_deadline_ms;
+    char addr [48];                     //  client address (anonymous routes), for their limits
+    bool anon_slot;                     //  holds one of EDGE_ANON_PER_ADDRESS for addr
     size_t budget_bytes;                //  what it holds of EDGE_BODY_BUDGET_BYTES
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
     //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.
@@ -42,6 +52,7 @@ struct edge_req_s {
     bool big_upload;                    //  holds one of EDGE_MAX_JOB_UPLOADS slots
 
     //  Waiting for the broker (edge.c's pending table and deadline list).
+    const char *service;                //  the service called (a constant): a reply must match it
     bool pending;
     bool suspended;
     int64_t deadline_ms;

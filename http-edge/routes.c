@@ -6,20 +6,20 @@
 #include <string.h>
 
 static const route_t s_routes [] = {
-    { "POST",   "/api/auth/login",            auth_login,      ROUTE_BODY },
-    { "GET",    "/api/auth/me",               auth_me,         ROUTE_AUTH },
-    { "GET",    "/api/tickets",               tickets_list,    ROUTE_AUTH },
-    { "POST",   "/api/tickets",               tickets_create,  ROUTE_AUTH | ROUTE_BODY },
-    { "GET",    "/api/tickets/:id",           tickets_get,     ROUTE_AUTH },
-    { "PUT",    "/api/tickets/:id",           tickets_update,  ROUTE_AUTH | ROUTE_BODY },
-    { "DELETE", "/api/tickets/:id",           tickets_delete,  ROUTE_AUTH },
-    { "POST",   "/api/tickets/:id/restore",   tickets_restore, ROUTE_AUTH | ROUTE_ADMIN },
-    { "POST",   "/api/jobs",                  jobs_create,     ROUTE_AUTH | ROUTE_ADMIN | ROUTE_BODY | ROUTE_BIG_BODY },
-    { "GET",    "/api/jobs",                  jobs_list,       ROUTE_AUTH },
-    { "GET",    "/api/jobs/:id",              jobs_get,        ROUTE_AUTH },
-    { "POST",   "/api/jobs/:id/cancel",       jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN },
-    { "GET",    "/api/health",                health_get,      0 },
-    { "GET",    "/metrics",                   metrics_get,     0 },
+    { "POST",   "/api/auth/login",          auth_login,      0,                      ROUTE_BODY_LOGIN },
+    { "GET",    "/api/auth/me",             auth_me,         ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "GET",    "/api/tickets",             tickets_list,    ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/tickets",             tickets_create,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
+    { "GET",    "/api/tickets/:id",         tickets_get,     ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "PUT",    "/api/tickets/:id",         tickets_update,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
+    { "DELETE", "/api/tickets/:id",         tickets_delete,  ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/tickets/:id/restore", tickets_restore, ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
+    { "POST",   "/api/jobs",                jobs_create,     ROUTE_AUTH | ROUTE_ADMIN | ROUTE_BIG_BODY, 0 },
+    { "GET",    "/api/jobs",                jobs_list,       ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "GET",    "/api/jobs/:id",            jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/jobs/:id/cancel",     jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
+    { "GET",    "/api/health",              health_get,      0,                      ROUTE_BODY_NONE },
+    { "GET",    "/metrics",                 metrics_get,     ROUTE_LOCAL,            ROUTE_BODY_NONE },
 };
 
 //  Does path match pattern? Captures ":x" segments into m.

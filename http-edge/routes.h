@@ -16,15 +16,26 @@ typedef void (route_handler_fn) (edge_req_t *req);
 enum {
     ROUTE_AUTH  = 1 << 0,           //  needs a valid bearer token
     ROUTE_ADMIN = 1 << 1,           //  token role must be admin (403 otherwise)
-    ROUTE_BODY  = 1 << 2,           //  reads a JSON body
-    ROUTE_BIG_BODY = 1 << 3,        //  its body limit follows MAX_JOB_ITEMS, not MAX_BODY_BYTES
+    ROUTE_BIG_BODY = 1 << 3,        //  its body limit follows MAX_JOB_ITEMS, not body_max
+    ROUTE_LOCAL = 1 << 4,           //  answered from the edge's own state, at once: an
+                                    //  anonymous one holds nothing, so no per-address limit
 };
+
+//  Body limits, each capped by MAX_BODY_BYTES. A route that reads no body still takes a
+//  small one (read and ignored), as clients send "{}" or a stray newline with a POST.
+#define ROUTE_BODY_NONE     (4 * 1024)
+//  An e-mail (254 characters) and a password (1024) even if every character came as a
+//  12-byte escaped surrogate pair.
+#define ROUTE_BODY_LOGIN    (16 * 1024)
+//  A ticket's fields at their limits (a 10,000-character description), escaped the same way.
+#define ROUTE_BODY_TICKET   (160 * 1024)
 
 typedef struct {
     const char *method;
     const char *pattern;            //  "/api/tickets/:id/restore"
     route_handler_fn *handler;
     unsigned flags;
+    size_t body_max;                //  413 beyond (ROUTE_BIG_BODY: MAX_JOB_ITEMS decides)
 } route_t;
 
 typedef struct {

@@ -4,9 +4,10 @@
       request body : rid  auth  payload  [blob]
       reply body   : rid  status  payload
 
-    rid      1..SVC_RID_MAX printable ASCII: the edge's request id, echoed in the reply;
+    rid      1..SVC_RID_MAX printable ASCII: the sender's request id, echoed in the reply;
              it correlates many requests in flight on one DEALER and follows a request
-             through every process's log lines.
+             through every process's log lines. The edge's are 128 random bits, never a
+             client's choice, never reused.
     auth     "" for an anonymous call, or "<user uuid> <admin|agent>" as the edge
              verified it from the token.
     status   three ASCII digits, 2xx/4xx/5xx.

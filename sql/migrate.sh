@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Applies sql/NNNN_*.sql in order, each once, each in its own transaction, recording it in
 # schema_migrations. Safe to run concurrently: an advisory lock serialises migrators.
-# Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) or $1 as a URL.
+# Connection: $1 as a URL, else DATABASE_URL, else the libpq environment (PGHOST, PGPORT,
+# PGDATABASE, PGUSER, PGPASSWORD). A password in the URL reaches psql through PGPASSWORD,
+# never its command line (sql/pgconn.sh); give it in DATABASE_URL or PGPASSWORD rather than
+# in $1, which is on this script's own command line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-conn=${1:-${DATABASE_URL:-}}
+# shellcheck source=sql/pgconn.sh
+. "$here/pgconn.sh"
+pg_conn_split "${1:-${DATABASE_URL:-}}"
+conn=$PG_CONN
 psql_() { psql ${conn:+"$conn"} -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 psql_ -c "CREATE TABLE IF NOT EXISTS schema_migrations (

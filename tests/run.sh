@@ -52,9 +52,14 @@ fi
 if [ "$WHAT" = all ] || [ "$WHAT" = integration ]; then
     echo "== integration tests (tests/integration)"
     xml=$(mktemp)
-    BUILD_DIR=$BUILD $PY -m pytest -q -p no:cacheprovider --junitxml="$xml" tests/integration \
-        ${PYTEST_ARGS:-}
+    # A test that hangs is a failed test: each has TEST_TIMEOUT_S (pytest-timeout, which
+    # dumps every thread's stack), and the whole suite SUITE_TIMEOUT_S, past which it is
+    # killed and counted as failed.
+    timeout -k 30 "${SUITE_TIMEOUT_S:-2400}" \
+        env BUILD_DIR="$BUILD" $PY -m pytest -q -p no:cacheprovider --junitxml="$xml" \
+        --timeout="${TEST_TIMEOUT_S:-300}" tests/integration ${PYTEST_ARGS:-}
     rc=$?
+    [ "$rc" = 124 ] && echo "FAIL integration: the suite passed SUITE_TIMEOUT_S (${SUITE_TIMEOUT_S:-2400} s)"
     read -r p f < <($PY - "$xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:

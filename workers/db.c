@@ -353,6 +353,22 @@ s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
     return s_collect (self, lost);
 }
 
+//  An idle connection learns of a server restart only by reading: reads what is there
+//  (the socket is non-blocking) and drops the connection if the server closed it.
+static void
+s_probe (db_t *self)
+{
+    if (!PQconsumeInput (self->conn) || PQstatus (self->conn) != CONNECTION_OK) {
+        s_log_conn_error ("db_connection_lost", self->conn);
+        s_disconnect (self);
+    }
+    else {
+        PGresult *res;
+        while (!PQisBusy (self->conn) && (res = PQgetResult (self->conn)))
+            PQclear (res);
+    }
+}
+
 //  A registered statement; an unknown name is our bug, never input.
 static s_stmt_t *
 s_stmt (db_t *self, const char *name)
@@ -376,6 +392,11 @@ db_exec_binary (db_t *self, const char *name, int nparams, const char *const *pa
     s_stmt_t *stmt = s_stmt (self, name);
     if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
         s_disconnect (self);
+    //  A statement that cannot be retried is not sent on a connection the server closed
+    //  since the last one (a restart between two requests): found out now, nothing is
+    //  lost, and it goes out on a fresh connection. One non-blocking read.
+    if (self->conn && !stmt->idempotent)
+        s_probe (self);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!self->conn) {
             //  The first attempt respects the backoff (a flood of requests while the
@@ -420,19 +441,8 @@ db_generation (db_t *self)
 void
 db_maintain (db_t *self)
 {
-    if (self->conn) {
-        //  An idle connection learns of a server restart only by reading: do it now,
-        //  so the next request does not find out the hard way. The socket is non-blocking.
-        if (!PQconsumeInput (self->conn) || PQstatus (self->conn) != CONNECTION_OK) {
-            s_log_conn_error ("db_connection_lost", self->conn);
-            s_disconnect (self);
-        }
-        else {
-            PGresult *res;
-            while (!PQisBusy (self->conn) && (res = PQgetResult (self->conn)))
-                PQclear (res);
-        }
-    }
+    if (self->conn)
+        s_probe (self);
     if (!self->conn && zclock_mono () >= self->next_attempt)
         s_connect (self);
 }

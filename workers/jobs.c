@@ -4,6 +4,7 @@
     events after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
 #include "dupes.h"
+#include "replay.h"
 #include "../common/conf.h"
 #include "../common/log.h"
 
@@ -645,6 +646,9 @@ s_list (svc_call_t *call, reply_t *reply)
                                        "totalPages", (json_int_t) ((total + limit - 1) / limit)));
 }
 
+//  One transaction: the cancel and the record of its answer (replay.c), so a cancel the
+//  broker re-delivers after its worker died past COMMIT finds the job canceled by this very
+//  request and answers its 200 again; any other cancel of a finished job is 409.
 static void
 s_cancel (svc_call_t *call, reply_t *reply)
 {
@@ -657,26 +661,39 @@ s_cancel (svc_call_t *call, reply_t *reply)
         reply_error (reply, 404, "not_found", "No such job.", NULL);
         return;
     }
+    uint64_t gen = replay_begin (call, reply);
+    if (!gen)
+        return;
     const char *params [] = { id, "canceled", NULL };
-    PGresult *res = db_exec (call->db, "j_end", 3, params);
-    if (!res)
-        reply_unavailable (reply);
-    else
+    PGresult *res = db_exec_in (call->db, gen, "j_end", 3, params, NULL, NULL);
+    if (!res) {
+        reply_unavailable (reply);          //  the transaction died with the connection
+        return;
+    }
     if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
         log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
+        replay_rollback (call, gen);
         reply_internal (reply);
     }
-    else {
-        const char *outcome = PQgetvalue (res, 0, 0);
-        if (!strcmp (outcome, "not_found"))
-            reply_error (reply, 404, "not_found", "No such job.", NULL);
-        else
-        if (!strcmp (outcome, "finished"))
-            reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
-        else {
-            reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
+    else
+    if (!strcmp (PQgetvalue (res, 0, 0), "ended")) {
+        reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
+        if (replay_commit (call, gen, reply) == 0) {
             s_publish (call->outbox, "canceled", PQgetvalue (res, 0, 1));
             log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
+        }
+    }
+    else {
+        replay_rollback (call, gen);        //  job_end wrote nothing
+        if (!strcmp (PQgetvalue (res, 0, 0), "not_found"))
+            reply_error (reply, 404, "not_found", "No such job.", NULL);
+        else {
+            int found = replay_lookup (call, reply);
+            if (found == 0)
+                reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
+            else
+            if (found > 0)
+                log_info ("event=job_cancel_replayed rid=%s job=%s", call->rid, id);
         }
     }
     PQclear (res);

@@ -1,5 +1,6 @@
 /*  outbox: job events to the hub, job chunks to the broker; never blocking.  */
 #include "outbox.h"
+#include "../common/rand.h"
 #include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
@@ -40,7 +41,11 @@ outbox_new (const char *hub_endpoint, const char *broker_endpoint)
         log_error ("event=outbox_connect_failed hub=%s broker=%s", hub_endpoint, broker_endpoint);
         goto fail;
     }
-    snprintf (self->prefix, sizeof self->prefix, "c%08x", (unsigned) randof (0x7fffffff));
+    //  From the CSPRNG: czmq's randof is seeded from the clock, and workers started in the
+    //  same second drew the same prefix.
+    char id [RAND_ID_STRLEN + 1];
+    rand_id (id);
+    snprintf (self->prefix, sizeof self->prefix, "c%.12s", id);
     return self;
 fail:
     outbox_destroy (&self);

@@ -1,6 +1,7 @@
 /*  service: the contract between the worker loop and a service family. A family (auth.c,
     tickets.c, sys.c, later jobs.c) exports one svc_family_t; worker.c lists the families
-    in one table, offers every service they name in its READY, and dispatches by name.  */
+    in one table, offers every service they name in its READY, and dispatches by name. A
+    family may name no service and only register statements and sweep (replay.c).  */
 #ifndef WORKERS_SERVICE_H
 #define WORKERS_SERVICE_H
 

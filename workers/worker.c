@@ -3,6 +3,7 @@
 #include "worker.h"
 #include "auth.h"
 #include "jobs.h"
+#include "replay.h"
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
@@ -21,6 +22,7 @@ static const svc_family_t *s_families [] = {
     &auth_family,
     &tickets_family,
     &jobs_family,
+    &replay_family,                     //  no services: the answers of mutating requests
 };
 #define FAMILIES_N (sizeof s_families / sizeof s_families [0])
 

@@ -66,6 +66,9 @@ class System:
             "HEARTBEAT_MS": "200",
             "LOG_LEVEL": "info",
             "REQUEST_TIMEOUT_MS": "10000",
+            # Short enough that the body-deadline test runs in seconds, long enough for
+            # the largest job body the suite sends under the sanitizers.
+            "EDGE_BODY_TIMEOUT_S": "8",
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.
@@ -78,9 +81,12 @@ class System:
 
     # -- processes
 
-    def manage(self, *args, check=True, timeout=180):
-        r = subprocess.run([os.path.join(ROOT, "manage.sh"), *args], env=self.env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=timeout)
+    def manage(self, *args, check=True, timeout=180, stdin=subprocess.DEVNULL, prefix=()):
+        """./manage.sh ARGS, stdin not a terminal unless given (reset and clean refuse then
+        without --yes); prefix: a command to run it under (strace)."""
+        r = subprocess.run([*prefix, os.path.join(ROOT, "manage.sh"), *args], env=self.env,
+                           cwd=ROOT, stdin=stdin, capture_output=True, text=True,
+                           timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"./manage.sh {' '.join(args)} exited {r.returncode}\n"
                                  f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}\n{self.log_tail()}")
@@ -210,6 +216,41 @@ class System:
         if connect:
             s.connect(connect)
         return s
+
+    # -- 7/MDP
+
+    def mdp_request(self, service, payload, rid, user_id, role, timeout=5):
+        """One request straight to the broker as a 7/MDP client (proto/README.md), exactly
+        as the edge sends it, and as the broker re-delivers it after a worker death when
+        rid is reused: a DEALER sends "", "MDPC01", service, then the envelope rid, auth
+        "<user uuid> <role>" ("" when user_id is None) and payload (a JSON text, or a value
+        to dump). Waits until a wall-clock deadline for the reply with this rid. Returns
+        (status, parsed JSON or None). It holds the edge's CURVE key: the broker takes an
+        auth frame from the edge only."""
+        body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+        body = body.encode() if isinstance(body, str) else body
+        auth = f"{user_id} {role}".encode() if user_id else b""
+        sock = self.zmq_socket(zmq.DEALER, role="edge")
+        deadline = time.monotonic() + timeout
+        try:
+            sock.connect(self.broker_endpoint)
+            sock.send_multipart([b"", b"MDPC01", service.encode(), rid.encode(), auth, body])
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{service} rid={rid}: no reply within {timeout} s\n"
+                                         f"{self.log_tail()}")
+                if not sock.poll(max(1, int(left * 1000))):
+                    continue
+                frames = sock.recv_multipart()
+                # "", "MDPC01", service, rid, status, payload
+                if len(frames) >= 5 and frames[3] == rid.encode():
+                    break
+        finally:
+            sock.close()
+        assert frames[1] == b"MDPC01" and frames[2] == service.encode(), frames[:3]
+        text = frames[5] if len(frames) > 5 else b""
+        return int(frames[4]), json.loads(text) if text else None
 
     # -- HTTP
 
@@ -360,3 +401,14 @@ def metric(system, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} missing from /metrics")
+
+
+def wait_metric(system, name, until, timeout=10):
+    """The edge's metric once until(value) holds, polling for at most timeout seconds; the
+    last value either way, for the caller to assert on."""
+    deadline = time.time() + timeout
+    value = metric(system, name)
+    while not until(value) and time.time() < deadline:
+        time.sleep(0.05)
+        value = metric(system, name)
+    return value

@@ -1,5 +1,7 @@
 """Ticket routes over real HTTP: the happy paths first, then every kind of bad input."""
+import re
 import threading
+import time
 import uuid
 
 import pytest
@@ -314,11 +316,24 @@ def test_every_response_carries_a_request_id(system, agent_token):
 
 
 def test_a_request_id_can_be_followed_through_every_process_in_the_logs(system, agent_token):
-    rid = f"trace-{uuid.uuid4().hex[:12]}"
+    """The client's X-Request-Id is logged beside the edge's own id, and the edge's id is
+    what the broker and the worker log: one grep from the client's id to every process."""
+    client_rid = f"trace-{uuid.uuid4().hex[:12]}"
     status, headers, _ = system.request("GET", "/api/tickets?limit=1", token=agent_token,
-                                        headers={"X-Request-Id": rid})
-    assert status == 200 and headers["x-request-id"] == rid
-    r = system.manage("logs")
-    lines = [line for line in r.stdout.splitlines() if f"rid={rid}" in line]
+                                        headers={"X-Request-Id": client_rid})
+    assert status == 200 and headers["x-request-id"] == client_rid
+    lines = []
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        out = system.manage("logs").stdout.splitlines()
+        edge = [line for line in out if f'client_rid="{client_rid}"' in line]
+        if edge:
+            rid = re.search(r" rid=([0-9a-f]{32})\b", edge[0]).group(1)
+            lines = [line for line in out if f"rid={rid}" in line]
+            comps = {part.split("=", 1)[1] for line in lines for part in line.split()
+                     if part.startswith("comp=")}
+            if {"http-edge", "worker"} <= comps:
+                break
+        time.sleep(0.2)
     comps = {part.split("=", 1)[1] for line in lines for part in line.split() if part.startswith("comp=")}
     assert {"http-edge", "worker"} <= comps, lines

@@ -246,11 +246,19 @@ def test_a_one_shot_migrate_runs_the_migrations_and_seed_before_everything():
     script = " ".join(migrate["command"]) if isinstance(migrate["command"], list) \
         else migrate["command"]
     assert "/app/sql/migrate.sh" in script and "/app/sql/seed.sql" in script
-    # Every variable seed.sql takes is passed.
-    seed_vars = set(re.findall(r":'?([a-z_]+)'?", read("sql", "seed.sql"))) & {
+    # Every variable seed.sql takes is passed: on the command line, or (the passwords, which
+    # no command line may carry) in the environment it reads with \getenv.
+    seed = read("sql", "seed.sql")
+    from_env = dict(re.findall(r"^\\getenv ([a-z_]+) ([A-Z_]+)$", seed, re.M))
+    assert set(from_env) == {"admin_password", "agent_password"}, from_env
+    seed_vars = set(re.findall(r":'?([a-z_]+)'?", seed)) & {
         "admin_email", "admin_password", "agent_email", "agent_password", "tickets"}
     for v in seed_vars:
-        assert f"-v {v}=" in script, v
+        if v in from_env:
+            assert from_env[v] in migrate["environment"], from_env[v]
+            assert f"-v {v}=" not in script, f"{v} on psql's command line"
+        else:
+            assert f"-v {v}=" in script, v
     assert migrate.get("restart") == "no"
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in APP_SERVICES:

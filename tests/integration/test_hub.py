@@ -72,21 +72,35 @@ def close_code(ws, timeout=10):
     raise AssertionError("no close frame")
 
 
+def recv_text(ws, deadline):
+    """The next text frame, or None once the wall-clock deadline passes. ws.recv() answers
+    pings by itself and starts its timeout again after each: with the hub pinging an idle
+    socket every 20 s it would wait forever. Here every frame, control frames too, comes
+    back to this loop, which checks the deadline between them."""
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            return None
+        ws.settimeout(max(0.05, left))
+        try:
+            op, frame = ws.recv_data_frame(True)
+        except websocket.WebSocketTimeoutException:
+            return None
+        if op == websocket.ABNF.OPCODE_TEXT:
+            return frame.data.decode("utf-8")
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            raise AssertionError(f"the hub closed the socket: {frame.data[:2]!r}")
+
+
 def events_until(ws, pred, timeout=15):
     """Every event received until pred(event) holds; fails on timeout."""
     got = []
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        ws.settimeout(max(0.05, deadline - time.time()))
-        # Control frames too: ws.recv() answers the hub's pings (every 20 s of silence) and
-        # reads on with a fresh timeout, so it would never return while no event comes.
-        try:
-            op, frame = ws.recv_data_frame(True)
-        except websocket.WebSocketTimeoutException:
+    while True:
+        text = recv_text(ws, deadline)
+        if text is None:
             break
-        if op != websocket.ABNF.OPCODE_TEXT:
-            continue
-        ev = json.loads(frame.data)
+        ev = json.loads(text)
         got.append(ev)
         if pred(ev):
             return got
@@ -94,13 +108,15 @@ def events_until(ws, pred, timeout=15):
 
 
 def drain(ws, wait=0.3):
+    """The events that arrive until none has for wait seconds (at most 30 s in all)."""
     got = []
-    ws.settimeout(wait)
-    try:
-        while True:
-            got.append(json.loads(ws.recv()))
-    except websocket.WebSocketTimeoutException:
-        return got
+    end = time.time() + 30
+    while time.time() < end:
+        text = recv_text(ws, min(end, time.time() + wait))
+        if text is None:
+            return got
+        got.append(json.loads(text))
+    raise AssertionError(f"events kept coming for 30 s: {len(got)}")
 
 
 class Publisher:
@@ -410,9 +426,29 @@ def test_sigterm_closes_every_socket_with_1001_then_the_hub_comes_back(system, a
         system.manage("up")
 
 
+def await_events_flowing(system, token, ws, tag):
+    """Waits until the workers' events reach the hub again after it (re)started. A worker's
+    PUB reconnects on its own within a few hundred milliseconds, and what it publishes
+    before that is dropped (events are at-most-once by design; converging after a lost
+    event is the job of issue 14's sequence numbers and snapshots, not of these tests).
+    So a one-ticket probe job is sent until one is seen from start to end (at most 20 s)."""
+    deadline = time.time() + 20
+    n = 0
+    while time.time() < deadline:
+        n += 1
+        probe, _ = create_job(system, token, make_tickets(system, 1, f"{tag}-probe{n}"))
+        try:
+            events_until(ws, lambda e: e["data"]["id"] == probe["id"] and e["event"] in FINAL, 3)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("no job's events reached the hub for 20 s")
+
+
 def test_the_hub_killed_mid_job_affects_no_job_and_clients_reconnect(system, admin_token):
     ids = make_tickets(system, 10000, "hubK")
     ws = connect(system, admin_token)
+    await_events_flowing(system, admin_token, ws, "hubK")       # the test before restarted it
     job, _ = create_job(system, admin_token, ids)
     events_until(ws, lambda e: e["data"]["id"] == job["id"] and e["event"] == "jobs:progress", 60)
     system.kill("progress-hub", signal.SIGKILL)
@@ -432,6 +468,7 @@ def test_the_hub_killed_mid_job_affects_no_job_and_clients_reconnect(system, adm
     assert done["status"] == "completed" and done["succeeded"] == 10000, done
     assert_exact(system, job["id"])
     # Workers' publishers reconnected by themselves: a new job is seen live, start to end.
+    await_events_flowing(system, admin_token, ws2, "hubK2")
     more = make_tickets(system, 10, "hubK2")
     job2, _ = create_job(system, admin_token, more)
     got = events_until(ws2, lambda e: e["data"]["id"] == job2["id"] and e["event"] in FINAL, 60)

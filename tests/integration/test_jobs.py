@@ -11,7 +11,7 @@ import uuid
 import pytest
 import zmq
 
-from conftest import error_of, metric, read_raw_response
+from conftest import error_of, metric, read_raw_response, wait_metric
 
 JOB_FIELDS = {"id", "type", "status", "progress", "total", "processed", "succeeded", "failed",
               "createdBy", "createdAt", "startedAt", "finishedAt", "error"}
@@ -143,10 +143,8 @@ def test_large_job_bodies_read_at_once_are_bounded_and_the_next_gets_503(system,
             s = socket.create_connection(("127.0.0.1", system.port), timeout=10)
             s.sendall(head + b'{"type":"bulk-delete","payload":{"ticketIds":[')
             slow.append(s)
-        deadline = time.time() + 10         # the four hold their slots before the fifth comes
-        while metric(system, "edge_job_uploads") < 4 and time.time() < deadline:
-            time.sleep(0.05)
-        assert metric(system, "edge_job_uploads") == 4
+        # The four hold their slots before the fifth comes.
+        assert wait_metric(system, "edge_job_uploads", lambda v: v >= 4) == 4
         fifth = socket.create_connection(("127.0.0.1", system.port), timeout=10)
         fifth.sendall(head)
         answer, _ = read_raw_response(fifth)
@@ -391,6 +389,70 @@ def test_cancel_stops_the_job_and_untouched_items_become_canceled(system, admin_
     assert_exact(system, job["id"])
     status, _, body = system.request("POST", f"/api/jobs/{job['id']}/cancel", token=admin_token)
     assert status == 409, body
+
+
+def queued_job(system):
+    """A queued job of no items, inserted directly: nothing runs it, so a cancel always finds
+    it active. Canceled in SQL at the end whatever happens (MAX_ACTIVE_JOBS counts it)."""
+    admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    job_id = str(uuid.uuid4())
+    system.psql(f"INSERT INTO jobs (id, type, total, chunks_total, created_by) "
+                f"VALUES ('{job_id}', 'bulk-delete', 0, 0, '{admin}')")
+    return job_id, admin
+
+
+def end_job(system, job_id):
+    system.psql(f"UPDATE jobs SET status = 'canceled', finished_at = now() "
+                f"WHERE id = '{job_id}' AND finished_at IS NULL")
+
+
+def test_a_cancel_re_delivered_with_its_rid_answers_as_the_first_time(system):
+    """The broker hands a request whose worker died (after COMMIT, before replying) to
+    another worker with the same rid: the retry must answer what the first run did (200 and
+    the same job), not 409. Any other cancel of the canceled job is still 409."""
+    job_id, admin = queued_job(system)
+    other_id, _ = queued_job(system)
+    rid = f"redeliver-{uuid.uuid4().hex[:12]}"
+    try:
+        first = system.mdp_request("jobs.cancel", {"id": job_id}, rid, admin, "admin")
+        assert first[0] == 200 and first[1]["status"] == "canceled", first
+        again = system.mdp_request("jobs.cancel", {"id": job_id}, rid, admin, "admin")
+        assert again == first, f"expected the first answer {first}, got {again}"
+        # The same request, key order aside, is the same request.
+        again = system.mdp_request("jobs.cancel", '{ "id" : "%s" }' % job_id, rid, admin, "admin")
+        assert again == first, f"expected the first answer {first}, got {again}"
+        status, body = system.mdp_request("jobs.cancel", {"id": job_id},
+                                          f"other-{uuid.uuid4().hex[:12]}", admin, "admin")
+        assert status == 409 and error_of(body)["code"] == "job_finished", (status, body)
+        # A rid reused for another job's cancel is not that request: its own answer.
+        end_job(system, other_id)
+        status, body = system.mdp_request("jobs.cancel", {"id": other_id}, rid, admin, "admin")
+        assert status == 409 and error_of(body)["code"] == "job_finished", (status, body)
+        # Recorded once, for this user and service.
+        row = system.psql(f"SELECT service, user_id, status FROM request_results WHERE rid = '{rid}'")
+        assert row == f"jobs.cancel|{admin}|200", row
+    finally:
+        end_job(system, job_id)
+        end_job(system, other_id)
+
+
+def test_an_old_request_result_is_swept_after_a_day(system):
+    rid = f"old-{uuid.uuid4().hex[:12]}"
+    admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    system.psql(f"INSERT INTO request_results (rid, service, user_id, request_hash, status, body,"
+                f" created_at) VALUES ('{rid}', 'jobs.cancel', '{admin}', 'x', 200, '{{}}',"
+                f" now() - interval '25 hours')")
+    # A worker sweeps at its first idle second, then once a minute: new ones sweep now.
+    system.kill("worker-1", signal.SIGTERM)
+    system.kill("worker-2", signal.SIGTERM)
+    system.manage("up")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if system.psql(f"SELECT count(*) FROM request_results WHERE rid = '{rid}'") == "0":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"expected the 25-hour-old result {rid} swept, it is still there\n"
+                         f"{system.log_tail()}")
 
 
 def test_a_worker_killed_mid_job_loses_and_doubles_nothing(system, admin_token):

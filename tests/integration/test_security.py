@@ -4,11 +4,12 @@ SQL in it. (Tokens: test_api_auth.py; agents and others' jobs: test_jobs.py; soc
 test_hub.py; broker frames: test_broker_mdp.py; fuzzing: tests/fuzz.)"""
 import json
 import socket
+import threading
 import time
 
 import pytest
 
-from conftest import error_of, metric, read_raw_response
+from conftest import error_of, metric, read_raw_response, wait_metric
 
 
 @pytest.mark.parametrize("path", [
@@ -58,7 +59,8 @@ def test_slow_clients_do_not_block_others(system):
 
 
 def test_deeply_nested_json_is_refused_not_crashing(system, agent_token):
-    raw = b'{"subject":' + b"[" * 100000 + b"]" * 100000 + b"}"
+    # 140,000 bytes: within the ticket routes' body limit, so the JSON parser sees it.
+    raw = b'{"subject":' + b"[" * 70000 + b"]" * 70000 + b"}"
     status, _, body = system.request("POST", "/api/tickets", raw=raw, token=agent_token,
                                      headers={"Content-Type": "application/json"})
     assert status in (400, 422), status
@@ -96,34 +98,34 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
     # EDGE_BODY_BUDGET_BYTES (64 MiB): six bodies of nearly MAX_BODY_BYTES (10 MiB) held open
     # fit; a seventh that would pass the budget is answered 503 overloaded with Retry-After
     # (once its upload, read and dropped, ends); when the six go, their bytes come back.
+    # Only the job route takes bodies that large; its reader holds everything but the ids
+    # as text, here one long "type" string.
     size = 10_000_000
-    head = (f"POST /api/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+    head = (f"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode()
+    body = b'{"type":"' + b"a" * (size - 9)
     budget = metric(system, "edge_body_budget_bytes")
     assert budget == 64 * 1024 * 1024, budget
     held = []
     try:
         for _ in range(6):
             s = socket.create_connection(("127.0.0.1", system.port), timeout=30)
-            s.sendall(head + b" " * (size - 1))     # all but one byte: the edge holds it
+            s.sendall(head + body[:-1])     # all but one byte: the edge holds it
             held.append(s)
-        # Each buffer doubles from 64 KiB and stops at MAX_BODY_BYTES + 1: wait until the edge
-        # has read all six. Waiting only for 6 * size is not enough: five full buffers and one
-        # still at 8 MiB pass it, and the seventh would then race the sixth for what is left.
-        full = 6 * (10 * 1024 * 1024 + 1)
-        deadline = time.time() + 20
-        while metric(system, "edge_body_bytes") < full and time.time() < deadline:
-            time.sleep(0.1)
-        assert metric(system, "edge_body_bytes") == full
+        # Each reader's text buffer doubles from 1 KiB and stops at MAX_BODY_BYTES + 1: wait
+        # until the edge has read all six (six buffers past 8 MiB each).
+        full = wait_metric(system, "edge_body_bytes", lambda v: v >= 6 * (10 * 1024 * 1024 + 1),
+                           timeout=20)
+        assert 6 * (10 * 1024 * 1024 + 1) <= full <= 6 * (10 * 1024 * 1024 + 4096), full
         rejected = metric(system, "edge_overload_rejections_total")
 
         seventh = socket.create_connection(("127.0.0.1", system.port), timeout=30)
-        seventh.sendall(head + b" " * size)
-        answer, body = read_raw_response(seventh)
+        seventh.sendall(head + body)
+        answer, raw = read_raw_response(seventh)
         seventh.close()
         assert b" 503 " in answer.split(b"\r\n")[0], answer[:300]
         assert b"retry-after: 1" in answer
-        assert error_of(json.loads(body))["code"] == "overloaded", body[:300]
+        assert error_of(json.loads(raw))["code"] == "overloaded", raw[:300]
         assert metric(system, "edge_overload_rejections_total") == rejected + 1
         assert metric(system, "edge_body_bytes") == full
         for s in held:                          # the six were left alone, not answered
@@ -133,12 +135,181 @@ def test_request_bodies_held_at_once_are_bounded_and_the_next_gets_503(system, a
     finally:
         for s in held:
             s.close()
-    deadline = time.time() + 10
-    while metric(system, "edge_body_bytes") > 0 and time.time() < deadline:
-        time.sleep(0.1)
-    assert metric(system, "edge_body_bytes") == 0
-    status, _, body = system.request("POST", "/api/tickets",
-                                     {"subject": "After the budget", "description": "read again",
-                                      "requesterEmail": "jo@example.com"},
-                                     token=admin_token)
+    assert wait_metric(system, "edge_body_bytes", lambda v: v == 0) == 0
+    status, _, answer = system.request("POST", "/api/tickets",
+                                       {"subject": "After the budget", "description": "read again",
+                                        "requesterEmail": "jo@example.com"},
+                                       token=admin_token)
+    assert status == 201, answer
+
+def _head(path, length, token=None, extra=b""):
+    auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n").encode() + auth + extra + b"\r\n"
+
+
+def _status(head):
+    return int(head.split(b"\r\n")[0].split(b" ")[1])
+
+
+def _timed_login(system, source="127.0.0.1"):
+    """(status, seconds) of one good admin login from the given loopback source address."""
+    body = json.dumps({"email": system.admin[0], "password": system.admin[1]}).encode()
+    t0 = time.time()
+    s = socket.create_connection(("127.0.0.1", system.port), timeout=10,
+                                 source_address=(source, 0))
+    try:
+        s.sendall(_head("/api/auth/login", len(body)) + body)
+        head, _ = read_raw_response(s)
+    finally:
+        s.close()
+    return _status(head), time.time() - t0
+
+
+def test_anonymous_trickled_login_bodies_cannot_lock_out_logins(system):
+    """The attack that locked everyone out: nine anonymous logins announcing 10 MiB, each
+    sending megabytes and then a byte now and then. A login body is a few KiB: they are
+    answered 413 from their headers, before any body byte is held, and a normal login
+    still gets 200 within a second while they go on trickling."""
+    attackers, stop = [], threading.Event()
+    try:
+        for _ in range(9):
+            s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+            s.sendall(_head("/api/auth/login", 10 * 1024 * 1024))
+            attackers.append(s)
+        for s in attackers:
+            head, body = read_raw_response(s)
+            assert _status(head) == 413, head[:200]
+            assert error_of(json.loads(body))["code"] == "payload_too_large"
+
+        def trickle(sock):
+            try:
+                sock.sendall(b" " * (5 * 1024 * 1024))
+                while not stop.wait(0.5):
+                    sock.sendall(b" ")
+            except OSError:
+                pass                    # the edge closed it: what we want
+        threads = [threading.Thread(target=trickle, args=(s,), daemon=True) for s in attackers]
+        for t in threads:
+            t.start()
+        assert metric(system, "edge_body_bytes") == 0
+        for _ in range(3):
+            status, took = _timed_login(system)
+            assert status == 200 and took < 1.0, (status, took)
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        for s in attackers:
+            s.close()
+
+
+def test_an_unauthenticated_body_is_refused_from_its_headers_without_being_read(system):
+    # No token, 10 MiB announced, nothing sent: the answer comes at once.
+    s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+    try:
+        s.sendall(_head("/api/tickets", 10 * 1024 * 1024))
+        head, body = read_raw_response(s)
+    finally:
+        s.close()
+    assert _status(head) == 401, head[:200]
+    assert error_of(json.loads(body))["code"] == "unauthorized"
+    # An agent on an admin route, likewise: 403 before the body.
+    token = system.login("agent")
+    s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+    try:
+        s.sendall(_head("/api/jobs", 30 * 1024 * 1024, token=token))
+        head, body = read_raw_response(s)
+    finally:
+        s.close()
+    assert _status(head) == 403, head[:200]
+
+
+def test_an_expired_token_with_a_small_body_is_answered_cleanly(system):
+    """A refused request whose body is small is read and dropped before the answer, so the
+    client reads its 401 rather than a connection reset."""
+    body = json.dumps({"subject": "x" * 2000, "requesterEmail": "a@example.com"}).encode()
+    s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+    try:
+        s.sendall(_head("/api/tickets", len(body), token="not.a.token") + body)
+        head, raw = read_raw_response(s)
+        assert _status(head) == 401, head[:200]
+        assert error_of(json.loads(raw))["code"] == "invalid_token"
+    finally:
+        s.close()
+
+
+def test_each_route_has_a_body_limit_of_its_own(system, agent_token):
+    status, _, body = system.request("POST", "/api/auth/login",
+                                     raw=b'{"email":"a@b.c","password":"' + b"p" * 20000 + b'"}',
+                                     headers={"Content-Type": "application/json"})
+    assert status == 413 and error_of(body)["code"] == "payload_too_large"
+    status, _, body = system.request("POST", "/api/tickets", token=agent_token,
+                                     raw=b'{"subject":"s","description":"' + b"d" * 200000 + b'"}',
+                                     headers={"Content-Type": "application/json"})
+    assert status == 413, body
+    # The largest valid ticket fits: 10,000 characters, each sent as an escaped surrogate pair.
+    raw = ('{"subject":"' + "\\ud83d\\ude00" * 200 + '","description":"'
+           + "\\ud83d\\ude00" * 10000 + '","requesterEmail":"big@example.com"}').encode()
+    assert len(raw) > 120000
+    status, _, body = system.request("POST", "/api/tickets", token=agent_token, raw=raw,
+                                     headers={"Content-Type": "application/json"})
     assert status == 201, body
+    assert body["description"] == "\U0001F600" * 10000
+
+
+def test_anonymous_requests_in_flight_are_bounded_per_address(system):
+    """EDGE_ANON_PER_ADDRESS (16): one address holding sixteen unfinished logins gets 429 for
+    the seventeenth; another address is not affected; the slots come back when they go."""
+    held = []
+    try:
+        for _ in range(16):
+            s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+            s.sendall(_head("/api/auth/login", 1000) + b'{"email":')
+            held.append(s)
+        assert wait_metric(system, "edge_anonymous_inflight_addresses", lambda v: v >= 1) == 1
+        s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+        try:
+            # Refused from its headers; its (small) body is read and dropped, then the answer.
+            s.sendall(_head("/api/auth/login", 1000) + b" " * 1000)
+            head, body = read_raw_response(s)
+        finally:
+            s.close()
+        assert _status(head) == 429, head[:200]
+        assert b"retry-after: 1" in head
+        assert error_of(json.loads(body))["code"] == "too_many_connections"
+        status, took = _timed_login(system, source="127.0.0.2")
+        assert status == 200 and took < 1.0, (status, took)
+    finally:
+        for s in held:
+            s.close()
+    assert wait_metric(system, "edge_anonymous_inflight_addresses", lambda v: v == 0) == 0
+    status, _ = _timed_login(system)
+    assert status == 200
+
+
+def test_a_body_trickled_past_its_deadline_is_cut_off(system, agent_token):
+    """EDGE_BODY_TIMEOUT_S (8 s in the suite) counts from the headers, whatever the pace: a
+    client sending a byte every half second is disconnected at the deadline."""
+    before = metric(system, "edge_body_timeouts_total")
+    s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+    t0 = time.time()
+    closed_at = None
+    try:
+        s.sendall(_head("/api/tickets", 100000, token=agent_token) + b'{"subject":"')
+        while time.time() - t0 < 20:
+            try:
+                s.sendall(b"a")
+                s.settimeout(0.5)
+                if s.recv(1) == b"":
+                    closed_at = time.time() - t0
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                closed_at = time.time() - t0
+                break
+    finally:
+        s.close()
+    assert closed_at is not None, "still open after 20 s"
+    assert 7.0 <= closed_at <= 12.0, closed_at
+    assert metric(system, "edge_body_timeouts_total") == before + 1

@@ -365,10 +365,10 @@ static void s_h (edge_req_t *req) { (void) req; }
 TEST (test_routes_match_capture_404_and_405)
 {
     static const route_t table [] = {
-        { "GET",  "/api/tickets",             s_h, 0 },
-        { "GET",  "/api/tickets/:id",         s_h, 0 },
-        { "PUT",  "/api/tickets/:id",         s_h, 0 },
-        { "POST", "/api/tickets/:id/restore", s_h, 0 },
+        { "GET",  "/api/tickets",             s_h, 0, 0 },
+        { "GET",  "/api/tickets/:id",         s_h, 0, 0 },
+        { "PUT",  "/api/tickets/:id",         s_h, 0, 0 },
+        { "POST", "/api/tickets/:id/restore", s_h, 0, 0 },
     };
     route_match_t m;
     CHECK_INT (routes_match_in (table, 4, "GET", "/api/tickets", &m), 0);
