@@ -189,6 +189,9 @@ s_client_refusal (broker_t *self, mdp_msg_t *m, curve_role_t role)
     zframe_t *auth = rid ? zmsg_next (m->body) : NULL;
     if (auth && zframe_size (auth) > 0 && role != CURVE_ROLE_EDGE)
         return "only an edge may act for a user";
+    //  A chunk is work the workers hand each other: nobody else has reason to start one.
+    if (!strcmp (m->service, SVC_JOBS_CHUNK) && role != CURVE_ROLE_WORKER)
+        return "only a worker may dispatch a job's chunk";
     return NULL;
 }
 

@@ -33,7 +33,8 @@ struct _db_t {
     void *tick_arg;
     int tick_ms;
     int64_t next_tick;
-    int64_t next_attempt;           //  earliest time for the next connect attempt
+    int64_t next_attempt;           //  earliest time for the next background attempt
+    int64_t last_attempt;           //  when the last connect attempt started
     int backoff_ms;
 };
 
@@ -268,6 +269,7 @@ static int
 s_connect (db_t *self)
 {
     int64_t now = zclock_mono ();
+    self->last_attempt = now;
     PGconn *conn = PQconnectStartParams (self->keywords, self->values, self->expand);
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     if (!conn || PQstatus (conn) == CONNECTION_BAD)
@@ -399,10 +401,17 @@ db_exec_binary (db_t *self, const char *name, int nparams, const char *const *pa
         s_probe (self);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!self->conn) {
-            //  The first attempt respects the backoff (a flood of requests while the
-            //  server is down must not each wait for a connect); a retry does not.
-            if (attempt == 0 && zclock_mono () < self->next_attempt)
+            //  While the server is down, a flood of requests must not each wait for a
+            //  connect: one attempt per DB_BACKOFF_MIN_MS at most. Beyond that a request
+            //  does not wait out the background backoff (up to DB_BACKOFF_MAX_MS): the
+            //  server may be back, and answering 503 then would be an outage of our own.
+            int64_t now = zclock_mono ();
+            if (attempt == 0 && now < self->next_attempt
+            &&  now - self->last_attempt < DB_BACKOFF_MIN_MS) {
+                log_warn ("event=db_unavailable stmt=%s msg=\"connect failed %lld ms ago\"",
+                          name, (long long) (now - self->last_attempt));
                 return NULL;
+            }
             if (s_connect (self))
                 return NULL;
         }

@@ -187,6 +187,23 @@ def test_a_tool_key_cannot_act_for_a_user_and_an_edge_key_can(system):
     assert broker_status(system)["refusedUnauthorized"] == refused_before + 1
 
 
+def test_only_a_worker_key_may_dispatch_a_jobs_chunk(system):
+    """jobs.chunk carries no user, but it starts work: the workers hand chunks to each
+    other, and a tool or an edge has no reason to. (The chunk named here does not exist:
+    only the broker's answer matters.)"""
+    payload = json.dumps({"jobId": str(uuid.uuid4()), "seq": 0}).encode()
+    for role in ("tool", "edge"):
+        s = system.zmq_socket(zmq.DEALER, role=role, connect=system.broker_endpoint)
+        try:
+            s.send_multipart([b"", MDPC, b"jobs.chunk", f"chunk-{role}".encode(), b"", payload])
+            assert s.poll(5000), f"no answer to the {role} key"
+            frames = s.recv_multipart()
+            assert frames[3] == f"chunk-{role}".encode() and frames[4] == b"403", frames
+            assert "worker" in error_of(json.loads(frames[5]))["message"]
+        finally:
+            s.close()
+
+
 def test_a_tool_key_that_sends_ready_is_disconnected_and_never_gets_a_request(
         system, admin_token):
     rogue = system.zmq_socket(zmq.DEALER, role="tool", connect=system.broker_endpoint)
