@@ -174,3 +174,16 @@ metrics_rate (int64_t prev, int64_t prev_ms, int64_t cur, int64_t cur_ms)
         return 0.0;
     return (double) (cur - prev) * 1000.0 / (double) (cur_ms - prev_ms);
 }
+
+void
+metrics_counter (FILE *f, const char *name, const char *help, uint64_t value)
+{
+    fprintf (f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+             (unsigned long long) value);
+}
+
+void
+metrics_gauge (FILE *f, const char *name, const char *help, double value)
+{
+    fprintf (f, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", name, help, name, name, value);
+}

@@ -41,6 +41,10 @@ void metrics_write (metrics_t *self, FILE *f);
 size_t metrics_bucket (int64_t latency_us);
 int64_t metrics_bucket_bound_us (size_t bucket);
 
+//  One unlabelled sample with its HELP and TYPE lines.
+void metrics_counter (FILE *f, const char *name, const char *help, uint64_t value);
+void metrics_gauge (FILE *f, const char *name, const char *help, double value);
+
 //  Writes value as a Prometheus label value (quotes included), escaping \ " and newline.
 void metrics_write_label (FILE *f, const char *value);
 

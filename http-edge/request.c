@@ -1,9 +1,11 @@
-/*  request: answering a request: JSON bodies, standard headers, errors, body parsing.  */
+/*  request: answering a request: JSON bodies, standard headers and CORS, errors, body
+    parsing, queueing the answer.  */
 #include "request.h"
-#include "edge.h"
 #include "reply.h"
 #include "../common/log.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,11 @@ s_set_response (edge_req_t *req, int status, struct MHD_Response *response, size
     req->bytes = len;
     if (req->is_api) {
         MHD_add_response_header (response, "X-Request-Id", *req->client_rid ? req->client_rid : req->rid);
-        edge_add_cors_headers (req->edge, response);
+        //  The origin itself is chosen when the answer is queued (req_queue): one edge
+        //  serves several.
+        MHD_add_response_header (response, "Access-Control-Expose-Headers",
+                                 "ETag, Location, X-Request-Id, Idempotent-Replayed, Retry-After");
+        MHD_add_response_header (response, "Vary", "Origin");
     }
 }
 
@@ -215,4 +221,75 @@ req_reply_ticket (edge_req_t *req, int status, const char *payload, size_t len)
         }
     }
     json_decref (root);
+}
+
+bool
+req_cors_allowed (const char *allowed, long web_port, const char *origin)
+{
+    if (!origin || !*origin)
+        return false;
+    size_t olen = strlen (origin);
+    for (const char *p = allowed; p && *p; ) {
+        const char *end = strchr (p, ',');
+        size_t n = end ? (size_t) (end - p) : strlen (p);
+        const char *b = p, *e = p + n;
+        while (b < e && *b == ' ')
+            b++;
+        while (e > b && (e [-1] == ' ' || e [-1] == '/'))
+            e--;
+        if ((size_t) (e - b) == olen && !memcmp (b, origin, olen))
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    static const char *loopback [] = { "localhost", "127.0.0.1", "[::1]" };
+    for (size_t i = 0; web_port && i < sizeof loopback / sizeof loopback [0]; i++) {
+        char own [64];
+        snprintf (own, sizeof own, "http://%s:%ld", loopback [i], web_port);
+        if (!strcmp (own, origin))
+            return true;
+    }
+    return false;
+}
+
+enum MHD_Result
+req_queue (edge_req_t *req)
+{
+    if (req->is_api && !MHD_get_response_header (req->response, "Access-Control-Allow-Origin")) {
+        //  Echo an allowed Origin (the UI may be opened as localhost or as 127.0.0.1);
+        //  any other gets the configured one, which its browser then refuses.
+        const char *origin = req_header_in (req, "Origin");
+        bool ok = req_cors_allowed (req->cfg->frontend_url, req->cfg->web_port, origin);
+        MHD_add_response_header (req->response, "Access-Control-Allow-Origin",
+                                 ok ? origin : req->cfg->cors_origin);
+    }
+    req->queued = true;
+    return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+}
+
+void
+req_respond_overloaded (edge_req_t *req, const char *message)
+{
+    req_respond_error (req, 503, "overloaded", message, NULL);
+    req_header (req, "Retry-After", "1");
+}
+
+const char *
+req_address (edge_req_t *req)
+{
+    if (*req->addr)
+        return req->addr;
+    snprintf (req->addr, sizeof req->addr, "?");
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return req->addr;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, req->addr,
+                   (socklen_t) sizeof req->addr);
+    else
+    if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, req->addr,
+                   (socklen_t) sizeof req->addr);
+    return req->addr;
 }

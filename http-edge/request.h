@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "config.h"
 #include "routes.h"
 #include "validate.h"
 #include "../proto/svc.h"
@@ -21,6 +22,7 @@ typedef void (req_reply_fn) (edge_req_t *req, int status, const char *payload, s
 
 struct edge_req_s {
     edge_t *edge;
+    const edge_config_t *cfg;
     struct MHD_Connection *conn;
     const char *method;                 //  borrowed from MHD, valid for the connection
     const char *url;                    //  path without query, MHD-unescaped
@@ -43,8 +45,8 @@ struct edge_req_s {
     bool body_dropped;                  //  refused (401, 413, 503...): the rest is read and dropped
     size_t drop_max;                    //  ...up to this many bytes, then the connection closes
     int64_t body_deadline_ms;
-    char addr [48];                     //  client address (anonymous routes), for their limits
-    bool anon_slot;                     //  holds one of EDGE_ANON_PER_ADDRESS for addr
+    char addr [48];                     //  req_address: "" until asked
+    bool anon_slot;                     //  holds one of EDGE_ANON_PER_ADDRESS (guard.c)
     size_t budget_bytes;                //  what it holds of EDGE_BODY_BUDGET_BYTES
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
     //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.
@@ -79,6 +81,20 @@ void req_respond_invalid (edge_req_t *req, json_t *details);
 void req_respond_empty (edge_req_t *req, int status);
 //  Adds a header to the response already set.
 void req_header (edge_req_t *req, const char *name, const char *value);
+
+//  Queues the answer set (adding CORS's Allow-Origin for the request's Origin): MHD_NO
+//  when libmicrohttpd cannot take it now (a body is still coming in).
+enum MHD_Result req_queue (edge_req_t *req);
+
+//  503 overloaded with Retry-After: a bound of the edge is reached; try again.
+void req_respond_overloaded (edge_req_t *req, const char *message);
+
+//  True when origin (an Origin header) is one of the comma-separated list allowed, or a
+//  loopback origin of web_port (the UI this edge serves itself).
+bool req_cors_allowed (const char *allowed, long web_port, const char *origin);
+
+//  The client's address as text ("?" when libmicrohttpd cannot tell), found once.
+const char *req_address (edge_req_t *req);
 
 //  A request header, or NULL.
 const char *req_header_in (edge_req_t *req, const char *name);

@@ -49,23 +49,23 @@ TEST (a_host_longer_than_the_buffer_falls_back_to_loopback)
 
 TEST (the_ui_origins_on_loopback_are_always_allowed)
 {
-    CHECK (edge_cors_allowed (NULL, 3000, "http://localhost:3000"));
-    CHECK (edge_cors_allowed (NULL, 3000, "http://127.0.0.1:3000"));
-    CHECK (edge_cors_allowed (NULL, 3000, "http://[::1]:3000"));
-    CHECK (!edge_cors_allowed (NULL, 3000, "http://localhost:3001"));
-    CHECK (!edge_cors_allowed (NULL, 3000, "http://evil.example"));
-    CHECK (!edge_cors_allowed (NULL, 3000, NULL));
-    CHECK (!edge_cors_allowed (NULL, 0, "http://localhost:0"));
+    CHECK (req_cors_allowed (NULL, 3000, "http://localhost:3000"));
+    CHECK (req_cors_allowed (NULL, 3000, "http://127.0.0.1:3000"));
+    CHECK (req_cors_allowed (NULL, 3000, "http://[::1]:3000"));
+    CHECK (!req_cors_allowed (NULL, 3000, "http://localhost:3001"));
+    CHECK (!req_cors_allowed (NULL, 3000, "http://evil.example"));
+    CHECK (!req_cors_allowed (NULL, 3000, NULL));
+    CHECK (!req_cors_allowed (NULL, 0, "http://localhost:0"));
 }
 
 TEST (frontend_url_may_list_several_origins)
 {
     const char *list = "https://a.example, https://b.example/";
-    CHECK (edge_cors_allowed (list, 3000, "https://a.example"));
-    CHECK (edge_cors_allowed (list, 3000, "https://b.example"));
-    CHECK (!edge_cors_allowed (list, 3000, "https://c.example"));
-    CHECK (!edge_cors_allowed (list, 3000, "https://a.exampl"));
-    CHECK (!edge_cors_allowed (list, 3000, ""));
+    CHECK (req_cors_allowed (list, 3000, "https://a.example"));
+    CHECK (req_cors_allowed (list, 3000, "https://b.example"));
+    CHECK (!req_cors_allowed (list, 3000, "https://c.example"));
+    CHECK (!req_cors_allowed (list, 3000, "https://a.exampl"));
+    CHECK (!req_cors_allowed (list, 3000, ""));
 }
 
 TEST_MAIN ("edge_web",
