@@ -21,7 +21,7 @@
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
 #define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
 //  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
-//  behind a job's window of chunks (docs/BENCHMARKS.md, P6). After it a chunk competes by
+//  behind a job's window of chunks. After it a chunk competes by
 //  age again, so a busy API slows a job down but never starves it past its lease.
 #define BULK_YIELD_MS           250
 #define BULK_RESERVE_MS         1000    //  the reserve holds this long after an API request
@@ -388,8 +388,8 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
 //  Whether one more worker may take a request of svc. While API requests are coming in
 //  (one in the last BULK_RESERVE_MS), bulk work (jobs.chunk) leaves BROKER_BULK_RESERVE of
 //  its workers free, so that an interactive request finds a worker at once instead of
-//  waiting for a chunk to finish (P6); it always gets at least one. With no API traffic,
-//  every worker may take chunks (P1).
+//  waiting for a chunk to finish; bulk work always gets at least one. With no API traffic,
+//  every worker may take chunks, so a job alone runs at full speed.
 static bool
 s_service_has_room (broker_t *self, service_t *svc)
 {
