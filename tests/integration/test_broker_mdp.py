@@ -4,16 +4,13 @@ queues, TTL, garbage input and SIGTERM."""
 import json
 import os
 import signal
-import socket
-import subprocess
 import time
 
 import pytest
 import zmq
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("BUILD_DIR", "build")
-BROKER_BIN = os.path.join(ROOT, BUILD, "bin", "broker")
+from harness import Process, free_port
+
 HEARTBEAT_MS = 200
 
 MDPC = b"MDPC01"
@@ -21,37 +18,12 @@ MDPW = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
+class Broker(Process):
     def __init__(self, name, **env):
         self.endpoint = "tcp://127.0.0.1:%d" % free_port()
         e = dict(os.environ, BROKER_ENDPOINT=self.endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS))
         e.update({k: str(v) for k, v in env.items()})
-        # the log of the last run stays for reading after a failure
-        self.log = open(os.path.join(ROOT, BUILD, "test_broker_mdp.%s.log" % name), "wb")
-        self.proc = subprocess.Popen([BROKER_BIN], env=e, stderr=self.log)
-        time.sleep(0.2)
-        assert self.proc.poll() is None, "broker exited at start"
-
-    def stop(self):
-        """SIGTERM (so a sanitizer build checks for leaks at exit), SIGKILL if it hangs.
-        Returns the exit code, or None when it had to be killed."""
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(7)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-                rc = None
-        self.log.close()
-        return rc
+        super().__init__("test_broker_mdp.%s" % name, "broker", e, settle=0.2)
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ import json
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 
 import psycopg2
 import zmq
 
-from conftest import BUILD_DIR, ROOT, error_of, free_ports, read_raw_response
+from conftest import error_of, free_ports, read_raw_response
+from harness import Process
 
 
 def labelled(system, name, label):
@@ -142,8 +142,7 @@ def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         if k in system.env:
             env[k] = system.env[k]
-    edge = subprocess.Popen([os.path.join(ROOT, BUILD_DIR, "bin", "http-edge")], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    edge = Process("test_correlation.edge", "http-edge", env)
     try:
         deadline = time.time() + 10
         while True:
@@ -178,10 +177,5 @@ def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
         conn.close()
         assert b'edge_broker_replies_dropped_total{reason="service_mismatch"} 1' in mbody, mbody
     finally:
-        edge.terminate()
-        try:
-            edge.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            edge.kill()
-            edge.wait(timeout=5)
+        assert edge.stop() == 0, "the edge did not exit 0 on SIGTERM"
         fake.close()

@@ -16,11 +16,8 @@ import uuid
 import pytest
 import zmq
 
-from test_broker_mdp import MDPC, MDPW, READY, REQUEST, REPLY, HEARTBEAT, free_port
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("BUILD_DIR", "build")
-BIN = os.path.join(ROOT, BUILD, "bin")
+from harness import BIN, Process, free_port
+from test_broker_mdp import MDPC, MDPW, READY, REQUEST, REPLY, HEARTBEAT
 HEARTBEAT_MS = 200
 
 
@@ -109,32 +106,6 @@ def sock(ctx, kind, endpoint, keys=None, identity=None):
 
 # ---- processes -------------------------------------------------------------------------------
 
-class Process:
-    def __init__(self, name, exe, env):
-        self.log_path = os.path.join(ROOT, BUILD, "test_curve.%s.log" % name)
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([os.path.join(BIN, exe)], env=env, stderr=self.log)
-        time.sleep(0.3)
-        assert self.proc.poll() is None, "%s exited at start: %s" % (exe, self.read_log())
-
-    def read_log(self):
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(7)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-                rc = None
-        self.log.close()
-        return rc
-
-
 @pytest.fixture(scope="module")
 def ctx():
     c = zmq.Context()
@@ -147,7 +118,7 @@ def broker(keys):
     endpoint = "tcp://127.0.0.1:%d" % free_port()
     env = dict(os.environ, BROKER_ENDPOINT=endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS),
                BROKER_REQUEST_TTL_MS="1000", **keys.server_env())
-    b = Process("broker", "broker", env)
+    b = Process("test_curve.broker", "broker", env)
     b.endpoint = endpoint
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM"
@@ -159,7 +130,7 @@ def hub(keys):
     sub_ep = "tcp://127.0.0.1:%d" % free_port()
     env = dict(os.environ, HUB_PUB_ENDPOINT=pub_ep, HUB_SUB_ENDPOINT=sub_ep,
                WS_PORT=str(free_port()), WEB_PORT="0", JWT_SECRET="c" * 40, **keys.server_env())
-    h = Process("hub", "progress-hub", env)
+    h = Process("test_curve.hub", "progress-hub", env)
     h.pub_endpoint, h.sub_endpoint = pub_ep, sub_ep
     yield h
     assert h.stop() == 0, "progress-hub did not exit 0 on SIGTERM"
