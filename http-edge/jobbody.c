@@ -398,13 +398,273 @@ s_hex (unsigned char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-//  Skips whitespace; leaves the feed when the data runs out.
-#define SKIP_SPACE do { \
-    while (s_space (c)) { \
-        if (++p == end) \
-            goto out; \
-        c = *p; \
-    } } while (0)
+//  Where jobbody_feed is in the piece it was given. Each state has a helper that reads
+//  from p, may move it, returns the next state and says what the loop does next (as
+//  Redis' processInputBuffer hands each request type to its own function).
+typedef struct {
+    const unsigned char *base;      //  the piece's first byte (for positions in errors)
+    const unsigned char *p;         //  the byte being looked at
+    const unsigned char *end;
+} s_cursor_t;
+
+typedef enum {
+    GO_NEXT,                        //  the byte at p is consumed: step past it
+    GO_AGAIN,                       //  look at the byte at p again, in the new state
+    GO_OUT                          //  the piece ran out inside this state: wait for more
+} s_go_t;
+
+//  Moves p past whitespace; false when the piece runs out first.
+static bool
+s_skip_space (s_cursor_t *cur)
+{
+    while (s_space (*cur->p))
+        if (++cur->p == cur->end)
+            return false;
+    return true;
+}
+
+//  Between tokens: a value, a key, a colon, a comma or a closing bracket.
+static int
+s_between (jobbody_t *self, int st, s_cursor_t *cur, s_go_t *go)
+{
+    if (!s_skip_space (cur)) {
+        *go = GO_OUT;
+        return st;
+    }
+    const unsigned char *base = cur->base, *p = cur->p;
+    unsigned char c = *p;
+    switch (st) {
+        case S_VALUE:
+            return s_value_start (self, base, p);
+        case S_VALUE_OR_END:
+            return c == ']' ? s_close (self, base, p) : s_value_start (self, base, p);
+        case S_KEY_OR_END:
+            if (c == '}')
+                return s_close (self, base, p);
+            return c == '"' ? s_key_start (self) : s_unexpected (self, base, p);
+        case S_KEY:
+            return c == '"' ? s_key_start (self) : s_unexpected (self, base, p);
+        case S_COLON:
+            return c == ':' ? S_VALUE : s_unexpected (self, base, p);
+        case S_NEXT:
+            if (c == ',') {
+                if (self->kind [self->depth - 1] == '{')
+                    return S_KEY;
+                self->value_role = s_array_role (self);
+                return S_VALUE;
+            }
+            if (c == '}' || c == ']')
+                return s_close (self, base, p);
+            return s_unexpected (self, base, p);
+        default:    //  S_DONE
+            return s_unexpected (self, base, p);
+    }
+}
+
+//  Inside a string nobody keeps (a key or value the edge only copies as text).
+static int
+s_string (jobbody_t *self, s_cursor_t *cur, s_go_t *go)
+{
+    unsigned char c = *cur->p;
+    while (c != '"' && c != '\\' && c >= 0x20) {
+        if (++cur->p == cur->end) {
+            *go = GO_OUT;
+            return S_STR;
+        }
+        c = *cur->p;
+    }
+    return s_string_stop (self, c, cur->base, cur->p);
+}
+
+//  Inside a string we keep (a key, the type, an id): an id whole in this piece is decoded
+//  in place; anything else goes byte by byte into keep.
+static int
+s_string_keep (jobbody_t *self, s_cursor_t *cur, s_go_t *go)
+{
+    const unsigned char *p = cur->p, *end = cur->end;
+    //  An id has no quote, backslash or control byte, so this agrees with the byte loop.
+    if (self->str_kind == K_ELEM && self->keep_len == 0
+    &&  end - p > UUID_STRLEN && p [UUID_STRLEN] == '"') {
+        unsigned char scratch [16], *out = scratch;
+        if (self->ids_n < self->max_ids) {
+            if (s_ids_room (self))
+                return S_FAILED;
+            out = self->ids + self->ids_n * 16;
+        }
+        if (uuid_to_bytes ((const char *) p, UUID_STRLEN, out) == 0) {
+            if (out != scratch)
+                self->ids_n++;      //  else over max_ids: only counted
+            cur->p += UUID_STRLEN;
+            return s_value_end (self);
+        }
+    }
+    //  Locals: stores through char * would otherwise reload self each byte.
+    size_t n = self->keep_len;
+    char *keep = self->keep;
+    unsigned char c = *p;
+    while (c != '"' && c != '\\' && c >= 0x20) {
+        if (n < KEEP_MAX)
+            keep [n] = (char) c;
+        n++;
+        if (++p == end) {
+            self->keep_len = n;
+            cur->p = p;
+            *go = GO_OUT;
+            return S_STR_KEEP;
+        }
+        c = *p;
+    }
+    self->keep_len = n;
+    cur->p = p;
+    return s_string_stop (self, c, cur->base, p);
+}
+
+//  Keeps a decoded string byte, when the string is kept at all.
+static void
+s_keep_byte (jobbody_t *self, char byte)
+{
+    if (self->str_state != S_STR_KEEP)
+        return;
+    if (self->keep_len < KEEP_MAX)
+        self->keep [self->keep_len] = byte;
+    self->keep_len++;
+}
+
+//  The byte after a backslash.
+static int
+s_escape (jobbody_t *self, const s_cursor_t *cur)
+{
+    unsigned char c = *cur->p;
+    static const char from [] = "\"\\/bfnrt", to [] = "\"\\/\b\f\n\r\t";
+    const char *hit = c ? strchr (from, c) : NULL;
+    if (hit) {
+        s_keep_byte (self, to [hit - from]);
+        return self->str_state;
+    }
+    if (c == 'u') {
+        self->hex_left = 4;
+        self->hex_value = 0;
+        return S_HEX;
+    }
+    return s_fail (self, "bad escape '\\%c' at byte %zu", c >= 0x20 && c < 0x7f ? c : '?',
+                   s_pos (self, cur->base, cur->p));
+}
+
+//  One of a \u escape's four hex digits. Non-ASCII is kept as NON_ASCII: nothing we keep
+//  may hold it (an id, a type), so it only has to fail their checks.
+static int
+s_escape_hex (jobbody_t *self, const s_cursor_t *cur)
+{
+    int h = s_hex (*cur->p);
+    if (h < 0)
+        return s_fail (self, "bad \\u escape at byte %zu", s_pos (self, cur->base, cur->p));
+    self->hex_value = self->hex_value << 4 | (unsigned) h;
+    if (--self->hex_left)
+        return S_HEX;
+    s_keep_byte (self, (char) (self->hex_value < 0x80 ? self->hex_value : NON_ASCII));
+    return self->str_state;
+}
+
+//  Moves p past digits; false when the piece runs out first.
+static bool
+s_skip_digits (s_cursor_t *cur)
+{
+    while (s_digit (*cur->p))
+        if (++cur->p == cur->end)
+            return false;
+    return true;
+}
+
+//  A number, JSON's grammar one byte at a time (self->num is where in it we are). The
+//  byte that ends it belongs to what follows, so it is looked at again.
+static int
+s_number (jobbody_t *self, s_cursor_t *cur, s_go_t *go)
+{
+    unsigned char c = *cur->p;
+    switch (self->num) {
+        case N_MINUS:
+            if (!s_digit (c))
+                return s_unexpected (self, cur->base, cur->p);
+            self->num = c == '0' ? N_ZERO : N_INT;
+            return S_NUM;
+        case N_INT:
+        case N_FRAC:
+        case N_EXP:
+            if (!s_skip_digits (cur)) {
+                *go = GO_OUT;
+                return S_NUM;
+            }
+            c = *cur->p;
+            if (self->num == N_INT && c == '.') {
+                self->num = N_DOT;
+                return S_NUM;
+            }
+            if (self->num != N_EXP && (c == 'e' || c == 'E')) {
+                self->num = N_E;
+                return S_NUM;
+            }
+            *go = GO_AGAIN;
+            return s_value_end (self);
+        case N_ZERO:
+            if (c == '.')
+                self->num = N_DOT;
+            else
+            if (c == 'e' || c == 'E')
+                self->num = N_E;
+            else {
+                *go = GO_AGAIN;
+                return s_value_end (self);
+            }
+            return S_NUM;
+        case N_DOT:
+        case N_ESIGN:
+            if (!s_digit (c))
+                return s_unexpected (self, cur->base, cur->p);
+            self->num = self->num == N_DOT ? N_FRAC : N_EXP;
+            return S_NUM;
+        default:    //  N_E
+            if (c == '+' || c == '-')
+                self->num = N_ESIGN;
+            else
+            if (s_digit (c))
+                self->num = N_EXP;
+            else
+                return s_unexpected (self, cur->base, cur->p);
+            return S_NUM;
+    }
+}
+
+//  true, false or null, one letter at a time.
+static int
+s_literal (jobbody_t *self, const s_cursor_t *cur)
+{
+    if (*cur->p != (unsigned char) self->lit [self->lit_pos])
+        return s_unexpected (self, cur->base, cur->p);
+    if (self->lit [++self->lit_pos] == 0)
+        return s_value_end (self);
+    return S_LIT;
+}
+
+static int
+s_step (jobbody_t *self, int st, s_cursor_t *cur, s_go_t *go)
+{
+    switch (st) {
+        case S_STR:         return s_string (self, cur, go);
+        case S_STR_KEEP:    return s_string_keep (self, cur, go);
+        case S_ESC:         return s_escape (self, cur);
+        case S_HEX:         return s_escape_hex (self, cur);
+        case S_NUM:         return s_number (self, cur, go);
+        case S_LIT:         return s_literal (self, cur);
+        case S_VALUE:
+        case S_VALUE_OR_END:
+        case S_KEY_OR_END:
+        case S_KEY:
+        case S_COLON:
+        case S_NEXT:
+        case S_DONE:        return s_between (self, st, cur, go);
+        default:            return S_FAILED;
+    }
+}
 
 int
 jobbody_feed (jobbody_t *self, const char *data, size_t len)
@@ -418,259 +678,22 @@ jobbody_feed (jobbody_t *self, const char *data, size_t len)
     if (len == 0)
         return 0;
     const unsigned char *base = (const unsigned char *) data;
-    const unsigned char *p = base, *end = base + len;
+    s_cursor_t cur = { base, base, base + len };
     self->run = self->copying ? base : NULL;
     int st = self->state;
-
-    while (p < end) {
-        unsigned char c = *p;
-again:
-        switch (st) {
-            case S_VALUE:
-                SKIP_SPACE;
-                st = s_value_start (self, base, p);
-                break;
-
-            case S_VALUE_OR_END:
-                SKIP_SPACE;
-                st = c == ']' ? s_close (self, base, p) : s_value_start (self, base, p);
-                break;
-
-            case S_KEY_OR_END:
-                SKIP_SPACE;
-                if (c == '}')
-                    st = s_close (self, base, p);
-                else
-                if (c == '"')
-                    st = s_key_start (self);
-                else
-                    st = s_unexpected (self, base, p);
-                break;
-
-            case S_KEY:
-                SKIP_SPACE;
-                st = c == '"' ? s_key_start (self) : s_unexpected (self, base, p);
-                break;
-
-            case S_COLON:
-                SKIP_SPACE;
-                st = c == ':' ? S_VALUE : s_unexpected (self, base, p);
-                break;
-
-            case S_NEXT:
-                SKIP_SPACE;
-                if (c == ',') {
-                    if (self->kind [self->depth - 1] == '{')
-                        st = S_KEY;
-                    else {
-                        self->value_role = s_array_role (self);
-                        st = S_VALUE;
-                    }
-                }
-                else
-                if (c == '}' || c == ']')
-                    st = s_close (self, base, p);
-                else
-                    st = s_unexpected (self, base, p);
-                break;
-
-            case S_DONE:
-                SKIP_SPACE;
-                st = s_unexpected (self, base, p);
-                break;
-
-            case S_STR:
-                while (c != '"' && c != '\\' && c >= 0x20) {
-                    if (++p == end)
-                        goto out;
-                    c = *p;
-                }
-                st = s_string_stop (self, c, base, p);
-                break;
-
-            case S_STR_KEEP: {
-                //  The common case, a whole id and its closing quote in this piece: decode
-                //  it in place. An id has no quote, backslash or control byte, so this
-                //  agrees with the byte loop below, which handles everything else.
-                if (self->str_kind == K_ELEM && self->keep_len == 0
-                &&  end - p > UUID_STRLEN && p [UUID_STRLEN] == '"') {
-                    unsigned char scratch [16], *out = scratch;
-                    if (self->ids_n < self->max_ids) {
-                        if (s_ids_room (self)) {
-                            st = S_FAILED;
-                            break;
-                        }
-                        out = self->ids + self->ids_n * 16;
-                    }
-                    if (uuid_to_bytes ((const char *) p, UUID_STRLEN, out) == 0) {
-                        if (out != scratch)
-                            self->ids_n++;      //  else over max_ids: only counted
-                        p += UUID_STRLEN;
-                        st = s_value_end (self);
-                        break;
-                    }
-                }
-                //  Locals: stores through char * would otherwise reload self each byte.
-                size_t n = self->keep_len;
-                char *keep = self->keep;
-                while (c != '"' && c != '\\' && c >= 0x20) {
-                    if (n < KEEP_MAX)
-                        keep [n] = (char) c;
-                    n++;
-                    if (++p == end) {
-                        self->keep_len = n;
-                        goto out;
-                    }
-                    c = *p;
-                }
-                self->keep_len = n;
-                st = s_string_stop (self, c, base, p);
-                break;
-            }
-
-            case S_ESC: {
-                char decoded;
-                switch (c) {
-                    case '"':  decoded = '"';  break;
-                    case '\\': decoded = '\\'; break;
-                    case '/':  decoded = '/';  break;
-                    case 'b':  decoded = '\b'; break;
-                    case 'f':  decoded = '\f'; break;
-                    case 'n':  decoded = '\n'; break;
-                    case 'r':  decoded = '\r'; break;
-                    case 't':  decoded = '\t'; break;
-                    case 'u':
-                        self->hex_left = 4;
-                        self->hex_value = 0;
-                        st = S_HEX;
-                        goto next;
-                    default:
-                        st = s_fail (self, "bad escape '\\%c' at byte %zu",
-                                     c >= 0x20 && c < 0x7f ? c : '?', s_pos (self, base, p));
-                        goto next;
-                }
-                if (self->str_state == S_STR_KEEP) {
-                    if (self->keep_len < KEEP_MAX)
-                        self->keep [self->keep_len] = decoded;
-                    self->keep_len++;
-                }
-                st = self->str_state;
-                break;
-            }
-
-            case S_HEX: {
-                int h = s_hex (c);
-                if (h < 0) {
-                    st = s_fail (self, "bad \\u escape at byte %zu", s_pos (self, base, p));
-                    break;
-                }
-                self->hex_value = self->hex_value << 4 | (unsigned) h;
-                if (--self->hex_left)
-                    break;
-                if (self->str_state == S_STR_KEEP) {
-                    if (self->keep_len < KEEP_MAX)
-                        self->keep [self->keep_len] = (char) (self->hex_value < 0x80
-                                                    ? self->hex_value : NON_ASCII);
-                    self->keep_len++;
-                }
-                st = self->str_state;
-                break;
-            }
-
-            case S_NUM:
-                switch (self->num) {
-                    case N_MINUS:
-                        if (!s_digit (c))
-                            st = s_unexpected (self, base, p);
-                        else
-                            self->num = c == '0' ? N_ZERO : N_INT;
-                        goto next;
-                    case N_INT:
-                        while (s_digit (c)) {
-                            if (++p == end)
-                                goto out;
-                            c = *p;
-                        }
-                        __attribute__ ((fallthrough));
-                    case N_ZERO:
-                        if (c == '.')
-                            self->num = N_DOT;
-                        else
-                        if (c == 'e' || c == 'E')
-                            self->num = N_E;
-                        else {
-                            st = s_value_end (self);
-                            goto again;
-                        }
-                        goto next;
-                    case N_DOT:
-                        if (!s_digit (c))
-                            st = s_unexpected (self, base, p);
-                        else
-                            self->num = N_FRAC;
-                        goto next;
-                    case N_FRAC:
-                        while (s_digit (c)) {
-                            if (++p == end)
-                                goto out;
-                            c = *p;
-                        }
-                        if (c == 'e' || c == 'E')
-                            self->num = N_E;
-                        else {
-                            st = s_value_end (self);
-                            goto again;
-                        }
-                        goto next;
-                    case N_E:
-                        if (c == '+' || c == '-')
-                            self->num = N_ESIGN;
-                        else
-                        if (s_digit (c))
-                            self->num = N_EXP;
-                        else
-                            st = s_unexpected (self, base, p);
-                        goto next;
-                    case N_ESIGN:
-                        if (!s_digit (c))
-                            st = s_unexpected (self, base, p);
-                        else
-                            self->num = N_EXP;
-                        goto next;
-                    default:    //  N_EXP
-                        while (s_digit (c)) {
-                            if (++p == end)
-                                goto out;
-                            c = *p;
-                        }
-                        st = s_value_end (self);
-                        goto again;
-                }
-                break;
-
-            case S_LIT:
-                if (c != (unsigned char) self->lit [self->lit_pos])
-                    st = s_unexpected (self, base, p);
-                else
-                if (self->lit [++self->lit_pos] == 0)
-                    st = s_value_end (self);
-                break;
-
-            default:
-                st = S_FAILED;
-                break;
-        }
-next:
-        if (st == S_FAILED)
+    while (cur.p < cur.end) {
+        s_go_t go = GO_NEXT;
+        st = s_step (self, st, &cur, &go);
+        if (go == GO_OUT || st == S_FAILED)
             break;
-        p++;
+        if (go == GO_NEXT)
+            cur.p++;
     }
-out:
     if (st == S_FAILED) {
         //  Rest up to the error byte counts first, so the verdict (413 or 400) does not
         //  depend on where the body was split.
-        if (self->copying && self->run && !self->too_big && p > self->run
-        &&  (size_t) (p - self->run) > self->max_rest - self->rest_len) {
+        if (self->copying && self->run && !self->too_big && cur.p > self->run
+        &&  (size_t) (cur.p - self->run) > self->max_rest - self->rest_len) {
             self->too_big = true;
             s_fail (self, "body without ticketIds over %zu bytes", self->max_rest);
         }
@@ -678,7 +701,7 @@ out:
         return -1;
     }
     self->state = st;
-    if (self->copying && s_rest_add (self, self->run, (size_t) (end - self->run))) {
+    if (self->copying && s_rest_add (self, self->run, (size_t) (cur.end - self->run))) {
         self->state = S_FAILED;
         return -1;
     }
