@@ -39,6 +39,10 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("EDGE_CONNECTION_TIMEOUT_S", 30, 1, 3600, &cfg->conn_timeout_s);
     rc |= conf_int ("EDGE_BODY_TIMEOUT_S", 30, 1, 3600, &cfg->body_timeout_s);
     rc |= conf_int ("EDGE_ANON_PER_ADDRESS", 16, 1, 1000000, &cfg->anon_per_address);
+    rc |= conf_int ("EDGE_UPLOADS_PER_USER", 8, 1, 1000000, &cfg->uploads_per_user);
+    rc |= conf_int ("EDGE_MAX_SLOW_INFLIGHT", 4, 1, 1000000, &cfg->max_slow_inflight);
+    rc |= conf_int ("EDGE_CONNECTIONS_PER_ADDRESS", 512, 1, 1000000, &cfg->conns_per_address);
+    rc |= conf_int ("EDGE_HEADER_TIMEOUT_S", 15, 1, 3600, &cfg->header_timeout_s);
     rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
     rc |= conf_int ("JWT_TTL", 43200, 60, 31L * 24 * 3600, &cfg->jwt_ttl_s);
     rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);

@@ -26,6 +26,10 @@ typedef struct {
     long conn_timeout_s;            //  EDGE_CONNECTION_TIMEOUT_S, default 30
     long body_timeout_s;            //  EDGE_BODY_TIMEOUT_S: a body's whole upload, default 30
     long anon_per_address;          //  EDGE_ANON_PER_ADDRESS: anonymous requests at once, 16
+    long uploads_per_user;          //  EDGE_UPLOADS_PER_USER: a user's bodies being received, 8
+    long max_slow_inflight;         //  EDGE_MAX_SLOW_INFLIGHT: logins in flight edge-wide, 4
+    long conns_per_address;         //  EDGE_CONNECTIONS_PER_ADDRESS: 512
+    long header_timeout_s;          //  EDGE_HEADER_TIMEOUT_S: a request's headers, 15
     long sndhwm;                    //  EDGE_BROKER_SNDHWM, default 10000
     const char *jwt_secret;         //  JWT_SECRET, required, >= 32 bytes
     long jwt_ttl_s;                 //  JWT_TTL, default 43200

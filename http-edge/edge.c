@@ -5,6 +5,7 @@
     and the reply answers it.  */
 #include "edge.h"
 #include "broker_link.h"
+#include "conns.h"
 #include "guard.h"
 #include "metrics.h"
 #include "static.h"
@@ -34,6 +35,7 @@ struct edge_s {
     struct MHD_Daemon *api_d, *web_d;
     int api_epfd, web_epfd;
     broker_link_t *link;
+    conns_t *conns;
     guard_t *guard;
     upload_t *upload;
 
@@ -116,6 +118,7 @@ edge_metrics_text (edge_t *self, size_t *len)
     metrics_counter (f, "edge_overload_rejections_total", "Requests answered 503 overloaded.",
                      upload_overloads (self->upload) + broker_link_overloads (self->link));
     upload_metrics (self->upload, f);
+    conns_metrics (self->conns, f);
     guard_metrics (self->guard, f);
     broker_link_metrics (self->link, f);
     fclose (f);
@@ -167,6 +170,7 @@ static enum MHD_Result
 s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
          const char *method, void **con_cls)
 {
+    conns_headers_in (self->conns, conn);
     edge_req_t *req = s_req_new (self, conn, url, method, is_api);
     if (!req)
         return MHD_NO;
@@ -179,6 +183,7 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
     bool has_length = clen != NULL;
     unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
     bool has_body = has_length ? declared > 0 : te != NULL;
+    req->body_declared = has_length ? (size_t) declared : 0;
     if (!is_api) {
         //  The UI's files are read with GET: a body is never wanted there.
         req->body_max = ROUTE_BODY_NONE;
@@ -188,7 +193,7 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
         }
         return MHD_YES;
     }
-    guard_check (self->guard, req, has_length, declared);
+    guard_check (self->guard, req, has_body, has_length, declared);
     if (req->response)
         return upload_refuse_early (self->upload, req, has_body, has_length, declared);
     return upload_begin (self->upload, req, has_body, has_length, declared);
@@ -209,11 +214,14 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
     if (req->queued)
         return MHD_YES;
     upload_done (self->upload, req);
+    guard_body_done (self->guard, req);
     if (req->response)                  //  refused, resumed with a reply, or the deferred 413
         return req_queue (req);
 
-    if (is_api)
-        req->match.route->handler (req);
+    if (is_api) {
+        if (guard_dispatch (self->guard, req))
+            req->match.route->handler (req);
+    }
     else
         static_serve (self->web, req);
 
@@ -267,6 +275,7 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     broker_link_forget (self->link, req);    //  only when the client vanished mid-wait
+    conns_request_done (self->conns, conn);     //  kept alive: the next headers' deadline
     int64_t latency = zclock_usecs () - req->start_us;
     int status = req->queued ? req->status : 0;
     metrics_observe (self->metrics, s_metrics_row (self, req), status, latency);
@@ -329,6 +338,8 @@ s_daemon_start (edge_t *self, long port, MHD_AccessHandlerCallback handler, int 
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int) self->cfg.conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) self->cfg.conns_per_address,
+        MHD_OPTION_NOTIFY_CONNECTION, conns_notify, self->conns,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) self->cfg.conn_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) EDGE_MEMORY_LIMIT,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
@@ -370,7 +381,8 @@ edge_new (const edge_config_t *cfg)
     self->guard = guard_new (&self->cfg);
     self->upload = upload_new (&self->cfg);
     self->link = broker_link_new (&self->cfg);
-    if (!self->metrics || !self->guard || !self->upload || !self->link)
+    self->conns = conns_new (cfg->header_timeout_s * 1000);
+    if (!self->metrics || !self->guard || !self->upload || !self->link || !self->conns)
         goto fail;
     self->api_d = s_daemon_start (self, cfg->port, s_api_access, &self->api_epfd);
     if (!self->api_d)
@@ -405,6 +417,7 @@ edge_destroy (edge_t **self_p)
     if (self->web_d)
         MHD_stop_daemon (self->web_d);
     static_destroy (&self->web);
+    conns_destroy (&self->conns);
     broker_link_destroy (&self->link);
     upload_destroy (&self->upload);
     guard_destroy (&self->guard);
@@ -414,11 +427,16 @@ edge_destroy (edge_t **self_p)
     *self_p = NULL;
 }
 
-//  Poll timeout: MHD's, the broker link's next ping or deadline, whichever is first.
+//  Poll timeout: MHD's, the broker link's next ping or deadline, or the next header
+//  deadline, whichever is first (conns_expire shuts down the connections already past it).
 static long
 s_poll_timeout (edge_t *self)
 {
-    int64_t t = broker_link_next_ms (self->link, zclock_mono ());
+    int64_t now = zclock_mono ();
+    int64_t t = broker_link_next_ms (self->link, now);
+    int64_t c = conns_expire (self->conns, now);
+    if (c < t)
+        t = c;
     struct MHD_Daemon *ds [2] = { self->api_d, self->web_d };
     for (int i = 0; i < 2; i++) {
         MHD_UNSIGNED_LONG_LONG mt;

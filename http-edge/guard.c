@@ -18,7 +18,9 @@ struct _guard_t {
     jwt_hs256_t *jwt;
     ratelimit_t *user_rate;         //  authenticated requests, per user
     ratelimit_t *login_rate;        //  logins, per client address and e-mail
-    zhashx_t *anon;                 //  client address -> anonymous requests in flight (a count)
+    zhashx_t *by_address;           //  address -> anonymous requests in flight (a count)
+    zhashx_t *by_user;              //  user -> bodies being received (a count)
+    long slow_inflight;             //  ROUTE_SLOW requests in flight
     uint64_t rejected_rate;         //  answered 429
 };
 
@@ -52,34 +54,61 @@ guard_login_limited (guard_t *self, edge_req_t *req, const char *email)
     return s_limited (self, req, self->login_rate, key);
 }
 
-//  Takes one of EDGE_ANON_PER_ADDRESS for the request's address: false (nothing taken)
-//  when that address has as many anonymous requests in flight already. Without it, a few
-//  addresses could hold every connection the edge has on the routes anyone may call.
+//  Counted slots: the requests in flight under a key of table (a client address, a
+//  user), at most limit each. false (nothing taken) when the key has them all.
 static bool
-s_anon_take (guard_t *self, edge_req_t *req)
+s_slot_take (zhashx_t *table, const char *key, long limit)
 {
-    uintptr_t n = (uintptr_t) zhashx_lookup (self->anon, req->addr);
-    if (n >= (uintptr_t) self->cfg->anon_per_address)
+    uintptr_t n = (uintptr_t) zhashx_lookup (table, key);
+    if (n >= (uintptr_t) limit)
         return false;
     if (n)
-        zhashx_update (self->anon, req->addr, (void *) (n + 1));
+        zhashx_update (table, key, (void *) (n + 1));
     else
-        zhashx_insert (self->anon, req->addr, (void *) (uintptr_t) 1);
-    req->anon_slot = true;
+        zhashx_insert (table, key, (void *) (uintptr_t) 1);
     return true;
+}
+
+static void
+s_slot_give (zhashx_t *table, const char *key)
+{
+    uintptr_t n = (uintptr_t) zhashx_lookup (table, key);
+    if (n > 1)
+        zhashx_update (table, key, (void *) (n - 1));
+    else
+        zhashx_delete (table, key);
+}
+
+//  Refuses req with status (429, or 503 for an edge-wide bound) and Retry-After.
+static void
+s_refuse_busy (guard_t *self, edge_req_t *req, int status, const char *code, const char *message)
+{
+    self->rejected_rate++;
+    req_respond_error (req, status, code, message, NULL);
+    req_header (req, "Retry-After", "1");
+}
+
+void
+guard_body_done (guard_t *self, edge_req_t *req)
+{
+    if (req->upload_slot) {
+        s_slot_give (self->by_user, req->user);
+        req->upload_slot = false;
+    }
 }
 
 void
 guard_release (guard_t *self, edge_req_t *req)
 {
-    if (!req->anon_slot)
-        return;
-    uintptr_t n = (uintptr_t) zhashx_lookup (self->anon, req->addr);
-    if (n > 1)
-        zhashx_update (self->anon, req->addr, (void *) (n - 1));
-    else
-        zhashx_delete (self->anon, req->addr);
-    req->anon_slot = false;
+    guard_body_done (self, req);
+    if (req->anon_slot) {
+        s_slot_give (self->by_address, req->addr);
+        req->anon_slot = false;
+    }
+    if (req->slow_slot) {
+        self->slow_inflight--;
+        req->slow_slot = false;
+    }
 }
 
 //  The bearer token: true with req->user and req->role set, false after answering 401.
@@ -112,7 +141,8 @@ s_authenticate (guard_t *self, edge_req_t *req)
 //  token (401), the role (403), the rate limits (429), the path ids (404) and the body's
 //  declared size (413). Leaves the answer in req->response when the request is refused.
 void
-guard_check (guard_t *self, edge_req_t *req, bool has_length, unsigned long long declared)
+guard_check (guard_t *self, edge_req_t *req, bool has_body, bool has_length,
+             unsigned long long declared)
 {
     req->body_max = ROUTE_BODY_NONE;
     if (!strcmp (req->method, MHD_HTTP_METHOD_OPTIONS)) {
@@ -148,16 +178,26 @@ guard_check (guard_t *self, edge_req_t *req, bool has_length, unsigned long long
     if (route->flags & ROUTE_AUTH) {
         if (s_limited (self, req, self->user_rate, req->user))
             return;
+        //  A user's bodies being received at once: a few, so that one account trickling
+        //  many cannot hold the edge's whole body budget.
+        if (has_body) {
+            if (!s_slot_take (self->by_user, req->user, self->cfg->uploads_per_user)) {
+                s_refuse_busy (self, req, 429, "too_many_uploads",
+                               "too many request bodies of yours are being received at once");
+                return;
+            }
+            req->upload_slot = true;
+        }
     }
     else {
         //  Anonymous: its address is the only name this client has.
-        req_address (req);
-        if (!(route->flags & ROUTE_LOCAL) && !s_anon_take (self, req)) {
-            self->rejected_rate++;
-            req_respond_error (req, 429, "too_many_connections",
-                               "too many requests in flight from this address", NULL);
-            req_header (req, "Retry-After", "1");
-            return;
+        if (!(route->flags & ROUTE_LOCAL)) {
+            if (!s_slot_take (self->by_address, req_address (req), self->cfg->anon_per_address)) {
+                s_refuse_busy (self, req, 429, "too_many_connections",
+                               "too many requests in flight from this address");
+                return;
+            }
+            req->anon_slot = true;
         }
     }
     //  Every path id is a UUID; anything else names no resource (404, as Stripe does).
@@ -168,6 +208,25 @@ guard_check (guard_t *self, edge_req_t *req, bool has_length, unsigned long long
         }
     if (has_length && declared > req->body_max)
         req_respond_error (req, 413, "payload_too_large", "the request body is too large", NULL);
+}
+
+bool
+guard_dispatch (guard_t *self, edge_req_t *req)
+{
+    //  Routes that cost a worker tens of milliseconds by design (a password hash): a few
+    //  in flight edge-wide, counted from here (the body is in) to the answer, so that a
+    //  flood of them from many addresses leaves the workers free for everything else,
+    //  and a slow client holds none while it trickles.
+    if (!(req->match.route->flags & ROUTE_SLOW))
+        return true;
+    if (self->slow_inflight >= self->cfg->max_slow_inflight) {
+        s_refuse_busy (self, req, 503, "overloaded",
+                       "too many logins are being checked at once, try again");
+        return false;
+    }
+    self->slow_inflight++;
+    req->slow_slot = true;
+    return true;
 }
 
 jwt_hs256_t *
@@ -182,7 +241,13 @@ guard_metrics (guard_t *self, FILE *f)
     metrics_counter (f, "edge_rate_limited_total", "Requests answered 429 by the rate limits.",
                      self->rejected_rate);
     metrics_gauge (f, "edge_anonymous_inflight_addresses",
-                   "Addresses with anonymous requests in flight.", (double) zhashx_size (self->anon));
+                   "Addresses with anonymous requests in flight.",
+                   (double) zhashx_size (self->by_address));
+    metrics_gauge (f, "edge_uploading_users", "Users with request bodies being received.",
+                   (double) zhashx_size (self->by_user));
+    metrics_gauge (f, "edge_slow_inflight",
+                   "Requests in flight on routes that cost a password hash (logins).",
+                   (double) self->slow_inflight);
 }
 
 guard_t *
@@ -197,8 +262,9 @@ guard_new (const edge_config_t *cfg)
                                      GUARD_RATE_SLOTS);
     self->login_rate = ratelimit_new ((double) cfg->rate_login_per_min / 60.0,
                                       (double) cfg->rate_login_per_min, GUARD_RATE_SLOTS);
-    self->anon = zhashx_new ();
-    if (!self->jwt || !self->user_rate || !self->login_rate || !self->anon)
+    self->by_address = zhashx_new ();
+    self->by_user = zhashx_new ();
+    if (!self->jwt || !self->user_rate || !self->login_rate || !self->by_address || !self->by_user)
         guard_destroy (&self);
     return self;
 }
@@ -212,7 +278,8 @@ guard_destroy (guard_t **self_p)
     jwt_hs256_destroy (&self->jwt);
     ratelimit_destroy (&self->user_rate);
     ratelimit_destroy (&self->login_rate);
-    zhashx_destroy (&self->anon);
+    zhashx_destroy (&self->by_address);
+    zhashx_destroy (&self->by_user);
     free (self);
     *self_p = NULL;
 }

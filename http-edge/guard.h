@@ -16,12 +16,20 @@ typedef struct _guard_t guard_t;
 guard_t *guard_new (const edge_config_t *cfg);
 void guard_destroy (guard_t **self_p);
 
-//  Decides an API request from its headers (has_length: a Content-Length was sent, of
-//  declared bytes). Sets req->match, req->body_max, and req->user/role for a valid token;
-//  leaves the answer in req->response when the request is refused.
-void guard_check (guard_t *self, edge_req_t *req, bool has_length, unsigned long long declared);
+//  Decides an API request from its headers (has_body: one is coming; has_length: a
+//  Content-Length was sent, of declared bytes). Sets req->match, req->body_max, and
+//  req->user/role for a valid token; leaves the answer in req->response when refused.
+void guard_check (guard_t *self, edge_req_t *req, bool has_body, bool has_length,
+                  unsigned long long declared);
 
-//  Gives back what guard_check took for req (its anonymous slot). Harmless twice.
+//  The body is in and the handler is next: false after answering 503 when the route is
+//  ROUTE_SLOW and EDGE_MAX_SLOW_INFLIGHT of them are in flight already.
+bool guard_dispatch (guard_t *self, edge_req_t *req);
+
+//  The body is all in: gives back its user's upload slot (EDGE_UPLOADS_PER_USER).
+void guard_body_done (guard_t *self, edge_req_t *req);
+
+//  Gives back everything guard_check took for req. Harmless twice.
 void guard_release (guard_t *self, edge_req_t *req);
 
 //  Logins per client address and e-mail: true after answering 429 (with Retry-After), so

@@ -21,7 +21,10 @@ static const char *s_usage =
     "  RATE_LIMIT_PER_USER (1000 req/s per user, 0 = off),\n"
     "  RATE_LIMIT_LOGIN_PER_MIN (20 per client address and e-mail, 0 = off),\n"
     "  EDGE_BODY_TIMEOUT_S (30 s for a whole request body, however it trickles),\n"
-    "  EDGE_ANON_PER_ADDRESS (16 requests in flight per address without a token), LOG_LEVEL.\n"
+    "  EDGE_ANON_PER_ADDRESS (16 requests in flight per address without a token),\n"
+    "  EDGE_UPLOADS_PER_USER (8 bodies of one user at once), EDGE_MAX_SLOW_INFLIGHT (4\n"
+    "  logins with the workers), EDGE_HEADER_TIMEOUT_S (15 s for a request's headers),\n"
+    "  EDGE_CONNECTIONS_PER_ADDRESS (512), LOG_LEVEL.\n"
     "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"
     "  ticketd-keygen) and CURVE_SERVER_KEY (the broker's public key, Z85 or its file).\n";
 

@@ -181,6 +181,16 @@ s_reply_check (edge_req_t *req, int status, const char *payload, size_t len)
     return root;
 }
 
+//  A worker's answer as it came. A 401 from a worker (the token's user no longer exists)
+//  carries the challenge any 401 must (RFC 9110), as the edge's own do.
+static void
+s_respond_reply (edge_req_t *req, int status, const char *payload, size_t len)
+{
+    req_respond_json (req, status, payload, len);
+    if (status == 401)
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+}
+
 void
 req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
 {
@@ -192,7 +202,7 @@ req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t 
     if (!root)
         return;
     json_decref (root);
-    req_respond_json (req, status, payload, len);
+    s_respond_reply (req, status, payload, len);
 }
 
 void
@@ -205,7 +215,7 @@ req_reply_ticket (edge_req_t *req, int status, const char *payload, size_t len)
     json_t *root = s_reply_check (req, status, payload, len);
     if (!root)
         return;
-    req_respond_json (req, status, payload, len);
+    s_respond_reply (req, status, payload, len);
     if (status >= 200 && status < 300 && json_is_object (root)) {
         json_t *version = json_object_get (root, "version");
         if (json_is_integer (version)) {

@@ -46,7 +46,10 @@ struct edge_req_s {
     size_t drop_max;                    //  ...up to this many bytes, then the connection closes
     int64_t body_deadline_ms;
     char addr [48];                     //  req_address: "" until asked
-    bool anon_slot;                     //  holds one of EDGE_ANON_PER_ADDRESS (guard.c)
+    //  Slots it holds (guard.c): of EDGE_ANON_PER_ADDRESS, EDGE_UPLOADS_PER_USER (until its
+    //  body is in) and EDGE_MAX_SLOW_INFLIGHT.
+    bool anon_slot, upload_slot, slow_slot;
+    size_t body_declared;               //  Content-Length, 0 when none was sent
     size_t budget_bytes;                //  what it holds of EDGE_BODY_BUDGET_BYTES
     //  Routes with ROUTE_BIG_BODY read their body through this instead of body: the ids
     //  become 16 bytes each as they arrive, never a 40 MB string and a JSON tree.

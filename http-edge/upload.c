@@ -136,7 +136,11 @@ upload_feed (upload_t *self, edge_req_t *req, const char *data, size_t n)
         return MHD_YES;
     }
     if (req->body_len + n + 1 > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : UPLOAD_CHUNK;
+        //  A small declared body gets what it declared, not a whole chunk: the budget
+        //  counts capacity, and many small bodies must not count as many chunks.
+        size_t cap = req->body_cap ? req->body_cap
+                   : req->body_declared && req->body_declared < UPLOAD_CHUNK
+                   ? req->body_declared + 1 : UPLOAD_CHUNK;
         while (cap < req->body_len + n + 1)
             cap *= 2;
         if (cap > req->body_max + 1)

@@ -69,6 +69,9 @@ class System:
             # Short enough that the body-deadline test runs in seconds, long enough for
             # the largest job body the suite sends under the sanitizers.
             "EDGE_BODY_TIMEOUT_S": "8",
+            # Small enough for the slow-header and per-address tests to run in seconds.
+            "EDGE_HEADER_TIMEOUT_S": "5",
+            "EDGE_CONNECTIONS_PER_ADDRESS": "100",
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.

@@ -12,7 +12,7 @@ import time
 import psycopg2
 import zmq
 
-from conftest import error_of, free_ports, read_raw_response
+from conftest import error_of, free_ports, read_raw_response, wait_metric
 from harness import Process
 
 
@@ -179,3 +179,39 @@ def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
     finally:
         assert edge.stop() == 0, "the edge did not exit 0 on SIGTERM"
         fake.close()
+
+
+def test_logins_in_flight_are_bounded_edge_wide_and_other_routes_keep_their_workers(
+        system, agent_token):
+    """EDGE_MAX_SLOW_INFLIGHT (4): logins cost a worker a password hash each; a flood of
+    them from many addresses gets 503 beyond four in flight, and other routes are served.
+    The four are held on a locked users table."""
+    db = psycopg2.connect(host="127.0.0.1", port=system.db_port, user="ticketd",
+                          dbname="ticketd", password=system.db_password(), connect_timeout=5)
+    answers = {}
+    threads = []
+    try:
+        cur = db.cursor()
+        cur.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+
+        def login(i):
+            answers[i] = system.request("POST", "/api/auth/login",
+                                        {"email": system.admin[0], "password": system.admin[1]},
+                                        timeout=30)[0]
+        for i in range(4):
+            t = threading.Thread(target=login, args=(i,))
+            t.start()
+            threads.append(t)
+        assert wait_metric(system, "edge_slow_inflight", lambda v: v >= 4) == 4
+        status, headers, body = system.request("POST", "/api/auth/login",
+                                               {"email": system.agent[0], "password": "x"})
+        assert status == 503 and error_of(body)["code"] == "overloaded", (status, body)
+        assert headers.get("retry-after") == "1"
+    finally:
+        db.rollback()
+        db.close()
+    for t in threads:
+        t.join(timeout=30)
+    assert all(answers.get(i) in (200, 504) for i in range(4)), answers
+    assert wait_metric(system, "edge_slow_inflight", lambda v: v == 0) == 0
+    assert system.request("GET", "/api/tickets?limit=1", token=agent_token)[0] == 200

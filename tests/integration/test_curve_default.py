@@ -204,6 +204,21 @@ def test_only_a_worker_key_may_dispatch_a_jobs_chunk(system):
             s.close()
 
 
+def test_only_an_edge_key_may_check_a_password(system):
+    """auth.login carries no user but answers whether a password is right: through the
+    edge it is rate-limited per address and e-mail; from any other key it is refused."""
+    payload = json.dumps({"email": system.admin[0], "password": system.admin[1]}).encode()
+    for role, want in (("tool", b"403"), ("worker", b"403"), ("edge", b"200")):
+        s = system.zmq_socket(zmq.DEALER, role=role, connect=system.broker_endpoint)
+        try:
+            s.send_multipart([b"", MDPC, b"auth.login", f"login-{role}".encode(), b"", payload])
+            assert s.poll(5000), f"no answer to the {role} key"
+            frames = s.recv_multipart()
+            assert frames[3] == f"login-{role}".encode() and frames[4] == want, (role, frames[:5])
+        finally:
+            s.close()
+
+
 def test_a_tool_key_that_sends_ready_is_disconnected_and_never_gets_a_request(
         system, admin_token):
     rogue = system.zmq_socket(zmq.DEALER, role="tool", connect=system.broker_endpoint)

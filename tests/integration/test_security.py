@@ -313,3 +313,99 @@ def test_a_body_trickled_past_its_deadline_is_cut_off(system, agent_token):
     assert closed_at is not None, "still open after 20 s"
     assert 7.0 <= closed_at <= 12.0, closed_at
     assert metric(system, "edge_body_timeouts_total") == before + 1
+
+
+def test_headers_trickled_past_their_deadline_are_cut_off(system):
+    """Slowloris: connections that send a header line now and then, never finishing their
+    headers, are closed at EDGE_HEADER_TIMEOUT_S (5 s in the suite), and a login meanwhile
+    is answered at once."""
+    before = metric(system, "edge_header_timeouts_total")
+    socks = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", system.port), timeout=5,
+                                     source_address=("127.0.0.5", 0))
+        s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    t0 = time.time()
+    closed = {}
+    try:
+        status, took = _timed_login(system)
+        assert status == 200 and took < 1.0, (status, took)
+        while len(closed) < len(socks) and time.time() - t0 < 15:
+            for i, s in enumerate(socks):
+                if i in closed:
+                    continue
+                try:
+                    s.sendall(b"X-Slow: 1\r\n")
+                    s.settimeout(0.05)
+                    if s.recv(1) == b"":
+                        closed[i] = time.time() - t0
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed[i] = time.time() - t0
+            time.sleep(0.5)
+    finally:
+        for s in socks:
+            s.close()
+    assert len(closed) == len(socks), f"{len(socks) - len(closed)} still open after 15 s"
+    assert 4.0 <= min(closed.values()) and max(closed.values()) <= 10.0, sorted(closed.values())
+    assert metric(system, "edge_header_timeouts_total") >= before + len(socks)
+
+
+def test_connections_per_address_are_bounded(system):
+    """EDGE_CONNECTIONS_PER_ADDRESS (100 in the suite): one address cannot hold every
+    connection the edge has; another address is still served."""
+    held = []
+    try:
+        for _ in range(100):
+            held.append(socket.create_connection(("127.0.0.1", system.port), timeout=5,
+                                                 source_address=("127.0.0.6", 0)))
+        time.sleep(0.3)                 # the edge has accepted them all
+        extra = socket.create_connection(("127.0.0.1", system.port), timeout=5,
+                                         source_address=("127.0.0.6", 0))
+        try:
+            extra.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            extra.settimeout(5)
+            try:
+                got = extra.recv(100)
+            except (ConnectionResetError, socket.timeout):
+                got = b""
+            assert got == b"", got      # closed without an answer: the limit
+        finally:
+            extra.close()
+        status, took = _timed_login(system, source="127.0.0.7")
+        assert status == 200 and took < 1.0, (status, took)
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_one_user_cannot_hold_more_than_a_few_bodies_at_once(system, agent_token, admin_token):
+    """EDGE_UPLOADS_PER_USER (8): an agent trickling ticket bodies holds eight; the ninth is
+    429 from its headers; other users are not affected, and the slots come back."""
+    held = []
+    try:
+        for _ in range(8):
+            s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+            s.sendall(_head("/api/tickets", 1000, token=agent_token) + b'{"subject":')
+            held.append(s)
+        assert wait_metric(system, "edge_uploading_users", lambda v: v >= 1) == 1
+        s = socket.create_connection(("127.0.0.1", system.port), timeout=5)
+        try:
+            s.sendall(_head("/api/tickets", 1000, token=agent_token) + b" " * 1000)
+            head, body = read_raw_response(s)
+        finally:
+            s.close()
+        assert _status(head) == 429, head[:200]
+        assert error_of(json.loads(body))["code"] == "too_many_uploads"
+        status, _, answer = system.request("POST", "/api/tickets", token=admin_token,
+                                           body={"subject": "Not blocked", "requesterEmail": "a@b.co"})
+        assert status == 201, answer
+    finally:
+        for s in held:
+            s.close()
+    assert wait_metric(system, "edge_uploading_users", lambda v: v == 0) == 0
+    status, _, answer = system.request("POST", "/api/tickets", token=agent_token,
+                                       body={"subject": "Slots back", "requesterEmail": "a@b.co"})
+    assert status == 201, answer
