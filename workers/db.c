@@ -95,6 +95,11 @@ db_new (void)
     }
     self->keywords [n] = NULL;
     self->values [n] = NULL;
+    //  The transaction statements every family shares. A BEGIN retried on a fresh
+    //  connection is still just a BEGIN; COMMIT and ROLLBACK only mean anything on theirs.
+    db_register (self, "db_begin", "BEGIN", true);
+    db_register (self, "db_commit", "COMMIT", false);
+    db_register (self, "db_rollback", "ROLLBACK", false);
     return self;
 }
 
@@ -445,6 +450,39 @@ uint64_t
 db_generation (db_t *self)
 {
     return self->conn ? self->gen : 0;
+}
+
+uint64_t
+db_begin (db_t *self)
+{
+    PGresult *res = db_exec (self, "db_begin", 0, NULL);
+    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
+    if (res && !ok)
+        log_error ("event=db_begin_failed sqlstate=%s", db_sqlstate (res));
+    PQclear (res);
+    return ok ? db_generation (self) : 0;
+}
+
+int
+db_commit (db_t *self, uint64_t gen)
+{
+    PGresult *res = gen ? db_exec_in (self, gen, "db_commit", 0, NULL, NULL, NULL) : NULL;
+    //  A COMMIT of a failed transaction answers "ROLLBACK": only "COMMIT" is a commit.
+    int rc = !res ? -2
+           : PQresultStatus (res) == PGRES_COMMAND_OK && !strcmp (PQcmdStatus (res), "COMMIT") ? 0
+           : -1;
+    if (rc)
+        log_error ("event=db_commit_failed gen=%llu sqlstate=%s", (unsigned long long) gen,
+                   res ? db_sqlstate (res) : "connection_lost");
+    PQclear (res);
+    return rc;
+}
+
+void
+db_rollback (db_t *self, uint64_t gen)
+{
+    if (gen)
+        PQclear (db_exec_in (self, gen, "db_rollback", 0, NULL, NULL, NULL));
 }
 
 void

@@ -39,16 +39,28 @@ PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char 
                           const int *lengths, const int *formats);
 
 //  Which connection statements run on: a new value for every new connection, 0 when
-//  there is none. A caller running a transaction over several db_exec calls checks it did
-//  not change, since db reconnects between calls and the transaction died with the old one.
+//  there is none. db reconnects between calls, and a transaction dies with its connection.
 uint64_t db_generation (db_t *self);
 
-//  db_exec_binary inside a transaction begun on connection gen (db_generation after the
-//  BEGIN): runs only on that connection, never on a new one and never twice, since on a
-//  new one it would commit on its own what belongs to the dead transaction. NULL when that
-//  connection is gone or breaks. gen 0: plain db_exec_binary.
+//  Transactions over several statements, all on the connection they began on. db_begin
+//  runs BEGIN and returns that connection's generation, or 0 (logged) when PostgreSQL
+//  cannot be reached or refused: the caller answers 503.
+uint64_t db_begin (db_t *self);
+
+//  db_exec_binary inside the transaction begun on connection gen: runs only on that
+//  connection, never on a new one and never twice, since on a new one it would commit on
+//  its own what belongs to the dead transaction. NULL when that connection is gone or
+//  breaks. gen 0: plain db_exec_binary, outside any transaction.
 PGresult *db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams,
                       const char *const *params, const int *lengths, const int *formats);
+
+//  COMMIT on connection gen. 0: committed. -1: nothing committed and the connection lives
+//  (a failed transaction's COMMIT answers ROLLBACK): our bug or the data's, a 500. -2: the
+//  connection died on the way, the outcome is unknown (a retry finds out): a 503.
+int db_commit (db_t *self, uint64_t gen);
+
+//  ROLLBACK on connection gen. Harmless when it is gone (the server rolled back with it).
+void db_rollback (db_t *self, uint64_t gen);
 
 //  Connects when disconnected and the backoff allows it. Called by the worker loop about
 //  once a second so the connection comes back before the next request needs it.

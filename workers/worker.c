@@ -40,6 +40,7 @@ struct _worker_t {
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
     usercache_t *users;
+    jobs_config_t jobs;                 //  the settings every family reads
     const char *services [MDP_READY_SERVICES_MAX];
     size_t services_n;
     int64_t heartbeat_at;               //  when the next HEARTBEAT is due
@@ -69,6 +70,7 @@ worker_new (const worker_config_t *cfg)
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
+    self->jobs = cfg->jobs;
     self->reconnect_ms = WORKER_RECONNECT_MIN_MS;
     self->pending = zlist_new ();
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
@@ -183,6 +185,7 @@ s_dispatch (worker_t *self, const char *service, svc_request_t *req, reply_t *re
         svc_call_t call = {
             .db = self->db, .rid = req->rid, .service = entry->name,
             .user = req->user, .role = role, .payload = payload, .outbox = self->outbox,
+            .jobs = &self->jobs,
             .blob = req->blob ? zframe_data (req->blob) : NULL,
             .blob_size = req->blob ? zframe_size (req->blob) : 0,
         };
@@ -445,7 +448,7 @@ worker_run (worker_t *self)
             for (size_t f = 0; f < FAMILIES_N && !self->reconnect; f++)
                 if (s_families [f]->idle) {
                     self->busy = true;      //  requests that arrive meanwhile wait in pending
-                    s_families [f]->idle (self->db, self->outbox);
+                    s_families [f]->idle (self->db, self->outbox, &self->jobs);
                     self->busy = false;
                 }
             self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;

@@ -4,12 +4,14 @@
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 
+#include "config.h"
 #include "service.h"
 
 typedef struct {
     const char *endpoint;       //  BROKER_ENDPOINT
     const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
     int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
+    jobs_config_t jobs;         //  CHUNK_SIZE, JOB_WINDOW, MAX_ACTIVE_JOBS...
 } worker_config_t;
 
 typedef struct _worker_t worker_t;
