@@ -1,6 +1,6 @@
-/*  db: one asynchronous libpq connection per worker, with a named-statement registry.
-    Every wait goes through s_wait_fd so the worker's tick (its broker heartbeat) runs
-    at least once per interval however long PostgreSQL takes.  */
+/*  db: one asynchronous libpq connection per worker, with a named-statement registry and
+    transactions on one connection generation. Every wait goes through s_wait_fd, which
+    waits on PostgreSQL's socket only: the broker link is another thread's (link.c).  */
 #include "db.h"
 #include "../common/conf.h"
 #include "../common/log.h"
@@ -29,10 +29,6 @@ struct _db_t {
     const char *keywords [DB_KEYWORDS_MAX + 1];
     const char *values [DB_KEYWORDS_MAX + 1];
     int expand;
-    db_tick_fn *tick;
-    void *tick_arg;
-    int tick_ms;
-    int64_t next_tick;
     int64_t next_attempt;           //  earliest time for the next background attempt
     int64_t last_attempt;           //  when the last connect attempt started
     int backoff_ms;
@@ -70,7 +66,6 @@ db_new (void)
     zhashx_set_destructor (self->stmts, s_stmt_destroy);
     self->gen = 0;
     self->backoff_ms = DB_BACKOFF_MIN_MS;
-    self->tick_ms = 1000;
 
     //  Keywords are processed in order and the last one wins, so our defaults come first
     //  and a DATABASE_URL (expanded from dbname) may override any of them.
@@ -116,15 +111,6 @@ db_destroy (db_t **self_p)
     *self_p = NULL;
 }
 
-void
-db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms)
-{
-    self->tick = tick;
-    self->tick_arg = arg;
-    self->tick_ms = interval_ms > 0 ? interval_ms : 1000;
-    self->next_tick = zclock_mono () + self->tick_ms;
-}
-
 int
 db_register (db_t *self, const char *name, const char *sql, bool idempotent)
 {
@@ -165,34 +151,20 @@ db_constraint (const PGresult *res)
     return s ? s : "";
 }
 
-//  Runs the tick when it is due.
-static void
-s_tick_if_due (db_t *self)
-{
-    int64_t now = zclock_mono ();
-    if (self->tick && now >= self->next_tick) {
-        self->next_tick = now + self->tick_ms;
-        self->tick (self->tick_arg);
-    }
-}
-
-//  Waits until fd is ready for events or deadline (mono ms, -1 = none) passes, ticking
-//  on the way. Returns 1 when ready, 0 at the deadline, -1 on a poll error.
+//  Waits until fd is ready for events or deadline (mono ms, -1 = none) passes. Returns 1
+//  when ready, 0 at the deadline, -1 on a poll error.
 static int
 s_wait_fd (db_t *self, int fd, short events, int64_t deadline)
 {
     if (fd < 0)
         return -1;
     while (true) {
-        s_tick_if_due (self);
-        int64_t now = zclock_mono ();
-        if (deadline >= 0 && now >= deadline)
-            return 0;
-        int64_t timeout = self->tick ? self->next_tick - now : 1000;
-        if (deadline >= 0 && deadline - now < timeout)
-            timeout = deadline - now;
-        if (timeout < 0)
-            timeout = 0;
+        int64_t timeout = -1;
+        if (deadline >= 0) {
+            timeout = deadline - zclock_mono ();
+            if (timeout <= 0)
+                return 0;
+        }
         struct pollfd pfd = { .fd = fd, .events = events };
         int rc = poll (&pfd, 1, (int) timeout);
         if (rc > 0)

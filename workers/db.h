@@ -1,6 +1,7 @@
 /*  db: the worker's one PostgreSQL connection. Owns connecting (asynchronously, with
     backoff), the registry of named statements (prepared lazily on each connection), and
-    waiting for results while a caller-supplied tick keeps the rest of the process alive.  */
+    transactions on one connection. It waits on PostgreSQL and nothing else: the broker's
+    heartbeats run in the link actor's thread (link.c) meanwhile.  */
 #ifndef WORKERS_DB_H
 #define WORKERS_DB_H
 
@@ -10,16 +11,10 @@
 
 typedef struct _db_t db_t;
 
-//  Called at least every interval_ms while db waits on PostgreSQL (connect, prepare,
-//  query). worker.c uses it to heartbeat the broker; db knows nothing about ZeroMQ.
-typedef void (db_tick_fn) (void *arg);
-
 //  Reads DATABASE_URL, else DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (each optional;
 //  libpq's own PG* environment and defaults fill the rest). Does not connect yet.
 db_t *db_new (void);
 void db_destroy (db_t **self_p);
-
-void db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms);
 
 //  Registers a named statement; the registry is shared by every connection this db makes.
 //  idempotent: running it twice has the effect of running it once, so a statement cut off
@@ -62,8 +57,9 @@ int db_commit (db_t *self, uint64_t gen);
 //  ROLLBACK on connection gen. Harmless when it is gone (the server rolled back with it).
 void db_rollback (db_t *self, uint64_t gen);
 
-//  Connects when disconnected and the backoff allows it. Called by the worker loop about
-//  once a second so the connection comes back before the next request needs it.
+//  Connects when disconnected and the backoff allows it. Called by the worker's loop when
+//  its wait times out (about once a second, between requests) so the connection comes
+//  back before the next request needs it.
 void db_maintain (db_t *self);
 
 bool db_connected (db_t *self);
