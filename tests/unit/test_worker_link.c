@@ -64,20 +64,42 @@ s_take (zactor_t *link)
     return rid;
 }
 
+//  Starts a link to a fresh ROUTER at endpoint; returns the worker's routing id from READY.
+static zframe_t *
+s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **link)
+{
+    *router = zsock_new_router (endpoint);
+    link_config_t cfg = { endpoint, 100, s_services, services_n };
+    *link = zactor_new (link_actor, &cfg);
+    char *status = zstr_recv (*link);
+    bool connected = status && !strcmp (status, "CONNECTED");
+    zstr_free (&status);
+    mdp_msg_t *ready = connected ? s_next (*router, 1000, NULL) : NULL;
+    zframe_t *worker = ready && ready->command == MDPW_READY && ready->services_n == services_n
+                     ? zframe_dup (ready->sender) : NULL;
+    mdp_msg_destroy (&ready);
+    return worker;
+}
+
+//  The SQL side's answer to the request in hand.
+static void
+s_reply (zactor_t *link, const char *rid)
+{
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "REPLY");
+    zmsg_addstr (reply, "client-1");
+    zmsg_addstr (reply, rid);
+    zmsg_addstr (reply, "200");
+    zmsg_addstr (reply, "{}");
+    zmsg_send (&reply, link);
+}
+
 TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
 {
-    zsock_t *router = zsock_new_router ("inproc://test-worker-link");
-    link_config_t cfg = { "inproc://test-worker-link", 100, s_services, 2 };
-    zactor_t *link = zactor_new (link_actor, &cfg);
-    char *status = zstr_recv (link);
-    CHECK_STR (status, "CONNECTED");
-    zstr_free (&status);
-
-    mdp_msg_t *ready = s_next (router, 1000, NULL);
-    CHECK (ready && ready->command == MDPW_READY);
-    CHECK_INT (ready->services_n, 2);
-    zframe_t *worker = zframe_dup (ready->sender);
-    mdp_msg_destroy (&ready);
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start ("inproc://test-worker-link", 2, &router, &link);
+    CHECK (worker);
 
     s_request (router, worker, "r1");
     char *rid = s_take (link);
@@ -100,13 +122,7 @@ TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
     CHECK (mdp_recv (zactor_sock (link), 0) == NULL);   //  r2 waits for r1's reply
 
     //  r1's reply goes to the broker, and r2 to the SQL side.
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "REPLY");
-    zmsg_addstr (reply, "client-1");
-    zmsg_addstr (reply, "r1");
-    zmsg_addstr (reply, "200");
-    zmsg_addstr (reply, "{}");
-    zmsg_send (&reply, link);
+    s_reply (link, "r1");
     mdp_msg_t *answer = s_next (router, 1000, NULL);
     CHECK (answer && answer->command == MDPW_REPLY);
     CHECK_INT (zmsg_size (answer->body), 3);
@@ -126,16 +142,10 @@ TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
 
 TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered)
 {
-    zsock_t *router = zsock_new_router ("inproc://test-worker-link-2");
-    link_config_t cfg = { "inproc://test-worker-link-2", 100, s_services, 1 };
-    zactor_t *link = zactor_new (link_actor, &cfg);
-    char *status = zstr_recv (link);
-    CHECK_STR (status, "CONNECTED");
-    zstr_free (&status);
-    mdp_msg_t *ready = s_next (router, 1000, NULL);
-    CHECK (ready && ready->command == MDPW_READY);
-    zframe_t *worker = zframe_dup (ready->sender);
-    mdp_msg_destroy (&ready);
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start ("inproc://test-worker-link-2", 1, &router, &link);
+    CHECK (worker);
 
     s_request (router, worker, "r1");
     char *rid = s_take (link);
@@ -145,13 +155,7 @@ TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered
     zmsg_send (&disconnect, router);
     //  No new session while r1 is in hand: its reply must leave on this one.
     CHECK (s_next (router, 300, NULL) == NULL);
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "REPLY");
-    zmsg_addstr (reply, "client-1");
-    zmsg_addstr (reply, "r1");
-    zmsg_addstr (reply, "200");
-    zmsg_addstr (reply, "{}");
-    zmsg_send (&reply, link);
+    s_reply (link, "r1");
     mdp_msg_t *answer = s_next (router, 1000, NULL);
     CHECK (answer && answer->command == MDPW_REPLY);
     CHECK (zframe_eq (answer->sender, worker));
