@@ -10,7 +10,6 @@
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
-#include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/memtrim.h"
 #include "../common/stop.h"

@@ -1,6 +1,6 @@
-/*  worker: the MDP worker actor. One DEALER to the broker offering every service of the
-    families in its table, one request at a time, heartbeats both ways (also while SQL
-    runs), reconnect with backoff, and the user check before authenticated services.  */
+/*  worker: the SQL side of a worker. Starts the broker link actor (link.c: the DEALER, its
+    heartbeats and reconnects), takes one request at a time from it, checks the user before
+    authenticated services, dispatches to the service families and hands back the reply.  */
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 
