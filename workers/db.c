@@ -1,6 +1,6 @@
-/*  db: one asynchronous libpq connection per worker, with a named-statement registry.
-    Every wait goes through s_wait_fd so the worker's tick (its broker heartbeat) runs
-    at least once per interval however long PostgreSQL takes.  */
+/*  db: one asynchronous libpq connection per worker, with a named-statement registry and
+    transactions on one connection generation. Every wait goes through s_wait_fd, which
+    waits on PostgreSQL's socket only: the broker link is another thread's (link.c).  */
 #include "db.h"
 #include "../common/conf.h"
 #include "../common/log.h"
@@ -29,10 +29,6 @@ struct _db_t {
     const char *keywords [DB_KEYWORDS_MAX + 1];
     const char *values [DB_KEYWORDS_MAX + 1];
     int expand;
-    db_tick_fn *tick;
-    void *tick_arg;
-    int tick_ms;
-    int64_t next_tick;
     int64_t next_attempt;           //  earliest time for the next background attempt
     int64_t last_attempt;           //  when the last connect attempt started
     int backoff_ms;
@@ -70,7 +66,6 @@ db_new (void)
     zhashx_set_destructor (self->stmts, s_stmt_destroy);
     self->gen = 0;
     self->backoff_ms = DB_BACKOFF_MIN_MS;
-    self->tick_ms = 1000;
 
     //  Keywords are processed in order and the last one wins, so our defaults come first
     //  and a DATABASE_URL (expanded from dbname) may override any of them.
@@ -95,6 +90,11 @@ db_new (void)
     }
     self->keywords [n] = NULL;
     self->values [n] = NULL;
+    //  The transaction statements every family shares. A BEGIN retried on a fresh
+    //  connection is still just a BEGIN; COMMIT and ROLLBACK only mean anything on theirs.
+    db_register (self, "db_begin", "BEGIN", true);
+    db_register (self, "db_commit", "COMMIT", false);
+    db_register (self, "db_rollback", "ROLLBACK", false);
     return self;
 }
 
@@ -109,15 +109,6 @@ db_destroy (db_t **self_p)
     zhashx_destroy (&self->stmts);
     free (self);
     *self_p = NULL;
-}
-
-void
-db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms)
-{
-    self->tick = tick;
-    self->tick_arg = arg;
-    self->tick_ms = interval_ms > 0 ? interval_ms : 1000;
-    self->next_tick = zclock_mono () + self->tick_ms;
 }
 
 int
@@ -160,34 +151,20 @@ db_constraint (const PGresult *res)
     return s ? s : "";
 }
 
-//  Runs the tick when it is due.
-static void
-s_tick_if_due (db_t *self)
-{
-    int64_t now = zclock_mono ();
-    if (self->tick && now >= self->next_tick) {
-        self->next_tick = now + self->tick_ms;
-        self->tick (self->tick_arg);
-    }
-}
-
-//  Waits until fd is ready for events or deadline (mono ms, -1 = none) passes, ticking
-//  on the way. Returns 1 when ready, 0 at the deadline, -1 on a poll error.
+//  Waits until fd is ready for events or deadline (mono ms, -1 = none) passes. Returns 1
+//  when ready, 0 at the deadline, -1 on a poll error.
 static int
 s_wait_fd (db_t *self, int fd, short events, int64_t deadline)
 {
     if (fd < 0)
         return -1;
     while (true) {
-        s_tick_if_due (self);
-        int64_t now = zclock_mono ();
-        if (deadline >= 0 && now >= deadline)
-            return 0;
-        int64_t timeout = self->tick ? self->next_tick - now : 1000;
-        if (deadline >= 0 && deadline - now < timeout)
-            timeout = deadline - now;
-        if (timeout < 0)
-            timeout = 0;
+        int64_t timeout = -1;
+        if (deadline >= 0) {
+            timeout = deadline - zclock_mono ();
+            if (timeout <= 0)
+                return 0;
+        }
         struct pollfd pfd = { .fd = fd, .events = events };
         int rc = poll (&pfd, 1, (int) timeout);
         if (rc > 0)
@@ -445,6 +422,39 @@ uint64_t
 db_generation (db_t *self)
 {
     return self->conn ? self->gen : 0;
+}
+
+uint64_t
+db_begin (db_t *self)
+{
+    PGresult *res = db_exec (self, "db_begin", 0, NULL);
+    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
+    if (res && !ok)
+        log_error ("event=db_begin_failed sqlstate=%s", db_sqlstate (res));
+    PQclear (res);
+    return ok ? db_generation (self) : 0;
+}
+
+int
+db_commit (db_t *self, uint64_t gen)
+{
+    PGresult *res = gen ? db_exec_in (self, gen, "db_commit", 0, NULL, NULL, NULL) : NULL;
+    //  A COMMIT of a failed transaction answers "ROLLBACK": only "COMMIT" is a commit.
+    int rc = !res ? -2
+           : PQresultStatus (res) == PGRES_COMMAND_OK && !strcmp (PQcmdStatus (res), "COMMIT") ? 0
+           : -1;
+    if (rc)
+        log_error ("event=db_commit_failed gen=%llu sqlstate=%s", (unsigned long long) gen,
+                   res ? db_sqlstate (res) : "connection_lost");
+    PQclear (res);
+    return rc;
+}
+
+void
+db_rollback (db_t *self, uint64_t gen)
+{
+    if (gen)
+        PQclear (db_exec_in (self, gen, "db_rollback", 0, NULL, NULL, NULL));
 }
 
 void

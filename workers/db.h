@@ -1,6 +1,7 @@
 /*  db: the worker's one PostgreSQL connection. Owns connecting (asynchronously, with
     backoff), the registry of named statements (prepared lazily on each connection), and
-    waiting for results while a caller-supplied tick keeps the rest of the process alive.  */
+    transactions on one connection. It waits on PostgreSQL and nothing else: the broker's
+    heartbeats run in the link actor's thread (link.c) meanwhile.  */
 #ifndef WORKERS_DB_H
 #define WORKERS_DB_H
 
@@ -10,16 +11,10 @@
 
 typedef struct _db_t db_t;
 
-//  Called at least every interval_ms while db waits on PostgreSQL (connect, prepare,
-//  query). worker.c uses it to heartbeat the broker; db knows nothing about ZeroMQ.
-typedef void (db_tick_fn) (void *arg);
-
 //  Reads DATABASE_URL, else DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (each optional;
 //  libpq's own PG* environment and defaults fill the rest). Does not connect yet.
 db_t *db_new (void);
 void db_destroy (db_t **self_p);
-
-void db_set_tick (db_t *self, db_tick_fn *tick, void *arg, int interval_ms);
 
 //  Registers a named statement; the registry is shared by every connection this db makes.
 //  idempotent: running it twice has the effect of running it once, so a statement cut off
@@ -39,19 +34,32 @@ PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char 
                           const int *lengths, const int *formats);
 
 //  Which connection statements run on: a new value for every new connection, 0 when
-//  there is none. A caller running a transaction over several db_exec calls checks it did
-//  not change, since db reconnects between calls and the transaction died with the old one.
+//  there is none. db reconnects between calls, and a transaction dies with its connection.
 uint64_t db_generation (db_t *self);
 
-//  db_exec_binary inside a transaction begun on connection gen (db_generation after the
-//  BEGIN): runs only on that connection, never on a new one and never twice, since on a
-//  new one it would commit on its own what belongs to the dead transaction. NULL when that
-//  connection is gone or breaks. gen 0: plain db_exec_binary.
+//  Transactions over several statements, all on the connection they began on. db_begin
+//  runs BEGIN and returns that connection's generation, or 0 (logged) when PostgreSQL
+//  cannot be reached or refused: the caller answers 503.
+uint64_t db_begin (db_t *self);
+
+//  db_exec_binary inside the transaction begun on connection gen: runs only on that
+//  connection, never on a new one and never twice, since on a new one it would commit on
+//  its own what belongs to the dead transaction. NULL when that connection is gone or
+//  breaks. gen 0: plain db_exec_binary, outside any transaction.
 PGresult *db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams,
                       const char *const *params, const int *lengths, const int *formats);
 
-//  Connects when disconnected and the backoff allows it. Called by the worker loop about
-//  once a second so the connection comes back before the next request needs it.
+//  COMMIT on connection gen. 0: committed. -1: nothing committed and the connection lives
+//  (a failed transaction's COMMIT answers ROLLBACK): our bug or the data's, a 500. -2: the
+//  connection died on the way, the outcome is unknown (a retry finds out): a 503.
+int db_commit (db_t *self, uint64_t gen);
+
+//  ROLLBACK on connection gen. Harmless when it is gone (the server rolled back with it).
+void db_rollback (db_t *self, uint64_t gen);
+
+//  Connects when disconnected and the backoff allows it. Called by the worker's loop when
+//  its wait times out (about once a second, between requests) so the connection comes
+//  back before the next request needs it.
 void db_maintain (db_t *self);
 
 bool db_connected (db_t *self);

@@ -4,28 +4,21 @@
     events after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
 #include "dupes.h"
+#include "jobids.h"
+#include "pgbin.h"
 #include "replay.h"
-#include "../common/conf.h"
 #include "../common/log.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-//  Settings (environment, read once in s_init).
-static long s_chunk_size;           //  CHUNK_SIZE: ids per chunk (one transaction)
-static long s_window;               //  JOB_WINDOW: chunks of one job out at a time
-static long s_max_active;           //  MAX_ACTIVE_JOBS: queued + running per user
-static long s_max_items;            //  MAX_JOB_ITEMS: ids per job
-static long s_lease_ms;             //  CHUNK_LEASE_MS: when a sent chunk is sent again
-static long s_max_attempts;         //  CHUNK_MAX_ATTEMPTS: sends before the job fails
 
 #define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
 #define JOBS_PAGE_MAX       100
 #define JOBS_ITEMS_MAX      1000
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
+#define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
 
 static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
     //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
@@ -35,9 +28,6 @@ static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
       " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
     //  Further batches of a job too big for one statement, in the creator's transaction.
     { "j_add", "SELECT job_add_chunks($1::uuid, $2::int, $3::uuid[], $4::text[], $5::int, $6::int)", false },
-    { "j_begin", "BEGIN", false },
-    { "j_commit", "COMMIT", false },
-    { "j_rollback", "ROLLBACK", false },
     //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
@@ -118,355 +108,250 @@ s_publish (outbox_t *outbox, const char *name, const char *job_text)
 //  ---------------------------------------------------------------------------------
 //  jobs.create
 
-//  Big-endian int32, as PostgreSQL's binary array format wants.
-static unsigned char *
-s_put32 (unsigned char *p, int32_t v)
-{
-    uint32_t u = (uint32_t) v;
-    p [0] = (unsigned char) (u >> 24);
-    p [1] = (unsigned char) (u >> 16);
-    p [2] = (unsigned char) (u >> 8);
-    p [3] = (unsigned char) u;
-    return p + 4;
-}
+//  One jobs.create as it goes: what the request asked for, then what it takes to insert it.
+typedef struct {
+    svc_call_t *call;
+    const char *id, *type, *key;    //  borrowed from the payload; key NULL when none
+    const unsigned char *ids;       //  n ids, 16 bytes each: the blob's or owned
+    unsigned char *owned;           //  the JSON form's ids, decoded
+    size_t n;
+    size_t chunk;                   //  ids per chunk
+    size_t per;                     //  ids per statement: whole chunks, at least a window
+    bool *dup;                      //  n marks: this id repeats an earlier one
+    long dups;
+    unsigned char *buf_ids;         //  one statement's binary uuid[]
+    unsigned char *buf_marks;       //  and its binary text[] of outcomes
+    uint64_t gen;                   //  the transaction's connection when batched, else 0
+    char hash [JOBIDS_HASH_LEN + 1];
+    char total [24], chunk_s [24], max_active [24], window [24];
+} s_create_t;
 
-//  PostgreSQL's binary form (array_send) of a one-dimensional array header.
-static unsigned char *
-s_array_header (unsigned char *p, bool has_nulls, int32_t elem_oid, size_t n)
-{
-    p = s_put32 (p, 1);
-    p = s_put32 (p, has_nulls);
-    p = s_put32 (p, elem_oid);
-    p = s_put32 (p, (int32_t) n);
-    return s_put32 (p, 1);
-}
-
-#define JOBS_OID_UUID 2950
-#define JOBS_OID_TEXT 25
-#define JOBS_ARRAY_HEADER 20
-
-//  A batch of ids as a binary uuid[] (20 bytes an id) into buf; returns its length.
-static int
-s_uuid_array (unsigned char *buf, const unsigned char *ids, size_t n)
-{
-    unsigned char *p = s_array_header (buf, false, JOBS_OID_UUID, n);
-    for (size_t i = 0; i < n; i++) {
-        p = s_put32 (p, 16);
-        memcpy (p, ids + 16 * i, 16);
-        p += 16;
-    }
-    return (int) (p - buf);
-}
-
-//  The batch's outcomes as a binary text[]: NULL, or 'duplicate' where dup[i]. Needs
-//  n * 13 + 20 bytes at most; returns its length.
-static int
-s_outcome_array (unsigned char *buf, const bool *dup, size_t n)
-{
-    unsigned char *p = s_array_header (buf, true, JOBS_OID_TEXT, n);
-    for (size_t i = 0; i < n; i++)
-        if (dup [i]) {
-            p = s_put32 (p, 9);
-            memcpy (p, "duplicate", 9);
-            p += 9;
-        }
-        else
-            p = s_put32 (p, -1);
-    return (int) (p - buf);
-}
-
-//  What "the same body" means for an Idempotency-Key: the same type and the same ids in
-//  the same order, hashed as "type:{id,id,...}" with lower-case ids (whitespace, key order
-//  and case in the JSON do not matter). Formatted in blocks, never as one string.
 static void
-s_hash (const char *type, const unsigned char *ids, size_t n, char out [EVP_MAX_MD_SIZE * 2 + 1])
+s_create_free (s_create_t *c)
 {
-    unsigned char md [EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    char block [64 * (UUID_STRLEN + 1) + 2];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
-    EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL);
-    EVP_DigestUpdate (ctx, type, strlen (type));
-    EVP_DigestUpdate (ctx, ":{", 2);
-    for (size_t i = 0; i < n; ) {
-        size_t used = 0;
-        for (size_t k = 0; k < 64 && i < n; k++, i++) {
-            if (i)
-                block [used++] = ',';
-            uuid_from_bytes (ids + 16 * i, block + used);
-            used += UUID_STRLEN;
-        }
-        EVP_DigestUpdate (ctx, block, used);
-    }
-    EVP_DigestUpdate (ctx, "}", 1);
-    EVP_DigestFinal_ex (ctx, md, &len);
-    EVP_MD_CTX_free (ctx);
-    for (unsigned int i = 0; i < len; i++)
-        snprintf (out + 2 * i, 3, "%02x", md [i]);
+    free (c->dup);
+    free (c->buf_ids);
+    free (c->buf_marks);
+    free (c->owned);
 }
 
-//  The ids of a jobs.create request: the blob (16 bytes an id, with "count" in the
-//  payload: what the edge sends) or, for clients speaking JSON only, a "ticketIds" array
-//  of uuid strings. Returns a malloc'd copy in *owned only for the JSON form. 0, or -1
-//  with details filled.
+//  Validates the request into c. 0, or -1 with reply filled.
 static int
-s_request_ids (svc_call_t *call, const unsigned char **ids, unsigned char **owned, size_t *n,
-               json_t *details)
+s_create_read (svc_call_t *call, s_create_t *c, reply_t *reply)
 {
-    char msg [96];
-    snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", s_max_items);
-    json_t *list = json_object_get (call->payload, "ticketIds");
-    json_t *count = json_object_get (call->payload, "count");
-    *owned = NULL;
-    if (call->blob && !list) {
-        if (!json_is_integer (count) || json_integer_value (count) < 1
-        ||  json_integer_value (count) > s_max_items
-        ||  (size_t) json_integer_value (count) * 16 != call->blob_size) {
-            reply_detail (details, "count", "must be the number of 16-byte ids in the blob");
-            return -1;
-        }
-        *ids = call->blob;
-        *n = (size_t) json_integer_value (count);
-        return 0;
-    }
-    size_t len = json_array_size (list);
-    if (call->blob || !json_is_array (list) || len == 0 || (long) len > s_max_items) {
-        reply_detail (details, "payload.ticketIds", msg);
+    if (call->role != SVC_ROLE_ADMIN) {
+        reply_error (reply, 403, "forbidden", "Only admins can start jobs.", NULL);
         return -1;
     }
-    *owned = (unsigned char *) malloc (16 * len);
-    if (!*owned)
+    json_t *details = json_array ();
+    c->id = s_str (call->payload, "id");
+    if (!c->id || !uuid_valid (c->id))
+        reply_detail (details, "id", "must be a uuid");
+    c->type = s_str (call->payload, "type");
+    if (!c->type || strcmp (c->type, "bulk-delete"))
+        reply_detail (details, "type", "must be \"bulk-delete\"");
+    json_t *key_v = json_object_get (call->payload, "idempotencyKey");
+    c->key = json_string_value (key_v);
+    if (key_v && !json_is_null (key_v) && (!c->key || !*c->key || strlen (c->key) > 255))
+        reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
+    if (json_array_size (details) == 0
+    &&  jobids_read (call, call->jobs->max_items, &c->ids, &c->owned, &c->n, details)
+    &&  json_array_size (details) == 0) {
+        json_decref (details);
+        reply_internal (reply);             //  out of memory
         return -1;
-    for (size_t i = 0; i < len; i++) {
-        json_t *v = json_array_get (list, i);
-        if (!json_is_string (v)
-        ||  uuid_to_bytes (json_string_value (v), json_string_length (v), *owned + 16 * i)) {
-            char field [48];
-            snprintf (field, sizeof field, "payload.ticketIds[%zu]", i);
-            reply_detail (details, field, "must be a uuid");
-            free (*owned);
-            *owned = NULL;
-            return -1;
-        }
     }
-    *ids = *owned;
-    *n = len;
+    if (json_array_size (details)) {
+        reply_invalid (reply, details);
+        return -1;
+    }
+    json_decref (details);
     return 0;
 }
 
-//  Runs one create statement (j_create or j_add): its head parameters, the batch [from,
-//  from + n) of ids and their outcomes (binary arrays), then its tail parameters; inside
-//  the transaction begun on connection gen when gen is not 0. Returns the result (NULL:
-//  the connection is gone).
-typedef struct {
-    const char *stmt;
-    const char *const *head;
-    int head_n;
-    const char *const *tail;
-    int tail_n;
-} s_batch_stmt_t;
+//  Sizes the statements, marks duplicates, hashes the key's body. 0, or -1 out of memory.
+static int
+s_create_prepare (s_create_t *c)
+{
+    const jobs_config_t *cfg = c->call->jobs;
+    //  A statement carries at most a batch of whole chunks, and the first batch at least
+    //  the window's chunks (job_create leases them).
+    c->chunk = (size_t) cfg->chunk_size;
+    c->per = JOBS_CREATE_BATCH / c->chunk * c->chunk;
+    if (c->per < c->chunk * (size_t) cfg->window)
+        c->per = c->chunk * (size_t) cfg->window;
+    size_t first = c->n < c->per ? c->n : c->per;
+    c->dup = (bool *) malloc (c->n);
+    c->buf_ids = (unsigned char *) malloc (PGBIN_UUID_ARRAY_SIZE (first));
+    c->buf_marks = (unsigned char *) malloc (PGBIN_MARK_ARRAY_SIZE (first, strlen (JOBS_DUPLICATE)));
+    c->dups = c->dup ? dupes_mark (c->ids, c->n, c->dup) : -1;
+    if (c->dups < 0 || !c->buf_ids || !c->buf_marks)
+        return -1;
+    if (c->key)
+        jobids_hash (c->type, c->ids, c->n, c->hash);
+    snprintf (c->total, sizeof c->total, "%zu", c->n);
+    snprintf (c->chunk_s, sizeof c->chunk_s, "%zu", c->chunk);
+    snprintf (c->max_active, sizeof c->max_active, "%ld", cfg->max_active);
+    snprintf (c->window, sizeof c->window, "%ld", cfg->window);
+    return 0;
+}
 
 #define JOBS_BATCH_PARAMS 12
 
+//  Runs one create statement (j_create or j_add): its head parameters, the ids [from,
+//  from + n) and their outcomes as binary arrays, then its tail parameters; inside the
+//  transaction when there is one. Returns the result (NULL: the connection is gone).
 static PGresult *
-s_create_batch (svc_call_t *call, uint64_t gen, const s_batch_stmt_t *st,
-                const unsigned char *ids, const bool *dup, long dups, size_t from, size_t n,
-                unsigned char *buf_ids, unsigned char *buf_outcomes)
+s_create_batch (s_create_t *c, const char *stmt, const char *const *head, int head_n,
+                const char *const *tail, int tail_n, size_t from, size_t n)
 {
     const char *params [JOBS_BATCH_PARAMS];
     int lengths [JOBS_BATCH_PARAMS] = { 0 }, formats [JOBS_BATCH_PARAMS] = { 0 };
     int at = 0;
-    for (int i = 0; i < st->head_n; i++)
-        params [at++] = st->head [i];
-    lengths [at] = s_uuid_array (buf_ids, ids + 16 * from, n);
+    for (int i = 0; i < head_n; i++)
+        params [at++] = head [i];
+    lengths [at] = pgbin_uuid_array (c->buf_ids, c->ids + 16 * from, n);
     formats [at] = 1;
-    params [at++] = (const char *) buf_ids;
+    params [at++] = (const char *) c->buf_ids;
     bool any = false;
-    for (size_t i = from; dups > 0 && i < from + n && !any; i++)
-        any = dup [i];
-    params [at] = NULL;
+    for (size_t i = from; c->dups > 0 && i < from + n && !any; i++)
+        any = c->dup [i];
+    params [at] = NULL;                     //  no duplicates: outcomes NULL, not n NULLs
     if (any) {
-        lengths [at] = s_outcome_array (buf_outcomes, dup + from, n);
+        lengths [at] = pgbin_mark_array (c->buf_marks, c->dup + from, n, JOBS_DUPLICATE);
         formats [at] = 1;
-        params [at] = (const char *) buf_outcomes;
+        params [at] = (const char *) c->buf_marks;
     }
     at++;
-    for (int i = 0; i < st->tail_n; i++)
-        params [at++] = st->tail [i];
-    return db_exec_in (call->db, gen, st->stmt, at, params, lengths, formats);
+    for (int i = 0; i < tail_n; i++)
+        params [at++] = tail [i];
+    return db_exec_in (c->call->db, c->gen, stmt, at, params, lengths, formats);
 }
 
-//  Ends the transaction of a multi-batch create. True when it committed on the connection
-//  it began on (a reconnect in between means the work was lost with the old one).
-static bool
-s_end_transaction (svc_call_t *call, bool commit, uint64_t gen)
+//  The batches after the first, in the creator's transaction. 0, or -1 with reply filled
+//  (the transaction rolled back, or died with its connection).
+static int
+s_create_rest (s_create_t *c, size_t first, reply_t *reply)
 {
-    PGresult *res = db_exec_in (call->db, gen, commit ? "j_commit" : "j_rollback", 0, NULL,
-                                NULL, NULL);
-    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
+    for (size_t from = first; from < c->n; from += c->per) {
+        char seq [24];
+        snprintf (seq, sizeof seq, "%zu", from / c->chunk);
+        const char *head [] = { c->id, seq };
+        const char *tail [] = { c->chunk_s, c->window };
+        size_t len = c->n - from < c->per ? c->n - from : c->per;
+        PGresult *add = s_create_batch (c, "j_add", head, 2, tail, 2, from, len);
+        bool ok = add && PQresultStatus (add) == PGRES_TUPLES_OK;
+        if (!ok) {
+            log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", c->call->rid,
+                       c->id, from, add ? db_sqlstate (add) : "connection_lost");
+            if (add) {
+                db_rollback (c->call->db, c->gen);
+                reply_internal (reply);
+            }
+            else
+                reply_unavailable (reply);
+            PQclear (add);
+            return -1;
+        }
+        PQclear (add);
+    }
+    return 0;
+}
+
+//  Inserts the job: one statement, or, for more ids than one carries, one transaction over
+//  all of them, so the job is whole or absent. Returns job_create's row (the caller
+//  PQclears it), or NULL with reply filled.
+static PGresult *
+s_create_insert (s_create_t *c, reply_t *reply)
+{
+    size_t first = c->n < c->per ? c->n : c->per;
+    bool batched = c->n > first;
+    if (batched && !(c->gen = db_begin (c->call->db))) {
+        reply_unavailable (reply);
+        return NULL;
+    }
+    const char *head [] = { c->id, c->call->user, c->type, c->total };
+    const char *tail [] = { c->chunk_s, c->key, c->key ? c->hash : NULL, c->max_active, c->window };
+    PGresult *res = s_create_batch (c, "j_create", head, 4, tail, 5, 0, first);
+    if (!res) {
+        reply_unavailable (reply);          //  a transaction died with the connection
+        return NULL;
+    }
+    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", c->call->rid, c->id,
+                   db_sqlstate (res));
+        PQclear (res);
+        db_rollback (c->call->db, c->gen);
+        reply_internal (reply);
+        return NULL;
+    }
+    if (!batched)
+        return res;
+    //  Only a created job has more batches; any other outcome wrote nothing to keep.
+    bool created = !strcmp (PQgetvalue (res, 0, 0), "created");
+    if (!created)
+        db_rollback (c->call->db, c->gen);
+    else
+    if (s_create_rest (c, first, reply))
+        goto fail;
+    else
+    if (db_commit (c->call->db, c->gen)) {
+        log_error ("event=job_create_failed rid=%s job=%s msg=\"commit not confirmed\"",
+                   c->call->rid, c->id);
+        reply_unavailable (reply);
+        goto fail;
+    }
+    return res;
+fail:
     PQclear (res);
-    return ok;
+    return NULL;
+}
+
+//  Answers from job_create's row; a job created now is announced, then its first chunks go out.
+static void
+s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
+{
+    const char *outcome = PQgetvalue (res, 0, 0);
+    const char *job_text = PQgetvalue (res, 0, 1);
+    if (!strcmp (outcome, "too_many_active")) {
+        char msg [96];
+        snprintf (msg, sizeof msg, "You have %ld jobs queued or running; wait for one to finish.",
+                  c->call->jobs->max_active);
+        reply_error (reply, 429, "too_many_jobs", msg, NULL);
+        return;
+    }
+    if (!strcmp (outcome, "key_reused")) {
+        reply_error (reply, 422, "idempotency_key_reused",
+                     "This Idempotency-Key was used with a different request.", NULL);
+        return;
+    }
+    reply_json (reply, !strcmp (outcome, "replayed") ? 200 : 202, s_parse (job_text));
+    if (strcmp (outcome, "created") || PQgetisnull (res, 0, 2))
+        return;
+    //  Announce first, then send the chunks: jobs:created precedes any progress.
+    s_publish (c->call->outbox, "created", job_text);
+    int seq;
+    for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); )
+        outbox_dispatch (c->call->outbox, c->id, seq);
+    log_info ("event=job_created rid=%s job=%s items=%zu duplicates=%ld batches=%zu",
+              c->call->rid, c->id, c->n, c->dups, (c->n + c->per - 1) / c->per);
 }
 
 static void
 s_create (svc_call_t *call, reply_t *reply)
 {
-    if (call->role != SVC_ROLE_ADMIN) {
-        reply_error (reply, 403, "forbidden", "Only admins can start jobs.", NULL);
-        return;
-    }
-    json_t *details = json_array ();
-    const char *id = s_str (call->payload, "id");
-    if (!id || !uuid_valid (id))
-        reply_detail (details, "id", "must be a uuid");
-    const char *type = s_str (call->payload, "type");
-    if (!type || strcmp (type, "bulk-delete"))
-        reply_detail (details, "type", "must be \"bulk-delete\"");
-    json_t *key_v = json_object_get (call->payload, "idempotencyKey");
-    const char *key = json_string_value (key_v);
-    if (key_v && !json_is_null (key_v) && (!key || !*key || strlen (key) > 255))
-        reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
-    const unsigned char *ids = NULL;
-    unsigned char *owned = NULL;
-    size_t n = 0;
-    if (json_array_size (details) == 0 && s_request_ids (call, &ids, &owned, &n, details)
-    &&  json_array_size (details) == 0) {
-        json_decref (details);
-        reply_internal (reply);
-        return;
-    }
-    if (json_array_size (details)) {
-        reply_invalid (reply, details);
-        return;
-    }
-    json_decref (details);
-
-    //  A statement carries at most a batch of whole chunks, and the first batch at least
-    //  the window's chunks (job_create leases them).
-    size_t chunk = (size_t) s_chunk_size;
-    size_t per = JOBS_CREATE_BATCH / chunk * chunk;
-    if (per < chunk * (size_t) s_window)
-        per = chunk * (size_t) s_window;
-    size_t first = n < per ? n : per;
-    bool *dup = (bool *) malloc (n);
-    unsigned char *buf_ids = (unsigned char *) malloc (JOBS_ARRAY_HEADER + first * 20);
-    unsigned char *buf_outcomes = (unsigned char *) malloc (JOBS_ARRAY_HEADER + first * 13);
-    long dups = dup ? dupes_mark (ids, n, dup) : -1;
-    if (dups < 0 || !buf_ids || !buf_outcomes) {
-        reply_internal (reply);
-        goto done;
-    }
-    char hash [EVP_MAX_MD_SIZE * 2 + 1];
-    if (key)
-        s_hash (type, ids, n, hash);
-
-    char total [24], chunk_s [24], max_active [24], window [24];
-    snprintf (total, sizeof total, "%zu", n);
-    snprintf (chunk_s, sizeof chunk_s, "%zu", chunk);
-    snprintf (max_active, sizeof max_active, "%ld", s_max_active);
-    snprintf (window, sizeof window, "%ld", s_window);
-    //  More than one batch: one transaction over all of them, so the job is whole or absent.
-    bool batched = n > first;
-    uint64_t gen = 0;
-    if (batched) {
-        PGresult *res = db_exec (call->db, "j_begin", 0, NULL);
-        bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
-        PQclear (res);
-        if (!ok) {
-            reply_unavailable (reply);
-            goto done;
-        }
-        gen = db_generation (call->db);
-    }
-    const char *head [] = { id, call->user, type, total };
-    const char *tail [] = { chunk_s, key, key ? hash : NULL, max_active, window };
-    const s_batch_stmt_t create = { "j_create", head, 4, tail, 5 };
-    PGresult *res = s_create_batch (call, gen, &create, ids, dup, dups, 0, first, buf_ids,
-                                    buf_outcomes);
-    if (!res) {
-        reply_unavailable (reply);
-        goto done;
-    }
-    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-        log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
-        PQclear (res);
-        if (batched)
-            s_end_transaction (call, false, gen);
-        reply_internal (reply);
-        goto done;
-    }
-    const char *outcome = PQgetvalue (res, 0, 0);
-    bool created = !strcmp (outcome, "created");
-    for (size_t from = first; created && batched && from < n; from += per) {
-        char seq [24];
-        snprintf (seq, sizeof seq, "%zu", from / chunk);
-        const char *more_head [] = { id, seq };
-        const char *more_tail [] = { chunk_s, window };
-        const s_batch_stmt_t more = { "j_add", more_head, 2, more_tail, 2 };
-        size_t len = n - from < per ? n - from : per;
-        PGresult *add = s_create_batch (call, gen, &more, ids, dup, dups, from, len, buf_ids,
-                                        buf_outcomes);
-        bool ok = add && PQresultStatus (add) == PGRES_TUPLES_OK;
-        if (!ok) {
-            log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", call->rid, id,
-                       from, add ? db_sqlstate (add) : "connection_lost");
-            if (add) {
-                s_end_transaction (call, false, gen);
-                reply_internal (reply);
-            }
-            else
-                reply_unavailable (reply);      //  the transaction died with the connection
-            PQclear (add);
+    s_create_t c = { .call = call };
+    if (s_create_read (call, &c, reply) == 0) {
+        if (s_create_prepare (&c))
+            reply_internal (reply);
+        else {
+            PGresult *res = s_create_insert (&c, reply);
+            if (res)
+                s_create_answer (&c, res, reply);
             PQclear (res);
-            goto done;
-        }
-        PQclear (add);
-    }
-    if (batched && !s_end_transaction (call, created, gen) && created) {
-        log_error ("event=job_create_failed rid=%s job=%s msg=\"commit not confirmed\"", call->rid, id);
-        PQclear (res);
-        reply_unavailable (reply);
-        goto done;
-    }
-    const char *job_text = PQgetvalue (res, 0, 1);
-    if (!strcmp (outcome, "too_many_active")) {
-        char msg [96];
-        snprintf (msg, sizeof msg, "You have %ld jobs queued or running; wait for one to finish.",
-                  s_max_active);
-        reply_error (reply, 429, "too_many_jobs", msg, NULL);
-    }
-    else
-    if (!strcmp (outcome, "key_reused"))
-        reply_error (reply, 422, "idempotency_key_reused",
-                     "This Idempotency-Key was used with a different request.", NULL);
-    else {
-        bool replayed = !strcmp (outcome, "replayed");
-        reply_json (reply, replayed ? 200 : 202, s_parse (job_text));
-        if (created && !PQgetisnull (res, 0, 2)) {
-            //  Announce first, then send the chunks: jobs:created precedes any progress.
-            s_publish (call->outbox, "created", job_text);
-            //  dispatch is an int[] in text form: "{0,1,2}"
-            const char *p = PQgetvalue (res, 0, 2);
-            while (*p) {
-                if (*p >= '0' && *p <= '9') {
-                    char *end;
-                    long seq = strtol (p, &end, 10);
-                    outbox_dispatch (call->outbox, id, (int) seq);
-                    p = end;
-                }
-                else
-                    p++;
-            }
-            log_info ("event=job_created rid=%s job=%s items=%zu duplicates=%ld batches=%zu",
-                      call->rid, id, n, dups, (n + per - 1) / per);
         }
     }
-    PQclear (res);
-done:
-    free (dup);
-    free (buf_ids);
-    free (buf_outcomes);
-    free (owned);
+    s_create_free (&c);
 }
 
 //  ---------------------------------------------------------------------------------
@@ -703,14 +588,14 @@ s_cancel (svc_call_t *call, reply_t *reply)
 //  The sweeper: re-sends chunks whose lease ran out, announces jobs it failed.
 
 static void
-s_idle (db_t *db, outbox_t *outbox)
+s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
     if (!db_connected (db))
         return;
     char lease [24], batch [24], attempts [24];
-    snprintf (lease, sizeof lease, "%ld", s_lease_ms);
+    snprintf (lease, sizeof lease, "%ld", jobs->lease_ms);
     snprintf (batch, sizeof batch, "%d", JOBS_SWEEP_BATCH);
-    snprintf (attempts, sizeof attempts, "%ld", s_max_attempts);
+    snprintf (attempts, sizeof attempts, "%ld", jobs->max_attempts);
     const char *params [] = { lease, batch, attempts };
     PGresult *res = db_exec (db, "j_sweep", 3, params);
     if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
@@ -735,13 +620,6 @@ s_idle (db_t *db, outbox_t *outbox)
 static int
 s_init (db_t *db)
 {
-    if (conf_int ("CHUNK_SIZE", 1000, 1, 100000, &s_chunk_size)
-    ||  conf_int ("JOB_WINDOW", 8, 1, 10000, &s_window)
-    ||  conf_int ("MAX_ACTIVE_JOBS", 10, 1, 100000, &s_max_active)
-    ||  conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &s_max_items)
-    ||  conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &s_lease_ms)
-    ||  conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &s_max_attempts))
-        return -1;
     for (size_t i = 0; i < sizeof s_stmts / sizeof s_stmts [0]; i++)
         if (db_register (db, s_stmts [i].name, s_stmts [i].sql, s_stmts [i].idempotent))
             return -1;

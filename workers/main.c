@@ -42,6 +42,7 @@ main (int argc, char **argv)
     if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)
     ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
     ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
+    ||  config_jobs_read (&cfg.jobs)
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;

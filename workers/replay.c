@@ -10,10 +10,6 @@
 #include <string.h>
 
 static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
-    //  A BEGIN retried on a fresh connection is still just a BEGIN.
-    { "r_begin", "BEGIN", true },
-    { "r_commit", "COMMIT", false },
-    { "r_rollback", "ROLLBACK", false },
     //  The first recording of a (rid, service) wins: a peer reusing a rid must not fail its
     //  second request, whose re-delivery then simply finds no match.
     { "r_record",
@@ -59,13 +55,7 @@ replay_hash (const char *service, const json_t *payload, const unsigned char *bl
 uint64_t
 replay_begin (svc_call_t *call, reply_t *reply)
 {
-    PGresult *res = db_exec (call->db, "r_begin", 0, NULL);
-    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK;
-    if (res && !ok)
-        log_error ("event=replay_begin_failed rid=%s service=%s sqlstate=%s", call->rid,
-                   call->service, db_sqlstate (res));
-    PQclear (res);
-    uint64_t gen = ok ? db_generation (call->db) : 0;
+    uint64_t gen = db_begin (call->db);
     if (!gen)
         reply_unavailable (reply);
     return gen;
@@ -74,7 +64,7 @@ replay_begin (svc_call_t *call, reply_t *reply)
 void
 replay_rollback (svc_call_t *call, uint64_t gen)
 {
-    PQclear (db_exec_in (call->db, gen, "r_rollback", 0, NULL, NULL, NULL));
+    db_rollback (call->db, gen);
 }
 
 int
@@ -108,19 +98,15 @@ replay_commit (svc_call_t *call, uint64_t gen, reply_t *reply)
         return -1;
     }
     PQclear (res);
-    //  A COMMIT of a failed transaction answers "ROLLBACK": only "COMMIT" is a commit.
-    res = db_exec_in (call->db, gen, "r_commit", 0, NULL, NULL, NULL);
-    bool ok = res && PQresultStatus (res) == PGRES_COMMAND_OK && !strcmp (PQcmdStatus (res), "COMMIT");
-    if (!ok) {
-        log_error ("event=replay_commit_failed rid=%s service=%s sqlstate=%s", call->rid,
-                   call->service, res ? db_sqlstate (res) : "connection_lost");
-        if (res)
-            reply_internal (reply);
-        else
-            reply_unavailable (reply);
-    }
-    PQclear (res);
-    return ok ? 0 : -1;
+    int rc = db_commit (call->db, gen);
+    if (rc == -1)
+        reply_internal (reply);
+    else
+    if (rc == -2)
+        reply_unavailable (reply);
+    if (rc)
+        log_error ("event=replay_commit_failed rid=%s service=%s", call->rid, call->service);
+    return rc ? -1 : 0;
 }
 
 int
@@ -174,7 +160,7 @@ replay_lookup (svc_call_t *call, reply_t *reply)
 //  At most once a minute per worker: old rows go in batches, so a backlog never holds a
 //  worker for long (the next sweep takes the next batch).
 static void
-s_idle (db_t *db, outbox_t *outbox)
+s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
     static int64_t next_sweep;
     int64_t now = zclock_mono ();

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include "../proto/svc.h"
+#include "config.h"
 #include "db.h"
 #include "outbox.h"
 #include "reply.h"
@@ -25,6 +26,7 @@ typedef struct {
     const unsigned char *blob;  //  borrowed; the request's fourth frame (takes_blob only)
     size_t blob_size;           //  0 when there is none
     outbox_t *outbox;           //  events to the hub, chunk requests to the broker
+    const jobs_config_t *jobs;  //  the settings, read once at start
 } svc_call_t;
 
 //  Fills reply (status + body). Never fails: every outcome is a status.
@@ -45,7 +47,7 @@ typedef struct {
     int (*init) (db_t *db);
     //  Optional: called about once a second while the worker has no request in hand
     //  (jobs.c sweeps expired chunk leases here).
-    void (*idle) (db_t *db, outbox_t *outbox);
+    void (*idle) (db_t *db, outbox_t *outbox, const jobs_config_t *jobs);
 } svc_family_t;
 
 #endif

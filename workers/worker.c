@@ -1,19 +1,22 @@
-/*  worker: the MDP worker loop and the dispatch table. Owns the broker socket, the
-    database handle and the user cache; service families own their statements and rules.  */
+/*  worker: the SQL side of the worker and the dispatch table. Takes one request at a time
+    from the broker link actor (link.c, which owns the broker socket and its heartbeats),
+    and owns the database handle, the outbox and the user cache; service families own their
+    statements and rules.  */
 #include "worker.h"
 #include "auth.h"
 #include "jobs.h"
+#include "link.h"
 #include "replay.h"
 #include "sys.h"
 #include "tickets.h"
 #include "usercache.h"
-#include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/memtrim.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 
-#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 //  Every family this worker offers. Adding one (jobs.c) is one line here.
@@ -26,9 +29,6 @@ static const svc_family_t *s_families [] = {
 };
 #define FAMILIES_N (sizeof s_families / sizeof s_families [0])
 
-#define WORKER_PENDING_MAX      16      //  REQUESTs read while busy; beyond it 503 at once
-#define WORKER_RECONNECT_MIN_MS 250
-#define WORKER_RECONNECT_MAX_MS 4000
 #define WORKER_USERS_MAX        1024
 #define WORKER_USERS_TTL_MS     2000
 #define WORKER_MAINTAIN_MS      1000    //  background database reconnect attempts
@@ -36,19 +36,14 @@ static const svc_family_t *s_families [] = {
 struct _worker_t {
     char *endpoint;
     int heartbeat_ms;
-    zsock_t *sock;                      //  DEALER to the broker; replaced on reconnect
+    zactor_t *link;                     //  the broker link (link.c), while running
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
     usercache_t *users;
+    jobs_config_t jobs;                 //  the settings every family reads
     const char *services [MDP_READY_SERVICES_MAX];
     size_t services_n;
-    int64_t heartbeat_at;               //  when the next HEARTBEAT is due
-    int64_t last_recv;                  //  the broker's last sign of life
-    int64_t maintain_at;
-    int reconnect_ms;                   //  the next reconnect delay
-    bool reconnect;                     //  DISCONNECT or silence: new socket after this request
-    bool busy;                          //  a request is in hand (ticks must not dispatch)
-    zlist_t *pending;                   //  mdp_msg_t REQUESTs read while busy, bounded
+    int64_t maintain_at;                //  the next idle round: db, outbox, family sweeps
 };
 
 const svc_entry_t *
@@ -61,24 +56,18 @@ worker_service (const char *name)
     return NULL;
 }
 
-static void s_tick (void *arg);
-
 worker_t *
 worker_new (const worker_config_t *cfg)
 {
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
-    self->reconnect_ms = WORKER_RECONNECT_MIN_MS;
-    self->pending = zlist_new ();
+    self->jobs = cfg->jobs;
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
     self->db = db_new ();
     self->outbox = outbox_new (cfg->hub_endpoint, cfg->endpoint);
     if (!self->db || !self->outbox)
         goto fail;
-    //  Ticks at a quarter of the interval, so a heartbeat is never more than a quarter late
-    //  whatever the phase between db's clock and ours.
-    db_set_tick (self->db, s_tick, self, self->heartbeat_ms / 4 > 25 ? self->heartbeat_ms / 4 : 25);
     for (size_t f = 0; f < FAMILIES_N; f++) {
         const svc_family_t *family = s_families [f];
         if (family->init && family->init (self->db)) {
@@ -97,25 +86,13 @@ fail:
     return NULL;
 }
 
-static void
-s_drop_pending (worker_t *self, const char *why)
-{
-    mdp_msg_t *msg;
-    while ((msg = (mdp_msg_t *) zlist_pop (self->pending))) {
-        log_warn ("event=request_dropped reason=%s", why);
-        mdp_msg_destroy (&msg);
-    }
-}
-
 void
 worker_destroy (worker_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     worker_t *self = *self_p;
-    s_drop_pending (self, "shutdown");
-    zlist_destroy (&self->pending);
-    zsock_destroy (&self->sock);
+    zactor_destroy (&self->link);
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     usercache_destroy (&self->users);
@@ -183,6 +160,7 @@ s_dispatch (worker_t *self, const char *service, svc_request_t *req, reply_t *re
         svc_call_t call = {
             .db = self->db, .rid = req->rid, .service = entry->name,
             .user = req->user, .role = role, .payload = payload, .outbox = self->outbox,
+            .jobs = &self->jobs,
             .blob = req->blob ? zframe_data (req->blob) : NULL,
             .blob_size = req->blob ? zframe_size (req->blob) : 0,
         };
@@ -228,237 +206,122 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 }
 
 //  ---------------------------------------------------------------------------------
-//  Broker connection
+//  The SQL side's loop
 
-static void
-s_send (worker_t *self, zmsg_t **msg_p)
+//  A REQUEST from the link: its service is the first body frame (proto/README.md, "READY
+//  with several services"). A body without it (a broker that does not send it) is answered
+//  400 rather than guessed at. Returns the reply body, NULL when there is none to send.
+static zmsg_t *
+s_serve (worker_t *self, zmsg_t **body_p)
 {
-    if (self->sock && zmsg_send (msg_p, self->sock))
-        log_warn ("event=broker_send_failed errno=%d", errno);
-    zmsg_destroy (msg_p);
-}
-
-static void
-s_heartbeat_if_due (worker_t *self)
-{
-    int64_t now = zclock_mono ();
-    if (now >= self->heartbeat_at) {
-        zmsg_t *msg = mdp_worker_command_new (NULL, MDPW_HEARTBEAT);
-        s_send (self, &msg);
-        self->heartbeat_at = now + self->heartbeat_ms;
-    }
-    if (!self->reconnect && now - self->last_recv > (int64_t) MDP_HEARTBEAT_LIVENESS * self->heartbeat_ms) {
-        log_warn ("event=broker_silent ms=%lld", (long long) (now - self->last_recv));
-        self->reconnect = true;
-    }
-}
-
-static int
-s_connect_broker (worker_t *self)
-{
-    self->sock = zsock_new (ZMQ_DEALER);
-    if (!self->sock)
-        return -1;
-    mdp_socket_setup (self->sock);
-    zsock_set_sndtimeo (self->sock, self->heartbeat_ms);   //  a dead broker never blocks us
-    if (curve_client_apply (self->sock)
-    ||  zsock_connect (self->sock, "%s", self->endpoint)) {
-        log_error ("event=broker_connect_failed endpoint=%s", self->endpoint);
-        zsock_destroy (&self->sock);
-        return -1;
-    }
-    zmsg_t *ready = mdp_worker_ready_new (self->services, self->services_n);
-    s_send (self, &ready);
-    int64_t now = zclock_mono ();
-    self->last_recv = now;
-    self->heartbeat_at = now + self->heartbeat_ms;
-    self->reconnect = false;
-    log_info ("event=worker_ready endpoint=%s services=%zu", self->endpoint, self->services_n);
-    return 0;
-}
-
-static void
-s_reconnect (worker_t *self)
-{
-    zsock_destroy (&self->sock);
-    //  Requests read on the old socket belong to a session the broker has closed; it
-    //  hands them to another worker.
-    s_drop_pending (self, "reconnect");
-    log_warn ("event=broker_reconnect delay_ms=%d", self->reconnect_ms);
-    int64_t until = zclock_mono () + self->reconnect_ms;
-    while (!stop_requested && zclock_mono () < until)
-        zclock_sleep (50);
-    self->reconnect_ms = self->reconnect_ms * 2 > WORKER_RECONNECT_MAX_MS
-                       ? WORKER_RECONNECT_MAX_MS : self->reconnect_ms * 2;
-    if (!stop_requested && s_connect_broker (self))
-        self->reconnect = true;
-}
-
-//  A REQUEST decoded off the socket: its service is the first body frame (proto/README.md,
-//  "READY with several services"). A body without it (a broker that does not send it)
-//  is answered 400 rather than guessed at.
-static void
-s_serve (worker_t *self, mdp_msg_t *msg)
-{
-    self->busy = true;
-    zframe_t *first = zmsg_first (msg->body);
+    zmsg_t *body = *body_p;
+    zframe_t *first = zmsg_first (body);
     char name [MDP_SERVICE_MAX + 1] = "";
     if (first && mdp_service_valid ((const char *) zframe_data (first), zframe_size (first))) {
         memcpy (name, zframe_data (first), zframe_size (first));
         name [zframe_size (first)] = 0;
     }
-    zmsg_t *body = NULL;
     if (*name && worker_service (name)) {
-        zframe_t *service = zmsg_pop (msg->body);
+        zframe_t *service = zmsg_pop (body);
         zframe_destroy (&service);
-        body = worker_handle (self, name, &msg->body);
+        return worker_handle (self, name, body_p);
     }
-    else {
-        //  With a service frame the rid is the second frame, without one the first.
-        if (zmsg_size (msg->body) == 4) {
-            zframe_t *service = zmsg_pop (msg->body);
-            zframe_destroy (&service);
-        }
-        char rid [SVC_RID_MAX + 1];
-        svc_peek_rid (msg->body, rid);
-        log_warn ("event=request_malformed rid=%s msg=\"unknown or missing service frame\"",
-                  *rid ? rid : "-");
-        if (*rid)
-            body = svc_reply_error (rid, 400, "bad_request",
-                                    "The request names no service this worker offers.");
+    //  With a service frame the rid is the second frame, without one the first.
+    if (zmsg_size (body) == 4) {
+        zframe_t *service = zmsg_pop (body);
+        zframe_destroy (&service);
     }
-    if (body) {
-        zmsg_t *reply = mdp_worker_reply_new (msg->client, &body);
-        s_send (self, &reply);
-    }
-    mdp_msg_destroy (&msg);
-    self->busy = false;
+    char rid [SVC_RID_MAX + 1];
+    svc_peek_rid (body, rid);
+    log_warn ("event=request_malformed rid=%s msg=\"unknown or missing service frame\"",
+              *rid ? rid : "-");
+    zmsg_destroy (body_p);
+    return *rid ? svc_reply_error (rid, 400, "bad_request",
+                                  "The request names no service this worker offers.") : NULL;
 }
 
-//  Handles one message from the broker. While busy (inside a tick) a REQUEST waits in
-//  pending; if that is full it is refused at once rather than held unboundedly.
+//  "REQUEST" client body... in; "REPLY" client [body...] out, always, so the link knows
+//  the request is no longer in hand.
 static void
-s_on_message (worker_t *self, zmsg_t *raw)
+s_on_request (worker_t *self, zmsg_t *msg)
 {
-    char err [128], q [160];
-    self->last_recv = zclock_mono ();       //  any message is a sign of life
-    self->reconnect_ms = WORKER_RECONNECT_MIN_MS;
-    mdp_msg_t *msg = mdp_msg_decode (&raw, MDP_AT_WORKER, err, sizeof err);
-    if (!msg) {
-        log_warn ("event=broker_msg_malformed msg=%s", log_quote (q, sizeof q, err));
-        return;
-    }
-    if (msg->command == MDPW_REQUEST) {
-        if (!self->busy && zlist_size (self->pending) == 0) {
-            s_serve (self, msg);
-            return;
-        }
-        if (zlist_size (self->pending) < WORKER_PENDING_MAX) {
-            zlist_append (self->pending, msg);
-            return;
-        }
-        char rid [SVC_RID_MAX + 1];
-        zmsg_first (msg->body);
-        zframe_t *second = zmsg_next (msg->body);   //  after the service frame
-        rid [0] = 0;
-        if (second && svc_rid_valid ((const char *) zframe_data (second), zframe_size (second))) {
-            memcpy (rid, zframe_data (second), zframe_size (second));
-            rid [zframe_size (second)] = 0;
-        }
-        log_warn ("event=request_refused rid=%s reason=busy", *rid ? rid : "-");
-        if (*rid) {
-            zmsg_t *body = svc_reply_error (rid, 503, "worker_busy", "The worker is busy; try again.");
-            zmsg_t *reply = mdp_worker_reply_new (msg->client, &body);
-            s_send (self, &reply);
-        }
-    }
-    else
-    if (msg->command == MDPW_DISCONNECT) {
-        log_warn ("event=broker_disconnect");
-        self->reconnect = true;
-    }
-    mdp_msg_destroy (&msg);
+    zframe_t *client = zmsg_pop (msg);
+    zmsg_t *reply = client ? s_serve (self, &msg) : NULL;
+    if (!reply)
+        reply = zmsg_new ();
+    zmsg_pushmem (reply, client ? zframe_data (client) : NULL, client ? zframe_size (client) : 0);
+    zmsg_pushstr (reply, "REPLY");
+    if (zmsg_send (&reply, zactor_sock (self->link)))
+        log_error ("event=link_send_failed");
+    zmsg_destroy (&reply);
+    zframe_destroy (&client);
+    zmsg_destroy (&msg);
 }
 
-//  Reads whatever the broker sent, without blocking.
+//  About once a second with no request in hand: reconnect the database when it went away
+//  (so the next request need not), read the broker's answers to our chunk requests, and
+//  let each family sweep. A request that arrives meanwhile waits in the link's pipe.
 static void
-s_drain (worker_t *self)
+s_maintain (worker_t *self)
 {
-    zmsg_t *raw;
-    while (self->sock && (raw = mdp_recv (self->sock, 0)))
-        s_on_message (self, raw);
-}
-
-//  Called by db while it waits on PostgreSQL: keeps the broker convinced we are alive.
-static void
-s_tick (void *arg)
-{
-    worker_t *self = (worker_t *) arg;
-    s_drain (self);
-    s_heartbeat_if_due (self);
-}
-
-//  db_maintain may connect, and ticks while it waits: a request served inside that tick
-//  would connect a second time, and one of the two connections would leak. Requests that
-//  arrive meanwhile wait in pending instead.
-static void
-s_db_maintain (worker_t *self)
-{
-    self->busy = true;
     db_maintain (self->db);
-    self->busy = false;
+    outbox_drain (self->outbox);
+    for (size_t f = 0; f < FAMILIES_N; f++)
+        if (s_families [f]->idle)
+            s_families [f]->idle (self->db, self->outbox, &self->jobs);
+    self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
+    memtrim_maybe (zclock_mono ());
+}
+
+//  Starts the link actor with SIGTERM and SIGINT blocked in its thread (a new thread
+//  inherits the mask), so they reach this one, whose loop reads stop_requested. 0 once
+//  the link said READY to the broker.
+static int
+s_start_link (worker_t *self)
+{
+    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n };
+    sigset_t block, old;
+    sigemptyset (&block);
+    sigaddset (&block, SIGTERM);
+    sigaddset (&block, SIGINT);
+    pthread_sigmask (SIG_BLOCK, &block, &old);
+    self->link = zactor_new (link_actor, &cfg);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    char *status = self->link ? zstr_recv (self->link) : NULL;
+    int rc = status && !strcmp (status, "CONNECTED") ? 0 : -1;
+    free (status);
+    if (rc)
+        zactor_destroy (&self->link);
+    return rc;
 }
 
 int
 worker_run (worker_t *self)
 {
-    if (s_connect_broker (self))
+    if (s_start_link (self))
         return -1;
     self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
-    s_db_maintain (self);                   //  connect now rather than on the first request
+    db_maintain (self->db);                 //  connect now rather than on the first request
     while (!stop_requested) {
-        if (self->reconnect) {
-            s_reconnect (self);
-            continue;
-        }
-        mdp_msg_t *msg = (mdp_msg_t *) zlist_pop (self->pending);
-        if (msg) {
-            s_serve (self, msg);
-            continue;
-        }
-        int64_t now = zclock_mono ();
-        int64_t wait = self->heartbeat_at - now;
-        if (self->maintain_at - now < wait)
-            wait = self->maintain_at - now;
-        zmsg_t *raw = mdp_recv (self->sock, wait > 0 ? (int) wait : 0);
-        if (raw)
-            s_on_message (self, raw);
+        int64_t wait = self->maintain_at - zclock_mono ();
+        //  A signal interrupts the wait (EINTR) and the loop sees stop_requested.
+        zmsg_t *msg = mdp_recv (zactor_sock (self->link), wait > 0 ? (int) wait : 0);
+        char *command = msg ? zmsg_popstr (msg) : NULL;
+        if (command && !strcmp (command, "REQUEST"))
+            s_on_request (self, msg);
         else
-        if (zmq_errno () != EAGAIN && zmq_errno () != EINTR) {
-            log_error ("event=recv_failed msg=%s", zmq_strerror (zmq_errno ()));
+        if (command && !strcmp (command, "FAILED")) {
+            free (command);
+            zmsg_destroy (&msg);
             break;
         }
-        s_heartbeat_if_due (self);
-        if (zclock_mono () >= self->maintain_at) {
-            s_db_maintain (self);
-            outbox_drain (self->outbox);
-            for (size_t f = 0; f < FAMILIES_N && !self->reconnect; f++)
-                if (s_families [f]->idle) {
-                    self->busy = true;      //  requests that arrive meanwhile wait in pending
-                    s_families [f]->idle (self->db, self->outbox);
-                    self->busy = false;
-                }
-            self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
-            memtrim_maybe (zclock_mono ());
-        }
+        else
+            zmsg_destroy (&msg);
+        free (command);
+        if (zclock_mono () >= self->maintain_at)
+            s_maintain (self);
     }
-    s_drop_pending (self, "shutdown");
-    if (self->sock) {
-        zmsg_t *bye = mdp_worker_command_new (NULL, MDPW_DISCONNECT);
-        zsock_set_linger (self->sock, 500);     //  let the DISCONNECT leave before we go
-        s_send (self, &bye);
-        zsock_destroy (&self->sock);
-    }
+    zactor_destroy (&self->link);           //  the link says DISCONNECT: the broker hands back
     log_info ("event=worker_stopped");
     return 0;
 }

@@ -1,15 +1,17 @@
-/*  worker: the MDP worker actor. One DEALER to the broker offering every service of the
-    families in its table, one request at a time, heartbeats both ways (also while SQL
-    runs), reconnect with backoff, and the user check before authenticated services.  */
+/*  worker: the SQL side of a worker. Starts the broker link actor (link.c: the DEALER, its
+    heartbeats and reconnects), takes one request at a time from it, checks the user before
+    authenticated services, dispatches to the service families and hands back the reply.  */
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 
+#include "config.h"
 #include "service.h"
 
 typedef struct {
     const char *endpoint;       //  BROKER_ENDPOINT
     const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
     int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
+    jobs_config_t jobs;         //  CHUNK_SIZE, JOB_WINDOW, MAX_ACTIVE_JOBS...
 } worker_config_t;
 
 typedef struct _worker_t worker_t;

@@ -1,0 +1,175 @@
+/*  Unit tests for workers/link: the broker link actor against a fake broker (a ROUTER on
+    inproc), with the test playing the SQL side on the actor's pipe.  */
+#include "testing.h"
+#include "../../proto/mdp.h"
+#include "../../workers/link.h"
+
+static const char *s_services [] = { "a.one", "a.two" };
+
+//  The next message from the worker that is not a HEARTBEAT (counted in *beats), decoded.
+static mdp_msg_t *
+s_next (zsock_t *router, int timeout_ms, int *beats)
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    while (zclock_mono () < until) {
+        zmsg_t *raw = mdp_recv (router, (int) (until - zclock_mono ()));
+        if (!raw)
+            break;
+        char err [128];
+        mdp_msg_t *msg = mdp_msg_decode (&raw, MDP_AT_BROKER, err, sizeof err);
+        if (msg && msg->command == MDPW_HEARTBEAT) {
+            if (beats)
+                (*beats)++;
+            mdp_msg_destroy (&msg);
+            continue;
+        }
+        return msg;
+    }
+    return NULL;
+}
+
+static void
+s_request (zsock_t *router, zframe_t *worker, const char *rid)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, "a.one");
+    zmsg_addstr (body, rid);
+    zmsg_addstr (body, "");
+    zmsg_addstr (body, "{}");
+    zframe_t *client = zframe_new ("client-1", 8);
+    zmsg_t *msg = mdp_worker_request_new (worker, client, &body);
+    zmsg_send (&msg, router);
+    zframe_destroy (&client);
+}
+
+//  The rid of a REQUEST the link handed to the SQL side ("REQUEST" client service rid ...).
+static char *
+s_take (zactor_t *link)
+{
+    zmsg_t *msg = mdp_recv (zactor_sock (link), 1000);
+    if (!msg || zmsg_size (msg) < 4)
+        return NULL;
+    char *command = zmsg_popstr (msg);
+    char *client = zmsg_popstr (msg);
+    char *service = zmsg_popstr (msg);
+    char *rid = zmsg_popstr (msg);
+    bool ok = !strcmp (command, "REQUEST") && !strcmp (client, "client-1")
+           && !strcmp (service, "a.one");
+    free (command);
+    free (client);
+    free (service);
+    zmsg_destroy (&msg);
+    if (!ok)
+        zstr_free (&rid);
+    return rid;
+}
+
+//  Starts a link to a fresh ROUTER at endpoint; returns the worker's routing id from READY.
+static zframe_t *
+s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **link)
+{
+    *router = zsock_new_router (endpoint);
+    link_config_t cfg = { endpoint, 100, s_services, services_n };
+    *link = zactor_new (link_actor, &cfg);
+    char *status = zstr_recv (*link);
+    bool connected = status && !strcmp (status, "CONNECTED");
+    zstr_free (&status);
+    mdp_msg_t *ready = connected ? s_next (*router, 1000, NULL) : NULL;
+    zframe_t *worker = ready && ready->command == MDPW_READY && ready->services_n == services_n
+                     ? zframe_dup (ready->sender) : NULL;
+    mdp_msg_destroy (&ready);
+    return worker;
+}
+
+//  The SQL side's answer to the request in hand.
+static void
+s_reply (zactor_t *link, const char *rid)
+{
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "REPLY");
+    zmsg_addstr (reply, "client-1");
+    zmsg_addstr (reply, rid);
+    zmsg_addstr (reply, "200");
+    zmsg_addstr (reply, "{}");
+    zmsg_send (&reply, link);
+}
+
+TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start ("inproc://test-worker-link", 2, &router, &link);
+    CHECK (worker);
+
+    s_request (router, worker, "r1");
+    char *rid = s_take (link);
+    CHECK_STR (rid, "r1");
+    zstr_free (&rid);
+
+    //  The SQL side holds r1: the link keeps the broker convinced, and queues one more.
+    int beats = 0;
+    s_request (router, worker, "r2");
+    s_request (router, worker, "r3");
+    mdp_msg_t *refused = s_next (router, 450, &beats);
+    CHECK (refused && refused->command == MDPW_REPLY);
+    zmsg_first (refused->body);
+    char *status_frame = zframe_strdup (zmsg_next (refused->body));
+    CHECK_STR (status_frame, "503");
+    free (status_frame);
+    mdp_msg_destroy (&refused);
+    CHECK (s_next (router, 350, &beats) == NULL);
+    CHECK (beats >= 3);
+    CHECK (mdp_recv (zactor_sock (link), 0) == NULL);   //  r2 waits for r1's reply
+
+    //  r1's reply goes to the broker, and r2 to the SQL side.
+    s_reply (link, "r1");
+    mdp_msg_t *answer = s_next (router, 1000, NULL);
+    CHECK (answer && answer->command == MDPW_REPLY);
+    CHECK_INT (zmsg_size (answer->body), 3);
+    mdp_msg_destroy (&answer);
+    rid = s_take (link);
+    CHECK_STR (rid, "r2");
+    zstr_free (&rid);
+
+    //  Stopping says DISCONNECT, so the broker hands r2 back.
+    zactor_destroy (&link);
+    mdp_msg_t *bye = s_next (router, 1000, NULL);
+    CHECK (bye && bye->command == MDPW_DISCONNECT);
+    mdp_msg_destroy (&bye);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
+TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start ("inproc://test-worker-link-2", 1, &router, &link);
+    CHECK (worker);
+
+    s_request (router, worker, "r1");
+    char *rid = s_take (link);
+    CHECK_STR (rid, "r1");
+    zstr_free (&rid);
+    zmsg_t *disconnect = mdp_worker_command_new (worker, MDPW_DISCONNECT);
+    zmsg_send (&disconnect, router);
+    //  No new session while r1 is in hand: its reply must leave on this one.
+    CHECK (s_next (router, 300, NULL) == NULL);
+    s_reply (link, "r1");
+    mdp_msg_t *answer = s_next (router, 1000, NULL);
+    CHECK (answer && answer->command == MDPW_REPLY);
+    CHECK (zframe_eq (answer->sender, worker));
+    mdp_msg_destroy (&answer);
+    mdp_msg_t *again = s_next (router, 1000, NULL);   //  after LINK_RECONNECT_MIN_MS
+    CHECK (again && again->command == MDPW_READY);
+    mdp_msg_destroy (&again);
+
+    zactor_destroy (&link);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
+TEST_MAIN ("worker_link",
+    T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
+    T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
+)
