@@ -14,6 +14,7 @@
 #include "../common/rand.h"
 #include "../common/stop.h"
 #include "../proto/mdp.h"
+#include "../proto/vocab.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -79,7 +80,7 @@ struct edge_s {
     int64_t jobs_sent_ms;
     char jobs_rid [SVC_RID_MAX + 1];    //  the sys.metrics request awaited; "" when none
     bool jobs_known;
-    int64_t jobs_by_status [5];         //  in the order of s_job_statuses
+    int64_t jobs_by_status [VOCAB_JOB_STATUS_COUNT];    //  in the order of vocab_job_statuses
     int64_t jobs_processed;
     int64_t jobs_sample_ms;
     double jobs_items_per_second;
@@ -92,7 +93,6 @@ struct edge_s {
 //  no route matched (404, 405), and the static UI on WEB_PORT.
 enum { EDGE_ROW_PREFLIGHT = 0, EDGE_ROW_UNMATCHED, EDGE_ROW_STATIC, EDGE_ROWS_PSEUDO };
 
-static const char *s_job_statuses [5] = { "queued", "running", "completed", "failed", "canceled" };
 
 
 static int64_t
@@ -125,7 +125,7 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("REQUEST_TIMEOUT_MS", 10000, 100, 600000, &cfg->request_timeout_ms);
     rc |= conf_int ("EDGE_MAX_INFLIGHT", 4096, 1, 1000000, &cfg->max_inflight);
     rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
-    rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &cfg->max_job_items);
+    rc |= vocab_max_job_items (&cfg->max_job_items);
     rc |= conf_int ("EDGE_MAX_JOB_UPLOADS", 4, 1, 10000, &cfg->max_job_uploads);
     rc |= conf_int ("EDGE_BODY_BUDGET_BYTES", 64L * 1024 * 1024, 1024, 1024L * 1024 * 1024 * 1024,
                     &cfg->body_budget_bytes);
@@ -410,8 +410,8 @@ s_on_jobs_metrics (edge_t *self, svc_reply_t *reply)
         return;
     }
     int64_t now = s_now_ms ();
-    for (size_t i = 0; i < 5; i++) {
-        json_t *n = json_object_get (jobs, s_job_statuses [i]);
+    for (size_t i = 0; i < VOCAB_JOB_STATUS_COUNT; i++) {
+        json_t *n = json_object_get (jobs, vocab_job_statuses [i]);
         self->jobs_by_status [i] = json_is_integer (n) ? (int64_t) json_integer_value (n) : 0;
     }
     int64_t total = (int64_t) json_integer_value (processed);
@@ -1218,8 +1218,8 @@ edge_metrics_text (edge_t *self, size_t *len)
     if (self->jobs_known) {
         fprintf (f, "# HELP jobs Bulk jobs by status (sys.metrics, at most 5 s old).\n"
                     "# TYPE jobs gauge\n");
-        for (size_t i = 0; i < 5; i++)
-            fprintf (f, "jobs{status=\"%s\"} %lld\n", s_job_statuses [i],
+        for (size_t i = 0; i < VOCAB_JOB_STATUS_COUNT; i++)
+            fprintf (f, "jobs{status=\"%s\"} %lld\n", vocab_job_statuses [i],
                      (long long) self->jobs_by_status [i]);
         fprintf (f, "# HELP job_items_processed_total Items processed over all jobs (stored counters).\n"
                     "# TYPE job_items_processed_total counter\njob_items_processed_total %lld\n",

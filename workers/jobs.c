@@ -7,6 +7,7 @@
 #include "replay.h"
 #include "../common/conf.h"
 #include "../common/log.h"
+#include "../proto/vocab.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -17,14 +18,12 @@
 static long s_chunk_size;           //  CHUNK_SIZE: ids per chunk (one transaction)
 static long s_window;               //  JOB_WINDOW: chunks of one job out at a time
 static long s_max_active;           //  MAX_ACTIVE_JOBS: queued + running per user
-static long s_max_items;            //  MAX_JOB_ITEMS: ids per job
+static long s_max_items;            //  MAX_JOB_ITEMS: ids per job (vocab_max_job_items)
 static long s_lease_ms;             //  CHUNK_LEASE_MS: when a sent chunk is sent again
 static long s_max_attempts;         //  CHUNK_MAX_ATTEMPTS: sends before the job fails
 
 #define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
-#define JOBS_PAGE_MAX       100
-#define JOBS_ITEMS_MAX      1000
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 
 static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
@@ -55,16 +54,13 @@ static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
       " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
 };
 
-static const char *s_statuses [] = { "queued", "running", "completed", "failed", "canceled", NULL };
-static const char *s_item_statuses [] = { "pending", "succeeded", "failed", "canceled", NULL };
-
-static bool
-s_in (const char *value, const char *const *set)
+//  A detail naming the vocab list value is not in; nothing when it is absent or in it.
+static void
+s_check_in (json_t *details, const char *key, const char *value, const char *const *set)
 {
-    for (; *set; set++)
-        if (!strcmp (value, *set))
-            return true;
-    return false;
+    char msg [160];
+    if (value && vocab_index (set, value) < 0)
+        reply_detail (details, key, vocab_must_be (set, msg, sizeof msg));
 }
 
 //  The payload's string field, NULL when absent or not a string.
@@ -320,12 +316,14 @@ s_create (svc_call_t *call, reply_t *reply)
     if (!id || !uuid_valid (id))
         reply_detail (details, "id", "must be a uuid");
     const char *type = s_str (call->payload, "type");
-    if (!type || strcmp (type, "bulk-delete"))
-        reply_detail (details, "type", "must be \"bulk-delete\"");
+    s_check_in (details, "type", type ? type : "", vocab_job_types);
     json_t *key_v = json_object_get (call->payload, "idempotencyKey");
     const char *key = json_string_value (key_v);
-    if (key_v && !json_is_null (key_v) && (!key || !*key || strlen (key) > 255))
-        reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
+    if (key_v && !json_is_null (key_v) && (!key || !*key || strlen (key) > VOCAB_IDEMPOTENCY_KEY_MAX)) {
+        char msg [64];
+        snprintf (msg, sizeof msg, "must be a string of 1 to %d characters", VOCAB_IDEMPOTENCY_KEY_MAX);
+        reply_detail (details, "idempotencyKey", msg);
+    }
     const unsigned char *ids = NULL;
     unsigned char *owned = NULL;
     size_t n = 0;
@@ -553,10 +551,9 @@ s_get (svc_call_t *call, reply_t *reply)
     const char *id = s_str (call->payload, "id");
     long page, limit;
     s_int (call->payload, "itemsPage", 1, 1, 1000000000, &page, details);
-    s_int (call->payload, "itemsLimit", 100, 1, JOBS_ITEMS_MAX, &limit, details);
+    s_int (call->payload, "itemsLimit", VOCAB_ITEMS_LIMIT_DEFAULT, 1, VOCAB_ITEMS_LIMIT_MAX, &limit, details);
     const char *status = s_str (call->payload, "itemStatus");
-    if (status && !s_in (status, s_item_statuses))
-        reply_detail (details, "itemStatus", "must be pending, succeeded, failed or canceled");
+    s_check_in (details, "itemStatus", status, vocab_job_item_statuses);
     if (json_array_size (details) == 0 && (page - 1) * limit > 2000000000L)
         reply_detail (details, "itemsPage", "is past any job's last item");
     if (json_array_size (details)) {
@@ -602,13 +599,11 @@ s_list (svc_call_t *call, reply_t *reply)
     json_t *details = json_array ();
     long page, limit;
     s_int (call->payload, "page", 1, 1, 10000000, &page, details);
-    s_int (call->payload, "limit", 20, 1, JOBS_PAGE_MAX, &limit, details);
+    s_int (call->payload, "limit", VOCAB_LIMIT_DEFAULT, 1, VOCAB_LIMIT_MAX, &limit, details);
     const char *type = s_str (call->payload, "type");
-    if (type && strcmp (type, "bulk-delete"))
-        reply_detail (details, "type", "must be bulk-delete");
+    s_check_in (details, "type", type, vocab_job_types);
     const char *status = s_str (call->payload, "status");
-    if (status && !s_in (status, s_statuses))
-        reply_detail (details, "status", "must be queued, running, completed, failed or canceled");
+    s_check_in (details, "status", status, vocab_job_statuses);
     if (json_array_size (details)) {
         reply_invalid (reply, details);
         return;
@@ -738,7 +733,7 @@ s_init (db_t *db)
     if (conf_int ("CHUNK_SIZE", 1000, 1, 100000, &s_chunk_size)
     ||  conf_int ("JOB_WINDOW", 8, 1, 10000, &s_window)
     ||  conf_int ("MAX_ACTIVE_JOBS", 10, 1, 100000, &s_max_active)
-    ||  conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &s_max_items)
+    ||  vocab_max_job_items (&s_max_items)
     ||  conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &s_lease_ms)
     ||  conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &s_max_attempts))
         return -1;
