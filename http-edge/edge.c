@@ -5,7 +5,6 @@
 #include "jobbody.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "reply.h"
 #include "static.h"
 #include "../common/conf.h"
 #include "../common/curve.h"

@@ -1,7 +1,6 @@
 /*  request: answering a request: JSON bodies, standard headers, errors, body parsing.  */
 #include "request.h"
 #include "edge.h"
-#include "reply.h"
 #include "../common/log.h"
 
 #include <stdio.h>
@@ -46,7 +45,7 @@ req_respond_error (edge_req_t *req, int status, const char *code, const char *me
                    json_t *details)
 {
     size_t len;
-    char *json = reply_error_json (code, message, details, &len);
+    char *json = svc_error_text (code, message, details, &len);
     req_respond_json_owned (req, status, json, len);
 }
 
