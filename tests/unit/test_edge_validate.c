@@ -405,6 +405,8 @@ TEST (test_real_table_has_every_contract_route)
     CHECK (m.route->flags & ROUTE_ADMIN);
     CHECK_INT (routes_match ("GET", "/api/health", &m), 0);
     CHECK (!(m.route->flags & ROUTE_AUTH));
+    CHECK_INT (routes_match ("GET", "/api/meta", &m), 0);
+    CHECK_INT (m.route->flags, ROUTE_LOCAL);            //  anonymous, from memory
     CHECK_INT (routes_match ("PATCH", "/api/tickets/" UUID1, &m), 405);
     CHECK_STR (m.allow, "GET, PUT, DELETE, OPTIONS");
 }
