@@ -117,20 +117,6 @@ s_hex (zframe_t *frame, char *out)
     out [2 * size] = 0;
 }
 
-//  Service names are printable ASCII already; only quote and backslash need escaping
-//  before one goes into JSON text.
-static void
-s_json_escape (const char *src, char *dst, size_t dstlen)
-{
-    size_t o = 0;
-    for (; *src && o + 3 < dstlen; src++) {
-        if (*src == '"' || *src == '\\')
-            dst [o++] = '\\';
-        dst [o++] = (unsigned char) *src < 0x20 ? '?' : *src;
-    }
-    dst [o] = 0;
-}
-
 //  Whether one more warn line fits this second; the rest are counted and summed up later.
 static bool
 s_warn_allowed (broker_t *self)
@@ -764,10 +750,8 @@ s_expire_requests (broker_t *self)
             if (self->now - req->queued_at >= self->cfg.request_ttl_ms) {
                 zlistx_detach_cur (svc->requests);
                 self->queued--;
-                //  Capped so the error object stays within svc_reply_error's buffer.
-                char message [256], name [200];
-                s_json_escape (svc->name, name, sizeof name);
-                snprintf (message, sizeof message, "no worker offers %s", name);
+                char message [256];
+                snprintf (message, sizeof message, "no worker offers %.197s", svc->name);
                 log_warn ("event=request_expired rid=%s", *req->rid ? req->rid : "-");
                 s_request_fail (self, &req, 503, "service_unavailable", message);
             }

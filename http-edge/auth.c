@@ -46,8 +46,13 @@ auth_login (edge_req_t *req)
     json_t *details = json_array ();
     json_t *email = json_object_get (body, "email");
     json_t *password = json_object_get (body, "password");
-    if (!json_is_string (email) || json_string_length (email) < 1 || json_string_length (email) > 254)
-        validate_add (details, "email", "is required: a string of 1 to 254 characters");
+    //  1, not VOCAB_EMAIL_MIN: a login names an account; a short one simply is not found.
+    if (!json_is_string (email) || json_string_length (email) < 1
+    ||  json_string_length (email) > VOCAB_EMAIL_MAX) {
+        char msg [64];
+        snprintf (msg, sizeof msg, "is required: a string of 1 to %d characters", VOCAB_EMAIL_MAX);
+        validate_add (details, "email", msg);
+    }
     if (!json_is_string (password) || json_string_length (password) < 1
     ||  json_string_length (password) > AUTH_PASSWORD_MAX)
         validate_add (details, "password", "is required: a string of 1 to 1024 characters");

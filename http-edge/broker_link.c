@@ -8,6 +8,7 @@
 #include "../common/rand.h"
 #include "../proto/mdp.h"
 #include "../proto/svc.h"
+#include "../proto/vocab.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -17,8 +18,6 @@
 #define LINK_JOBS_PING_MS       5000    //  sys.metrics (jobs by status) every 5 s
 #define LINK_JOBS_LOST_MS       6000    //  an unanswered sys.metrics is given up after this
 #define LINK_BROKER_DEAD_MS     3000    //  no answer for this long: broker down
-
-static const char *s_job_statuses [5] = { "queued", "running", "completed", "failed", "canceled" };
 
 struct _broker_link_t {
     const edge_config_t *cfg;
@@ -45,7 +44,7 @@ struct _broker_link_t {
     int64_t jobs_sent_ms;
     char jobs_rid [SVC_RID_MAX + 1];    //  the sys.metrics request awaited; "" when none
     bool jobs_known;
-    int64_t jobs_by_status [5];         //  in the order of s_job_statuses
+    int64_t jobs_by_status [VOCAB_JOB_STATUS_COUNT];    //  in the order of vocab_job_statuses
     int64_t jobs_processed;
     int64_t jobs_sample_ms;
     double jobs_items_per_second;
@@ -232,8 +231,8 @@ s_on_jobs_metrics (broker_link_t *self, svc_reply_t *reply)
         return;
     }
     int64_t now = zclock_mono ();
-    for (size_t i = 0; i < 5; i++) {
-        json_t *n = json_object_get (jobs, s_job_statuses [i]);
+    for (size_t i = 0; i < VOCAB_JOB_STATUS_COUNT; i++) {
+        json_t *n = json_object_get (jobs, vocab_job_statuses [i]);
         self->jobs_by_status [i] = json_is_integer (n) ? (int64_t) json_integer_value (n) : 0;
     }
     int64_t total = (int64_t) json_integer_value (processed);
@@ -568,8 +567,8 @@ broker_link_metrics (broker_link_t *self, FILE *f)
         return;
     fprintf (f, "# HELP jobs Bulk jobs by status (sys.metrics, at most 5 s old).\n"
                 "# TYPE jobs gauge\n");
-    for (size_t i = 0; i < 5; i++)
-        fprintf (f, "jobs{status=\"%s\"} %lld\n", s_job_statuses [i],
+    for (size_t i = 0; i < VOCAB_JOB_STATUS_COUNT; i++)
+        fprintf (f, "jobs{status=\"%s\"} %lld\n", vocab_job_statuses [i],
                  (long long) self->jobs_by_status [i]);
     metrics_counter (f, "job_items_processed_total",
                      "Items processed over all jobs (stored counters).",

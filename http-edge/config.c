@@ -5,6 +5,7 @@
 #include "../common/jwt.h"
 #include "../common/log.h"
 #include "../proto/svc.h"
+#include "../proto/vocab.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,7 +23,7 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("REQUEST_TIMEOUT_MS", 10000, 100, 600000, &cfg->request_timeout_ms);
     rc |= conf_int ("EDGE_MAX_INFLIGHT", 4096, 1, 1000000, &cfg->max_inflight);
     rc |= conf_int ("MAX_BODY_BYTES", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes);
-    rc |= conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &cfg->max_job_items);
+    rc |= vocab_max_job_items (&cfg->max_job_items);
     rc |= conf_int ("EDGE_MAX_JOB_UPLOADS", 4, 1, 10000, &cfg->max_job_uploads);
     rc |= conf_int ("EDGE_BODY_BUDGET_BYTES", 64L * 1024 * 1024, 1024, 1024L * 1024 * 1024 * 1024,
                     &cfg->body_budget_bytes);

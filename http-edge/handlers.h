@@ -1,4 +1,5 @@
-/*  handlers: every route handler, one file per resource (auth.c, tickets.c, health.c).
+/*  handlers: every route handler, one file per resource (auth.c, tickets.c, health.c,
+    meta.c).
     routes.c lists them in its table.  */
 #ifndef EDGE_HANDLERS_H
 #define EDGE_HANDLERS_H
@@ -22,5 +23,7 @@ route_handler_fn jobs_cancel;
 
 route_handler_fn health_get;
 route_handler_fn metrics_get;
+
+route_handler_fn meta_get;
 
 #endif

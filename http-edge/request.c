@@ -1,7 +1,6 @@
 /*  request: answering a request: JSON bodies, standard headers and CORS, errors, body
     parsing, queueing the answer.  */
 #include "request.h"
-#include "reply.h"
 #include "../common/log.h"
 
 #include <arpa/inet.h>
@@ -52,7 +51,7 @@ req_respond_error (edge_req_t *req, int status, const char *code, const char *me
                    json_t *details)
 {
     size_t len;
-    char *json = reply_error_json (code, message, details, &len);
+    char *json = svc_error_text (code, message, details, &len);
     req_respond_json_owned (req, status, json, len);
 }
 

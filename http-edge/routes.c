@@ -19,6 +19,7 @@ static const route_t s_routes [] = {
     { "GET",    "/api/jobs/:id",            jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "POST",   "/api/jobs/:id/cancel",     jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
     { "GET",    "/api/health",              health_get,      0,                      ROUTE_BODY_NONE },
+    { "GET",    "/api/meta",                meta_get,        ROUTE_LOCAL,            ROUTE_BODY_NONE },
     { "GET",    "/metrics",                 metrics_get,     ROUTE_LOCAL,            ROUTE_BODY_NONE },
 };
 

@@ -9,8 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *s_statuses [] = { "open", "pending", "resolved", "closed", NULL };
-static const char *s_priorities [] = { "low", "normal", "high", "urgent", NULL };
 static const char *s_writable [] = { "subject", "description", "status", "priority",
                                      "requesterEmail", "assigneeId", NULL };
 static const char *s_readonly [] = { "id", "createdAt", "updatedAt", "deletedAt", "version", NULL };
@@ -82,7 +80,7 @@ bool
 validate_email (const char *s)
 {
     size_t len = strlen (s);
-    if (len < VALIDATE_EMAIL_MIN || len > VALIDATE_EMAIL_MAX)
+    if (len < VOCAB_EMAIL_MIN || len > VOCAB_EMAIL_MAX)
         return false;
     const char *at = strchr (s, '@');
     if (!at || at == s || strchr (at + 1, '@'))
@@ -174,12 +172,13 @@ s_check_string (json_t *value, const char *field, long min, long max, json_t *de
     return true;
 }
 
+//  A value from one of vocab.h's lists; the detail names the list.
 static bool
-s_check_enum (json_t *value, const char *field, const char *const *set,
-              const char *message, json_t *details)
+s_check_enum (json_t *value, const char *field, const char *const *set, json_t *details)
 {
     if (!json_is_string (value) || !s_in (json_string_value (value), set)) {
-        validate_add (details, field, message);
+        char msg [160];
+        validate_add (details, field, vocab_must_be (set, msg, sizeof msg));
         return false;
     }
     return true;
@@ -216,7 +215,7 @@ validate_ticket (json_t *body, bool create, json_t *details)
             continue;
         }
         if (!strcmp (key, "subject")) {
-            if (s_check_string (value, key, 1, VALIDATE_SUBJECT_MAX, details)) {
+            if (s_check_string (value, key, 1, VOCAB_SUBJECT_MAX, details)) {
                 json_t *t = s_trimmed (value);
                 if (json_string_length (t) == 0) {
                     validate_add (details, key, "must not be blank");
@@ -228,24 +227,22 @@ validate_ticket (json_t *body, bool create, json_t *details)
         }
         else
         if (!strcmp (key, "description")) {
-            if (s_check_string (value, key, 0, VALIDATE_DESCRIPTION_MAX, details))
+            if (s_check_string (value, key, 0, VOCAB_DESCRIPTION_MAX, details))
                 json_object_set (fields, key, value);
         }
         else
         if (!strcmp (key, "status")) {
-            if (s_check_enum (value, key, s_statuses,
-                              "must be one of open, pending, resolved, closed", details))
+            if (s_check_enum (value, key, vocab_ticket_statuses, details))
                 json_object_set (fields, key, value);
         }
         else
         if (!strcmp (key, "priority")) {
-            if (s_check_enum (value, key, s_priorities,
-                              "must be one of low, normal, high, urgent", details))
+            if (s_check_enum (value, key, vocab_ticket_priorities, details))
                 json_object_set (fields, key, value);
         }
         else
         if (!strcmp (key, "requesterEmail")) {
-            if (s_check_string (value, key, VALIDATE_EMAIL_MIN, VALIDATE_EMAIL_MAX, details)) {
+            if (s_check_string (value, key, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX, details)) {
                 if (validate_email (json_string_value (value)))
                     json_object_set (fields, key, value);
                 else
@@ -293,11 +290,42 @@ s_parse_long (const char *s, long min, long max, long *out)
     return true;
 }
 
+//  A query value from one of vocab.h's lists into payload, or a detail naming the list.
+static void
+s_take_enum (json_t *payload, const char *key, const char *value, const char *const *set,
+             json_t *details)
+{
+    char msg [160];
+    if (s_in (value, set))
+        json_object_set_new (payload, key, json_string (value));
+    else
+        validate_add (details, key, vocab_must_be (set, msg, sizeof msg));
+}
+
+//  A whole number min..max into payload, or a detail: fmt words it from min and max.
+static void
+s_take_long (json_t *payload, const char *key, const char *value, long min, long max,
+             const char *fmt, json_t *details)
+{
+    char msg [96];
+    long num;
+    if (s_parse_long (value, min, max, &num))
+        json_object_set_new (payload, key, json_integer (num));
+    else {
+        snprintf (msg, sizeof msg, fmt, min, max);
+        validate_add (details, key, msg);
+    }
+}
+
+//  The wording of a bad page number and of a bad page size, from their bounds.
+#define S_PAGE_FMT  "must be a whole number from %ld to %ld"
+#define S_LIMIT_FMT "must be between %ld and %ld"
+
 json_t *
 validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
 {
     size_t before = json_array_size (details);
-    json_t *payload = json_pack ("{s:i, s:i, s:s, s:s}", "page", 1, "limit", 20,
+    json_t *payload = json_pack ("{s:i, s:i, s:s, s:s}", "page", 1, "limit", VOCAB_LIMIT_DEFAULT,
                                  "deleted", "exclude", "sort", "-createdAt");
     json_t *seen = json_object ();
     for (size_t i = 0; i < n; i++) {
@@ -312,34 +340,20 @@ validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
             continue;
         }
         json_object_set_new (seen, key, json_true ());
-        long num;
-        if (!strcmp (key, "page")) {
-            if (s_parse_long (value, 1, VALIDATE_PAGE_MAX, &num))
-                json_object_set_new (payload, key, json_integer (num));
-            else
-                validate_add (details, key, "must be a whole number from 1 to 1000000");
-        }
+        if (!strcmp (key, "page"))
+            s_take_long (payload, key, value, 1, VOCAB_PAGE_MAX, S_PAGE_FMT, details);
         else
-        if (!strcmp (key, "limit")) {
-            if (s_parse_long (value, 1, VALIDATE_LIMIT_MAX, &num))
-                json_object_set_new (payload, key, json_integer (num));
-            else
-                validate_add (details, key, "must be between 1 and 100");
-        }
+        if (!strcmp (key, "limit"))
+            s_take_long (payload, key, value, 1, VOCAB_LIMIT_MAX, S_LIMIT_FMT, details);
         else
-        if (!strcmp (key, "status")) {
-            if (s_in (value, s_statuses))
-                json_object_set_new (payload, key, json_string (value));
-            else
-                validate_add (details, key, "must be one of open, pending, resolved, closed");
-        }
+        if (!strcmp (key, "status"))
+            s_take_enum (payload, key, value, vocab_ticket_statuses, details);
         else
-        if (!strcmp (key, "priority")) {
-            if (s_in (value, s_priorities))
-                json_object_set_new (payload, key, json_string (value));
-            else
-                validate_add (details, key, "must be one of low, normal, high, urgent");
-        }
+        if (!strcmp (key, "priority"))
+            s_take_enum (payload, key, value, vocab_ticket_priorities, details);
+        else
+        if (!strcmp (key, "deleted"))
+            s_take_enum (payload, key, value, s_deleted, details);
         else
         if (!strcmp (key, "assigneeId")) {
             if (uuid_valid (value))
@@ -353,19 +367,16 @@ validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
             if (chars < 0)
                 validate_add (details, key, "must be valid UTF-8");
             else
-            if (chars > VALIDATE_Q_MAX)
-                validate_add (details, key, "must be at most 200 characters");
+            if (chars > VOCAB_Q_MAX) {
+                char msg [64];
+                snprintf (msg, sizeof msg, "must be at most %d characters", VOCAB_Q_MAX);
+                validate_add (details, key, msg);
+            }
             else
             if (chars > 0)
                 json_object_set_new (payload, key, json_string (value));
         }
-        else
-        if (!strcmp (key, "deleted")) {
-            if (s_in (value, s_deleted))
-                json_object_set_new (payload, key, json_string (value));
-            else
-                validate_add (details, key, "must be one of exclude, include, only");
-        }
+
         else
         if (!strcmp (key, "sort")) {
             if (s_in (value [0] == '-' ? value + 1 : value, s_sorts))
@@ -442,9 +453,6 @@ validate_static_path (const char *path, size_t len)
 //  --------------------------------------------------------------------------
 //  Jobs
 
-static const char *s_job_statuses [] = { "queued", "running", "completed", "failed", "canceled", NULL };
-static const char *s_item_statuses [] = { "pending", "succeeded", "failed", "canceled", NULL };
-
 //  One pass over query pairs for the jobs routes: every key must be in keys, at most once.
 //  Integer keys get [min, max]; enum keys a set. Returns the payload (defaults included) or
 //  NULL with details.
@@ -452,7 +460,7 @@ typedef struct {
     const char *key;
     long min, max, dflt;            //  integer parameter when set is NULL
     const char *const *set;         //  enum parameter
-    const char *message;
+    const char *message;            //  integer: a format of min and max; enum: NULL
 } s_param_t;
 
 static json_t *
@@ -479,13 +487,11 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
             continue;
         }
         json_object_set_new (seen, param->key, json_true ());
-        long num;
-        if (param->set ? s_in (value, param->set)
-                       : s_parse_long (value, param->min, param->max, &num))
-            json_object_set_new (payload, param->key,
-                                 param->set ? json_string (value) : json_integer (num));
+        if (param->set)
+            s_take_enum (payload, param->key, value, param->set, details);
         else
-            validate_add (details, param->key, param->message);
+            s_take_long (payload, param->key, value, param->min, param->max, param->message,
+                         details);
     }
     json_decref (seen);
     if (json_array_size (details) > before) {
@@ -498,12 +504,11 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
 json_t *
 validate_job_query (const validate_kv_t *kv, size_t n, json_t *details)
 {
-    static const char *types [] = { "bulk-delete", NULL };
     const s_param_t params [] = {
-        { "page", 1, VALIDATE_PAGE_MAX, 1, NULL, "must be a whole number from 1 to 1000000" },
-        { "limit", 1, VALIDATE_LIMIT_MAX, 20, NULL, "must be between 1 and 100" },
-        { "type", 0, 0, 0, types, "must be bulk-delete" },
-        { "status", 0, 0, 0, s_job_statuses, "must be one of queued, running, completed, failed, canceled" },
+        { "page", 1, VOCAB_PAGE_MAX, 1, NULL, S_PAGE_FMT },
+        { "limit", 1, VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, NULL, S_LIMIT_FMT },
+        { "type", 0, 0, 0, vocab_job_types, NULL },
+        { "status", 0, 0, 0, vocab_job_statuses, NULL },
     };
     return s_query (params, sizeof params / sizeof params [0], kv, n, details);
 }
@@ -512,9 +517,9 @@ json_t *
 validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details)
 {
     const s_param_t params [] = {
-        { "itemsPage", 1, VALIDATE_PAGE_MAX, 1, NULL, "must be a whole number from 1 to 1000000" },
-        { "itemsLimit", 1, VALIDATE_ITEMS_LIMIT_MAX, 100, NULL, "must be between 1 and 1000" },
-        { "itemStatus", 0, 0, 0, s_item_statuses, "must be one of pending, succeeded, failed, canceled" },
+        { "itemsPage", 1, VOCAB_PAGE_MAX, 1, NULL, S_PAGE_FMT },
+        { "itemsLimit", 1, VOCAB_ITEMS_LIMIT_MAX, VOCAB_ITEMS_LIMIT_DEFAULT, NULL, S_LIMIT_FMT },
+        { "itemStatus", 0, 0, 0, vocab_job_item_statuses, NULL },
     };
     return s_query (params, sizeof params / sizeof params [0], kv, n, details);
 }
@@ -530,8 +535,12 @@ validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, js
             validate_add (details, key, "unknown field");
     }
     json_t *type = json_object_get (body, "type");
-    if (!json_is_string (type) || strcmp (json_string_value (type), "bulk-delete"))
-        validate_add (details, "type", "must be \"bulk-delete\"");
+    if (!json_is_string (type) || !s_in (json_string_value (type), vocab_job_types)) {
+        //  Quoted, as the body holds it: must be "bulk-delete".
+        char msg [96] = "must be ", *list = msg + strlen (msg);
+        vocab_join (vocab_job_types, " or ", "\"", list, sizeof msg - (size_t) (list - msg));
+        validate_add (details, "type", msg);
+    }
     json_t *payload = json_object_get (body, "payload");
     if (!json_is_object (payload))
         validate_add (details, "payload", "must be an object with ticketIds");
@@ -569,7 +578,7 @@ bool
 validate_idempotency_key (const char *key)
 {
     size_t len = key ? strlen (key) : 0;
-    if (len == 0 || len > VALIDATE_IDEMPOTENCY_KEY_MAX)
+    if (len == 0 || len > VOCAB_IDEMPOTENCY_KEY_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
         if ((unsigned char) key [i] < 0x20 || (unsigned char) key [i] >= 0x7f)

@@ -7,16 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-#define VALIDATE_SUBJECT_MAX      200
-#define VALIDATE_DESCRIPTION_MAX  10000
-#define VALIDATE_EMAIL_MIN        3
-#define VALIDATE_EMAIL_MAX        254
-#define VALIDATE_Q_MAX            200
-#define VALIDATE_LIMIT_MAX        100
-#define VALIDATE_PAGE_MAX         1000000
-#define VALIDATE_ITEMS_LIMIT_MAX  1000
-#define VALIDATE_IDEMPOTENCY_KEY_MAX 255
+#include "../proto/vocab.h"         //  the words and field limits checked here
 
 //  Appends {"field": field, "message": message} to details.
 void validate_add (json_t *details, const char *field, const char *message);
@@ -25,7 +16,8 @@ void validate_add (json_t *details, const char *field, const char *message);
 //  else -1.
 long validate_utf8_chars (const char *s, size_t len);
 
-//  A sane e-mail shape: local@domain.tld, no spaces or control bytes, 3..254 bytes.
+//  A sane e-mail shape: local@domain.tld, no spaces or control bytes,
+//  VOCAB_EMAIL_MIN..VOCAB_EMAIL_MAX bytes.
 bool validate_email (const char *s);
 
 //  True for "application/json" with optional parameters (e.g. "; charset=utf-8").
@@ -81,7 +73,7 @@ typedef struct {
 //  array's size, and each bad id by index, the first 20 of them).
 bool validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, json_t *details);
 
-//  Idempotency-Key: 1..255 printable ASCII bytes.
+//  Idempotency-Key: 1..VOCAB_IDEMPOTENCY_KEY_MAX printable ASCII bytes.
 bool validate_idempotency_key (const char *key);
 
 //  If-Match: "3", 3, W/ is not accepted; "*" gives *version = -1 (any). Returns -1 when

@@ -1,5 +1,6 @@
 /*  svc: application envelope codec.  */
 #include "svc.h"
+#include "../common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,17 +199,39 @@ svc_reply_encode (const char *rid, int status, const char *payload, size_t len)
     return body;
 }
 
+json_t *
+svc_error_object (const char *code, const char *message, json_t *details)
+{
+    return json_pack ("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", message,
+                      "details", details ? details : json_array ());
+}
+
+char *
+svc_error_text (const char *code, const char *message, json_t *details, size_t *len)
+{
+    json_t *root = svc_error_object (code, message, details);
+    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    json_decref (root);
+    if (!text) {
+        //  Text that is not UTF-8, or no memory: a constant body is still the contract.
+        text = strdup ("{\"error\":{\"code\":\"internal\",\"message\":"
+                       "\"the server failed to encode the error\",\"details\":[]}}");
+        if (!text)
+            PANIC ("event=oom where=svc_error_text");
+    }
+    if (len)
+        *len = strlen (text);
+    return text;
+}
+
 zmsg_t *
 svc_reply_error (const char *rid, int status, const char *code, const char *message)
 {
-    char json [512];
-    int n = snprintf (json, sizeof json,
-                      "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"details\":[]}}",
-                      code, message);
-    if (n < 0 || (size_t) n >= sizeof json)
-        n = snprintf (json, sizeof json,
-                      "{\"error\":{\"code\":\"internal\",\"message\":\"error text too long\",\"details\":[]}}");
-    return svc_reply_encode (rid, status, json, (size_t) n);
+    size_t len;
+    char *json = svc_error_text (code, message, NULL, &len);
+    zmsg_t *body = svc_reply_encode (rid, status, json, len);
+    free (json);
+    return body;
 }
 
 void

@@ -18,6 +18,7 @@
 #define PROTO_SVC_H
 
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include "../common/uuid.h"
 
@@ -78,8 +79,16 @@ zmsg_t *svc_request_encode (const char *rid, const char *user, svc_role_t role,
                             const char *payload, size_t len);
 zmsg_t *svc_reply_encode (const char *rid, int status, const char *payload, size_t len);
 
-//  A reply whose payload is the contract's error object. code and message are ours
-//  (constants), never outside input; rid may be NULL when the request had none.
+//  The contract's error object, {"error":{"code","message","details":[...]}}, built here
+//  only: the broker, the workers and the edge all answer with it. Steals details (NULL:
+//  an empty array). NULL only when code or message is not UTF-8.
+json_t *svc_error_object (const char *code, const char *message, json_t *details);
+//  The same as compact JSON text: malloc'd, the caller frees; *len its length (len may be
+//  NULL). Never NULL: text jansson refuses becomes a constant "internal" error.
+char *svc_error_text (const char *code, const char *message, json_t *details, size_t *len);
+
+//  A reply whose payload is the contract's error object; rid may be NULL when the
+//  request had none.
 zmsg_t *svc_reply_error (const char *rid, int status, const char *code, const char *message);
 
 //  The first frame of a body as a rid, if it is one, copied to out; else out = "".

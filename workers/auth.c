@@ -65,7 +65,7 @@ s_login (svc_call_t *call, reply_t *reply)
 {
     json_t *details = json_array ();
     const char *email, *password;
-    int bad = check_string (call->payload, "email", true, 3, 254, details, &email);
+    int bad = check_string (call->payload, "email", true, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX, details, &email);
     bad |= check_string (call->payload, "password", true, 1, AUTH_PASSWORD_MAX, details, &password);
     if (bad) {
         reply_invalid (reply, details);

@@ -6,9 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const check_statuses [] = { "open", "pending", "resolved", "closed", NULL };
-const char *const check_priorities [] = { "low", "normal", "high", "urgent", NULL };
-
 size_t
 check_utf8_len (const char *s)
 {
@@ -71,12 +68,8 @@ check_enum (json_t *obj, const char *key, bool required, const char *const *allo
                 *out = *a;
                 return 0;
             }
-    char msg [160] = "must be one of";
-    for (const char *const *a = allowed; *a; a++) {
-        size_t used = strlen (msg);
-        snprintf (msg + used, sizeof msg - used, "%s %s", a == allowed ? "" : ",", *a);
-    }
-    reply_detail (details, key, msg);
+    char msg [160];
+    reply_detail (details, key, vocab_must_be (allowed, msg, sizeof msg));
     return -1;
 }
 

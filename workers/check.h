@@ -6,9 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
-
-extern const char *const check_statuses [];     //  NULL-terminated enum values
-extern const char *const check_priorities [];
+#include "../proto/vocab.h"         //  the lists check_enum is given, the field limits
 
 //  Each returns 0 when the field is valid or absent and optional, else -1 (detail added).
 //  *out is borrowed from obj, NULL when the field is absent (or JSON null where allowed).
@@ -16,7 +14,7 @@ extern const char *const check_priorities [];
 //  A string of min..max characters (code points, as PostgreSQL's length() counts).
 int check_string (json_t *obj, const char *key, bool required, size_t min, size_t max,
                   json_t *details, const char **out);
-//  A string equal to one of allowed.
+//  A string equal to one of allowed (NULL-terminated, e.g. vocab_ticket_statuses).
 int check_enum (json_t *obj, const char *key, bool required, const char *const *allowed,
                 json_t *details, const char **out);
 //  A uuid string; with nullable, JSON null is accepted (*is_null set, *out NULL).

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "../common/conf.h"
 #include "../proto/svc.h"
+#include "../proto/vocab.h"
 
 int
 config_jobs_read (jobs_config_t *cfg)
@@ -9,7 +10,7 @@ config_jobs_read (jobs_config_t *cfg)
     return conf_int ("CHUNK_SIZE", 1000, 1, 100000, &cfg->chunk_size)
         || conf_int ("JOB_WINDOW", 8, 1, 10000, &cfg->window)
         || conf_int ("MAX_ACTIVE_JOBS", 10, 1, 100000, &cfg->max_active)
-        || conf_int ("MAX_JOB_ITEMS", 1000000, 1, SVC_JOB_ITEMS_MAX, &cfg->max_items)
+        || vocab_max_job_items (&cfg->max_items)
         || conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &cfg->lease_ms)
         || conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &cfg->max_attempts) ? -1 : 0;
 }

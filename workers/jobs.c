@@ -8,6 +8,7 @@
 #include "pgbin.h"
 #include "replay.h"
 #include "../common/log.h"
+#include "../proto/vocab.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,6 @@
 
 #define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
-#define JOBS_PAGE_MAX       100
-#define JOBS_ITEMS_MAX      1000
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
 
@@ -45,16 +44,13 @@ static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
       " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
 };
 
-static const char *s_statuses [] = { "queued", "running", "completed", "failed", "canceled", NULL };
-static const char *s_item_statuses [] = { "pending", "succeeded", "failed", "canceled", NULL };
-
-static bool
-s_in (const char *value, const char *const *set)
+//  A detail naming the vocab list value is not in; nothing when it is absent or in it.
+static void
+s_check_in (json_t *details, const char *key, const char *value, const char *const *set)
 {
-    for (; *set; set++)
-        if (!strcmp (value, *set))
-            return true;
-    return false;
+    char msg [160];
+    if (value && vocab_index (set, value) < 0)
+        reply_detail (details, key, vocab_must_be (set, msg, sizeof msg));
 }
 
 //  The payload's string field, NULL when absent or not a string.
@@ -148,12 +144,14 @@ s_create_read (svc_call_t *call, s_create_t *c, reply_t *reply)
     if (!c->id || !uuid_valid (c->id))
         reply_detail (details, "id", "must be a uuid");
     c->type = s_str (call->payload, "type");
-    if (!c->type || strcmp (c->type, "bulk-delete"))
-        reply_detail (details, "type", "must be \"bulk-delete\"");
+    s_check_in (details, "type", c->type ? c->type : "", vocab_job_types);
     json_t *key_v = json_object_get (call->payload, "idempotencyKey");
     c->key = json_string_value (key_v);
-    if (key_v && !json_is_null (key_v) && (!c->key || !*c->key || strlen (c->key) > 255))
-        reply_detail (details, "idempotencyKey", "must be a string of 1 to 255 characters");
+    if (key_v && !json_is_null (key_v) && (!c->key || !*c->key || strlen (c->key) > VOCAB_IDEMPOTENCY_KEY_MAX)) {
+        char msg [64];
+        snprintf (msg, sizeof msg, "must be a string of 1 to %d characters", VOCAB_IDEMPOTENCY_KEY_MAX);
+        reply_detail (details, "idempotencyKey", msg);
+    }
     if (json_array_size (details) == 0
     &&  jobids_read (call, call->jobs->max_items, &c->ids, &c->owned, &c->n, details)
     &&  json_array_size (details) == 0) {
@@ -438,10 +436,9 @@ s_get (svc_call_t *call, reply_t *reply)
     const char *id = s_str (call->payload, "id");
     long page, limit;
     s_int (call->payload, "itemsPage", 1, 1, 1000000000, &page, details);
-    s_int (call->payload, "itemsLimit", 100, 1, JOBS_ITEMS_MAX, &limit, details);
+    s_int (call->payload, "itemsLimit", VOCAB_ITEMS_LIMIT_DEFAULT, 1, VOCAB_ITEMS_LIMIT_MAX, &limit, details);
     const char *status = s_str (call->payload, "itemStatus");
-    if (status && !s_in (status, s_item_statuses))
-        reply_detail (details, "itemStatus", "must be pending, succeeded, failed or canceled");
+    s_check_in (details, "itemStatus", status, vocab_job_item_statuses);
     if (json_array_size (details) == 0 && (page - 1) * limit > 2000000000L)
         reply_detail (details, "itemsPage", "is past any job's last item");
     if (json_array_size (details)) {
@@ -487,13 +484,11 @@ s_list (svc_call_t *call, reply_t *reply)
     json_t *details = json_array ();
     long page, limit;
     s_int (call->payload, "page", 1, 1, 10000000, &page, details);
-    s_int (call->payload, "limit", 20, 1, JOBS_PAGE_MAX, &limit, details);
+    s_int (call->payload, "limit", VOCAB_LIMIT_DEFAULT, 1, VOCAB_LIMIT_MAX, &limit, details);
     const char *type = s_str (call->payload, "type");
-    if (type && strcmp (type, "bulk-delete"))
-        reply_detail (details, "type", "must be bulk-delete");
+    s_check_in (details, "type", type, vocab_job_types);
     const char *status = s_str (call->payload, "status");
-    if (status && !s_in (status, s_statuses))
-        reply_detail (details, "status", "must be queued, running, completed, failed or canceled");
+    s_check_in (details, "status", status, vocab_job_statuses);
     if (json_array_size (details)) {
         reply_invalid (reply, details);
         return;

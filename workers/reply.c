@@ -1,5 +1,6 @@
 /*  reply: building service answers with jansson; never printf with outside values.  */
 #include "reply.h"
+#include "../proto/svc.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -20,8 +21,7 @@ reply_json (reply_t *self, int status, json_t *body)
     if (!body && status != 204) {
         //  json_pack fails only on text that is not UTF-8: never answer 2xx with nothing.
         status = 500;
-        body = json_pack ("{s:{s:s, s:s, s:[]}}", "error", "code", "internal",
-                          "message", "The server failed to encode the answer.", "details");
+        body = svc_error_object ("internal", "The server failed to encode the answer.", NULL);
     }
     self->status = status;
     self->body = body;
@@ -37,9 +37,7 @@ void
 reply_error (reply_t *self, int status, const char *code, const char *message,
              json_t *details)
 {
-    reply_json (self, status,
-                json_pack ("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", message,
-                           "details", details ? details : json_array ()));
+    reply_json (self, status, svc_error_object (code, message, details));
 }
 
 void

@@ -10,11 +10,6 @@
 #define T_COLS "id, subject, description, status, priority, requester_email, assignee_id, " \
                "created_at, updated_at, deleted_at, version"
 
-#define SUBJECT_MAX         200
-#define DESCRIPTION_MAX     10000
-#define EMAIL_MIN           3
-#define EMAIL_MAX           254
-
 //  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" and
 //  "tl_p_<filters>_<deleted>_<sort>" (at most 16 * 3 + 16 * 3 * 10 = 528 per connection).
 static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
@@ -53,16 +48,13 @@ static const char *s_sort_names [TICKETS_SORTS] = {
     "createdAt", "-createdAt", "updatedAt", "-updatedAt", "priority", "-priority",
     "status", "-status", "subject", "-subject",
 };
+//  The column of each sort field (s_sort_names' pairs: even ascending, odd descending).
 //  Priority and status sort by meaning (urgent above high; open before closed), not by
-//  spelling. id breaks ties so pages never overlap or skip.
-static const char *s_sort_sql [TICKETS_SORTS] = {
-    "created_at ASC, id ASC", "created_at DESC, id DESC",
-    "updated_at ASC, id ASC", "updated_at DESC, id DESC",
-    "array_position(ARRAY['low','normal','high','urgent'], priority) ASC, id ASC",
-    "array_position(ARRAY['low','normal','high','urgent'], priority) DESC, id DESC",
-    "array_position(ARRAY['open','pending','resolved','closed'], status) ASC, id ASC",
-    "array_position(ARRAY['open','pending','resolved','closed'], status) DESC, id DESC",
-    "subject ASC, id ASC", "subject DESC, id DESC",
+//  spelling: by their rank in vocab.h's order. id breaks ties so pages never overlap or skip.
+static const struct { const char *column; const char *const *rank; } s_sort_keys [TICKETS_SORTS / 2] = {
+    { "created_at", NULL }, { "updated_at", NULL },
+    { "priority", vocab_ticket_priorities }, { "status", vocab_ticket_statuses },
+    { "subject", NULL },
 };
 static const char *s_deleted_names [] = { "exclude", "include", "only", NULL };
 //  Written exactly as the partial indexes' predicates, so the planner can use them.
@@ -105,9 +97,15 @@ tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool co
     for (size_t i = 0; i < sizeof conds / sizeof conds [0]; i++)
         if ((filters & conds [i].bit) && n >= 0 && (size_t) n < len)
             n += snprintf (buf + n, len - (size_t) n, conds [i].fmt, param++);
+    char rank [160];
+    const char *key = s_sort_keys [sort / 2].column;
+    if (s_sort_keys [sort / 2].rank
+    && !(key = vocab_sql_rank (s_sort_keys [sort / 2].rank, key, rank, sizeof rank)))
+        return -1;
+    const char *dir = sort % 2 ? "DESC" : "ASC";
     if (!count && n >= 0 && (size_t) n < len)
-        n += snprintf (buf + n, len - (size_t) n, " ORDER BY %s LIMIT $%d OFFSET $%d",
-                       s_sort_sql [sort], param, param + 1);
+        n += snprintf (buf + n, len - (size_t) n, " ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d",
+                       key, dir, dir, param, param + 1);
     return (n < 0 || (size_t) n >= len) ? -1 : 0;
 }
 
@@ -135,15 +133,15 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
 {
     memset (q, 0, sizeof *q);
     q->page = 1;
-    q->limit = 20;
-    int bad = check_int (payload, "page", false, 1, TICKETS_PAGE_MAX, details, &q->page, NULL);
-    bad |= check_int (payload, "limit", false, 1, 100, details, &q->limit, NULL);
-    bad |= check_enum (payload, "status", false, check_statuses, details, &q->status);
-    bad |= check_enum (payload, "priority", false, check_priorities, details, &q->priority);
+    q->limit = VOCAB_LIMIT_DEFAULT;
+    int bad = check_int (payload, "page", false, 1, VOCAB_PAGE_MAX, details, &q->page, NULL);
+    bad |= check_int (payload, "limit", false, 1, VOCAB_LIMIT_MAX, details, &q->limit, NULL);
+    bad |= check_enum (payload, "status", false, vocab_ticket_statuses, details, &q->status);
+    bad |= check_enum (payload, "priority", false, vocab_ticket_priorities, details, &q->priority);
     bad |= check_uuid (payload, "assigneeId", false, true, details, &q->assignee, NULL);
     json_t *qv = json_object_get (payload, "q");
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
-        bad |= check_string (payload, "q", false, 1, TICKETS_Q_MAX, details, &q->q);
+        bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
     const char *deleted = NULL;
     bad |= check_enum (payload, "deleted", false, s_deleted_names, details, &deleted);
     q->deleted = TICKETS_DELETED_EXCLUDE;
@@ -224,25 +222,47 @@ s_reply_ticket (reply_t *reply, PGresult *res, int status)
         reply_internal (reply);
 }
 
+//  A CHECK's detail: one of set, or a length min..max (min 0: at most max).
+static const char *
+s_check_message (const char *const *set, long min, long max, char *buf, size_t len)
+{
+    if (set)
+        return vocab_must_be (set, buf, len);
+    if (min)
+        snprintf (buf, len, "must be %ld to %ld characters long", min, max);
+    else
+        snprintf (buf, len, "must be at most %ld characters long", max);
+    return buf;
+}
+
 //  Maps a failed write to 422 naming the field, or 500. Consumes res.
 static void
 s_reply_write_error (svc_call_t *call, reply_t *reply, PGresult *res, const char *stmt)
 {
-    static const struct { const char *constraint, *field, *message; } map [] = {
-        { "tickets_assignee_id_fkey", "assigneeId", "no user has this id" },
-        { "tickets_subject_check", "subject", "must be 1 to 200 characters long" },
-        { "tickets_description_check", "description", "must be at most 10000 characters long" },
-        { "tickets_status_check", "status", "must be one of open, pending, resolved, closed" },
-        { "tickets_priority_check", "priority", "must be one of low, normal, high, urgent" },
-        { "tickets_requester_email_check", "requesterEmail", "must be 3 to 254 characters long" },
+    //  The schema's CHECKs are vocab.h's words and limits (tests/integration/test_vocab.py),
+    //  so their details are worded from it: a list, or a length min..max (min 0: at most).
+    static const struct {
+        const char *constraint, *field, *message;
+        const char *const *set;
+        long min, max;
+    } map [] = {
+        { "tickets_assignee_id_fkey", "assigneeId", "no user has this id", NULL, 0, 0 },
+        { "tickets_subject_check", "subject", NULL, NULL, 1, VOCAB_SUBJECT_MAX },
+        { "tickets_description_check", "description", NULL, NULL, 0, VOCAB_DESCRIPTION_MAX },
+        { "tickets_status_check", "status", NULL, vocab_ticket_statuses, 0, 0 },
+        { "tickets_priority_check", "priority", NULL, vocab_ticket_priorities, 0, 0 },
+        { "tickets_requester_email_check", "requesterEmail", NULL, NULL, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX },
     };
     const char *state = db_sqlstate (res);
     const char *constraint = db_constraint (res);
     if (!strcmp (state, "23503") || !strcmp (state, "23514")) {
         for (size_t i = 0; i < sizeof map / sizeof map [0]; i++)
             if (!strcmp (constraint, map [i].constraint)) {
+                char msg [160];
                 json_t *details = json_array ();
-                reply_detail (details, map [i].field, map [i].message);
+                reply_detail (details, map [i].field,
+                              map [i].message ? map [i].message
+                            : s_check_message (map [i].set, map [i].min, map [i].max, msg, sizeof msg));
                 reply_invalid (reply, details);
                 PQclear (res);
                 return;
@@ -391,11 +411,11 @@ s_create (svc_call_t *call, reply_t *reply)
     json_t *details = json_array ();
     const char *id, *subject, *email, *description, *status, *priority, *assignee;
     int bad = check_uuid (p, "id", true, false, details, &id, NULL);
-    bad |= check_string (p, "subject", true, 1, SUBJECT_MAX, details, &subject);
-    bad |= check_string (p, "requesterEmail", true, EMAIL_MIN, EMAIL_MAX, details, &email);
-    bad |= check_string (p, "description", false, 0, DESCRIPTION_MAX, details, &description);
-    bad |= check_enum (p, "status", false, check_statuses, details, &status);
-    bad |= check_enum (p, "priority", false, check_priorities, details, &priority);
+    bad |= check_string (p, "subject", true, 1, VOCAB_SUBJECT_MAX, details, &subject);
+    bad |= check_string (p, "requesterEmail", true, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX, details, &email);
+    bad |= check_string (p, "description", false, 0, VOCAB_DESCRIPTION_MAX, details, &description);
+    bad |= check_enum (p, "status", false, vocab_ticket_statuses, details, &status);
+    bad |= check_enum (p, "priority", false, vocab_ticket_priorities, details, &priority);
     bad |= check_uuid (p, "assigneeId", false, true, details, &assignee, NULL);
     if (bad) {
         reply_invalid (reply, details);
@@ -438,11 +458,11 @@ tickets_fields_check (json_t *fields, json_t *details)
         }
     }
     const char *s;
-    bad |= check_string (fields, "subject", false, 1, SUBJECT_MAX, details, &s);
-    bad |= check_string (fields, "description", false, 0, DESCRIPTION_MAX, details, &s);
-    bad |= check_enum (fields, "status", false, check_statuses, details, &s);
-    bad |= check_enum (fields, "priority", false, check_priorities, details, &s);
-    bad |= check_string (fields, "requesterEmail", false, EMAIL_MIN, EMAIL_MAX, details, &s);
+    bad |= check_string (fields, "subject", false, 1, VOCAB_SUBJECT_MAX, details, &s);
+    bad |= check_string (fields, "description", false, 0, VOCAB_DESCRIPTION_MAX, details, &s);
+    bad |= check_enum (fields, "status", false, vocab_ticket_statuses, details, &s);
+    bad |= check_enum (fields, "priority", false, vocab_ticket_priorities, details, &s);
+    bad |= check_string (fields, "requesterEmail", false, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX, details, &s);
     bad |= check_uuid (fields, "assigneeId", false, true, details, &s, NULL);
     return bad ? -1 : 0;
 }

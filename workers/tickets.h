@@ -16,8 +16,6 @@ extern const svc_family_t tickets_family;
 typedef enum { TICKETS_DELETED_EXCLUDE = 0, TICKETS_DELETED_INCLUDE, TICKETS_DELETED_ONLY } tickets_deleted_t;
 
 #define TICKETS_SORTS       10      //  5 fields x asc/desc
-#define TICKETS_Q_MAX       200     //  characters of search text
-#define TICKETS_PAGE_MAX    1000000
 
 typedef struct {
     long page, limit;

@@ -54,7 +54,7 @@ s_run (json_t *(*check) (const validate_kv_t *, size_t, json_t *), const char *c
         json_object_foreach (payload, key, value)
             if (json_is_integer (value))
                 FUZZ_CHECK (json_integer_value (value) >= 1
-                            && json_integer_value (value) <= VALIDATE_PAGE_MAX);
+                            && json_integer_value (value) <= VOCAB_PAGE_MAX);
         //  Accepting a query means every key was known, each given once.
         for (size_t i = 0; i < n; i++) {
             FUZZ_CHECK (s_known (kv [i].key, keys));

@@ -35,7 +35,7 @@ s_check_ticket (json_t *root, bool create)
             size_t n = json_string_length (subject);
             FUZZ_CHECK (s && n > 0 && !isspace ((unsigned char) s [0])
                         && !isspace ((unsigned char) s [n - 1]));
-            FUZZ_CHECK (validate_utf8_chars (s, n) <= VALIDATE_SUBJECT_MAX);
+            FUZZ_CHECK (validate_utf8_chars (s, n) <= VOCAB_SUBJECT_MAX);
         }
         json_t *email = json_object_get (fields, "requesterEmail");
         if (email)

@@ -59,10 +59,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (validate_email (s)) {
         const char *at = strchr (s, '@');
         FUZZ_CHECK (at && at > s && !strchr (at + 1, '@') && strchr (at + 1, '.'));
-        FUZZ_CHECK (slen >= VALIDATE_EMAIL_MIN && slen <= VALIDATE_EMAIL_MAX);
+        FUZZ_CHECK (slen >= VOCAB_EMAIL_MIN && slen <= VOCAB_EMAIL_MAX);
     }
     if (validate_idempotency_key (s))
-        FUZZ_CHECK (slen >= 1 && slen <= VALIDATE_IDEMPOTENCY_KEY_MAX);
+        FUZZ_CHECK (slen >= 1 && slen <= VOCAB_IDEMPOTENCY_KEY_MAX);
     if (validate_json_content_type (s))
         FUZZ_CHECK (strcasestr (s, "application/json") != NULL);
 

@@ -85,9 +85,11 @@ def env_of(service):
 @functools.lru_cache(maxsize=None)
 def variables_read(binary):
     """The environment variables a binary reads: conf_* and getenv calls in its actor folder
-    and in common/ (log level), as the sources say."""
+    and in common/ (log level) and proto/ (MAX_JOB_ITEMS, read alike by edge and workers),
+    the library every binary links, as the sources say."""
     files = glob.glob(os.path.join(ROOT, ACTOR_DIRS[binary], "*.c"))
     files += glob.glob(os.path.join(ROOT, "common", "*.c"))
+    files += glob.glob(os.path.join(ROOT, "proto", "*.c"))
     names = set()
     for path in files:
         with open(path, encoding="utf-8") as f:

@@ -165,19 +165,20 @@ def test_the_spec_documents_every_route_of_the_edge():
 
 
 def test_the_documented_bounds_are_the_ones_the_edge_enforces():
-    with open(os.path.join(ROOT, "http-edge", "validate.h"), encoding="utf-8") as f:
-        consts = dict(re.findall(r"#define\s+(VALIDATE_\w+)\s+(\d+)", f.read()))
+    """proto/vocab.h is the truth about limits: X (ID, "jsonKey", value) per limit."""
+    with open(os.path.join(ROOT, "proto", "vocab.h"), encoding="utf-8") as f:
+        consts = dict(re.findall(r'X \((\w+), "\w+", (\d+)\)', f.read()))
     params = spec()["components"]["parameters"]
-    assert params["limit"]["schema"]["maximum"] == int(consts["VALIDATE_LIMIT_MAX"])
-    assert params["page"]["schema"]["maximum"] == int(consts["VALIDATE_PAGE_MAX"])
+    assert params["limit"]["schema"]["maximum"] == int(consts["LIMIT_MAX"])
+    assert params["page"]["schema"]["maximum"] == int(consts["PAGE_MAX"])
     get_job = spec()["paths"]["/api/jobs/{id}"]["get"]
     items_limit = next(p for p in get_job["parameters"] if p.get("name") == "itemsLimit")
-    assert items_limit["schema"]["maximum"] == int(consts["VALIDATE_ITEMS_LIMIT_MAX"])
+    assert items_limit["schema"]["maximum"] == int(consts["ITEMS_LIMIT_MAX"])
     ticket = spec()["components"]["schemas"]["TicketCreate"]["properties"]
-    assert ticket["subject"]["maxLength"] == int(consts["VALIDATE_SUBJECT_MAX"])
-    assert ticket["description"]["maxLength"] == int(consts["VALIDATE_DESCRIPTION_MAX"])
+    assert ticket["subject"]["maxLength"] == int(consts["SUBJECT_MAX"])
+    assert ticket["description"]["maxLength"] == int(consts["DESCRIPTION_MAX"])
     key = params["idempotencyKey"]["schema"]
-    assert key["maxLength"] == int(consts["VALIDATE_IDEMPOTENCY_KEY_MAX"])
+    assert key["maxLength"] == int(consts["IDEMPOTENCY_KEY_MAX"])
 
 
 def test_the_postman_collection_is_the_one_generated_from_the_spec():
@@ -203,7 +204,7 @@ def test_the_postman_collection_logs_in_once_and_reuses_the_token():
     assert 'pm.collectionVariables.set("token"' in script
     for i in requests:
         raw = i["request"]["url"]["raw"]
-        if raw.endswith(("/api/auth/login", "/api/health", "/metrics")):
+        if raw.endswith(("/api/auth/login", "/api/health", "/api/meta", "/metrics")):
             assert i["request"].get("auth") == {"type": "noauth"}, raw
         else:
             assert "auth" not in i["request"], f"{raw} must inherit the collection's token"
@@ -374,6 +375,12 @@ def test_health_and_metrics_answer_as_documented(system):
     assert health["status"] == "ok" and health["workers"] >= 1
     _, h, text = call(system, "GET", "/metrics", expect=200)
     assert "# TYPE" in text
+
+
+def test_meta_answers_the_vocabulary_as_documented(system):
+    _, _, meta = call(system, "GET", "/api/meta", expect=200)
+    assert meta["ticketPriorities"] == ["low", "normal", "high", "urgent"], meta
+    assert meta["limits"]["maxJobItems"] >= 1, meta
 
 
 def test_health_is_503_naming_what_is_down_without_workers(system):

@@ -142,6 +142,39 @@ TEST (test_error_reply_with_an_overlong_message_stays_valid_json)
     json_decref (root);
 }
 
+TEST (test_error_text_has_the_contract_shape_with_escaped_text)
+{
+    json_t *details = json_array ();
+    json_array_append_new (details, json_pack ("{s:s, s:s}", "field", "limit",
+                                               "message", "must be between 1 and 100"));
+    size_t len;
+    char *text = svc_error_text ("validation_failed", "bad \"input\"", details, &len);
+    json_t *root = json_loads (text, 0, NULL);
+    CHECK_INT (len, strlen (text));
+    CHECK_STR (text, "{\"error\":{\"code\":\"validation_failed\",\"message\":\"bad \\\"input\\\"\","
+                     "\"details\":[{\"field\":\"limit\",\"message\":\"must be between 1 and 100\"}]}}");
+    free (text);
+    CHECK (root != NULL);
+    json_decref (root);
+    text = svc_error_text ("not_found", "x", NULL, NULL);
+    CHECK_STR (text, "{\"error\":{\"code\":\"not_found\",\"message\":\"x\",\"details\":[]}}");
+    free (text);
+}
+
+TEST (test_error_text_of_text_that_is_not_utf8_is_still_the_contract)
+{
+    char *text = svc_error_text ("internal", "\xff\xfe", NULL, NULL);
+    json_t *root = json_loads (text, 0, NULL);
+    free (text);
+    CHECK (root != NULL);
+    json_t *error = json_object_get (root, "error");
+    int ok = !strcmp (json_string_value (json_object_get (error, "code")), "internal")
+          && json_is_array (json_object_get (error, "details"));
+    json_decref (root);
+    CHECK (ok);
+    CHECK (svc_error_object ("x", "\xff", NULL) == NULL);
+}
+
 TEST (test_peek_rid_reads_a_valid_first_frame_only)
 {
     char rid [SVC_RID_MAX + 1];
@@ -269,6 +302,8 @@ TEST_MAIN ("svc",
     T (test_reply_without_rid_carries_a_placeholder_rid),
     T (test_error_reply_is_the_contract_error_object),
     T (test_error_reply_with_an_overlong_message_stays_valid_json),
+    T (test_error_text_has_the_contract_shape_with_escaped_text),
+    T (test_error_text_of_text_that_is_not_utf8_is_still_the_contract),
     T (test_peek_rid_reads_a_valid_first_frame_only),
     T (test_rid_validity_follows_length_and_characters),
     T (test_role_names_parse_both_ways),

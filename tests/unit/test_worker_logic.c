@@ -78,6 +78,22 @@ TEST (test_list_sql_numbers_parameters_in_filter_order)
     CHECK (!strstr (sql, "ORDER BY"));
 }
 
+TEST (test_list_sql_sorts_priority_and_status_by_their_vocab_rank)
+{
+    char sql [1024];
+    CHECK_INT (tickets_list_sql (0, TICKETS_DELETED_EXCLUDE, tickets_sort_parse ("-priority"),
+                                 false, sql, sizeof sql), 0);
+    CHECK (strstr (sql, " ORDER BY array_position(ARRAY['low','normal','high','urgent'], priority)"
+                        " DESC, id DESC LIMIT $1 OFFSET $2"));
+    CHECK_INT (tickets_list_sql (0, TICKETS_DELETED_EXCLUDE, tickets_sort_parse ("status"),
+                                 false, sql, sizeof sql), 0);
+    CHECK (strstr (sql, " ORDER BY array_position(ARRAY['open','pending','resolved','closed'], status)"
+                        " ASC, id ASC LIMIT $1 OFFSET $2"));
+    CHECK_INT (tickets_list_sql (0, TICKETS_DELETED_EXCLUDE, tickets_sort_parse ("subject"),
+                                 false, sql, sizeof sql), 0);
+    CHECK (strstr (sql, " ORDER BY subject ASC, id ASC LIMIT"));
+}
+
 TEST (test_list_sql_refuses_out_of_range_keys_and_small_buffers)
 {
     char sql [1024];
@@ -262,6 +278,7 @@ TEST_MAIN ("worker_logic",
     T (test_like_pattern_escapes_wildcards_and_backslash),
     T (test_sort_whitelist_accepts_only_known_fields),
     T (test_list_sql_numbers_parameters_in_filter_order),
+    T (test_list_sql_sorts_priority_and_status_by_their_vocab_rank),
     T (test_list_sql_refuses_out_of_range_keys_and_small_buffers),
     T (test_query_parse_applies_defaults),
     T (test_query_parse_names_every_bad_field),

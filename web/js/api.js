@@ -1,5 +1,6 @@
 // api.js: the REST client. Finds the API from /config.json, adds the bearer token, turns
 // error answers into ApiError (with the 422 details), and sends any 401 back to login.
+// Holds the contract's vocabulary (GET /api/meta) so that no view spells a status list.
 
 const KEY_TOKEN = 'ticketd.token';
 const KEY_USER = 'ticketd.user';
@@ -28,6 +29,16 @@ export async function loadConfig() {
   if (!res.ok) throw new Error('cannot load config.json');
   config = await res.json();
   return config;
+}
+
+// Ticket statuses and priorities, job statuses, item statuses and types, field limits: what
+// GET /api/meta answers (proto/vocab.h on the server), filled once by loadMeta at start.
+export const vocab = {};
+
+export async function loadMeta() {
+  if (vocab.limits) return vocab;
+  Object.assign(vocab, await api('GET', '/api/meta'));
+  return vocab;
 }
 
 export const session = {

@@ -1,13 +1,11 @@
 // jobs.js: the jobs list (filtered by type and status, paged, live) and one job's page
 // (counters, progress, Cancel, and its items: failed first, filterable, paged).
 
-import { api, query, session, ApiError } from './api.js';
+import { api, query, session, vocab, ApiError } from './api.js';
 import { h, mount, pill, progressBar, setProgress, num, when, shortId, toast, errorText } from './ui.js';
 import * as live from './live.js';
 import { cancelJob } from './tickets.js';
 
-const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'canceled'];
-const ITEM_STATUSES = ['pending', 'succeeded', 'failed', 'canceled'];
 const listState = { type: '', status: '', page: 1, limit: 20 };
 
 export function jobsView(main) {
@@ -15,8 +13,8 @@ export function jobsView(main) {
   let seq = 0;
   let totalPages = 1;
   const rowEls = new Map();
-  const typeSel = sel('j-type', [['', 'All types'], ['bulk-delete', 'Bulk delete']], listState.type);
-  const statusSel = sel('j-status', [['', 'All statuses'], ...JOB_STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], listState.status);
+  const typeSel = sel('j-type', [['', 'All types'], ...vocab.jobTypes.map((t) => [t, t[0].toUpperCase() + t.slice(1).replace(/-/g, ' ')])], listState.type);
+  const statusSel = sel('j-status', [['', 'All statuses'], ...vocab.jobStatuses.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], listState.status);
   const onFilter = () => {
     listState.type = typeSel.value;
     listState.status = statusSel.value;
@@ -138,7 +136,7 @@ export function jobView(main, id) {
   const stat = (key, label) => (stats[key] = h('div.stat-value', '—'), h('div.stat', { dataset: { stat: key } }, h('div.stat-label', label), stats[key]));
   const meta = h('dl.meta');
   const errorBox = h('p.form-error', { hidden: true });
-  const filter = sel('i-status', [['', 'All items'], ...ITEM_STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], '');
+  const filter = sel('i-status', [['', 'All items'], ...vocab.jobItemStatuses.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], '');
   filter.addEventListener('change', () => { itemStatus = filter.value; itemsPage = 1; loadItems(); });
   const itemsBody = h('tbody');
   const itemsEmpty = h('div.empty', 'Loading items…');

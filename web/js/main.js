@@ -1,7 +1,7 @@
 // main.js: the shell (top bar, navigation, connection state) and the hash router:
 // #/login, #/tickets, #/jobs, #/jobs/<id>.
 
-import { session, onSessionEnd, endSession, loadConfig } from './api.js';
+import { session, onSessionEnd, endSession, loadConfig, loadMeta } from './api.js';
 import { h, mount, pill, toast } from './ui.js';
 import * as live from './live.js';
 import { loginView } from './login.js';
@@ -80,5 +80,6 @@ onSessionEnd(() => {
 
 window.addEventListener('hashchange', route);
 loadConfig()
+  .then(loadMeta)
   .then(() => { app.removeAttribute('aria-busy'); route(); })
   .catch(() => mount(app, h('p.fatal', 'ticketd cannot load its configuration. Is http-edge running?')));

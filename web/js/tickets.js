@@ -1,13 +1,11 @@
 // tickets.js: the tickets page: filters, search, sort, paging, create/edit dialog, delete,
 // restore (admin, deleted view), multi-select and bulk delete with live job cards.
 
-import { api, query, session, ApiError } from './api.js';
+import { api, query, session, vocab, ApiError } from './api.js';
 import { h, mount, pill, progressBar, setProgress, num, when, shortId, debounce, toast,
          confirmDialog, errorText } from './ui.js';
 import * as live from './live.js';
 
-const STATUSES = ['open', 'pending', 'resolved', 'closed'];
-const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
 const MAX_SELECT = 100000;   // "select all matching" collects at most this many ids
 const COLLECT_CONCURRENCY = 4;
 
@@ -29,8 +27,8 @@ export function ticketsView(main) {
   // ---------------------------------------------------------------- toolbar
   const search = h('input#t-search.input', { type: 'search', placeholder: 'Search subject or description',
     value: state.q, autocomplete: 'off' });
-  const statusSel = select('t-status', [['', 'All statuses'], ...STATUSES.map((s) => [s, cap(s)])], state.status);
-  const prioritySel = select('t-priority', [['', 'All priorities'], ...PRIORITIES.map((s) => [s, cap(s)])], state.priority);
+  const statusSel = select('t-status', [['', 'All statuses'], ...vocab.ticketStatuses.map((s) => [s, cap(s)])], state.status);
+  const prioritySel = select('t-priority', [['', 'All priorities'], ...vocab.ticketPriorities.map((s) => [s, cap(s)])], state.priority);
   const viewSel = admin ? select('t-view', [['', 'Active tickets'], ['only', 'Deleted tickets']], state.deleted) : null;
   const limitSel = select('t-limit', [['20', '20 / page'], ['50', '50 / page'], ['100', '100 / page']], String(state.limit));
 
@@ -423,11 +421,11 @@ function ticketDialog(t, onSaved) {
     h('div.dialog-head', h('h2#ticket-dialog-title', editing ? 'Edit ticket' : 'New ticket'),
       h('button.icon-btn', { type: 'button', 'aria-label': 'Close', onclick: () => dlg.close() }, '×')),
     general,
-    field('subject', 'Subject', h('input.input', { type: 'text', value: t?.subject || '', maxlength: '200' })),
+    field('subject', 'Subject', h('input.input', { type: 'text', value: t?.subject || '', maxlength: String(vocab.limits.subjectMax) })),
     field('description', 'Description', h('textarea.input', { rows: '4' }, t?.description || '')),
     h('div.field-row',
-      field('status', 'Status', select(null, STATUSES.map((s) => [s, cap(s)]), t?.status || 'open')),
-      field('priority', 'Priority', select(null, PRIORITIES.map((s) => [s, cap(s)]), t?.priority || 'normal'))),
+      field('status', 'Status', select(null, vocab.ticketStatuses.map((s) => [s, cap(s)]), t?.status || 'open')),
+      field('priority', 'Priority', select(null, vocab.ticketPriorities.map((s) => [s, cap(s)]), t?.priority || 'normal'))),
     field('requesterEmail', 'Requester e-mail', h('input.input', { type: 'email', value: t?.requesterEmail || '' })),
     field('assigneeId', 'Assignee ID', h('input.input.mono', { type: 'text', value: t?.assigneeId || '', placeholder: 'optional user id' })),
     h('div.dialog-actions',
