@@ -63,7 +63,9 @@ s_start (fixture_t *f)
         .max_body_bytes = 1 << 20, .max_job_items = 1000, .max_job_uploads = 2,
         .max_job_body_bytes = 1 << 20, .body_budget_bytes = 8 << 20, .rate_per_user = 1000,
         .rate_login_per_min = 1000, .conn_limit = 64, .conn_timeout_s = 10,
-        .body_timeout_s = 5, .anon_per_address = 16, .sndhwm = 1000, .jwt_secret = SECRET,
+        .body_timeout_s = 5, .anon_per_address = 16, .uploads_per_user = 8,
+        .max_slow_inflight = 4, .conns_per_address = 64, .header_timeout_s = 5,
+        .sndhwm = 1000, .jwt_secret = SECRET,
         .jwt_ttl_s = 3600,
     };
     stop_requested = 0;
