@@ -170,6 +170,19 @@ mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
     return self;
 }
 
+int
+mdp_request_take_service (mdp_msg_t *self, char *err, size_t errlen)
+{
+    self->service [0] = 0;
+    zframe_t *frame = self->command == MDPW_REQUEST && self->body ? zmsg_pop (self->body) : NULL;
+    int rc = s_take_service (frame, self->service);
+    if (rc && err && errlen)
+        snprintf (err, errlen, "%s", !frame ? "REQUEST has no service frame"
+                                            : "REQUEST's service frame is not a service name");
+    zframe_destroy (&frame);
+    return rc;
+}
+
 void
 mdp_msg_destroy (mdp_msg_t **self_p)
 {
@@ -244,12 +257,15 @@ mdp_worker_ready_new (const char *const *services, size_t services_n)
 }
 
 zmsg_t *
-mdp_worker_request_new (zframe_t *worker, zframe_t *client, zmsg_t **body_p)
+mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
+                        zmsg_t **body_p)
 {
     zmsg_t *msg = s_header (worker, MDPW_VERSION);
     s_add_command (msg, MDPW_REQUEST);
     zmsg_append (msg, &(zframe_t *) { zframe_dup (client) });
     zmsg_addmem (msg, "", 0);
+    if (service)
+        zmsg_addstr (msg, service);
     s_append_body (msg, body_p);
     return msg;
 }

@@ -294,33 +294,24 @@ s_reconnect (worker_t *self)
         self->reconnect = true;
 }
 
-//  A REQUEST decoded off the socket: its service is the first body frame (proto/README.md,
-//  "READY with several services"). A body without it (a broker that does not send it)
+//  A REQUEST decoded off the socket, its service frame already taken (proto/README.md,
+//  "READY with several services"). A REQUEST without one (a broker that does not send it)
 //  is answered 400 rather than guessed at.
 static void
 s_serve (worker_t *self, mdp_msg_t *msg)
 {
     self->busy = true;
-    zframe_t *first = zmsg_first (msg->body);
-    char name [MDP_SERVICE_MAX + 1] = "";
-    if (first && mdp_service_valid ((const char *) zframe_data (first), zframe_size (first))) {
-        memcpy (name, zframe_data (first), zframe_size (first));
-        name [zframe_size (first)] = 0;
-    }
     zmsg_t *body = NULL;
-    if (*name && worker_service (name)) {
-        zframe_t *service = zmsg_pop (msg->body);
-        zframe_destroy (&service);
-        body = worker_handle (self, name, &msg->body);
-    }
+    if (*msg->service && worker_service (msg->service))
+        body = worker_handle (self, msg->service, &msg->body);
     else {
-        //  With a service frame the rid is the second frame, without one the first.
-        if (zmsg_size (msg->body) == 4) {
-            zframe_t *service = zmsg_pop (msg->body);
-            zframe_destroy (&service);
-        }
         char rid [SVC_RID_MAX + 1];
         svc_peek_rid (msg->body, rid);
+        //  From a broker that sent the plain 7/MDP REQUEST, the frame taken for the
+        //  service was the rid (the auth frame behind it never is one: it has a space).
+        size_t len = strlen (msg->service);
+        if (!*rid && svc_rid_valid (msg->service, len))
+            memcpy (rid, msg->service, len + 1);    //  len <= SVC_RID_MAX: a valid rid
         log_warn ("event=request_malformed rid=%s msg=\"unknown or missing service frame\"",
                   *rid ? rid : "-");
         if (*rid)
@@ -349,6 +340,8 @@ s_on_message (worker_t *self, zmsg_t *raw)
         return;
     }
     if (msg->command == MDPW_REQUEST) {
+        //  Every REQUEST names its service: our READY names several. "" when it does not.
+        mdp_request_take_service (msg, NULL, 0);
         if (!self->busy && zlist_size (self->pending) == 0) {
             s_serve (self, msg);
             return;
@@ -358,13 +351,7 @@ s_on_message (worker_t *self, zmsg_t *raw)
             return;
         }
         char rid [SVC_RID_MAX + 1];
-        zmsg_first (msg->body);
-        zframe_t *second = zmsg_next (msg->body);   //  after the service frame
-        rid [0] = 0;
-        if (second && svc_rid_valid ((const char *) zframe_data (second), zframe_size (second))) {
-            memcpy (rid, zframe_data (second), zframe_size (second));
-            rid [zframe_size (second)] = 0;
-        }
+        svc_peek_rid (msg->body, rid);
         log_warn ("event=request_refused rid=%s reason=busy", *rid ? rid : "-");
         if (*rid) {
             zmsg_t *body = svc_reply_error (rid, 503, "worker_busy", "The worker is busy; try again.");
