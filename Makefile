@@ -146,7 +146,6 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 FUZZ_EXTRA_validate_body   := http-edge/validate.c http-edge/jobbody.c
 FUZZ_EXTRA_validate_fields := http-edge/validate.c
 FUZZ_EXTRA_query           := http-edge/validate.c
-FUZZ_EXTRA_hub_event       := progress-hub/event.c
 FUZZ_EXTRA_jobbody         := http-edge/jobbody.c
 FUZZ_ALL   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(foreach n,$(FUZZ_ALL),$(if $(filter-out $(wildcard $(FUZZ_EXTRA_$(n))),$(FUZZ_EXTRA_$(n))),,$(n)))

@@ -364,9 +364,8 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
     for (zframe_t *f = zmsg_first (req->body->msg); f; f = zmsg_next (req->body->msg))
         if (f != last || !share)
             zmsg_append (body, &(zframe_t *) { zframe_dup (f) });
-    if (w->multi)
-        zmsg_pushstr (body, req->service->name);  //  proto/README.md, multi-service READY
-    zmsg_t *msg = mdp_worker_request_new (w->address, req->client, &body);
+    zmsg_t *msg = mdp_worker_request_new (w->address, req->client,
+                                          w->multi ? req->service->name : NULL, &body);
     if (share)
         s_send_sharing (self, &msg, req->body, last);
     else

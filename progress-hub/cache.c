@@ -70,13 +70,14 @@ s_evict_one (cache_t *self)
 cache_result_t
 cache_apply (cache_t *self, const event_t *ev, int64_t now_ms, cache_entry_t **entry_p)
 {
-    cache_entry_t *entry = (cache_entry_t *) zhashx_lookup (self->jobs, ev->job_id);
+    cache_entry_t *entry = (cache_entry_t *) zhashx_lookup (self->jobs, ev->info.job_id);
     if (entry) {
         if (event_kind_final (entry->kind))
             return CACHE_STALE;
-        if (ev->kind == EVENT_CREATED)
+        if (ev->info.kind == EVENT_CREATED)
             return CACHE_STALE;
-        if (ev->kind == EVENT_PROGRESS && ev->processed >= 0 && ev->processed < entry->processed)
+        if (ev->info.kind == EVENT_PROGRESS && ev->info.processed >= 0
+        &&  ev->info.processed < entry->processed)
             return CACHE_STALE;
     }
     else {
@@ -85,18 +86,18 @@ cache_apply (cache_t *self, const event_t *ev, int64_t now_ms, cache_entry_t **e
         entry = calloc (1, sizeof *entry);
         if (!entry)
             return CACHE_STALE;
-        memcpy (entry->job_id, ev->job_id, sizeof entry->job_id);
-        memcpy (entry->created_by, ev->created_by, sizeof entry->created_by);
+        memcpy (entry->job_id, ev->info.job_id, sizeof entry->job_id);
+        memcpy (entry->created_by, ev->info.created_by, sizeof entry->created_by);
         entry->processed = -1;
         zhashx_insert (self->jobs, entry->job_id, entry);
     }
     event_payload_unref (&entry->payload);
     entry->payload = event_payload_ref (ev->payload);
-    entry->kind = ev->kind;
-    if (ev->processed > entry->processed)
-        entry->processed = ev->processed;
+    entry->kind = ev->info.kind;
+    if (ev->info.processed > entry->processed)
+        entry->processed = ev->info.processed;
     entry->updated_ms = now_ms;
-    if (event_kind_final (ev->kind)) {
+    if (event_kind_final (ev->info.kind)) {
         entry->finished_ms = now_ms;
         entry->pending = false;
     }

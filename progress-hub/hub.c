@@ -102,19 +102,10 @@ s_fan_out (hub_t *self, cache_entry_t *entry, int64_t now)
 static void
 s_handle (hub_t *self, zmsg_t **msg_p)
 {
-    zmsg_t *msg = *msg_p;
     self->received++;
-    if (zmsg_size (msg) != 2) {
-        s_drop (self, "frame_count");
-        zmsg_destroy (msg_p);
-        return;
-    }
-    zframe_t *topic = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
     event_t ev;
     const char *why = NULL;
-    if (event_parse (zframe_data (topic), zframe_size (topic), zframe_data (body),
-                     zframe_size (body), &ev, &why)) {
+    if (event_parse (*msg_p, &ev, &why)) {
         s_drop (self, why);
         zmsg_destroy (msg_p);
         return;
@@ -130,7 +121,7 @@ s_handle (hub_t *self, zmsg_t **msg_p)
         //  The progress waiting for its turn is superseded: it will never go out.
         if (entry->pending)
             self->throttled++;
-        if (ev.kind != EVENT_PROGRESS
+        if (ev.info.kind != EVENT_PROGRESS
         ||  now - entry->sent_ms >= self->cfg.progress_interval_ms)
             s_fan_out (self, entry, now);
         else
@@ -141,7 +132,8 @@ s_handle (hub_t *self, zmsg_t **msg_p)
     }
     else {
         self->stale++;
-        log_debug ("event=event_stale job=%s kind=%s", ev.job_id, event_kind_name (ev.kind));
+        log_debug ("event=event_stale job=%s kind=%s", ev.info.job_id,
+                   event_kind_name (ev.info.kind));
     }
     event_clear (&ev);
 }

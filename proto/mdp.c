@@ -67,6 +67,109 @@ s_take_body (mdp_msg_t *self, zmsg_t *msg)
     return 0;
 }
 
+//  Pops the next frame; true when it was the empty delimiter frame.
+static bool
+s_take_delimiter (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    bool empty = frame && zframe_size (frame) == 0;
+    zframe_destroy (&frame);
+    return empty;
+}
+
+//  The frames left are the body: the last step of every message that carries one.
+static mdp_msg_t *
+s_finish_body (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
+{
+    if (s_take_body (self, msg))
+        return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
+    zmsg_destroy (&msg);
+    return self;
+}
+
+//  After "MDPC01": service body... The message is the client's request or the broker's reply.
+static mdp_msg_t *
+s_decode_client (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
+{
+    self->kind = MDP_CLIENT_MSG;
+    zframe_t *frame = zmsg_pop (msg);
+    int rc = s_take_service (frame, self->service);
+    zframe_destroy (&frame);
+    if (rc)
+        return s_fail (self, msg, err, errlen, "missing or invalid service name");
+    return s_finish_body (self, msg, err, errlen);
+}
+
+//  READY's frames after the command: 1..MDP_READY_SERVICES_MAX service names.
+static mdp_msg_t *
+s_decode_ready (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
+{
+    size_t n = zmsg_size (msg);
+    if (n == 0 || n > MDP_READY_SERVICES_MAX)
+        return s_fail (self, msg, err, errlen, "READY must name 1 to %d services",
+                       MDP_READY_SERVICES_MAX);
+    self->services = (char **) zmalloc (n * sizeof (char *));
+    zframe_t *frame;
+    while ((frame = zmsg_pop (msg))) {
+        char name [MDP_SERVICE_MAX + 1];
+        int rc = s_take_service (frame, name);
+        zframe_destroy (&frame);
+        if (rc)
+            return s_fail (self, msg, err, errlen, "READY names an invalid service");
+        self->services [self->services_n++] = strdup (name);
+    }
+    strcpy (self->service, self->services [0]);
+    zmsg_destroy (&msg);
+    return self;
+}
+
+//  REQUEST's and REPLY's frames after the command: client-address "" body...
+static mdp_msg_t *
+s_decode_envelope (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
+{
+    self->client = zmsg_pop (msg);
+    if (!s_address_valid (self->client))
+        return s_fail (self, msg, err, errlen, "missing client address");
+    if (!s_take_delimiter (msg))
+        return s_fail (self, msg, err, errlen, "no empty frame after the client address");
+    return s_finish_body (self, msg, err, errlen);
+}
+
+//  After "MDPW01": the command byte and its frames, each command only the way it travels.
+static mdp_msg_t *
+s_decode_worker (mdp_msg_t *self, zmsg_t *msg, bool from_worker, char *err, size_t errlen)
+{
+    self->kind = MDP_WORKER_MSG;
+    zframe_t *frame = zmsg_pop (msg);
+    if (!frame || zframe_size (frame) != 1) {
+        zframe_destroy (&frame);
+        return s_fail (self, msg, err, errlen, "command frame is not one byte");
+    }
+    self->command = zframe_data (frame) [0];
+    zframe_destroy (&frame);
+    switch (self->command) {
+        case MDPW_READY:
+            if (!from_worker)
+                return s_fail (self, msg, err, errlen, "READY sent to a worker");
+            return s_decode_ready (self, msg, err, errlen);
+        case MDPW_REQUEST:
+        case MDPW_REPLY:
+            if ((self->command == MDPW_REQUEST) == from_worker)
+                return s_fail (self, msg, err, errlen, "%s travelling the wrong way",
+                               self->command == MDPW_REQUEST ? "REQUEST" : "REPLY");
+            return s_decode_envelope (self, msg, err, errlen);
+        case MDPW_HEARTBEAT:
+        case MDPW_DISCONNECT:
+            if (zmsg_size (msg) != 0)
+                return s_fail (self, msg, err, errlen, "trailing frames after %s",
+                               self->command == MDPW_HEARTBEAT ? "HEARTBEAT" : "DISCONNECT");
+            zmsg_destroy (&msg);
+            return self;
+        default:
+            return s_fail (self, msg, err, errlen, "unknown worker command 0x%02x", self->command);
+    }
+}
+
 mdp_msg_t *
 mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
 {
@@ -80,94 +183,34 @@ mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
         if (!s_address_valid (self->sender))
             return s_fail (self, msg, err, errlen, "missing sender routing id");
     }
-    zframe_t *frame = zmsg_pop (msg);
-    bool empty = frame && zframe_size (frame) == 0;
-    zframe_destroy (&frame);
-    if (!empty)
+    if (!s_take_delimiter (msg))
         return s_fail (self, msg, err, errlen, "first frame is not the empty delimiter");
 
-    frame = zmsg_pop (msg);
-    if (s_frame_is (frame, MDPC_VERSION)) {
-        zframe_destroy (&frame);
-        if (side == MDP_AT_WORKER)
-            return s_fail (self, msg, err, errlen, "client message sent to a worker");
-        self->kind = MDP_CLIENT_MSG;
-        frame = zmsg_pop (msg);
-        int rc = s_take_service (frame, self->service);
-        zframe_destroy (&frame);
-        if (rc)
-            return s_fail (self, msg, err, errlen, "missing or invalid service name");
-        if (s_take_body (self, msg))
-            return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
-        zmsg_destroy (&msg);
-        return self;
-    }
-    if (!s_frame_is (frame, MDPW_VERSION)) {
-        zframe_destroy (&frame);
-        return s_fail (self, msg, err, errlen, "unknown protocol header (want MDPC01 or MDPW01)");
-    }
+    zframe_t *frame = zmsg_pop (msg);
+    bool client = s_frame_is (frame, MDPC_VERSION), worker = s_frame_is (frame, MDPW_VERSION);
     zframe_destroy (&frame);
+    if (client && side == MDP_AT_WORKER)
+        return s_fail (self, msg, err, errlen, "client message sent to a worker");
+    if (client)
+        return s_decode_client (self, msg, err, errlen);
+    if (!worker)
+        return s_fail (self, msg, err, errlen, "unknown protocol header (want MDPC01 or MDPW01)");
     if (side == MDP_AT_CLIENT)
         return s_fail (self, msg, err, errlen, "worker message sent to a client");
-    self->kind = MDP_WORKER_MSG;
+    return s_decode_worker (self, msg, side == MDP_AT_BROKER, err, errlen);
+}
 
-    frame = zmsg_pop (msg);
-    if (!frame || zframe_size (frame) != 1) {
-        zframe_destroy (&frame);
-        return s_fail (self, msg, err, errlen, "command frame is not one byte");
-    }
-    self->command = zframe_data (frame) [0];
+int
+mdp_request_take_service (mdp_msg_t *self, char *err, size_t errlen)
+{
+    self->service [0] = 0;
+    zframe_t *frame = self->command == MDPW_REQUEST && self->body ? zmsg_pop (self->body) : NULL;
+    int rc = s_take_service (frame, self->service);
+    if (rc && err && errlen)
+        snprintf (err, errlen, "%s", !frame ? "REQUEST has no service frame"
+                                            : "REQUEST's service frame is not a service name");
     zframe_destroy (&frame);
-
-    bool from_worker = side == MDP_AT_BROKER;
-    switch (self->command) {
-        case MDPW_READY: {
-            if (!from_worker)
-                return s_fail (self, msg, err, errlen, "READY sent to a worker");
-            size_t n = zmsg_size (msg);
-            if (n == 0 || n > MDP_READY_SERVICES_MAX)
-                return s_fail (self, msg, err, errlen, "READY must name 1 to %d services",
-                               MDP_READY_SERVICES_MAX);
-            self->services = (char **) zmalloc (n * sizeof (char *));
-            while ((frame = zmsg_pop (msg))) {
-                char name [MDP_SERVICE_MAX + 1];
-                int rc = s_take_service (frame, name);
-                zframe_destroy (&frame);
-                if (rc)
-                    return s_fail (self, msg, err, errlen, "READY names an invalid service");
-                self->services [self->services_n++] = strdup (name);
-            }
-            strcpy (self->service, self->services [0]);
-            break;
-        }
-        case MDPW_REQUEST:
-        case MDPW_REPLY: {
-            if ((self->command == MDPW_REQUEST) == from_worker)
-                return s_fail (self, msg, err, errlen, "%s travelling the wrong way",
-                               self->command == MDPW_REQUEST ? "REQUEST" : "REPLY");
-            self->client = zmsg_pop (msg);
-            if (!s_address_valid (self->client))
-                return s_fail (self, msg, err, errlen, "missing client address");
-            frame = zmsg_pop (msg);
-            empty = frame && zframe_size (frame) == 0;
-            zframe_destroy (&frame);
-            if (!empty)
-                return s_fail (self, msg, err, errlen, "no empty frame after the client address");
-            if (s_take_body (self, msg))
-                return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
-            break;
-        }
-        case MDPW_HEARTBEAT:
-        case MDPW_DISCONNECT:
-            if (zmsg_size (msg) != 0)
-                return s_fail (self, msg, err, errlen, "trailing frames after %s",
-                               self->command == MDPW_HEARTBEAT ? "HEARTBEAT" : "DISCONNECT");
-            break;
-        default:
-            return s_fail (self, msg, err, errlen, "unknown worker command 0x%02x", self->command);
-    }
-    zmsg_destroy (&msg);
-    return self;
+    return rc;
 }
 
 void
@@ -244,12 +287,15 @@ mdp_worker_ready_new (const char *const *services, size_t services_n)
 }
 
 zmsg_t *
-mdp_worker_request_new (zframe_t *worker, zframe_t *client, zmsg_t **body_p)
+mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
+                        zmsg_t **body_p)
 {
     zmsg_t *msg = s_header (worker, MDPW_VERSION);
     s_add_command (msg, MDPW_REQUEST);
     zmsg_append (msg, &(zframe_t *) { zframe_dup (client) });
     zmsg_addmem (msg, "", 0);
+    if (service)
+        zmsg_addstr (msg, service);
     s_append_body (msg, body_p);
     return msg;
 }

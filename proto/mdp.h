@@ -9,11 +9,14 @@
                            ""  "MDPW01"  0x03 REPLY       client  ""  body...
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
-      broker  -> worker  : ""  "MDPW01"  0x02 REQUEST     client  ""  body...
+      broker  -> worker  : ""  "MDPW01"  0x02 REQUEST     client  ""  [service] body...  (**)
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
     (*) Extension: a READY may name up to MDP_READY_SERVICES_MAX services in extra frames;
-        a plain 7/MDP worker names one and is served exactly as the spec says.  */
+        a plain 7/MDP worker names one and is served exactly as the spec says.
+    (**) Extension: a REQUEST to a worker whose READY named several services carries the
+        service's name as the first body frame, since the worker could not tell otherwise;
+        mdp_worker_request_new adds it, mdp_request_take_service takes it.  */
 #ifndef PROTO_MDP_H
 #define PROTO_MDP_H
 
@@ -78,6 +81,13 @@ typedef struct {
 mdp_msg_t *mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen);
 void mdp_msg_destroy (mdp_msg_t **self_p);
 
+//  For a worker whose READY named several services: takes the first body frame of a
+//  decoded REQUEST, the service frame (**), off self->body. Returns 0 with its name in
+//  self->service, or -1 with the reason in err and self->service "" when the body had no
+//  frame or the frame is not a valid service name (the frame is gone either way, so the
+//  body is the envelope behind it).
+int mdp_request_take_service (mdp_msg_t *self, char *err, size_t errlen);
+
 //  True for 1..MDP_SERVICE_MAX printable, non-space ASCII bytes.
 bool mdp_service_valid (const char *name, size_t len);
 
@@ -86,7 +96,10 @@ bool mdp_service_valid (const char *name, size_t len);
 zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
 zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
 zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n);
-zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, zmsg_t **body_p);
+//  service: NULL for the plain 7/MDP REQUEST, or the name to put before the body for a
+//  worker whose READY named several services (the extension (**) above).
+zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
+                                zmsg_t **body_p);
 zmsg_t *mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p);
 //  HEARTBEAT or DISCONNECT; worker NULL when a worker sends it to the broker.
 zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);

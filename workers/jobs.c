@@ -86,18 +86,18 @@ s_parse (const char *text)
     return json_loads (text, 0, &err);
 }
 
-//  Publishes a job's event after commit. name NULL: the event its status calls for after a
-//  chunk ("completed" for a completed job, else "progress").
+//  Publishes a job's event after commit. The progress of a chunk that completed its job
+//  is the job's completed event.
 static void
-s_publish (outbox_t *outbox, const char *name, const char *job_text)
+s_publish (outbox_t *outbox, event_kind_t kind, const char *job_text)
 {
     json_t *job = s_parse (job_text);
     const char *id = json_string_value (json_object_get (job, "id"));
     const char *status = json_string_value (json_object_get (job, "status"));
-    if (!name)
-        name = status && !strcmp (status, "completed") ? "completed" : "progress";
+    if (kind == EVENT_PROGRESS && status && !strcmp (status, "completed"))
+        kind = EVENT_COMPLETED;
     if (id)
-        outbox_publish (outbox, name, id, job_text);
+        outbox_publish (outbox, kind, id, job_text);
     json_decref (job);
 }
 
@@ -327,7 +327,7 @@ s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
     if (strcmp (outcome, "created") || PQgetisnull (res, 0, 2))
         return;
     //  Announce first, then send the chunks: jobs:created precedes any progress.
-    s_publish (c->call->outbox, "created", job_text);
+    s_publish (c->call->outbox, EVENT_CREATED, job_text);
     int seq;
     for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); )
         outbox_dispatch (c->call->outbox, c->id, seq);
@@ -368,7 +368,7 @@ s_fail_job (svc_call_t *call, const char *job_id, const char *code, const char *
     if (res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
     &&  !strcmp (PQgetvalue (res, 0, 0), "ended")) {
         log_error ("event=job_failed rid=%s job=%s code=%s", call->rid, job_id, code);
-        s_publish (call->outbox, "failed", PQgetvalue (res, 0, 1));
+        s_publish (call->outbox, EVENT_FAILED, PQgetvalue (res, 0, 1));
     }
     PQclear (res);
 }
@@ -417,7 +417,7 @@ s_chunk (svc_call_t *call, reply_t *reply)
     else {
         if (!strcmp (state, "done")) {
             const char *job_text = PQgetvalue (res, 0, 1);
-            s_publish (call->outbox, NULL, job_text);
+            s_publish (call->outbox, EVENT_PROGRESS, job_text);
             if (!PQgetisnull (res, 0, 2))
                 outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
         }
@@ -559,7 +559,7 @@ s_cancel (svc_call_t *call, reply_t *reply)
     if (!strcmp (PQgetvalue (res, 0, 0), "ended")) {
         reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
         if (replay_commit (call, gen, reply) == 0) {
-            s_publish (call->outbox, "canceled", PQgetvalue (res, 0, 1));
+            s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
             log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
         }
     }
@@ -598,7 +598,7 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
             const char *job_id = PQgetvalue (res, i, 0);
             if (PQgetisnull (res, i, 1)) {
                 log_error ("event=job_failed job=%s code=chunk_failed", job_id);
-                s_publish (outbox, "failed", PQgetvalue (res, i, 2));
+                s_publish (outbox, EVENT_FAILED, PQgetvalue (res, i, 2));
             }
             else {
                 log_warn ("event=chunk_lease_expired job=%s seq=%s", job_id, PQgetvalue (res, i, 1));

@@ -112,12 +112,15 @@ s_schedule_reconnect (s_link_t *self)
     self->reconnect = false;
 }
 
-//  Hands a request to the SQL side: "REQUEST" client body...
+//  Hands a request to the SQL side: "REQUEST" client service body...
 static void
 s_forward (s_link_t *self, mdp_msg_t *msg)
 {
+    //  Every REQUEST names its service, since our READY names several; "" when it does not.
+    mdp_request_take_service (msg, NULL, 0);
     zmsg_t *out = msg->body;
     msg->body = NULL;
+    zmsg_pushstr (out, msg->service);
     zmsg_pushmem (out, zframe_data (msg->client), zframe_size (msg->client));
     zmsg_pushstr (out, "REQUEST");
     if (zmsg_send (&out, self->pipe) == 0)
@@ -132,13 +135,9 @@ s_forward (s_link_t *self, mdp_msg_t *msg)
 static void
 s_refuse (s_link_t *self, mdp_msg_t *msg)
 {
-    char rid [SVC_RID_MAX + 1] = "";
-    zmsg_first (msg->body);
-    zframe_t *second = zmsg_next (msg->body);   //  after the service frame
-    if (second && svc_rid_valid ((const char *) zframe_data (second), zframe_size (second))) {
-        memcpy (rid, zframe_data (second), zframe_size (second));
-        rid [zframe_size (second)] = 0;
-    }
+    char rid [SVC_RID_MAX + 1];
+    mdp_request_take_service (msg, NULL, 0);
+    svc_peek_rid (msg->body, rid);
     log_warn ("event=request_refused rid=%s reason=busy", *rid ? rid : "-");
     if (*rid) {
         zmsg_t *body = svc_reply_error (rid, 503, "worker_busy", "The worker is busy; try again.");

@@ -6,7 +6,7 @@
 
     The pipe, as ZeroMQ messages (no shared state):
       link -> SQL side   "CONNECTED" | "FAILED"     once, after the first connect
-                         "REQUEST" client body...   one at a time: the next only after REPLY
+                         "REQUEST" client service body...   one at a time: the next only after REPLY
                          "FAILED"                   the broker socket broke; stop
       SQL side -> link   "REPLY" client [body...]   the answer to the request in hand (no
                                                     body: nothing to send, e.g. no rid)

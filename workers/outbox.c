@@ -3,6 +3,7 @@
 #include "../common/rand.h"
 #include "../common/curve.h"
 #include "../common/log.h"
+#include "../proto/event.h"
 #include "../proto/mdp.h"
 #include "../proto/svc.h"
 
@@ -64,25 +65,13 @@ outbox_destroy (outbox_t **self_p)
 }
 
 int
-outbox_publish (outbox_t *self, const char *name, const char *job_id, const char *job_json)
+outbox_publish (outbox_t *self, event_kind_t kind, const char *job_id, const char *job_json)
 {
-    char topic [64];
-    snprintf (topic, sizeof topic, "jobs.%s.%s", name, job_id);
-    //  The event text is built around the job's JSON, which came from our own database
-    //  function, so it is already valid JSON; name is one of our constants.
-    size_t len = strlen (job_json) + strlen (name) + 32;
-    char *event = (char *) malloc (len);
-    if (!event)
-        return -1;
-    int n = snprintf (event, len, "{\"event\":\"jobs:%s\",\"data\":%s}", name, job_json);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, topic);
-    zmsg_addmem (msg, event, (size_t) n);
-    free (event);
-    int rc = zmsg_send (&msg, self->pub);
+    zmsg_t *msg = event_encode (kind, job_id, job_json);
+    int rc = msg ? zmsg_send (&msg, self->pub) : -1;
     zmsg_destroy (&msg);
     if (rc)
-        log_warn ("event=event_dropped topic=%s", topic);
+        log_warn ("event=event_dropped topic=jobs.%s.%s", event_kind_name (kind), job_id);
     return rc ? -1 : 0;
 }
 

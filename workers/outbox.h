@@ -7,6 +7,7 @@
 #define WORKERS_OUTBOX_H
 
 #include <czmq.h>
+#include "../proto/event.h"
 
 typedef struct _outbox_t outbox_t;
 
@@ -14,9 +15,9 @@ typedef struct _outbox_t outbox_t;
 outbox_t *outbox_new (const char *hub_endpoint, const char *broker_endpoint);
 void outbox_destroy (outbox_t **self_p);
 
-//  Publishes {"event":"jobs:<name>","data":<job>} under topic jobs.<name>.<jobId>.
+//  Publishes the job's event of that kind (proto/event.h: the frames are the codec's).
 //  job_json is the job object's text. Returns 0, or -1 when it was dropped.
-int outbox_publish (outbox_t *self, const char *name, const char *job_id, const char *job_json);
+int outbox_publish (outbox_t *self, event_kind_t kind, const char *job_id, const char *job_json);
 
 //  Sends a jobs.chunk request for (job_id, seq) through the broker. -1 when it could not
 //  be sent now (the lease will bring it back).

@@ -208,31 +208,21 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 //  ---------------------------------------------------------------------------------
 //  The SQL side's loop
 
-//  A REQUEST from the link: its service is the first body frame (proto/README.md, "READY
-//  with several services"). A body without it (a broker that does not send it) is answered
-//  400 rather than guessed at. Returns the reply body, NULL when there is none to send.
+//  A REQUEST from the link, with the service its frame named (proto/mdp.h,
+//  mdp_request_take_service). A REQUEST without one (a broker that does not send it) is
+//  answered 400 rather than guessed at. Returns the reply body, NULL when there is none.
 static zmsg_t *
-s_serve (worker_t *self, zmsg_t **body_p)
+s_serve (worker_t *self, const char *service, zmsg_t **body_p)
 {
-    zmsg_t *body = *body_p;
-    zframe_t *first = zmsg_first (body);
-    char name [MDP_SERVICE_MAX + 1] = "";
-    if (first && mdp_service_valid ((const char *) zframe_data (first), zframe_size (first))) {
-        memcpy (name, zframe_data (first), zframe_size (first));
-        name [zframe_size (first)] = 0;
-    }
-    if (*name && worker_service (name)) {
-        zframe_t *service = zmsg_pop (body);
-        zframe_destroy (&service);
-        return worker_handle (self, name, body_p);
-    }
-    //  With a service frame the rid is the second frame, without one the first.
-    if (zmsg_size (body) == 4) {
-        zframe_t *service = zmsg_pop (body);
-        zframe_destroy (&service);
-    }
+    if (*service && worker_service (service))
+        return worker_handle (self, service, body_p);
     char rid [SVC_RID_MAX + 1];
-    svc_peek_rid (body, rid);
+    svc_peek_rid (*body_p, rid);
+    //  From a broker that sent the plain 7/MDP REQUEST, the frame taken for the service
+    //  was the rid (the auth frame behind it never is one: it has a space).
+    size_t len = strlen (service);
+    if (!*rid && svc_rid_valid (service, len))
+        memcpy (rid, service, len + 1);         //  len <= SVC_RID_MAX: a valid rid
     log_warn ("event=request_malformed rid=%s msg=\"unknown or missing service frame\"",
               *rid ? rid : "-");
     zmsg_destroy (body_p);
@@ -240,13 +230,15 @@ s_serve (worker_t *self, zmsg_t **body_p)
                                   "The request names no service this worker offers.") : NULL;
 }
 
-//  "REQUEST" client body... in; "REPLY" client [body...] out, always, so the link knows
-//  the request is no longer in hand.
+//  "REQUEST" client service body... in; "REPLY" client [body...] out, always, so the link
+//  knows the request is no longer in hand.
 static void
 s_on_request (worker_t *self, zmsg_t *msg)
 {
     zframe_t *client = zmsg_pop (msg);
-    zmsg_t *reply = client ? s_serve (self, &msg) : NULL;
+    char *service = zmsg_popstr (msg);
+    zmsg_t *reply = client && service ? s_serve (self, service, &msg) : NULL;
+    free (service);
     if (!reply)
         reply = zmsg_new ();
     zmsg_pushmem (reply, client ? zframe_data (client) : NULL, client ? zframe_size (client) : 0);

@@ -48,7 +48,7 @@ s_encode (mdp_msg_t *m)
             msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n);
             break;
         case MDPW_REQUEST:
-            msg = mdp_worker_request_new (NULL, m->client, &body);
+            msg = mdp_worker_request_new (NULL, m->client, NULL, &body);
             break;
         case MDPW_REPLY:
             msg = mdp_worker_reply_new (m->client, &body);
@@ -81,6 +81,27 @@ s_check_same (mdp_msg_t *a, mdp_msg_t *b)
         FUZZ_CHECK (fuzz_msg_eq (a->body, b->body));
 }
 
+//  A REQUEST as a worker that named several services reads it: taking the service frame
+//  either fails with a reason, or yields a valid name that encodes back to the same body.
+static void
+s_check_take_service (mdp_msg_t *m)
+{
+    zmsg_t *body = zmsg_dup (m->body);
+    char err [256] = "";
+    if (mdp_request_take_service (m, err, sizeof err)) {
+        FUZZ_CHECK (err [0] != 0 && m->service [0] == 0);
+        zmsg_destroy (&body);
+        return;
+    }
+    FUZZ_CHECK (mdp_service_valid (m->service, strlen (m->service)));
+    zmsg_t *rest = zmsg_dup (m->body);
+    zmsg_t *msg = mdp_worker_request_new (NULL, m->client, m->service, &rest);
+    mdp_msg_t *again = mdp_msg_decode (&msg, MDP_AT_WORKER, err, sizeof err);
+    FUZZ_CHECK (again != NULL && fuzz_msg_eq (again->body, body));
+    mdp_msg_destroy (&again);
+    zmsg_destroy (&body);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -97,6 +118,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     mdp_msg_t *m2 = mdp_msg_decode (&again, FUZZ_MDP_SIDE, err, sizeof err);
     FUZZ_CHECK (m2 != NULL);
     s_check_same (m, m2);
+    if (m->command == MDPW_REQUEST)
+        s_check_take_service (m);
     mdp_msg_destroy (&m2);
     mdp_msg_destroy (&m);
     return 0;

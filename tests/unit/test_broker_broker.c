@@ -133,9 +133,8 @@ TEST (test_request_and_reply_round_trip_through_the_broker)
     mdp_msg_t *m = s_worker_recv (worker);
     int got_request = m && m->command == MDPW_REQUEST;
     //  It offers two services, so the broker names the one asked for first.
-    zframe_t *named = got_request ? zmsg_pop (m->body) : NULL;
-    int named_ok = named && zframe_streq (named, "unit.echo");
-    zframe_destroy (&named);
+    int named_ok = got_request && mdp_request_take_service (m, NULL, 0) == 0
+                && streq (m->service, "unit.echo");
     svc_request_t *req = got_request ? svc_request_decode (&m->body, NULL, 0) : NULL;
     if (req) {
         zmsg_t *body = svc_reply_encode (req->rid, 200, "{\"ok\":1}", 8);
@@ -247,8 +246,7 @@ s_serve_one (zsock_t *worker, char *rid)
         mdp_msg_destroy (&m);
         return;
     }
-    zframe_t *named = zmsg_pop (m->body);
-    zframe_destroy (&named);
+    mdp_request_take_service (m, NULL, 0);
     svc_request_t *req = svc_request_decode (&m->body, NULL, 0);
     if (req) {
         strcpy (rid, req->rid);

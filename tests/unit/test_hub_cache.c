@@ -15,10 +15,10 @@ s_apply (cache_t *cache, int job, event_kind_t kind, long long processed, int64_
 {
     event_t ev;
     memset (&ev, 0, sizeof ev);
-    s_job (job, ev.job_id);
-    snprintf (ev.created_by, sizeof ev.created_by, "%s", OWNER);
-    ev.kind = kind;
-    ev.processed = processed;
+    s_job (job, ev.info.job_id);
+    snprintf (ev.info.created_by, sizeof ev.info.created_by, "%s", OWNER);
+    ev.info.kind = kind;
+    ev.info.processed = processed;
     char text [64];
     snprintf (text, sizeof text, "%s-%lld", event_kind_name (kind), processed);
     ev.payload = event_payload_new (text, strlen (text));

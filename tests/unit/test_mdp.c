@@ -149,7 +149,7 @@ TEST (test_request_round_trips_to_the_worker)
     zframe_t *worker = zframe_new ("W1", 2);
     zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
     zmsg_t *body = s_body ();
-    zmsg_t *msg = mdp_worker_request_new (worker, client, &body);
+    zmsg_t *msg = mdp_worker_request_new (worker, client, NULL, &body);
     CHECK (body == NULL);
     zframe_t *address = zmsg_pop (msg);
     CHECK (zframe_eq (address, worker));
@@ -162,6 +162,60 @@ TEST (test_request_round_trips_to_the_worker)
     CHECK (s_frame_eq (zmsg_first (m->body), "rid-1"));
     mdp_msg_destroy (&m);
     zframe_destroy (&worker);
+    zframe_destroy (&client);
+}
+
+TEST (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker)
+{
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    zmsg_t *body = s_body ();
+    zmsg_t *msg = mdp_worker_request_new (NULL, client, "tickets.get", &body);
+    mdp_msg_t *m = s_decode (msg, MDP_AT_WORKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (zmsg_size (m->body), 4);
+    char err [128] = "";
+    CHECK_INT (mdp_request_take_service (m, err, sizeof err), 0);
+    CHECK_STR (m->service, "tickets.get");
+    CHECK_STR (err, "");
+    CHECK_INT (zmsg_size (m->body), 3);         //  the body as the client sent it
+    CHECK (s_frame_eq (zmsg_first (m->body), "rid-1"));
+    mdp_msg_destroy (&m);
+    zframe_destroy (&client);
+}
+
+TEST (test_take_service_rejects_a_missing_or_invalid_service_frame)
+{
+    const char *bad [] = { "", "bad service", "caf\xc3\xa9" };
+    zframe_t *client = zframe_new ("C", 1);
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        zmsg_t *body = s_body ();
+        zmsg_t *msg = mdp_worker_request_new (NULL, client, bad [i], &body);
+        mdp_msg_t *m = s_decode (msg, MDP_AT_WORKER, NULL, 0);
+        CHECK (m != NULL);
+        char err [128] = "";
+        CHECK_INT (mdp_request_take_service (m, err, sizeof err), -1);
+        CHECK (err [0] != 0);
+        CHECK_STR (m->service, "");
+        CHECK_INT (zmsg_size (m->body), 3);     //  the bad frame is gone all the same
+        mdp_msg_destroy (&m);
+    }
+    //  No body at all: nothing to take.
+    zmsg_t *empty = zmsg_new ();
+    mdp_msg_t *m = s_decode (mdp_worker_request_new (NULL, client, NULL, &empty), MDP_AT_WORKER, NULL, 0);
+    CHECK (m != NULL);
+    char err [128] = "";
+    CHECK_INT (mdp_request_take_service (m, err, sizeof err), -1);
+    CHECK_STR (err, "REQUEST has no service frame");
+    mdp_msg_destroy (&m);
+    //  A name one byte too long.
+    char name [MDP_SERVICE_MAX + 2];
+    memset (name, 's', sizeof name - 1);
+    name [sizeof name - 1] = 0;
+    zmsg_t *body = s_body ();
+    m = s_decode (mdp_worker_request_new (NULL, client, name, &body), MDP_AT_WORKER, NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (mdp_request_take_service (m, NULL, 0), -1);
+    mdp_msg_destroy (&m);
     zframe_destroy (&client);
 }
 
@@ -405,6 +459,8 @@ TEST_MAIN ("mdp",
     T (test_ready_with_several_services_round_trips),
     T (test_ready_with_64_services_is_accepted),
     T (test_request_round_trips_to_the_worker),
+    T (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker),
+    T (test_take_service_rejects_a_missing_or_invalid_service_frame),
     T (test_reply_round_trips_to_the_broker),
     T (test_heartbeat_and_disconnect_round_trip_both_ways),
     T (test_service_names_are_checked_for_length_and_characters),

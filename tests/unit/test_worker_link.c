@@ -32,12 +32,11 @@ static void
 s_request (zsock_t *router, zframe_t *worker, const char *rid)
 {
     zmsg_t *body = zmsg_new ();
-    zmsg_addstr (body, "a.one");
     zmsg_addstr (body, rid);
     zmsg_addstr (body, "");
     zmsg_addstr (body, "{}");
     zframe_t *client = zframe_new ("client-1", 8);
-    zmsg_t *msg = mdp_worker_request_new (worker, client, &body);
+    zmsg_t *msg = mdp_worker_request_new (worker, client, "a.one", &body);
     zmsg_send (&msg, router);
     zframe_destroy (&client);
 }
