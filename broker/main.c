@@ -1,10 +1,7 @@
 /*  broker: entry point. Reads the environment, runs the broker actor until SIGTERM or
     SIGINT, exits 0 after a clean drain.  */
 #include "broker.h"
-#include "../common/conf.h"
-#include "../common/log.h"
-#include "../common/memtrim.h"
-#include "../common/pidcache.h"
+#include "../common/actor.h"
 #include "../common/stop.h"
 
 static const char *s_usage =
@@ -31,19 +28,12 @@ static const char *s_usage =
 int
 main (int argc, char **argv)
 {
-    int rc = conf_handle_args (argc, argv, "broker", s_usage);
-    if (rc)
-        return rc > 0 ? 0 : 2;
-    if (log_init ("broker"))
-        return 1;
+    int rc = actor_begin (argc, argv, "broker", s_usage);
+    if (rc >= 0)
+        return rc;
     broker_config_t cfg;
     if (broker_config_load (&cfg))
         return 1;
-
-    pidcache_install ();
-    memtrim_install ();
-    stop_install ();
-
     broker_t *broker = broker_new (&cfg);
     if (!broker)
         return 1;

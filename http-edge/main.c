@@ -1,11 +1,7 @@
 /*  http-edge: REST API and static UI in front of the broker. Settings come from the
     environment (see edge.h and docs); this file only parses argv and runs the actor.  */
 #include "edge.h"
-#include "../common/conf.h"
-#include "../common/log.h"
-#include "../common/memtrim.h"
-#include "../common/pidcache.h"
-#include "../common/stop.h"
+#include "../common/actor.h"
 
 #include <stdio.h>
 
@@ -31,17 +27,12 @@ static const char *s_usage =
 int
 main (int argc, char **argv)
 {
-    int rc = conf_handle_args (argc, argv, "http-edge", s_usage);
-    if (rc)
-        return rc > 0 ? 0 : 2;
-    if (log_init ("http-edge"))
-        return 1;
+    int rc = actor_begin (argc, argv, "http-edge", s_usage);
+    if (rc >= 0)
+        return rc;
     edge_config_t cfg;
     if (edge_config_load (&cfg))
         return 1;
-    pidcache_install ();
-    memtrim_install ();
-    stop_install ();
     edge_t *edge = edge_new (&cfg);
     if (!edge)
         return 1;

@@ -1,26 +1,26 @@
 /*  routes: the table of every API route, and a segment-by-segment matcher.  */
 #include "routes.h"
-#include "handlers.h"
+#include "api.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const route_t s_routes [] = {
-    { "POST",   "/api/auth/login",          auth_login,      ROUTE_SLOW,             ROUTE_BODY_LOGIN },
-    { "GET",    "/api/auth/me",             auth_me,         ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "GET",    "/api/tickets",             tickets_list,    ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "POST",   "/api/tickets",             tickets_create,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
-    { "GET",    "/api/tickets/:id",         tickets_get,     ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "PUT",    "/api/tickets/:id",         tickets_update,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
-    { "DELETE", "/api/tickets/:id",         tickets_delete,  ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "POST",   "/api/tickets/:id/restore", tickets_restore, ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
-    { "POST",   "/api/jobs",                jobs_create,     ROUTE_AUTH | ROUTE_ADMIN | ROUTE_BIG_BODY, 0 },
-    { "GET",    "/api/jobs",                jobs_list,       ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "GET",    "/api/jobs/:id",            jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "POST",   "/api/jobs/:id/cancel",     jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
-    { "GET",    "/api/health",              health_get,      0,                      ROUTE_BODY_NONE },
-    { "GET",    "/api/meta",                meta_get,        ROUTE_LOCAL,            ROUTE_BODY_NONE },
-    { "GET",    "/metrics",                 metrics_get,     ROUTE_LOCAL,            ROUTE_BODY_NONE },
+    { "POST",   "/api/auth/login",          api_auth_login,      ROUTE_SLOW,             ROUTE_BODY_LOGIN },
+    { "GET",    "/api/auth/me",             api_auth_me,         ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "GET",    "/api/tickets",             api_tickets_list,    ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/tickets",             api_tickets_create,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
+    { "GET",    "/api/tickets/:id",         api_tickets_get,     ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "PUT",    "/api/tickets/:id",         api_tickets_update,  ROUTE_AUTH,             ROUTE_BODY_TICKET },
+    { "DELETE", "/api/tickets/:id",         api_tickets_delete,  ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/tickets/:id/restore", api_tickets_restore, ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
+    { "POST",   "/api/jobs",                api_jobs_create,     ROUTE_AUTH | ROUTE_ADMIN | ROUTE_BIG_BODY, 0 },
+    { "GET",    "/api/jobs",                api_jobs_list,       ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "GET",    "/api/jobs/:id",            api_jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
+    { "POST",   "/api/jobs/:id/cancel",     api_jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
+    { "GET",    "/api/health",              api_health_get,      0,                      ROUTE_BODY_NONE },
+    { "GET",    "/api/meta",                api_meta_get,        ROUTE_LOCAL,            ROUTE_BODY_NONE },
+    { "GET",    "/metrics",                 api_metrics_get,     ROUTE_LOCAL,            ROUTE_BODY_NONE },
 };
 
 //  Does path match pattern? Captures ":x" segments into m.

@@ -1,10 +1,8 @@
 /*  progress-hub: entry point. Reads the environment, runs the hub until SIGTERM or
     SIGINT (every WebSocket is closed with 1001), exits 0.  */
 #include "hub.h"
-#include "../common/conf.h"
+#include "../common/actor.h"
 #include "../common/log.h"
-#include "../common/memtrim.h"
-#include "../common/pidcache.h"
 #include "../common/stop.h"
 
 #include <sys/resource.h>
@@ -34,18 +32,12 @@ static const char *s_usage =
 int
 main (int argc, char **argv)
 {
-    int rc = conf_handle_args (argc, argv, "progress-hub", s_usage);
-    if (rc)
-        return rc > 0 ? 0 : 2;
-    if (log_init ("progress-hub"))
-        return 1;
+    int rc = actor_begin (argc, argv, "progress-hub", s_usage);
+    if (rc >= 0)
+        return rc;
     hub_config_t cfg;
     if (hub_config_load (&cfg))
         return 1;
-
-    pidcache_install ();
-    memtrim_install ();
-    stop_install ();
 
     //  One descriptor per client: raise the soft limit toward what HUB_MAX_CLIENTS needs
     //  (not to the hard limit: lws sizes its tables from it).

@@ -1,12 +1,9 @@
 /*  worker: entry point. Reads the environment, then runs the worker actor until
     SIGTERM/SIGINT (worker.c).  */
 #include "worker.h"
+#include "../common/actor.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
-#include "../common/log.h"
-#include "../common/memtrim.h"
-#include "../common/pidcache.h"
-#include "../common/stop.h"
 #include "../proto/mdp.h"
 
 static const char *s_usage =
@@ -32,11 +29,9 @@ static const char *s_usage =
 int
 main (int argc, char **argv)
 {
-    int rc = conf_handle_args (argc, argv, "worker", s_usage);
-    if (rc)
-        return rc > 0 ? 0 : 2;
-    if (log_init ("worker"))
-        return 1;
+    int rc = actor_begin (argc, argv, "worker", s_usage);
+    if (rc >= 0)
+        return rc;
     worker_config_t cfg;
     long heartbeat;
     if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)
@@ -46,9 +41,6 @@ main (int argc, char **argv)
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;
-    pidcache_install ();
-    memtrim_install ();
-    stop_install ();
     worker_t *worker = worker_new (&cfg);
     if (!worker)
         return 1;

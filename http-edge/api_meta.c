@@ -1,9 +1,9 @@
-/*  meta: GET /api/meta, the contract's vocabulary for the browser (ticket statuses and
+/*  api_meta: GET /api/meta, the contract's vocabulary for the browser (ticket statuses and
     priorities, job statuses, item statuses and types, the field limits and MAX_JOB_ITEMS),
     so that web/js spells none of it. Anonymous: the login page loads it too, and it is
     no secret; the text is built once from proto/vocab.h and answered from memory.  */
 #include "edge.h"
-#include "handlers.h"
+#include "api.h"
 #include "../common/log.h"
 #include "../proto/vocab.h"
 
@@ -42,12 +42,12 @@ s_build (const edge_config_t *cfg)
 }
 
 void
-meta_get (edge_req_t *req)
+api_meta_get (edge_req_t *req)
 {
     if (!s_text) {
         s_text = s_build (edge_config (req->edge));
         if (!s_text)
-            PANIC ("event=oom where=meta_get");
+            PANIC ("event=oom where=api_meta_get");
         s_len = strlen (s_text);
     }
     req_respond_json (req, 200, s_text, s_len);

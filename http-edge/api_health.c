@@ -1,7 +1,7 @@
-/*  health: GET /api/health (broker liveness from mmi.status, database through a worker's
+/*  api_health: GET /api/health (broker liveness from mmi.status, database through a worker's
     sys.health, answered within HEALTH_TIMEOUT_MS) and GET /metrics.  */
 #include "edge.h"
-#include "handlers.h"
+#include "api.h"
 
 #include <string.h>
 
@@ -32,7 +32,7 @@ s_health_reply (edge_req_t *req, int status, const char *payload, size_t len)
 }
 
 void
-health_get (edge_req_t *req)
+api_health_get (edge_req_t *req)
 {
     edge_t *edge = req->edge;
     if (!edge_broker_up (edge)) {
@@ -49,7 +49,7 @@ health_get (edge_req_t *req)
 }
 
 void
-metrics_get (edge_req_t *req)
+api_metrics_get (edge_req_t *req)
 {
     size_t len = 0;
     char *text = edge_metrics_text (req->edge, &len);

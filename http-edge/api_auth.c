@@ -1,7 +1,7 @@
-/*  auth: POST /api/auth/login (the worker checks the password, the edge signs the
+/*  api_auth: POST /api/auth/login (the worker checks the password, the edge signs the
     token) and GET /api/auth/me.  */
 #include "edge.h"
-#include "handlers.h"
+#include "api.h"
 #include "../common/log.h"
 
 #include <string.h>
@@ -38,7 +38,7 @@ s_login_reply (edge_req_t *req, int status, const char *payload, size_t len)
 }
 
 void
-auth_login (edge_req_t *req)
+api_auth_login (edge_req_t *req)
 {
     json_t *body = req_json_body (req);
     if (!body)
@@ -72,7 +72,7 @@ auth_login (edge_req_t *req)
 }
 
 void
-auth_me (edge_req_t *req)
+api_auth_me (edge_req_t *req)
 {
     edge_call (req, SVC_AUTH_ME, json_object (), req_reply_passthrough, 0);
 }

@@ -1,13 +1,13 @@
-/*  tickets: the /api/tickets routes. Shape checks here, business rules in the workers.  */
+/*  api_tickets: the /api/tickets routes. Shape checks here, business rules in the workers.  */
 #include "edge.h"
-#include "handlers.h"
+#include "api.h"
 
 #include <string.h>
 
 #define TICKETS_QUERY_MAX 32
 
 void
-tickets_list (edge_req_t *req)
+api_tickets_list (edge_req_t *req)
 {
     validate_kv_t kv [TICKETS_QUERY_MAX];
     int n = req_query (req, kv, TICKETS_QUERY_MAX);
@@ -33,14 +33,14 @@ tickets_list (edge_req_t *req)
 }
 
 void
-tickets_get (edge_req_t *req)
+api_tickets_get (edge_req_t *req)
 {
     edge_call (req, SVC_TICKETS_GET, json_pack ("{s:s}", "id", req->match.params [0]),
                req_reply_ticket, 0);
 }
 
 void
-tickets_create (edge_req_t *req)
+api_tickets_create (edge_req_t *req)
 {
     json_t *body = req_json_body (req);
     if (!body)
@@ -65,7 +65,7 @@ tickets_create (edge_req_t *req)
 }
 
 void
-tickets_update (edge_req_t *req)
+api_tickets_update (edge_req_t *req)
 {
     long version = -1;
     const char *if_match = req_header_in (req, MHD_HTTP_HEADER_IF_MATCH);
@@ -92,14 +92,14 @@ tickets_update (edge_req_t *req)
 }
 
 void
-tickets_delete (edge_req_t *req)
+api_tickets_delete (edge_req_t *req)
 {
     edge_call (req, SVC_TICKETS_DELETE, json_pack ("{s:s}", "id", req->match.params [0]),
                req_reply_ticket, 0);
 }
 
 void
-tickets_restore (edge_req_t *req)
+api_tickets_restore (edge_req_t *req)
 {
     edge_call (req, SVC_TICKETS_RESTORE, json_pack ("{s:s}", "id", req->match.params [0]),
                req_reply_ticket, 0);

@@ -1,7 +1,7 @@
-/*  jobs: the /api/jobs routes. Shape checks here; the job's transactions, authorization
+/*  api_jobs: the /api/jobs routes. Shape checks here; the job's transactions, authorization
     per object and idempotency live in the workers (workers/jobs.c, sql/0002_jobs.sql).  */
 #include "edge.h"
-#include "handlers.h"
+#include "api.h"
 #include "jobbody.h"
 
 #include <stdio.h>
@@ -93,7 +93,7 @@ s_job_body (edge_req_t *req, validate_ids_t *ids)
 }
 
 void
-jobs_create (edge_req_t *req)
+api_jobs_create (edge_req_t *req)
 {
     const char *key = req_header_in (req, "Idempotency-Key");
     if (key && !validate_idempotency_key (key)) {
@@ -131,7 +131,7 @@ jobs_create (edge_req_t *req)
 }
 
 void
-jobs_list (edge_req_t *req)
+api_jobs_list (edge_req_t *req)
 {
     json_t *payload = s_query (req, validate_job_query);
     if (payload)
@@ -139,7 +139,7 @@ jobs_list (edge_req_t *req)
 }
 
 void
-jobs_get (edge_req_t *req)
+api_jobs_get (edge_req_t *req)
 {
     json_t *payload = s_query (req, validate_job_items_query);
     if (!payload)
@@ -149,7 +149,7 @@ jobs_get (edge_req_t *req)
 }
 
 void
-jobs_cancel (edge_req_t *req)
+api_jobs_cancel (edge_req_t *req)
 {
     edge_call (req, SVC_JOBS_CANCEL, json_pack ("{s:s}", "id", req->match.params [0]),
                req_reply_passthrough, 0);
