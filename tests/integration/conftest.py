@@ -69,6 +69,9 @@ class System:
             # Short enough that the body-deadline test runs in seconds, long enough for
             # the largest job body the suite sends under the sanitizers.
             "EDGE_BODY_TIMEOUT_S": "8",
+            # The hub asks auth.me about every WebSocket user this often: short, so that a
+            # user deleted while connected is seen closed within seconds.
+            "HUB_RECHECK_MS": "2000",
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.
