@@ -392,7 +392,12 @@ start_one() {
     [ -x "$exe" ] || die "$exe is missing: run make"
     [[ $exe = /* ]] || exe=$ROOT/$exe
     curve_env "$(curve_role_of "$bin")"
-    WORKER_NAME=$name env "${CURVE_ENV[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
+    local curve=("${CURVE_ENV[@]}")
+    # The hub is also the broker's client: it asks auth.me about each WebSocket user with
+    # the user's auth frame, which the broker takes from the edge role only. It verifies
+    # tokens like the edge, so it holds the edge's certificate.
+    if [ "$bin" = progress-hub ]; then curve_env edge; curve+=("${CURVE_ENV[@]}"); fi
+    WORKER_NAME=$name env "${curve[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
     say "started $name (pid $!)"
 }

@@ -1,9 +1,11 @@
-/*  hub: the actor. lws_service is the one loop; the XSUB's ZMQ_FD is adopted into it
-    (edge-triggered: each wake drains until ZMQ_EVENTS has no POLLIN), and a 10 ms tick
-    covers any missed edge, flushes throttled progress and runs the 1 s housekeeping.  */
+/*  hub: the actor. lws_service is the one loop; the ZMQ_FDs of the XSUB and of the
+    broker DEALER (usercheck) are adopted into it (edge-triggered: each wake drains until
+    ZMQ_EVENTS has no POLLIN), and a 10 ms tick covers any missed edge, flushes throttled
+    progress, expires user checks and runs the 1 s housekeeping (token expiry, re-checks).  */
 #include "hub.h"
 #include "cache.h"
 #include "event.h"
+#include "usercheck.h"
 #include "ws.h"
 #include "../common/conf.h"
 #include "../common/jwt.h"
@@ -27,6 +29,7 @@ struct hub_s {
     curve_server_t *curve;          //  ZAP allow-list when CURVE is on, else NULL
     jwt_hs256_t *jwt;
     cache_t *cache;
+    usercheck_t *users;
     ws_t *ws;
     lws_sorted_usec_list_t tick;
     int64_t housekeep_at;
@@ -56,6 +59,9 @@ hub_config_load (hub_config_t *cfg)
     rc |= conf_int ("HUB_CACHE_MAX", 10000, 1, 10000000, &cfg->cache_max);
     rc |= conf_int ("HUB_FINISHED_KEEP_MS", 60000, 0, 86400000, &cfg->keep_ms);
     rc |= conf_int ("HUB_AUTH_TIMEOUT_MS", 5000, 100, 600000, &cfg->auth_timeout_ms);
+    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
+    rc |= conf_int ("HUB_CHECK_TIMEOUT_MS", 5000, 100, 600000, &cfg->check_timeout_ms);
+    rc |= conf_int ("HUB_RECHECK_MS", 60000, 500, 86400000, &cfg->recheck_ms);
     cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
     //  Browsers: FRONTEND_URL, or the UI's own origins. Command-line clients (Python's
     //  websocket-client, websocat) send the hub's own origin by default; the hub serves no
@@ -66,6 +72,7 @@ hub_config_load (hub_config_t *cfg)
     snprintf (cfg->origins, sizeof cfg->origins, "%s,http://localhost:%ld,http://127.0.0.1:%ld",
               frontend ? frontend : ui, cfg->ws_port, cfg->ws_port);
     rc |= curve_server_config_load (&cfg->curve);
+    rc |= curve_client_init ();             //  CURVE_CLIENT_CERT, CURVE_SERVER_KEY: the DEALER
     cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
     if (!cfg->jwt_secret || strlen (cfg->jwt_secret) < JWT_HS256_SECRET_MIN) {
         log_error ("event=bad_config var=JWT_SECRET msg=\"is required (at least %d bytes)\"",
@@ -158,6 +165,16 @@ s_drain (void *arg)
             break;
         zframe_destroy (&frame);
     }
+    usercheck_drain (self->users);
+}
+
+//  usercheck's answer about a WebSocket client's user.
+static void
+s_on_user (void *arg, void *owner, int status, svc_role_t role)
+{
+    hub_t *self = (hub_t *) arg;
+    if (self->ws)
+        ws_user_checked (self->ws, owner, status, role);
 }
 
 static void
@@ -185,6 +202,7 @@ s_tick (lws_sorted_usec_list_t *sul)
         return;
     s_drain (self);
     int64_t now = zclock_mono ();
+    usercheck_timers (self->users, now);
     if (self->pending)
         s_flush_pending (self, now);
     if (now >= self->housekeep_at) {
@@ -193,6 +211,7 @@ s_tick (lws_sorted_usec_list_t *sul)
         if (gone)
             log_debug ("event=cache_expired jobs=%zu size=%zu", gone, cache_size (self->cache));
         ws_sweep (self->ws, time (NULL));
+        ws_recheck (self->ws, now);
         memtrim_maybe (now);
     }
     lws_sul_schedule (ws_context (self->ws), 0, &self->tick, s_tick, S_TICK_US);
@@ -209,6 +228,7 @@ s_metrics_text (void *arg, size_t *len)
     if (!f)
         return NULL;
     ws_write_metrics (self->ws, f);
+    usercheck_write_metrics (self->users, f);
     fprintf (f, "# HELP hub_events_received_total Messages read on the XSUB (HUB_PUB_ENDPOINT).\n"
                 "# TYPE hub_events_received_total counter\nhub_events_received_total %" PRIu64 "\n",
              self->received);
@@ -278,6 +298,23 @@ hub_new (const hub_config_t *cfg)
     if (zmq_send (zsock_resolve (self->xsub), &subscribe_all, 1, 0) != 1)
         goto fail;
 
+    //  Every authenticated client costs one auth.me at a time at most: the client limit
+    //  bounds the checks in flight.
+    usercheck_config_t ucfg = {
+        .broker_endpoint = cfg->broker_endpoint,
+        .max_inflight = cfg->max_clients,
+        .timeout_ms = cfg->check_timeout_ms,
+        .on_answer = s_on_user,
+        .arg = self,
+    };
+    self->users = usercheck_new (&ucfg);
+    if (!self->users)
+        goto fail;
+    if (self->curve && !curve_client_enabled ())
+        log_warn ("event=curve_client_off var=CURVE_CLIENT_CERT msg=\"the hub asks the broker "
+                  "about WebSocket users without a CURVE key: set CURVE_CLIENT_CERT (edge role) "
+                  "and CURVE_SERVER_KEY, or every WebSocket client is closed with 1013\"");
+
     ws_config_t wcfg = {
         .port = (int) cfg->ws_port,
         .bind_address = cfg->bind_address && *cfg->bind_address ? cfg->bind_address : NULL,
@@ -285,8 +322,10 @@ hub_new (const hub_config_t *cfg)
         .max_clients = cfg->max_clients,
         .queue_max = cfg->queue_max,
         .auth_timeout_ms = cfg->auth_timeout_ms,
+        .recheck_ms = cfg->recheck_ms,
         .jwt = self->jwt,
         .cache = self->cache,
+        .users = self->users,
         .on_fd_readable = s_drain,
         .metrics_text = s_metrics_text,
         .arg = self,
@@ -296,10 +335,13 @@ hub_new (const hub_config_t *cfg)
         goto fail;
     if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
         log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
+    if (ws_watch_fd (self->ws, zsock_fd (usercheck_socket (self->users))))
+        log_warn ("event=fd_watch_unavailable msg=\"broker replies are read on the 10 ms tick\"");
     log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
-              "max_clients=%ld cache_max=%ld curve=%s", cfg->pub_endpoint, cfg->sub_endpoint,
-              cfg->ws_port, cfg->progress_interval_ms, cfg->max_clients, cfg->cache_max,
-              self->curve ? "on" : "off");
+              "max_clients=%ld cache_max=%ld curve=%s broker=%s recheck_ms=%ld",
+              cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
+              cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",
+              cfg->broker_endpoint, cfg->recheck_ms);
     return self;
 fail:
     hub_destroy (&self);
@@ -314,7 +356,8 @@ hub_destroy (hub_t **self_p)
     hub_t *self = *self_p;
     if (s_ticking == self)
         s_ticking = NULL;
-    ws_destroy (&self->ws);
+    ws_destroy (&self->ws);                 //  first: its clients forget their checks
+    usercheck_destroy (&self->users);
     zsock_destroy (&self->xsub);
     zsock_destroy (&self->xpub);
     curve_server_destroy (&self->curve);

@@ -1,6 +1,7 @@
 /*  hub: the progress-hub actor. An XSUB that workers publish job events into, an XPUB
-    that re-publishes every valid event to any ZeroMQ SUB, a last-value cache, and the
-    WebSocket fan-out (ws), all in one thread on lws's event loop.  */
+    that re-publishes every valid event to any ZeroMQ SUB, a last-value cache, the
+    WebSocket fan-out (ws) and its users' checks with the broker (usercheck), all in one
+    thread on lws's event loop.  */
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
 
@@ -21,6 +22,9 @@ typedef struct {
     long cache_max;                 //  HUB_CACHE_MAX
     long keep_ms;                   //  HUB_FINISHED_KEEP_MS
     long auth_timeout_ms;           //  HUB_AUTH_TIMEOUT_MS
+    const char *broker_endpoint;    //  BROKER_ENDPOINT: auth.me for WebSocket users
+    long check_timeout_ms;          //  HUB_CHECK_TIMEOUT_MS: auth.me unanswered: close 1013
+    long recheck_ms;                //  HUB_RECHECK_MS: every live user is checked again
     curve_server_config_t curve;    //  CURVE_SERVER_CERT, CURVE_ALLOW_DIR: XSUB and XPUB
 } hub_config_t;
 

@@ -10,6 +10,7 @@
 static const char *s_usage =
     "usage: progress-hub [--help] [--version]\n"
     "Job events: XSUB on HUB_PUB_ENDPOINT, XPUB on HUB_SUB_ENDPOINT, WebSocket on WS_PORT/ws.\n"
+    "WebSocket users are checked with the broker (auth.me) at connect and every HUB_RECHECK_MS.\n"
     "Settings come from the environment:\n"
     "  HUB_PUB_ENDPOINT      XSUB bind, workers publish here (default tcp://127.0.0.1:5556)\n"
     "  HUB_SUB_ENDPOINT      XPUB bind, monitoring SUBs read here (default tcp://127.0.0.1:5557)\n"
@@ -23,10 +24,18 @@ static const char *s_usage =
     "  HUB_CACHE_MAX         jobs in the last-value cache (10000)\n"
     "  HUB_FINISHED_KEEP_MS  how long a finished job stays in the cache (60000)\n"
     "  HUB_AUTH_TIMEOUT_MS   time to send the token frame (5000; then close 4001)\n"
+    "  BROKER_ENDPOINT       the broker, asked auth.me for every WebSocket user (default\n"
+    "                        tcp://127.0.0.1:5555): an unknown user is closed with 4001\n"
+    "  HUB_CHECK_TIMEOUT_MS  auth.me unanswered this long, or 503: close 1013 (5000)\n"
+    "  HUB_RECHECK_MS        every live user is asked again this often (60000); a role\n"
+    "                        that changed applies at once, a deleted user is closed 4001\n"
     "  CURVE_SERVER_CERT     our CURVE certificate (NAME_secret of ticketd-keygen): XSUB\n"
     "                        and XPUB then admit only CurveZMQ peers (default: plain TCP)\n"
     "  CURVE_ALLOW_DIR       public certificates of allowed publishers and subscribers;\n"
     "                        required with CURVE_SERVER_CERT, re-read when it changes\n"
+    "  CURVE_CLIENT_CERT     our certificate towards the broker (the edge role's: the\n"
+    "                        broker takes a user's auth frame from the edge role only)\n"
+    "  CURVE_SERVER_KEY      the broker's public key or certificate file\n"
     "  LOG_LEVEL             debug|info|warn|error (default info)\n";
 
 int

@@ -1,9 +1,12 @@
 /*  ws: libwebsockets server at /ws. A client authenticates with ?token= or a first text
-    frame {"token":"..."}, then only receives: the current state of the jobs it may see,
-    then every event of those jobs through its bounded queue (clientq).  */
+    frame {"token":"..."}; the hub then asks the broker (auth.me) whether its user exists
+    and with which role, and only then sends: the current state of the jobs that role may
+    see, then every event of those jobs through its bounded queue (clientq). The user is
+    checked again every recheck_ms while the socket lives.  */
 #include "ws.h"
 #include "clientq.h"
 #include "../common/log.h"
+#include "../common/rand.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,7 +19,9 @@
 #define S_WRITES_PER_TURN   16      //  frames written per WRITEABLE while the socket takes them
 #define S_CLOSE_GRACE_S     2       //  a closing client that cannot even take the close frame
 
-typedef enum { S_AUTH = 0, S_LIVE, S_CLOSING } s_state_t;
+//  S_AUTH: waiting for a token. S_CHECKING: token valid, auth.me not answered yet (no
+//  event, no current state). S_LIVE: receiving events. S_CLOSING: close frame queued.
+typedef enum { S_AUTH = 0, S_CHECKING, S_LIVE, S_CLOSING } s_state_t;
 
 typedef struct s_client_s {
     struct lws *wsi;
@@ -27,9 +32,11 @@ typedef struct s_client_s {
     int close_code;
     char close_reason [96];
     char sub [UUID_STRLEN + 1];
-    svc_role_t role;
+    svc_role_t role;                //  the database's once checked; the token's before
     long exp;
     int peer_code;                  //  the close code the client sent, 0 when none
+    char check_rid [RAND_ID_STRLEN + 1];    //  the auth.me in flight for us; "" when none
+    int64_t recheck_at;             //  zclock_mono ms of the next auth.me while live
 } s_client_t;
 
 typedef struct {
@@ -131,6 +138,24 @@ s_snapshot (ws_t *self, s_client_t *c)
         s_push (self, c, best [--n]);
 }
 
+//  When the next re-check is due: within the last quarter of recheck_ms from now, so
+//  that clients who connected together (a hub restart) do not all ask at once.
+static int64_t
+s_recheck_at (ws_t *self, int64_t now)
+{
+    uint32_t r;
+    rand_bytes (&r, sizeof r);
+    long spread = self->cfg.recheck_ms / 4;
+    return now + self->cfg.recheck_ms - (spread > 0 ? (int64_t) (r % (uint32_t) spread) : 0);
+}
+
+//  Asks auth.me for c's user as its token names it. -1 when usercheck takes no more now.
+static int
+s_check (ws_t *self, s_client_t *c)
+{
+    return usercheck_ask (self->cfg.users, c->sub, c->role, c, c->check_rid);
+}
+
 static void
 s_authenticate (ws_t *self, s_client_t *c, const char *token)
 {
@@ -146,11 +171,64 @@ s_authenticate (ws_t *self, s_client_t *c, const char *token)
     memcpy (c->sub, claims.sub, sizeof c->sub);
     c->role = claims.role;
     c->exp = claims.exp;
-    c->state = S_LIVE;
     lws_set_timer_usecs (c->wsi, LWS_SET_TIMER_USEC_CANCEL);
-    log_info ("event=ws_auth sub=%s role=%s clients=%zu", c->sub, svc_role_name (c->role),
-              self->n_clients);
-    s_snapshot (self, c);
+    //  The token says who the user was at login: whether they still exist, and their role
+    //  now, only the database knows. Nothing is sent until it has answered.
+    if (s_check (self, c)) {
+        s_close (c, WS_CLOSE_TRY_LATER, "cannot check the user now, try again later");
+        return;
+    }
+    c->state = S_CHECKING;
+}
+
+void
+ws_user_checked (ws_t *self, void *owner, int status, svc_role_t role)
+{
+    s_client_t *c = (s_client_t *) owner;
+    c->check_rid [0] = 0;
+    if (c->state != S_CHECKING && c->state != S_LIVE)
+        return;
+    int64_t now = zclock_mono ();
+    if (status == 200) {
+        if (c->state == S_LIVE && role != c->role)
+            log_info ("event=ws_role_changed sub=%s from=%s to=%s", c->sub,
+                      svc_role_name (c->role), svc_role_name (role));
+        //  The database's role decides what the client sees from now on; a demoted admin
+        //  stops receiving other users' events at once (the socket stays open).
+        c->role = role;
+        c->recheck_at = s_recheck_at (self, now);
+        if (c->state == S_CHECKING) {
+            c->state = S_LIVE;
+            log_info ("event=ws_auth sub=%s role=%s clients=%zu", c->sub, svc_role_name (c->role),
+                      self->n_clients);
+            s_snapshot (self, c);
+        }
+        return;
+    }
+    if (status == 401 || status == 403 || status == 404) {
+        log_info ("event=ws_user_refused sub=%s status=%d", c->sub, status);
+        s_close (c, WS_CLOSE_BAD_TOKEN, "invalid token");
+        return;
+    }
+    //  The broker or the database cannot say now (503, timeout). A new client is told to
+    //  come back; a live one keeps its stream and is asked again soon.
+    if (c->state == S_CHECKING)
+        s_close (c, WS_CLOSE_TRY_LATER, "cannot check the user now, try again later");
+    else
+        c->recheck_at = now + WS_RECHECK_RETRY_MS;
+}
+
+void
+ws_recheck (ws_t *self, int64_t now_ms)
+{
+    int sent = 0;
+    for (s_client_t *c = self->clients; c && sent < WS_RECHECKS_PER_SWEEP; c = c->next) {
+        if (c->state != S_LIVE || c->check_rid [0] || c->recheck_at > now_ms)
+            continue;
+        if (s_check (self, c))
+            return;                 //  full: the rest wait for the next sweep
+        sent++;
+    }
 }
 
 static bool
@@ -219,6 +297,8 @@ s_closed (ws_t *self, s_client_t *c)
         c->next->prev = c->prev;
     c->linked = false;
     self->n_clients--;
+    usercheck_forget (self->cfg.users, c->check_rid);
+    c->check_rid [0] = 0;
     //  Ours if we closed it, else the client's; 1006 when it left without a close frame.
     s_count_close (self, c->state == S_CLOSING ? c->close_code : c->peer_code ? c->peer_code : 1006);
     clientq_destroy (&c->q);

@@ -1,6 +1,7 @@
 /*  ws: the WebSocket side of the hub (libwebsockets, in the hub's one thread). Owns the
     lws context and every client: its auth state, token expiry and bounded send queue.
-    Reads the cache (borrowed) to send a (re)connecting client the current state.  */
+    Reads the cache (borrowed) to send a (re)connecting client the current state, and asks
+    usercheck (borrowed) whether a client's user exists and with which role.  */
 #ifndef HUB_WS_H
 #define HUB_WS_H
 
@@ -9,12 +10,14 @@
 #include <stdio.h>
 #include "../common/jwt.h"
 #include "cache.h"
+#include "usercheck.h"
 
 //  Close codes (also in proto/README.md).
 #define WS_CLOSE_GOING_AWAY     1001    //  hub shutting down (SIGTERM)
 #define WS_CLOSE_TOO_BIG        1009    //  a client frame over WS_CLIENT_FRAME_MAX
-#define WS_CLOSE_TRY_LATER      1013    //  HUB_MAX_CLIENTS reached
-#define WS_CLOSE_BAD_TOKEN      4001    //  missing, invalid, or not sent within the auth timeout
+#define WS_CLOSE_TRY_LATER      1013    //  HUB_MAX_CLIENTS reached, or the user could not be checked
+#define WS_CLOSE_BAD_TOKEN      4001    //  missing, invalid, not sent within the auth timeout,
+                                        //  or its user no longer exists
 #define WS_CLOSE_BAD_ORIGIN     4003    //  Origin header not in the allowed list
 #define WS_CLOSE_EXPIRED        4008    //  the token expired (at connect or later)
 #define WS_CLOSE_TOO_SLOW       4009    //  send queue full even after coalescing
@@ -22,6 +25,8 @@
 #define WS_CLIENT_FRAME_MAX     4096    //  bytes in one client message (only the token frame matters)
 #define WS_SNAPSHOT_MAX         32      //  jobs sent on connect, most recently updated first
 #define WS_CLOSE_CODES_MAX      16      //  distinct close codes counted; later ones count as "other"
+#define WS_RECHECKS_PER_SWEEP   1000    //  auth.me re-checks sent per ws_recheck call
+#define WS_RECHECK_RETRY_MS     5000    //  a re-check without an answer is tried again after this
 
 typedef struct ws_s ws_t;
 
@@ -32,8 +37,10 @@ typedef struct {
     long max_clients;
     long queue_max;                     //  per-client pending messages
     long auth_timeout_ms;
+    long recheck_ms;                    //  each live client's user is checked again this often
     jwt_hs256_t *jwt;                   //  borrowed
     cache_t *cache;                     //  borrowed
+    usercheck_t *users;                 //  borrowed
     //  Called (in the loop's thread) when the adopted foreign fd is readable.
     void (*on_fd_readable) (void *arg);
     //  Builds the text of GET /metrics (caller frees), NULL on failure. NULL: 404.
@@ -54,6 +61,16 @@ void ws_publish (ws_t *self, const cache_entry_t *entry);
 
 //  Closes clients whose token expired at now_s.
 void ws_sweep (ws_t *self, time_t now_s);
+
+//  Sends a new auth.me for live clients whose re-check is due at now_ms (zclock_mono), at
+//  most WS_RECHECKS_PER_SWEEP per call and while usercheck takes more.
+void ws_recheck (ws_t *self, int64_t now_ms);
+
+//  usercheck's answer for the client owner: 200 makes its role the database's (a client
+//  still checking then goes live: current state, then events); 401/403/404 close it with
+//  4001; anything else closes a client still checking with 1013, and leaves a live one
+//  as it is until its next re-check.
+void ws_user_checked (ws_t *self, void *owner, int status, svc_role_t role);
 
 //  Starts closing every client with code and reason; ws_clients says when they are gone.
 void ws_close_all (ws_t *self, int code, const char *reason);

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """The progress-hub's "done when" check: N sockets (default 1000) watching one job all see
 it complete, while one socket that never reads is dropped (4009) and the hub's memory stays
-bounded. Runs against a hub that is already up (./manage.sh up, or a bare progress-hub):
+bounded. Runs against a hub that is already up (./manage.sh up) with its broker: the hub
+asks auth.me about every socket's user, so WATCHER_ID and FLOODER_ID must be ids of users
+that exist (e.g. the seeded agent's and admin's: SELECT id FROM users):
 
     JWT_SECRET=... WS_PORT=3002 HUB_PUB_ENDPOINT=tcp://127.0.0.1:5556 HUB_PID=<pid> \
-        /usr/bin/python3 tests/bench/hub_fanout.py [N]
+        WATCHER_ID=<uuid> FLOODER_ID=<uuid> /usr/bin/python3 tests/bench/hub_fanout.py [N]
 """
 import base64, hashlib, hmac, json, os, resource, socket, sys, time, uuid
 import websocket, zmq
@@ -39,7 +41,7 @@ def rss_kb(pid):
         return int([l for l in f if l.startswith("VmRSS")][0].split()[1])
 
 
-watcher, flooder = str(uuid.uuid4()), str(uuid.uuid4())
+watcher, flooder = os.environ["WATCHER_ID"], os.environ["FLOODER_ID"]
 url = f"ws://127.0.0.1:{PORT}/ws?token="
 t0 = time.time()
 socks = [websocket.create_connection(url + token(watcher), timeout=30, suppress_origin=True)

@@ -72,6 +72,9 @@ class System:
             # Small enough for the slow-header and per-address tests to run in seconds.
             "EDGE_HEADER_TIMEOUT_S": "5",
             "EDGE_CONNECTIONS_PER_ADDRESS": "100",
+            # The hub asks auth.me about every WebSocket user this often: short, so that a
+            # user deleted while connected is seen closed within seconds.
+            "HUB_RECHECK_MS": "2000",
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.

@@ -1,4 +1,5 @@
-"""progress-hub over real sockets: WebSocket auth and close codes, scoping, token expiry,
+"""progress-hub over real sockets: WebSocket auth and close codes, the user checked with the
+database at connect and while connected, scoping, token expiry,
 current state on connect, fan-out to many sockets with a reader that never reads, the
 ZeroMQ SUB stream, the monitoring tools, and the hub killed and restarted mid-job."""
 import base64
@@ -48,6 +49,16 @@ def sign(system, sub, role, ttl=3600):
 def sub_of(token):
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+
+
+def make_user(system, role="agent"):
+    """A throwaway user in the database (the hub asks auth.me about every WebSocket user, so
+    a made-up id is refused); its password hash is the seeded agent's. Returns its id."""
+    tag = uuid.uuid4().hex[:12]
+    return system.psql(
+        f"INSERT INTO users (email, name, role, password_hash) "
+        f"SELECT 'hub-{tag}@example.com', 'Hub test {tag}', '{role}', password_hash "
+        f"FROM users WHERE lower(email) = lower('{system.agent[0]}') RETURNING id")
 
 
 def connect(system, token=None, origin=None, timeout=10, **kw):
@@ -217,7 +228,7 @@ def test_a_client_frame_over_4_kib_is_closed_with_1009(system):
 
 
 def test_a_token_that_expires_closes_the_socket_with_4008(system, pub):
-    user = str(uuid.uuid4())
+    user = make_user(system, "admin")
     ws = connect(system, sign(system, user, "admin", ttl=2))
     job = str(uuid.uuid4())
     time.sleep(0.2)
@@ -228,6 +239,66 @@ def test_a_token_that_expires_closes_the_socket_with_4008(system, pub):
     assert code == 4008, reason
     assert time.time() - t0 <= 4
     assert close_code(connect(system, sign(system, user, "admin", ttl=-10)))[0] == 4008
+
+
+# -- the user as the database has it, not as the token says
+
+def test_a_valid_token_of_a_user_that_does_not_exist_is_closed_with_4001(system):
+    ws = connect(system, sign(system, str(uuid.uuid4()), "admin"))
+    code, reason = close_code(ws)
+    assert code == 4001, (code, reason)
+
+
+def test_a_token_of_an_agent_claiming_admin_sees_only_the_agents_jobs(system, admin_token,
+                                                                      agent_token, pub):
+    agent_id = sub_of(agent_token)
+    forged = connect(system, sign(system, agent_id, "admin"))
+    admin = connect(system, admin_token)
+    time.sleep(0.5)                                     # both past their auth.me
+    admins_job, own = str(uuid.uuid4()), str(uuid.uuid4())
+    pub.send("created", admins_job, sub_of(admin_token))
+    pub.send("created", own, agent_id)
+    got = events_until(admin, lambda e: e["data"]["id"] == own)     # an admin sees both
+    assert admins_job in [e["data"]["id"] for e in got], got
+    seen = events_until(forged, lambda e: e["data"]["id"] == own)
+    seen += drain(forged, 0.5)
+    leaked = [e for e in seen if e["data"]["createdBy"] != agent_id]
+    assert not leaked, f"expected only the agent's own jobs, got {leaked}"
+    forged.close()
+    admin.close()
+
+
+def test_a_user_deleted_while_connected_is_closed_within_the_recheck_interval(system, pub):
+    user = make_user(system)
+    ws = connect(system, sign(system, user, "agent"))
+    job = str(uuid.uuid4())
+    time.sleep(0.5)
+    pub.send("created", job, user)
+    assert events_until(ws, lambda e: e["data"]["id"] == job)        # live before
+    system.psql(f"DELETE FROM users WHERE id = '{user}'")
+    recheck_s = int(system.env["HUB_RECHECK_MS"]) / 1000
+    t0 = time.time()
+    code, reason = close_code(ws, timeout=recheck_s + 5)
+    assert code == 4001, (code, reason)
+    assert time.time() - t0 <= recheck_s + 3, time.time() - t0
+
+
+def test_an_admin_demoted_while_connected_stops_seeing_other_users_jobs(system, pub):
+    user, other = make_user(system, "admin"), make_user(system)
+    ws = connect(system, sign(system, user, "admin"))
+    time.sleep(0.5)
+    before = str(uuid.uuid4())
+    pub.send("created", before, other)
+    assert events_until(ws, lambda e: e["data"]["id"] == before)     # an admin sees it
+    system.psql(f"UPDATE users SET role = 'agent' WHERE id = '{user}'")
+    time.sleep(int(system.env["HUB_RECHECK_MS"]) / 1000 + 2.5)     # one re-check at least
+    drain(ws, 0.2)
+    after, own = str(uuid.uuid4()), str(uuid.uuid4())
+    pub.send("created", after, other)
+    pub.send("created", own, user)
+    seen = events_until(ws, lambda e: e["data"]["id"] == own)
+    assert after not in [e["data"]["id"] for e in seen], seen
+    ws.close()
 
 
 # -- scoping, current state
@@ -255,7 +326,7 @@ def test_an_agent_never_sees_an_admins_job_and_the_admin_sees_it_live(system, ad
 
 
 def test_a_client_that_connects_mid_job_gets_its_progress_at_once(system, pub):
-    owner = str(uuid.uuid4())
+    owner = make_user(system)
     job, done = str(uuid.uuid4()), str(uuid.uuid4())
     pub.send("created", job, owner)
     pub.send("progress", job, owner, processed=40)
@@ -267,14 +338,14 @@ def test_a_client_that_connects_mid_job_gets_its_progress_at_once(system, pub):
     assert got[job]["event"] == "jobs:progress" and got[job]["data"]["processed"] == 40
     assert got[done]["event"] == "jobs:completed"
     # Someone else connecting sees neither.
-    other = connect(system, sign(system, str(uuid.uuid4()), "agent"))
+    other = connect(system, sign(system, make_user(system), "agent"))
     assert not [e for e in drain(other, 0.5) if e["data"]["id"] in (job, done)]
     ws.close()
     other.close()
 
 
 def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
-    owner = str(uuid.uuid4())
+    owner = make_user(system)
     ws = connect(system, sign(system, owner, "agent"))
     time.sleep(0.2)
     job = str(uuid.uuid4())
@@ -294,7 +365,7 @@ def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
 
 
 def test_garbage_on_the_xsub_is_dropped_and_the_hub_carries_on(system, pub):
-    owner = str(uuid.uuid4())
+    owner = make_user(system)
     ws = connect(system, sign(system, owner, "agent"))
     time.sleep(0.2)
     job = str(uuid.uuid4())
@@ -313,7 +384,7 @@ def test_garbage_on_the_xsub_is_dropped_and_the_hub_carries_on(system, pub):
 # -- fan-out and a client that never reads
 
 def test_200_sockets_see_a_job_complete_while_a_never_reader_is_dropped(system, pub):
-    watcher, flooder = str(uuid.uuid4()), str(uuid.uuid4())
+    watcher, flooder = make_user(system), make_user(system)
     token = sign(system, watcher, "agent")
     sockets = [connect(system, token, timeout=30) for _ in range(200)]
     stuck = connect(system, sign(system, flooder, "agent"),
