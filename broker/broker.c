@@ -1,7 +1,11 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
     READY, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the roles
-    of common/curve.h checked per message. One thread, one poll loop.  */
+    of common/curve.h checked per message. One thread, one poll loop: this file is the loop
+    and the message dispatch; the tables it drives are request.c, service.c and worker.c.  */
 #include "broker.h"
+#include "request.h"
+#include "service.h"
+#include "worker.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
@@ -11,7 +15,6 @@
 
 #include <czmq.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -20,62 +23,6 @@
 #define TICK_MS                 100     //  TTL and bookkeeping granularity
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
 #define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
-//  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
-//  behind a job's window of chunks. After it a chunk competes by
-//  age again, so a busy API slows a job down but never starves it past its lease.
-#define BULK_YIELD_MS           250
-#define BULK_RESERVE_MS         1000    //  the reserve holds this long after an API request
-#define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
-//  A body whose last frame (a job's id list: 16 bytes an id) is this large goes to a worker
-//  by reference instead of as a copy: the broker keeps the body for a hand-back meanwhile.
-#define SHARE_MIN_BYTES         (256 * 1024)
-
-typedef struct _service_t service_t;
-typedef struct _worker_t worker_t;
-
-//  A request's body, counted: libzmq's I/O thread may still be sending its last frame to a
-//  worker when the request is done, and frees its reference from that thread.
-typedef struct {
-    atomic_int refs;
-    zmsg_t *msg;
-} body_t;
-
-static void s_body_release (void *data, void *hint);
-
-//  A client request the broker owns until a worker's reply (or the broker's own) goes out.
-typedef struct {
-    zframe_t *client;           //  the client's routing id
-    body_t *body;               //  kept while a worker holds it, for a hand-back
-    service_t *service;
-    char rid [SVC_RID_MAX + 1]; //  "" when the body carries none
-    int64_t queued_at;          //  for the TTL; reset on hand-back
-    uint64_t seq;               //  arrival order, to pick the oldest across services
-    int handbacks;
-    size_t bytes;               //  what it counts against BROKER_HELD_BYTES
-    size_t *held;               //  the broker's count of those, given back on destroy
-} request_t;
-
-struct _service_t {
-    char *name;
-    zlistx_t *requests;         //  request_t, oldest first; hand-backs go to the front
-    zlistx_t *waiting;          //  idle worker_t, least recently used first
-    size_t workers;             //  live workers offering it
-    size_t in_flight;
-    bool full_logged;           //  one warn per full episode, not per refused request
-    bool bulk;                  //  jobs.chunk: yields to other services (BULK_YIELD_MS)
-};
-
-struct _worker_t {
-    char id [WORKER_ID_MAX];    //  routing id in hex: the table key and the log name
-    zframe_t *address;
-    service_t *services [MDP_READY_SERVICES_MAX];
-    void *waiting [MDP_READY_SERVICES_MAX];    //  handles in each service's waiting list
-    size_t services_n;
-    bool multi;                 //  its READY named several services: REQUESTs name theirs
-    bool idle;
-    request_t *request;         //  the one request it holds, or NULL
-    int64_t expiry;             //  declared dead when now passes this
-};
 
 struct _broker_t {
     broker_config_t cfg;
@@ -101,21 +48,6 @@ struct _broker_t {
 
 //  --------------------------------------------------------------------------
 //  Helpers
-
-static void
-s_hex (zframe_t *frame, char *out)
-{
-    static const char digits [] = "0123456789abcdef";
-    const unsigned char *data = zframe_data (frame);
-    size_t size = zframe_size (frame);
-    if (size > MDP_ADDRESS_MAX)
-        size = MDP_ADDRESS_MAX;
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = digits [data [i] >> 4];
-        out [2 * i + 1] = digits [data [i] & 15];
-    }
-    out [2 * size] = 0;
-}
 
 //  Whether one more warn line fits this second; the rest are counted and summed up later.
 static bool
@@ -204,9 +136,9 @@ s_send (broker_t *self, zmsg_t **msg_p)
         zmsg_destroy (msg_p);   //  only on a closing socket; ROUTER drops unroutable itself
 }
 
-//  Sends msg followed by last, a frame of body, as one message; last goes by reference.
+//  Sends msg followed by shared, a frame of req's body, as one message, by reference.
 static void
-s_send_sharing (broker_t *self, zmsg_t **msg_p, body_t *body, zframe_t *last)
+s_send_sharing (broker_t *self, zmsg_t **msg_p, request_t *req, zframe_t *shared)
 {
     zframe_t *frame;
     while ((frame = zmsg_pop (*msg_p)))
@@ -217,12 +149,9 @@ s_send_sharing (broker_t *self, zmsg_t **msg_p, body_t *body, zframe_t *last)
         }
     zmsg_destroy (msg_p);
     zmq_msg_t part;
-    atomic_fetch_add (&body->refs, 1);
-    if (zmq_msg_init_data (&part, zframe_data (last), zframe_size (last), s_body_release, body)) {
-        //  Out of memory: the message must still end; its worker answers it as malformed.
-        s_body_release (NULL, body);
-        zmq_msg_init (&part);
-    }
+    //  Out of memory, part is empty: the message must still end; its worker answers it
+    //  as malformed.
+    request_body_share (req, shared, &part);
     if (zmq_msg_send (&part, zsock_resolve (self->router), 0) < 0)
         zmq_msg_close (&part);          //  gives back our reference, if it holds one
 }
@@ -247,150 +176,47 @@ s_reply_error (broker_t *self, zframe_t *client, const char *service, const char
 //  --------------------------------------------------------------------------
 //  Requests
 
-static body_t *
-s_body_new (zmsg_t **msg_p)
-{
-    body_t *self = (body_t *) zmalloc (sizeof (body_t));
-    atomic_init (&self->refs, 1);
-    self->msg = *msg_p;
-    *msg_p = NULL;
-    return self;
-}
-
-//  Drops one reference; also libzmq's free function for a frame sent by reference.
-static void
-s_body_release (void *data, void *hint)
-{
-    body_t *self = (body_t *) hint;
-    if (atomic_fetch_sub (&self->refs, 1) == 1) {
-        zmsg_destroy (&self->msg);
-        free (self);
-    }
-}
-
-static void
-s_request_destroy (request_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    *(*self_p)->held -= (*self_p)->bytes;
-    zframe_destroy (&(*self_p)->client);
-    if ((*self_p)->body)
-        s_body_release (NULL, (*self_p)->body);
-    free (*self_p);
-    *self_p = NULL;
-}
-
 static void
 s_request_fail (broker_t *self, request_t **req_p, int status, const char *code,
                 const char *message)
 {
     request_t *req = *req_p;
     s_reply_error (self, req->client, req->service->name, req->rid, status, code, message);
-    s_request_destroy (req_p);
-}
-
-//  --------------------------------------------------------------------------
-//  Services
-
-static void
-s_service_destroy (service_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    service_t *self = *self_p;
-    zlistx_destroy (&self->requests);
-    zlistx_destroy (&self->waiting);
-    free (self->name);
-    free (self);
-    *self_p = NULL;
-}
-
-//  Finds or creates; NULL when the table is full.
-static service_t *
-s_service_require (broker_t *self, const char *name)
-{
-    service_t *svc = (service_t *) zhashx_lookup (self->services, name);
-    if (svc)
-        return svc;
-    if (zhashx_size (self->services) >= BROKER_SERVICES_MAX)
-        return NULL;
-    svc = (service_t *) zmalloc (sizeof (service_t));
-    svc->name = strdup (name);
-    svc->bulk = streq (name, SVC_JOBS_CHUNK);
-    svc->requests = zlistx_new ();
-    zlistx_set_destructor (svc->requests, (zlistx_destructor_fn *) s_request_destroy);
-    svc->waiting = zlistx_new ();
-    zhashx_insert (self->services, name, svc);
-    return svc;
+    request_destroy (req_p);
 }
 
 //  --------------------------------------------------------------------------
 //  Workers
 
 static void
-s_worker_destroy (worker_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    zframe_destroy (&(*self_p)->address);
-    s_request_destroy (&(*self_p)->request);
-    free (*self_p);
-    *self_p = NULL;
-}
-
-static void
-s_worker_unwait (worker_t *w)
-{
-    if (!w->idle)
-        return;
-    for (size_t i = 0; i < w->services_n; i++) {
-        zlistx_detach (w->services [i]->waiting, w->waiting [i]);
-        w->waiting [i] = NULL;
-    }
-    w->idle = false;
-}
-
-static void
 s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
 {
-    s_worker_unwait (w);
+    worker_unwait (w);
     w->request = req;
     req->service->in_flight++;
     self->in_flight++;
-    zmsg_t *body = zmsg_new ();
-    zframe_t *last = zmsg_last (req->body->msg);
-    bool share = last && zframe_size (last) >= SHARE_MIN_BYTES;
-    for (zframe_t *f = zmsg_first (req->body->msg); f; f = zmsg_next (req->body->msg))
-        if (f != last || !share)
-            zmsg_append (body, &(zframe_t *) { zframe_dup (f) });
+    zframe_t *shared;
+    zmsg_t *body = request_body_copy (req, &shared);
     zmsg_t *msg = mdp_worker_request_new (w->address, req->client,
                                           w->multi ? req->service->name : NULL, &body);
-    if (share)
-        s_send_sharing (self, &msg, req->body, last);
+    if (shared)
+        s_send_sharing (self, &msg, req, shared);
     else
         s_send (self, &msg);
     log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d",
-               *req->rid ? req->rid : "-", w->id, req->handbacks);
+               request_log_rid (req), w->id, req->handbacks);
 }
 
-//  Whether one more worker may take a request of svc. While API requests are coming in
-//  (one in the last BULK_RESERVE_MS), bulk work (jobs.chunk) leaves BROKER_BULK_RESERVE of
-//  its workers free, so that an interactive request finds a worker at once instead of
-//  waiting for a chunk to finish; bulk work always gets at least one. With no API traffic,
-//  every worker may take chunks, so a job alone runs at full speed.
+//  Whether one more worker may take a request of svc: the bulk reserve (service.h).
 static bool
 s_service_has_room (broker_t *self, service_t *svc)
 {
-    if (!svc->bulk || self->now - self->last_interactive >= BULK_RESERVE_MS)
-        return true;
-    size_t reserve = (size_t) self->cfg.bulk_reserve;
-    size_t cap = svc->workers > reserve ? svc->workers - reserve : 1;
-    return svc->in_flight < cap;
+    return service_has_room (svc, self->now, self->last_interactive,
+                             (size_t) self->cfg.bulk_reserve);
 }
 
 //  The worker takes the oldest request queued for any of its services, or waits; a bulk
-//  request younger than BULK_YIELD_MS counts as newer than every interactive one.
+//  request younger than SERVICE_BULK_YIELD_MS counts as newer than every interactive one.
 static void
 s_worker_ready (broker_t *self, worker_t *w)
 {
@@ -399,11 +225,8 @@ s_worker_ready (broker_t *self, worker_t *w)
     for (size_t i = 0; i < w->services_n; i++) {
         if (!s_service_has_room (self, w->services [i]))
             continue;
-        request_t *head = (request_t *) zlistx_head (w->services [i]->requests);
-        uint64_t seq = head ? head->seq : UINT64_MAX;
-        if (head && w->services [i]->bulk && self->now - head->queued_at < BULK_YIELD_MS)
-            seq |= 1ULL << 62;
-        if (head && seq < best_seq) {
+        uint64_t seq = service_head_rank (w->services [i], self->now);
+        if (seq < best_seq) {
             best = w->services [i];
             best_seq = seq;
         }
@@ -414,9 +237,7 @@ s_worker_ready (broker_t *self, worker_t *w)
         s_worker_send_request (self, w, req);
         return;
     }
-    for (size_t i = 0; i < w->services_n; i++)
-        w->waiting [i] = zlistx_add_end (w->services [i]->waiting, w);
-    w->idle = true;
+    worker_wait (w);
 }
 
 //  Pairs queued requests with idle workers of one service.
@@ -441,19 +262,19 @@ s_request_handback (broker_t *self, request_t *req, const char *worker_id)
     req->handbacks++;
     if (self->draining) {
         log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
-                  *req->rid ? req->rid : "-", worker_id);
+                  request_log_rid (req), worker_id);
         s_request_fail (self, &req, 503, "shutting_down", "the broker is shutting down");
         return;
     }
     if (req->handbacks >= BROKER_HANDBACK_MAX) {
         log_warn ("event=request_failed rid=%s worker=%s handbacks=%d reason=too_many_handbacks",
-                  *req->rid ? req->rid : "-", worker_id, req->handbacks);
+                  request_log_rid (req), worker_id, req->handbacks);
         s_request_fail (self, &req, 500, "request_failed",
                         "the request was handed to 3 workers and none of them answered");
         return;
     }
     log_info ("event=request_handed_back rid=%s worker=%s handbacks=%d",
-              *req->rid ? req->rid : "-", worker_id, req->handbacks);
+              request_log_rid (req), worker_id, req->handbacks);
     req->queued_at = self->now;
     zlistx_add_start (svc->requests, req);
     self->queued++;
@@ -466,17 +287,14 @@ s_worker_remove (broker_t *self, worker_t *w, const char *event, const char *rea
 {
     char id [WORKER_ID_MAX];
     strcpy (id, w->id);
-    s_worker_unwait (w);
+    worker_unwait (w);
     for (size_t i = 0; i < w->services_n; i++)
         w->services [i]->workers--;
-    request_t *req = w->request;
-    w->request = NULL;
-    if (req) {
-        req->service->in_flight--;
+    request_t *req = worker_take_request (w);
+    if (req)
         self->in_flight--;
-    }
     log_info ("event=%s worker=%s reason=%s held=%s", event, id, reason,
-              req ? (*req->rid ? req->rid : "-") : "none");
+              req ? request_log_rid (req) : "none");
     zhashx_delete (self->workers, id);
     if (req)
         s_request_handback (self, req, id);
@@ -488,31 +306,26 @@ s_worker_join (broker_t *self, mdp_msg_t *m, const char *id)
     const char *refused = NULL;
     if (zhashx_size (self->workers) >= BROKER_WORKERS_MAX)
         refused = "too_many_workers";
-    worker_t *w = (worker_t *) zmalloc (sizeof (worker_t));
+    worker_t *w = worker_new (id);
     for (size_t i = 0; i < m->services_n && !refused; i++) {
         const char *name = m->services [i];
         if (strncmp (name, MMI_PREFIX, strlen (MMI_PREFIX)) == 0) {
             refused = "reserved_service";
             break;
         }
-        service_t *svc = s_service_require (self, name);
+        service_t *svc = service_require (self->services, name, BROKER_SERVICES_MAX);
         if (!svc) {
             refused = "too_many_services";
             break;
         }
-        bool dup = false;
-        for (size_t j = 0; j < w->services_n; j++)
-            dup = dup || w->services [j] == svc;
-        if (!dup)
-            w->services [w->services_n++] = svc;
+        worker_add_service (w, svc);
     }
     if (refused) {
-        free (w);
+        worker_destroy (&w);
         s_malformed (self, "worker_refused", refused);
         s_send_command (self, m->sender, MDPW_DISCONNECT);
         return;
     }
-    strcpy (w->id, id);
     w->multi = m->services_n > 1;
     w->address = m->sender;
     m->sender = NULL;
@@ -531,7 +344,7 @@ static void
 s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 {
     char id [WORKER_ID_MAX];
-    s_hex (m->sender, id);
+    worker_id_of (m->sender, id);
     worker_t *w = (worker_t *) zhashx_lookup (self->workers, id);
     if (w)
         w->expiry = self->now + self->cfg.heartbeat_ms * MDP_HEARTBEAT_LIVENESS;
@@ -562,15 +375,12 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
             if (!w->request)
                 s_malformed (self, "reply_dropped", "REPLY from a worker that holds no request");
             else {
-                request_t *req = w->request;
-                w->request = NULL;
-                req->service->in_flight--;
+                request_t *req = worker_take_request (w);
                 self->in_flight--;
                 zmsg_t *msg = mdp_client_reply_new (req->client, req->service->name, &m->body);
                 s_send (self, &msg);
-                log_debug ("event=request_done rid=%s worker=%s",
-                           *req->rid ? req->rid : "-", w->id);
-                s_request_destroy (&req);
+                log_debug ("event=request_done rid=%s worker=%s", request_log_rid (req), w->id);
+                request_destroy (&req);
                 s_worker_ready (self, w);
             }
             break;
@@ -667,7 +477,7 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
                        "the broker is shutting down");
         return;
     }
-    service_t *svc = s_service_require (self, m->service);
+    service_t *svc = service_require (self->services, m->service, BROKER_SERVICES_MAX);
     if (!svc) {
         s_malformed (self, "request_refused", "too many distinct services");
         s_reply_error (self, m->sender, m->service, rid, 503, "service_unavailable",
@@ -687,7 +497,7 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
         return;
     }
     //  Counts bound the queues; bytes bound what they hold (a job's id list is megabytes).
-    size_t bytes = sizeof (request_t) + zmsg_content_size (m->body);
+    size_t bytes = request_bytes (m->body);
     if (self->held_bytes + bytes > (size_t) self->cfg.held_bytes_max) {
         log_warn ("event=request_refused rid=%s reason=held_bytes bytes=%zu held=%zu",
                   *rid ? rid : "-", bytes, self->held_bytes);
@@ -695,17 +505,8 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
                        "the broker holds too many request bytes, try again");
         return;
     }
-    request_t *req = (request_t *) zmalloc (sizeof (request_t));
-    req->bytes = bytes;
-    req->held = &self->held_bytes;
-    self->held_bytes += bytes;
-    req->client = m->sender;
-    m->sender = NULL;
-    req->body = s_body_new (&m->body);
-    req->service = svc;
-    memcpy (req->rid, rid, sizeof rid);
-    req->queued_at = self->now;
-    req->seq = self->seq++;
+    request_t *req = request_new (&m->sender, &m->body, svc, rid, &self->held_bytes,
+                                  self->now, self->seq++);
     log_debug ("event=request_received rid=%s", *rid ? rid : "-");
     if (!svc->bulk && strncmp (svc->name, "sys.", 4))
         self->last_interactive = self->now;
@@ -751,7 +552,7 @@ s_expire_requests (broker_t *self)
                 self->queued--;
                 char message [256];
                 snprintf (message, sizeof message, "no worker offers %.197s", svc->name);
-                log_warn ("event=request_expired rid=%s", *req->rid ? req->rid : "-");
+                log_warn ("event=request_expired rid=%s", request_log_rid (req));
                 s_request_fail (self, &req, 503, "service_unavailable", message);
             }
             else
@@ -792,7 +593,7 @@ s_heartbeat (broker_t *self)
     if (dead) {
         //  None of them may receive a hand-back from another before it goes too.
         for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
-            s_worker_unwait (w);
+            worker_unwait (w);
         for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
             s_worker_remove (self, w, "worker_expired", "silent");
         zlistx_destroy (&dead);
@@ -850,14 +651,12 @@ s_drain_end (broker_t *self)
     size_t abandoned = 0;
     for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
          w = (worker_t *) zhashx_next (self->workers)) {
-        if (w->request) {
-            request_t *req = w->request;
-            w->request = NULL;
-            req->service->in_flight--;
+        request_t *req = worker_take_request (w);
+        if (req) {
             self->in_flight--;
             abandoned++;
             log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
-                      *req->rid ? req->rid : "-", w->id);
+                      request_log_rid (req), w->id);
             s_request_fail (self, &req, 503, "shutting_down",
                             "the broker stopped before a worker answered");
         }
@@ -931,9 +730,8 @@ broker_new (const broker_config_t *cfg)
         goto fail;
     }
     self->workers = zhashx_new ();
-    zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) s_worker_destroy);
-    self->services = zhashx_new ();
-    zhashx_set_destructor (self->services, (zhashx_destructor_fn *) s_service_destroy);
+    zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) worker_destroy);
+    self->services = service_table_new ();
     self->now = zclock_mono ();
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;

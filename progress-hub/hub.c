@@ -255,17 +255,16 @@ s_metrics_text (void *arg, size_t *len)
     return text;
 }
 
-hub_t *
-hub_new (const hub_config_t *cfg)
+//  The XSUB that publishers connect to and the XPUB that subscribers connect to: options,
+//  CURVE, binds, and the XSUB's subscription to everything. Returns 0, or -1 (logged).
+static int
+s_sockets_setup (hub_t *self)
 {
-    hub_t *self = (hub_t *) zmalloc (sizeof (hub_t));
-    self->cfg = *cfg;
-    self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), 60);
-    self->cache = cache_new ((size_t) cfg->cache_max, cfg->keep_ms);
+    const hub_config_t *cfg = &self->cfg;
     self->xsub = zsock_new (ZMQ_XSUB);
     self->xpub = zsock_new (ZMQ_XPUB);
-    if (!self->jwt || !self->cache || !self->xsub || !self->xpub)
-        goto fail;
+    if (!self->xsub || !self->xpub)
+        return -1;
     zsock_set_rcvhwm (self->xsub, S_HWM);
     zsock_set_maxmsgsize (self->xsub, S_MAXMSGSIZE);
     zsock_set_linger (self->xsub, 0);
@@ -277,7 +276,7 @@ hub_new (const hub_config_t *cfg)
     if (cfg->curve.cert_path) {
         self->curve = curve_server_new (&cfg->curve);
         if (!self->curve)
-            goto fail;
+            return -1;
         curve_server_apply (self->curve, self->xsub, CURVE_DOMAIN_HUB_PUB);
         curve_server_apply (self->curve, self->xpub, CURVE_DOMAIN_HUB_SUB);
     }
@@ -286,18 +285,25 @@ hub_new (const hub_config_t *cfg)
     if (zsock_bind (self->xsub, "%s", cfg->pub_endpoint) < 0) {
         log_error ("event=bind_failed var=HUB_PUB_ENDPOINT endpoint=%s err=\"%s\"",
                    cfg->pub_endpoint, zmq_strerror (zmq_errno ()));
-        goto fail;
+        return -1;
     }
     if (zsock_bind (self->xpub, "%s", cfg->sub_endpoint) < 0) {
         log_error ("event=bind_failed var=HUB_SUB_ENDPOINT endpoint=%s err=\"%s\"",
                    cfg->sub_endpoint, zmq_strerror (zmq_errno ()));
-        goto fail;
+        return -1;
     }
     //  The hub consumes every event itself, so the XSUB subscribes to everything.
     uint8_t subscribe_all = 1;
     if (zmq_send (zsock_resolve (self->xsub), &subscribe_all, 1, 0) != 1)
-        goto fail;
+        return -1;
+    return 0;
+}
 
+//  The broker client that asks auth.me about WebSocket users. Returns 0, or -1.
+static int
+s_users_setup (hub_t *self)
+{
+    const hub_config_t *cfg = &self->cfg;
     //  Every authenticated client costs one auth.me at a time at most: the client limit
     //  bounds the checks in flight.
     usercheck_config_t ucfg = {
@@ -309,12 +315,20 @@ hub_new (const hub_config_t *cfg)
     };
     self->users = usercheck_new (&ucfg);
     if (!self->users)
-        goto fail;
+        return -1;
     if (self->curve && !curve_client_enabled ())
         log_warn ("event=curve_client_off var=CURVE_CLIENT_CERT msg=\"the hub asks the broker "
                   "about WebSocket users without a CURVE key: set CURVE_CLIENT_CERT (edge role) "
                   "and CURVE_SERVER_KEY, or every WebSocket client is closed with 1013\"");
+    return 0;
+}
 
+//  The WebSocket side (libwebsockets), whose loop also watches the ZeroMQ sockets' fds.
+//  Returns 0, or -1.
+static int
+s_ws_setup (hub_t *self)
+{
+    const hub_config_t *cfg = &self->cfg;
     ws_config_t wcfg = {
         .port = (int) cfg->ws_port,
         .bind_address = cfg->bind_address && *cfg->bind_address ? cfg->bind_address : NULL,
@@ -332,20 +346,32 @@ hub_new (const hub_config_t *cfg)
     };
     self->ws = ws_new (&wcfg);
     if (!self->ws)
-        goto fail;
+        return -1;
     if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
         log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
     if (ws_watch_fd (self->ws, zsock_fd (usercheck_socket (self->users))))
         log_warn ("event=fd_watch_unavailable msg=\"broker replies are read on the 10 ms tick\"");
+    return 0;
+}
+
+hub_t *
+hub_new (const hub_config_t *cfg)
+{
+    hub_t *self = (hub_t *) zmalloc (sizeof (hub_t));
+    self->cfg = *cfg;
+    self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), 60);
+    self->cache = cache_new ((size_t) cfg->cache_max, cfg->keep_ms);
+    if (!self->jwt || !self->cache || s_sockets_setup (self) || s_users_setup (self)
+    ||  s_ws_setup (self)) {
+        hub_destroy (&self);
+        return NULL;
+    }
     log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
               "max_clients=%ld cache_max=%ld curve=%s broker=%s recheck_ms=%ld",
               cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
               cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",
               cfg->broker_endpoint, cfg->recheck_ms);
     return self;
-fail:
-    hub_destroy (&self);
-    return NULL;
 }
 
 void

@@ -27,6 +27,83 @@ s_int (json_t *obj, const char *key)
     return json_is_integer (v) ? (long) json_integer_value (v) : -1;
 }
 
+//  A DEALER connected to the broker, with our CURVE key if any; NULL (printed) on failure.
+static zsock_t *
+s_connect (const char *endpoint)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (!dealer || curve_client_apply (dealer) || zsock_connect (dealer, "%s", endpoint)) {
+        fprintf (stderr, "ticketd-status: cannot connect to %s\n", endpoint);
+        zsock_destroy (&dealer);
+        return NULL;
+    }
+    mdp_socket_setup (dealer);
+    zsock_set_linger (dealer, 0);
+    zsock_set_sndtimeo (dealer, S_TIMEOUT_MS);
+    zsock_set_rcvtimeo (dealer, S_TIMEOUT_MS);
+    return dealer;
+}
+
+//  Sends mmi.status and waits for the answer; the caller owns it. NULL (printed) when the
+//  broker does not take or answer it in time, or the answer has no status frame.
+static mdp_msg_t *
+s_ask_status (zsock_t *dealer, const char *endpoint)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_t *request = mdp_client_request_new (MMI_STATUS, &body);
+    if (!request || zmsg_send (&request, dealer)) {
+        zmsg_destroy (&request);
+        fprintf (stderr, "ticketd-status: broker at %s did not take the request within 2 s\n",
+                 endpoint);
+        return NULL;
+    }
+    zmsg_t *reply = zmsg_recv (dealer);
+    if (!reply) {
+        fprintf (stderr, "ticketd-status: broker at %s did not answer within 2 s\n", endpoint);
+        return NULL;
+    }
+    char err [128] = "";
+    mdp_msg_t *m = mdp_msg_decode (&reply, MDP_AT_CLIENT, err, sizeof err);
+    zmsg_destroy (&reply);
+    if (!m || strcmp (m->service, MMI_STATUS) || !zmsg_first (m->body)) {
+        fprintf (stderr, "ticketd-status: malformed answer from the broker: %s\n",
+                 err [0] ? err : "no status frame");
+        mdp_msg_destroy (&m);
+        return NULL;
+    }
+    return m;
+}
+
+//  Prints the status (the JSON of frame) as a table. Returns the exit code.
+static int
+s_print_table (const char *endpoint, zframe_t *frame)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, &jerr);
+    if (!json_is_object (root)) {
+        fprintf (stderr, "ticketd-status: the broker's answer is not a JSON object\n");
+        json_decref (root);
+        return 1;
+    }
+    printf ("broker %s: workers %ld, queued %ld, in flight %ld", endpoint,
+            s_int (root, "workers"), s_int (root, "queued"), s_int (root, "inFlight"));
+    //  Peers whose CurveZMQ role forbade what they sent: a misconfigured key or a probe.
+    long refused = s_int (root, "refusedUnauthorized");
+    if (refused > 0)
+        printf (", refused for their role %ld", refused);
+    printf ("\n\n");
+    printf ("%-32s %8s %8s %8s %9s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT");
+    size_t i;
+    json_t *svc;
+    json_array_foreach (json_object_get (root, "services"), i, svc) {
+        const char *name = json_string_value (json_object_get (svc, "name"));
+        printf ("%-32s %8ld %8ld %8ld %9ld\n", name ? name : "?", s_int (svc, "workers"),
+                s_int (svc, "idle"), s_int (svc, "queued"), s_int (svc, "inFlight"));
+    }
+    json_decref (root);
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -45,70 +122,18 @@ main (int argc, char **argv)
     zsys_handler_set (NULL);
 
     int rc = 1;
-    json_t *root = NULL;
-    zmsg_t *reply = NULL;
-    mdp_msg_t *m = NULL;
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    if (!dealer || curve_client_apply (dealer) || zsock_connect (dealer, "%s", endpoint)) {
-        fprintf (stderr, "ticketd-status: cannot connect to %s\n", endpoint);
-        goto done;
+    zsock_t *dealer = s_connect (endpoint);
+    mdp_msg_t *m = dealer ? s_ask_status (dealer, endpoint) : NULL;
+    if (m) {
+        zframe_t *frame = zmsg_first (m->body);
+        if (raw) {
+            printf ("%.*s\n", (int) zframe_size (frame), (char *) zframe_data (frame));
+            rc = 0;
+        }
+        else
+            rc = s_print_table (endpoint, frame);
     }
-    mdp_socket_setup (dealer);
-    zsock_set_linger (dealer, 0);
-    zsock_set_sndtimeo (dealer, S_TIMEOUT_MS);
-    zsock_set_rcvtimeo (dealer, S_TIMEOUT_MS);
-    zmsg_t *body = zmsg_new ();
-    zmsg_t *request = mdp_client_request_new (MMI_STATUS, &body);
-    if (!request || zmsg_send (&request, dealer)) {
-        zmsg_destroy (&request);
-        fprintf (stderr, "ticketd-status: broker at %s did not take the request within 2 s\n",
-                 endpoint);
-        goto done;
-    }
-    reply = zmsg_recv (dealer);
-    if (!reply) {
-        fprintf (stderr, "ticketd-status: broker at %s did not answer within 2 s\n", endpoint);
-        goto done;
-    }
-    char err [128] = "";
-    m = mdp_msg_decode (&reply, MDP_AT_CLIENT, err, sizeof err);
-    zframe_t *frame = m ? zmsg_first (m->body) : NULL;
-    if (!m || strcmp (m->service, MMI_STATUS) || !frame) {
-        fprintf (stderr, "ticketd-status: malformed answer from the broker: %s\n",
-                 err [0] ? err : "no status frame");
-        goto done;
-    }
-    if (raw) {
-        printf ("%.*s\n", (int) zframe_size (frame), (char *) zframe_data (frame));
-        rc = 0;
-        goto done;
-    }
-    json_error_t jerr;
-    root = json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, &jerr);
-    if (!json_is_object (root)) {
-        fprintf (stderr, "ticketd-status: the broker's answer is not a JSON object\n");
-        goto done;
-    }
-    printf ("broker %s: workers %ld, queued %ld, in flight %ld", endpoint,
-            s_int (root, "workers"), s_int (root, "queued"), s_int (root, "inFlight"));
-    //  Peers whose CurveZMQ role forbade what they sent: a misconfigured key or a probe.
-    long refused = s_int (root, "refusedUnauthorized");
-    if (refused > 0)
-        printf (", refused for their role %ld", refused);
-    printf ("\n\n");
-    printf ("%-32s %8s %8s %8s %9s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT");
-    size_t i;
-    json_t *svc;
-    json_array_foreach (json_object_get (root, "services"), i, svc) {
-        const char *name = json_string_value (json_object_get (svc, "name"));
-        printf ("%-32s %8ld %8ld %8ld %9ld\n", name ? name : "?", s_int (svc, "workers"),
-                s_int (svc, "idle"), s_int (svc, "queued"), s_int (svc, "inFlight"));
-    }
-    rc = 0;
-done:
-    json_decref (root);
     mdp_msg_destroy (&m);
-    zmsg_destroy (&reply);
     zsock_destroy (&dealer);
     return rc;
 }

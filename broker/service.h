@@ -1,0 +1,50 @@
+/*  service: one entry of the broker's service table: the queue of requests waiting for it
+    (owned), its idle workers in LRU order (borrowed), and the bulk reserve rule.  */
+#ifndef BROKER_SERVICE_H
+#define BROKER_SERVICE_H
+
+#include "request.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+//  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
+//  behind a job's window of chunks. After it a chunk competes by
+//  age again, so a busy API slows a job down but never starves it past its lease.
+#define SERVICE_BULK_YIELD_MS   250
+#define SERVICE_BULK_RESERVE_MS 1000    //  the reserve holds this long after an API request
+
+struct _service_t {
+    char *name;
+    zlistx_t *requests;         //  request_t (owned), oldest first; hand-backs go to the front
+    zlistx_t *waiting;          //  idle worker_t, least recently used first
+    size_t workers;             //  live workers offering it
+    size_t in_flight;
+    bool full_logged;           //  one warn per full episode, not per refused request
+    bool bulk;                  //  jobs.chunk: yields to other services (BULK_YIELD_MS)
+};
+
+//  The entry for name in table (name -> service_t, which owns its values; see
+//  service_table_new), created when missing. NULL when the table holds max entries.
+service_t *service_require (zhashx_t *table, const char *name, size_t max);
+
+//  A table that destroys its services with it.
+zhashx_t *service_table_new (void);
+
+void service_destroy (service_t **self_p);
+
+//  Whether one more worker may take a request of self. While API requests are coming in
+//  (the last at last_interactive, within SERVICE_BULK_RESERVE_MS), bulk work (jobs.chunk)
+//  leaves reserve of its workers free, so that an interactive request finds a worker at
+//  once instead of waiting for a chunk to finish; bulk work always gets at least one. With
+//  no API traffic, every worker may take chunks, so a job alone runs at full speed.
+bool service_has_room (service_t *self, int64_t now, int64_t last_interactive,
+                       size_t reserve);
+
+//  How early the head of the queue should go out, lower first: its arrival order, except
+//  that a bulk request younger than SERVICE_BULK_YIELD_MS ranks after every interactive
+//  one. UINT64_MAX when the queue is empty.
+uint64_t service_head_rank (service_t *self, int64_t now);
+
+#endif
