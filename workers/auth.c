@@ -14,12 +14,12 @@
 static struct crypt_data *s_crypt;
 static char s_dummy_hash [CRYPT_OUTPUT_SIZE];
 
-static const char *s_sql_login =
-    "SELECT id, email, name, role, password_hash FROM users WHERE lower(email) = lower($1)";
-static const char *s_sql_user =
-    "SELECT id, email, name, role FROM users WHERE id = $1::uuid";
-static const char *s_sql_role =
-    "SELECT role FROM users WHERE id = $1::uuid";
+static const db_stmt_t s_stmts [] = {
+    { "auth_login",
+      "SELECT id, email, name, role, password_hash FROM users WHERE lower(email) = lower($1)", true },
+    { "auth_user", "SELECT id, email, name, role FROM users WHERE id = $1::uuid", true },
+    { "auth_role", "SELECT role FROM users WHERE id = $1::uuid", true },
+};
 
 bool
 auth_equal_ct (const char *a, const char *b)
@@ -137,10 +137,6 @@ s_init (db_t *db)
         }
         snprintf (s_dummy_hash, sizeof s_dummy_hash, "%s", hash);
     }
-    if (db_register (db, "auth_login", s_sql_login, true)
-    ||  db_register (db, "auth_user", s_sql_user, true)
-    ||  db_register (db, "auth_role", s_sql_role, true))
-        return -1;
     return 0;
 }
 
@@ -150,5 +146,6 @@ static const svc_entry_t s_entries [] = {
 };
 
 const svc_family_t auth_family = {
-    "auth", s_entries, sizeof s_entries / sizeof s_entries [0], s_init, NULL
+    "auth", s_entries, sizeof s_entries / sizeof s_entries [0],
+    s_stmts, sizeof s_stmts / sizeof s_stmts [0], s_init, NULL
 };

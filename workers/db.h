@@ -21,6 +21,13 @@ void db_destroy (db_t **self_p);
 //  by a lost connection may be retried once on a fresh one. Re-registering a name is a
 //  no-op. Returns -1 when the name is too long or sql is NULL.
 int db_register (db_t *self, const char *name, const char *sql, bool idempotent);
+
+//  A statement as a service family lists it, for db_register.
+typedef struct {
+    const char *name;
+    const char *sql;
+    bool idempotent;            //  safe to send again on a fresh connection (db.c)
+} db_stmt_t;
 bool db_registered (db_t *self, const char *name);
 
 //  Runs a registered statement with text parameters (NULL = SQL NULL). Returns the result

@@ -19,7 +19,7 @@
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
 
-static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
+static const db_stmt_t s_stmts [] = {
     //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
     //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
     { "j_create",
@@ -612,15 +612,6 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
     PQclear (res);
 }
 
-static int
-s_init (db_t *db)
-{
-    for (size_t i = 0; i < sizeof s_stmts / sizeof s_stmts [0]; i++)
-        if (db_register (db, s_stmts [i].name, s_stmts [i].sql, s_stmts [i].idempotent))
-            return -1;
-    return 0;
-}
-
 static const svc_entry_t s_entries [] = {
     { SVC_JOBS_CREATE, s_create, true, true },
     { SVC_JOBS_GET,    s_get,    true, false },
@@ -630,5 +621,6 @@ static const svc_entry_t s_entries [] = {
 };
 
 const svc_family_t jobs_family = {
-    "jobs", s_entries, sizeof s_entries / sizeof s_entries [0], s_init, s_idle
+    "jobs", s_entries, sizeof s_entries / sizeof s_entries [0],
+    s_stmts, sizeof s_stmts / sizeof s_stmts [0], NULL, s_idle
 };

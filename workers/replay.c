@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
+static const db_stmt_t s_stmts [] = {
     //  The first recording of a (rid, service) wins: a peer reusing a rid must not fail its
     //  second request, whose re-delivery then simply finds no match.
     { "r_record",
@@ -182,13 +182,6 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
     PQclear (res);
 }
 
-static int
-s_init (db_t *db)
-{
-    for (size_t i = 0; i < sizeof s_stmts / sizeof s_stmts [0]; i++)
-        if (db_register (db, s_stmts [i].name, s_stmts [i].sql, s_stmts [i].idempotent))
-            return -1;
-    return 0;
-}
-
-const svc_family_t replay_family = { "replay", NULL, 0, s_init, s_idle };
+const svc_family_t replay_family = {
+    "replay", NULL, 0, s_stmts, sizeof s_stmts / sizeof s_stmts [0], NULL, s_idle
+};

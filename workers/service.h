@@ -43,7 +43,10 @@ typedef struct {
     const char *family;
     const svc_entry_t *entries;
     size_t entries_n;
-    //  Registers the family's statements (db_register) and any state; 0 or -1.
+    //  The family's statements: the worker registers them (db_register) before init.
+    const db_stmt_t *stmts;
+    size_t stmts_n;
+    //  Optional: any other state the family needs; 0 or -1.
     int (*init) (db_t *db);
     //  Optional: called about once a second while the worker has no request in hand
     //  (jobs.c sweeps expired chunk leases here).

@@ -41,15 +41,11 @@ s_metrics (svc_call_t *call, reply_t *reply)
     reply_json (reply, 200, json_pack ("{s:o, s:I}", "jobs", jobs, "processed", (json_int_t) processed));
 }
 
-static int
-s_init (db_t *db)
-{
-    if (db_register (db, "sys_health", "SELECT 1", true))
-        return -1;
-    return db_register (db, "sys_metrics",
-                        "SELECT status, count(*), coalesce(sum(processed), 0) FROM jobs GROUP BY status",
-                        true);
-}
+static const db_stmt_t s_stmts [] = {
+    { "sys_health", "SELECT 1", true },
+    { "sys_metrics",
+      "SELECT status, count(*), coalesce(sum(processed), 0) FROM jobs GROUP BY status", true },
+};
 
 static const svc_entry_t s_entries [] = {
     { SVC_SYS_HEALTH, s_health, false, false },
@@ -57,5 +53,6 @@ static const svc_entry_t s_entries [] = {
 };
 
 const svc_family_t sys_family = {
-    "sys", s_entries, sizeof s_entries / sizeof s_entries [0], s_init, NULL
+    "sys", s_entries, sizeof s_entries / sizeof s_entries [0],
+    s_stmts, sizeof s_stmts / sizeof s_stmts [0], NULL, NULL
 };

@@ -12,7 +12,7 @@
 
 //  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" and
 //  "tl_p_<filters>_<deleted>_<sort>" (at most 16 * 3 + 16 * 3 * 10 = 528 per connection).
-static const struct { const char *name, *sql; bool idempotent; } s_stmts [] = {
+static const db_stmt_t s_stmts [] = {
     { "t_get", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL", true },
     { "t_get_any", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid", true },
     { "t_probe", "SELECT deleted_at IS NULL FROM tickets WHERE id = $1::uuid", true },
@@ -566,15 +566,6 @@ s_restore (svc_call_t *call, reply_t *reply)
     PQclear (res);
 }
 
-static int
-s_init (db_t *db)
-{
-    for (size_t i = 0; i < sizeof s_stmts / sizeof s_stmts [0]; i++)
-        if (db_register (db, s_stmts [i].name, s_stmts [i].sql, s_stmts [i].idempotent))
-            return -1;
-    return 0;
-}
-
 static const svc_entry_t s_entries [] = {
     { SVC_TICKETS_LIST,    s_list,    true, false },
     { SVC_TICKETS_GET,     s_get,     true, false },
@@ -585,5 +576,6 @@ static const svc_entry_t s_entries [] = {
 };
 
 const svc_family_t tickets_family = {
-    "tickets", s_entries, sizeof s_entries / sizeof s_entries [0], s_init, NULL
+    "tickets", s_entries, sizeof s_entries / sizeof s_entries [0],
+    s_stmts, sizeof s_stmts / sizeof s_stmts [0], NULL, NULL
 };

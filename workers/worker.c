@@ -70,7 +70,11 @@ worker_new (const worker_config_t *cfg)
         goto fail;
     for (size_t f = 0; f < FAMILIES_N; f++) {
         const svc_family_t *family = s_families [f];
-        if (family->init && family->init (self->db)) {
+        bool failed = false;
+        for (size_t i = 0; i < family->stmts_n && !failed; i++)
+            failed = db_register (self->db, family->stmts [i].name, family->stmts [i].sql,
+                                  family->stmts [i].idempotent) != 0;
+        if (failed || (family->init && family->init (self->db))) {
             log_error ("event=family_init_failed family=%s", family->family);
             goto fail;
         }
