@@ -9,7 +9,7 @@
 #   ./manage.sh migrate           apply pending migrations
 #   ./manage.sh reset [--yes]     drop the database, migrate and seed again (processes keep running)
 #   ./manage.sh clean [--yes]     down, then remove var/ (the cluster, logs) and the builds
-#   ./manage.sh deps [--test]     install the missing Debian packages (--test: the suite's too, chromium and tests/e2e's node modules)
+#   ./manage.sh deps [--test|--bench]  install the missing Debian packages (--test: the suite's too, chromium and tests/e2e's node modules; --bench: also wrk)
 #   ./manage.sh help
 #
 # reset and clean destroy data: on a terminal they ask first (default no); without a terminal
@@ -41,6 +41,8 @@ PACKAGES=(build-essential pkg-config curl ca-certificates libzmq3-dev libczmq-de
 TEST_PACKAGES=(python3 python3-pytest python3-pytest-timeout python3-zmq python3-websocket
                python3-psycopg2 python3-yaml python3-jsonschema chromium clang libclang-rt-14-dev
                strace)
+# For `make bench`: the HTTP load generator (its other tools are built or come with PostgreSQL).
+BENCH_PACKAGES=(wrk)
 
 say()  { printf '%s\n' "$*"; }
 die()  { printf 'manage.sh: %s\n' "$*" >&2; exit 1; }
@@ -567,7 +569,11 @@ case $verb in
     migrate)    settings; pg_start; migrate ;;
     reset)      cmd_reset "$@" ;;
     clean)      cmd_clean "$@" ;;
-    deps)       if [ "${1:-}" = --test ]; then install_packages "${TEST_PACKAGES[@]}"; install_e2e; else install_packages; fi ;;
+    deps)       case ${1:-} in
+                    --test)  install_packages "${TEST_PACKAGES[@]}"; install_e2e ;;
+                    --bench) install_packages "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}" ;;
+                    *)       install_packages ;;
+                esac ;;
     help|-h|--help) cmd_help ;;
     *) cmd_help; die "unknown command '$verb'" ;;
 esac

@@ -25,6 +25,7 @@ export LOADGEN_CPU=${LOADGEN_CPU:-1}
 ONLY=${BENCH_ONLY:-p1 p2 p4 p5 p6 p7 p8}     # p2 also reports P3; "sweep": the CHUNK_SIZE sweep
 
 # The C clients and the bare baselines (Makefile, section "Benchmarks").
+command -v wrk >/dev/null || ./manage.sh deps --bench || echo "bench: wrk could not be installed: P2 will be missing"
 make -s BUILD="$BUILD" bench-tools || { echo "bench: could not build the bench tools"; exit 0; }
 if [ ! -d tests/bench/baselines/node_modules/fastify ]; then
     echo "bench: npm ci in tests/bench/baselines (Fastify 5, Express 4, pg, jsonwebtoken)"
