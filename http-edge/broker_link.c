@@ -3,7 +3,6 @@
     the broker's liveness from mmi.status, and the jobs sample /metrics reports.  */
 #include "broker_link.h"
 #include "metrics.h"
-#include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/rand.h"
 #include "../proto/mdp.h"
@@ -456,22 +455,10 @@ broker_link_new (const edge_config_t *cfg)
     self->cfg = cfg;
     self->workers = -1;
     self->pending = zhashx_new ();
-    self->dealer = zsock_new (ZMQ_DEALER);
+    //  A send that would block, or finds no broker connected, is a 503 at once.
+    self->dealer = mdp_client_socket_new (cfg->broker_endpoint, (int) cfg->sndhwm);
     if (!self->pending || !self->dealer)
         goto fail;
-    mdp_socket_setup (self->dealer);
-    zsock_set_sndhwm (self->dealer, (int) cfg->sndhwm);
-    zsock_set_rcvhwm (self->dealer, 0);         //  replies are bounded by what we sent
-    zsock_set_rcvtimeo (self->dealer, 0);       //  broker_link_drain reads until EAGAIN
-    //  No queueing towards a broker that is not connected: a send fails at once (503)
-    //  instead of delivering a stale request minutes later.
-    zsock_set_immediate (self->dealer, 1);
-    if (curve_client_apply (self->dealer))
-        goto fail;
-    if (zsock_connect (self->dealer, "%s", cfg->broker_endpoint)) {
-        log_error ("event=connect_failed endpoint=%s", cfg->broker_endpoint);
-        goto fail;
-    }
     self->dealer_raw = zsock_resolve (self->dealer);
     //  Optimistic start: the first mmi.status answer confirms it within a second.
     self->last_rx_ms = zclock_mono ();

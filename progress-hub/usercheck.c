@@ -2,7 +2,6 @@
     checks in flight: a hash by request id, and a list in send order, which is deadline
     order since every check has the same timeout.  */
 #include "usercheck.h"
-#include "../common/curve.h"
 #include "../common/log.h"
 #include "../proto/mdp.h"
 
@@ -201,24 +200,11 @@ usercheck_new (const usercheck_config_t *cfg)
         return NULL;
     self->cfg = *cfg;
     self->checks = zhashx_new ();
-    self->dealer = zsock_new (ZMQ_DEALER);
+    //  Replies are bounded by the checks sent, and those by max_inflight.
+    self->dealer = mdp_client_socket_new (cfg->broker_endpoint, (int) cfg->max_inflight);
     if (!self->checks || !self->dealer)
         goto fail;
     zhashx_set_destructor (self->checks, s_check_free);
-    mdp_socket_setup (self->dealer);
-    //  Replies are bounded by the checks sent, and those by max_inflight.
-    zsock_set_sndhwm (self->dealer, (int) cfg->max_inflight);
-    zsock_set_rcvhwm (self->dealer, 0);
-    zsock_set_sndtimeo (self->dealer, 0);
-    zsock_set_rcvtimeo (self->dealer, 0);
-    //  No queueing towards a broker that is not connected: the client is told to try later.
-    zsock_set_immediate (self->dealer, 1);
-    if (curve_client_apply (self->dealer))
-        goto fail;
-    if (zsock_connect (self->dealer, "%s", cfg->broker_endpoint)) {
-        log_error ("event=connect_failed var=BROKER_ENDPOINT endpoint=%s", cfg->broker_endpoint);
-        goto fail;
-    }
     return self;
 fail:
     usercheck_destroy (&self);

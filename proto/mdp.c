@@ -1,6 +1,8 @@
 /*  mdp: 7/MDP and 8/MMI codec. Decoders take whatever arrived off the wire and either
     return a fully checked message or NULL with a reason; they never abort.  */
 #include "mdp.h"
+#include "../common/curve.h"
+#include "../common/log.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -324,6 +326,28 @@ mdp_socket_setup (void *zsock)
 {
     zsock_set_maxmsgsize (zsock, MDP_MSG_MAX_BYTES);
     zsock_set_linger (zsock, 0);
+}
+
+zsock_t *
+mdp_client_socket_new (const char *endpoint, int sndhwm)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock)
+        return NULL;
+    mdp_socket_setup (sock);
+    zsock_set_sndhwm (sock, sndhwm);
+    zsock_set_rcvhwm (sock, 0);
+    zsock_set_sndtimeo (sock, 0);
+    zsock_set_rcvtimeo (sock, 0);
+    zsock_set_immediate (sock, 1);
+    if (curve_client_apply (sock))
+        zsock_destroy (&sock);
+    else
+    if (zsock_connect (sock, "%s", endpoint)) {
+        log_error ("event=connect_failed endpoint=%s", endpoint);
+        zsock_destroy (&sock);
+    }
+    return sock;
 }
 
 zmsg_t *

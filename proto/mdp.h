@@ -107,6 +107,13 @@ zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);
 //  Sets the socket options every MDP peer uses (max message size, linger, handover).
 void mdp_socket_setup (void *zsock);
 
+//  A DEALER for an MDP client with many requests in flight (the edge, the hub's user
+//  checks): never blocks (sndhwm bounds what is queued, replies are bounded by what was
+//  sent), refuses to queue toward a broker that is not connected (a send fails at once
+//  instead of delivering a stale request minutes later), CurveZMQ when configured
+//  (common/curve.h). NULL after logging when it cannot be made or connected.
+zsock_t *mdp_client_socket_new (const char *endpoint, int sndhwm);
+
 //  Receives one message, waiting at most timeout_ms (0: only what is there); NULL with
 //  zmq_errno EAGAIN when none came. In place of zmq_poll and ZMQ_EVENTS: libzmq then checks
 //  its command mailbox (a system call) once per wake-up, not once per poll and per message.

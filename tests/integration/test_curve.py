@@ -5,7 +5,6 @@ our own C clients (ticketd-status, ticketd-watch with CURVE_CLIENT_CERT/CURVE_SE
 Only keys in the allow directory get in; a valid key not listed, and a plain peer, do not."""
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -16,6 +15,7 @@ import uuid
 import pytest
 import zmq
 
+from conftest import read_cert
 from harness import BIN, Process, free_port
 from test_broker_mdp import MDPC, MDPW, READY, REQUEST, REPLY, HEARTBEAT
 HEARTBEAT_MS = 200
@@ -29,15 +29,6 @@ def keygen(name, directory, role=None):
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
-
-
-def read_cert(path):
-    """(public, secret) Z85 keys of a zcert file; secret is None in a public file."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    pub = re.search(r'public-key = "([^"]{40})"', text).group(1)
-    sec = re.search(r'secret-key = "([^"]{40})"', text)
-    return pub, sec.group(1) if sec else None
 
 
 def write_public_cert(path, public, role=None):
