@@ -143,14 +143,15 @@ s_lookup (svc_call_t *call, uint64_t gen, const char *hash, reply_t *found)
     return rc;
 }
 
-//  The recorded answer replaces this run's: 1, or -1 (reply untouched) when there is none
-//  or it cannot be read.
+//  The recorded answer replaces this run's: 1; 0 when there is none, -1 when it cannot be
+//  read (reply untouched either way).
 static int
 s_replay (svc_call_t *call, uint64_t gen, const char *hash, reply_t *reply)
 {
     reply_t found = { 0, NULL };
-    if (s_lookup (call, gen, hash, &found) != 1)
-        return -1;
+    int rc = s_lookup (call, gen, hash, &found);
+    if (rc != 1)
+        return rc;
     log_info ("event=request_replayed rid=%s service=%s status=%d ran=%d", call->rid,
               call->service, found.status, reply->status);
     reply_reset (reply);
@@ -170,13 +171,16 @@ s_commit (svc_call_t *call, uint64_t gen, reply_t *reply)
         reply_internal (reply);
     else
         recorded = s_record (call, gen, hash, reply);
-    if (recorded == 0 && s_replay (call, gen, hash, reply) == 1) {
-        db_rollback (call->db, gen);
-        return 1;
+    int replayed = recorded == 0 ? s_replay (call, gen, hash, reply) : 0;
+    if (replayed < 0) {
+        if (db_connected (call->db))
+            reply_internal (reply);
+        else
+            reply_unavailable (reply);
     }
-    if (recorded < 0) {
+    if (recorded < 0 || replayed != 0) {
         db_rollback (call->db, gen);
-        return -1;
+        return replayed > 0 ? 1 : -1;
     }
     if (recorded == 0)
         log_warn ("event=replay_rid_reused rid=%s service=%s msg=\"committed unrecorded\"",
