@@ -50,8 +50,13 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+# The worker with failpoints compiled in (workers/failpoint.h), for the tests alone: the same
+# sources built again with -DTICKETD_FAILPOINTS into $(BUILD)/fp/, so bin/worker has none.
+FP_BIN := $(if $(filter workers,$(PRESENT)),$(BUILD)/bin/worker-failpoints)
+FP_OBJ := $(patsubst %.c,$(BUILD)/fp/%.o,$(wildcard workers/*.c))
+
 .PHONY: all test deps unit integration bench fuzz clean san-test postman chaos soak
-all: $(BINS) $(TOOL_BINS) $(UNIT_BINS)
+all: $(BINS) $(TOOL_BINS) $(UNIT_BINS) $(FP_BIN)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -74,6 +79,14 @@ $(BUILD)/bin/$(BIN_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(COMMON_LI
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach a,$(PRESENT),$(eval $(call ACTOR_RULES,$(a))))
+
+$(BUILD)/fp/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DTICKETD_FAILPOINTS -c $< -o $@
+
+$(BUILD)/bin/worker-failpoints: $(FP_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test links the library of the actor its name starts with (test_broker_*.c,
 # test_edge_*.c, test_worker_*.c, test_hub_*.c) and the common library; others only the latter.

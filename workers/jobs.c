@@ -20,8 +20,8 @@
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
 
 static const db_stmt_t s_stmts [] = {
-    //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
-    //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
+    //  Run in the creator's transaction, with the record of its answer (replay.c). It is
+    //  idempotent by its id anyway: a re-run creates nothing twice.
     { "j_create",
       "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::int,"
       " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
@@ -117,7 +117,7 @@ typedef struct {
     long dups;
     unsigned char *buf_ids;         //  one statement's binary uuid[]
     unsigned char *buf_marks;       //  and its binary text[] of outcomes
-    uint64_t gen;                   //  the transaction's connection when batched, else 0
+    uint64_t gen;                   //  the transaction's connection (replay_begin)
     char hash [JOBIDS_HASH_LEN + 1];
     char total [24], chunk_s [24], max_active [24], window [24];
 } s_create_t;
@@ -227,7 +227,7 @@ s_create_batch (s_create_t *c, const char *stmt, const char *const *head, int he
 }
 
 //  The batches after the first, in the creator's transaction. 0, or -1 with reply filled
-//  (the transaction rolled back, or died with its connection).
+//  (the caller rolls back).
 static int
 s_create_rest (s_create_t *c, size_t first, reply_t *reply)
 {
@@ -242,10 +242,8 @@ s_create_rest (s_create_t *c, size_t first, reply_t *reply)
         if (!ok) {
             log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", c->call->rid,
                        c->id, from, add ? db_sqlstate (add) : "connection_lost");
-            if (add) {
-                db_rollback (c->call->db, c->gen);
+            if (add)
                 reply_internal (reply);
-            }
             else
                 reply_unavailable (reply);
             PQclear (add);
@@ -256,78 +254,64 @@ s_create_rest (s_create_t *c, size_t first, reply_t *reply)
     return 0;
 }
 
-//  Inserts the job: one statement, or, for more ids than one carries, one transaction over
-//  all of them, so the job is whole or absent. Returns job_create's row (the caller
-//  PQclears it), or NULL with reply filled.
+//  Inserts the job in the transaction c->gen: its first batch with job_create and, for more
+//  ids than one statement carries, the rest with job_add_chunks, so the job is whole or
+//  absent. Returns job_create's row (the caller PQclears it), or NULL with reply filled
+//  (the caller rolls back).
 static PGresult *
 s_create_insert (s_create_t *c, reply_t *reply)
 {
     size_t first = c->n < c->per ? c->n : c->per;
-    bool batched = c->n > first;
-    if (batched && !(c->gen = db_begin (c->call->db))) {
-        reply_unavailable (reply);
-        return NULL;
-    }
     const char *head [] = { c->id, c->call->user, c->type, c->total };
     const char *tail [] = { c->chunk_s, c->key, c->key ? c->hash : NULL, c->max_active, c->window };
     PGresult *res = s_create_batch (c, "j_create", head, 4, tail, 5, 0, first);
     if (!res) {
-        reply_unavailable (reply);          //  a transaction died with the connection
+        reply_unavailable (reply);          //  the transaction died with the connection
         return NULL;
     }
     if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
         log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", c->call->rid, c->id,
                    db_sqlstate (res));
         PQclear (res);
-        db_rollback (c->call->db, c->gen);
         reply_internal (reply);
         return NULL;
     }
-    if (!batched)
-        return res;
-    //  Only a created job has more batches; any other outcome wrote nothing to keep.
-    bool created = !strcmp (PQgetvalue (res, 0, 0), "created");
-    if (!created)
-        db_rollback (c->call->db, c->gen);
-    else
-    if (s_create_rest (c, first, reply))
-        goto fail;
-    else
-    if (db_commit (c->call->db, c->gen)) {
-        log_error ("event=job_create_failed rid=%s job=%s msg=\"commit not confirmed\"",
-                   c->call->rid, c->id);
-        reply_unavailable (reply);
-        goto fail;
+    //  Only a created job has more batches; any other outcome wrote nothing.
+    if (c->n > first && !strcmp (PQgetvalue (res, 0, 0), "created")
+    &&  s_create_rest (c, first, reply)) {
+        PQclear (res);
+        return NULL;
     }
     return res;
-fail:
-    PQclear (res);
-    return NULL;
 }
 
-//  Answers from job_create's row; a job created now is announced, then its first chunks go out.
+//  Answers from job_create's row.
 static void
 s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
 {
     const char *outcome = PQgetvalue (res, 0, 0);
-    const char *job_text = PQgetvalue (res, 0, 1);
     if (!strcmp (outcome, "too_many_active")) {
         char msg [96];
         snprintf (msg, sizeof msg, "You have %ld jobs queued or running; wait for one to finish.",
                   c->call->jobs->max_active);
         reply_error (reply, 429, "too_many_jobs", msg, NULL);
-        return;
     }
-    if (!strcmp (outcome, "key_reused")) {
+    else
+    if (!strcmp (outcome, "key_reused"))
         reply_error (reply, 422, "idempotency_key_reused",
                      "This Idempotency-Key was used with a different request.", NULL);
-        return;
-    }
-    reply_json (reply, !strcmp (outcome, "replayed") ? 200 : 202, s_parse (job_text));
-    if (strcmp (outcome, "created") || PQgetisnull (res, 0, 2))
+    else
+        reply_json (reply, !strcmp (outcome, "replayed") ? 200 : 202, s_parse (PQgetvalue (res, 0, 1)));
+}
+
+//  After the commit: a job created now is announced, then its first chunks go out.
+static void
+s_create_announce (s_create_t *c, PGresult *res)
+{
+    if (strcmp (PQgetvalue (res, 0, 0), "created") || PQgetisnull (res, 0, 2))
         return;
     //  Announce first, then send the chunks: jobs:created precedes any progress.
-    s_publish (c->call->outbox, EVENT_CREATED, job_text);
+    s_publish (c->call->outbox, EVENT_CREATED, PQgetvalue (res, 0, 1));
     int seq;
     for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); )
         outbox_dispatch (c->call->outbox, c->id, seq);
@@ -335,6 +319,9 @@ s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
               c->call->rid, c->id, c->n, c->dups, (c->n + c->per - 1) / c->per);
 }
 
+//  One transaction: the job and the record of the answer (replay.c), so a create the
+//  broker re-delivers after its worker died past COMMIT answers as its first run did (the
+//  job as it was then, queued), rather than with the job as it is by the re-run.
 static void
 s_create (svc_call_t *call, reply_t *reply)
 {
@@ -342,10 +329,13 @@ s_create (svc_call_t *call, reply_t *reply)
     if (s_create_read (call, &c, reply) == 0) {
         if (s_create_prepare (&c))
             reply_internal (reply);
-        else {
+        else
+        if ((c.gen = replay_begin (call, reply))) {
             PGresult *res = s_create_insert (&c, reply);
             if (res)
                 s_create_answer (&c, res, reply);
+            if (replay_end (call, c.gen, res != NULL, reply) == 0 && res)
+                s_create_announce (&c, res);
             PQclear (res);
         }
     }
@@ -546,35 +536,28 @@ s_cancel (svc_call_t *call, reply_t *reply)
         return;
     const char *params [] = { id, "canceled", NULL };
     PGresult *res = db_exec_in (call->db, gen, "j_end", 3, params, NULL, NULL);
-    if (!res) {
+    bool ok = res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1;
+    const char *outcome = ok ? PQgetvalue (res, 0, 0) : "";
+    if (!res)
         reply_unavailable (reply);          //  the transaction died with the connection
-        return;
-    }
-    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+    else
+    if (!ok) {
         log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
-        replay_rollback (call, gen);
         reply_internal (reply);
     }
     else
-    if (!strcmp (PQgetvalue (res, 0, 0), "ended")) {
+    if (!strcmp (outcome, "ended"))
         reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
-        if (replay_commit (call, gen, reply) == 0) {
-            s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
-            log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
-        }
-    }
-    else {
-        replay_rollback (call, gen);        //  job_end wrote nothing
-        if (!strcmp (PQgetvalue (res, 0, 0), "not_found"))
-            reply_error (reply, 404, "not_found", "No such job.", NULL);
-        else {
-            int found = replay_lookup (call, reply);
-            if (found == 0)
-                reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
-            else
-            if (found > 0)
-                log_info ("event=job_cancel_replayed rid=%s job=%s", call->rid, id);
-        }
+    else
+    if (!strcmp (outcome, "not_found"))
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+    else
+        reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
+    //  A re-delivered cancel finds the job finished by its own first run: replay_end
+    //  answers that run's 200 rather than this 409.
+    if (replay_end (call, gen, ok, reply) == 0 && !strcmp (outcome, "ended")) {
+        s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
+        log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
     }
     PQclear (res);
 }

@@ -1,5 +1,6 @@
 /*  worker: entry point. Reads the environment, then runs the worker actor until
     SIGTERM/SIGINT (worker.c).  */
+#include "failpoint.h"
 #include "worker.h"
 #include "../common/actor.h"
 #include "../common/conf.h"
@@ -38,6 +39,7 @@ main (int argc, char **argv)
     ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
     ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
     ||  config_jobs_read (&cfg.jobs)
+    ||  failpoint_init ()
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;

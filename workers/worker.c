@@ -4,6 +4,7 @@
     statements and rules.  */
 #include "worker.h"
 #include "auth.h"
+#include "failpoint.h"
 #include "jobs.h"
 #include "link.h"
 #include "replay.h"
@@ -196,6 +197,7 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
         s_dispatch (self, service, req, &reply);
     if (reply.status == 0)
         reply_internal (&reply);            //  a handler that forgot to answer is our bug
+    failpoint_after_commit (service, rid, reply.status);   //  test builds only
 
     char *text = reply.body ? json_dumps (reply.body, JSON_COMPACT) : NULL;
     zmsg_t *out = svc_reply_encode (rid, reply.status, text, text ? strlen (text) : 0);

@@ -1,5 +1,6 @@
 /*  Unit tests for workers/replay: what makes a re-delivered request "the same request".
-    The database half (record, lookup, sweep) is tested in tests/integration/test_jobs.py.  */
+    The database half (record, lookup, sweep) is tested in tests/integration/test_write_once.py
+    and test_jobs.py.  */
 #include "testing.h"
 #include "../../workers/replay.h"
 
