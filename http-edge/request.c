@@ -9,6 +9,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Every step of a request's life and why it happens; any other is a bug. The edge is one
+//  thread, so no step races another.
+static const bool s_steps [REQ_STATES][REQ_STATES] = {
+    //  Answered from its headers (a refusal, a preflight, 413 from Content-Length), by a
+    //  handler at once, or by the static UI.
+    [REQ_READING][REQ_QUEUED] = true,
+    //  Refused from its headers with a body small enough to read, or while its body comes
+    //  in (413, the body budget): a client reads the answer only once it has sent its body.
+    [REQ_READING][REQ_DROPPING] = true,
+    //  libmicrohttpd 0.9 takes an answer only once the body is in (dropped, here).
+    [REQ_DROPPING][REQ_QUEUED] = true,
+    //  The handler sent it to the broker (broker_link_call).
+    [REQ_READING][REQ_WAITING] = true,
+    //  The handler returned without an answer: the connection sleeps until one comes, so
+    //  a slow request never holds the loop.
+    [REQ_WAITING][REQ_SUSPENDED] = true,
+    //  The reply, the deadline's 504 or the broker's loss (503) wakes the connection.
+    [REQ_SUSPENDED][REQ_ANSWERED] = true,
+    //  The woken connection's next call hands the answer over.
+    [REQ_ANSWERED][REQ_QUEUED] = true,
+};
+
+static const char *s_state_names [REQ_STATES] = {
+    "reading", "dropping", "waiting", "suspended", "answered", "queued", "closed"
+};
+
+bool
+req_state_allowed (req_state_t from, req_state_t to)
+{
+    if (from >= REQ_STATES || to >= REQ_STATES)
+        return false;
+    //  libmicrohttpd ends a request in any state: the client may leave at any time.
+    if (to == REQ_CLOSED)
+        return from != REQ_CLOSED;
+    return s_steps [from][to];
+}
+
+void
+req_state_set (edge_req_t *req, req_state_t state)
+{
+    if (!req_state_allowed (req->state, state))
+        PANIC ("event=bad_request_state rid=%s from=%s to=%s", req->rid,
+               req->state < REQ_STATES ? s_state_names [req->state] : "?",
+               state < REQ_STATES ? s_state_names [state] : "?");
+    req->state = state;
+}
+
+bool
+req_state_waiting (const edge_req_t *req)
+{
+    return req->state == REQ_WAITING || req->state == REQ_SUSPENDED;
+}
+
 static void
 s_set_response (edge_req_t *req, int status, struct MHD_Response *response, size_t len)
 {
@@ -271,8 +324,10 @@ req_queue (edge_req_t *req)
         MHD_add_response_header (req->response, "Access-Control-Allow-Origin",
                                  ok ? origin : req->cfg->cors_origin);
     }
-    req->queued = true;
-    return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+    enum MHD_Result rc = MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+    if (rc == MHD_YES)
+        req_state_set (req, REQ_QUEUED);
+    return rc;
 }
 
 void
