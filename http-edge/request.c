@@ -243,31 +243,33 @@ s_respond_reply (edge_req_t *req, int status, const char *payload, size_t len)
         req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
 }
 
-void
-req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
+//  Answers a reply as it came (a 204 without its body): the payload parsed, for a handler
+//  that adds headers from it (new reference), or NULL when there is nothing to add.
+static json_t *
+s_reply_pass (edge_req_t *req, int status, const char *payload, size_t len)
 {
     if (status == 204 && payload) {
         req_respond_empty (req, 204);
-        return;
+        return NULL;
     }
     json_t *root = s_reply_check (req, status, payload, len);
-    if (!root)
-        return;
-    json_decref (root);
-    s_respond_reply (req, status, payload, len);
+    if (root)
+        s_respond_reply (req, status, payload, len);
+    return root;
+}
+
+void
+req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
+{
+    json_decref (s_reply_pass (req, status, payload, len));
 }
 
 void
 req_reply_ticket (edge_req_t *req, int status, const char *payload, size_t len)
 {
-    if (status == 204 && payload) {
-        req_respond_empty (req, 204);
-        return;
-    }
-    json_t *root = s_reply_check (req, status, payload, len);
+    json_t *root = s_reply_pass (req, status, payload, len);
     if (!root)
         return;
-    s_respond_reply (req, status, payload, len);
     if (status >= 200 && status < 300 && json_is_object (root)) {
         json_t *version = json_object_get (root, "version");
         if (json_is_integer (version)) {

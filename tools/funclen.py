@@ -6,12 +6,12 @@
 House style puts a function's opening and closing braces at column 0, so a function is a
 line "{" at column 0 whose previous line closes the signature's ")", up to the next "}" at
 column 0. Its length counts from the "{" to the "}", both included. Prints
-"LINES file:line name" for each one over the limit, and exits 0 (a report, not a gate).
+"LINES file:line name" for each one over the limit and a count, and exits 0 (a report,
+not a gate).
 """
 import argparse
 import pathlib
 import re
-import sys
 
 SKIP = ("build", "build-san", "build-fuzz", "var", ".git")
 NAME = re.compile(r"^\**([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -59,7 +59,7 @@ def main():
             for line, name, n in functions(f) if n > args.max]
     for n, where, name in sorted(rows, key=lambda r: (-r[0], r[1])):
         print(f"{n:5d} {where} {name}")
-    print(f"{len(rows)} functions over {args.max} lines", file=sys.stderr)
+    print(f"{len(rows)} functions over {args.max} lines")
 
 
 if __name__ == "__main__":
