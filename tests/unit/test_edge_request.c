@@ -80,10 +80,33 @@ TEST (test_steps_outside_the_table_are_refused)
         }
 }
 
+TEST (test_the_ui_origins_on_loopback_are_always_allowed)
+{
+    CHECK (req_cors_allowed (NULL, 3000, "http://localhost:3000"));
+    CHECK (req_cors_allowed (NULL, 3000, "http://127.0.0.1:3000"));
+    CHECK (req_cors_allowed (NULL, 3000, "http://[::1]:3000"));
+    CHECK (!req_cors_allowed (NULL, 3000, "http://localhost:3001"));
+    CHECK (!req_cors_allowed (NULL, 3000, "http://evil.example"));
+    CHECK (!req_cors_allowed (NULL, 3000, NULL));
+    CHECK (!req_cors_allowed (NULL, 0, "http://localhost:0"));
+}
+
+TEST (test_frontend_url_may_list_several_origins)
+{
+    const char *list = "https://a.example, https://b.example/";
+    CHECK (req_cors_allowed (list, 3000, "https://a.example"));
+    CHECK (req_cors_allowed (list, 3000, "https://b.example"));
+    CHECK (!req_cors_allowed (list, 3000, "https://c.example"));
+    CHECK (!req_cors_allowed (list, 3000, "https://a.exampl"));
+    CHECK (!req_cors_allowed (list, 3000, ""));
+}
+
 TEST_MAIN ("edge_request",
     T (test_a_request_starts_reading),
     T (test_a_brokered_request_waits_sleeps_wakes_and_is_queued),
     T (test_a_refused_body_is_dropped_then_its_answer_queued),
     T (test_only_a_waiting_or_suspended_request_is_in_the_pending_table),
     T (test_the_client_may_leave_in_any_state_but_only_once),
-    T (test_steps_outside_the_table_are_refused))
+    T (test_steps_outside_the_table_are_refused),
+    T (test_the_ui_origins_on_loopback_are_always_allowed),
+    T (test_frontend_url_may_list_several_origins))

@@ -22,6 +22,21 @@ static int s_test_failed_checks;
     if (!g_ || strcmp (g_, w_)) { fprintf (stderr, "  %s:%d: %s: expected \"%s\", got \"%s\"\n", \
         __FILE__, __LINE__, #got, w_, g_ ? g_ : "(null)"); s_test_failed_checks++; return; } } while (0)
 
+//  The text {"key":"<piece repeated times>"}, for tests of lengths; the caller frees it.
+static inline char *
+test_json_repeat (const char *key, const char *piece, size_t times)
+{
+    size_t klen = strlen (key), plen = strlen (piece);
+    char *text = (char *) malloc (klen + plen * times + 8);
+    if (!text)
+        abort ();
+    char *p = text + sprintf (text, "{\"%s\":\"", key);
+    for (size_t i = 0; i < times; i++, p += plen)
+        memcpy (p, piece, plen);
+    strcpy (p, "\"}");
+    return text;
+}
+
 typedef struct { const char *name; void (*fn) (void); } test_case_t;
 #define TEST(name) static void name (void)
 #define T(name) { #name, name }
