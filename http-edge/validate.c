@@ -12,8 +12,6 @@
 static const char *s_writable [] = { "subject", "description", "status", "priority",
                                      "requesterEmail", "assigneeId", NULL };
 static const char *s_readonly [] = { "id", "createdAt", "updatedAt", "deletedAt", "version", NULL };
-static const char *s_sorts [] = { "createdAt", "updatedAt", "priority", "status", "subject", NULL };
-static const char *s_deleted [] = { "exclude", "include", "only", NULL };
 
 static bool
 s_in (const char *s, const char *const *set)
@@ -355,14 +353,21 @@ s_take_sort (json_t *payload, const char *key, const char *value, const char *co
 
 //  One parameter of a list route's query: how its value is checked, and what the payload
 //  holds when the query leaves it out.
-typedef enum { S_INT, S_ENUM, S_UUID, S_TEXT, S_SORT } s_kind_t;
+typedef enum {
+    S_INT,                          //  a whole number
+    S_ENUM,                         //  a name of a set
+    S_UUID,
+    S_TEXT,                         //  a search text
+    S_SORT                          //  a ticket sort: a field of vocab_ticket_sorts, '-' for
+                                    //  descending; vocab_ticket_sort_default when left out
+} s_kind_t;
 typedef struct {
     const char *key;
     s_kind_t kind;
-    long min, max, dflt;            //  S_INT: the bounds and the default
+    long min, max;                  //  S_INT: the bounds
+    long dflt;                      //  S_INT: the default; S_ENUM: its index in set, or -1
     const char *fmt;                //  S_INT: the message, a format of min and max
-    const char *const *set;         //  S_ENUM, S_SORT: the names allowed
-    const char *sdflt;              //  S_ENUM, S_SORT: the default; NULL for none
+    const char *const *set;         //  S_ENUM: the names allowed
 } s_param_t;
 
 #define S_PARAMS_N(params) (sizeof params / sizeof params [0])
@@ -388,7 +393,7 @@ s_take (json_t *payload, const s_param_t *param, const char *value, json_t *deta
             s_take_text (payload, key, value, details);
             break;
         case S_SORT:
-            s_take_sort (payload, key, value, param->set, details);
+            s_take_sort (payload, key, value, vocab_ticket_sorts, details);
             break;
     }
 }
@@ -400,12 +405,19 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
 {
     size_t before = json_array_size (details);
     json_t *payload = json_object ();
-    for (size_t p = 0; p < np; p++)
-        if (params [p].kind == S_INT)
-            json_object_set_new (payload, params [p].key, json_integer (params [p].dflt));
+    for (size_t p = 0; p < np; p++) {
+        const s_param_t *param = &params [p];
+        char sort [VOCAB_SORT_TEXT_MAX];
+        if (param->kind == S_INT)
+            json_object_set_new (payload, param->key, json_integer (param->dflt));
         else
-        if (params [p].sdflt)
-            json_object_set_new (payload, params [p].key, json_string (params [p].sdflt));
+        if (param->kind == S_ENUM && param->dflt >= 0)
+            json_object_set_new (payload, param->key, json_string (param->set [param->dflt]));
+        else
+        if (param->kind == S_SORT)
+            json_object_set_new (payload, param->key,
+                                 json_string (vocab_ticket_sort_default (sort)));
+    }
     json_t *seen = json_object ();
     for (size_t i = 0; i < n; i++) {
         const char *value = kv [i].value ? kv [i].value : "";
@@ -432,36 +444,36 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
     return payload;
 }
 
-//  The rows of the tables below: a whole number 1..max, a name of set (or a field of set
-//  for a sort), a UUID, a search text.
-#define S_INT_(key, max, dflt, fmt)     { key, S_INT, 1, max, dflt, fmt, NULL, NULL }
-#define S_ENUM_(key, set, dflt)         { key, S_ENUM, 0, 0, 0, NULL, set, dflt }
-#define S_SORT_(key, set, dflt)         { key, S_SORT, 0, 0, 0, NULL, set, dflt }
-#define S_UUID_(key)                    { key, S_UUID, 0, 0, 0, NULL, NULL, NULL }
-#define S_TEXT_(key)                    { key, S_TEXT, 0, 0, 0, NULL, NULL, NULL }
+//  The rows of the tables below: a whole number 1..max, a name of set (dflt its index or
+//  -1), a ticket sort, a UUID, a search text.
+#define S_INT_(key, max, dflt, fmt)     { key, S_INT, 1, max, dflt, fmt, NULL }
+#define S_ENUM_(key, set, dflt)         { key, S_ENUM, 0, 0, dflt, NULL, set }
+#define S_SORT_(key)                    { key, S_SORT, 0, 0, 0, NULL, NULL }
+#define S_UUID_(key)                    { key, S_UUID, 0, 0, 0, NULL, NULL }
+#define S_TEXT_(key)                    { key, S_TEXT, 0, 0, 0, NULL, NULL }
 
 static const s_param_t s_ticket_params [] = {
     S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
     S_INT_ ("limit", VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, S_LIMIT_FMT),
-    S_ENUM_ ("status", vocab_ticket_statuses, NULL),
-    S_ENUM_ ("priority", vocab_ticket_priorities, NULL),
+    S_ENUM_ ("status", vocab_ticket_statuses, -1),
+    S_ENUM_ ("priority", vocab_ticket_priorities, -1),
     S_UUID_ ("assigneeId"),
     S_TEXT_ ("q"),
-    S_ENUM_ ("deleted", s_deleted, "exclude"),
-    S_SORT_ ("sort", s_sorts, "-createdAt"),
+    S_ENUM_ ("deleted", vocab_ticket_deleted, VOCAB_TICKET_DELETED_DEFAULT),
+    S_SORT_ ("sort"),
 };
 
 static const s_param_t s_job_params [] = {
     S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
     S_INT_ ("limit", VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, S_LIMIT_FMT),
-    S_ENUM_ ("type", vocab_job_types, NULL),
-    S_ENUM_ ("status", vocab_job_statuses, NULL),
+    S_ENUM_ ("type", vocab_job_types, -1),
+    S_ENUM_ ("status", vocab_job_statuses, -1),
 };
 
 static const s_param_t s_job_item_params [] = {
     S_INT_ ("itemsPage", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
     S_INT_ ("itemsLimit", VOCAB_ITEMS_LIMIT_MAX, VOCAB_ITEMS_LIMIT_DEFAULT, S_LIMIT_FMT),
-    S_ENUM_ ("itemStatus", vocab_job_item_statuses, NULL),
+    S_ENUM_ ("itemStatus", vocab_job_item_statuses, -1),
 };
 
 json_t *
