@@ -156,10 +156,10 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-par
                 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(shell pkg-config --cflags $(PKGS)) -I.
 # What a harness tests beyond proto/ and common/ (which every harness links); a harness
 # whose sources are not in the tree yet is skipped.
-FUZZ_EXTRA_validate_body   := http-edge/validate.c http-edge/jobbody.c
+FUZZ_EXTRA_validate_body   := http-edge/validate.c http-edge/jobbody.c http-edge/idlist.c
 FUZZ_EXTRA_validate_fields := http-edge/validate.c
 FUZZ_EXTRA_query           := http-edge/validate.c
-FUZZ_EXTRA_jobbody         := http-edge/jobbody.c
+FUZZ_EXTRA_jobbody         := http-edge/jobbody.c http-edge/idlist.c
 FUZZ_ALL   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(foreach n,$(FUZZ_ALL),$(if $(filter-out $(wildcard $(FUZZ_EXTRA_$(n))),$(FUZZ_EXTRA_$(n))),,$(n)))
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))

@@ -45,11 +45,8 @@ static const db_stmt_t s_stmts [] = {
 //  ---------------------------------------------------------------------------------
 //  tickets.list: fragments
 
-static const char *s_sort_names [TICKETS_SORTS] = {
-    "createdAt", "-createdAt", "updatedAt", "-updatedAt", "priority", "-priority",
-    "status", "-status", "subject", "-subject",
-};
-//  The column of each sort field (s_sort_names' pairs: even ascending, odd descending).
+//  The column of each sort field, in vocab_ticket_sorts' order (tickets_sort_parse: even
+//  ascending, odd descending).
 //  Priority and status sort by meaning (urgent above high; open before closed), not by
 //  spelling: by their rank in vocab.h's order. id breaks ties so pages never overlap or skip.
 static const struct { const char *column; const char *const *rank; } s_sort_keys [TICKETS_SORTS / 2] = {
@@ -57,17 +54,17 @@ static const struct { const char *column; const char *const *rank; } s_sort_keys
     { "priority", vocab_ticket_priorities }, { "status", vocab_ticket_statuses },
     { "subject", NULL },
 };
-static const char *s_deleted_names [] = { "exclude", "include", "only", NULL };
 //  Written exactly as the partial indexes' predicates, so the planner can use them.
 static const char *s_deleted_sql [] = { "deleted_at IS NULL", "TRUE", "deleted_at IS NOT NULL" };
 
 int
 tickets_sort_parse (const char *sort)
 {
-    for (int i = 0; sort && i < TICKETS_SORTS; i++)
-        if (!strcmp (sort, s_sort_names [i]))
-            return i;
-    return -1;
+    if (!sort)
+        return -1;
+    int descending = sort [0] == '-';
+    int field = vocab_index (vocab_ticket_sorts, sort + descending);
+    return field < 0 ? -1 : field * 2 + descending;
 }
 
 //  Why one statement per filter combination rather than one catch-all statement with
@@ -144,18 +141,19 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
         bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
     const char *deleted = NULL;
-    bad |= check_enum (payload, "deleted", false, s_deleted_names, details, &deleted);
-    q->deleted = TICKETS_DELETED_EXCLUDE;
-    for (int i = 0; deleted && s_deleted_names [i]; i++)
-        if (!strcmp (deleted, s_deleted_names [i]))
-            q->deleted = (tickets_deleted_t) i;
-    q->sort = 1;                        //  -createdAt
+    bad |= check_enum (payload, "deleted", false, vocab_ticket_deleted, details, &deleted);
+    int d = vocab_index (vocab_ticket_deleted, deleted);
+    q->deleted = (tickets_deleted_t) (d >= 0 ? d : VOCAB_TICKET_DELETED_DEFAULT);
+    q->sort = VOCAB_TICKET_SORT_DEFAULT * 2 + 1;     //  descending: the newest first
     json_t *sort = json_object_get (payload, "sort");
     if (sort && !json_is_null (sort)) {
         q->sort = json_is_string (sort) ? tickets_sort_parse (json_string_value (sort)) : -1;
         if (q->sort < 0) {
-            reply_detail (details, "sort", "must be one of createdAt, updatedAt, priority, "
-                          "status, subject, optionally prefixed with - for descending");
+            char msg [160];
+            const char *list = vocab_must_be (vocab_ticket_sorts, msg, sizeof msg - 48);
+            size_t n = list ? strlen (list) : 0;
+            snprintf (msg + n, sizeof msg - n, ", optionally prefixed with - for descending");
+            reply_detail (details, "sort", msg);
             bad = -1;
         }
     }

@@ -85,81 +85,95 @@ s_wait_answer (usercheck_t *uc, int answers)
     }
 }
 
+//  A broker, a usercheck connected to it that asked about USER, and the request as the
+//  broker read it.
+typedef struct {
+    zsock_t *broker;
+    usercheck_t *uc;
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];          //  the id usercheck chose
+    char got_rid [SVC_RID_MAX + 1];         //  the id the broker read
+    char auth [64];                         //  the auth frame the broker read
+    zframe_t *sender;                       //  NULL when the request was not as it should be
+} fixture_t;
+
+//  Sets up f and asks as role; false when the ask was refused or its request malformed.
+static bool
+s_asked (fixture_t *f, svc_role_t role)
+{
+    memset (f, 0, sizeof *f);
+    f->uc = s_setup (&f->broker, 10, 5000);
+    if (usercheck_ask (f->uc, USER, role, &f->owner, f->rid))
+        return false;
+    f->sender = s_read_request (f->broker, f->got_rid, f->auth);
+    return f->sender != NULL;
+}
+
+//  The broker answers the request (taking the sender), and the check reads the answer.
+static void
+s_answer (fixture_t *f, const char *status, const char *payload)
+{
+    s_reply (f->broker, f->sender, SVC_AUTH_ME, f->rid, status, payload);
+    f->sender = NULL;
+    s_wait_answer (f->uc, 1);
+}
+
+static void
+s_teardown (fixture_t *f)
+{
+    zframe_destroy (&f->sender);
+    usercheck_destroy (&f->uc);
+    zsock_destroy (&f->broker);
+}
+
 TEST (test_auth_me_carries_the_tokens_claims_and_the_reply_gives_the_databases_role)
 {
-    zsock_t *broker;
-    usercheck_t *uc = s_setup (&broker, 10, 5000);
-    CHECK (uc != NULL);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1], got_rid [SVC_RID_MAX + 1], auth [64];
-    CHECK_INT (usercheck_ask (uc, USER, SVC_ROLE_ADMIN, &owner, rid), 0);
-    CHECK_INT (strlen (rid), RAND_ID_STRLEN);
-    zframe_t *sender = s_read_request (broker, got_rid, auth);
-    CHECK (sender != NULL);
-    CHECK_STR (got_rid, rid);
-    CHECK_STR (auth, USER " admin");
-    s_reply (broker, sender, SVC_AUTH_ME, rid, "200", "{\"id\":\"" USER "\",\"role\":\"agent\"}");
-    s_wait_answer (uc, 1);
+    fixture_t f;
+    CHECK (s_asked (&f, SVC_ROLE_ADMIN));
+    CHECK_INT (strlen (f.rid), RAND_ID_STRLEN);
+    CHECK_STR (f.got_rid, f.rid);
+    CHECK_STR (f.auth, USER " admin");
+    s_answer (&f, "200", "{\"id\":\"" USER "\",\"role\":\"agent\"}");
     CHECK_INT (s_answers, 1);
-    CHECK (s_owner == &owner);
+    CHECK (s_owner == &f.owner);
     CHECK_INT (s_status, 200);
     CHECK_INT (s_role, SVC_ROLE_AGENT);
-    CHECK_INT (usercheck_inflight (uc), 0);
-    usercheck_destroy (&uc);
-    zsock_destroy (&broker);
+    CHECK_INT (usercheck_inflight (f.uc), 0);
+    s_teardown (&f);
 }
 
 TEST (test_a_reply_of_another_service_under_a_waiting_id_answers_nothing)
 {
-    zsock_t *broker;
-    usercheck_t *uc = s_setup (&broker, 10, 5000);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1], got_rid [SVC_RID_MAX + 1], auth [64];
-    CHECK_INT (usercheck_ask (uc, USER, SVC_ROLE_AGENT, &owner, rid), 0);
-    zframe_t *sender = s_read_request (broker, got_rid, auth);
-    CHECK (sender != NULL);
-    zframe_t *again = zframe_dup (sender);
-    s_reply (broker, sender, SVC_TICKETS_GET, rid, "200", "{\"role\":\"admin\"}");
-    s_reply (broker, again, SVC_AUTH_ME, "not-our-id", "200", "{\"role\":\"admin\"}");
+    fixture_t f;
+    CHECK (s_asked (&f, SVC_ROLE_AGENT));
+    zframe_t *again = zframe_dup (f.sender);
+    s_reply (f.broker, f.sender, SVC_TICKETS_GET, f.rid, "200", "{\"role\":\"admin\"}");
+    f.sender = NULL;
+    s_reply (f.broker, again, SVC_AUTH_ME, "not-our-id", "200", "{\"role\":\"admin\"}");
     zclock_sleep (100);
-    usercheck_drain (uc);
+    usercheck_drain (f.uc);
     CHECK_INT (s_answers, 0);
-    CHECK_INT (usercheck_inflight (uc), 1);
-    usercheck_destroy (&uc);
-    zsock_destroy (&broker);
+    CHECK_INT (usercheck_inflight (f.uc), 1);
+    s_teardown (&f);
 }
 
 TEST (test_a_user_that_no_longer_exists_is_answered_401)
 {
-    zsock_t *broker;
-    usercheck_t *uc = s_setup (&broker, 10, 5000);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1], got_rid [SVC_RID_MAX + 1], auth [64];
-    CHECK_INT (usercheck_ask (uc, USER, SVC_ROLE_AGENT, &owner, rid), 0);
-    zframe_t *sender = s_read_request (broker, got_rid, auth);
-    CHECK (sender != NULL);
-    s_reply (broker, sender, SVC_AUTH_ME, rid, "401", "{\"error\":{}}");
-    s_wait_answer (uc, 1);
+    fixture_t f;
+    CHECK (s_asked (&f, SVC_ROLE_AGENT));
+    s_answer (&f, "401", "{\"error\":{}}");
     CHECK_INT (s_status, 401);
     CHECK_INT (s_role, SVC_ROLE_NONE);
-    usercheck_destroy (&uc);
-    zsock_destroy (&broker);
+    s_teardown (&f);
 }
 
 TEST (test_a_200_without_a_role_is_not_taken_as_a_user)
 {
-    zsock_t *broker;
-    usercheck_t *uc = s_setup (&broker, 10, 5000);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1], got_rid [SVC_RID_MAX + 1], auth [64];
-    CHECK_INT (usercheck_ask (uc, USER, SVC_ROLE_AGENT, &owner, rid), 0);
-    zframe_t *sender = s_read_request (broker, got_rid, auth);
-    CHECK (sender != NULL);
-    s_reply (broker, sender, SVC_AUTH_ME, rid, "200", "{\"role\":\"root\"}");
-    s_wait_answer (uc, 1);
+    fixture_t f;
+    CHECK (s_asked (&f, SVC_ROLE_AGENT));
+    s_answer (&f, "200", "{\"role\":\"root\"}");
     CHECK (s_status != 200);
-    usercheck_destroy (&uc);
-    zsock_destroy (&broker);
+    s_teardown (&f);
 }
 
 TEST (test_an_unanswered_check_times_out_once_and_a_forgotten_one_never_answers)

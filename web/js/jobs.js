@@ -6,9 +6,11 @@ import { h, mount, pill, progressBar, setProgress, num, when, shortId, toast, er
 import * as live from './live.js';
 import { cancelJob } from './tickets.js';
 
-const listState = { type: '', status: '', page: 1, limit: 20 };
+// Kept across visits; the first starts from the API's page size (GET /api/meta).
+let listState = null;
 
 export function jobsView(main) {
+  listState ??= { type: '', status: '', page: 1, limit: vocab.limits.limitDefault };
   let alive = true;
   let seq = 0;
   let totalPages = 1;
