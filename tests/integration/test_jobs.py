@@ -3,7 +3,6 @@ idempotency, scoping, bounds, and crashes of workers, the broker and PostgreSQL 
 import json
 import signal
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -486,12 +485,7 @@ def test_postgres_restarted_mid_job_still_completes(system, admin_token):
     ids = make_tickets(system, 30000, "bulkD")
     job, _ = create_job(system, admin_token, ids)
     time.sleep(0.5)
-    pgdata = f"{system.env['VAR_DIR']}/pg/data"
-    cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", pgdata, "-m", "immediate", "-w", "restart",
-           "-l", f"{system.env['VAR_DIR']}/log/postgres.log"]
-    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    system.pg_ctl("-m", "immediate", "restart")
     done = wait_terminal(system, admin_token, job["id"], timeout=120)
     assert done["status"] == "completed", done
     assert done["succeeded"] == 30000
