@@ -1,6 +1,6 @@
--- Outages fail no job (docs/ARCHITECTURE.md, "Outages"). Every send of a chunk used to
--- count toward CHUNK_MAX_ATTEMPTS, so a broker away for lease x attempts failed every
--- running job for good. Now:
+-- Outages fail no job; a failed job can be resumed (docs/ARCHITECTURE.md, "Outages and
+-- resume"). Every send of a chunk used to count toward CHUNK_MAX_ATTEMPTS, so a broker away
+-- for lease x attempts failed every running job for good, with nothing to resume it. Now:
 --   starts     the starts that count against a chunk: a worker takes one, in a transaction
 --              committed before the chunk's work (job_chunk_start). Only starts fail a job.
 --   started_at when the last start was: a start older than the server itself was cut short
@@ -81,4 +81,49 @@ LANGUAGE sql AS $$
           ORDER BY k.dispatched_at LIMIT p_limit FOR UPDATE OF k SKIP LOCKED) s
     WHERE c.job_id = s.job_id AND c.seq = s.seq
     RETURNING c.job_id, c.seq, c.attempts
+$$;
+
+-- Resumes a failed job: the chunks its failure closed (every 'canceled' chunk of a 'failed'
+-- job: a cancel leaves a job 'canceled') are pending again with fresh counts, the job runs
+-- again without its error, and every recorded outcome stays. Takes the lease of the first
+-- p_window of them, which the caller sends after commit. Chunk rows before the job row, the
+-- order of job_process_chunk and job_end, so they never deadlock; a second resume waits for
+-- the first and finds the job running. outcome: 'resumed' | 'not_found' | 'not_failed' (job
+-- as it is).
+CREATE FUNCTION job_resume(p_job uuid, p_window int,
+                           OUT outcome text, OUT job jsonb, OUT dispatch int[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    j jobs;
+BEGIN
+    PERFORM 1 FROM job_chunks k WHERE k.job_id = p_job AND k.status = 'canceled' FOR UPDATE;
+    SELECT * INTO j FROM jobs WHERE id = p_job FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF j.status <> 'failed' THEN
+        outcome := 'not_failed';
+        job := job_json(j);
+        RETURN;
+    END IF;
+    UPDATE job_chunks k SET status = 'pending', starts = 0, started_at = NULL, attempts = 0,
+                            dispatched_at = NULL
+    WHERE k.job_id = p_job AND k.status = 'canceled';
+    WITH w AS (
+        UPDATE job_chunks c SET dispatched_at = now(), attempts = 1
+        FROM (SELECT k.seq FROM job_chunks k WHERE k.job_id = p_job AND k.status = 'pending'
+              ORDER BY k.seq LIMIT p_window) s
+        WHERE c.job_id = p_job AND c.seq = s.seq
+        RETURNING c.seq)
+    SELECT coalesce(array_agg(w.seq ORDER BY w.seq), '{}') INTO dispatch FROM w;
+    -- A job that failed with every chunk done has nothing left to run.
+    UPDATE jobs SET status = CASE WHEN chunks_done = chunks_total THEN 'completed' ELSE 'running' END,
+                    error = NULL,
+                    finished_at = CASE WHEN chunks_done = chunks_total THEN now() END
+    WHERE id = p_job
+    RETURNING * INTO j;
+    outcome := 'resumed';
+    job := job_json(j);
+END
 $$;

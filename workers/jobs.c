@@ -1,6 +1,6 @@
 /*  jobs: bulk-delete jobs. The transactions live in sql/ (0002_jobs.sql: job_create,
     job_process_chunk, job_end, job_items; 0007_job_outages.sql: job_chunk_start,
-    job_resend), one statement each, so a chunk is one round trip and one
+    job_resend, job_resume), one statement each, so a chunk is one round trip and one
     transaction after its start. This file validates, calls them, publishes the events
     after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
@@ -35,6 +35,8 @@ static const db_stmt_t s_stmts [] = {
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
     { "j_resend", "SELECT job_id, seq, sends FROM job_resend($1::int, $2::int, $3::int, $4::bool)", true },
+    //  In the transaction that records its answer (replay.c).
+    { "j_resume", "SELECT outcome, job::text, dispatch::text FROM job_resume($1::uuid, $2::int)", false },
     { "j_get",
       "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j,"
       " LATERAL job_items(j.id, $2, $3::int, $4::int) i"
@@ -485,7 +487,7 @@ s_chunk (svc_call_t *call, reply_t *reply)
 }
 
 //  ---------------------------------------------------------------------------------
-//  jobs.get, jobs.list, jobs.cancel
+//  jobs.get, jobs.list, jobs.cancel, jobs.resume
 
 static void
 s_get (svc_call_t *call, reply_t *reply)
@@ -584,56 +586,128 @@ s_list (svc_call_t *call, reply_t *reply)
                                        "totalPages", (json_int_t) ((total + limit - 1) / limit)));
 }
 
-//  One transaction: the cancel and the record of its answer (replay.c), so a cancel the
-//  broker re-delivers after its worker died past COMMIT finds the job canceled by this very
-//  request and answers its 200 again; any other cancel of a finished job is 409.
+//  A job action that answers once per request: cancel, resume.
+typedef struct {
+    const char *verb;               //  in messages and log events
+    const char *stmt;               //  (id, extra...) -> outcome, job [, ...]
+    int extra_n;
+    const char *done;               //  the outcome of a call that changed the job
+    const char *conflict;           //  409's code, for a job not in the state the action needs
+    const char *conflict_msg;       //  its message; %s is the job's status
+} s_action_t;
+
+//  Answers a 409 (or the recorded answer) for a job the action did not change. res: its row.
 static void
-s_cancel (svc_call_t *call, reply_t *reply)
+s_action_refused (svc_call_t *call, reply_t *reply, const s_action_t *a, PGresult *res)
+{
+    if (!strcmp (PQgetvalue (res, 0, 0), "not_found")) {
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+        return;
+    }
+    int found = replay_lookup (call, reply);
+    if (found == 0) {
+        json_t *job = s_parse (PQgetvalue (res, 0, 1));
+        const char *status = json_string_value (json_object_get (job, "status"));
+        char msg [128];
+        snprintf (msg, sizeof msg, a->conflict_msg, status ? status : "not in that state");
+        reply_error (reply, 409, a->conflict, msg, NULL);
+        json_decref (job);
+    }
+    else
+    if (found > 0)
+        log_info ("event=job_%s_replayed rid=%s job=%s", a->verb, call->rid,
+                  s_str (call->payload, "id"));
+}
+
+//  Runs an admin's job action in one transaction with the record of its answer (replay.c),
+//  so an action the broker re-delivers after its worker died past COMMIT finds the job
+//  changed by this very request and answers its 200 again; any other request for a job
+//  not in the state the action needs is 409. Returns the statement's row when this call
+//  changed the job and its answer committed (the caller announces it, then PQclears);
+//  else NULL with reply filled.
+static PGresult *
+s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *const *extra)
 {
     if (call->role != SVC_ROLE_ADMIN) {
-        reply_error (reply, 403, "forbidden", "Only admins can cancel jobs.", NULL);
-        return;
+        char msg [64];
+        snprintf (msg, sizeof msg, "Only admins can %s jobs.", a->verb);
+        reply_error (reply, 403, "forbidden", msg, NULL);
+        return NULL;
     }
     const char *id = s_str (call->payload, "id");
     if (!id || !uuid_valid (id)) {
         reply_error (reply, 404, "not_found", "No such job.", NULL);
-        return;
+        return NULL;
     }
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
-        return;
-    const char *params [] = { id, "canceled", NULL };
-    PGresult *res = db_exec_in (call->db, gen, "j_end", 3, params, NULL, NULL);
+        return NULL;
+    const char *params [3] = { id };
+    for (int i = 0; i < a->extra_n; i++)
+        params [i + 1] = extra [i];
+    PGresult *res = db_exec_in (call->db, gen, a->stmt, a->extra_n + 1, params, NULL, NULL);
     if (!res) {
         reply_unavailable (reply);          //  the transaction died with the connection
-        return;
+        return NULL;
     }
     if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-        log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
+        log_error ("event=job_%s_failed rid=%s job=%s sqlstate=%s", a->verb, call->rid, id,
+                   db_sqlstate (res));
         replay_rollback (call, gen);
         reply_internal (reply);
     }
     else
-    if (!strcmp (PQgetvalue (res, 0, 0), "ended")) {
+    if (!strcmp (PQgetvalue (res, 0, 0), a->done)) {
         reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
-        if (replay_commit (call, gen, reply) == 0) {
-            s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
-            log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
-        }
+        if (replay_commit (call, gen, reply) == 0)
+            return res;
     }
     else {
-        replay_rollback (call, gen);        //  job_end wrote nothing
-        if (!strcmp (PQgetvalue (res, 0, 0), "not_found"))
-            reply_error (reply, 404, "not_found", "No such job.", NULL);
-        else {
-            int found = replay_lookup (call, reply);
-            if (found == 0)
-                reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
-            else
-            if (found > 0)
-                log_info ("event=job_cancel_replayed rid=%s job=%s", call->rid, id);
-        }
+        replay_rollback (call, gen);        //  the statement wrote nothing
+        s_action_refused (call, reply, a, res);
     }
+    PQclear (res);
+    return NULL;
+}
+
+static const s_action_t s_cancel_action = {
+    "cancel", "j_end", 2, "ended", "job_finished", "The job has already finished (%s)."
+};
+
+static void
+s_cancel (svc_call_t *call, reply_t *reply)
+{
+    const char *extra [] = { "canceled", NULL };
+    PGresult *res = s_action (call, reply, &s_cancel_action, extra);
+    if (res) {
+        s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
+        log_info ("event=job_canceled rid=%s job=%s", call->rid, s_str (call->payload, "id"));
+    }
+    PQclear (res);
+}
+
+static const s_action_t s_resume_action = {
+    "resume", "j_resume", 1, "resumed", "job_not_failed",
+    "Only a failed job can be resumed; this one is %s."
+};
+
+//  Re-opens a failed job's unfinished chunks (sql/0007, job_resume), then announces the job
+//  running again and sends the first window of them.
+static void
+s_resume (svc_call_t *call, reply_t *reply)
+{
+    char window [24];
+    snprintf (window, sizeof window, "%ld", call->jobs->window);
+    const char *extra [] = { window };
+    PGresult *res = s_action (call, reply, &s_resume_action, extra);
+    if (!res)
+        return;
+    const char *id = s_str (call->payload, "id");
+    s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+    int seq, sent = 0;
+    for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); sent++)
+        outbox_dispatch (call->outbox, id, seq);
+    log_info ("event=job_resumed rid=%s job=%s chunks_sent=%d", call->rid, id, sent);
     PQclear (res);
 }
 
@@ -685,6 +759,7 @@ static const svc_entry_t s_entries [] = {
     { SVC_JOBS_GET,    s_get,    true, false },
     { SVC_JOBS_LIST,   s_list,   true, false },
     { SVC_JOBS_CANCEL, s_cancel, true, false },
+    { SVC_JOBS_RESUME, s_resume, true, false },
     { SVC_JOBS_CHUNK,  s_chunk,  false, false },
 };
 

@@ -2,7 +2,9 @@
 CHUNK_MAX_ATTEMPTS 3): the broker, every worker or PostgreSQL away for twice lease x attempts
 fails no job, and the job completes with every item recorded once. Only a chunk that cannot
 be applied fails its job (PostgreSQL rejects it, or its processing takes its worker's
-connection down every time), and the job's error names the chunk.
+connection down every time), and the job's error names the chunk. A failed job resumes
+(POST /api/jobs/:id/resume, admin only): it completes, and every item has exactly one
+outcome.
 """
 import glob
 import json
@@ -14,8 +16,9 @@ import uuid
 
 import pytest
 
+from conftest import error_of
 from test_chaos import assert_every_item_once, job_row, wait_running, wait_terminal_db
-from test_jobs import assert_exact, create_job, make_tickets
+from test_jobs import assert_exact, create_job, failed_job_of, make_tickets
 
 LEASE_MS = 1000
 MAX_STARTS = 3
@@ -173,6 +176,68 @@ def test_a_chunk_whose_processing_kills_its_connection_fails_the_job_after_max_s
     assert error["message"].startswith(f"chunk {seq} was started {MAX_STARTS} times"), error
     starts = short.psql(f"SELECT starts FROM job_chunks WHERE job_id = '{job_id}' AND seq = {seq}")
     assert starts == str(MAX_STARTS), f"expected {MAX_STARTS} starts counted, got {starts}"
+
+
+# -- resume
+
+def resume(system, token, job_id):
+    return system.request("POST", f"/api/jobs/{job_id}/resume", token=token)
+
+
+def test_a_failed_job_resumes_and_completes_with_every_item_once(short, admin_token, agent_token):
+    job_id, seq, _ = failed_job(short, admin_token, "ResumeA",
+                                "RAISE EXCEPTION 'this ticket cannot be deleted';", items=20000)
+    before = short.psql(f"SELECT processed FROM jobs WHERE id = '{job_id}'")
+    status, _, body = resume(short, agent_token, job_id)
+    assert status == 403 and error_of(body)["code"] == "forbidden", (status, body)
+    status, _, job = resume(short, admin_token, job_id)
+    assert status == 200, (status, job)
+    assert job["status"] == "running" and job["error"] is None and job["finishedAt"] is None, job
+    assert job["processed"] == int(before), "a resume keeps every recorded outcome"
+    # A second resume, sent again by the client, changes nothing: the job is not failed.
+    status, _, body = resume(short, admin_token, job_id)
+    assert status == 409 and error_of(body)["code"] == "job_not_failed", (status, body)
+    status, total, processed, ok, bad = wait_terminal_db(short, job_id, 60)
+    assert status == "completed", (status, job_error(short, job_id))
+    assert (total, processed, ok, bad) == (20000, 20000, 20000, 0)
+    assert_every_item_once(short, job_id, 20000)
+    assert_exact(short, job_id)
+    status, _, body = resume(short, admin_token, job_id)
+    assert status == 409 and error_of(body)["code"] == "job_not_failed", (status, body)
+    assert "completed" in error_of(body)["message"], body
+
+
+def test_resume_answers_404_for_unknown_jobs_and_409_for_running_ones(system, admin_token):
+    status, _, body = resume(system, admin_token, str(uuid.uuid4()))
+    assert status == 404 and error_of(body)["code"] == "not_found", (status, body)
+    status, _, body = resume(system, admin_token, "not-a-uuid")
+    assert status == 404 and error_of(body)["code"] == "not_found", (status, body)
+    admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    job_id = str(uuid.uuid4())
+    system.psql(f"INSERT INTO jobs (id, type, status, total, chunks_total, created_by) "
+                f"VALUES ('{job_id}', 'bulk-delete', 'running', 0, 0, '{admin}')")
+    try:
+        status, _, body = resume(system, admin_token, job_id)
+        assert status == 409 and error_of(body)["code"] == "job_not_failed", (status, body)
+        assert "running" in error_of(body)["message"], body
+    finally:
+        system.psql(f"DELETE FROM jobs WHERE id = '{job_id}'")
+
+
+def test_a_resume_re_delivered_with_its_rid_answers_as_the_first_time(system, admin_token):
+    """A resume whose worker died past COMMIT reaches the next worker with the same rid: it
+    answers the first run's 200 and re-opens nothing twice."""
+    job_id, admin = failed_job_of(system, make_tickets(system, 10, "resumeR"))
+    rid = f"resume-{uuid.uuid4().hex[:12]}"
+    first = system.mdp_request("jobs.resume", {"id": job_id}, rid, admin, "admin")
+    assert first[0] == 200 and first[1]["status"] == "running", first
+    again = system.mdp_request("jobs.resume", {"id": job_id}, rid, admin, "admin")
+    assert again == first, f"expected the first answer {first}, got {again}"
+    status, body = system.mdp_request("jobs.resume", {"id": job_id}, f"other-{rid}", admin, "admin")
+    assert status == 409 and error_of(body)["code"] == "job_not_failed", (status, body)
+    done = wait_terminal_db(system, job_id, 30)
+    assert done == ("completed", 10, 10, 10, 0), done
+    assert_every_item_once(system, job_id, 10)
 
 
 # -- the SQL functions' rules, each in a transaction that is rolled back (no worker sees it)
