@@ -123,9 +123,10 @@ san-test:
 bench: all
 	@tests/bench/run.sh $(BUILD)
 
-# Fault injection, the long version (make test runs 3 rounds of 50k items).
+# Fault injection, the long version (make test runs 3 rounds of 50k items and no 60 s outage).
 chaos: all
-	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} BUILD_DIR=$(BUILD) \
+	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} \
+	    CHAOS_OUTAGE_S=$${CHAOS_OUTAGE_S:-60} BUILD_DIR=$(BUILD) \
 	    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
 
 # Soak, not in CI: SOAK_SECONDS (default 600) of mixed API load, 1,000 WebSockets and a

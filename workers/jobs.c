@@ -1,7 +1,8 @@
-/*  jobs: bulk-delete jobs. The transactions live in sql/0002_jobs.sql (job_create,
-    job_process_chunk, job_end, job_sweep, job_items), one statement each, so a chunk is
-    one round trip and one transaction. This file validates, calls them, publishes the
-    events after commit and keeps each job's window of chunks moving.  */
+/*  jobs: bulk-delete jobs. The transactions live in sql/ (0002_jobs.sql: job_create,
+    job_process_chunk, job_end, job_items; 0007_job_outages.sql: job_chunk_start,
+    job_resend, job_resume), one statement each, so a chunk is one round trip and one
+    transaction after its start. This file validates, calls them, publishes the events
+    after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
 #include "dupes.h"
 #include "jobids.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
+#define JOBS_RESEND_MAX_MS  60000   //  the longest re-send back-off (never below the lease)
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
@@ -27,10 +29,14 @@ static const db_stmt_t s_stmts [] = {
       " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
     //  Further batches of a job too big for one statement, in the creator's transaction.
     { "j_add", "SELECT job_add_chunks($1::uuid, $2::int, $3::uuid[], $4::text[], $5::int, $6::int)", false },
+    //  Counts a start: not retried, since a lost answer may hide its commit.
+    { "j_start", "SELECT state, job::text FROM job_chunk_start($1::uuid, $2::int, $3::int)", false },
     //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
-    { "j_sweep", "SELECT job_id, seq, failed_job::text FROM job_sweep($1::int, $2::int, $3::int)", true },
+    { "j_resend", "SELECT job_id, seq, sends FROM job_resend($1::int, $2::int, $3::int, $4::bool)", true },
+    //  In the transaction that records its answer (replay.c).
+    { "j_resume", "SELECT outcome, job::text, dispatch::text FROM job_resume($1::uuid, $2::int)", false },
     { "j_get",
       "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j,"
       " LATERAL job_items(j.id, $2, $3::int, $4::int) i"
@@ -363,6 +369,86 @@ s_fail_job (svc_call_t *call, const char *job_id, const char *code, const char *
     PQclear (res);
 }
 
+//  A chunk's answer to its sender (who reads it for nothing: the outcome is in PostgreSQL).
+static void
+s_chunk_state (reply_t *reply, const char *state)
+{
+    if (!strcmp (state, "missing"))
+        reply_error (reply, 404, "not_found", "No such chunk.", NULL);
+    else
+        reply_json (reply, 200, json_pack ("{s:s}", "state", state));
+}
+
+//  Counts the chunk's start in a transaction of its own, committed before the work: a chunk
+//  whose processing kills its worker every time fails its job instead of looping, while
+//  sending a chunk (again) counts nothing. 1: go on with the chunk; 0: reply filled
+//  (skipped, no such chunk, its starts used up and the job failed here, database away).
+static int
+s_chunk_start (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+{
+    char max [24];
+    snprintf (max, sizeof max, "%ld", call->jobs->max_attempts);
+    const char *params [] = { job_id, seq, max };
+    PGresult *res = db_exec (call->db, "j_start", 3, params);
+    const char *state = res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+                      ? PQgetvalue (res, 0, 0) : NULL;
+    int go = 0;
+    if (!res)
+        reply_unavailable (reply);          //  the chunk stays pending; its lease brings it back
+    else
+    if (!state) {
+        log_error ("event=chunk_start_failed rid=%s job=%s seq=%s sqlstate=%s", call->rid,
+                   job_id, seq, db_sqlstate (res));
+        reply_internal (reply);
+    }
+    else
+    if (!strcmp (state, "started"))
+        go = 1;
+    else
+    if (!strcmp (state, "exhausted")) {
+        log_error ("event=job_failed rid=%s job=%s seq=%s code=chunk_failed max_starts=%s",
+                   call->rid, job_id, seq, max);
+        s_publish (call->outbox, EVENT_FAILED, PQgetvalue (res, 0, 1));
+        reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
+    }
+    else
+        s_chunk_state (reply, state);
+    PQclear (res);
+    return go;
+}
+
+//  Processes a started chunk: one transaction, tried again a few times when PostgreSQL
+//  rejects it, and then the job fails naming the chunk. Returns job_process_chunk's row, or
+//  NULL with reply filled.
+static PGresult *
+s_chunk_process (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+{
+    const char *params [] = { job_id, seq };
+    int delay_ms = 100;
+    for (int attempt = 1; ; attempt++) {
+        PGresult *res = db_exec (call->db, "j_chunk", 2, params);
+        if (!res) {
+            //  The database is away: the chunk stays pending and its lease brings it back.
+            reply_unavailable (reply);
+            return NULL;
+        }
+        if (PQresultStatus (res) == PGRES_TUPLES_OK)
+            return res;
+        log_warn ("event=chunk_rejected rid=%s job=%s seq=%s attempt=%d sqlstate=%s",
+                  call->rid, job_id, seq, attempt, db_sqlstate (res));
+        PQclear (res);
+        if (attempt == JOBS_CHUNK_RETRIES) {
+            char msg [128];
+            snprintf (msg, sizeof msg, "chunk %s was rejected by the database %d times", seq, attempt);
+            s_fail_job (call, job_id, "chunk_failed", msg);
+            reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
+            return NULL;
+        }
+        zclock_sleep (delay_ms);
+        delay_ms *= 3;
+    }
+}
+
 static void
 s_chunk (svc_call_t *call, reply_t *reply)
 {
@@ -375,49 +461,23 @@ s_chunk (svc_call_t *call, reply_t *reply)
     }
     char seq [24];
     snprintf (seq, sizeof seq, "%lld", (long long) json_integer_value (seq_v));
-    const char *params [] = { job_id, seq };
-    PGresult *res = NULL;
-    int delay_ms = 100;
-    for (int attempt = 1; ; attempt++) {
-        res = db_exec (call->db, "j_chunk", 2, params);
-        if (!res) {
-            //  The database is away: the chunk stays pending and its lease brings it back.
-            reply_unavailable (reply);
-            return;
-        }
-        if (PQresultStatus (res) == PGRES_TUPLES_OK)
-            break;
-        log_warn ("event=chunk_rejected rid=%s job=%s seq=%s attempt=%d sqlstate=%s",
-                  call->rid, job_id, seq, attempt, db_sqlstate (res));
-        PQclear (res);
-        res = NULL;
-        if (attempt == JOBS_CHUNK_RETRIES) {
-            char msg [128];
-            snprintf (msg, sizeof msg, "The database rejected chunk %s %d times.", seq, attempt);
-            s_fail_job (call, job_id, "chunk_failed", msg);
-            reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
-            return;
-        }
-        zclock_sleep (delay_ms);
-        delay_ms *= 3;
-    }
+    if (!s_chunk_start (call, job_id, seq, reply))
+        return;
+    PGresult *res = s_chunk_process (call, job_id, seq, reply);
+    if (!res)
+        return;
     const char *state = PQgetvalue (res, 0, 0);
-    if (!strcmp (state, "missing"))
-        reply_error (reply, 404, "not_found", "No such chunk.", NULL);
-    else {
-        if (!strcmp (state, "done")) {
-            const char *job_text = PQgetvalue (res, 0, 1);
-            s_publish (call->outbox, EVENT_PROGRESS, job_text);
-            if (!PQgetisnull (res, 0, 2))
-                outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
-        }
-        reply_json (reply, 200, json_pack ("{s:s}", "state", state));
+    if (!strcmp (state, "done")) {
+        s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+        if (!PQgetisnull (res, 0, 2))
+            outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
     }
+    s_chunk_state (reply, state);
     PQclear (res);
 }
 
 //  ---------------------------------------------------------------------------------
-//  jobs.get, jobs.list, jobs.cancel
+//  jobs.get, jobs.list, jobs.cancel, jobs.resume
 
 static void
 s_get (svc_call_t *call, reply_t *reply)
@@ -516,78 +576,151 @@ s_list (svc_call_t *call, reply_t *reply)
                                        "totalPages", (json_int_t) ((total + limit - 1) / limit)));
 }
 
-//  One transaction: the cancel and the record of its answer (replay.c), so a cancel the
-//  broker re-delivers after its worker died past COMMIT finds the job canceled by this very
-//  request and answers its 200 again; any other cancel of a finished job is 409.
+//  A job action that answers once per request: cancel, resume.
+typedef struct {
+    const char *verb;               //  in messages and log events
+    const char *stmt;               //  (id, extra...) -> outcome, job [, ...]
+    int extra_n;
+    const char *done;               //  the outcome of a call that changed the job
+    const char *conflict;           //  409's code, for a job not in the state the action needs
+    const char *conflict_msg;       //  its message; %s is the job's status
+} s_action_t;
+
+//  Fills reply with the 404 or 409 for a job the action did not change. res: its row.
 static void
-s_cancel (svc_call_t *call, reply_t *reply)
+s_action_refused (reply_t *reply, const s_action_t *a, PGresult *res)
+{
+    if (!strcmp (PQgetvalue (res, 0, 0), "not_found")) {
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+        return;
+    }
+    json_t *job = s_parse (PQgetvalue (res, 0, 1));
+    const char *status = json_string_value (json_object_get (job, "status"));
+    char msg [128];
+    snprintf (msg, sizeof msg, a->conflict_msg, status ? status : "not in that state");
+    reply_error (reply, 409, a->conflict, msg, NULL);
+    json_decref (job);
+}
+
+//  Runs an admin's job action in one transaction with the record of its answer (replay.c),
+//  so an action the broker re-delivers after its worker died past COMMIT finds the job
+//  changed by this very request and answers its 200 again; any other request for a job
+//  not in the state the action needs is 409. Returns the statement's row when this call
+//  changed the job and its answer committed (the caller announces it, then PQclears);
+//  else NULL with reply filled.
+static PGresult *
+s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *const *extra)
 {
     if (call->role != SVC_ROLE_ADMIN) {
-        reply_error (reply, 403, "forbidden", "Only admins can cancel jobs.", NULL);
-        return;
+        char msg [64];
+        snprintf (msg, sizeof msg, "Only admins can %s jobs.", a->verb);
+        reply_error (reply, 403, "forbidden", msg, NULL);
+        return NULL;
     }
     const char *id = s_str (call->payload, "id");
     if (!id || !uuid_valid (id)) {
         reply_error (reply, 404, "not_found", "No such job.", NULL);
-        return;
+        return NULL;
     }
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
-        return;
-    const char *params [] = { id, "canceled", NULL };
-    PGresult *res = db_exec_in (call->db, gen, "j_end", 3, params, NULL, NULL);
+        return NULL;
+    const char *params [3] = { id };
+    for (int i = 0; i < a->extra_n; i++)
+        params [i + 1] = extra [i];
+    PGresult *res = db_exec_in (call->db, gen, a->stmt, a->extra_n + 1, params, NULL, NULL);
     bool ok = res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1;
-    const char *outcome = ok ? PQgetvalue (res, 0, 0) : "";
+    bool changed = ok && !strcmp (PQgetvalue (res, 0, 0), a->done);
     if (!res)
         reply_unavailable (reply);          //  the transaction died with the connection
     else
     if (!ok) {
-        log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
+        log_error ("event=job_%s_failed rid=%s job=%s sqlstate=%s", a->verb, call->rid, id,
+                   db_sqlstate (res));
         reply_internal (reply);
     }
     else
-    if (!strcmp (outcome, "ended"))
+    if (changed)
         reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
     else
-    if (!strcmp (outcome, "not_found"))
-        reply_error (reply, 404, "not_found", "No such job.", NULL);
-    else
-        reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
-    //  A re-delivered cancel finds the job finished by its own first run: replay_end
+        s_action_refused (reply, a, res);
+    //  A re-delivered action finds the job changed by its own first run: replay_end
     //  answers that run's 200 rather than this 409.
-    if (replay_end (call, gen, ok, reply) == 0 && !strcmp (outcome, "ended")) {
+    if (replay_end (call, gen, ok, reply) == 0 && changed)
+        return res;
+    PQclear (res);
+    return NULL;
+}
+
+static const s_action_t s_cancel_action = {
+    "cancel", "j_end", 2, "ended", "job_finished", "The job has already finished (%s)."
+};
+
+static void
+s_cancel (svc_call_t *call, reply_t *reply)
+{
+    const char *extra [] = { "canceled", NULL };
+    PGresult *res = s_action (call, reply, &s_cancel_action, extra);
+    if (res) {
         s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
-        log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
+        log_info ("event=job_canceled rid=%s job=%s", call->rid, s_str (call->payload, "id"));
     }
     PQclear (res);
 }
 
+static const s_action_t s_resume_action = {
+    "resume", "j_resume", 1, "resumed", "job_not_failed",
+    "Only a failed job can be resumed; this one is %s."
+};
+
+//  Re-opens a failed job's unfinished chunks (sql/0007, job_resume), then announces the job
+//  running again and sends the first window of them.
+static void
+s_resume (svc_call_t *call, reply_t *reply)
+{
+    char window [24];
+    snprintf (window, sizeof window, "%ld", call->jobs->window);
+    const char *extra [] = { window };
+    PGresult *res = s_action (call, reply, &s_resume_action, extra);
+    if (!res)
+        return;
+    const char *id = s_str (call->payload, "id");
+    s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+    int seq, sent = 0;
+    for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); sent++)
+        outbox_dispatch (call->outbox, id, seq);
+    log_info ("event=job_resumed rid=%s job=%s chunks_sent=%d", call->rid, id, sent);
+    PQclear (res);
+}
+
 //  ---------------------------------------------------------------------------------
-//  The sweeper: re-sends chunks whose lease ran out, announces jobs it failed.
+//  The sweeper: re-sends chunks whose lease ran out. It counts no start and fails no job,
+//  so no outage of any length can fail one.
 
 static void
-s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
+s_resend (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
-    if (!db_connected (db))
+    //  While the link has no broker a re-send would only wait in the DEALER, to reach the
+    //  broker later as a duplicate; once it is back, every lease that ran out meanwhile is
+    //  sent at once rather than after its back-off.
+    outbox_broker_t broker = outbox_broker (outbox);
+    if (broker == OUTBOX_BROKER_AWAY)
         return;
-    char lease [24], batch [24], attempts [24];
+    char lease [24], max [24], batch [24];
     snprintf (lease, sizeof lease, "%ld", jobs->lease_ms);
+    snprintf (max, sizeof max, "%d", JOBS_RESEND_MAX_MS);
     snprintf (batch, sizeof batch, "%d", JOBS_SWEEP_BATCH);
-    snprintf (attempts, sizeof attempts, "%ld", jobs->max_attempts);
-    const char *params [] = { lease, batch, attempts };
-    PGresult *res = db_exec (db, "j_sweep", 3, params);
+    const char *params [] = { lease, max, batch, broker == OUTBOX_BROKER_BACK ? "true" : "false" };
+    PGresult *res = db_exec (db, "j_resend", 4, params);
     if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
         for (int i = 0; i < PQntuples (res); i++) {
             const char *job_id = PQgetvalue (res, i, 0);
-            if (PQgetisnull (res, i, 1)) {
-                log_error ("event=job_failed job=%s code=chunk_failed", job_id);
-                s_publish (outbox, EVENT_FAILED, PQgetvalue (res, i, 2));
-            }
-            else {
-                log_warn ("event=chunk_lease_expired job=%s seq=%s", job_id, PQgetvalue (res, i, 1));
-                outbox_dispatch (outbox, job_id, atoi (PQgetvalue (res, i, 1)));
-            }
+            log_warn ("event=chunk_resent job=%s seq=%s sends=%s", job_id,
+                      PQgetvalue (res, i, 1), PQgetvalue (res, i, 2));
+            outbox_dispatch (outbox, job_id, atoi (PQgetvalue (res, i, 1)));
         }
+        if (PQntuples (res) < JOBS_SWEEP_BATCH)
+            outbox_broker_caught_up (outbox);
     }
     else
     if (res)
@@ -595,11 +728,20 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
     PQclear (res);
 }
 
+static void
+s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
+{
+    if (!db_connected (db))
+        return;
+    s_resend (db, outbox, jobs);
+}
+
 static const svc_entry_t s_entries [] = {
     { SVC_JOBS_CREATE, s_create, true, true },
     { SVC_JOBS_GET,    s_get,    true, false },
     { SVC_JOBS_LIST,   s_list,   true, false },
     { SVC_JOBS_CANCEL, s_cancel, true, false },
+    { SVC_JOBS_RESUME, s_resume, true, false },
     { SVC_JOBS_CHUNK,  s_chunk,  false, false },
 };
 

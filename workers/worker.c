@@ -308,6 +308,9 @@ worker_run (worker_t *self)
         if (command && !strcmp (command, "REQUEST"))
             s_on_request (self, msg);
         else
+        if (command && (!strcmp (command, "BROKER_UP") || !strcmp (command, "BROKER_DOWN")))
+            outbox_broker_seen (self->outbox, !strcmp (command, "BROKER_UP"));
+        else
         if (command && !strcmp (command, "FAILED")) {
             free (command);
             zmsg_destroy (&msg);

@@ -144,6 +144,15 @@ class System:
         except (OSError, ValueError):
             return False
 
+    def pg_ctl(self, *args):
+        """pg_ctl ARGS on the suite's cluster, as its owner: e.g. ("-m", "immediate", "stop")
+        for a crash, then self.manage("up") starts it again."""
+        cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", f"{self.env['VAR_DIR']}/pg/data",
+               "-w", "-l", f"{self.env['VAR_DIR']}/log/postgres.log", *args]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
     def log_tail(self, n=30):
         out = []
         logdir = os.path.join(self.env["VAR_DIR"], "log")

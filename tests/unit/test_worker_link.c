@@ -41,11 +41,29 @@ s_request (zsock_t *router, zframe_t *worker, const char *rid)
     zframe_destroy (&client);
 }
 
+//  The next message the link hands the SQL side other than BROKER_UP / BROKER_DOWN; NULL
+//  when none comes within timeout_ms.
+static zmsg_t *
+s_pipe_next (zactor_t *link, int timeout_ms)
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = until - zclock_mono ();
+        zmsg_t *msg = mdp_recv (zactor_sock (link), left > 0 ? (int) left : 0);
+        char *first = msg ? zframe_strdup (zmsg_first (msg)) : NULL;
+        bool presence = first && !strncmp (first, "BROKER_", 7);
+        free (first);
+        if (!presence)
+            return msg;
+        zmsg_destroy (&msg);
+    }
+}
+
 //  The rid of a REQUEST the link handed to the SQL side ("REQUEST" client service rid ...).
 static char *
 s_take (zactor_t *link)
 {
-    zmsg_t *msg = mdp_recv (zactor_sock (link), 1000);
+    zmsg_t *msg = s_pipe_next (link, 1000);
     if (!msg || zmsg_size (msg) < 4)
         return NULL;
     char *command = zmsg_popstr (msg);
@@ -168,7 +186,7 @@ TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
     mdp_msg_destroy (&refused);
     CHECK (s_next (f.router, 350, &beats) == NULL);
     CHECK (beats >= 3);
-    CHECK (mdp_recv (zactor_sock (f.link), 0) == NULL);     //  r2 waits for r1's reply
+    CHECK (s_pipe_next (f.link, 0) == NULL);              //  r2 waits for r1's reply
 
     //  r1's reply goes to the broker, and r2 to the SQL side.
     s_reply (f.link, "r1");
@@ -199,7 +217,55 @@ TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered
     s_teardown (&f);
 }
 
+//  Reads the pipe until the link tells the SQL side word (BROKER_UP / BROKER_DOWN): true as
+//  soon as it does, false when timeout_ms pass first.
+static bool
+s_told (zactor_t *link, const char *word, int timeout_ms)
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    bool told = false;
+    while (!told && zclock_mono () < until) {
+        zmsg_t *msg = mdp_recv (zactor_sock (link), (int) (until - zclock_mono ()));
+        char *first = msg ? zframe_strdup (zmsg_first (msg)) : NULL;
+        told = first && !strcmp (first, word);
+        free (first);
+        zmsg_destroy (&msg);
+    }
+    return told;
+}
+
+TEST (test_link_tells_the_sql_side_when_the_broker_comes_and_goes)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start ("inproc://test-worker-link-3", 1, &router, &link);
+    CHECK (worker);
+    //  Nothing heard from the broker yet: nothing to tell.
+    CHECK (!s_told (link, "BROKER_UP", 150));
+
+    //  The broker speaks: up. Then it falls silent past 4 heartbeats of 100 ms: down.
+    zmsg_t *beat = mdp_worker_command_new (worker, MDPW_HEARTBEAT);
+    zmsg_send (&beat, router);
+    CHECK (s_told (link, "BROKER_UP", 1000));
+    CHECK (s_told (link, "BROKER_DOWN", 2000));
+
+    //  The link reconnects; the broker speaks on the new session: up again.
+    mdp_msg_t *ready = s_next (router, 1000, NULL);
+    CHECK (ready && ready->command == MDPW_READY);
+    zframe_t *again = ready ? zframe_dup (ready->sender) : NULL;
+    mdp_msg_destroy (&ready);
+    beat = mdp_worker_command_new (again, MDPW_HEARTBEAT);
+    zmsg_send (&beat, router);
+    CHECK (s_told (link, "BROKER_UP", 1000));
+
+    zactor_destroy (&link);
+    zframe_destroy (&again);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
 TEST_MAIN ("worker_link",
     T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
     T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
+    T (test_link_tells_the_sql_side_when_the_broker_comes_and_goes),
 )

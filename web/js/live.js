@@ -13,6 +13,7 @@ const jobs = new Map();          // id -> latest job
 const subscribers = new Set();   // fn(job)
 const stateListeners = new Set();
 const onScreen = new Map();      // owner -> Set of job ids it shows
+const reopened = new Set();      // jobs resumed from here, polled until they end (see poll)
 let socket = null;
 let pollTimer = null;
 let state = 'down';
@@ -22,16 +23,19 @@ export const isTerminal = (job) => TERMINAL.has(job?.status);
 
 export function getJob(id) { return jobs.get(id); }
 
-// Newer wins; a terminal job never goes back to running, counters never go backwards.
-export function update(job) {
+// Newer wins; a terminal job never goes back to running, counters never go backwards;
+// except with reopen: the server has just answered that the job runs again (a resume).
+export function update(job, reopen = false) {
   if (!job?.id) return;
   const prev = jobs.get(job.id);
-  if (prev) {
+  if (prev && !reopen) {
     if (isTerminal(prev) && !isTerminal(job)) return;
     if (!isTerminal(job) && (job.processed ?? 0) < (prev.processed ?? 0)) return;
   }
   const { items, itemsTotal, ...bare } = job;
   jobs.set(job.id, bare);
+  if (isTerminal(bare)) reopened.delete(bare.id);
+  else if (reopen) reopened.add(bare.id);
   if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) announce(bare);
   for (const fn of subscribers) fn(bare, prev);
 }
@@ -44,7 +48,7 @@ function announce(job) {
   } else if (job.status === 'canceled') {
     toast(`${what} canceled after ${num(job.processed)} of ${num(job.total)}.`, 'warning');
   } else {
-    toast(`${what} failed${job.error ? `: ${job.error}` : '.'}`, 'error');
+    toast(`${what} failed${job.error ? `: ${job.error.message}` : '.'}`, 'error');
   }
 }
 
@@ -82,12 +86,11 @@ function watchedIds() {
   return [...ids].filter((id) => !isTerminal(jobs.get(id)));
 }
 
-// Fetches the running jobs on screen once (after a reconnect, or as a poll).
-export async function refresh() {
-  const ids = watchedIds();
+// Fetches jobs once: by default the running jobs on screen (after a reconnect, or as a poll).
+export async function refresh(ids = watchedIds(), reopen = false) {
   await Promise.all(ids.map(async (id) => {
     try {
-      update(await api('GET', `/api/jobs/${id}?itemsLimit=1`));
+      update(await api('GET', `/api/jobs/${id}?itemsLimit=1`), reopen);
     } catch { /* the next poll or event will do */ }
   }));
 }
@@ -95,7 +98,10 @@ export async function refresh() {
 function poll() {
   clearTimeout(pollTimer);
   pollTimer = setTimeout(async () => {
+    // With the socket up, the jobs resumed from here still: the hub drops what follows a
+    // job's final event until it forgets the job, so their events may not come.
     if (state !== 'open' && session.token) await refresh();
+    else if (reopened.size && session.token) await refresh([...reopened]);
     if (socket) poll();
   }, POLL_MS);
 }
@@ -119,5 +125,6 @@ export function stop() {
   socket = null;
   jobs.clear();
   onScreen.clear();
+  reopened.clear();
   wasDown = false;
 }

@@ -393,22 +393,26 @@ export function ticketsView(main) {
   };
 }
 
-// No confirm: a cancel must be quick to land, and it only stops what has not run yet.
-export async function cancelJob(id, btn) {
+// No confirm: a cancel must be quick to land, and it only stops what has not run yet; a
+// resume only runs again what a failure left undone. action: 'cancel' | 'resume'.
+export async function jobAction(action, id, btn) {
+  const resume = action === 'resume';
   if (btn) btn.disabled = true;
   try {
-    live.update(await api('POST', `/api/jobs/${id}/cancel`));
+    live.update(await api('POST', `/api/jobs/${id}/${action}`), resume);
   } catch (e) {
     if (e instanceof ApiError && e.status === 409) {
-      toast('The job had already finished.', 'info');
-      live.refresh();
+      toast(resume ? 'The job is no longer failed.' : 'The job had already finished.', 'info');
+      live.refresh([id], resume);
     } else if (!(e instanceof ApiError && e.status === 401)) {
-      toast(`Cannot cancel: ${errorText(e)}`, 'error');
+      toast(`Cannot ${action}: ${errorText(e)}`, 'error');
     }
   } finally {
     if (btn) btn.disabled = false;
   }
 }
+
+export const cancelJob = (id, btn) => jobAction('cancel', id, btn);
 
 // ------------------------------------------------------------------ create / edit dialog
 
