@@ -132,10 +132,12 @@ def test_two_processes_stopped_at_once_lose_and_double_nothing(system, admin_tok
                  rng.uniform(0.0, 1.0))
 
 
-@pytest.mark.skipif(OUTAGE_S <= 0, reason="long outages: make chaos (CHAOS_OUTAGE_S)")
-@pytest.mark.parametrize("victims", LONG, ids="+".join)
-def test_a_long_outage_fails_no_job(system, admin_token, victims):
-    outage_round(system, admin_token, f"chaosL{'.'.join(victims)}x{SEED}", victims, OUTAGE_S)
+# The long outages exist only under `make chaos` (CHAOS_OUTAGE_S): not collected at all by
+# make test, rather than reported skipped there.
+if OUTAGE_S > 0:
+    @pytest.mark.parametrize("victims", LONG, ids="+".join)
+    def test_a_long_outage_fails_no_job(system, admin_token, victims):
+        outage_round(system, admin_token, f"chaosL{'.'.join(victims)}x{SEED}", victims, OUTAGE_S)
 
 
 def test_a_frozen_worker_is_declared_dead_and_its_late_work_counts_once(system, admin_token):
