@@ -1,7 +1,9 @@
 /*  jobs: bulk-delete jobs. The transactions live in sql/0002_jobs.sql (job_create,
     job_process_chunk, job_end, job_sweep, job_items), one statement each, so a chunk is
     one round trip and one transaction. This file validates, calls them, publishes the
-    events after commit and keeps each job's window of chunks moving.  */
+    events after commit and keeps each job's window of chunks moving. Since events may be
+    lost, it also re-publishes the live jobs' state and answers the hub's jobs.live
+    (sql/0008_job_versions.sql).  */
 #include "jobs.h"
 #include "dupes.h"
 #include "jobids.h"
@@ -18,6 +20,14 @@
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
+//  Re-publication: one round for the whole cluster every 2 s, of at most 500 jobs, covering
+//  jobs that finished in the last 10 s too (a lost final event is the one that matters).
+#define JOBS_REPUBLISH_MS           2000
+#define JOBS_REPUBLISH_BATCH        500
+#define JOBS_REPUBLISH_FINISHED_MS  10000
+//  jobs.live answers at most this many jobs (< 1 KiB each), finished within at most an hour.
+#define JOBS_LIVE_MAX               1000
+#define JOBS_LIVE_FINISHED_MAX_MS   3600000
 
 static const db_stmt_t s_stmts [] = {
     //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
@@ -42,6 +52,10 @@ static const db_stmt_t s_stmts [] = {
       "SELECT job_json(j)::text FROM jobs j WHERE ($1::text IS NULL OR type = $1)"
       " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)"
       " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
+    { "j_live", "SELECT data::text, more FROM job_live($1::int, $2::int)", true },
+    //  Not retried: a lost answer may hide a round that was taken (the next one comes 2 s later).
+    { "j_republish", "SELECT job_id, job_status, job::text FROM job_republish_round($1::int, $2::int, $3::int)",
+      false },
 };
 
 //  A detail naming the vocab list value is not in; nothing when it is absent or in it.
@@ -580,6 +594,64 @@ s_cancel (svc_call_t *call, reply_t *reply)
 }
 
 //  ---------------------------------------------------------------------------------
+//  jobs.live and re-publication: the state of the live jobs, for whoever missed events
+
+//  Every user's live jobs, for the hub's cache (it scopes them per WebSocket user); the
+//  broker takes this request from the hub's key only. Read-only and bounded.
+static void
+s_live (svc_call_t *call, reply_t *reply)
+{
+    json_t *details = json_array ();
+    long within, limit;
+    s_int (call->payload, "finishedWithinMs", 60000, 0, JOBS_LIVE_FINISHED_MAX_MS, &within, details);
+    s_int (call->payload, "limit", JOBS_LIVE_MAX, 1, JOBS_LIVE_MAX, &limit, details);
+    if (json_array_size (details)) {
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+    char within_s [24], limit_s [24];
+    snprintf (within_s, sizeof within_s, "%ld", within);
+    snprintf (limit_s, sizeof limit_s, "%ld", limit);
+    const char *params [] = { within_s, limit_s };
+    PGresult *res = db_exec (call->db, "j_live", 2, params);
+    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        if (res)
+            log_error ("event=jobs_live_failed rid=%s sqlstate=%s", call->rid, db_sqlstate (res));
+        res ? reply_internal (reply) : reply_unavailable (reply);
+    }
+    else
+        reply_json (reply, 200, json_pack ("{s:o,s:b}", "data", s_parse (PQgetvalue (res, 0, 0)),
+                                           "more", PQgetvalue (res, 0, 1) [0] == 't'));
+    PQclear (res);
+}
+
+//  Publishes the state of live jobs again, the cluster's round when it is due (any
+//  worker's idle call may take it; the others find it taken), so that a subscriber that
+//  missed events, a final one above all, has the current state within seconds.
+static void
+s_republish (db_t *db, outbox_t *outbox)
+{
+    char every [24], batch [24], finished [24];
+    snprintf (every, sizeof every, "%d", JOBS_REPUBLISH_MS);
+    snprintf (batch, sizeof batch, "%d", JOBS_REPUBLISH_BATCH);
+    snprintf (finished, sizeof finished, "%d", JOBS_REPUBLISH_FINISHED_MS);
+    const char *params [] = { every, batch, finished };
+    PGresult *res = db_exec (db, "j_republish", 3, params);
+    if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples (res); i++)
+            outbox_publish (outbox, event_kind_of_status (PQgetvalue (res, i, 1)),
+                            PQgetvalue (res, i, 0), PQgetvalue (res, i, 2));
+        if (PQntuples (res))
+            log_debug ("event=jobs_republished jobs=%d", PQntuples (res));
+    }
+    else
+    if (res)
+        log_warn ("event=republish_failed sqlstate=%s", db_sqlstate (res));
+    PQclear (res);
+}
+
+//  ---------------------------------------------------------------------------------
 //  The sweeper: re-sends chunks whose lease ran out, announces jobs it failed.
 
 static void
@@ -610,6 +682,7 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
     if (res)
         log_warn ("event=sweep_failed sqlstate=%s", db_sqlstate (res));
     PQclear (res);
+    s_republish (db, outbox);
 }
 
 static const svc_entry_t s_entries [] = {
@@ -618,6 +691,7 @@ static const svc_entry_t s_entries [] = {
     { SVC_JOBS_LIST,   s_list,   true, false },
     { SVC_JOBS_CANCEL, s_cancel, true, false },
     { SVC_JOBS_CHUNK,  s_chunk,  false, false },
+    { SVC_JOBS_LIVE,   s_live,   false, false },
 };
 
 const svc_family_t jobs_family = {
