@@ -1,11 +1,11 @@
 /*  hub: the actor. lws_service is the one loop; the ZMQ_FDs of the XSUB and of the
-    broker DEALER (usercheck) are adopted into it (edge-triggered: each wake drains until
+    broker DEALER (calls) are adopted into it (edge-triggered: each wake drains until
     ZMQ_EVENTS has no POLLIN), and a 10 ms tick covers any missed edge, flushes throttled
-    progress, expires user checks and runs the 1 s housekeeping (token expiry, re-checks).  */
+    progress, expires broker calls and runs the 1 s housekeeping (token expiry, re-checks).  */
 #include "hub.h"
 #include "cache.h"
+#include "calls.h"
 #include "event.h"
-#include "usercheck.h"
 #include "ws.h"
 #include "../common/conf.h"
 #include "../common/jwt.h"
@@ -29,7 +29,7 @@ struct hub_s {
     curve_server_t *curve;          //  ZAP allow-list when CURVE is on, else NULL
     jwt_hs256_t *jwt;
     cache_t *cache;
-    usercheck_t *users;
+    calls_t *calls;
     ws_t *ws;
     lws_sorted_usec_list_t tick;
     int64_t housekeep_at;
@@ -165,16 +165,16 @@ s_drain (void *arg)
             break;
         zframe_destroy (&frame);
     }
-    usercheck_drain (self->users);
+    calls_drain (self->calls);
 }
 
-//  usercheck's answer about a WebSocket client's user.
+//  calls' answers: auth.me about a WebSocket client's user.
 static void
-s_on_user (void *arg, void *owner, int status, svc_role_t role)
+s_on_answer (void *arg, void *owner, const char *service, int status, zframe_t *payload)
 {
     hub_t *self = (hub_t *) arg;
-    if (self->ws)
-        ws_user_checked (self->ws, owner, status, role);
+    if (!strcmp (service, SVC_AUTH_ME) && self->ws)
+        ws_user_checked (self->ws, owner, status, payload);
 }
 
 static void
@@ -202,7 +202,7 @@ s_tick (lws_sorted_usec_list_t *sul)
         return;
     s_drain (self);
     int64_t now = zclock_mono ();
-    usercheck_timers (self->users, now);
+    calls_timers (self->calls, now);
     if (self->pending)
         s_flush_pending (self, now);
     if (now >= self->housekeep_at) {
@@ -228,7 +228,7 @@ s_metrics_text (void *arg, size_t *len)
     if (!f)
         return NULL;
     ws_write_metrics (self->ws, f);
-    usercheck_write_metrics (self->users, f);
+    calls_write_metrics (self->calls, f);
     fprintf (f, "# HELP hub_events_received_total Messages read on the XSUB (HUB_PUB_ENDPOINT).\n"
                 "# TYPE hub_events_received_total counter\nhub_events_received_total %" PRIu64 "\n",
              self->received);
@@ -301,20 +301,20 @@ s_sockets_setup (hub_t *self)
 
 //  The broker client that asks auth.me about WebSocket users. Returns 0, or -1.
 static int
-s_users_setup (hub_t *self)
+s_calls_setup (hub_t *self)
 {
     const hub_config_t *cfg = &self->cfg;
     //  Every authenticated client costs one auth.me at a time at most: the client limit
     //  bounds the checks in flight.
-    usercheck_config_t ucfg = {
+    calls_config_t ccfg = {
         .broker_endpoint = cfg->broker_endpoint,
         .max_inflight = cfg->max_clients,
         .timeout_ms = cfg->check_timeout_ms,
-        .on_answer = s_on_user,
+        .on_answer = s_on_answer,
         .arg = self,
     };
-    self->users = usercheck_new (&ucfg);
-    if (!self->users)
+    self->calls = calls_new (&ccfg);
+    if (!self->calls)
         return -1;
     if (self->curve && !curve_client_enabled ())
         log_warn ("event=curve_client_off var=CURVE_CLIENT_CERT msg=\"the hub asks the broker "
@@ -339,7 +339,7 @@ s_ws_setup (hub_t *self)
         .recheck_ms = cfg->recheck_ms,
         .jwt = self->jwt,
         .cache = self->cache,
-        .users = self->users,
+        .calls = self->calls,
         .on_fd_readable = s_drain,
         .metrics_text = s_metrics_text,
         .arg = self,
@@ -349,7 +349,7 @@ s_ws_setup (hub_t *self)
         return -1;
     if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
         log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
-    if (ws_watch_fd (self->ws, zsock_fd (usercheck_socket (self->users))))
+    if (ws_watch_fd (self->ws, zsock_fd (calls_socket (self->calls))))
         log_warn ("event=fd_watch_unavailable msg=\"broker replies are read on the 10 ms tick\"");
     return 0;
 }
@@ -361,7 +361,7 @@ hub_new (const hub_config_t *cfg)
     self->cfg = *cfg;
     self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), 60);
     self->cache = cache_new ((size_t) cfg->cache_max, cfg->keep_ms);
-    if (!self->jwt || !self->cache || s_sockets_setup (self) || s_users_setup (self)
+    if (!self->jwt || !self->cache || s_sockets_setup (self) || s_calls_setup (self)
     ||  s_ws_setup (self)) {
         hub_destroy (&self);
         return NULL;
@@ -383,7 +383,7 @@ hub_destroy (hub_t **self_p)
     if (s_ticking == self)
         s_ticking = NULL;
     ws_destroy (&self->ws);                 //  first: its clients forget their checks
-    usercheck_destroy (&self->users);
+    calls_destroy (&self->calls);
     zsock_destroy (&self->xsub);
     zsock_destroy (&self->xpub);
     curve_server_destroy (&self->curve);

@@ -1,6 +1,6 @@
 /*  hub: the progress-hub actor. An XSUB that workers publish job events into, an XPUB
     that re-publishes every valid event to any ZeroMQ SUB, a last-value cache, the
-    WebSocket fan-out (ws) and its users' checks with the broker (usercheck), all in one
+    WebSocket fan-out (ws) and its users' checks with the broker (calls), all in one
     thread on lws's event loop.  */
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
