@@ -126,7 +126,7 @@ s_snapshot (ws_t *self, s_client_t *c)
         if (!event_visible (c->role, c->sub, e->created_by))
             continue;
         size_t at = n;
-        while (at > 0 && best [at - 1]->updated_ms < e->updated_ms)
+        while (at > 0 && best [at - 1]->stamp < e->stamp)
             at--;
         if (at >= WS_SNAPSHOT_MAX)
             continue;
@@ -588,6 +588,19 @@ ws_publish (ws_t *self, const cache_entry_t *entry)
     for (s_client_t *c = self->clients; c; c = c->next)
         if (c->state == S_LIVE && event_visible (c->role, c->sub, entry->created_by))
             s_push (self, c, entry);
+}
+
+void
+ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n)
+{
+    for (s_client_t *c = self->clients; c; c = c->next) {
+        size_t picked [WS_SNAPSHOT_MAX], k = 0;
+        for (size_t i = n; c->state == S_LIVE && i > 0 && k < WS_SNAPSHOT_MAX; i--)
+            if (event_visible (c->role, c->sub, entries [i - 1]->created_by))
+                picked [k++] = i - 1;
+        while (k > 0 && c->state == S_LIVE)
+            s_push (self, c, entries [picked [--k]]);
+    }
 }
 
 void

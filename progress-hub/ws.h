@@ -59,6 +59,10 @@ int ws_watch_fd (ws_t *self, int fd);
 //  Queues the entry's latest event to every live client allowed to see it.
 void ws_publish (ws_t *self, const cache_entry_t *entry);
 
+//  Queues to every live client the latest events of the entries (borrowed: the cache must
+//  not change meanwhile) that it may see, only the last WS_SNAPSHOT_MAX of them: a batch
+//  of corrections fits any client's queue, as the current state on connect does.
+void ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n);
 
 //  Closes clients whose token expired at now_s.
 void ws_sweep (ws_t *self, time_t now_s);
