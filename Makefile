@@ -50,8 +50,13 @@ TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+# The worker with failpoints compiled in (workers/failpoint.h), for the tests alone: the same
+# sources built again with -DTICKETD_FAILPOINTS into $(BUILD)/fp/, so bin/worker has none.
+FP_BIN := $(if $(filter workers,$(PRESENT)),$(BUILD)/bin/worker-failpoints)
+FP_OBJ := $(patsubst %.c,$(BUILD)/fp/%.o,$(wildcard workers/*.c))
+
 .PHONY: all test deps unit integration bench fuzz clean san-test postman chaos soak
-all: $(BINS) $(TOOL_BINS) $(UNIT_BINS)
+all: $(BINS) $(TOOL_BINS) $(UNIT_BINS) $(FP_BIN)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -74,6 +79,14 @@ $(BUILD)/bin/$(BIN_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(COMMON_LI
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach a,$(PRESENT),$(eval $(call ACTOR_RULES,$(a))))
+
+$(BUILD)/fp/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DTICKETD_FAILPOINTS -c $< -o $@
+
+$(BUILD)/bin/worker-failpoints: $(FP_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A unit test links the library of the actor its name starts with (test_broker_*.c,
 # test_edge_*.c, test_worker_*.c, test_hub_*.c) and the common library; others only the latter.
@@ -110,9 +123,10 @@ san-test:
 bench: all
 	@tests/bench/run.sh $(BUILD)
 
-# Fault injection, the long version (make test runs 3 rounds of 50k items).
+# Fault injection, the long version (make test runs 3 rounds of 50k items and no 60 s outage).
 chaos: all
-	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} BUILD_DIR=$(BUILD) \
+	@CHAOS_ROUNDS=$${CHAOS_ROUNDS:-20} CHAOS_ITEMS=$${CHAOS_ITEMS:-100000} \
+	    CHAOS_OUTAGE_S=$${CHAOS_OUTAGE_S:-60} BUILD_DIR=$(BUILD) \
 	    /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/integration/test_chaos.py
 
 # Soak, not in CI: SOAK_SECONDS (default 600) of mixed API load, 1,000 WebSockets and a
@@ -143,10 +157,10 @@ FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-par
                 $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(shell pkg-config --cflags $(PKGS)) -I.
 # What a harness tests beyond proto/ and common/ (which every harness links); a harness
 # whose sources are not in the tree yet is skipped.
-FUZZ_EXTRA_validate_body   := http-edge/validate.c http-edge/jobbody.c
+FUZZ_EXTRA_validate_body   := http-edge/validate.c http-edge/jobbody.c http-edge/idlist.c
 FUZZ_EXTRA_validate_fields := http-edge/validate.c
 FUZZ_EXTRA_query           := http-edge/validate.c
-FUZZ_EXTRA_jobbody         := http-edge/jobbody.c
+FUZZ_EXTRA_jobbody         := http-edge/jobbody.c http-edge/idlist.c
 FUZZ_ALL   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(foreach n,$(FUZZ_ALL),$(if $(filter-out $(wildcard $(FUZZ_EXTRA_$(n))),$(FUZZ_EXTRA_$(n))),,$(n)))
 FUZZ_BINS  := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))

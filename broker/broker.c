@@ -1,12 +1,12 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
     READY, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the roles
     of common/curve.h checked per message. One thread, one poll loop: this file is the loop
-    and the message dispatch; the tables it drives are request.c, service.c and worker.c.  */
+    and the message dispatch; the tables it drives are request.c, service.c and worker.c,
+    its settings config.c.  */
 #include "broker.h"
 #include "request.h"
 #include "service.h"
 #include "worker.h"
-#include "../common/conf.h"
 #include "../common/curve.h"
 #include "../common/log.h"
 #include "../common/memtrim.h"
@@ -672,28 +672,6 @@ s_drain_end (broker_t *self)
 
 //  --------------------------------------------------------------------------
 //  Public API
-
-int
-broker_config_load (broker_config_t *cfg)
-{
-    memset (cfg, 0, sizeof *cfg);
-    int rc = 0;
-    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->endpoint);
-    rc |= conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &cfg->heartbeat_ms);
-    rc |= conf_int ("BROKER_QUEUE_MAX", 10000, 1, 1000000, &cfg->queue_max);
-    rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
-    rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
-    rc |= conf_int ("BROKER_BULK_RESERVE", 1, 0, 1000, &cfg->bulk_reserve);
-    rc |= conf_int ("BROKER_HELD_BYTES", 256L * 1024 * 1024, 1024 * 1024, 64L << 30,
-                    &cfg->held_bytes_max);
-    //  A request with a frame of the largest size (MDP_MSG_MAX_BYTES) always fits.
-    if (cfg->held_bytes_max < MDP_MSG_MAX_BYTES + 64 * 1024)
-        cfg->held_bytes_max = MDP_MSG_MAX_BYTES + 64 * 1024;
-    //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
-    curve_server_config_t curve;
-    rc |= curve_server_config_load (&curve);
-    return rc ? -1 : 0;
-}
 
 broker_t *
 broker_new (const broker_config_t *cfg)

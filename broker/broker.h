@@ -5,26 +5,13 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include "config.h"
 
 #define BROKER_SERVICES_MAX     1024    //  distinct services; more are refused (503 / DISCONNECT)
 #define BROKER_WORKERS_MAX      4096    //  live workers; a READY beyond is answered DISCONNECT
 #define BROKER_HANDBACK_MAX     3       //  hand-backs before a request is answered 500
-#define BROKER_DRAIN_MS         5000    //  how long SIGTERM waits for in-flight replies
-
-typedef struct {
-    const char *endpoint;       //  BROKER_ENDPOINT
-    long heartbeat_ms;          //  HEARTBEAT_MS, 100..2500
-    long queue_max;             //  BROKER_QUEUE_MAX, per service
-    long request_ttl_ms;        //  BROKER_REQUEST_TTL_MS, longest wait for a worker
-    long drain_ms;              //  BROKER_DRAIN_MS on SIGTERM
-    long bulk_reserve;          //  BROKER_BULK_RESERVE: workers kept free of jobs.chunk
-    long held_bytes_max;        //  BROKER_HELD_BYTES: request bytes held, queued or at workers
-} broker_config_t;
 
 typedef struct _broker_t broker_t;
-
-//  Reads the configuration from the environment. Returns -1 (logged) on a bad value.
-int broker_config_load (broker_config_t *cfg);
 
 //  Binds the ROUTER. Returns NULL (logged) when the endpoint cannot be bound.
 broker_t *broker_new (const broker_config_t *cfg);

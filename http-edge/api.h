@@ -20,6 +20,7 @@ route_handler_fn api_jobs_create;
 route_handler_fn api_jobs_list;
 route_handler_fn api_jobs_get;
 route_handler_fn api_jobs_cancel;
+route_handler_fn api_jobs_resume;
 
 route_handler_fn api_health_get;
 route_handler_fn api_metrics_get;

@@ -148,9 +148,22 @@ api_jobs_get (edge_req_t *req)
     edge_call (req, SVC_JOBS_GET, payload, req_reply_passthrough, 0);
 }
 
+//  An action on one job, named by the path: the worker decides everything else.
+static void
+s_job_action (edge_req_t *req, const char *service)
+{
+    edge_call (req, service, json_pack ("{s:s}", "id", req->match.params [0]),
+               req_reply_passthrough, 0);
+}
+
 void
 api_jobs_cancel (edge_req_t *req)
 {
-    edge_call (req, SVC_JOBS_CANCEL, json_pack ("{s:s}", "id", req->match.params [0]),
-               req_reply_passthrough, 0);
+    s_job_action (req, SVC_JOBS_CANCEL);
+}
+
+void
+api_jobs_resume (edge_req_t *req)
+{
+    s_job_action (req, SVC_JOBS_RESUME);
 }

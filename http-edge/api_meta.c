@@ -1,6 +1,7 @@
 /*  api_meta: GET /api/meta, the contract's vocabulary for the browser (ticket statuses and
-    priorities, job statuses, item statuses and types, the field limits and MAX_JOB_ITEMS),
-    so that web/js spells none of it. Anonymous: the login page loads it too, and it is
+    priorities, job statuses, item statuses and types, a ticket list's sorts and deletion
+    filters, the defaults, the field limits and MAX_JOB_ITEMS), so that web/js spells none
+    of it. Anonymous: the login page loads it too, and it is
     no secret; the text is built once from proto/vocab.h and answered from memory.  */
 #include "edge.h"
 #include "api.h"
@@ -29,12 +30,21 @@ s_build (const edge_config_t *cfg)
     for (size_t i = 0; i < vocab_limits_n; i++)
         json_object_set_new (limits, vocab_limits [i].key, json_integer (vocab_limits [i].value));
     json_object_set_new (limits, "maxJobItems", json_integer (cfg->max_job_items));
-    json_t *root = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o}",
+    char sort [VOCAB_SORT_TEXT_MAX];
+    json_t *defaults = json_pack ("{s:s, s:s, s:s, s:s}",
+        "ticketStatus", vocab_ticket_statuses [VOCAB_TICKET_STATUS_DEFAULT],
+        "ticketPriority", vocab_ticket_priorities [VOCAB_TICKET_PRIORITY_DEFAULT],
+        "ticketSort", vocab_ticket_sort_default (sort),
+        "ticketDeleted", vocab_ticket_deleted [VOCAB_TICKET_DELETED_DEFAULT]);
+    json_t *root = json_pack ("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                               "ticketStatuses", s_names (vocab_ticket_statuses),
                               "ticketPriorities", s_names (vocab_ticket_priorities),
+                              "ticketSorts", s_names (vocab_ticket_sorts),
+                              "ticketDeleted", s_names (vocab_ticket_deleted),
                               "jobStatuses", s_names (vocab_job_statuses),
                               "jobItemStatuses", s_names (vocab_job_item_statuses),
                               "jobTypes", s_names (vocab_job_types),
+                              "defaults", defaults,
                               "limits", limits);
     char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
     json_decref (root);

@@ -24,7 +24,8 @@ api_tickets_list (edge_req_t *req)
     }
     json_decref (details);
     const char *deleted = json_string_value (json_object_get (payload, "deleted"));
-    if (strcmp (deleted, "exclude") && req->role != SVC_ROLE_ADMIN) {
+    if (strcmp (deleted, vocab_ticket_deleted [VOCAB_DELETED_EXCLUDE])
+    &&  req->role != SVC_ROLE_ADMIN) {
         json_decref (payload);
         req_respond_error (req, 403, "forbidden", "only admins may list deleted tickets", NULL);
         return;

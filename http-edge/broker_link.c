@@ -52,7 +52,7 @@ struct _broker_link_t {
 static void
 s_pending_unlink (broker_link_t *self, edge_req_t *req)
 {
-    if (!req->pending)
+    if (!req_state_waiting (req))
         return;
     zhashx_delete (self->pending, req->rid);
     if (req->prev)
@@ -64,7 +64,6 @@ s_pending_unlink (broker_link_t *self, edge_req_t *req)
     else
         self->tail = req->prev;
     req->prev = req->next = NULL;
-    req->pending = false;
     self->inflight--;
 }
 
@@ -86,8 +85,16 @@ s_pending_insert (broker_link_t *self, edge_req_t *req)
         after->next = req;
     else
         self->head = req;
-    req->pending = true;
+    req_state_set (req, REQ_WAITING);
     self->inflight++;
+}
+
+//  The answer is set: the connection wakes, and its next call queues the answer.
+static void
+s_wake (edge_req_t *req)
+{
+    req_state_set (req, REQ_ANSWERED);
+    MHD_resume_connection (req->conn);
 }
 
 //  Hands a reply (or a timeout, payload NULL) to the request and wakes its connection.
@@ -98,10 +105,7 @@ s_complete (broker_link_t *self, edge_req_t *req, int status, const char *payloa
     req->on_reply (req, status, payload, len);
     if (!req->response)
         req_respond_error (req, 500, "internal", "no answer was produced", NULL);
-    if (req->suspended) {
-        req->suspended = false;
-        MHD_resume_connection (req->conn);
-    }
+    s_wake (req);
 }
 
 static void
@@ -342,10 +346,7 @@ s_fail_pending (broker_link_t *self, const char *code, const char *message)
         s_pending_unlink (self, req);
         req_respond_error (req, 503, code, message, NULL);
         req_header (req, "Retry-After", "1");
-        if (req->suspended) {
-            req->suspended = false;
-            MHD_resume_connection (req->conn);
-        }
+        s_wake (req);
     }
 }
 

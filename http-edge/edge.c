@@ -211,7 +211,7 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
         *upload_data_size = 0;
         return upload_feed (self->upload, req, upload_data, n);
     }
-    if (req->queued)
+    if (req->state == REQ_QUEUED)
         return MHD_YES;
     upload_done (self->upload, req);
     guard_body_done (self->guard, req);
@@ -227,8 +227,8 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
 
     if (req->response)
         return req_queue (req);
-    if (req->pending) {
-        req->suspended = true;
+    if (req->state == REQ_WAITING) {
+        req_state_set (req, REQ_SUSPENDED);
         MHD_suspend_connection (conn);
         return MHD_YES;
     }
@@ -277,7 +277,8 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     broker_link_forget (self->link, req);    //  only when the client vanished mid-wait
     conns_request_done (self->conns, conn);     //  kept alive: the next headers' deadline
     int64_t latency = zclock_usecs () - req->start_us;
-    int status = req->queued ? req->status : 0;
+    int status = req->state == REQ_QUEUED ? req->status : 0;
+    req_state_set (req, REQ_CLOSED);
     metrics_observe (self->metrics, s_metrics_row (self, req), status, latency);
     char path [300], client_rid [2 * SVC_RID_MAX + 8];
     log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s%s%s",

@@ -1,6 +1,7 @@
 /*  jobbody: an incremental, validating JSON tokenizer (a pushdown state machine over RFC
-    8259) for POST /api/jobs bodies. Owns the rest buffer and the ids buffer; never holds
-    the text of an id, so a 40 MB body of a million ids costs 16 MB, not a json_t each.  */
+    8259) for POST /api/jobs bodies. Owns the rest buffer and the ids (idlist.c); never
+    holds the text of an id, so a 40 MB body of a million ids costs 16 MB, not a json_t
+    each.  */
 #include "jobbody.h"
 #include "../common/log.h"
 #include "../common/uuid.h"
@@ -47,10 +48,8 @@ enum { R_NONE, R_TOP, R_PAYLOAD, R_IDS };
 #define NON_ASCII 0x80
 
 #define REST_INITIAL 1024
-#define IDS_INITIAL  256
 
 struct _jobbody_t {
-    size_t max_ids;                 //  ids stored at most
     size_t max_rest;                //  rest bytes at most
 
     //  Tokenizer
@@ -75,10 +74,7 @@ struct _jobbody_t {
     //  Results
     char *rest;                     //  rest_cap > rest_len, so it can be NUL-terminated
     size_t rest_len, rest_cap;
-    unsigned char *ids;
-    size_t ids_n, ids_cap;          //  in ids, not bytes
-    size_t count, bad_count;
-    size_t bad_index [JOBBODY_BAD_MAX];
+    idlist_t *ids;                  //  the elements of payload.ticketIds
     bool ids_seen, repeated;
 
     bool finished, too_big, out_of_memory;
@@ -92,7 +88,11 @@ jobbody_new (size_t max_ids, size_t max_rest)
     if (!self)
         return NULL;
     //  Clamped so that sizes computed from them cannot wrap.
-    self->max_ids = max_ids < SIZE_MAX / 64 ? max_ids : SIZE_MAX / 64;
+    self->ids = idlist_new (max_ids < SIZE_MAX / 64 ? max_ids : SIZE_MAX / 64);
+    if (!self->ids) {
+        free (self);
+        return NULL;
+    }
     self->max_rest = max_rest < SIZE_MAX / 4 ? max_rest : SIZE_MAX / 4;
     self->state = S_VALUE;
     self->value_role = V_TOP;
@@ -107,7 +107,7 @@ jobbody_destroy (jobbody_t **self_p)
         return;
     jobbody_t *self = *self_p;
     free (self->rest);
-    free (self->ids);
+    idlist_destroy (&self->ids);
     free (self);
     *self_p = NULL;
 }
@@ -171,14 +171,6 @@ s_rest_add (jobbody_t *self, const unsigned char *from, size_t n)
     return 0;
 }
 
-static void
-s_bad (jobbody_t *self, size_t index)
-{
-    if (self->bad_count < JOBBODY_BAD_MAX)
-        self->bad_index [self->bad_count] = index;
-    self->bad_count++;
-}
-
 static int
 s_push (jobbody_t *self, const unsigned char *base, const unsigned char *p, int role)
 {
@@ -205,48 +197,23 @@ s_array_role (jobbody_t *self)
     return self->role [self->depth - 1] == R_IDS ? V_ELEM : V_NONE;
 }
 
-//  Room for one more id; -1 (failed) when out of memory.
-static inline int
-s_ids_room (jobbody_t *self)
+//  The ids' store ran out of memory (idlist.c logged how much it wanted).
+static int
+s_ids_oom (jobbody_t *self)
 {
-    if (self->ids_n < self->ids_cap)
-        return 0;
-    size_t cap = self->ids_cap ? self->ids_cap * 2 : IDS_INITIAL;
-    if (cap > self->max_ids)
-        cap = self->max_ids;
-    unsigned char *ids = realloc (self->ids, cap * 16);
-    if (!ids) {
-        log_error ("event=jobbody_oom ids=%zu", cap);
-        self->out_of_memory = true;
-        s_fail (self, "out of memory for %zu ids", cap);
-        return -1;
-    }
-    self->ids = ids;
-    self->ids_cap = cap;
-    return 0;
+    self->out_of_memory = true;
+    return s_fail (self, "out of memory for ids");
 }
 
 //  An element string of the ids array ended: store it, or count it bad.
 static int
 s_element_end (jobbody_t *self)
 {
-    if (self->keep_len != UUID_STRLEN) {
-        s_bad (self, self->count - 1);
-        return s_value_end (self);
-    }
-    if (self->ids_n == self->max_ids) {
-        //  Over the limit: only checked, so a bad one still counts as bad.
-        unsigned char scratch [16];
-        if (uuid_to_bytes (self->keep, UUID_STRLEN, scratch))
-            s_bad (self, self->count - 1);
-        return s_value_end (self);
-    }
-    if (s_ids_room (self))
-        return S_FAILED;
-    if (uuid_to_bytes (self->keep, UUID_STRLEN, self->ids + self->ids_n * 16) == 0)
-        self->ids_n++;
-    else
-        s_bad (self, self->count - 1);
+    int rc = self->keep_len == UUID_STRLEN ? idlist_put (self->ids, self->keep) : 0;
+    if (rc < 0)
+        return s_ids_oom (self);
+    if (rc == 0)
+        idlist_bad (self->ids);
     return s_value_end (self);
 }
 
@@ -304,11 +271,8 @@ s_value_start (jobbody_t *self, const unsigned char *base, const unsigned char *
 {
     int role = self->value_role;
     unsigned char c = *p;
-    if (role == V_ELEM) {
-        self->count++;
-        if (c != '"')
-            s_bad (self, self->count - 1);
-    }
+    if (role == V_ELEM)
+        idlist_element (self->ids, c == '"');
     switch (c) {
         case '"':
             self->keep_len = 0;
@@ -483,17 +447,13 @@ s_string_keep (jobbody_t *self, s_cursor_t *cur, s_go_t *go)
 {
     const unsigned char *p = cur->p, *end = cur->end;
     //  An id has no quote, backslash or control byte, so this agrees with the byte loop.
+    //  One that is not an id is read again below, which finds why (an escape, a bad byte).
     if (self->str_kind == K_ELEM && self->keep_len == 0
     &&  end - p > UUID_STRLEN && p [UUID_STRLEN] == '"') {
-        unsigned char scratch [16], *out = scratch;
-        if (self->ids_n < self->max_ids) {
-            if (s_ids_room (self))
-                return S_FAILED;
-            out = self->ids + self->ids_n * 16;
-        }
-        if (uuid_to_bytes ((const char *) p, UUID_STRLEN, out) == 0) {
-            if (out != scratch)
-                self->ids_n++;      //  else over max_ids: only counted
+        int rc = idlist_put (self->ids, (const char *) p);
+        if (rc < 0)
+            return s_ids_oom (self);
+        if (rc > 0) {
             cur->p += UUID_STRLEN;
             return s_value_end (self);
         }
@@ -758,7 +718,7 @@ jobbody_too_big (jobbody_t *self)
 size_t
 jobbody_memory (const jobbody_t *self)
 {
-    return sizeof *self + self->rest_cap + self->ids_cap * 16;
+    return sizeof *self + self->rest_cap + idlist_memory (self->ids);
 }
 
 bool
@@ -791,34 +751,26 @@ jobbody_repeated (jobbody_t *self)
 size_t
 jobbody_count (jobbody_t *self)
 {
-    return self ? self->count : 0;
+    return self ? idlist_count (self->ids) : 0;
 }
 
 size_t
 jobbody_bad_count (jobbody_t *self)
 {
-    return self ? self->bad_count : 0;
+    return self ? idlist_bad_count (self->ids) : 0;
 }
 
 size_t
 jobbody_bad_index (jobbody_t *self, size_t i)
 {
-    if (!self || i >= self->bad_count || i >= JOBBODY_BAD_MAX)
-        return (size_t) -1;
-    return self->bad_index [i];
+    return self ? idlist_bad_index (self->ids, i) : (size_t) -1;
 }
 
 unsigned char *
 jobbody_take_ids (jobbody_t *self, size_t *count)
 {
-    unsigned char *ids = NULL;
     size_t n = 0;
-    if (self && self->ids_n) {
-        ids = self->ids;
-        n = self->ids_n;
-        self->ids = NULL;
-        self->ids_n = self->ids_cap = 0;
-    }
+    unsigned char *ids = self ? idlist_take (self->ids, &n) : NULL;
     if (count)
         *count = n;
     return ids;

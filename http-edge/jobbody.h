@@ -7,11 +7,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "idlist.h"
 
 typedef struct _jobbody_t jobbody_t;
 
 //  Bad elements remembered by index (the rest are only counted).
-#define JOBBODY_BAD_MAX    20
+#define JOBBODY_BAD_MAX    IDLIST_BAD_MAX
 //  Deepest nesting of objects and arrays accepted; deeper is an error.
 #define JOBBODY_DEPTH_MAX  64
 

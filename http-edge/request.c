@@ -9,6 +9,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  Every step of a request's life and why it happens; any other is a bug. The edge is one
+//  thread, so no step races another.
+static const bool s_steps [REQ_STATES][REQ_STATES] = {
+    //  Answered from its headers (a refusal, a preflight, 413 from Content-Length), by a
+    //  handler at once, or by the static UI.
+    [REQ_READING][REQ_QUEUED] = true,
+    //  Refused from its headers with a body small enough to read, or while its body comes
+    //  in (413, the body budget): a client reads the answer only once it has sent its body.
+    [REQ_READING][REQ_DROPPING] = true,
+    //  libmicrohttpd 0.9 takes an answer only once the body is in (dropped, here).
+    [REQ_DROPPING][REQ_QUEUED] = true,
+    //  The handler sent it to the broker (broker_link_call).
+    [REQ_READING][REQ_WAITING] = true,
+    //  The handler returned without an answer: the connection sleeps until one comes, so
+    //  a slow request never holds the loop.
+    [REQ_WAITING][REQ_SUSPENDED] = true,
+    //  The reply, the deadline's 504 or the broker's loss (503) wakes the connection.
+    [REQ_SUSPENDED][REQ_ANSWERED] = true,
+    //  The woken connection's next call hands the answer over.
+    [REQ_ANSWERED][REQ_QUEUED] = true,
+};
+
+static const char *s_state_names [REQ_STATES] = {
+    "reading", "dropping", "waiting", "suspended", "answered", "queued", "closed"
+};
+
+bool
+req_state_allowed (req_state_t from, req_state_t to)
+{
+    if (from >= REQ_STATES || to >= REQ_STATES)
+        return false;
+    //  libmicrohttpd ends a request in any state: the client may leave at any time.
+    if (to == REQ_CLOSED)
+        return from != REQ_CLOSED;
+    return s_steps [from][to];
+}
+
+void
+req_state_set (edge_req_t *req, req_state_t state)
+{
+    if (!req_state_allowed (req->state, state))
+        PANIC ("event=bad_request_state rid=%s from=%s to=%s", req->rid,
+               req->state < REQ_STATES ? s_state_names [req->state] : "?",
+               state < REQ_STATES ? s_state_names [state] : "?");
+    req->state = state;
+}
+
+bool
+req_state_waiting (const edge_req_t *req)
+{
+    return req->state == REQ_WAITING || req->state == REQ_SUSPENDED;
+}
+
 static void
 s_set_response (edge_req_t *req, int status, struct MHD_Response *response, size_t len)
 {
@@ -190,31 +243,33 @@ s_respond_reply (edge_req_t *req, int status, const char *payload, size_t len)
         req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
 }
 
-void
-req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
+//  Answers a reply as it came (a 204 without its body): the payload parsed, for a handler
+//  that adds headers from it (new reference), or NULL when there is nothing to add.
+static json_t *
+s_reply_pass (edge_req_t *req, int status, const char *payload, size_t len)
 {
     if (status == 204 && payload) {
         req_respond_empty (req, 204);
-        return;
+        return NULL;
     }
     json_t *root = s_reply_check (req, status, payload, len);
-    if (!root)
-        return;
-    json_decref (root);
-    s_respond_reply (req, status, payload, len);
+    if (root)
+        s_respond_reply (req, status, payload, len);
+    return root;
+}
+
+void
+req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
+{
+    json_decref (s_reply_pass (req, status, payload, len));
 }
 
 void
 req_reply_ticket (edge_req_t *req, int status, const char *payload, size_t len)
 {
-    if (status == 204 && payload) {
-        req_respond_empty (req, 204);
-        return;
-    }
-    json_t *root = s_reply_check (req, status, payload, len);
+    json_t *root = s_reply_pass (req, status, payload, len);
     if (!root)
         return;
-    s_respond_reply (req, status, payload, len);
     if (status >= 200 && status < 300 && json_is_object (root)) {
         json_t *version = json_object_get (root, "version");
         if (json_is_integer (version)) {
@@ -271,8 +326,10 @@ req_queue (edge_req_t *req)
         MHD_add_response_header (req->response, "Access-Control-Allow-Origin",
                                  ok ? origin : req->cfg->cors_origin);
     }
-    req->queued = true;
-    return MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+    enum MHD_Result rc = MHD_queue_response (req->conn, (unsigned) req->status, req->response);
+    if (rc == MHD_YES)
+        req_state_set (req, REQ_QUEUED);
+    return rc;
 }
 
 void

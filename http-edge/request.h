@@ -20,6 +20,19 @@ typedef struct edge_s edge_t;
 //  with status 504 and payload NULL when the call timed out. Must answer the request.
 typedef void (req_reply_fn) (edge_req_t *req, int status, const char *payload, size_t len);
 
+//  A request's life, from its headers to libmicrohttpd taking its answer. It changes only
+//  through req_state_set, whose table in request.c lists every allowed step and why.
+typedef enum {
+    REQ_READING,        //  headers in; its body, if any, is being read and held
+    REQ_DROPPING,       //  refused, its answer set: the rest of its body is read and dropped
+    REQ_WAITING,        //  sent to the broker: in broker_link's pending table
+    REQ_SUSPENDED,      //  waiting, its connection suspended until the reply or a 504/503
+    REQ_ANSWERED,       //  the reply (or its 504/503) is set and the connection resumed
+    REQ_QUEUED,         //  libmicrohttpd has taken its answer
+    REQ_CLOSED,         //  libmicrohttpd is done with it (answered, or the client left)
+    REQ_STATES
+} req_state_t;
+
 struct edge_req_s {
     edge_t *edge;
     const edge_config_t *cfg;
@@ -42,8 +55,7 @@ struct edge_req_s {
     char *body;
     size_t body_len, body_cap;
     size_t body_max;                    //  this route's limit (413 beyond)
-    bool body_dropped;                  //  refused (401, 413, 503...): the rest is read and dropped
-    size_t drop_max;                    //  ...up to this many bytes, then the connection closes
+    size_t drop_max;                    //  dropped up to this many bytes, then the connection closes
     int64_t body_deadline_ms;
     char addr [48];                     //  req_address: "" until asked
     //  Slots it holds (guard.c): of EDGE_ANON_PER_ADDRESS, EDGE_UPLOADS_PER_USER (until its
@@ -58,8 +70,6 @@ struct edge_req_s {
 
     //  Waiting for the broker (edge.c's pending table and deadline list).
     const char *service;                //  the service called (a constant): a reply must match it
-    bool pending;
-    bool suspended;
     int64_t deadline_ms;
     edge_req_t *prev, *next;
     req_reply_fn *on_reply;
@@ -68,8 +78,17 @@ struct edge_req_s {
     struct MHD_Response *response;
     int status;
     size_t bytes;
-    bool queued;
+
+    req_state_t state;
 };
+
+//  Moves the request to state; a step the table does not allow is a bug in the edge
+//  (never the client's doing): PANIC.
+void req_state_set (edge_req_t *req, req_state_t state);
+//  True when the table allows the step from one state to the other.
+bool req_state_allowed (req_state_t from, req_state_t to);
+//  True while the request is in broker_link's pending table.
+bool req_state_waiting (const edge_req_t *req);
 
 //  Answer with a JSON body (copied) and the API's standard headers.
 void req_respond_json (edge_req_t *req, int status, const char *json, size_t len);
@@ -85,8 +104,9 @@ void req_respond_empty (edge_req_t *req, int status);
 //  Adds a header to the response already set.
 void req_header (edge_req_t *req, const char *name, const char *value);
 
-//  Queues the answer set (adding CORS's Allow-Origin for the request's Origin): MHD_NO
-//  when libmicrohttpd cannot take it now (a body is still coming in).
+//  Queues the answer set (adding CORS's Allow-Origin for the request's Origin), and the
+//  request is REQ_QUEUED: MHD_NO, and its state unchanged, when libmicrohttpd cannot take
+//  it now (a body is still coming in).
 enum MHD_Result req_queue (edge_req_t *req);
 
 //  503 overloaded with Retry-After: a bound of the edge is reached; try again.

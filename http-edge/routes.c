@@ -18,6 +18,7 @@ static const route_t s_routes [] = {
     { "GET",    "/api/jobs",                api_jobs_list,       ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "GET",    "/api/jobs/:id",            api_jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "POST",   "/api/jobs/:id/cancel",     api_jobs_cancel,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
+    { "POST",   "/api/jobs/:id/resume",     api_jobs_resume,     ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
     { "GET",    "/api/health",              api_health_get,      0,                      ROUTE_BODY_NONE },
     { "GET",    "/api/meta",                api_meta_get,        ROUTE_LOCAL,            ROUTE_BODY_NONE },
     { "GET",    "/metrics",                 api_metrics_get,     ROUTE_LOCAL,            ROUTE_BODY_NONE },

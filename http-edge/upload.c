@@ -67,11 +67,10 @@ s_drop_max (edge_req_t *req, bool about_body)
 static void
 s_body_refuse (upload_t *self, edge_req_t *req)
 {
-    req->body_dropped = true;
+    req_state_set (req, REQ_DROPPING);
     req->drop_max = s_drop_max (req, true);
     upload_release (self, req);
-    if (req_queue (req) == MHD_NO)
-        req->queued = false;
+    req_queue (req);
 }
 
 //  The bodies being read hold EDGE_BODY_BUDGET_BYTES: this one is to be retried.
@@ -97,7 +96,7 @@ upload_refuse_early (upload_t *self, edge_req_t *req, bool has_body, bool has_le
     req->drop_max = s_drop_max (req, req->status == 413);
     if (has_length && declared > req->drop_max)
         return req_queue (req);
-    req->body_dropped = true;
+    req_state_set (req, REQ_DROPPING);
     return MHD_YES;
 }
 
@@ -117,7 +116,7 @@ upload_feed (upload_t *self, edge_req_t *req, const char *data, size_t n)
     }
     MHD_set_connection_option (req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                                (unsigned int) ((req->body_deadline_ms - now + 999) / 1000));
-    if (req->queued || req->body_dropped) {
+    if (req->state == REQ_DROPPING || req->state == REQ_QUEUED) {
         req->body_len += n;
         return req->body_len > req->drop_max ? MHD_NO : MHD_YES;
     }

@@ -12,10 +12,6 @@
 static const char *s_writable [] = { "subject", "description", "status", "priority",
                                      "requesterEmail", "assigneeId", NULL };
 static const char *s_readonly [] = { "id", "createdAt", "updatedAt", "deletedAt", "version", NULL };
-static const char *s_sorts [] = { "createdAt", "updatedAt", "priority", "status", "subject", NULL };
-static const char *s_deleted [] = { "exclude", "include", "only", NULL };
-static const char *s_query_keys [] = { "page", "limit", "status", "priority", "assigneeId",
-                                       "q", "deleted", "sort", NULL };
 
 static bool
 s_in (const char *s, const char *const *set)
@@ -317,74 +313,128 @@ s_take_long (json_t *payload, const char *key, const char *value, long min, long
     }
 }
 
+//  A search text: valid UTF-8 of at most VOCAB_Q_MAX characters; an empty one is no search.
+static void
+s_take_text (json_t *payload, const char *key, const char *value, json_t *details)
+{
+    long chars = validate_utf8_chars (value, strlen (value));
+    if (chars < 0)
+        validate_add (details, key, "must be valid UTF-8");
+    else
+    if (chars > VOCAB_Q_MAX) {
+        char msg [64];
+        snprintf (msg, sizeof msg, "must be at most %d characters", VOCAB_Q_MAX);
+        validate_add (details, key, msg);
+    }
+    else
+    if (chars > 0)
+        json_object_set_new (payload, key, json_string (value));
+}
+
+//  A field of set, optionally prefixed with '-' (descending).
+static void
+s_take_sort (json_t *payload, const char *key, const char *value, const char *const *set,
+             json_t *details)
+{
+    if (s_in (value [0] == '-' ? value + 1 : value, set))
+        json_object_set_new (payload, key, json_string (value));
+    else {
+        char msg [160];
+        const char *list = vocab_must_be (set, msg, sizeof msg - 40);
+        size_t n = list ? strlen (list) : 0;
+        snprintf (msg + n, sizeof msg - n, ", optionally prefixed with '-'");
+        validate_add (details, key, msg);
+    }
+}
+
 //  The wording of a bad page number and of a bad page size, from their bounds.
 #define S_PAGE_FMT  "must be a whole number from %ld to %ld"
 #define S_LIMIT_FMT "must be between %ld and %ld"
 
-json_t *
-validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
+//  One parameter of a list route's query: how its value is checked, and what the payload
+//  holds when the query leaves it out.
+typedef enum {
+    S_INT,                          //  a whole number
+    S_ENUM,                         //  a name of a set
+    S_UUID,
+    S_TEXT,                         //  a search text
+    S_SORT                          //  a ticket sort: a field of vocab_ticket_sorts, '-' for
+                                    //  descending; vocab_ticket_sort_default when left out
+} s_kind_t;
+typedef struct {
+    const char *key;
+    s_kind_t kind;
+    long min, max;                  //  S_INT: the bounds
+    long dflt;                      //  S_INT: the default; S_ENUM: its index in set, or -1
+    const char *fmt;                //  S_INT: the message, a format of min and max
+    const char *const *set;         //  S_ENUM: the names allowed
+} s_param_t;
+
+#define S_PARAMS_N(params) (sizeof params / sizeof params [0])
+
+static void
+s_take (json_t *payload, const s_param_t *param, const char *value, json_t *details)
 {
-    size_t before = json_array_size (details);
-    json_t *payload = json_pack ("{s:i, s:i, s:s, s:s}", "page", 1, "limit", VOCAB_LIMIT_DEFAULT,
-                                 "deleted", "exclude", "sort", "-createdAt");
-    json_t *seen = json_object ();
-    for (size_t i = 0; i < n; i++) {
-        const char *key = kv [i].key;
-        const char *value = kv [i].value ? kv [i].value : "";
-        if (!s_in (key, s_query_keys)) {
-            validate_add (details, key, "unknown query parameter");
-            continue;
-        }
-        if (json_object_get (seen, key)) {
-            validate_add (details, key, "given more than once");
-            continue;
-        }
-        json_object_set_new (seen, key, json_true ());
-        if (!strcmp (key, "page"))
-            s_take_long (payload, key, value, 1, VOCAB_PAGE_MAX, S_PAGE_FMT, details);
-        else
-        if (!strcmp (key, "limit"))
-            s_take_long (payload, key, value, 1, VOCAB_LIMIT_MAX, S_LIMIT_FMT, details);
-        else
-        if (!strcmp (key, "status"))
-            s_take_enum (payload, key, value, vocab_ticket_statuses, details);
-        else
-        if (!strcmp (key, "priority"))
-            s_take_enum (payload, key, value, vocab_ticket_priorities, details);
-        else
-        if (!strcmp (key, "deleted"))
-            s_take_enum (payload, key, value, s_deleted, details);
-        else
-        if (!strcmp (key, "assigneeId")) {
+    const char *key = param->key;
+    switch (param->kind) {
+        case S_INT:
+            s_take_long (payload, key, value, param->min, param->max, param->fmt, details);
+            break;
+        case S_ENUM:
+            s_take_enum (payload, key, value, param->set, details);
+            break;
+        case S_UUID:
             if (uuid_valid (value))
                 json_object_set_new (payload, key, json_string (value));
             else
                 validate_add (details, key, "must be a UUID");
-        }
-        else
-        if (!strcmp (key, "q")) {
-            long chars = validate_utf8_chars (value, strlen (value));
-            if (chars < 0)
-                validate_add (details, key, "must be valid UTF-8");
-            else
-            if (chars > VOCAB_Q_MAX) {
-                char msg [64];
-                snprintf (msg, sizeof msg, "must be at most %d characters", VOCAB_Q_MAX);
-                validate_add (details, key, msg);
-            }
-            else
-            if (chars > 0)
-                json_object_set_new (payload, key, json_string (value));
-        }
+            break;
+        case S_TEXT:
+            s_take_text (payload, key, value, details);
+            break;
+        case S_SORT:
+            s_take_sort (payload, key, value, vocab_ticket_sorts, details);
+            break;
+    }
+}
 
+//  One pass over a list route's query pairs: every key must be in params, at most once.
+//  Returns the payload (defaults included) or NULL with details naming every bad pair.
+static json_t *
+s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, json_t *details)
+{
+    size_t before = json_array_size (details);
+    json_t *payload = json_object ();
+    for (size_t p = 0; p < np; p++) {
+        const s_param_t *param = &params [p];
+        char sort [VOCAB_SORT_TEXT_MAX];
+        if (param->kind == S_INT)
+            json_object_set_new (payload, param->key, json_integer (param->dflt));
         else
-        if (!strcmp (key, "sort")) {
-            if (s_in (value [0] == '-' ? value + 1 : value, s_sorts))
-                json_object_set_new (payload, key, json_string (value));
-            else
-                validate_add (details, key,
-                    "must be one of createdAt, updatedAt, priority, status, subject, optionally prefixed with '-'");
+        if (param->kind == S_ENUM && param->dflt >= 0)
+            json_object_set_new (payload, param->key, json_string (param->set [param->dflt]));
+        else
+        if (param->kind == S_SORT)
+            json_object_set_new (payload, param->key,
+                                 json_string (vocab_ticket_sort_default (sort)));
+    }
+    json_t *seen = json_object ();
+    for (size_t i = 0; i < n; i++) {
+        const char *value = kv [i].value ? kv [i].value : "";
+        const s_param_t *param = NULL;
+        for (size_t p = 0; p < np && !param; p++)
+            if (!strcmp (kv [i].key, params [p].key))
+                param = &params [p];
+        if (!param) {
+            validate_add (details, kv [i].key, "unknown query parameter");
+            continue;
         }
+        if (json_object_get (seen, param->key)) {
+            validate_add (details, param->key, "given more than once");
+            continue;
+        }
+        json_object_set_new (seen, param->key, json_true ());
+        s_take (payload, param, value, details);
     }
     json_decref (seen);
     if (json_array_size (details) > before) {
@@ -392,6 +442,56 @@ validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
         return NULL;
     }
     return payload;
+}
+
+//  The rows of the tables below: a whole number 1..max, a name of set (dflt its index or
+//  -1), a ticket sort, a UUID, a search text.
+#define S_INT_(key, max, dflt, fmt)     { key, S_INT, 1, max, dflt, fmt, NULL }
+#define S_ENUM_(key, set, dflt)         { key, S_ENUM, 0, 0, dflt, NULL, set }
+#define S_SORT_(key)                    { key, S_SORT, 0, 0, 0, NULL, NULL }
+#define S_UUID_(key)                    { key, S_UUID, 0, 0, 0, NULL, NULL }
+#define S_TEXT_(key)                    { key, S_TEXT, 0, 0, 0, NULL, NULL }
+
+static const s_param_t s_ticket_params [] = {
+    S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
+    S_INT_ ("limit", VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, S_LIMIT_FMT),
+    S_ENUM_ ("status", vocab_ticket_statuses, -1),
+    S_ENUM_ ("priority", vocab_ticket_priorities, -1),
+    S_UUID_ ("assigneeId"),
+    S_TEXT_ ("q"),
+    S_ENUM_ ("deleted", vocab_ticket_deleted, VOCAB_TICKET_DELETED_DEFAULT),
+    S_SORT_ ("sort"),
+};
+
+static const s_param_t s_job_params [] = {
+    S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
+    S_INT_ ("limit", VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, S_LIMIT_FMT),
+    S_ENUM_ ("type", vocab_job_types, -1),
+    S_ENUM_ ("status", vocab_job_statuses, -1),
+};
+
+static const s_param_t s_job_item_params [] = {
+    S_INT_ ("itemsPage", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
+    S_INT_ ("itemsLimit", VOCAB_ITEMS_LIMIT_MAX, VOCAB_ITEMS_LIMIT_DEFAULT, S_LIMIT_FMT),
+    S_ENUM_ ("itemStatus", vocab_job_item_statuses, -1),
+};
+
+json_t *
+validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    return s_query (s_ticket_params, S_PARAMS_N (s_ticket_params), kv, n, details);
+}
+
+json_t *
+validate_job_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    return s_query (s_job_params, S_PARAMS_N (s_job_params), kv, n, details);
+}
+
+json_t *
+validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    return s_query (s_job_item_params, S_PARAMS_N (s_job_item_params), kv, n, details);
 }
 
 int
@@ -452,77 +552,6 @@ validate_static_path (const char *path, size_t len)
 
 //  --------------------------------------------------------------------------
 //  Jobs
-
-//  One pass over query pairs for the jobs routes: every key must be in keys, at most once.
-//  Integer keys get [min, max]; enum keys a set. Returns the payload (defaults included) or
-//  NULL with details.
-typedef struct {
-    const char *key;
-    long min, max, dflt;            //  integer parameter when set is NULL
-    const char *const *set;         //  enum parameter
-    const char *message;            //  integer: a format of min and max; enum: NULL
-} s_param_t;
-
-static json_t *
-s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, json_t *details)
-{
-    size_t before = json_array_size (details);
-    json_t *payload = json_object ();
-    for (size_t p = 0; p < np; p++)
-        if (!params [p].set)
-            json_object_set_new (payload, params [p].key, json_integer (params [p].dflt));
-    json_t *seen = json_object ();
-    for (size_t i = 0; i < n; i++) {
-        const char *value = kv [i].value ? kv [i].value : "";
-        const s_param_t *param = NULL;
-        for (size_t p = 0; p < np && !param; p++)
-            if (!strcmp (kv [i].key, params [p].key))
-                param = &params [p];
-        if (!param) {
-            validate_add (details, kv [i].key, "unknown query parameter");
-            continue;
-        }
-        if (json_object_get (seen, param->key)) {
-            validate_add (details, param->key, "given more than once");
-            continue;
-        }
-        json_object_set_new (seen, param->key, json_true ());
-        if (param->set)
-            s_take_enum (payload, param->key, value, param->set, details);
-        else
-            s_take_long (payload, param->key, value, param->min, param->max, param->message,
-                         details);
-    }
-    json_decref (seen);
-    if (json_array_size (details) > before) {
-        json_decref (payload);
-        return NULL;
-    }
-    return payload;
-}
-
-json_t *
-validate_job_query (const validate_kv_t *kv, size_t n, json_t *details)
-{
-    const s_param_t params [] = {
-        { "page", 1, VOCAB_PAGE_MAX, 1, NULL, S_PAGE_FMT },
-        { "limit", 1, VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, NULL, S_LIMIT_FMT },
-        { "type", 0, 0, 0, vocab_job_types, NULL },
-        { "status", 0, 0, 0, vocab_job_statuses, NULL },
-    };
-    return s_query (params, sizeof params / sizeof params [0], kv, n, details);
-}
-
-json_t *
-validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details)
-{
-    const s_param_t params [] = {
-        { "itemsPage", 1, VOCAB_PAGE_MAX, 1, NULL, S_PAGE_FMT },
-        { "itemsLimit", 1, VOCAB_ITEMS_LIMIT_MAX, VOCAB_ITEMS_LIMIT_DEFAULT, NULL, S_LIMIT_FMT },
-        { "itemStatus", 0, 0, 0, vocab_job_item_statuses, NULL },
-    };
-    return s_query (params, sizeof params / sizeof params [0], kv, n, details);
-}
 
 bool
 validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, json_t *details)

@@ -41,6 +41,7 @@
 #define SVC_JOBS_GET        "jobs.get"
 #define SVC_JOBS_LIST       "jobs.list"
 #define SVC_JOBS_CANCEL     "jobs.cancel"
+#define SVC_JOBS_RESUME     "jobs.resume"
 #define SVC_JOBS_CHUNK      "jobs.chunk"
 #define SVC_JOBS_LIVE       "jobs.live"
 #define SVC_SYS_HEALTH      "sys.health"

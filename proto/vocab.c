@@ -15,9 +15,18 @@ const char *const vocab_ticket_priorities [] = { VOCAB_TICKET_PRIORITIES (VOCAB_
 const char *const vocab_job_statuses [] = { VOCAB_JOB_STATUSES (VOCAB_NAME_) NULL };
 const char *const vocab_job_item_statuses [] = { VOCAB_JOB_ITEM_STATUSES (VOCAB_NAME_) NULL };
 const char *const vocab_job_types [] = { VOCAB_JOB_TYPES (VOCAB_NAME_) NULL };
+const char *const vocab_ticket_sorts [] = { VOCAB_TICKET_SORTS (VOCAB_NAME_) NULL };
+const char *const vocab_ticket_deleted [] = { VOCAB_TICKET_DELETED (VOCAB_NAME_) NULL };
 
 const vocab_limit_t vocab_limits [] = { VOCAB_LIMITS (VOCAB_LIMIT_ROW_) };
 const size_t vocab_limits_n = sizeof vocab_limits / sizeof vocab_limits [0];
+
+char *
+vocab_ticket_sort_default (char buf [VOCAB_SORT_TEXT_MAX])
+{
+    snprintf (buf, VOCAB_SORT_TEXT_MAX, "-%s", vocab_ticket_sorts [VOCAB_TICKET_SORT_DEFAULT]);
+    return buf;
+}
 
 int
 vocab_index (const char *const *names, const char *name)

@@ -5,7 +5,8 @@
     tests/integration/test_vocab.py fails when either side changes alone.
 
     A list is X (ID, "name") in its meaningful order; a limit X (ID, "jsonKey", value).
-    Names are lower-case words and '-' only: they are pasted into SQL literals.  */
+    Names of statuses, priorities and types are lower-case words and '-' only: they are
+    pasted into SQL literals.  */
 #ifndef PROTO_VOCAB_H
 #define PROTO_VOCAB_H
 
@@ -35,6 +36,18 @@
 //  Job types: the only bulk operation is deleting tickets.
 #define VOCAB_JOB_TYPES(X) \
     X (JOB_BULK_DELETE, "bulk-delete")
+
+//  Fields a ticket list sorts by (tickets.list's sort): each is the ticket's own JSON field,
+//  ascending, or descending with '-' in front.
+#define VOCAB_TICKET_SORTS(X) \
+    X (SORT_CREATED_AT, "createdAt") X (SORT_UPDATED_AT, "updatedAt") \
+    X (SORT_PRIORITY, "priority") X (SORT_STATUS, "status") X (SORT_SUBJECT, "subject")
+
+//  Which tickets a list holds by deletion (tickets.list's deleted), in this order, which
+//  readers rely on: the live ones, all, the deleted ones. Only an admin may ask for other
+//  than the first.
+#define VOCAB_TICKET_DELETED(X) \
+    X (DELETED_EXCLUDE, "exclude") X (DELETED_INCLUDE, "include") X (DELETED_ONLY, "only")
 
 //  Field limits of the public contract: lengths in characters (code points, as
 //  PostgreSQL's length() counts), pages and page sizes as whole numbers.
@@ -72,13 +85,30 @@ typedef enum { VOCAB_TICKET_PRIORITIES (VOCAB_ENUM_) VOCAB_TICKET_PRIORITY_COUNT
 typedef enum { VOCAB_JOB_STATUSES (VOCAB_ENUM_) VOCAB_JOB_STATUS_COUNT } vocab_job_status_t;
 typedef enum { VOCAB_JOB_ITEM_STATUSES (VOCAB_ENUM_) VOCAB_JOB_ITEM_STATUS_COUNT } vocab_job_item_status_t;
 typedef enum { VOCAB_JOB_TYPES (VOCAB_ENUM_) VOCAB_JOB_TYPE_COUNT } vocab_job_type_t;
+typedef enum { VOCAB_TICKET_SORTS (VOCAB_ENUM_) VOCAB_TICKET_SORT_COUNT } vocab_ticket_sort_t;
+typedef enum { VOCAB_TICKET_DELETED (VOCAB_ENUM_) VOCAB_TICKET_DELETED_COUNT } vocab_ticket_deleted_t;
 enum { VOCAB_LIMITS (VOCAB_LIMIT_ENUM_) };
+
+//  What the contract takes when a value is left out, as entries of the lists above: a new
+//  ticket's status and priority (sql/0001's column DEFAULTs, which test_vocab.py holds to
+//  these), and a ticket list's order (this field, descending: the newest first) and
+//  deletion filter (the live tickets).
+#define VOCAB_TICKET_STATUS_DEFAULT     VOCAB_TICKET_OPEN
+#define VOCAB_TICKET_PRIORITY_DEFAULT   VOCAB_PRIORITY_NORMAL
+#define VOCAB_TICKET_SORT_DEFAULT       VOCAB_SORT_CREATED_AT
+#define VOCAB_TICKET_DELETED_DEFAULT    VOCAB_DELETED_EXCLUDE
 
 extern const char *const vocab_ticket_statuses [VOCAB_TICKET_STATUS_COUNT + 1];
 extern const char *const vocab_ticket_priorities [VOCAB_TICKET_PRIORITY_COUNT + 1];
 extern const char *const vocab_job_statuses [VOCAB_JOB_STATUS_COUNT + 1];
 extern const char *const vocab_job_item_statuses [VOCAB_JOB_ITEM_STATUS_COUNT + 1];
 extern const char *const vocab_job_types [VOCAB_JOB_TYPE_COUNT + 1];
+extern const char *const vocab_ticket_sorts [VOCAB_TICKET_SORT_COUNT + 1];
+extern const char *const vocab_ticket_deleted [VOCAB_TICKET_DELETED_COUNT + 1];
+
+//  The default sort as tickets.list's sort takes it ("-createdAt"), into buf; returns buf.
+#define VOCAB_SORT_TEXT_MAX 32
+char *vocab_ticket_sort_default (char buf [VOCAB_SORT_TEXT_MAX]);
 
 //  A limit by its JSON key, for tables that walk them (GET /api/meta, tests).
 typedef struct { const char *key; long value; } vocab_limit_t;

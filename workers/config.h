@@ -8,8 +8,8 @@ typedef struct {
     long window;                //  JOB_WINDOW: chunks of one job out at a time
     long max_active;            //  MAX_ACTIVE_JOBS: queued + running per user
     long max_items;             //  MAX_JOB_ITEMS: ids per job
-    long lease_ms;              //  CHUNK_LEASE_MS: when a sent chunk is sent again
-    long max_attempts;          //  CHUNK_MAX_ATTEMPTS: sends before the job fails
+    long lease_ms;              //  CHUNK_LEASE_MS: when a sent chunk is first sent again
+    long max_attempts;          //  CHUNK_MAX_ATTEMPTS: starts that died before the job fails
 } jobs_config_t;
 
 //  Reads the jobs settings (defaults and ranges in main.c's usage). 0, or -1 after logging

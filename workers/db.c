@@ -15,6 +15,11 @@
 #define DB_BACKOFF_MIN_MS   250
 #define DB_BACKOFF_MAX_MS   1000    //  "try again every second or so"
 #define DB_KEYWORDS_MAX     16
+//  A worker frozen inside a transaction (SIGSTOP, a paused VM) would hold its row locks for
+//  as long as it stays frozen, and the request the broker re-delivers to another worker would
+//  wait on them: the server ends a session idle in a transaction this long, and rolls back.
+//  A live worker is idle in one only for the C work between two statements (milliseconds).
+#define DB_IDLE_IN_TX_MS    "5000"
 
 typedef struct {
     char *sql;
@@ -282,7 +287,8 @@ s_connect (db_t *self)
     //  into RFC 3339: the formatting costs this worker's CPU, not the shared server's.
     bool lost = false;
     PGresult *res = NULL;
-    if (PQsendQuery (conn, "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'"))
+    if (PQsendQuery (conn, "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';"
+                           " SET idle_in_transaction_session_timeout TO " DB_IDLE_IN_TX_MS))
         res = s_collect (self, &lost);
     if (!res || PQresultStatus (res) != PGRES_COMMAND_OK) {
         if (!lost)

@@ -1,9 +1,8 @@
-/*  jobs: bulk-delete jobs. The transactions live in sql/0002_jobs.sql (job_create,
-    job_process_chunk, job_end, job_sweep, job_items), one statement each, so a chunk is
-    one round trip and one transaction. This file validates, calls them, publishes the
-    events after commit and keeps each job's window of chunks moving. Since events may be
-    lost, it also re-publishes the live jobs' state and answers the hub's jobs.live
-    (sql/0008_job_versions.sql).  */
+/*  jobs: bulk-delete jobs. The transactions live in sql/ (0002_jobs.sql: job_create,
+    job_process_chunk, job_end, job_items; 0007_job_outages.sql: job_chunk_start,
+    job_resend, job_resume), one statement each, so a chunk is one round trip and one
+    transaction after its start. This file validates, calls them, publishes the events
+    after commit and keeps each job's window of chunks moving.  */
 #include "jobs.h"
 #include "dupes.h"
 #include "jobids.h"
@@ -17,30 +16,27 @@
 #include <string.h>
 
 #define JOBS_SWEEP_BATCH    100     //  chunks re-sent per sweep and worker
+#define JOBS_RESEND_MAX_MS  60000   //  the longest re-send back-off (never below the lease)
 #define JOBS_CHUNK_RETRIES  3       //  a chunk the database rejects is tried this often
 #define JOBS_CREATE_BATCH   65536   //  ids per create statement: 1.3 MB of binary uuid[]
 #define JOBS_DUPLICATE      "duplicate" //  the outcome of an id that repeats an earlier one
-//  Re-publication: one round for the whole cluster every 2 s, of at most 500 jobs, covering
-//  jobs that finished in the last 10 s too (a lost final event is the one that matters).
-#define JOBS_REPUBLISH_MS           2000
-#define JOBS_REPUBLISH_BATCH        500
-#define JOBS_REPUBLISH_FINISHED_MS  10000
-//  jobs.live answers at most this many jobs (< 1 KiB each), finished within at most an hour.
-#define JOBS_LIVE_MAX               1000
-#define JOBS_LIVE_FINISHED_MAX_MS   3600000
 
 static const db_stmt_t s_stmts [] = {
-    //  Not retried on a fresh connection by db: a lost answer could hide a commit. It is
-    //  idempotent by its id anyway (the edge retries nothing; the broker may re-deliver).
+    //  Run in the creator's transaction, with the record of its answer (replay.c). It is
+    //  idempotent by its id anyway: a re-run creates nothing twice.
     { "j_create",
       "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::int,"
       " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
     //  Further batches of a job too big for one statement, in the creator's transaction.
     { "j_add", "SELECT job_add_chunks($1::uuid, $2::int, $3::uuid[], $4::text[], $5::int, $6::int)", false },
+    //  Counts a start: not retried, since a lost answer may hide its commit.
+    { "j_start", "SELECT state, job::text FROM job_chunk_start($1::uuid, $2::int, $3::int)", false },
     //  Exactly-once effect (the chunk row must still be pending), so retrying is safe.
     { "j_chunk", "SELECT state, job::text, next_seq FROM job_process_chunk($1::uuid, $2::int)", true },
     { "j_end", "SELECT outcome, job::text FROM job_end($1::uuid, $2, $3::jsonb)", true },
-    { "j_sweep", "SELECT job_id, seq, failed_job::text FROM job_sweep($1::int, $2::int, $3::int)", true },
+    { "j_resend", "SELECT job_id, seq, sends FROM job_resend($1::int, $2::int, $3::int, $4::bool)", true },
+    //  In the transaction that records its answer (replay.c).
+    { "j_resume", "SELECT outcome, job::text, dispatch::text FROM job_resume($1::uuid, $2::int)", false },
     { "j_get",
       "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j,"
       " LATERAL job_items(j.id, $2, $3::int, $4::int) i"
@@ -52,10 +48,6 @@ static const db_stmt_t s_stmts [] = {
       "SELECT job_json(j)::text FROM jobs j WHERE ($1::text IS NULL OR type = $1)"
       " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)"
       " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
-    { "j_live", "SELECT data::text, more FROM job_live($1::int, $2::int)", true },
-    //  Not retried: a lost answer may hide a round that was taken (the next one comes 2 s later).
-    { "j_republish", "SELECT job_id, job_status, job::text FROM job_republish_round($1::int, $2::int, $3::int)",
-      false },
 };
 
 //  A detail naming the vocab list value is not in; nothing when it is absent or in it.
@@ -131,7 +123,7 @@ typedef struct {
     long dups;
     unsigned char *buf_ids;         //  one statement's binary uuid[]
     unsigned char *buf_marks;       //  and its binary text[] of outcomes
-    uint64_t gen;                   //  the transaction's connection when batched, else 0
+    uint64_t gen;                   //  the transaction's connection (replay_begin)
     char hash [JOBIDS_HASH_LEN + 1];
     char total [24], chunk_s [24], max_active [24], window [24];
 } s_create_t;
@@ -241,7 +233,7 @@ s_create_batch (s_create_t *c, const char *stmt, const char *const *head, int he
 }
 
 //  The batches after the first, in the creator's transaction. 0, or -1 with reply filled
-//  (the transaction rolled back, or died with its connection).
+//  (the caller rolls back).
 static int
 s_create_rest (s_create_t *c, size_t first, reply_t *reply)
 {
@@ -256,10 +248,8 @@ s_create_rest (s_create_t *c, size_t first, reply_t *reply)
         if (!ok) {
             log_error ("event=job_create_failed rid=%s job=%s at=%zu sqlstate=%s", c->call->rid,
                        c->id, from, add ? db_sqlstate (add) : "connection_lost");
-            if (add) {
-                db_rollback (c->call->db, c->gen);
+            if (add)
                 reply_internal (reply);
-            }
             else
                 reply_unavailable (reply);
             PQclear (add);
@@ -270,78 +260,64 @@ s_create_rest (s_create_t *c, size_t first, reply_t *reply)
     return 0;
 }
 
-//  Inserts the job: one statement, or, for more ids than one carries, one transaction over
-//  all of them, so the job is whole or absent. Returns job_create's row (the caller
-//  PQclears it), or NULL with reply filled.
+//  Inserts the job in the transaction c->gen: its first batch with job_create and, for more
+//  ids than one statement carries, the rest with job_add_chunks, so the job is whole or
+//  absent. Returns job_create's row (the caller PQclears it), or NULL with reply filled
+//  (the caller rolls back).
 static PGresult *
 s_create_insert (s_create_t *c, reply_t *reply)
 {
     size_t first = c->n < c->per ? c->n : c->per;
-    bool batched = c->n > first;
-    if (batched && !(c->gen = db_begin (c->call->db))) {
-        reply_unavailable (reply);
-        return NULL;
-    }
     const char *head [] = { c->id, c->call->user, c->type, c->total };
     const char *tail [] = { c->chunk_s, c->key, c->key ? c->hash : NULL, c->max_active, c->window };
     PGresult *res = s_create_batch (c, "j_create", head, 4, tail, 5, 0, first);
     if (!res) {
-        reply_unavailable (reply);          //  a transaction died with the connection
+        reply_unavailable (reply);          //  the transaction died with the connection
         return NULL;
     }
     if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
         log_error ("event=job_create_failed rid=%s job=%s sqlstate=%s", c->call->rid, c->id,
                    db_sqlstate (res));
         PQclear (res);
-        db_rollback (c->call->db, c->gen);
         reply_internal (reply);
         return NULL;
     }
-    if (!batched)
-        return res;
-    //  Only a created job has more batches; any other outcome wrote nothing to keep.
-    bool created = !strcmp (PQgetvalue (res, 0, 0), "created");
-    if (!created)
-        db_rollback (c->call->db, c->gen);
-    else
-    if (s_create_rest (c, first, reply))
-        goto fail;
-    else
-    if (db_commit (c->call->db, c->gen)) {
-        log_error ("event=job_create_failed rid=%s job=%s msg=\"commit not confirmed\"",
-                   c->call->rid, c->id);
-        reply_unavailable (reply);
-        goto fail;
+    //  Only a created job has more batches; any other outcome wrote nothing.
+    if (c->n > first && !strcmp (PQgetvalue (res, 0, 0), "created")
+    &&  s_create_rest (c, first, reply)) {
+        PQclear (res);
+        return NULL;
     }
     return res;
-fail:
-    PQclear (res);
-    return NULL;
 }
 
-//  Answers from job_create's row; a job created now is announced, then its first chunks go out.
+//  Answers from job_create's row.
 static void
 s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
 {
     const char *outcome = PQgetvalue (res, 0, 0);
-    const char *job_text = PQgetvalue (res, 0, 1);
     if (!strcmp (outcome, "too_many_active")) {
         char msg [96];
         snprintf (msg, sizeof msg, "You have %ld jobs queued or running; wait for one to finish.",
                   c->call->jobs->max_active);
         reply_error (reply, 429, "too_many_jobs", msg, NULL);
-        return;
     }
-    if (!strcmp (outcome, "key_reused")) {
+    else
+    if (!strcmp (outcome, "key_reused"))
         reply_error (reply, 422, "idempotency_key_reused",
                      "This Idempotency-Key was used with a different request.", NULL);
-        return;
-    }
-    reply_json (reply, !strcmp (outcome, "replayed") ? 200 : 202, s_parse (job_text));
-    if (strcmp (outcome, "created") || PQgetisnull (res, 0, 2))
+    else
+        reply_json (reply, !strcmp (outcome, "replayed") ? 200 : 202, s_parse (PQgetvalue (res, 0, 1)));
+}
+
+//  After the commit: a job created now is announced, then its first chunks go out.
+static void
+s_create_announce (s_create_t *c, PGresult *res)
+{
+    if (strcmp (PQgetvalue (res, 0, 0), "created") || PQgetisnull (res, 0, 2))
         return;
     //  Announce first, then send the chunks: jobs:created precedes any progress.
-    s_publish (c->call->outbox, EVENT_CREATED, job_text);
+    s_publish (c->call->outbox, EVENT_CREATED, PQgetvalue (res, 0, 1));
     int seq;
     for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); )
         outbox_dispatch (c->call->outbox, c->id, seq);
@@ -349,6 +325,9 @@ s_create_answer (s_create_t *c, PGresult *res, reply_t *reply)
               c->call->rid, c->id, c->n, c->dups, (c->n + c->per - 1) / c->per);
 }
 
+//  One transaction: the job and the record of the answer (replay.c), so a create the
+//  broker re-delivers after its worker died past COMMIT answers as its first run did (the
+//  job as it was then, queued), rather than with the job as it is by the re-run.
 static void
 s_create (svc_call_t *call, reply_t *reply)
 {
@@ -356,10 +335,13 @@ s_create (svc_call_t *call, reply_t *reply)
     if (s_create_read (call, &c, reply) == 0) {
         if (s_create_prepare (&c))
             reply_internal (reply);
-        else {
+        else
+        if ((c.gen = replay_begin (call, reply))) {
             PGresult *res = s_create_insert (&c, reply);
             if (res)
                 s_create_answer (&c, res, reply);
+            if (replay_end (call, c.gen, res != NULL, reply) == 0 && res)
+                s_create_announce (&c, res);
             PQclear (res);
         }
     }
@@ -387,6 +369,86 @@ s_fail_job (svc_call_t *call, const char *job_id, const char *code, const char *
     PQclear (res);
 }
 
+//  A chunk's answer to its sender (who reads it for nothing: the outcome is in PostgreSQL).
+static void
+s_chunk_state (reply_t *reply, const char *state)
+{
+    if (!strcmp (state, "missing"))
+        reply_error (reply, 404, "not_found", "No such chunk.", NULL);
+    else
+        reply_json (reply, 200, json_pack ("{s:s}", "state", state));
+}
+
+//  Counts the chunk's start in a transaction of its own, committed before the work: a chunk
+//  whose processing kills its worker every time fails its job instead of looping, while
+//  sending a chunk (again) counts nothing. 1: go on with the chunk; 0: reply filled
+//  (skipped, no such chunk, its starts used up and the job failed here, database away).
+static int
+s_chunk_start (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+{
+    char max [24];
+    snprintf (max, sizeof max, "%ld", call->jobs->max_attempts);
+    const char *params [] = { job_id, seq, max };
+    PGresult *res = db_exec (call->db, "j_start", 3, params);
+    const char *state = res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+                      ? PQgetvalue (res, 0, 0) : NULL;
+    int go = 0;
+    if (!res)
+        reply_unavailable (reply);          //  the chunk stays pending; its lease brings it back
+    else
+    if (!state) {
+        log_error ("event=chunk_start_failed rid=%s job=%s seq=%s sqlstate=%s", call->rid,
+                   job_id, seq, db_sqlstate (res));
+        reply_internal (reply);
+    }
+    else
+    if (!strcmp (state, "started"))
+        go = 1;
+    else
+    if (!strcmp (state, "exhausted")) {
+        log_error ("event=job_failed rid=%s job=%s seq=%s code=chunk_failed max_starts=%s",
+                   call->rid, job_id, seq, max);
+        s_publish (call->outbox, EVENT_FAILED, PQgetvalue (res, 0, 1));
+        reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
+    }
+    else
+        s_chunk_state (reply, state);
+    PQclear (res);
+    return go;
+}
+
+//  Processes a started chunk: one transaction, tried again a few times when PostgreSQL
+//  rejects it, and then the job fails naming the chunk. Returns job_process_chunk's row, or
+//  NULL with reply filled.
+static PGresult *
+s_chunk_process (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+{
+    const char *params [] = { job_id, seq };
+    int delay_ms = 100;
+    for (int attempt = 1; ; attempt++) {
+        PGresult *res = db_exec (call->db, "j_chunk", 2, params);
+        if (!res) {
+            //  The database is away: the chunk stays pending and its lease brings it back.
+            reply_unavailable (reply);
+            return NULL;
+        }
+        if (PQresultStatus (res) == PGRES_TUPLES_OK)
+            return res;
+        log_warn ("event=chunk_rejected rid=%s job=%s seq=%s attempt=%d sqlstate=%s",
+                  call->rid, job_id, seq, attempt, db_sqlstate (res));
+        PQclear (res);
+        if (attempt == JOBS_CHUNK_RETRIES) {
+            char msg [128];
+            snprintf (msg, sizeof msg, "chunk %s was rejected by the database %d times", seq, attempt);
+            s_fail_job (call, job_id, "chunk_failed", msg);
+            reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
+            return NULL;
+        }
+        zclock_sleep (delay_ms);
+        delay_ms *= 3;
+    }
+}
+
 static void
 s_chunk (svc_call_t *call, reply_t *reply)
 {
@@ -399,49 +461,23 @@ s_chunk (svc_call_t *call, reply_t *reply)
     }
     char seq [24];
     snprintf (seq, sizeof seq, "%lld", (long long) json_integer_value (seq_v));
-    const char *params [] = { job_id, seq };
-    PGresult *res = NULL;
-    int delay_ms = 100;
-    for (int attempt = 1; ; attempt++) {
-        res = db_exec (call->db, "j_chunk", 2, params);
-        if (!res) {
-            //  The database is away: the chunk stays pending and its lease brings it back.
-            reply_unavailable (reply);
-            return;
-        }
-        if (PQresultStatus (res) == PGRES_TUPLES_OK)
-            break;
-        log_warn ("event=chunk_rejected rid=%s job=%s seq=%s attempt=%d sqlstate=%s",
-                  call->rid, job_id, seq, attempt, db_sqlstate (res));
-        PQclear (res);
-        res = NULL;
-        if (attempt == JOBS_CHUNK_RETRIES) {
-            char msg [128];
-            snprintf (msg, sizeof msg, "The database rejected chunk %s %d times.", seq, attempt);
-            s_fail_job (call, job_id, "chunk_failed", msg);
-            reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
-            return;
-        }
-        zclock_sleep (delay_ms);
-        delay_ms *= 3;
-    }
+    if (!s_chunk_start (call, job_id, seq, reply))
+        return;
+    PGresult *res = s_chunk_process (call, job_id, seq, reply);
+    if (!res)
+        return;
     const char *state = PQgetvalue (res, 0, 0);
-    if (!strcmp (state, "missing"))
-        reply_error (reply, 404, "not_found", "No such chunk.", NULL);
-    else {
-        if (!strcmp (state, "done")) {
-            const char *job_text = PQgetvalue (res, 0, 1);
-            s_publish (call->outbox, EVENT_PROGRESS, job_text);
-            if (!PQgetisnull (res, 0, 2))
-                outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
-        }
-        reply_json (reply, 200, json_pack ("{s:s}", "state", state));
+    if (!strcmp (state, "done")) {
+        s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+        if (!PQgetisnull (res, 0, 2))
+            outbox_dispatch (call->outbox, job_id, atoi (PQgetvalue (res, 0, 2)));
     }
+    s_chunk_state (reply, state);
     PQclear (res);
 }
 
 //  ---------------------------------------------------------------------------------
-//  jobs.get, jobs.list, jobs.cancel
+//  jobs.get, jobs.list, jobs.cancel, jobs.resume
 
 static void
 s_get (svc_call_t *call, reply_t *reply)
@@ -540,149 +576,164 @@ s_list (svc_call_t *call, reply_t *reply)
                                        "totalPages", (json_int_t) ((total + limit - 1) / limit)));
 }
 
-//  One transaction: the cancel and the record of its answer (replay.c), so a cancel the
-//  broker re-delivers after its worker died past COMMIT finds the job canceled by this very
-//  request and answers its 200 again; any other cancel of a finished job is 409.
+//  A job action that answers once per request: cancel, resume.
+typedef struct {
+    const char *verb;               //  in messages and log events
+    const char *stmt;               //  (id, extra...) -> outcome, job [, ...]
+    int extra_n;
+    const char *done;               //  the outcome of a call that changed the job
+    const char *conflict;           //  409's code, for a job not in the state the action needs
+    const char *conflict_msg;       //  its message; %s is the job's status
+} s_action_t;
+
+//  Fills reply with the 404 or 409 for a job the action did not change. res: its row.
 static void
-s_cancel (svc_call_t *call, reply_t *reply)
+s_action_refused (reply_t *reply, const s_action_t *a, PGresult *res)
+{
+    if (!strcmp (PQgetvalue (res, 0, 0), "not_found")) {
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+        return;
+    }
+    json_t *job = s_parse (PQgetvalue (res, 0, 1));
+    const char *status = json_string_value (json_object_get (job, "status"));
+    char msg [128];
+    snprintf (msg, sizeof msg, a->conflict_msg, status ? status : "not in that state");
+    reply_error (reply, 409, a->conflict, msg, NULL);
+    json_decref (job);
+}
+
+//  Runs an admin's job action in one transaction with the record of its answer (replay.c),
+//  so an action the broker re-delivers after its worker died past COMMIT finds the job
+//  changed by this very request and answers its 200 again; any other request for a job
+//  not in the state the action needs is 409. Returns the statement's row when this call
+//  changed the job and its answer committed (the caller announces it, then PQclears);
+//  else NULL with reply filled.
+static PGresult *
+s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *const *extra)
 {
     if (call->role != SVC_ROLE_ADMIN) {
-        reply_error (reply, 403, "forbidden", "Only admins can cancel jobs.", NULL);
-        return;
+        char msg [64];
+        snprintf (msg, sizeof msg, "Only admins can %s jobs.", a->verb);
+        reply_error (reply, 403, "forbidden", msg, NULL);
+        return NULL;
     }
     const char *id = s_str (call->payload, "id");
     if (!id || !uuid_valid (id)) {
         reply_error (reply, 404, "not_found", "No such job.", NULL);
-        return;
+        return NULL;
     }
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
-        return;
-    const char *params [] = { id, "canceled", NULL };
-    PGresult *res = db_exec_in (call->db, gen, "j_end", 3, params, NULL, NULL);
-    if (!res) {
+        return NULL;
+    const char *params [3] = { id };
+    for (int i = 0; i < a->extra_n; i++)
+        params [i + 1] = extra [i];
+    PGresult *res = db_exec_in (call->db, gen, a->stmt, a->extra_n + 1, params, NULL, NULL);
+    bool ok = res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1;
+    bool changed = ok && !strcmp (PQgetvalue (res, 0, 0), a->done);
+    if (!res)
         reply_unavailable (reply);          //  the transaction died with the connection
-        return;
-    }
-    if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-        log_error ("event=job_cancel_failed rid=%s job=%s sqlstate=%s", call->rid, id, db_sqlstate (res));
-        replay_rollback (call, gen);
+    else
+    if (!ok) {
+        log_error ("event=job_%s_failed rid=%s job=%s sqlstate=%s", a->verb, call->rid, id,
+                   db_sqlstate (res));
         reply_internal (reply);
     }
     else
-    if (!strcmp (PQgetvalue (res, 0, 0), "ended")) {
+    if (changed)
         reply_json (reply, 200, s_parse (PQgetvalue (res, 0, 1)));
-        if (replay_commit (call, gen, reply) == 0) {
-            s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
-            log_info ("event=job_canceled rid=%s job=%s", call->rid, id);
-        }
+    else
+        s_action_refused (reply, a, res);
+    //  A re-delivered action finds the job changed by its own first run: replay_end
+    //  answers that run's 200 rather than this 409.
+    if (replay_end (call, gen, ok, reply) == 0 && changed)
+        return res;
+    PQclear (res);
+    return NULL;
+}
+
+static const s_action_t s_cancel_action = {
+    "cancel", "j_end", 2, "ended", "job_finished", "The job has already finished (%s)."
+};
+
+static void
+s_cancel (svc_call_t *call, reply_t *reply)
+{
+    const char *extra [] = { "canceled", NULL };
+    PGresult *res = s_action (call, reply, &s_cancel_action, extra);
+    if (res) {
+        s_publish (call->outbox, EVENT_CANCELED, PQgetvalue (res, 0, 1));
+        log_info ("event=job_canceled rid=%s job=%s", call->rid, s_str (call->payload, "id"));
     }
-    else {
-        replay_rollback (call, gen);        //  job_end wrote nothing
-        if (!strcmp (PQgetvalue (res, 0, 0), "not_found"))
-            reply_error (reply, 404, "not_found", "No such job.", NULL);
-        else {
-            int found = replay_lookup (call, reply);
-            if (found == 0)
-                reply_error (reply, 409, "job_finished", "The job has already finished.", NULL);
-            else
-            if (found > 0)
-                log_info ("event=job_cancel_replayed rid=%s job=%s", call->rid, id);
-        }
-    }
+    PQclear (res);
+}
+
+static const s_action_t s_resume_action = {
+    "resume", "j_resume", 1, "resumed", "job_not_failed",
+    "Only a failed job can be resumed; this one is %s."
+};
+
+//  Re-opens a failed job's unfinished chunks (sql/0007, job_resume), then announces the job
+//  running again and sends the first window of them.
+static void
+s_resume (svc_call_t *call, reply_t *reply)
+{
+    char window [24];
+    snprintf (window, sizeof window, "%ld", call->jobs->window);
+    const char *extra [] = { window };
+    PGresult *res = s_action (call, reply, &s_resume_action, extra);
+    if (!res)
+        return;
+    const char *id = s_str (call->payload, "id");
+    s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+    int seq, sent = 0;
+    for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); sent++)
+        outbox_dispatch (call->outbox, id, seq);
+    log_info ("event=job_resumed rid=%s job=%s chunks_sent=%d", call->rid, id, sent);
     PQclear (res);
 }
 
 //  ---------------------------------------------------------------------------------
-//  jobs.live and re-publication: the state of the live jobs, for whoever missed events
+//  The sweeper: re-sends chunks whose lease ran out. It counts no start and fails no job,
+//  so no outage of any length can fail one.
 
-//  Every user's live jobs, for the hub's cache (it scopes them per WebSocket user); the
-//  broker takes this request from the hub's key only. Read-only and bounded.
 static void
-s_live (svc_call_t *call, reply_t *reply)
+s_resend (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
-    json_t *details = json_array ();
-    long within, limit;
-    s_int (call->payload, "finishedWithinMs", 60000, 0, JOBS_LIVE_FINISHED_MAX_MS, &within, details);
-    s_int (call->payload, "limit", JOBS_LIVE_MAX, 1, JOBS_LIVE_MAX, &limit, details);
-    if (json_array_size (details)) {
-        reply_invalid (reply, details);
+    //  While the link has no broker a re-send would only wait in the DEALER, to reach the
+    //  broker later as a duplicate; once it is back, every lease that ran out meanwhile is
+    //  sent at once rather than after its back-off.
+    outbox_broker_t broker = outbox_broker (outbox);
+    if (broker == OUTBOX_BROKER_AWAY)
         return;
-    }
-    json_decref (details);
-    char within_s [24], limit_s [24];
-    snprintf (within_s, sizeof within_s, "%ld", within);
-    snprintf (limit_s, sizeof limit_s, "%ld", limit);
-    const char *params [] = { within_s, limit_s };
-    PGresult *res = db_exec (call->db, "j_live", 2, params);
-    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-        if (res)
-            log_error ("event=jobs_live_failed rid=%s sqlstate=%s", call->rid, db_sqlstate (res));
-        res ? reply_internal (reply) : reply_unavailable (reply);
-    }
-    else
-        reply_json (reply, 200, json_pack ("{s:o,s:b}", "data", s_parse (PQgetvalue (res, 0, 0)),
-                                           "more", PQgetvalue (res, 0, 1) [0] == 't'));
-    PQclear (res);
-}
-
-//  Publishes the state of live jobs again, the cluster's round when it is due (any
-//  worker's idle call may take it; the others find it taken), so that a subscriber that
-//  missed events, a final one above all, has the current state within seconds.
-static void
-s_republish (db_t *db, outbox_t *outbox)
-{
-    char every [24], batch [24], finished [24];
-    snprintf (every, sizeof every, "%d", JOBS_REPUBLISH_MS);
-    snprintf (batch, sizeof batch, "%d", JOBS_REPUBLISH_BATCH);
-    snprintf (finished, sizeof finished, "%d", JOBS_REPUBLISH_FINISHED_MS);
-    const char *params [] = { every, batch, finished };
-    PGresult *res = db_exec (db, "j_republish", 3, params);
+    char lease [24], max [24], batch [24];
+    snprintf (lease, sizeof lease, "%ld", jobs->lease_ms);
+    snprintf (max, sizeof max, "%d", JOBS_RESEND_MAX_MS);
+    snprintf (batch, sizeof batch, "%d", JOBS_SWEEP_BATCH);
+    const char *params [] = { lease, max, batch, broker == OUTBOX_BROKER_BACK ? "true" : "false" };
+    PGresult *res = db_exec (db, "j_resend", 4, params);
     if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
-        for (int i = 0; i < PQntuples (res); i++)
-            outbox_publish (outbox, event_kind_of_status (PQgetvalue (res, i, 1)),
-                            PQgetvalue (res, i, 0), PQgetvalue (res, i, 2));
-        if (PQntuples (res))
-            log_debug ("event=jobs_republished jobs=%d", PQntuples (res));
+        for (int i = 0; i < PQntuples (res); i++) {
+            const char *job_id = PQgetvalue (res, i, 0);
+            log_warn ("event=chunk_resent job=%s seq=%s sends=%s", job_id,
+                      PQgetvalue (res, i, 1), PQgetvalue (res, i, 2));
+            outbox_dispatch (outbox, job_id, atoi (PQgetvalue (res, i, 1)));
+        }
+        if (PQntuples (res) < JOBS_SWEEP_BATCH)
+            outbox_broker_caught_up (outbox);
     }
     else
     if (res)
-        log_warn ("event=republish_failed sqlstate=%s", db_sqlstate (res));
+        log_warn ("event=sweep_failed sqlstate=%s", db_sqlstate (res));
     PQclear (res);
 }
-
-//  ---------------------------------------------------------------------------------
-//  The sweeper: re-sends chunks whose lease ran out, announces jobs it failed.
 
 static void
 s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
     if (!db_connected (db))
         return;
-    char lease [24], batch [24], attempts [24];
-    snprintf (lease, sizeof lease, "%ld", jobs->lease_ms);
-    snprintf (batch, sizeof batch, "%d", JOBS_SWEEP_BATCH);
-    snprintf (attempts, sizeof attempts, "%ld", jobs->max_attempts);
-    const char *params [] = { lease, batch, attempts };
-    PGresult *res = db_exec (db, "j_sweep", 3, params);
-    if (res && PQresultStatus (res) == PGRES_TUPLES_OK) {
-        for (int i = 0; i < PQntuples (res); i++) {
-            const char *job_id = PQgetvalue (res, i, 0);
-            if (PQgetisnull (res, i, 1)) {
-                log_error ("event=job_failed job=%s code=chunk_failed", job_id);
-                s_publish (outbox, EVENT_FAILED, PQgetvalue (res, i, 2));
-            }
-            else {
-                log_warn ("event=chunk_lease_expired job=%s seq=%s", job_id, PQgetvalue (res, i, 1));
-                outbox_dispatch (outbox, job_id, atoi (PQgetvalue (res, i, 1)));
-            }
-        }
-    }
-    else
-    if (res)
-        log_warn ("event=sweep_failed sqlstate=%s", db_sqlstate (res));
-    PQclear (res);
-    s_republish (db, outbox);
+    s_resend (db, outbox, jobs);
 }
 
 static const svc_entry_t s_entries [] = {
@@ -690,8 +741,8 @@ static const svc_entry_t s_entries [] = {
     { SVC_JOBS_GET,    s_get,    true, false },
     { SVC_JOBS_LIST,   s_list,   true, false },
     { SVC_JOBS_CANCEL, s_cancel, true, false },
+    { SVC_JOBS_RESUME, s_resume, true, false },
     { SVC_JOBS_CHUNK,  s_chunk,  false, false },
-    { SVC_JOBS_LIVE,   s_live,   false, false },
 };
 
 const svc_family_t jobs_family = {

@@ -22,6 +22,8 @@ typedef struct {
     int reconnect_ms;                   //  the next reconnect delay
     bool reconnect;                     //  DISCONNECT or silence: new socket once free
     bool in_hand;                       //  the SQL side holds a request
+    bool there;                         //  the broker spoke in this session, not silent since
+    bool told;                          //  what the SQL side was last told of there
     bool failed;                        //  the socket broke: wait for $TERM only
     bool terminated;
     zlist_t *queue;                     //  mdp_msg_t REQUESTs behind the one in hand
@@ -65,6 +67,27 @@ s_link_destroy (s_link_t **self_p)
     *self_p = NULL;
 }
 
+//  The broker came or went: the SQL side holds chunk re-sends while it is away.
+static void
+s_presence (s_link_t *self, bool there)
+{
+    if (there != self->there)
+        log_info ("event=broker_%s", there ? "there" : "away");
+    self->there = there;
+}
+
+//  Tells the SQL side a change of presence, without ever blocking: when the pipe is full,
+//  the next wake-up tries again with whatever is true by then.
+static void
+s_tell_presence (s_link_t *self)
+{
+    if (self->told == self->there)
+        return;
+    const char *word = self->there ? "BROKER_UP" : "BROKER_DOWN";
+    if (zmq_send (zsock_resolve (self->pipe), word, strlen (word), ZMQ_DONTWAIT) >= 0)
+        self->told = self->there;
+}
+
 static void
 s_send (s_link_t *self, zmsg_t **msg_p)
 {
@@ -104,6 +127,7 @@ static void
 s_schedule_reconnect (s_link_t *self)
 {
     zsock_destroy (&self->sock);
+    s_presence (self, false);
     s_drop_queue (self, "reconnect");
     log_warn ("event=broker_reconnect delay_ms=%d", self->reconnect_ms);
     self->connect_at = zclock_mono () + self->reconnect_ms;
@@ -153,6 +177,8 @@ s_on_broker (s_link_t *self, zmsg_t *raw)
     char err [128], q [160];
     self->last_recv = zclock_mono ();       //  any message is a sign of life
     self->reconnect_ms = LINK_RECONNECT_MIN_MS;
+    if (!self->reconnect)
+        s_presence (self, true);
     mdp_msg_t *msg = mdp_msg_decode (&raw, MDP_AT_WORKER, err, sizeof err);
     if (!msg) {
         log_warn ("event=broker_msg_malformed msg=%s", log_quote (q, sizeof q, err));
@@ -170,6 +196,7 @@ s_on_broker (s_link_t *self, zmsg_t *raw)
     }
     if (msg->command == MDPW_DISCONNECT) {
         log_warn ("event=broker_disconnect");
+        s_presence (self, false);
         self->reconnect = true;
     }
     mdp_msg_destroy (&msg);
@@ -218,6 +245,7 @@ s_heartbeat_if_due (s_link_t *self)
     if (!self->reconnect
     &&  now - self->last_recv > (int64_t) MDP_HEARTBEAT_LIVENESS * self->heartbeat_ms) {
         log_warn ("event=broker_silent ms=%lld", (long long) (now - self->last_recv));
+        s_presence (self, false);
         self->reconnect = true;
     }
 }
@@ -261,6 +289,7 @@ s_step (s_link_t *self)
         s_heartbeat_if_due (self);
     if (self->sock && self->reconnect && !self->in_hand)
         s_schedule_reconnect (self);
+    s_tell_presence (self);
 }
 
 void

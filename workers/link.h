@@ -7,6 +7,9 @@
     The pipe, as ZeroMQ messages (no shared state):
       link -> SQL side   "CONNECTED" | "FAILED"     once, after the first connect
                          "REQUEST" client service body...   one at a time: the next only after REPLY
+                         "BROKER_UP" | "BROKER_DOWN"   the broker spoke after being away (or
+                                                    for the first time) | fell silent, said
+                                                    DISCONNECT or could not be reached
                          "FAILED"                   the broker socket broke; stop
       SQL side -> link   "REPLY" client [body...]   the answer to the request in hand (no
                                                     body: nothing to send, e.g. no rid)
@@ -14,7 +17,10 @@
 
     One request is in hand at a time; the broker gives a worker no other until it replies.
     Should one arrive anyway, LINK_QUEUE_MAX more wait in the link, and beyond that the link
-    answers 503 worker_busy itself: bounded, and never a second request in SQL at once.  */
+    answers 503 worker_busy itself: bounded, and never a second request in SQL at once.
+    BROKER_UP/DOWN are sent on changes only and never block the link: when the pipe is
+    full the latest state is sent at a later wake-up, so the SQL side is never left with a
+    stale one.  */
 #ifndef WORKERS_LINK_H
 #define WORKERS_LINK_H
 

@@ -1,5 +1,6 @@
 /*  worker: entry point. Reads the environment, then runs the worker actor until
     SIGTERM/SIGINT (worker.c).  */
+#include "failpoint.h"
 #include "worker.h"
 #include "../common/actor.h"
 #include "../common/conf.h"
@@ -20,8 +21,9 @@ static const char *s_usage =
     "  JOB_WINDOW        chunks of one job in flight at once (default 8)\n"
     "  MAX_ACTIVE_JOBS   queued + running jobs per user (default 10)\n"
     "  MAX_JOB_ITEMS     ticket ids per job (default 1000000)\n"
-    "  CHUNK_LEASE_MS    a sent chunk not done by then is sent again (default 5000)\n"
-    "  CHUNK_MAX_ATTEMPTS  sends of one chunk before its job fails (default 5)\n"
+    "  CHUNK_LEASE_MS    a sent chunk not started by then is sent again, backing off to\n"
+    "                    60 s while nobody starts it (default 5000)\n"
+    "  CHUNK_MAX_ATTEMPTS  starts of one chunk that died before its job fails (default 5)\n"
     "  DATABASE_URL      PostgreSQL URL; else DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD,\n"
     "                    else libpq's PG* variables and defaults\n"
     "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n";
@@ -38,6 +40,7 @@ main (int argc, char **argv)
     ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
     ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
     ||  config_jobs_read (&cfg.jobs)
+    ||  failpoint_init ()
     ||  curve_client_init ())
         return 1;
     cfg.heartbeat_ms = (int) heartbeat;

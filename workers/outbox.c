@@ -19,6 +19,7 @@ struct _outbox_t {
     zsock_t *pub;
     zsock_t *dealer;
     uint64_t sent;                  //  chunk requests sent, for their rids
+    outbox_broker_t broker;         //  as the broker link last saw it
     char prefix [16];               //  random, so rids of two workers never collide
 };
 
@@ -101,4 +102,27 @@ outbox_drain (outbox_t *self)
             break;
         zmsg_destroy (&msg);
     }
+}
+
+void
+outbox_broker_seen (outbox_t *self, bool there)
+{
+    if (!there)
+        self->broker = OUTBOX_BROKER_AWAY;
+    else
+    if (self->broker == OUTBOX_BROKER_AWAY)
+        self->broker = OUTBOX_BROKER_BACK;
+}
+
+outbox_broker_t
+outbox_broker (outbox_t *self)
+{
+    return self->broker;
+}
+
+void
+outbox_broker_caught_up (outbox_t *self)
+{
+    if (self->broker == OUTBOX_BROKER_BACK)
+        self->broker = OUTBOX_BROKER_THERE;
 }

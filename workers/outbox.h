@@ -2,7 +2,7 @@
     (HUB_PUB_ENDPOINT) on a PUB socket, and job chunks go to the broker as MDP client
     requests on a DEALER of their own. Neither ever blocks the worker: a PUB drops at its
     high-water mark, and a chunk that cannot be sent now is sent again when its lease
-    runs out (sql/0002_jobs.sql, job_sweep).  */
+    runs out (sql/0007_job_outages.sql, job_resend).  */
 #ifndef WORKERS_OUTBOX_H
 #define WORKERS_OUTBOX_H
 
@@ -26,5 +26,19 @@ int outbox_dispatch (outbox_t *self, const char *job_id, int seq);
 //  Reads and forgets the broker's answers to our chunk requests (their outcome is in
 //  PostgreSQL, not in the answer). Never blocks.
 void outbox_drain (outbox_t *self);
+
+//  Whether the broker is there, as the worker's broker link sees it (link.c tells the
+//  worker's loop, which tells the outbox): chunk re-sends wait while it is away, since they
+//  would only queue in the DEALER and reach it later as duplicates.
+typedef enum {
+    OUTBOX_BROKER_AWAY,         //  no session, or it fell silent; also before the first
+    OUTBOX_BROKER_BACK,         //  there again, and the chunks that waited are not all re-sent
+    OUTBOX_BROKER_THERE
+} outbox_broker_t;
+
+void outbox_broker_seen (outbox_t *self, bool there);
+outbox_broker_t outbox_broker (outbox_t *self);
+//  Every chunk that waited for the broker was re-sent: BACK becomes THERE.
+void outbox_broker_caught_up (outbox_t *self);
 
 #endif

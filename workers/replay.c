@@ -1,6 +1,7 @@
 /*  replay: request_results written in the caller's transaction, read back for a
     re-delivered request, and swept after REPLAY_KEEP_S. The generic half of exactly-once
-    answers; each mutating service decides where its transaction ends (jobs.c: cancel).  */
+    answers, shared by every mutating service (tickets.c: create, update, delete, restore;
+    jobs.c: create, cancel); each decides what its transaction holds.  */
 #include "replay.h"
 #include "../common/log.h"
 
@@ -10,8 +11,9 @@
 #include <string.h>
 
 static const db_stmt_t s_stmts [] = {
-    //  The first recording of a (rid, service) wins: a peer reusing a rid must not fail its
-    //  second request, whose re-delivery then simply finds no match.
+    //  Nothing written tells of a record already there: this request's first run (s_commit
+    //  answers it instead), or a peer reusing a rid, whose second request must not fail
+    //  for it (the first recording wins).
     { "r_record",
       "INSERT INTO request_results (rid, service, user_id, request_hash, status, body)"
       " VALUES ($1, $2, $3::uuid, $4, $5::int, $6) ON CONFLICT (rid, service) DO NOTHING", false },
@@ -61,77 +63,62 @@ replay_begin (svc_call_t *call, reply_t *reply)
     return gen;
 }
 
-void
-replay_rollback (svc_call_t *call, uint64_t gen)
+//  call's hash; -1 (logged) when it cannot be made.
+static int
+s_hash (svc_call_t *call, char hash [REPLAY_HASH_LEN + 1])
 {
-    db_rollback (call->db, gen);
+    if (*call->user
+    &&  replay_hash (call->service, call->payload, call->blob, call->blob_size, hash) == 0)
+        return 0;
+    log_error ("event=replay_failed rid=%s service=%s msg=\"cannot encode the request\"",
+               call->rid, call->service);
+    return -1;
 }
 
-int
-replay_commit (svc_call_t *call, uint64_t gen, reply_t *reply)
+//  Inserts reply as call's answer on gen. 1: recorded; 0: (rid, service) has a record
+//  already, ours is not written; -1: failed, reply replaced (500, or 503 with the connection
+//  gone), the transaction to be rolled back.
+static int
+s_record (svc_call_t *call, uint64_t gen, const char *hash, reply_t *reply)
 {
-    char hash [REPLAY_HASH_LEN + 1], status [8];
-    char *body = reply->body ? json_dumps (reply->body, JSON_COMPACT) : NULL;
+    char status [8];
     snprintf (status, sizeof status, "%d", reply->status);
-    if (!*call->user || (reply->body && !body)
-    ||  replay_hash (call->service, call->payload, call->blob, call->blob_size, hash)) {
-        log_error ("event=replay_record_failed rid=%s service=%s msg=\"cannot encode the request\"",
+    char *body = reply->body ? json_dumps (reply->body, JSON_COMPACT) : NULL;
+    if (reply->body && !body) {
+        log_error ("event=replay_failed rid=%s service=%s msg=\"cannot encode the answer\"",
                    call->rid, call->service);
-        free (body);
-        replay_rollback (call, gen);
         reply_internal (reply);
         return -1;
     }
     const char *params [] = { call->rid, call->service, call->user, hash, status, body };
     PGresult *res = db_exec_in (call->db, gen, "r_record", 6, params, NULL, NULL);
     free (body);
-    if (!res || PQresultStatus (res) != PGRES_COMMAND_OK) {
-        log_error ("event=replay_record_failed rid=%s service=%s sqlstate=%s", call->rid,
+    int rc = -1;
+    if (res && PQresultStatus (res) == PGRES_COMMAND_OK)
+        rc = !strcmp (PQcmdTuples (res), "1");
+    else {
+        log_error ("event=replay_failed rid=%s service=%s sqlstate=%s", call->rid,
                    call->service, res ? db_sqlstate (res) : "connection_lost");
-        if (res) {
-            replay_rollback (call, gen);
+        if (res)
             reply_internal (reply);
-        }
         else
             reply_unavailable (reply);
-        PQclear (res);
-        return -1;
     }
     PQclear (res);
-    int rc = db_commit (call->db, gen);
-    if (rc == -1)
-        reply_internal (reply);
-    else
-    if (rc == -2)
-        reply_unavailable (reply);
-    if (rc)
-        log_error ("event=replay_commit_failed rid=%s service=%s", call->rid, call->service);
-    return rc ? -1 : 0;
+    return rc;
 }
 
-int
-replay_lookup (svc_call_t *call, reply_t *reply)
+//  call's recorded answer, read on gen (0: any connection). 1: found, into *found;
+//  0: none; -1: the database failed (logged).
+static int
+s_lookup (svc_call_t *call, uint64_t gen, const char *hash, reply_t *found)
 {
-    char hash [REPLAY_HASH_LEN + 1];
-    if (!*call->user)
-        return 0;
-    if (replay_hash (call->service, call->payload, call->blob, call->blob_size, hash)) {
-        log_error ("event=replay_lookup_failed rid=%s service=%s msg=\"cannot encode the request\"",
-                   call->rid, call->service);
-        reply_internal (reply);
-        return -1;
-    }
     const char *params [] = { call->rid, call->service, call->user, hash };
-    PGresult *res = db_exec (call->db, "r_lookup", 4, params);
+    PGresult *res = db_exec_in (call->db, gen, "r_lookup", 4, params, NULL, NULL);
     int rc = -1;
-    if (!res)
-        reply_unavailable (reply);
-    else
-    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_error ("event=replay_lookup_failed rid=%s service=%s sqlstate=%s", call->rid,
-                   call->service, db_sqlstate (res));
-        reply_internal (reply);
-    }
+    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK)
+        log_error ("event=replay_failed rid=%s service=%s sqlstate=%s", call->rid,
+                   call->service, res ? db_sqlstate (res) : "connection_lost");
     else
     if (PQntuples (res) == 0)
         rc = 0;
@@ -143,13 +130,12 @@ replay_lookup (svc_call_t *call, reply_t *reply)
             body = json_loads (PQgetvalue (res, 0, 1), 0, &err);
         }
         if (status < 100 || status > 599 || (!body && !PQgetisnull (res, 0, 1))) {
-            log_error ("event=replay_lookup_failed rid=%s service=%s msg=\"stored answer unreadable\"",
+            log_error ("event=replay_failed rid=%s service=%s msg=\"stored answer unreadable\"",
                        call->rid, call->service);
             json_decref (body);
-            reply_internal (reply);
         }
         else {
-            reply_json (reply, status, body);
+            reply_json (found, status, body);
             rc = 1;
         }
     }
@@ -157,8 +143,75 @@ replay_lookup (svc_call_t *call, reply_t *reply)
     return rc;
 }
 
-//  At most once a minute per worker: old rows go in batches, so a backlog never holds a
-//  worker for long (the next sweep takes the next batch).
+//  The recorded answer replaces this run's: 1; 0 when there is none, -1 when it cannot be
+//  read (reply untouched either way).
+static int
+s_replay (svc_call_t *call, uint64_t gen, const char *hash, reply_t *reply)
+{
+    reply_t found = { 0, NULL };
+    int rc = s_lookup (call, gen, hash, &found);
+    if (rc != 1)
+        return rc;
+    log_info ("event=request_replayed rid=%s service=%s status=%d ran=%d", call->rid,
+              call->service, found.status, reply->status);
+    reply_reset (reply);
+    *reply = found;
+    return 1;
+}
+
+//  Records and commits; a record already there is this request's first run (we waited for
+//  it to commit, had it been in flight: a frozen worker's), or a client reusing a rid for
+//  another request, whose first recording wins while this one commits unrecorded.
+static int
+s_commit (svc_call_t *call, uint64_t gen, reply_t *reply)
+{
+    char hash [REPLAY_HASH_LEN + 1];
+    int recorded = -1;
+    if (s_hash (call, hash))
+        reply_internal (reply);
+    else
+        recorded = s_record (call, gen, hash, reply);
+    int replayed = recorded == 0 ? s_replay (call, gen, hash, reply) : 0;
+    if (replayed < 0) {
+        if (db_connected (call->db))
+            reply_internal (reply);
+        else
+            reply_unavailable (reply);
+    }
+    if (recorded < 0 || replayed != 0) {
+        db_rollback (call->db, gen);
+        return replayed > 0 ? 1 : -1;
+    }
+    if (recorded == 0)
+        log_warn ("event=replay_rid_reused rid=%s service=%s msg=\"committed unrecorded\"",
+                  call->rid, call->service);
+    int rc = db_commit (call->db, gen);
+    if (rc == -1)
+        reply_internal (reply);
+    else
+    if (rc == -2)
+        reply_unavailable (reply);
+    return rc ? -1 : 0;
+}
+
+int
+replay_end (svc_call_t *call, uint64_t gen, bool keep, reply_t *reply)
+{
+    if (keep && reply->status > 0 && reply->status < 500)
+        return s_commit (call, gen, reply);
+    db_rollback (call->db, gen);
+    //  A re-run that failed where its first run succeeded (a row it names went away in
+    //  between) still answers as the first run did. With the connection gone, nothing can
+    //  be known: 503, and the client's retry finds out.
+    char hash [REPLAY_HASH_LEN + 1];
+    if (reply->status != 503 && s_hash (call, hash) == 0 && s_replay (call, 0, hash, reply) == 1)
+        return 1;
+    return -1;
+}
+
+//  Old rows go in batches, so a backlog never holds a worker for long: once a minute, and
+//  after a full batch again at the next idle round (about a second), so a worker deletes up
+//  to REPLAY_SWEEP_BATCH rows a second for as long as there are old ones.
 static void
 s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 {
@@ -173,8 +226,11 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
     const char *params [] = { keep, batch };
     PGresult *res = db_exec (db, "r_sweep", 2, params);
     if (res && PQresultStatus (res) == PGRES_COMMAND_OK) {
-        if (atoi (PQcmdTuples (res)) > 0)
-            log_info ("event=replay_swept rows=%s", PQcmdTuples (res));
+        int rows = atoi (PQcmdTuples (res));
+        if (rows > 0)
+            log_info ("event=replay_swept rows=%d", rows);
+        if (rows >= REPLAY_SWEEP_BATCH)
+            next_sweep = now;
     }
     else
     if (res)

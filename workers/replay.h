@@ -1,14 +1,14 @@
-/*  replay: the recorded answers of completed mutating requests (request_results,
-    sql/0005), so that a request the broker re-delivers with the same rid after its first
-    worker died past COMMIT is answered as the first run answered, not run again.
+/*  replay: the recorded answers of mutating requests (request_results, sql/0005), so that a
+    request the broker re-delivers with the same rid after its first worker died past COMMIT
+    is answered as the first run answered, not run again.
 
     A handler opens a transaction with replay_begin, does its work with db_exec_in on the
-    generation it got, and ends with replay_commit, which records its answer in the same
-    transaction: the record exists exactly when the effect committed. When the work finds
-    its effect already there (a cancel finds the job canceled), replay_lookup tells whether
-    this very request (rid, service, user, payload) caused it, and if so with what answer.
-    Rows older than REPLAY_KEEP_S are deleted by the worker's periodic sweep (replay_family's
-    idle, at most once a minute per worker, in bounded batches).  */
+    generation it got, and ends with replay_end, which records its answer in the same
+    transaction: the record exists exactly when the effect committed. A re-delivered request
+    simply runs again inside its transaction; recording its answer then finds its first
+    run's record, so the re-run is rolled back and the recorded answer given instead. Rows
+    older than REPLAY_KEEP_S are deleted by the worker's periodic sweep (replay_family's
+    idle, in bounded batches).  */
 #ifndef WORKERS_REPLAY_H
 #define WORKERS_REPLAY_H
 
@@ -29,18 +29,15 @@ int replay_hash (const char *service, const json_t *payload, const unsigned char
 //  when the database cannot be reached.
 uint64_t replay_begin (svc_call_t *call, reply_t *reply);
 
-//  Records reply as call's answer and COMMITs, on connection gen. 0 when the commit is
-//  confirmed. Else -1 with reply replaced: 500 when nothing committed (rolled back), 503
-//  when the connection died on the way (the outcome is unknown; a retry finds out).
-int replay_commit (svc_call_t *call, uint64_t gen, reply_t *reply);
-
-//  ROLLBACK on connection gen, when there is nothing to record. Harmless when it is gone
-//  (the server rolled back with it).
-void replay_rollback (svc_call_t *call, uint64_t gen);
-
-//  call's recorded answer. 1: found, reply holds it; 0: none (reply untouched); -1: the
-//  database failed, reply filled (503 or 500).
-int replay_lookup (svc_call_t *call, reply_t *reply);
+//  Ends the transaction on connection gen. When keep and reply is below 500, records reply
+//  as call's answer and COMMITs: 0 once the commit is confirmed. When this request's answer
+//  is recorded already (a re-delivery of a request whose first run committed), rolls back
+//  and replaces reply with the recorded answer: 1. Otherwise (keep false: the work failed
+//  and reply says how) rolls back; reply stays, unless this request has a recorded answer,
+//  which replaces it (1). -1 when nothing of this run committed, reply saying why: 500 when
+//  the record or commit failed, 503 when the connection died (the outcome is unknown; a
+//  retry finds out), or the work's own error.
+int replay_end (svc_call_t *call, uint64_t gen, bool keep, reply_t *reply);
 
 //  No services: registers the statements above and sweeps old rows when idle.
 extern const svc_family_t replay_family;

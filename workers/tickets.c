@@ -2,6 +2,7 @@
     parameter; the only SQL assembled at run time is tickets.list's, from fixed fragments.  */
 #include "tickets.h"
 #include "check.h"
+#include "replay.h"
 #include "../common/log.h"
 
 #include <stdio.h>
@@ -16,8 +17,8 @@ static const db_stmt_t s_stmts [] = {
     { "t_get", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL", true },
     { "t_get_any", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid", true },
     { "t_probe", "SELECT deleted_at IS NULL FROM tickets WHERE id = $1::uuid", true },
-    //  The edge supplies the id: a create handed to a second worker creates nothing twice,
-    //  which also makes it safe to retry on a fresh connection.
+    //  The edge supplies the id: even a re-run that finds no record to answer from (a
+    //  broker client reusing a rid) creates nothing twice.
     { "t_create",
       "INSERT INTO tickets (id, subject, description, status, priority, requester_email, assignee_id)"
       " VALUES ($1::uuid, $2, coalesce($3, ''), coalesce($4, 'open'), coalesce($5, 'normal'), $6, $7::uuid)"
@@ -44,11 +45,8 @@ static const db_stmt_t s_stmts [] = {
 //  ---------------------------------------------------------------------------------
 //  tickets.list: fragments
 
-static const char *s_sort_names [TICKETS_SORTS] = {
-    "createdAt", "-createdAt", "updatedAt", "-updatedAt", "priority", "-priority",
-    "status", "-status", "subject", "-subject",
-};
-//  The column of each sort field (s_sort_names' pairs: even ascending, odd descending).
+//  The column of each sort field, in vocab_ticket_sorts' order (tickets_sort_parse: even
+//  ascending, odd descending).
 //  Priority and status sort by meaning (urgent above high; open before closed), not by
 //  spelling: by their rank in vocab.h's order. id breaks ties so pages never overlap or skip.
 static const struct { const char *column; const char *const *rank; } s_sort_keys [TICKETS_SORTS / 2] = {
@@ -56,17 +54,17 @@ static const struct { const char *column; const char *const *rank; } s_sort_keys
     { "priority", vocab_ticket_priorities }, { "status", vocab_ticket_statuses },
     { "subject", NULL },
 };
-static const char *s_deleted_names [] = { "exclude", "include", "only", NULL };
 //  Written exactly as the partial indexes' predicates, so the planner can use them.
 static const char *s_deleted_sql [] = { "deleted_at IS NULL", "TRUE", "deleted_at IS NOT NULL" };
 
 int
 tickets_sort_parse (const char *sort)
 {
-    for (int i = 0; sort && i < TICKETS_SORTS; i++)
-        if (!strcmp (sort, s_sort_names [i]))
-            return i;
-    return -1;
+    if (!sort)
+        return -1;
+    int descending = sort [0] == '-';
+    int field = vocab_index (vocab_ticket_sorts, sort + descending);
+    return field < 0 ? -1 : field * 2 + descending;
 }
 
 //  Why one statement per filter combination rather than one catch-all statement with
@@ -143,18 +141,19 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
         bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
     const char *deleted = NULL;
-    bad |= check_enum (payload, "deleted", false, s_deleted_names, details, &deleted);
-    q->deleted = TICKETS_DELETED_EXCLUDE;
-    for (int i = 0; deleted && s_deleted_names [i]; i++)
-        if (!strcmp (deleted, s_deleted_names [i]))
-            q->deleted = (tickets_deleted_t) i;
-    q->sort = 1;                        //  -createdAt
+    bad |= check_enum (payload, "deleted", false, vocab_ticket_deleted, details, &deleted);
+    int d = vocab_index (vocab_ticket_deleted, deleted);
+    q->deleted = (tickets_deleted_t) (d >= 0 ? d : VOCAB_TICKET_DELETED_DEFAULT);
+    q->sort = VOCAB_TICKET_SORT_DEFAULT * 2 + 1;     //  descending: the newest first
     json_t *sort = json_object_get (payload, "sort");
     if (sort && !json_is_null (sort)) {
         q->sort = json_is_string (sort) ? tickets_sort_parse (json_string_value (sort)) : -1;
         if (q->sort < 0) {
-            reply_detail (details, "sort", "must be one of createdAt, updatedAt, priority, "
-                          "status, subject, optionally prefixed with - for descending");
+            char msg [160];
+            const char *list = vocab_must_be (vocab_ticket_sorts, msg, sizeof msg - 48);
+            size_t n = list ? strlen (list) : 0;
+            snprintf (msg + n, sizeof msg - n, ", optionally prefixed with - for descending");
+            reply_detail (details, "sort", msg);
             bad = -1;
         }
     }
@@ -283,12 +282,13 @@ s_reply_write_error (svc_call_t *call, reply_t *reply, PGresult *res, const char
     PQclear (res);
 }
 
-//  Runs a statement; NULL after answering 503 or 500 when it did not produce expected.
+//  Runs a statement, in the transaction begun on gen (0: none); NULL after answering 503,
+//  422 or 500 when it did not produce expected.
 static PGresult *
-s_run (svc_call_t *call, reply_t *reply, const char *stmt, int n, const char *const *params,
-       ExecStatusType expected)
+s_run (svc_call_t *call, uint64_t gen, reply_t *reply, const char *stmt, int n,
+       const char *const *params, ExecStatusType expected)
 {
-    PGresult *res = db_exec (call->db, stmt, n, params);
+    PGresult *res = db_exec_in (call->db, gen, stmt, n, params, NULL, NULL);
     if (!res) {
         reply_unavailable (reply);
         return NULL;
@@ -362,11 +362,11 @@ s_list (svc_call_t *call, reply_t *reply)
     params [n + 1] = offset;
 
     PGresult *page = NULL;
-    PGresult *count = s_run (call, reply, count_name, n, params, PGRES_TUPLES_OK);
+    PGresult *count = s_run (call, 0, reply, count_name, n, params, PGRES_TUPLES_OK);
     long long total = count ? strtoll (PQgetvalue (count, 0, 0), NULL, 10) : 0;
     //  Past the last page there is nothing to fetch.
     if (count && (total > (q.page - 1) * q.limit))
-        page = s_run (call, reply, page_name, n + 2, params, PGRES_TUPLES_OK);
+        page = s_run (call, 0, reply, page_name, n + 2, params, PGRES_TUPLES_OK);
     if (count && (page || total <= (q.page - 1) * q.limit)) {
         json_t *data = json_array ();
         int rows = page ? PQntuples (page) : 0;
@@ -398,7 +398,7 @@ s_get (svc_call_t *call, reply_t *reply)
     if (!id)
         return;
     const char *params [] = { id };
-    PGresult *res = s_run (call, reply, "t_get", 1, params, PGRES_TUPLES_OK);
+    PGresult *res = s_run (call, 0, reply, "t_get", 1, params, PGRES_TUPLES_OK);
     if (res)
         s_reply_ticket (reply, res, 200);
     PQclear (res);
@@ -422,15 +422,20 @@ s_create (svc_call_t *call, reply_t *reply)
         return;
     }
     json_decref (details);
+    uint64_t gen = replay_begin (call, reply);
+    if (!gen)
+        return;
     const char *params [] = { id, subject, description, status, priority, email, assignee };
-    PGresult *res = s_run (call, reply, "t_create", 7, params, PGRES_TUPLES_OK);
+    PGresult *res = s_run (call, gen, reply, "t_create", 7, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 0) {
-        //  Already created (a re-delivered request): answer with the row as it is.
+        //  Already created, by this request's first run (replay_end answers as it did) or
+        //  by another request with the same id, which only a client of the broker can make.
         PQclear (res);
-        res = s_run (call, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
+        res = s_run (call, gen, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
     }
     if (res)
         s_reply_ticket (reply, res, 201);
+    replay_end (call, gen, res != NULL, reply);
     PQclear (res);
 }
 
@@ -505,25 +510,28 @@ s_update (svc_call_t *call, reply_t *reply)
         json_string_value (assignee),
         conditional ? version : NULL,
     };
-    PGresult *res = s_run (call, reply, "t_update", 9, params, PGRES_TUPLES_OK);
-    if (!res)
+    uint64_t gen = replay_begin (call, reply);
+    if (!gen)
         return;
-    if (PQntuples (res) == 1) {
+    PGresult *res = s_run (call, gen, reply, "t_update", 9, params, PGRES_TUPLES_OK);
+    if (res && PQntuples (res) == 1)
         s_reply_ticket (reply, res, 200);
-        PQclear (res);
-        return;
-    }
-    PQclear (res);
-    //  Nothing updated: unknown, deleted, or a stale version.
-    res = s_run (call, reply, "t_probe", 1, params, PGRES_TUPLES_OK);
-    if (!res)
-        return;
-    bool live = PQntuples (res) == 1 && !strcmp (PQgetvalue (res, 0, 0), "t");
-    if (live && conditional)
-        reply_error (reply, 412, "precondition_failed",
-                     "The ticket has changed since that version; fetch it again.", NULL);
     else
-        reply_error (reply, 404, "not_found", "No such ticket.", NULL);
+    if (res) {
+        //  Nothing updated: unknown, deleted, or a stale version.
+        PQclear (res);
+        res = s_run (call, gen, reply, "t_probe", 1, params, PGRES_TUPLES_OK);
+        bool live = res && PQntuples (res) == 1 && !strcmp (PQgetvalue (res, 0, 0), "t");
+        if (live && conditional)
+            reply_error (reply, 412, "precondition_failed",
+                         "The ticket has changed since that version; fetch it again.", NULL);
+        else
+        if (res)
+            reply_error (reply, 404, "not_found", "No such ticket.", NULL);
+    }
+    //  An update re-delivered after its first run committed would apply again (the version
+    //  rising twice) and answer so; replay_end rolls it back and answers the first run's.
+    replay_end (call, gen, res != NULL, reply);
     PQclear (res);
 }
 
@@ -533,14 +541,19 @@ s_delete (svc_call_t *call, reply_t *reply)
     const char *id = s_id (call, reply);
     if (!id)
         return;
-    const char *params [] = { id };
-    PGresult *res = s_run (call, reply, "t_delete", 1, params, PGRES_COMMAND_OK);
-    if (!res)
+    uint64_t gen = replay_begin (call, reply);
+    if (!gen)
         return;
-    if (!strcmp (PQcmdTuples (res), "1"))
+    const char *params [] = { id };
+    PGresult *res = s_run (call, gen, reply, "t_delete", 1, params, PGRES_COMMAND_OK);
+    if (res && !strcmp (PQcmdTuples (res), "1"))
         reply_empty (reply, 204);
     else
+    if (res)
         reply_error (reply, 404, "not_found", "No such ticket.", NULL);
+    //  A re-delivered delete finds the ticket deleted by its own first run: replay_end
+    //  answers that run's 204 rather than this 404.
+    replay_end (call, gen, res != NULL, reply);
     PQclear (res);
 }
 
@@ -554,15 +567,19 @@ s_restore (svc_call_t *call, reply_t *reply)
     const char *id = s_id (call, reply);
     if (!id)
         return;
+    uint64_t gen = replay_begin (call, reply);
+    if (!gen)
+        return;
     const char *params [] = { id };
-    PGresult *res = s_run (call, reply, "t_restore", 1, params, PGRES_TUPLES_OK);
+    PGresult *res = s_run (call, gen, reply, "t_restore", 1, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 0) {
         //  Not deleted (answer it unchanged) or unknown (404).
         PQclear (res);
-        res = s_run (call, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
+        res = s_run (call, gen, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
     }
     if (res)
         s_reply_ticket (reply, res, 200);
+    replay_end (call, gen, res != NULL, reply);
     PQclear (res);
 }
 

@@ -4,6 +4,7 @@
 #define WORKERS_TICKETS_H
 
 #include "service.h"
+#include "../proto/vocab.h"
 
 extern const svc_family_t tickets_family;
 
@@ -13,9 +14,15 @@ extern const svc_family_t tickets_family;
 #define TICKETS_F_ASSIGNEE  4u
 #define TICKETS_F_Q         8u
 
-typedef enum { TICKETS_DELETED_EXCLUDE = 0, TICKETS_DELETED_INCLUDE, TICKETS_DELETED_ONLY } tickets_deleted_t;
+//  vocab.h's deletion filters, as indexes of vocab_ticket_deleted.
+typedef enum {
+    TICKETS_DELETED_EXCLUDE = VOCAB_DELETED_EXCLUDE,
+    TICKETS_DELETED_INCLUDE = VOCAB_DELETED_INCLUDE,
+    TICKETS_DELETED_ONLY = VOCAB_DELETED_ONLY
+} tickets_deleted_t;
 
-#define TICKETS_SORTS       10      //  5 fields x asc/desc
+//  vocab.h's sort fields, each ascending (even) and descending (odd).
+#define TICKETS_SORTS       (2 * VOCAB_TICKET_SORT_COUNT)
 
 typedef struct {
     long page, limit;

@@ -4,8 +4,10 @@
     statements and rules.  */
 #include "worker.h"
 #include "auth.h"
+#include "failpoint.h"
 #include "jobs.h"
 #include "link.h"
+#include "live.h"
 #include "replay.h"
 #include "sys.h"
 #include "tickets.h"
@@ -25,6 +27,7 @@ static const svc_family_t *s_families [] = {
     &auth_family,
     &tickets_family,
     &jobs_family,
+    &live_family,                       //  jobs.live and the re-publication round
     &replay_family,                     //  no services: the answers of mutating requests
 };
 #define FAMILIES_N (sizeof s_families / sizeof s_families [0])
@@ -196,6 +199,7 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
         s_dispatch (self, service, req, &reply);
     if (reply.status == 0)
         reply_internal (&reply);            //  a handler that forgot to answer is our bug
+    failpoint_after_commit (service, rid, reply.status);   //  test builds only
 
     char *text = reply.body ? json_dumps (reply.body, JSON_COMPACT) : NULL;
     zmsg_t *out = svc_reply_encode (rid, reply.status, text, text ? strlen (text) : 0);
@@ -305,6 +309,9 @@ worker_run (worker_t *self)
         char *command = msg ? zmsg_popstr (msg) : NULL;
         if (command && !strcmp (command, "REQUEST"))
             s_on_request (self, msg);
+        else
+        if (command && (!strcmp (command, "BROKER_UP") || !strcmp (command, "BROKER_DOWN")))
+            outbox_broker_seen (self->outbox, !strcmp (command, "BROKER_UP"));
         else
         if (command && !strcmp (command, "FAILED")) {
             free (command);

@@ -1,8 +1,10 @@
 """Helpers shared by the benchmark scripts (tests/bench/p*.py). run.sh starts the system and
 exports its settings; these read them from the environment."""
-import base64, hashlib, hmac, http.client, json, os, statistics, subprocess, time, uuid
+import base64, hashlib, hmac, json, os, statistics, subprocess, sys, time, uuid
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import http_request  # noqa: E402
 ENV = os.environ
 PORT = int(ENV.get("PORT", "3001"))
 WS_PORT = int(ENV.get("WS_PORT", "3002"))
@@ -47,22 +49,9 @@ def psql_timed(sql):
 
 
 def request(method, path, body=None, tok=None, raw=None, timeout=120):
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
-    h = {}
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-    if data is not None:
-        h["Content-Type"] = "application/json"
-    if tok:
-        h["Authorization"] = f"Bearer {tok}"
-    try:
-        conn.request(method, path, body=data, headers=h)
-        resp = conn.getresponse()
-        text = resp.read()
-    finally:
-        conn.close()
-    return resp.status, (json.loads(text) if text else None)
+    headers = {"Content-Type": "application/json"} if raw is not None else None
+    status, _, text = http_request(PORT, method, path, body, tok, headers, raw, timeout)
+    return status, (json.loads(text) if text else None)
 
 
 def ticket_ids(n, offset=0):

@@ -122,6 +122,27 @@ const scenarios = {
     await page.locator(`tr[data-job-id="${job.id}"]`).waitFor({ state: 'detached' });
   },
 
+  // A failed job (made in SQL by the test) shows its error and Resume, not Cancel; Resume
+  // runs the rest to completion on the page, and the button and the error go away.
+  async 'admin-resume'(b) {
+    const id = env('JOB_ID');
+    const n = Number(env('COUNT'));
+    const page = await b.page();
+    await login(page, ...ADMIN);
+    await page.locator('.live[data-state="open"]').waitFor();
+    await page.goto(`${WEB_URL}/#/jobs/${id}`);
+    await page.locator('.title-row .pill-failed').waitFor();
+    await page.getByText('Error: chunk 0 failed').waitFor();
+    check(await page.getByRole('button', { name: 'Cancel job' }).isHidden(), 'no Cancel on a failed job');
+    await shot(page, 'admin-resume-failed');
+    await page.getByRole('button', { name: 'Resume job' }).click();
+    await page.locator('.title-row .pill-completed').waitFor({ timeout: 30000 });
+    await page.locator('[data-stat="succeeded"] .stat-value').getByText(fmt(n)).waitFor();
+    check(await page.getByRole('button', { name: 'Resume job' }).isHidden(), 'no Resume on a completed job');
+    check(await page.locator('.job-summary .form-error').isHidden(), 'no error on a completed job');
+    await shot(page, 'admin-resume-done');
+  },
+
   // Create (with the API's field errors shown by each field), edit, Escape, sort, delete,
   // restore; then an expired token sends the user back to the login page with a message.
   async 'tickets-crud'(b) {
@@ -220,7 +241,7 @@ const scenarios = {
     check(await page.getByLabel('View').count() === 0, 'no deleted-tickets view');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
-    check(await page.getByRole('button', { name: /Cancel/ }).count() === 0, 'no Cancel');
+    check(await page.getByRole('button', { name: /Cancel|Resume/ }).count() === 0, 'no Cancel, no Resume');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   },

@@ -5,7 +5,6 @@ throwaway folder on free ports, so the suite runs on a fresh machine and beside 
 ./manage.sh. Tests that kill processes restart them with `./manage.sh up`, which starts
 whatever is not running, exactly as an operator would.
 """
-import http.client
 import json
 import os
 import re
@@ -19,6 +18,8 @@ import time
 
 import pytest
 import zmq
+
+from harness import http_request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("BUILD_DIR", "build")
@@ -143,6 +144,15 @@ class System:
         except (OSError, ValueError):
             return False
 
+    def pg_ctl(self, *args):
+        """pg_ctl ARGS on the suite's cluster, as its owner: e.g. ("-m", "immediate", "stop")
+        for a crash, then self.manage("up") starts it again."""
+        cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", f"{self.env['VAR_DIR']}/pg/data",
+               "-w", "-l", f"{self.env['VAR_DIR']}/log/postgres.log", *args]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
     def log_tail(self, n=30):
         out = []
         logdir = os.path.join(self.env["VAR_DIR"], "log")
@@ -263,26 +273,13 @@ class System:
     def request(self, method, path, body=None, token=None, headers=None, raw=None, port=None,
                 timeout=30):
         """One HTTP request on a fresh connection. Returns (status, headers, parsed JSON or text)."""
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
-        h = dict(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        if token:
-            h["Authorization"] = f"Bearer {token}"
-        try:
-            conn.request(method, path, body=data, headers=h)
-            resp = conn.getresponse()
-            text = resp.read()
-            hdrs = {k.lower(): v for k, v in resp.getheaders()}
-        finally:
-            conn.close()
+        status, hdrs, text = http_request(port or self.port, method, path, body, token, headers,
+                                          raw, timeout)
         ctype = hdrs.get("content-type", "")
         parsed = text.decode("utf-8", "replace")
         if "json" in ctype and text:
             parsed = json.loads(text)
-        return resp.status, hdrs, parsed
+        return status, hdrs, parsed
 
     def login(self, who="admin"):
         email, password = self.admin if who == "admin" else self.agent
@@ -347,6 +344,14 @@ def _system_left_running(request):
         sysm = request.getfixturevalue("system")
         if sysm.ensure_up():
             print(f"note: {request.node.name} left processes stopped; restarted them")
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """A ZeroMQ context for a module's own sockets, closed without lingering."""
+    c = zmq.Context()
+    yield c
+    c.destroy(linger=0)
 
 
 @pytest.fixture(scope="session")

@@ -157,20 +157,22 @@ def test_sql_metacharacters_are_stored_verbatim(system, agent_token):
     assert t["id"] in {x["id"] for x in found["data"]}, "q is matched literally, % and _ too"
 
 
-def test_wrong_json_types_and_shapes(system, agent_token):
-    for raw in (b"[]", b"42", b'"text"', b"null"):
-        status, _, body = system.request("POST", "/api/tickets", raw=raw, token=agent_token,
-                                         headers={"Content-Type": "application/json"})
-        assert status in (400, 422), f"{raw!r}: {status}"
-        error_of(body)
-
-
-def test_malformed_json_is_400(system, agent_token):
-    for raw in (b"{", b'{"subject": "a",}', b"\xff\xfe", b'{"a": "\\u0000"}'):
-        status, _, body = system.request("POST", "/api/tickets", raw=raw, token=agent_token,
+def assert_bodies_refused(system, token, raws):
+    """Each raw body, typed JSON, is refused with 400 or 422 and the contract's error."""
+    for raw in raws:
+        status, _, body = system.request("POST", "/api/tickets", raw=raw, token=token,
                                          headers={"Content-Type": "application/json"})
         assert status in (400, 422), f"{raw!r}: {status} {body}"
         error_of(body)
+
+
+def test_wrong_json_types_and_shapes(system, agent_token):
+    assert_bodies_refused(system, agent_token, (b"[]", b"42", b'"text"', b"null"))
+
+
+def test_malformed_json_is_400(system, agent_token):
+    assert_bodies_refused(system, agent_token,
+                          (b"{", b'{"subject": "a",}', b"\xff\xfe", b'{"a": "\\u0000"}'))
 
 
 def test_update_any_subset_bumps_version(system, agent_token):

@@ -9,7 +9,7 @@ import time
 import pytest
 import zmq
 
-from harness import Process, free_port
+from harness import Broker
 
 HEARTBEAT_MS = 200
 
@@ -18,31 +18,20 @@ MDPW = b"MDPW01"
 READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04", b"\x05"
 
 
-class Broker(Process):
-    def __init__(self, name, **env):
-        self.endpoint = "tcp://127.0.0.1:%d" % free_port()
-        e = dict(os.environ, BROKER_ENDPOINT=self.endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS))
-        e.update({k: str(v) for k, v in env.items()})
-        super().__init__("test_broker_mdp.%s" % name, "broker", e, settle=0.2)
-
-
-@pytest.fixture(scope="module")
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
+def mdp_broker(name, **env):
+    return Broker("test_broker_mdp.%s" % name, HEARTBEAT_MS, settle=0.2, **env)
 
 
 @pytest.fixture(scope="module")
 def broker():
-    b = Broker("main")
+    b = mdp_broker("main")
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
 
 
 @pytest.fixture(scope="module")
 def small_broker():
-    b = Broker("small", BROKER_QUEUE_MAX=2, BROKER_REQUEST_TTL_MS=600)
+    b = mdp_broker("small", BROKER_QUEUE_MAX=2, BROKER_REQUEST_TTL_MS=600)
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
 
@@ -90,20 +79,21 @@ class Worker:
         self.sock.close(linger=0)
 
 
-def req_client(ctx, endpoint):
-    s = ctx.socket(zmq.REQ)
+def client_socket(ctx, endpoint, kind):
+    """A client socket of kind, connected, whose receives give up after 3 s."""
+    s = ctx.socket(kind)
     s.linger = 0
     s.rcvtimeo = 3000
     s.connect(endpoint)
     return s
+
+
+def req_client(ctx, endpoint):
+    return client_socket(ctx, endpoint, zmq.REQ)
 
 
 def dealer_client(ctx, endpoint):
-    s = ctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.rcvtimeo = 3000
-    s.connect(endpoint)
-    return s
+    return client_socket(ctx, endpoint, zmq.DEALER)
 
 
 def call(ctx, endpoint, service, *body):
@@ -130,6 +120,35 @@ def wait_for_service(ctx, endpoint, service, workers=1, timeout=2.0):
 
 def envelope(rid):
     return [rid.encode(), b"", b"{}"]
+
+
+def ready_worker(ctx, endpoint, *services, workers=1):
+    """A Worker offering services, once the broker counts `workers` of services[0]."""
+    w = Worker(ctx, endpoint, *services)
+    wait_for_service(ctx, endpoint, services[0], workers)
+    return w
+
+
+def ask(sock, service, rid, *extra):
+    """Sends a request for service (envelope rid, then extra frames) from a REQ or DEALER."""
+    head = [MDPC] if sock.type == zmq.REQ else [b"", MDPC]
+    sock.send_multipart(head + [service.encode()] + envelope(rid) + list(extra))
+
+
+def requested(ctx, endpoint, service, rid):
+    """A worker offering service and a REQ client that asked it rid: (worker, client)."""
+    w = ready_worker(ctx, endpoint, service)
+    s = req_client(ctx, endpoint)
+    ask(s, service, rid)
+    return w, s
+
+
+def answer(w, client, s, service, rid, payload=b"{}"):
+    """The worker answers rid with 200 and payload; the client gets exactly that."""
+    w.reply(client, [rid.encode(), b"200", payload])
+    head = [MDPC] if s.type == zmq.REQ else [b"", MDPC]
+    got = s.recv_multipart()
+    assert got == head + [service.encode(), rid.encode(), b"200", payload], got
 
 
 # ---- error paths first ------------------------------------------------------------------
@@ -159,13 +178,9 @@ def test_garbage_frames_do_not_kill_the_broker(ctx, broker):
     d.close()
     time.sleep(0.2)
     assert broker.proc.poll() is None, "broker died on garbage"
-    w = Worker(ctx, broker.endpoint, "after.garbage")
-    wait_for_service(ctx, broker.endpoint, "after.garbage")
-    s = req_client(ctx, broker.endpoint)
-    s.send_multipart([MDPC, b"after.garbage"] + envelope("g1"))
-    client, body = w.recv_request()
-    w.reply(client, [body[0], b"200", b"{}"])
-    assert s.recv_multipart() == [MDPC, b"after.garbage", b"g1", b"200", b"{}"]
+    w, s = requested(ctx, broker.endpoint, "after.garbage", "g1")
+    client, _ = w.recv_request()
+    answer(w, client, s, "after.garbage", "g1")
     s.close()
     w.close()
 
@@ -181,8 +196,7 @@ def test_unknown_worker_heartbeat_is_answered_with_disconnect(ctx, broker):
 
 
 def test_second_ready_disconnects_the_worker(ctx, broker):
-    w = Worker(ctx, broker.endpoint, "twice")
-    wait_for_service(ctx, broker.endpoint, "twice")
+    w = ready_worker(ctx, broker.endpoint, "twice")
     w.sock.send_multipart([b"", MDPW, READY, b"twice"])
     got = w.recv()
     assert got == (DISCONNECT, []), got
@@ -193,7 +207,7 @@ def test_second_ready_disconnects_the_worker(ctx, broker):
 def test_full_queue_is_answered_503_queue_full(ctx, small_broker):
     d = dealer_client(ctx, small_broker.endpoint)
     for rid in ("q1", "q2", "q3"):
-        d.send_multipart([b"", MDPC, b"nobody.home"] + envelope(rid))
+        ask(d, "nobody.home", rid)
     frames = d.recv_multipart()
     assert frames[:5] == [b"", MDPC, b"nobody.home", b"q3", b"503"], frames
     assert json.loads(frames[5])["error"]["code"] == "queue_full"
@@ -203,7 +217,7 @@ def test_full_queue_is_answered_503_queue_full(ctx, small_broker):
 def test_request_waiting_past_ttl_is_answered_503(ctx, small_broker):
     d = dealer_client(ctx, small_broker.endpoint)
     t0 = time.monotonic()
-    d.send_multipart([b"", MDPC, b"nobody.ttl"] + envelope("t1"))
+    ask(d, "nobody.ttl", "t1")
     frames = d.recv_multipart()
     waited = time.monotonic() - t0
     assert frames[:5] == [b"", MDPC, b"nobody.ttl", b"t1", b"503"], frames
@@ -217,7 +231,7 @@ def test_request_waiting_past_ttl_is_answered_503(ctx, small_broker):
 @pytest.fixture(scope="module")
 def byte_broker():
     # 1 MiB asked; the broker raises it to one largest frame (64 MiB) + 64 KiB.
-    b = Broker("bytes", BROKER_HELD_BYTES=1 << 20, BROKER_REQUEST_TTL_MS=800)
+    b = mdp_broker("bytes", BROKER_HELD_BYTES=1 << 20, BROKER_REQUEST_TTL_MS=800)
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM at teardown"
 
@@ -229,7 +243,7 @@ def test_a_frame_over_the_size_limit_drops_its_sender_not_the_broker(ctx, byte_b
     d = dealer_client(ctx, byte_broker.endpoint)
     mon = d.get_monitor_socket(zmq.EVENT_DISCONNECTED)
     mon.rcvtimeo = 3000
-    d.send_multipart([b"", MDPC, b"nobody.big"] + envelope("big") + [b"x" * (65 << 20)])
+    ask(d, "nobody.big", "big", b"x" * (65 << 20))
     assert mon.recv_multipart()[0][:2] == zmq.EVENT_DISCONNECTED.to_bytes(2, "little")
     d.disable_monitor()
     mon.close()
@@ -244,7 +258,7 @@ def test_request_bytes_held_are_bounded_and_answered_503_beyond(ctx, byte_broker
     d = dealer_client(ctx, byte_broker.endpoint)
     blob = b"x" * 8_000_000
     for i in range(9):
-        d.send_multipart([b"", MDPC, b"nobody.bytes"] + envelope("b%d" % i) + [blob])
+        ask(d, "nobody.bytes", "b%d" % i, blob)
     frames = d.recv_multipart()
     assert frames[3:5] == [b"b8", b"503"], frames[:5]
     err = json.loads(frames[5])["error"]
@@ -255,7 +269,7 @@ def test_request_bytes_held_are_bounded_and_answered_503_beyond(ctx, byte_broker
     for _ in range(8):
         assert d.recv_multipart()[4] == b"503"
     assert json.loads(call(ctx, byte_broker.endpoint, "mmi.status")[0])["heldBytes"] == 0
-    d.send_multipart([b"", MDPC, b"nobody.bytes"] + envelope("again") + [blob])
+    ask(d, "nobody.bytes", "again", blob)
     frames = d.recv_multipart()
     assert frames[3:5] == [b"again", b"503"], frames[:5]
     assert json.loads(frames[5])["error"]["code"] == "service_unavailable"  # its TTL, not the bound
@@ -264,11 +278,11 @@ def test_request_bytes_held_are_bounded_and_answered_503_beyond(ctx, byte_broker
 
 def test_ttl_message_escapes_a_hostile_service_name(ctx, small_broker):
     d = dealer_client(ctx, small_broker.endpoint)
-    d.send_multipart([b"", MDPC, b'x"}\\'] + envelope("t2"))
+    ask(d, 'x"}\\', "t2")
     frames = d.recv_multipart()
     assert frames[4] == b"503"
     assert json.loads(frames[5])["error"]["message"].endswith('x"}\\')
-    d.send_multipart([b"", MDPC, b'"' * 255] + envelope("t3"))
+    ask(d, '"' * 255, "t3")
     frames = d.recv_multipart()
     assert frames[3:5] == [b"t3", b"503"], frames
     assert json.loads(frames[5])["error"]["code"] == "service_unavailable"
@@ -278,25 +292,20 @@ def test_ttl_message_escapes_a_hostile_service_name(ctx, small_broker):
 # ---- 7/MDP routing ----------------------------------------------------------------------
 
 def test_request_and_reply_travel_through_the_broker(ctx, broker):
-    w = Worker(ctx, broker.endpoint, "echo")
-    wait_for_service(ctx, broker.endpoint, "echo")
-    s = req_client(ctx, broker.endpoint)
-    s.send_multipart([MDPC, b"echo"] + envelope("r1"))
+    w, s = requested(ctx, broker.endpoint, "echo", "r1")
     client, body = w.recv_request()
     assert body == envelope("r1")      # a single-service worker gets the plain REQUEST
-    w.reply(client, [b"r1", b"200", b'{"ok":true}'])
-    assert s.recv_multipart() == [MDPC, b"echo", b"r1", b"200", b'{"ok":true}']
+    answer(w, client, s, "echo", "r1", b'{"ok":true}')
     s.close()
     w.close()
 
 
 def test_dealer_client_has_many_requests_in_flight(ctx, broker):
-    w = Worker(ctx, broker.endpoint, "many")
-    wait_for_service(ctx, broker.endpoint, "many")
+    w = ready_worker(ctx, broker.endpoint, "many")
     d = dealer_client(ctx, broker.endpoint)
     rids = ["m%d" % i for i in range(20)]
     for rid in rids:
-        d.send_multipart([b"", MDPC, b"many"] + envelope(rid))
+        ask(d, "many", rid)
     for _ in rids:
         client, body = w.recv_request()
         w.reply(client, [body[0], b"200", b"{}"])
@@ -311,11 +320,10 @@ def test_dealer_client_has_many_requests_in_flight(ctx, broker):
 
 
 def test_multi_service_worker_serves_each_service(ctx, broker):
-    w = Worker(ctx, broker.endpoint, "multi.a", "multi.b")
-    wait_for_service(ctx, broker.endpoint, "multi.b")
+    w = ready_worker(ctx, broker.endpoint, "multi.a", "multi.b")
     for svc in ("multi.a", "multi.b"):
         s = req_client(ctx, broker.endpoint)
-        s.send_multipart([MDPC, svc.encode()] + envelope("x"))
+        ask(s, svc, "x")
         client, body = w.recv_request()
         # extension: a worker that offers several services is told which one is asked for
         assert body == [svc.encode()] + envelope("x"), body
@@ -326,17 +334,15 @@ def test_multi_service_worker_serves_each_service(ctx, broker):
 
 
 def test_least_recently_used_worker_gets_the_next_request(ctx, broker):
-    w1 = Worker(ctx, broker.endpoint, "lru")
-    wait_for_service(ctx, broker.endpoint, "lru", 1)
-    w2 = Worker(ctx, broker.endpoint, "lru")
-    wait_for_service(ctx, broker.endpoint, "lru", 2)
+    w1 = ready_worker(ctx, broker.endpoint, "lru")
+    w2 = ready_worker(ctx, broker.endpoint, "lru", workers=2)
     order = []
     poller = zmq.Poller()
     poller.register(w1.sock, zmq.POLLIN)
     poller.register(w2.sock, zmq.POLLIN)
     for i in range(4):
         s = req_client(ctx, broker.endpoint)
-        s.send_multipart([MDPC, b"lru"] + envelope("l%d" % i))
+        ask(s, "lru", "l%d" % i)
         served = False
         deadline = time.monotonic() + 2.0
         while not served and time.monotonic() < deadline:
@@ -360,8 +366,7 @@ def test_mmi_service_answers_200_for_a_live_service_and_404_otherwise(ctx, broke
     w = Worker(ctx, broker.endpoint, "mmi.probe.target")  # reserved name: refused
     assert w.recv() == (DISCONNECT, [])
     w.close()
-    w = Worker(ctx, broker.endpoint, "probe")
-    wait_for_service(ctx, broker.endpoint, "probe")
+    w = ready_worker(ctx, broker.endpoint, "probe")
     assert call(ctx, broker.endpoint, "mmi.service", b"probe") == [b"200"]
     assert call(ctx, broker.endpoint, "mmi.service", b"no.such.service") == [b"404"]
     w.close()
@@ -383,17 +388,13 @@ def test_mmi_status_is_json_naming_services_and_counts(ctx, broker):
 # ---- heartbeats and hand-back ---------------------------------------------------------
 
 def test_request_held_by_a_vanished_worker_goes_to_another(ctx, broker):
-    w1 = Worker(ctx, broker.endpoint, "vanish")
-    wait_for_service(ctx, broker.endpoint, "vanish")
-    s = req_client(ctx, broker.endpoint)
-    s.send_multipart([MDPC, b"vanish"] + envelope("v1"))
+    w1, s = requested(ctx, broker.endpoint, "vanish", "v1")
     w1.recv_request()
     w1.close()                     # no DISCONNECT, no more heartbeats
     w2 = Worker(ctx, broker.endpoint, "vanish")
     client, body = w2.recv_request(timeout=3.0)
     assert body == envelope("v1")
-    w2.reply(client, [b"v1", b"200", b"{}"])
-    assert s.recv_multipart() == [MDPC, b"vanish", b"v1", b"200", b"{}"]
+    answer(w2, client, s, "vanish", "v1")
     s.close()
     w2.close()
 
@@ -403,20 +404,18 @@ def test_a_large_body_reaches_each_worker_whole_and_again_after_a_hand_back(ctx,
     # copied, while the broker keeps the body for a hand-back: every worker that gets it, a
     # multi-service one too, must see the same bytes, and the reply must still come back.
     blob = os.urandom(3 << 20)
-    w1 = Worker(ctx, broker.endpoint, "bulky", "bulky.other")
-    wait_for_service(ctx, broker.endpoint, "bulky")
+    w1 = ready_worker(ctx, broker.endpoint, "bulky", "bulky.other")
     s = req_client(ctx, broker.endpoint)
-    s.send_multipart([MDPC, b"bulky"] + envelope("L1") + [blob])
+    ask(s, "bulky", "L1", blob)
     _, body = w1.recv_request()
     assert body[0] == b"bulky" and body[1:] == envelope("L1") + [blob]
     w1.close()                     # gone while it held the request
     w2 = Worker(ctx, broker.endpoint, "bulky")
     client, body = w2.recv_request(timeout=3.0)
     assert body == envelope("L1") + [blob]
-    w2.reply(client, [b"L1", b"200", b"{}"])
-    assert s.recv_multipart() == [MDPC, b"bulky", b"L1", b"200", b"{}"]
+    answer(w2, client, s, "bulky", "L1")
     for i in range(3):             # and again, with the body released after each reply
-        s.send_multipart([MDPC, b"bulky"] + envelope("L%d" % (i + 2)) + [blob])
+        ask(s, "bulky", "L%d" % (i + 2), blob)
         client, body = w2.recv_request()
         assert body[-1] == blob
         w2.reply(client, [body[0], b"200", b"{}"])
@@ -427,20 +426,17 @@ def test_a_large_body_reaches_each_worker_whole_and_again_after_a_hand_back(ctx,
 
 
 def test_late_reply_from_a_dead_worker_is_not_forwarded_twice(ctx, broker):
-    w1 = Worker(ctx, broker.endpoint, "frozen")
-    wait_for_service(ctx, broker.endpoint, "frozen")
-    w2 = Worker(ctx, broker.endpoint, "frozen")
-    wait_for_service(ctx, broker.endpoint, "frozen", 2)
+    w1 = ready_worker(ctx, broker.endpoint, "frozen")
+    w2 = ready_worker(ctx, broker.endpoint, "frozen", workers=2)
     d = dealer_client(ctx, broker.endpoint)
-    d.send_multipart([b"", MDPC, b"frozen"] + envelope("f1"))
+    ask(d, "frozen", "f1")
     # w1 joined first, so it is least recently used and gets the request
     client1, _ = w1.recv_request()
     w1.heartbeats = False
     # w1 now freezes (silent). w2 keeps heartbeating and gets the hand-back.
     client2, body = w2.recv_request(timeout=3.0)
     assert body == envelope("f1"), "the hand-back never reached the second worker"
-    w2.reply(client2, [b"f1", b"200", b"second"])
-    assert d.recv_multipart() == [b"", MDPC, b"frozen", b"f1", b"200", b"second"]
+    answer(w2, client2, d, "frozen", "f1", b"second")
     w1.reply(client1, [b"f1", b"200", b"first"])
     assert w1.recv(timeout=2.0) == (DISCONNECT, []), "late worker was not told to go"
     assert not d.poll(500), "the late reply was forwarded"
@@ -450,10 +446,9 @@ def test_late_reply_from_a_dead_worker_is_not_forwarded_twice(ctx, broker):
 
 
 def test_slow_worker_that_heartbeats_keeps_its_request(ctx, broker):
-    slow = Worker(ctx, broker.endpoint, "slow")
-    wait_for_service(ctx, broker.endpoint, "slow")
+    slow = ready_worker(ctx, broker.endpoint, "slow")
     d = dealer_client(ctx, broker.endpoint)
-    d.send_multipart([b"", MDPC, b"slow"] + envelope("s1"))
+    ask(d, "slow", "s1")
     client, _ = slow.recv_request()
     other = Worker(ctx, broker.endpoint, "slow")
     t_end = time.monotonic() + 8 * HEARTBEAT_MS / 1000.0
@@ -462,8 +457,7 @@ def test_slow_worker_that_heartbeats_keeps_its_request(ctx, broker):
         assert slow.recv(0.1) is None
         other.heartbeat()
         assert other.recv(0.0) is None, "the request was taken from a live worker"
-    slow.reply(client, [b"s1", b"200", b"done"])
-    assert d.recv_multipart() == [b"", MDPC, b"slow", b"s1", b"200", b"done"]
+    answer(slow, client, d, "slow", "s1", b"done")
     assert not d.poll(300)
     d.close()
     slow.close()
@@ -472,7 +466,7 @@ def test_slow_worker_that_heartbeats_keeps_its_request(ctx, broker):
 
 def test_request_handed_back_three_times_is_answered_500(ctx, broker):
     d = dealer_client(ctx, broker.endpoint)
-    d.send_multipart([b"", MDPC, b"poison"] + envelope("p1"))
+    ask(d, "poison", "p1")
     for attempt in range(3):
         w = Worker(ctx, broker.endpoint, "poison")
         client, body = w.recv_request()
@@ -486,8 +480,7 @@ def test_request_handed_back_three_times_is_answered_500(ctx, broker):
 
 
 def test_worker_that_disconnects_is_forgotten(ctx, broker):
-    w = Worker(ctx, broker.endpoint, "leaver")
-    wait_for_service(ctx, broker.endpoint, "leaver")
+    w = ready_worker(ctx, broker.endpoint, "leaver")
     w.sock.send_multipart([b"", MDPW, DISCONNECT])
     time.sleep(0.1)
     assert call(ctx, broker.endpoint, "mmi.service", b"leaver") == [b"404"]
@@ -497,25 +490,23 @@ def test_worker_that_disconnects_is_forgotten(ctx, broker):
 # ---- SIGTERM ------------------------------------------------------------------------------
 
 def test_sigterm_drains_in_flight_requests_and_exits_0(ctx):
-    b = Broker("drain")
+    b = mdp_broker("drain")
     try:
-        w = Worker(ctx, b.endpoint, "drain")
-        wait_for_service(ctx, b.endpoint, "drain")
+        w = ready_worker(ctx, b.endpoint, "drain")
         d = dealer_client(ctx, b.endpoint)
-        d.send_multipart([b"", MDPC, b"drain"] + envelope("held"))
+        ask(d, "drain", "held")
         client, _ = w.recv_request()
-        d.send_multipart([b"", MDPC, b"nobody.drain"] + envelope("queued"))
+        ask(d, "nobody.drain", "queued")
         time.sleep(0.1)
         b.proc.send_signal(signal.SIGTERM)
         frames = d.recv_multipart()
         assert frames[2:5] == [b"nobody.drain", b"queued", b"503"], frames
         assert json.loads(frames[5])["error"]["code"] == "shutting_down"
-        d.send_multipart([b"", MDPC, b"drain"] + envelope("new"))
+        ask(d, "drain", "new")
         frames = d.recv_multipart()
         assert frames[3:5] == [b"new", b"503"], frames
         assert b.proc.poll() is None, "broker left before the in-flight reply"
-        w.reply(client, [b"held", b"200", b"{}"])
-        assert d.recv_multipart() == [b"", MDPC, b"drain", b"held", b"200", b"{}"]
+        answer(w, client, d, "drain", "held")
         assert w.recv(timeout=2.0) == (DISCONNECT, [])
         assert b.proc.wait(5) == 0
         d.close()

@@ -1,15 +1,15 @@
 """Fault injection: processes SIGKILLed or frozen at random moments mid-job, PostgreSQL stopped
-and started; after every round the job reaches a terminal state soon after the restart, every
-item has exactly one outcome, the stored counters equal the outcomes, and every ticket marked
-succeeded is deleted.
+and started, two of them at once, and outages longer than every chunk lease and attempt;
+after every round the job completes soon after the restart, every item has exactly one
+outcome, the stored counters equal the outcomes, and every ticket marked succeeded is deleted.
 
 `make test` runs a short version; `make chaos` the long one (CHAOS_ROUNDS=20,
-CHAOS_ITEMS=100000). CHAOS_SEED replays a run: the seed is printed at the start.
+CHAOS_ITEMS=100000, CHAOS_OUTAGE_S=60: the long-outage rounds run only when it is set).
+CHAOS_SEED replays a run: the seed is printed at the start.
 """
 import os
 import random
 import signal
-import subprocess
 import time
 
 import pytest
@@ -21,6 +21,12 @@ ITEMS = int(os.environ.get("CHAOS_ITEMS", "50000"))
 SEED = int(os.environ.get("CHAOS_SEED", str(random.SystemRandom().randrange(1 << 30))))
 VICTIMS = ["worker-1", "worker-2", "broker", "progress-hub", "http-edge"]
 TERMINAL_AFTER_RESTART_S = 10
+# Two at once, PostgreSQL ("postgres": an immediate stop, as a crash) among them.
+PAIRS = [("broker", "worker-1"), ("worker-1", "worker-2"), ("broker", "postgres"),
+         ("worker-2", "postgres")]
+# Away far longer than CHUNK_LEASE_MS x CHUNK_MAX_ATTEMPTS (25 s by default).
+OUTAGE_S = float(os.environ.get("CHAOS_OUTAGE_S", "0"))
+LONG = [("broker",), ("worker-1", "worker-2"), ("postgres",), ("broker", "postgres")]
 
 
 def job_row(system, job_id):
@@ -73,30 +79,63 @@ def rng():
     return random.Random(SEED)
 
 
-@pytest.mark.parametrize("round_no", range(ROUNDS))
-def test_a_random_process_killed_mid_job_loses_and_doubles_nothing(system, admin_token, rng,
-                                                                     round_no):
-    job_id = start_job(system, admin_token, f"chaos{round_no}x{SEED}")
-    victims = rng.sample(VICTIMS, rng.randint(1, 2))
+def stop(system, victim):
+    if victim == "postgres":
+        system.pg_ctl("-m", "immediate", "stop")
+    else:
+        system.kill(victim, signal.SIGKILL)
+
+
+def outage_round(system, token, tag, victims, down_s, delay_s=0.0):
+    """A job, victims stopped delay_s after it is under way, started again down_s later; the
+    job must stay running meanwhile (read while PostgreSQL is up) and complete exactly."""
+    job_id = start_job(system, token, tag)
     wait_running(system, job_id)
-    time.sleep(rng.uniform(0.0, 0.3))
+    time.sleep(delay_s)
+    at_kill = job_row(system, job_id)
     try:
         for victim in victims:
-            system.kill(victim, signal.SIGKILL)
-        at_kill = job_row(system, job_id)
-        time.sleep(rng.uniform(0.0, 1.0))
+            stop(system, victim)
+        deadline = time.time() + down_s
+        while time.time() < deadline:
+            if "postgres" not in victims:
+                row = job_row(system, job_id)
+                assert row[0] == "running", f"the job ended while {victims} were down: {row}"
+            time.sleep(min(1.0, max(0.0, deadline - time.time())))
     finally:
         system.manage("up")
     assert at_kill[0] == "running", f"the job was not mid-way when {victims} died: {at_kill}"
     restarted = time.time()
     status, total, processed, ok, bad = wait_terminal_db(system, job_id, TERMINAL_AFTER_RESTART_S
                                                          + ITEMS / 5000)
-    print(f"round {round_no}: killed {victims} at {at_kill[2]}/{ITEMS} items, "
+    print(f"{tag}: stopped {list(victims)} at {at_kill[2]}/{ITEMS} items for {down_s:.1f} s, "
           f"terminal {time.time() - restarted:.1f} s after restart")
-    assert status == "completed", (victims, status)
+    assert status == "completed", (victims, status, system.psql(
+        f"SELECT error FROM jobs WHERE id = '{job_id}'"))
     assert (total, processed, ok, bad) == (ITEMS, ITEMS, ITEMS, 0), (victims, processed, ok, bad)
     assert_every_item_once(system, job_id, ITEMS)
     assert_exact(system, job_id)
+
+
+@pytest.mark.parametrize("round_no", range(ROUNDS))
+def test_a_random_process_killed_mid_job_loses_and_doubles_nothing(system, admin_token, rng,
+                                                                     round_no):
+    victims = rng.sample(VICTIMS, rng.randint(1, 2))
+    delay_s = rng.uniform(0.0, 0.3)
+    outage_round(system, admin_token, f"chaos{round_no}x{SEED}", victims, rng.uniform(0.0, 1.0),
+                 delay_s)
+
+
+@pytest.mark.parametrize("victims", PAIRS, ids="+".join)
+def test_two_processes_stopped_at_once_lose_and_double_nothing(system, admin_token, rng, victims):
+    outage_round(system, admin_token, f"chaos{'.'.join(victims)}x{SEED}", victims,
+                 rng.uniform(0.0, 1.0))
+
+
+@pytest.mark.skipif(OUTAGE_S <= 0, reason="long outages: make chaos (CHAOS_OUTAGE_S)")
+@pytest.mark.parametrize("victims", LONG, ids="+".join)
+def test_a_long_outage_fails_no_job(system, admin_token, victims):
+    outage_round(system, admin_token, f"chaosL{'.'.join(victims)}x{SEED}", victims, OUTAGE_S)
 
 
 def test_a_frozen_worker_is_declared_dead_and_its_late_work_counts_once(system, admin_token):
@@ -121,11 +160,7 @@ def test_a_frozen_worker_is_declared_dead_and_its_late_work_counts_once(system, 
 def test_postgres_stopped_and_started_mid_job_still_completes_exactly(system, admin_token):
     job_id = start_job(system, admin_token, f"chaosP{SEED}")
     wait_running(system, job_id)
-    pg_ctl = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", f"{system.env['VAR_DIR']}/pg/data",
-              "-m", "fast", "-w", "stop"]
-    if os.geteuid() == 0:
-        pg_ctl = ["runuser", "-u", "postgres", "--"] + pg_ctl
-    subprocess.run(pg_ctl, check=True, capture_output=True, timeout=60)
+    system.pg_ctl("-m", "fast", "stop")
     time.sleep(1.0)
     system.manage("up")
     status, total, processed, ok, bad = wait_terminal_db(system, job_id, 60)

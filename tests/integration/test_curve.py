@@ -16,7 +16,7 @@ import pytest
 import zmq
 
 from conftest import read_cert
-from harness import BIN, Process, free_port
+from harness import BIN, Broker, Process, free_port
 from test_broker_mdp import MDPC, MDPW, READY, REQUEST, REPLY, HEARTBEAT
 HEARTBEAT_MS = 200
 
@@ -98,19 +98,8 @@ def sock(ctx, kind, endpoint, keys=None, identity=None):
 # ---- processes -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
-
-
-@pytest.fixture(scope="module")
 def broker(keys):
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
-    env = dict(os.environ, BROKER_ENDPOINT=endpoint, HEARTBEAT_MS=str(HEARTBEAT_MS),
-               BROKER_REQUEST_TTL_MS="1000", **keys.server_env())
-    b = Process("test_curve.broker", "broker", env)
-    b.endpoint = endpoint
+    b = Broker("test_curve.broker", HEARTBEAT_MS, BROKER_REQUEST_TTL_MS=1000, **keys.server_env())
     yield b
     assert b.stop() == 0, "broker did not exit 0 on SIGTERM"
 

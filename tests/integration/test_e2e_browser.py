@@ -10,7 +10,7 @@ import subprocess
 import time
 import uuid
 
-from test_jobs import make_tickets, TERMINAL
+from test_jobs import failed_job_of, make_tickets, TERMINAL
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 E2E = os.path.join(ROOT, "tests", "e2e")
@@ -69,6 +69,14 @@ def test_an_admin_cancels_a_larger_job_from_its_live_card(system, admin_token, t
                                  token=admin_token)
     assert later["status"] in TERMINAL and later["processed"] == job["processed"], later
     assert later["itemsTotal"] == 150000 - job["processed"]
+
+
+def test_an_admin_resumes_a_failed_job_from_its_page(system, admin_token):
+    ids = make_tickets(system, 300, f"e2eR{uuid.uuid4().hex[:8]}")
+    job_id, _ = failed_job_of(system, ids)
+    run_scenario(system, "admin-resume", JOB_ID=job_id, COUNT=len(ids))
+    status, _, job = system.request("GET", f"/api/jobs/{job_id}?itemsLimit=1", token=admin_token)
+    assert status == 200 and job["status"] == "completed" and job["succeeded"] == 300, job
 
 
 def test_an_admin_creates_edits_deletes_and_restores_a_ticket_then_an_expired_token_logs_out(system):

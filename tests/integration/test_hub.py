@@ -344,11 +344,17 @@ def test_a_client_that_connects_mid_job_gets_its_progress_at_once(system, pub):
     other.close()
 
 
-def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
+def agent_watching(system):
+    """A new agent connected (and settled) and the id of a job of theirs yet to start:
+    (owner, ws, job)."""
     owner = make_user(system)
     ws = connect(system, sign(system, owner, "agent"))
     time.sleep(0.2)
-    job = str(uuid.uuid4())
+    return owner, ws, str(uuid.uuid4())
+
+
+def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
+    owner, ws, job = agent_watching(system)
     pub.send("created", job, owner, total=2000)
     for i in range(1, 2001):
         pub.send("progress", job, owner, processed=i, total=2000)
@@ -365,10 +371,7 @@ def test_progress_is_throttled_and_never_follows_the_final_event(system, pub):
 
 
 def test_garbage_on_the_xsub_is_dropped_and_the_hub_carries_on(system, pub):
-    owner = make_user(system)
-    ws = connect(system, sign(system, owner, "agent"))
-    time.sleep(0.2)
-    job = str(uuid.uuid4())
+    owner, ws, job = agent_watching(system)
     pub.raw(b"garbage")
     pub.raw(b"jobs.created." + job.encode(), b"{not json")
     pub.raw(b"jobs.created." + job.encode(), b"{}", b"third frame")

@@ -3,7 +3,6 @@ idempotency, scoping, bounds, and crashes of workers, the broker and PostgreSQL 
 import json
 import signal
 import socket
-import subprocess
 import threading
 import time
 import uuid
@@ -402,6 +401,22 @@ def queued_job(system):
     return job_id, admin
 
 
+def failed_job_of(system, ids):
+    """A failed job, inserted directly, whose one chunk of ids its failure closed before any
+    item ran: what a resume re-opens. Returns its id and its creator (the first admin)."""
+    admin = system.psql("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    job_id = str(uuid.uuid4())
+    array = "ARRAY[" + ",".join(f"'{i}'" for i in ids) + "]::uuid[]"
+    system.psql(f"""INSERT INTO jobs (id, type, status, total, chunks_total, created_by,
+                                      finished_at, error)
+                    VALUES ('{job_id}', 'bulk-delete', 'failed', {len(ids)}, 1, '{admin}', now(),
+                            '{{"code":"chunk_failed","message":"chunk 0 failed"}}');
+                    INSERT INTO job_chunks (job_id, seq, first_item, ticket_ids, outcomes, status)
+                    VALUES ('{job_id}', 0, 0, {array}, array_fill(NULL::text, ARRAY[{len(ids)}]),
+                            'canceled')""")
+    return job_id, admin
+
+
 def end_job(system, job_id):
     system.psql(f"UPDATE jobs SET status = 'canceled', finished_at = now() "
                 f"WHERE id = '{job_id}' AND finished_at IS NULL")
@@ -487,12 +502,7 @@ def test_postgres_restarted_mid_job_still_completes(system, admin_token):
     ids = make_tickets(system, 30000, "bulkD")
     job, _ = create_job(system, admin_token, ids)
     time.sleep(0.5)
-    pgdata = f"{system.env['VAR_DIR']}/pg/data"
-    cmd = ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", pgdata, "-m", "immediate", "-w", "restart",
-           "-l", f"{system.env['VAR_DIR']}/log/postgres.log"]
-    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    system.pg_ctl("-m", "immediate", "restart")
     done = wait_terminal(system, admin_token, job["id"], timeout=120)
     assert done["status"] == "completed", done
     assert done["succeeded"] == 30000

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, error_of
+from test_jobs import failed_job_of
 
 SPEC_PATH = os.path.join(ROOT, "docs", "openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -365,6 +366,19 @@ def test_canceling_a_running_job_answers_the_canceled_job(system, admin_token):
     if status == 409:
         pytest.fail("the 100000-item job finished before the cancel: make the job larger")
     assert canceled["status"] == "canceled" and canceled["finishedAt"]
+
+
+def test_resuming_a_failed_job_answers_the_running_job(system, admin_token, agent_token):
+    ids = [new_ticket(system, admin_token)["id"] for _ in range(3)]
+    job_id, _ = failed_job_of(system, ids)
+    call(system, "POST", f"/api/jobs/{job_id}/resume", token=agent_token, expect=403)
+    call(system, "POST", f"/api/jobs/{uuid.uuid4()}/resume", token=admin_token, expect=404)
+    _, _, job = call(system, "POST", f"/api/jobs/{job_id}/resume", token=admin_token, expect=200)
+    assert job["status"] == "running" and job["error"] is None, job
+    done = wait_terminal(system, admin_token, job_id)
+    assert (done["status"], done["succeeded"]) == ("completed", 3), done
+    _, _, err = call(system, "POST", f"/api/jobs/{job_id}/resume", token=admin_token, expect=409)
+    assert error_of(err)["code"] == "job_not_failed"
 
 
 # ------------------------------------------------------------------ operations

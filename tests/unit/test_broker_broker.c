@@ -26,22 +26,15 @@ s_run (void *arg)
 
 static int s_port;
 
+//  A broker on a fresh inproc endpoint (written to endpoint, 64 bytes), heartbeat_ms
+//  apart, running in a thread.
 static harness_t *
-s_start_cfg (const broker_config_t *cfg);
-
-static harness_t *
-s_start (const char *endpoint, long queue_max, long ttl_ms)
+s_start_hb (char *endpoint, long queue_max, long ttl_ms, long heartbeat_ms)
 {
-    broker_config_t cfg = { .endpoint = endpoint, .heartbeat_ms = 100, .queue_max = queue_max,
-                            .request_ttl_ms = ttl_ms, .drain_ms = 2000, .bulk_reserve = 1,
-                            .held_bytes_max = 256L << 20 };
-    return s_start_cfg (&cfg);
-}
-
-static harness_t *
-s_start_cfg (const broker_config_t *cfg_in)
-{
-    broker_config_t cfg = *cfg_in;
+    snprintf (endpoint, 64, "inproc://test-broker-%d", s_port++);
+    broker_config_t cfg = { .endpoint = endpoint, .heartbeat_ms = heartbeat_ms,
+                            .queue_max = queue_max, .request_ttl_ms = ttl_ms, .drain_ms = 2000,
+                            .bulk_reserve = 1, .held_bytes_max = 256L << 20 };
     harness_t *h = (harness_t *) zmalloc (sizeof (harness_t));
     h->broker = broker_new (&cfg);
     if (!h->broker) {
@@ -50,6 +43,12 @@ s_start_cfg (const broker_config_t *cfg_in)
     }
     pthread_create (&h->thread, NULL, s_run, h);
     return h;
+}
+
+static harness_t *
+s_start (char *endpoint, long queue_max, long ttl_ms)
+{
+    return s_start_hb (endpoint, queue_max, ttl_ms, 100);
 }
 
 static int
@@ -111,44 +110,58 @@ s_send_request (zsock_t *client, const char *service, const char *rid)
     zmsg_send (&msg, client);
 }
 
-static void
-s_endpoint (char *buf, size_t len)
+//  A worker offering services: READY is sent.
+static zsock_t *
+s_worker_new (const char *endpoint, const char **services, size_t n)
 {
-    snprintf (buf, len, "inproc://test-broker-%d", s_port++);
+    zsock_t *worker = s_dealer (endpoint);
+    zmsg_t *ready = mdp_worker_ready_new (services, n);
+    zmsg_send (&ready, worker);
+    return worker;
+}
+
+//  Serves the next REQUEST the worker gets (it offers several services, so the service name
+//  comes first), copying its rid and, when service is not NULL, the service it names; ""
+//  on timeout.
+static void
+s_serve_one (zsock_t *worker, char *rid, char *service)
+{
+    *rid = 0;
+    if (service)
+        *service = 0;
+    mdp_msg_t *m = s_worker_recv (worker);
+    if (!m || m->command != MDPW_REQUEST) {
+        mdp_msg_destroy (&m);
+        return;
+    }
+    if (mdp_request_take_service (m, NULL, 0) == 0 && service)
+        strcpy (service, m->service);
+    svc_request_t *req = svc_request_decode (&m->body, NULL, 0);
+    if (req) {
+        strcpy (rid, req->rid);
+        zmsg_t *body = svc_reply_encode (req->rid, 200, "{}", 2);
+        zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
+        zmsg_send (&reply, worker);
+    }
+    svc_request_destroy (&req);
+    mdp_msg_destroy (&m);
 }
 
 TEST (test_request_and_reply_round_trip_through_the_broker)
 {
     char ep [64];
-    s_endpoint (ep, sizeof ep);
     harness_t *h = s_start (ep, 10, 5000);
     CHECK (h != NULL);
-    zsock_t *worker = s_dealer (ep);
-    zsock_t *client = s_dealer (ep);
     const char *services [] = { "unit.echo", "unit.other" };
-    zmsg_t *ready = mdp_worker_ready_new (services, 2);
-    zmsg_send (&ready, worker);
+    zsock_t *worker = s_worker_new (ep, services, 2);
+    zsock_t *client = s_dealer (ep);
     s_send_request (client, "unit.echo", "rid-1");
-
-    mdp_msg_t *m = s_worker_recv (worker);
-    int got_request = m && m->command == MDPW_REQUEST;
     //  It offers two services, so the broker names the one asked for first.
-    int named_ok = got_request && mdp_request_take_service (m, NULL, 0) == 0
-                && streq (m->service, "unit.echo");
-    svc_request_t *req = got_request ? svc_request_decode (&m->body, NULL, 0) : NULL;
-    if (req) {
-        zmsg_t *body = svc_reply_encode (req->rid, 200, "{\"ok\":1}", 8);
-        zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
-        zmsg_send (&reply, worker);
-    }
-    char rid [SVC_RID_MAX + 1] = "";
-    if (req)
-        strcpy (rid, req->rid);
-    svc_request_destroy (&req);
-    mdp_msg_destroy (&m);
+    char rid [SVC_RID_MAX + 1], named [MDP_SERVICE_MAX + 1];
+    s_serve_one (worker, rid, named);
 
     char service [MDP_SERVICE_MAX + 1] = "";
-    svc_reply_t *reply = got_request ? s_client_recv (client, service) : NULL;
+    svc_reply_t *reply = *rid ? s_client_recv (client, service) : NULL;
     int status = reply ? reply->status : 0;
     char reply_rid [SVC_RID_MAX + 1] = "";
     if (reply)
@@ -158,8 +171,7 @@ TEST (test_request_and_reply_round_trip_through_the_broker)
     zsock_destroy (&worker);
     int rc = s_stop (&h);
 
-    CHECK (got_request);
-    CHECK (named_ok);
+    CHECK_STR (named, "unit.echo");
     CHECK_STR (rid, "rid-1");
     CHECK_STR (service, "unit.echo");
     CHECK_STR (reply_rid, "rid-1");
@@ -170,7 +182,6 @@ TEST (test_request_and_reply_round_trip_through_the_broker)
 TEST (test_full_queue_and_stop_answer_503_with_the_rid)
 {
     char ep [64];
-    s_endpoint (ep, sizeof ep);
     harness_t *h = s_start (ep, 1, 5000);
     CHECK (h != NULL);
     zsock_t *client = s_dealer (ep);
@@ -201,14 +212,11 @@ TEST (test_full_queue_and_stop_answer_503_with_the_rid)
 TEST (test_mmi_status_counts_a_worker)
 {
     char ep [64];
-    s_endpoint (ep, sizeof ep);
     harness_t *h = s_start (ep, 10, 5000);
     CHECK (h != NULL);
-    zsock_t *worker = s_dealer (ep);
-    zsock_t *client = s_dealer (ep);
     const char *services [] = { "unit.status" };
-    zmsg_t *ready = mdp_worker_ready_new (services, 1);
-    zmsg_send (&ready, worker);
+    zsock_t *worker = s_worker_new (ep, services, 1);
+    zsock_t *client = s_dealer (ep);
     zclock_sleep (50);
     zmsg_t *msg = mdp_client_request_new (MMI_STATUS, NULL);
     zmsg_send (&msg, client);
@@ -235,47 +243,21 @@ TEST (test_mmi_status_counts_a_worker)
     CHECK_INT (rc, 0);
 }
 
-//  Serves the next REQUEST the worker gets (it offers several services, so the service name
-//  comes first) and copies its rid; "" on timeout.
-static void
-s_serve_one (zsock_t *worker, char *rid)
-{
-    *rid = 0;
-    mdp_msg_t *m = s_worker_recv (worker);
-    if (!m || m->command != MDPW_REQUEST) {
-        mdp_msg_destroy (&m);
-        return;
-    }
-    mdp_request_take_service (m, NULL, 0);
-    svc_request_t *req = svc_request_decode (&m->body, NULL, 0);
-    if (req) {
-        strcpy (rid, req->rid);
-        zmsg_t *body = svc_reply_encode (req->rid, 200, "{}", 2);
-        zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
-        zmsg_send (&reply, worker);
-    }
-    svc_request_destroy (&req);
-    mdp_msg_destroy (&m);
-}
-
 //  A chunk, then gap_ms later a GET, queue with no worker; then a worker offering both comes.
 static void
 s_chunk_then_get (int gap_ms, char *first, char *second)
 {
     char ep [64];
-    s_endpoint (ep, sizeof ep);
     harness_t *h = s_start (ep, 10, 5000);
     zsock_t *client = s_dealer (ep);
     s_send_request (client, SVC_JOBS_CHUNK, "chunk-1");
     zclock_sleep (gap_ms);
     s_send_request (client, SVC_TICKETS_GET, "get-1");
     zclock_sleep (50);
-    zsock_t *worker = s_dealer (ep);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
-    zmsg_t *ready = mdp_worker_ready_new (services, 2);
-    zmsg_send (&ready, worker);
-    s_serve_one (worker, first);
-    s_serve_one (worker, second);
+    zsock_t *worker = s_worker_new (ep, services, 2);
+    s_serve_one (worker, first, NULL);
+    s_serve_one (worker, second, NULL);
     zsock_destroy (&worker);
     zsock_destroy (&client);
     s_stop (&h);
@@ -336,19 +318,11 @@ static int
 s_two_workers_two_chunks (bool api_traffic, bool send_get, char *free_rid, char *next_rid)
 {
     char ep [64];
-    s_endpoint (ep, sizeof ep);
     //  A 1 s heartbeat: the workers below stay silent while the test waits on them.
-    broker_config_t cfg = { .endpoint = ep, .heartbeat_ms = 1000, .queue_max = 10,
-                            .request_ttl_ms = 5000, .drain_ms = 2000, .bulk_reserve = 1,
-                            .held_bytes_max = 256L << 20 };
-    harness_t *h = s_start_cfg (&cfg);
+    harness_t *h = s_start_hb (ep, 10, 5000, 1000);
     zsock_t *client = s_dealer (ep);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
-    zsock_t *a = s_dealer (ep), *b = s_dealer (ep);
-    zmsg_t *ready = mdp_worker_ready_new (services, 2);
-    zmsg_send (&ready, a);
-    ready = mdp_worker_ready_new (services, 2);
-    zmsg_send (&ready, b);
+    zsock_t *a = s_worker_new (ep, services, 2), *b = s_worker_new (ep, services, 2);
     zclock_sleep (50);
     //  BROKER_BULK_RESERVE is 1 here; a lone worker still takes chunks, as the two tests
     //  above show. The reserve holds only while API requests come in: one nobody serves.

@@ -12,14 +12,32 @@ TEST (test_the_id_is_the_routing_id_in_hex)
     zframe_destroy (&address);
 }
 
-TEST (test_a_service_named_twice_is_offered_once)
+//  A service table holding unit.a and unit.b.
+static zhashx_t *
+s_table (service_t **a, service_t **b)
 {
     zhashx_t *table = service_table_new ();
-    service_t *a = service_require (table, "unit.a", 10);
-    service_t *b = service_require (table, "unit.b", 10);
-    worker_t *w = worker_new ("01");
-    worker_add_service (w, a);
-    worker_add_service (w, b);
+    *a = service_require (table, "unit.a", 10);
+    *b = service_require (table, "unit.b", 10);
+    return table;
+}
+
+//  A worker offering first and, unless NULL, second.
+static worker_t *
+s_worker (const char *id, service_t *first, service_t *second)
+{
+    worker_t *w = worker_new (id);
+    worker_add_service (w, first);
+    if (second)
+        worker_add_service (w, second);
+    return w;
+}
+
+TEST (test_a_service_named_twice_is_offered_once)
+{
+    service_t *a, *b;
+    zhashx_t *table = s_table (&a, &b);
+    worker_t *w = s_worker ("01", a, b);
     worker_add_service (w, a);
     CHECK_INT (w->services_n, 2);
     CHECK_STR (w->id, "01");
@@ -31,14 +49,10 @@ TEST (test_a_service_named_twice_is_offered_once)
 
 TEST (test_waiting_puts_the_worker_in_each_idle_list_and_unwaiting_takes_it_out)
 {
-    zhashx_t *table = service_table_new ();
-    service_t *a = service_require (table, "unit.a", 10);
-    service_t *b = service_require (table, "unit.b", 10);
-    worker_t *first = worker_new ("01");
-    worker_add_service (first, a);
-    worker_t *w = worker_new ("02");
-    worker_add_service (w, a);
-    worker_add_service (w, b);
+    service_t *a, *b;
+    zhashx_t *table = s_table (&a, &b);
+    worker_t *first = s_worker ("01", a, NULL);
+    worker_t *w = s_worker ("02", a, b);
     worker_wait (first);
     worker_wait (w);
     CHECK (w->idle);

@@ -232,13 +232,12 @@ TEST (test_a_valid_server_config_makes_curve_server_sockets_and_one_zap_handler)
 
 TEST (test_role_names_parse_back_and_anything_else_is_no_role)
 {
-    CHECK_INT (curve_role_parse ("edge"), CURVE_ROLE_EDGE);
-    CHECK_INT (curve_role_parse ("worker"), CURVE_ROLE_WORKER);
-    CHECK_INT (curve_role_parse ("tool"), CURVE_ROLE_TOOL);
-    CHECK_INT (curve_role_parse ("admin"), CURVE_ROLE_NONE);
-    CHECK_INT (curve_role_parse ("Edge"), CURVE_ROLE_NONE);
-    CHECK_INT (curve_role_parse (""), CURVE_ROLE_NONE);
-    CHECK_INT (curve_role_parse (NULL), CURVE_ROLE_NONE);
+    static const struct { const char *name; int value; } roles [] = {
+        { "edge", CURVE_ROLE_EDGE }, { "worker", CURVE_ROLE_WORKER }, { "tool", CURVE_ROLE_TOOL },
+        { "admin", CURVE_ROLE_NONE }, { "Edge", CURVE_ROLE_NONE }, { "", CURVE_ROLE_NONE },
+        { NULL, CURVE_ROLE_NONE },
+    };
+    CHECK_PARSES (curve_role_parse, roles);
     CHECK_STR (curve_role_name (CURVE_ROLE_WORKER), "worker");
     CHECK_STR (curve_role_name (CURVE_ROLE_NONE), "");
 }

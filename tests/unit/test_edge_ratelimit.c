@@ -4,37 +4,53 @@
 
 #include <stdio.h>
 
+//  One take: key at now_ms, and whether it should pass.
+typedef struct { const char *key; int64_t now_ms; bool passes; } s_take_t;
+
+//  Runs takes in order against a fresh limiter of rate per second and burst; true when each
+//  passed or not as listed (says which did not). retry gets the last Retry-After.
+static bool
+s_takes (double rate, double burst, const s_take_t *takes, size_t n, int *retry)
+{
+    ratelimit_t *rl = ratelimit_new (rate, burst, 64);
+    bool ok = true;
+    for (size_t i = 0; i < n; i++)
+        if (ratelimit_take (rl, takes [i].key, takes [i].now_ms, retry) != takes [i].passes) {
+            fprintf (stderr, "  take %zu (%s at %lld ms): expected %s\n", i, takes [i].key,
+                     (long long) takes [i].now_ms, takes [i].passes ? "pass" : "refusal");
+            ok = false;
+        }
+    ratelimit_destroy (&rl);
+    return ok && rl == NULL;
+}
+
+#define S_N(array) (sizeof array / sizeof array [0])
+
 TEST (test_a_burst_passes_then_the_next_is_refused_with_retry_after)
 {
-    ratelimit_t *rl = ratelimit_new (1, 3, 64);
+    static const s_take_t takes [] = {
+        { "10.0.0.1", 1000, true }, { "10.0.0.1", 1000, true }, { "10.0.0.1", 1000, true },
+        { "10.0.0.1", 1000, false },
+    };
     int retry = 0;
-    for (int i = 0; i < 3; i++)
-        CHECK (ratelimit_take (rl, "10.0.0.1", 1000, &retry));
-    CHECK (!ratelimit_take (rl, "10.0.0.1", 1000, &retry));
+    CHECK (s_takes (1, 3, takes, S_N (takes), &retry));
     CHECK_INT (retry, 1);
-    ratelimit_destroy (&rl);
-    CHECK (rl == NULL);
 }
 
 TEST (test_tokens_come_back_with_time)
 {
-    ratelimit_t *rl = ratelimit_new (2, 2, 64);
+    static const s_take_t takes [] = {
+        { "u", 0, true }, { "u", 0, true }, { "u", 100, false }, { "u", 600, true },
+    };
     int retry = 0;
-    CHECK (ratelimit_take (rl, "u", 0, &retry));
-    CHECK (ratelimit_take (rl, "u", 0, &retry));
-    CHECK (!ratelimit_take (rl, "u", 100, &retry));
-    CHECK (ratelimit_take (rl, "u", 600, &retry));
-    ratelimit_destroy (&rl);
+    CHECK (s_takes (2, 2, takes, S_N (takes), &retry));
 }
 
 TEST (test_keys_have_their_own_buckets)
 {
-    ratelimit_t *rl = ratelimit_new (1, 1, 64);
+    static const s_take_t takes [] = { { "a", 0, true }, { "a", 0, false }, { "b", 0, true } };
     int retry = 0;
-    CHECK (ratelimit_take (rl, "a", 0, &retry));
-    CHECK (!ratelimit_take (rl, "a", 0, &retry));
-    CHECK (ratelimit_take (rl, "b", 0, &retry));
-    ratelimit_destroy (&rl);
+    CHECK (s_takes (1, 1, takes, S_N (takes), &retry));
 }
 
 TEST (test_a_zero_rate_disables_the_limit)

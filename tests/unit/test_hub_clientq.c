@@ -63,24 +63,28 @@ TEST (test_final_event_is_never_coalesced_and_follows_the_last_progress)
     clientq_destroy (&q);
 }
 
-TEST (test_a_full_queue_still_coalesces_progress)
+//  Pushes kind for JOB_A into a full queue of two (progress of JOB_A, then other of JOB_B):
+//  the push's result, or -1 when the queue then holds other than two.
+static int
+s_push_into_full (event_kind_t other, event_kind_t kind)
 {
     clientq_t *q = clientq_new (2);
     s_push (q, EVENT_PROGRESS, JOB_A, "a1");
-    s_push (q, EVENT_CREATED, JOB_B, "b0");
-    CHECK_INT (s_push (q, EVENT_PROGRESS, JOB_A, "a2"), CLIENTQ_COALESCED);
-    CHECK_INT (clientq_size (q), 2);
+    s_push (q, other, JOB_B, "b1");
+    clientq_result_t r = s_push (q, kind, JOB_A, "a2");
+    size_t size = clientq_size (q);
     clientq_destroy (&q);
+    return size == 2 ? (int) r : -1;
+}
+
+TEST (test_a_full_queue_still_coalesces_progress)
+{
+    CHECK_INT (s_push_into_full (EVENT_CREATED, EVENT_PROGRESS), CLIENTQ_COALESCED);
 }
 
 TEST (test_a_full_queue_refuses_a_final_event_so_the_client_is_dropped)
 {
-    clientq_t *q = clientq_new (2);
-    s_push (q, EVENT_PROGRESS, JOB_A, "a1");
-    s_push (q, EVENT_PROGRESS, JOB_B, "b1");
-    CHECK_INT (s_push (q, EVENT_COMPLETED, JOB_A, "a-done"), CLIENTQ_FULL);
-    CHECK_INT (clientq_size (q), 2);
-    clientq_destroy (&q);
+    CHECK_INT (s_push_into_full (EVENT_PROGRESS, EVENT_COMPLETED), CLIENTQ_FULL);
 }
 
 TEST (test_a_reader_that_never_reads_holds_at_most_max_messages)

@@ -66,6 +66,19 @@ s_verify_payload (const char *header, const char *payload, const char *key)
     return rc;
 }
 
+//  A payload of the fields given (JSON members, without braces) plus an exp a minute from
+//  now: a token of it would be valid but for what the fields say. Valid until next call.
+static const char *
+s_claims (const char *fields)
+{
+    static char payload [256];
+    snprintf (payload, sizeof payload, "{%s%s\"exp\":%ld}", fields, *fields ? "," : "",
+              (long) time (NULL) + 60);
+    return payload;
+}
+
+#define S_SUB "\"sub\":\"" SUB "\""
+
 TEST (test_new_refuses_a_short_secret)
 {
     jwt_hs256_t *jwt = jwt_hs256_new ("short", 5, 60);
@@ -91,17 +104,13 @@ TEST (test_signed_token_verifies_with_its_claims)
 
 TEST (test_hand_built_hs256_token_verifies)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"agent\",\"iat\":1,\"exp\":%ld}",
-              SUB, (long) time (NULL) + 60);
+    const char *payload = s_claims (S_SUB ",\"role\":\"agent\",\"iat\":1");
     CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, SECRET), 0);
 }
 
 TEST (test_alg_none_token_is_rejected)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
-              SUB, (long) time (NULL) + 60);
+    const char *payload = s_claims (S_SUB ",\"role\":\"admin\"");
     CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL), -1);
     //  Also with a signature part attached, which a lax verifier would ignore.
     CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, SECRET), -1);
@@ -109,18 +118,14 @@ TEST (test_alg_none_token_is_rejected)
 
 TEST (test_other_algorithms_are_rejected)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
-              SUB, (long) time (NULL) + 60);
+    const char *payload = s_claims (S_SUB ",\"role\":\"admin\"");
     CHECK_INT (s_verify_payload ("{\"alg\":\"HS384\",\"typ\":\"JWT\"}", payload, SECRET), -1);
     CHECK_INT (s_verify_payload ("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", payload, SECRET), -1);
 }
 
 TEST (test_bad_signature_is_rejected)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"admin\",\"exp\":%ld}",
-              SUB, (long) time (NULL) + 60);
+    const char *payload = s_claims (S_SUB ",\"role\":\"admin\"");
     CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, "another-secret-of-enough-length-0123456"), -1);
     //  And a flipped byte in a good token.
     jwt_hs256_t *jwt = s_jwt ();
@@ -157,21 +162,15 @@ TEST (test_token_without_exp_is_rejected)
 
 TEST (test_missing_or_non_uuid_sub_is_rejected)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"role\":\"admin\",\"exp\":%ld}", (long) time (NULL) + 60);
-    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
-    snprintf (payload, sizeof payload, "{\"sub\":\"admin\",\"role\":\"admin\",\"exp\":%ld}", (long) time (NULL) + 60);
-    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", s_claims ("\"role\":\"admin\""), SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", s_claims ("\"sub\":\"admin\",\"role\":\"admin\""),
+                                 SECRET), -1);
 }
 
 TEST (test_role_other_than_admin_or_agent_is_rejected)
 {
-    char payload [256];
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"role\":\"root\",\"exp\":%ld}",
-              SUB, (long) time (NULL) + 60);
-    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
-    snprintf (payload, sizeof payload, "{\"sub\":\"%s\",\"exp\":%ld}", SUB, (long) time (NULL) + 60);
-    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", s_claims (S_SUB ",\"role\":\"root\""), SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", s_claims (S_SUB), SECRET), -1);
 }
 
 TEST (test_garbage_strings_are_rejected)

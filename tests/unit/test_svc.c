@@ -213,10 +213,11 @@ TEST (test_rid_validity_follows_length_and_characters)
 
 TEST (test_role_names_parse_both_ways)
 {
-    CHECK_INT (svc_role_parse ("admin"), SVC_ROLE_ADMIN);
-    CHECK_INT (svc_role_parse ("agent"), SVC_ROLE_AGENT);
-    CHECK_INT (svc_role_parse ("root"), SVC_ROLE_NONE);
-    CHECK_INT (svc_role_parse (NULL), SVC_ROLE_NONE);
+    static const struct { const char *name; int value; } roles [] = {
+        { "admin", SVC_ROLE_ADMIN }, { "agent", SVC_ROLE_AGENT }, { "root", SVC_ROLE_NONE },
+        { NULL, SVC_ROLE_NONE },
+    };
+    CHECK_PARSES (svc_role_parse, roles);
     CHECK_STR (svc_role_name (SVC_ROLE_ADMIN), "admin");
     CHECK_STR (svc_role_name (SVC_ROLE_AGENT), "agent");
     CHECK_STR (svc_role_name (SVC_ROLE_NONE), "");

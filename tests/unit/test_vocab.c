@@ -45,6 +45,22 @@ TEST (test_tables_are_null_terminated_unique_and_sql_safe)
     }
 }
 
+TEST (test_sorts_and_deletion_filters_round_trip_and_the_defaults_are_entries)
+{
+    CHECK_INT (vocab_index (vocab_ticket_sorts, "subject"), VOCAB_SORT_SUBJECT);
+    CHECK_INT (vocab_index (vocab_ticket_deleted, "only"), VOCAB_DELETED_ONLY);
+    CHECK (vocab_ticket_sorts [VOCAB_TICKET_SORT_COUNT] == NULL);
+    CHECK (vocab_ticket_deleted [VOCAB_TICKET_DELETED_COUNT] == NULL);
+    //  Readers take the deletion filters by position: live, all, deleted.
+    CHECK_INT (VOCAB_DELETED_EXCLUDE, 0);
+    CHECK_INT (VOCAB_DELETED_ONLY, VOCAB_TICKET_DELETED_COUNT - 1);
+    CHECK_STR (vocab_ticket_statuses [VOCAB_TICKET_STATUS_DEFAULT], "open");
+    CHECK_STR (vocab_ticket_priorities [VOCAB_TICKET_PRIORITY_DEFAULT], "normal");
+    CHECK_STR (vocab_ticket_deleted [VOCAB_TICKET_DELETED_DEFAULT], "exclude");
+    char sort [VOCAB_SORT_TEXT_MAX];
+    CHECK_STR (vocab_ticket_sort_default (sort), "-createdAt");
+}
+
 TEST (test_limits_table_matches_the_constants)
 {
     CHECK_INT (vocab_limits_n, 11);
@@ -114,6 +130,7 @@ TEST (test_max_job_items_is_read_with_its_bounds)
 TEST_MAIN ("vocab",
     T (test_every_name_round_trips_through_its_index),
     T (test_tables_are_null_terminated_unique_and_sql_safe),
+    T (test_sorts_and_deletion_filters_round_trip_and_the_defaults_are_entries),
     T (test_limits_table_matches_the_constants),
     T (test_must_be_names_every_value_in_order),
     T (test_join_quotes_and_refuses_what_does_not_fit),

@@ -22,6 +22,30 @@ static int s_test_failed_checks;
     if (!g_ || strcmp (g_, w_)) { fprintf (stderr, "  %s:%d: %s: expected \"%s\", got \"%s\"\n", \
         __FILE__, __LINE__, #got, w_, g_ ? g_ : "(null)"); s_test_failed_checks++; return; } } while (0)
 
+//  Checks, for each row of a table of { const char *name; int value; }, that parse (name)
+//  gives value; a failure names the row.
+#define CHECK_PARSES(parse, rows) do { \
+    for (size_t i_ = 0; i_ < sizeof (rows) / sizeof (rows) [0]; i_++) { \
+        long long g_ = (long long) parse ((rows) [i_].name), w_ = (long long) (rows) [i_].value; \
+        if (g_ != w_) { fprintf (stderr, "  %s:%d: %s (\"%s\"): expected %lld, got %lld\n", \
+            __FILE__, __LINE__, #parse, (rows) [i_].name ? (rows) [i_].name : "(null)", w_, g_); \
+            s_test_failed_checks++; return; } } } while (0)
+
+//  The text {"key":"<piece repeated times>"}, for tests of lengths; the caller frees it.
+static inline char *
+test_json_repeat (const char *key, const char *piece, size_t times)
+{
+    size_t klen = strlen (key), plen = strlen (piece);
+    char *text = (char *) malloc (klen + plen * times + 8);
+    if (!text)
+        abort ();
+    char *p = text + sprintf (text, "{\"%s\":\"", key);
+    for (size_t i = 0; i < times; i++, p += plen)
+        memcpy (p, piece, plen);
+    strcpy (p, "\"}");
+    return text;
+}
+
 typedef struct { const char *name; void (*fn) (void); } test_case_t;
 #define TEST(name) static void name (void)
 #define T(name) { #name, name }

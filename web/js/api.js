@@ -31,8 +31,9 @@ export async function loadConfig() {
   return config;
 }
 
-// Ticket statuses and priorities, job statuses, item statuses and types, field limits: what
-// GET /api/meta answers (proto/vocab.h on the server), filled once by loadMeta at start.
+// Ticket statuses and priorities, job statuses, item statuses and types, a ticket list's
+// sorts and deletion filters, the defaults, field limits: what GET /api/meta answers
+// (proto/vocab.h on the server), filled once by loadMeta at start, before any view.
 export const vocab = {};
 
 export async function loadMeta() {

@@ -1,14 +1,16 @@
 // jobs.js: the jobs list (filtered by type and status, paged, live) and one job's page
-// (counters, progress, Cancel, and its items: failed first, filterable, paged).
+// (counters, progress, Cancel or Resume, and its items: failed first, filterable, paged).
 
 import { api, query, session, vocab, ApiError } from './api.js';
 import { h, mount, pill, progressBar, setProgress, num, when, shortId, toast, errorText } from './ui.js';
 import * as live from './live.js';
-import { cancelJob } from './tickets.js';
+import { cancelJob, jobAction } from './tickets.js';
 
-const listState = { type: '', status: '', page: 1, limit: 20 };
+// Kept across visits; the first starts from the API's page size (GET /api/meta).
+let listState = null;
 
 export function jobsView(main) {
+  listState ??= { type: '', status: '', page: 1, limit: vocab.limits.limitDefault };
   let alive = true;
   let seq = 0;
   let totalPages = 1;
@@ -130,6 +132,7 @@ export function jobView(main, id) {
   const title = h('h1', 'Job ', h('span.mono', shortId(id)));
   const statusBox = h('span');
   const cancel = h('button.btn.danger', { type: 'button', hidden: true, onclick: () => cancelJob(id, cancel) }, 'Cancel job');
+  const resume = h('button.btn', { type: 'button', hidden: true, onclick: () => jobAction('resume', id, resume) }, 'Resume job');
   const bar = progressBar({ progress: 0, status: 'queued' }, 'Job progress');
   const pct = h('span.job-pct');
   const stats = {};
@@ -147,7 +150,7 @@ export function jobView(main, id) {
 
   mount(main, h('div.page',
     h('nav.breadcrumb', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/jobs' }, 'Jobs'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', shortId(id))),
-    h('div.page-head', h('div.title-row', title, statusBox), h('div.page-actions', admin ? cancel : null)),
+    h('div.page-head', h('div.title-row', title, statusBox), h('div.page-actions', admin ? [cancel, resume] : null)),
     h('div.card.job-summary',
       h('div.job-card-bar.big', bar, pct),
       h('div.stats', stat('total', 'Total'), stat('processed', 'Processed'), stat('succeeded', 'Succeeded'), stat('failed', 'Failed')),
@@ -163,23 +166,26 @@ export function jobView(main, id) {
 
   function renderJob(j) {
     const wasRunning = job && !live.isTerminal(job);
+    const wasFailed = job?.status === 'failed';
     job = j;
     document.title = `Job ${shortId(id)} · ticketd`;
     statusBox.replaceChildren(pill(j.status));
     cancel.hidden = live.isTerminal(j);
+    resume.hidden = j.status !== 'failed';
     setProgress(bar, j);
     pct.textContent = `${Math.round(j.progress ?? 0)}%`;
     for (const k of ['total', 'processed', 'succeeded', 'failed']) stats[k].textContent = num(j[k]);
     stats.failed.classList.toggle('bad', j.failed > 0);
     errorBox.hidden = !j.error;
-    errorBox.textContent = j.error ? `Error: ${j.error}` : '';
+    errorBox.textContent = j.error ? `Error: ${j.error.message}` : '';
     meta.replaceChildren(
       h('dt', 'Type'), h('dd', j.type),
       h('dt', 'Created'), h('dd', when(j.createdAt)),
       h('dt', 'Started'), h('dd', when(j.startedAt)),
       h('dt', 'Finished'), h('dd', when(j.finishedAt)),
       h('dt', 'Job id'), h('dd.mono', j.id));
-    if (wasRunning && live.isTerminal(j)) loadItems();
+    // Items change state when the job ends, and when a resume makes them pending again.
+    if ((wasRunning && live.isTerminal(j)) || (wasFailed && !live.isTerminal(j))) loadItems();
   }
 
   async function loadItems(first) {

@@ -37,11 +37,12 @@ function newer(job, prev) {
   return isTerminal(job) || (job.processed ?? 0) >= (prev.processed ?? 0);
 }
 
-export function update(job) {
+// reopen: the server has just answered that the job runs again (a resume): take it.
+export function update(job, reopen = false) {
   if (!job?.id) return;
   heardAt.set(job.id, Date.now());
   const prev = jobs.get(job.id);
-  if (prev && !newer(job, prev)) return;
+  if (prev && !reopen && !newer(job, prev)) return;
   const { items, itemsTotal, ...bare } = job;
   jobs.set(job.id, bare);
   if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) announce(bare);
@@ -56,7 +57,7 @@ function announce(job) {
   } else if (job.status === 'canceled') {
     toast(`${what} canceled after ${num(job.processed)} of ${num(job.total)}.`, 'warning');
   } else {
-    toast(`${what} failed${job.error ? `: ${job.error}` : '.'}`, 'error');
+    toast(`${what} failed${job.error ? `: ${job.error.message}` : '.'}`, 'error');
   }
 }
 
@@ -96,11 +97,11 @@ function watchedIds() {
 
 // Fetches running jobs on screen once (all of them after a reconnect or as a poll, or
 // those given).
-export async function refresh(ids = watchedIds()) {
+export async function refresh(ids = watchedIds(), reopen = false) {
   await Promise.all(ids.map(async (id) => {
     heardAt.set(id, Date.now());
     try {
-      update(await api('GET', `/api/jobs/${id}?itemsLimit=1`));
+      update(await api('GET', `/api/jobs/${id}?itemsLimit=1`), reopen);
     } catch { /* the next poll or event will do */ }
   }));
 }

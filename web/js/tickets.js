@@ -9,13 +9,19 @@ import * as live from './live.js';
 const MAX_SELECT = 100000;   // "select all matching" collects at most this many ids
 const COLLECT_CONCURRENCY = 4;
 
-// Kept across visits to the page, like a console's remembered view.
-const state = { page: 1, limit: 20, status: '', priority: '', q: '', sort: '-createdAt', deleted: '' };
+// Kept across visits to the page, like a console's remembered view; the first visit starts
+// from the contract's defaults (GET /api/meta).
+let state = null;
 let selected = new Set();
 let allMatching = false;     // selected holds every ticket matching the filters
 const cards = [];            // job ids shown as cards, newest first
 
 export function ticketsView(main) {
+  const { limits, defaults } = vocab;
+  // deleted '' is the API's default (live tickets); the last filter is the deleted ones.
+  state ??= { page: 1, limit: limits.limitDefault, status: '', priority: '', q: '',
+    sort: defaults.ticketSort, deleted: '' };
+  const deletedOnly = vocab.ticketDeleted[vocab.ticketDeleted.length - 1];
   const admin = session.isAdmin;
   let rows = [];
   let total = 0;
@@ -29,8 +35,9 @@ export function ticketsView(main) {
     value: state.q, autocomplete: 'off' });
   const statusSel = select('t-status', [['', 'All statuses'], ...vocab.ticketStatuses.map((s) => [s, cap(s)])], state.status);
   const prioritySel = select('t-priority', [['', 'All priorities'], ...vocab.ticketPriorities.map((s) => [s, cap(s)])], state.priority);
-  const viewSel = admin ? select('t-view', [['', 'Active tickets'], ['only', 'Deleted tickets']], state.deleted) : null;
-  const limitSel = select('t-limit', [['20', '20 / page'], ['50', '50 / page'], ['100', '100 / page']], String(state.limit));
+  const viewSel = admin ? select('t-view', [['', 'Active tickets'], [deletedOnly, 'Deleted tickets']], state.deleted) : null;
+  const sizes = [...new Set([limits.limitDefault, 50, limits.limitMax])].filter((n) => n <= limits.limitMax).sort((a, b) => a - b);
+  const limitSel = select('t-limit', sizes.map((n) => [String(n), `${n} / page`]), String(state.limit));
 
   const onFilter = () => {
     state.status = statusSel.value;
@@ -66,21 +73,22 @@ export function ticketsView(main) {
       for (const t of rows) headCheck.checked ? selected.add(t.id) : selected.delete(t.id);
       render();
     } });
+  // A column sorts when its field is one the API sorts by (GET /api/meta's ticketSorts).
   const columns = [
-    ['subject', 'Subject', 'subject'],
-    ['status', 'Status', 'status'],
-    ['priority', 'Priority', 'priority'],
-    ['requester', 'Requester', null, 'col-requester'],
-    ['createdAt', 'Created', 'createdAt', 'hide-sm'],
-    ['updatedAt', 'Updated', 'updatedAt', 'hide-sm'],
+    ['subject', 'Subject'],
+    ['status', 'Status'],
+    ['priority', 'Priority'],
+    ['requester', 'Requester', 'col-requester'],
+    ['createdAt', 'Created', 'hide-sm'],
+    ['updatedAt', 'Updated', 'hide-sm'],
   ];
   const sortButtons = {};
   const headRow = h('tr',
     admin ? h('th.col-check', { scope: 'col' }, headCheck) : null,
-    columns.map(([key, label, sortKey, cls]) => {
-      if (!sortKey) return h('th', { scope: 'col', class: cls }, label);
-      const btn = h('button.sort', { type: 'button', onclick: () => toggleSort(sortKey) }, label, h('span.sort-icon', { 'aria-hidden': 'true' }));
-      sortButtons[sortKey] = btn;
+    columns.map(([key, label, cls]) => {
+      if (!vocab.ticketSorts.includes(key)) return h('th', { scope: 'col', class: cls }, label);
+      const btn = h('button.sort', { type: 'button', onclick: () => toggleSort(key) }, label, h('span.sort-icon', { 'aria-hidden': 'true' }));
+      sortButtons[key] = btn;
       return h('th', { scope: 'col', class: cls }, btn);
     }),
     h('th.col-actions', { scope: 'col' }, h('span.sr-only', 'Actions')));
@@ -162,7 +170,7 @@ export function ticketsView(main) {
   }
 
   function render() {
-    const deletedView = state.deleted === 'only';
+    const deletedView = state.deleted === deletedOnly;
     const selectable = admin && !deletedView;
     const headTh = headCheck.closest('th');
     if (headTh) headTh.hidden = !selectable;
@@ -225,24 +233,25 @@ export function ticketsView(main) {
     bulkDeleteBtn.disabled = !!collecting;
   }
 
-  // Every id matching the filters, read page by page (100 is the API's largest page).
+  // Every id matching the filters, read page by page, the API's largest pages.
   async function selectAllMatching() {
     if (collecting) return;
     const ctl = new AbortController();
     collecting = ctl;
     selectAllBtn.disabled = true;
     const filters = { status: state.status, priority: state.priority, q: state.q, sort: state.sort };
-    const pages = Math.ceil(Math.min(total, MAX_SELECT) / 100);
+    const pageSize = limits.limitMax;
+    const pages = Math.ceil(Math.min(total, MAX_SELECT) / pageSize);
     const ids = new Set(selected);
     let next = 1;
     let done = 0;
     const worker = async () => {
       while (next <= pages && !ctl.signal.aborted) {
         const page = next++;
-        const res = await api('GET', `/api/tickets${query({ ...filters, page, limit: 100 })}`, undefined, { signal: ctl.signal });
+        const res = await api('GET', `/api/tickets${query({ ...filters, page, limit: pageSize })}`, undefined, { signal: ctl.signal });
         for (const t of res.data) if (ids.size < MAX_SELECT) ids.add(t.id);
         done++;
-        selectAllBtn.textContent = `Selecting… ${num(Math.min(done * 100, total))} of ${num(total)}`;
+        selectAllBtn.textContent = `Selecting… ${num(Math.min(done * pageSize, total))} of ${num(total)}`;
       }
     };
     try {
@@ -384,22 +393,26 @@ export function ticketsView(main) {
   };
 }
 
-// No confirm: a cancel must be quick to land, and it only stops what has not run yet.
-export async function cancelJob(id, btn) {
+// No confirm: a cancel must be quick to land, and it only stops what has not run yet; a
+// resume only runs again what a failure left undone. action: 'cancel' | 'resume'.
+export async function jobAction(action, id, btn) {
+  const resume = action === 'resume';
   if (btn) btn.disabled = true;
   try {
-    live.update(await api('POST', `/api/jobs/${id}/cancel`));
+    live.update(await api('POST', `/api/jobs/${id}/${action}`), resume);
   } catch (e) {
     if (e instanceof ApiError && e.status === 409) {
-      toast('The job had already finished.', 'info');
-      live.refresh();
+      toast(resume ? 'The job is no longer failed.' : 'The job had already finished.', 'info');
+      live.refresh([id], resume);
     } else if (!(e instanceof ApiError && e.status === 401)) {
-      toast(`Cannot cancel: ${errorText(e)}`, 'error');
+      toast(`Cannot ${action}: ${errorText(e)}`, 'error');
     }
   } finally {
     if (btn) btn.disabled = false;
   }
 }
+
+export const cancelJob = (id, btn) => jobAction('cancel', id, btn);
 
 // ------------------------------------------------------------------ create / edit dialog
 
@@ -424,8 +437,8 @@ function ticketDialog(t, onSaved) {
     field('subject', 'Subject', h('input.input', { type: 'text', value: t?.subject || '', maxlength: String(vocab.limits.subjectMax) })),
     field('description', 'Description', h('textarea.input', { rows: '4' }, t?.description || '')),
     h('div.field-row',
-      field('status', 'Status', select(null, vocab.ticketStatuses.map((s) => [s, cap(s)]), t?.status || 'open')),
-      field('priority', 'Priority', select(null, vocab.ticketPriorities.map((s) => [s, cap(s)]), t?.priority || 'normal'))),
+      field('status', 'Status', select(null, vocab.ticketStatuses.map((s) => [s, cap(s)]), t?.status || vocab.defaults.ticketStatus)),
+      field('priority', 'Priority', select(null, vocab.ticketPriorities.map((s) => [s, cap(s)]), t?.priority || vocab.defaults.ticketPriority))),
     field('requesterEmail', 'Requester e-mail', h('input.input', { type: 'email', value: t?.requesterEmail || '' })),
     field('assigneeId', 'Assignee ID', h('input.input.mono', { type: 'text', value: t?.assigneeId || '', placeholder: 'optional user id' })),
     h('div.dialog-actions',

@@ -1,47 +1,13 @@
-/*  Unit tests for the worker's pure logic: payload checks, tickets.list SQL assembly and
-    ILIKE escaping, the user cache bound, and timestamp formatting. No database needed.  */
+/*  Unit tests for workers/tickets: tickets.list's query, its SQL assembly and ILIKE
+    escaping, and the checks of ticket fields. No database needed.  */
 #include "testing.h"
-#include "../../workers/auth.h"
-#include "../../workers/check.h"
-#include "../../workers/reply.h"
 #include "../../workers/tickets.h"
-#include "../../workers/usercache.h"
-#include "../../workers/worker.h"
 
 static json_t *
 s_json (const char *text)
 {
     json_error_t err;
     return json_loads (text, 0, &err);
-}
-
-TEST (test_time_converts_postgres_utc_to_rfc3339_with_milliseconds)
-{
-    char out [REPLY_TIME_LEN];
-    CHECK_INT (reply_time ("2026-11-25 16:17:07.123456+00", out), 0);
-    CHECK_STR (out, "2026-11-25T16:17:07.123Z");
-    CHECK_INT (reply_time ("2026-11-25 16:17:07.9+00", out), 0);
-    CHECK_STR (out, "2026-11-25T16:17:07.900Z");
-    CHECK_INT (reply_time ("2026-11-25 16:17:07+00", out), 0);
-    CHECK_STR (out, "2026-11-25T16:17:07.000Z");
-}
-
-TEST (test_time_truncates_rather_than_rounds_microseconds)
-{
-    char out [REPLY_TIME_LEN];
-    CHECK_INT (reply_time ("2026-12-31 23:59:59.999999+00", out), 0);
-    CHECK_STR (out, "2026-12-31T23:59:59.999Z");
-}
-
-TEST (test_time_rejects_other_zones_and_garbage)
-{
-    char out [REPLY_TIME_LEN];
-    CHECK_INT (reply_time ("2026-11-25 16:17:07.123+01", out), -1);
-    CHECK_INT (reply_time ("2026-11-25T16:17:07.123Z", out), -1);
-    CHECK_INT (reply_time ("", out), -1);
-    CHECK_INT (reply_time (NULL, out), -1);
-    CHECK_INT (reply_time ("2026-11-25 16:17:07.+00", out), -1);
-    CHECK_INT (reply_time ("2026-11-25 16:17:07.1234567+00", out), -1);
 }
 
 TEST (test_like_pattern_escapes_wildcards_and_backslash)
@@ -171,110 +137,7 @@ TEST (test_fields_check_accepts_null_assignee_and_any_subset)
     json_decref (details);
 }
 
-TEST (test_string_check_counts_characters_not_bytes)
-{
-    //  200 two-byte characters are 400 bytes but within subject's 200-character limit.
-    char text [512] = "{\"s\":\"";
-    for (int i = 0; i < 200; i++)
-        strcat (text, "\xc3\xa9");
-    strcat (text, "\"}");
-    json_t *p = s_json (text);
-    json_t *details = json_array ();
-    const char *s;
-    CHECK (p);
-    CHECK_INT (check_string (p, "s", true, 1, 200, details, &s), 0);
-    CHECK_INT (check_string (p, "s", true, 1, 199, details, &s), -1);
-    json_decref (p);
-    json_decref (details);
-}
-
-TEST (test_uuid_check_refuses_injection_text)
-{
-    json_t *p = s_json ("{\"id\":\"00000000-0000-0000-0000-000000000000' OR '1'='1\"}");
-    json_t *details = json_array ();
-    const char *id;
-    CHECK_INT (check_uuid (p, "id", true, false, details, &id, NULL), -1);
-    CHECK (id == NULL);
-    json_decref (p);
-    json_decref (details);
-}
-
-TEST (test_user_cache_never_grows_past_its_capacity)
-{
-    usercache_t *cache = usercache_new (4, 2000);
-    char id [UUID_STRLEN + 1];
-    for (int i = 0; i < 10; i++) {
-        snprintf (id, sizeof id, "00000000-0000-0000-0000-%012d", i);
-        usercache_put (cache, id, SVC_ROLE_AGENT, 0);
-    }
-    CHECK_INT (usercache_size (cache), 4);
-    //  The oldest were evicted, the newest kept.
-    CHECK_INT (usercache_get (cache, "00000000-0000-0000-0000-000000000000", 1), SVC_ROLE_NONE);
-    CHECK_INT (usercache_get (cache, "00000000-0000-0000-0000-000000000009", 1), SVC_ROLE_AGENT);
-    usercache_destroy (&cache);
-    CHECK (cache == NULL);
-}
-
-TEST (test_user_cache_entries_expire_after_ttl)
-{
-    usercache_t *cache = usercache_new (8, 2000);
-    const char *id = "8CEF46F1-1309-4F36-A4A3-28DD803B9DA0";
-    usercache_put (cache, id, SVC_ROLE_ADMIN, 1000);
-    CHECK_INT (usercache_get (cache, "8cef46f1-1309-4f36-a4a3-28dd803b9da0", 2999), SVC_ROLE_ADMIN);
-    CHECK_INT (usercache_get (cache, id, 3000), SVC_ROLE_NONE);
-    usercache_put (cache, "not-a-uuid", SVC_ROLE_ADMIN, 1000);
-    CHECK_INT (usercache_size (cache), 1);
-    usercache_destroy (&cache);
-}
-
-TEST (test_constant_time_compare_matches_strcmp_equality)
-{
-    CHECK (auth_equal_ct ("$2a$10$abc", "$2a$10$abc"));
-    CHECK (!auth_equal_ct ("$2a$10$abc", "$2a$10$abd"));
-    CHECK (!auth_equal_ct ("$2a$10$abc", "$2a$10$ab"));
-    CHECK (!auth_equal_ct ("", "x"));
-}
-
-TEST (test_error_reply_has_contract_shape)
-{
-    reply_t r = { 0, NULL };
-    json_t *details = json_array ();
-    reply_detail (details, "limit", "must be a whole number from 1 to 100");
-    reply_invalid (&r, details);
-    CHECK_INT (r.status, 422);
-    json_t *err = json_object_get (r.body, "error");
-    CHECK_STR (json_string_value (json_object_get (err, "code")), "validation_failed");
-    CHECK (json_is_string (json_object_get (err, "message")));
-    CHECK_INT (json_array_size (json_object_get (err, "details")), 1);
-    reply_reset (&r);
-    CHECK (r.body == NULL);
-}
-
-TEST (test_reply_without_body_becomes_500_unless_204)
-{
-    reply_t r = { 0, NULL };
-    reply_json (&r, 200, NULL);
-    CHECK_INT (r.status, 500);
-    reply_empty (&r, 204);
-    CHECK_INT (r.status, 204);
-    CHECK (r.body == NULL);
-}
-
-TEST (test_dispatch_table_knows_every_offered_service)
-{
-    CHECK (worker_service ("tickets.get") != NULL);
-    CHECK (worker_service ("tickets.restore")->needs_user);
-    CHECK (!worker_service ("auth.login")->needs_user);
-    CHECK (!worker_service ("sys.health")->needs_user);
-    CHECK (worker_service ("jobs.create")->needs_user);
-    CHECK (!worker_service ("jobs.chunk")->needs_user);
-    CHECK (worker_service ("jobs.nothing") == NULL);
-}
-
-TEST_MAIN ("worker_logic",
-    T (test_time_converts_postgres_utc_to_rfc3339_with_milliseconds),
-    T (test_time_truncates_rather_than_rounds_microseconds),
-    T (test_time_rejects_other_zones_and_garbage),
+TEST_MAIN ("worker_tickets",
     T (test_like_pattern_escapes_wildcards_and_backslash),
     T (test_sort_whitelist_accepts_only_known_fields),
     T (test_list_sql_numbers_parameters_in_filter_order),
@@ -284,12 +147,4 @@ TEST_MAIN ("worker_logic",
     T (test_query_parse_names_every_bad_field),
     T (test_query_parse_treats_empty_q_as_no_search),
     T (test_fields_check_rejects_unknown_and_null_required_fields),
-    T (test_fields_check_accepts_null_assignee_and_any_subset),
-    T (test_string_check_counts_characters_not_bytes),
-    T (test_uuid_check_refuses_injection_text),
-    T (test_user_cache_never_grows_past_its_capacity),
-    T (test_user_cache_entries_expire_after_ttl),
-    T (test_constant_time_compare_matches_strcmp_equality),
-    T (test_error_reply_has_contract_shape),
-    T (test_reply_without_body_becomes_500_unless_204),
-    T (test_dispatch_table_knows_every_offered_service))
+    T (test_fields_check_accepts_null_assignee_and_any_subset))
