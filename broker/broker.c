@@ -110,6 +110,10 @@ s_client_refusal (broker_t *self, mdp_msg_t *m, curve_role_t role)
     //  A chunk is work the workers hand each other: nobody else has reason to start one.
     if (!strcmp (m->service, SVC_JOBS_CHUNK) && role != CURVE_ROLE_WORKER)
         return "only a worker may dispatch a job's chunk";
+    //  Every user's jobs at once: for the hub (which holds the edge's key and scopes what
+    //  it relays per user), not for a monitoring key.
+    if (!strcmp (m->service, SVC_JOBS_LIVE) && role != CURVE_ROLE_EDGE)
+        return "only the hub may read every user's live jobs";
     //  A login checks a password: only through the edge, which limits how fast anyone may
     //  guess; a monitoring key has no reason to.
     if (!strcmp (m->service, SVC_AUTH_LOGIN) && role != CURVE_ROLE_EDGE)

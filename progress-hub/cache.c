@@ -5,6 +5,7 @@
 
 struct cache_s {
     zhashx_t *jobs;
+    uint64_t stamps;                        //  events accepted so far
     size_t max;
     int64_t keep_ms;
 };
@@ -67,43 +68,111 @@ s_evict_one (cache_t *self)
         zhashx_delete (self->jobs, victim->job_id);
 }
 
+//  The seq rule, for an event and an entry that both carry one: CACHE_SEEN for a seq not
+//  above the entry's (one older than it fills a hole), else CACHE_ACCEPTED and the holes
+//  it leaves behind are counted.
+static cache_result_t
+s_seq_order (cache_entry_t *entry, long long seq)
+{
+    if (seq <= entry->seq) {
+        if (seq < entry->seq && entry->missing > 0)
+            entry->missing--;
+        return CACHE_SEEN;
+    }
+    entry->missing += seq - entry->seq - 1;
+    return CACHE_ACCEPTED;
+}
+
+//  The order rules for events without a seq (CACHE_STALE when out of order).
+static cache_result_t
+s_legacy_order (cache_entry_t *entry, const event_t *ev)
+{
+    if (event_kind_final (entry->kind))
+        return CACHE_STALE;
+    if (ev->info.kind == EVENT_CREATED)
+        return CACHE_STALE;
+    if (ev->info.kind == EVENT_PROGRESS && ev->info.processed >= 0
+    &&  ev->info.processed < entry->processed)
+        return CACHE_STALE;
+    return CACHE_ACCEPTED;
+}
+
+static cache_entry_t *
+s_entry_new (cache_t *self, const event_t *ev)
+{
+    if (zhashx_size (self->jobs) >= self->max)
+        s_evict_one (self);
+    cache_entry_t *entry = calloc (1, sizeof *entry);
+    if (!entry)
+        return NULL;
+    memcpy (entry->job_id, ev->info.job_id, sizeof entry->job_id);
+    memcpy (entry->created_by, ev->info.created_by, sizeof entry->created_by);
+    entry->processed = -1;
+    entry->seq = -1;
+    zhashx_insert (self->jobs, entry->job_id, entry);
+    return entry;
+}
+
 cache_result_t
 cache_apply (cache_t *self, const event_t *ev, int64_t now_ms, cache_entry_t **entry_p)
 {
+    bool has_seq = ev->info.seq > 0;
     cache_entry_t *entry = (cache_entry_t *) zhashx_lookup (self->jobs, ev->info.job_id);
     if (entry) {
-        if (event_kind_final (entry->kind))
-            return CACHE_STALE;
-        if (ev->info.kind == EVENT_CREATED)
-            return CACHE_STALE;
-        if (ev->info.kind == EVENT_PROGRESS && ev->info.processed >= 0
-        &&  ev->info.processed < entry->processed)
-            return CACHE_STALE;
+        entry->heard_ms = now_ms;
+        cache_result_t order = has_seq && entry->seq > 0
+                             ? s_seq_order (entry, ev->info.seq)
+                             : s_legacy_order (entry, ev);
+        if (order != CACHE_ACCEPTED)
+            return order;
     }
-    else {
-        if (zhashx_size (self->jobs) >= self->max)
-            s_evict_one (self);
-        entry = calloc (1, sizeof *entry);
-        if (!entry)
-            return CACHE_STALE;
-        memcpy (entry->job_id, ev->info.job_id, sizeof entry->job_id);
-        memcpy (entry->created_by, ev->info.created_by, sizeof entry->created_by);
-        entry->processed = -1;
-        zhashx_insert (self->jobs, entry->job_id, entry);
-    }
+    else
+    if (!(entry = s_entry_new (self, ev)))
+        return CACHE_STALE;
     event_payload_unref (&entry->payload);
     entry->payload = event_payload_ref (ev->payload);
     entry->kind = ev->info.kind;
-    if (ev->info.processed > entry->processed)
+    if (ev->info.processed > entry->processed || has_seq)
         entry->processed = ev->info.processed;
+    if (has_seq)
+        entry->seq = ev->info.seq;
     entry->updated_ms = now_ms;
-    if (event_kind_final (ev->info.kind)) {
-        entry->finished_ms = now_ms;
+    entry->stamp = ++self->stamps;
+    entry->heard_ms = now_ms;
+    entry->finished_ms = event_kind_final (ev->info.kind) ? now_ms : 0;
+    if (event_kind_final (ev->info.kind))
         entry->pending = false;
-    }
     if (entry_p)
         *entry_p = entry;
     return CACHE_ACCEPTED;
+}
+
+bool
+cache_has_gaps (cache_t *self)
+{
+    for (cache_entry_t *e = zhashx_first (self->jobs); e; e = zhashx_next (self->jobs))
+        if (e->missing > 0)
+            return true;
+    return false;
+}
+
+size_t
+cache_silent (cache_t *self, int64_t now_ms, int64_t silent_ms)
+{
+    size_t n = 0;
+    for (cache_entry_t *e = zhashx_first (self->jobs); e; e = zhashx_next (self->jobs))
+        if (e->seq > 0 && !event_kind_final (e->kind) && now_ms - e->heard_ms >= silent_ms)
+            n++;
+    return n;
+}
+
+void
+cache_resynced (cache_t *self, int64_t now_ms)
+{
+    for (cache_entry_t *e = zhashx_first (self->jobs); e; e = zhashx_next (self->jobs)) {
+        e->missing = 0;
+        e->heard_ms = now_ms;
+    }
 }
 
 size_t

@@ -1,11 +1,13 @@
 /*  hub: the actor. lws_service is the one loop; the ZMQ_FDs of the XSUB and of the
-    broker DEALER (usercheck) are adopted into it (edge-triggered: each wake drains until
+    broker DEALER (calls) are adopted into it (edge-triggered: each wake drains until
     ZMQ_EVENTS has no POLLIN), and a 10 ms tick covers any missed edge, flushes throttled
-    progress, expires user checks and runs the 1 s housekeeping (token expiry, re-checks).  */
+    progress, expires broker calls, lets resync ask for the current state when events were
+    lost, and runs the 1 s housekeeping (token expiry, re-checks).  */
 #include "hub.h"
 #include "cache.h"
+#include "calls.h"
 #include "event.h"
-#include "usercheck.h"
+#include "resync.h"
 #include "ws.h"
 #include "../common/conf.h"
 #include "../common/jwt.h"
@@ -29,7 +31,10 @@ struct hub_s {
     curve_server_t *curve;          //  ZAP allow-list when CURVE is on, else NULL
     jwt_hs256_t *jwt;
     cache_t *cache;
-    usercheck_t *users;
+    calls_t *calls;
+    resync_t *resync;
+    char (*resynced) [UUID_STRLEN + 1];     //  jobs the answer being applied corrected
+    size_t n_resynced;                      //  at most RESYNC_LIMIT
     ws_t *ws;
     lws_sorted_usec_list_t tick;
     int64_t housekeep_at;
@@ -40,7 +45,8 @@ struct hub_s {
     const char *last_drop_why;
     uint64_t received;
     uint64_t forwarded;             //  valid events sent on to the XPUB
-    uint64_t stale;                 //  valid but older than the cache holds: not fanned out
+    uint64_t stale;                 //  valid, out of order by the rules without seq: not fanned out
+    uint64_t repeated;              //  a seq not newer than the cache holds: neither forwarded nor fanned out
     uint64_t throttled;             //  a waiting progress replaced by a newer event of its job
 };
 
@@ -104,8 +110,49 @@ s_fan_out (hub_t *self, cache_entry_t *entry, int64_t now)
     entry->pending = false;
 }
 
-//  One message from the XSUB: validate, forward to the XPUB as it came, then cache and
-//  fan out (progress at most every progress_interval_ms per job).
+//  One valid event, from the XSUB or a resync: cached, forwarded on the XPUB unless it
+//  repeats or goes back on a state already forwarded, and fanned out unless quiet (then
+//  the caller does; progress at most every progress_interval_ms per job). Returns the
+//  cache's verdict.
+static cache_result_t
+s_apply (hub_t *self, zmsg_t **msg_p, event_t *ev, bool quiet)
+{
+    int64_t now = zclock_mono ();
+    cache_entry_t *entry = NULL;
+    cache_result_t verdict = cache_apply (self->cache, ev, now, &entry);
+    //  XPUB never blocks: a slow subscriber loses messages at its HWM.
+    if (verdict != CACHE_SEEN && zmsg_send (msg_p, self->xpub) == 0)
+        self->forwarded++;
+    zmsg_destroy (msg_p);
+    if (verdict == CACHE_ACCEPTED && quiet)
+        return verdict;
+    if (verdict == CACHE_ACCEPTED) {
+        if (entry->missing > 0)
+            resync_gap (self->resync, now);
+        //  The progress waiting for its turn is superseded: it will never go out.
+        if (entry->pending)
+            self->throttled++;
+        if (ev->info.kind != EVENT_PROGRESS
+        ||  now - entry->sent_ms >= self->cfg.progress_interval_ms)
+            s_fan_out (self, entry, now);
+        else
+        if (!entry->pending) {
+            entry->pending = true;
+            self->pending++;
+        }
+    }
+    else {
+        if (verdict == CACHE_SEEN)
+            self->repeated++;
+        else
+            self->stale++;
+        log_debug ("event=event_not_newer job=%s kind=%s seq=%lld", ev->info.job_id,
+                   event_kind_name (ev->info.kind), ev->info.seq);
+    }
+    return verdict;
+}
+
+//  One message from the XSUB: validated, then applied.
 static void
 s_handle (hub_t *self, zmsg_t **msg_p)
 {
@@ -117,32 +164,53 @@ s_handle (hub_t *self, zmsg_t **msg_p)
         zmsg_destroy (msg_p);
         return;
     }
-    //  XPUB never blocks: a slow subscriber loses messages at its HWM.
-    if (zmsg_send (msg_p, self->xpub) == 0)
-        self->forwarded++;
-    zmsg_destroy (msg_p);
+    s_apply (self, msg_p, &ev, false);
+    event_clear (&ev);
+}
 
+//  One job of a jobs.live answer, as an event: checked and applied like one from the
+//  XSUB, but sent to WebSocket clients with the rest of the answer (s_on_resync_done).
+static bool
+s_on_resync_event (void *arg, zmsg_t **msg_p)
+{
+    hub_t *self = (hub_t *) arg;
+    event_t ev;
+    const char *why = NULL;
+    if (event_parse (*msg_p, &ev, &why)) {
+        log_warn ("event=resync_job_invalid reason=%s", why);
+        zmsg_destroy (msg_p);
+        return false;
+    }
+    bool taken = s_apply (self, msg_p, &ev, true) == CACHE_ACCEPTED;
+    if (taken && self->n_resynced < RESYNC_LIMIT)
+        memcpy (self->resynced [self->n_resynced++], ev.info.job_id, UUID_STRLEN + 1);
+    event_clear (&ev);
+    return taken;
+}
+
+//  The jobs an answer corrected go to the clients that may see them, a bounded batch each:
+//  an answer after a restart holds every job of the last HUB_FINISHED_KEEP_MS, more than a
+//  client's queue takes.
+static void
+s_on_resync_done (void *arg)
+{
+    hub_t *self = (hub_t *) arg;
+    cache_entry_t **entries = (cache_entry_t **) calloc (self->n_resynced + 1, sizeof *entries);
+    size_t n = 0;
     int64_t now = zclock_mono ();
-    cache_entry_t *entry = NULL;
-    if (cache_apply (self->cache, &ev, now, &entry) == CACHE_ACCEPTED) {
-        //  The progress waiting for its turn is superseded: it will never go out.
-        if (entry->pending)
-            self->throttled++;
-        if (ev.info.kind != EVENT_PROGRESS
-        ||  now - entry->sent_ms >= self->cfg.progress_interval_ms)
-            s_fan_out (self, entry, now);
-        else
-        if (!entry->pending) {
-            entry->pending = true;
-            self->pending++;
+    for (size_t i = 0; entries && i < self->n_resynced; i++) {
+        cache_entry_t *e = cache_lookup (self->cache, self->resynced [i]);
+        if (e) {
+            e->sent_ms = now;
+            entries [n++] = e;
         }
     }
-    else {
-        self->stale++;
-        log_debug ("event=event_stale job=%s kind=%s", ev.info.job_id,
-                   event_kind_name (ev.info.kind));
-    }
-    event_clear (&ev);
+    if (entries)
+        ws_publish_batch (self->ws, entries, n);
+    else
+        log_error ("event=resync_publish_failed msg=\"out of memory\" jobs=%zu", self->n_resynced);
+    free (entries);
+    self->n_resynced = 0;
 }
 
 //  Reads everything waiting. ZMQ_FD is edge-triggered: stop only once ZMQ_EVENTS
@@ -165,16 +233,19 @@ s_drain (void *arg)
             break;
         zframe_destroy (&frame);
     }
-    usercheck_drain (self->users);
+    calls_drain (self->calls);
 }
 
-//  usercheck's answer about a WebSocket client's user.
+//  calls' answers: auth.me about a WebSocket client's user, jobs.live for resync.
 static void
-s_on_user (void *arg, void *owner, int status, svc_role_t role)
+s_on_answer (void *arg, void *owner, const char *service, int status, zframe_t *payload)
 {
     hub_t *self = (hub_t *) arg;
-    if (self->ws)
-        ws_user_checked (self->ws, owner, status, role);
+    if (!strcmp (service, SVC_AUTH_ME) && self->ws)
+        ws_user_checked (self->ws, owner, status, payload);
+    else
+    if (!strcmp (service, SVC_JOBS_LIVE) && self->resync)
+        resync_answer (self->resync, status, payload, zclock_mono ());
 }
 
 static void
@@ -202,7 +273,8 @@ s_tick (lws_sorted_usec_list_t *sul)
         return;
     s_drain (self);
     int64_t now = zclock_mono ();
-    usercheck_timers (self->users, now);
+    calls_timers (self->calls, now);
+    resync_timers (self->resync, now);
     if (self->pending)
         s_flush_pending (self, now);
     if (now >= self->housekeep_at) {
@@ -228,7 +300,8 @@ s_metrics_text (void *arg, size_t *len)
     if (!f)
         return NULL;
     ws_write_metrics (self->ws, f);
-    usercheck_write_metrics (self->users, f);
+    calls_write_metrics (self->calls, f);
+    resync_write_metrics (self->resync, f);
     fprintf (f, "# HELP hub_events_received_total Messages read on the XSUB (HUB_PUB_ENDPOINT).\n"
                 "# TYPE hub_events_received_total counter\nhub_events_received_total %" PRIu64 "\n",
              self->received);
@@ -238,10 +311,14 @@ s_metrics_text (void *arg, size_t *len)
     fprintf (f, "# HELP hub_events_forwarded_total Valid events re-published on the XPUB (HUB_SUB_ENDPOINT).\n"
                 "# TYPE hub_events_forwarded_total counter\nhub_events_forwarded_total %" PRIu64 "\n",
              self->forwarded);
-    fprintf (f, "# HELP hub_events_stale_total Valid events older than the job's cached state: "
-                "not sent to WebSocket clients.\n"
+    fprintf (f, "# HELP hub_events_stale_total Valid events without seq, out of order for the "
+                "job's cached state: not sent to WebSocket clients.\n"
                 "# TYPE hub_events_stale_total counter\nhub_events_stale_total %" PRIu64 "\n",
              self->stale);
+    fprintf (f, "# HELP hub_events_repeated_total Valid events whose seq is not newer than the "
+                "job's cached state (re-published, or overtaken): neither forwarded nor sent.\n"
+                "# TYPE hub_events_repeated_total counter\nhub_events_repeated_total %" PRIu64 "\n",
+             self->repeated);
     fprintf (f, "# HELP hub_progress_coalesced_total Progress events dropped by coalescing: "
                 "replaced while throttled (PROGRESS_INTERVAL_MS), or in a client's send queue.\n"
                 "# TYPE hub_progress_coalesced_total counter\n"
@@ -299,27 +376,40 @@ s_sockets_setup (hub_t *self)
     return 0;
 }
 
-//  The broker client that asks auth.me about WebSocket users. Returns 0, or -1.
+//  The broker client (auth.me about WebSocket users, jobs.live for the cache) and resync,
+//  which uses it. Returns 0, or -1.
 static int
-s_users_setup (hub_t *self)
+s_calls_setup (hub_t *self)
 {
     const hub_config_t *cfg = &self->cfg;
-    //  Every authenticated client costs one auth.me at a time at most: the client limit
-    //  bounds the checks in flight.
-    usercheck_config_t ucfg = {
+    //  Every authenticated client costs one auth.me at a time at most, and resync one
+    //  jobs.live: the client limit bounds the calls in flight.
+    calls_config_t ccfg = {
         .broker_endpoint = cfg->broker_endpoint,
-        .max_inflight = cfg->max_clients,
+        .max_inflight = cfg->max_clients + 1,
         .timeout_ms = cfg->check_timeout_ms,
-        .on_answer = s_on_user,
+        .on_answer = s_on_answer,
         .arg = self,
     };
-    self->users = usercheck_new (&ucfg);
-    if (!self->users)
+    self->calls = calls_new (&ccfg);
+    if (!self->calls)
+        return -1;
+    resync_config_t rcfg = {
+        .calls = self->calls,
+        .cache = self->cache,
+        .finished_ms = cfg->keep_ms,
+        .on_event = s_on_resync_event,
+        .on_done = s_on_resync_done,
+        .arg = self,
+    };
+    self->resync = resync_new (&rcfg);
+    self->resynced = calloc (RESYNC_LIMIT, sizeof *self->resynced);
+    if (!self->resync || !self->resynced)
         return -1;
     if (self->curve && !curve_client_enabled ())
         log_warn ("event=curve_client_off var=CURVE_CLIENT_CERT msg=\"the hub asks the broker "
-                  "about WebSocket users without a CURVE key: set CURVE_CLIENT_CERT (edge role) "
-                  "and CURVE_SERVER_KEY, or every WebSocket client is closed with 1013\"");
+                  "about WebSocket users and live jobs without a CURVE key: set CURVE_CLIENT_CERT "
+                  "(edge role) and CURVE_SERVER_KEY, or every WebSocket client is closed with 1013\"");
     return 0;
 }
 
@@ -339,7 +429,7 @@ s_ws_setup (hub_t *self)
         .recheck_ms = cfg->recheck_ms,
         .jwt = self->jwt,
         .cache = self->cache,
-        .users = self->users,
+        .calls = self->calls,
         .on_fd_readable = s_drain,
         .metrics_text = s_metrics_text,
         .arg = self,
@@ -349,7 +439,7 @@ s_ws_setup (hub_t *self)
         return -1;
     if (ws_watch_fd (self->ws, zsock_fd (self->xsub)))
         log_warn ("event=fd_watch_unavailable msg=\"events are read on the 10 ms tick\"");
-    if (ws_watch_fd (self->ws, zsock_fd (usercheck_socket (self->users))))
+    if (ws_watch_fd (self->ws, zsock_fd (calls_socket (self->calls))))
         log_warn ("event=fd_watch_unavailable msg=\"broker replies are read on the 10 ms tick\"");
     return 0;
 }
@@ -361,7 +451,7 @@ hub_new (const hub_config_t *cfg)
     self->cfg = *cfg;
     self->jwt = jwt_hs256_new (cfg->jwt_secret, strlen (cfg->jwt_secret), 60);
     self->cache = cache_new ((size_t) cfg->cache_max, cfg->keep_ms);
-    if (!self->jwt || !self->cache || s_sockets_setup (self) || s_users_setup (self)
+    if (!self->jwt || !self->cache || s_sockets_setup (self) || s_calls_setup (self)
     ||  s_ws_setup (self)) {
         hub_destroy (&self);
         return NULL;
@@ -383,7 +473,9 @@ hub_destroy (hub_t **self_p)
     if (s_ticking == self)
         s_ticking = NULL;
     ws_destroy (&self->ws);                 //  first: its clients forget their checks
-    usercheck_destroy (&self->users);
+    resync_destroy (&self->resync);
+    free (self->resynced);
+    calls_destroy (&self->calls);
     zsock_destroy (&self->xsub);
     zsock_destroy (&self->xpub);
     curve_server_destroy (&self->curve);

@@ -1,7 +1,7 @@
 /*  hub: the progress-hub actor. An XSUB that workers publish job events into, an XPUB
-    that re-publishes every valid event to any ZeroMQ SUB, a last-value cache, the
-    WebSocket fan-out (ws) and its users' checks with the broker (usercheck), all in one
-    thread on lws's event loop.  */
+    that re-publishes every valid new state to any ZeroMQ SUB, a last-value cache kept right
+    when events are lost (resync), the WebSocket fan-out (ws), and the broker client both
+    use (calls), all in one thread on lws's event loop.  */
 #ifndef HUB_HUB_H
 #define HUB_HUB_H
 

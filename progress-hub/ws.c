@@ -60,6 +60,8 @@ struct ws_s {
     s_close_count_t closes [WS_CLOSE_CODES_MAX];
     size_t n_closes;
     uint64_t closes_other;          //  codes beyond the table
+    //  auth.me answers by outcome, and checks that could not be sent.
+    uint64_t checks_ok, checks_refused, checks_error, checks_timeout, checks_not_sent;
 };
 
 //  Idle sockets: lws pings after 20 s without traffic and hangs up after 50 s with no
@@ -124,7 +126,7 @@ s_snapshot (ws_t *self, s_client_t *c)
         if (!event_visible (c->role, c->sub, e->created_by))
             continue;
         size_t at = n;
-        while (at > 0 && best [at - 1]->updated_ms < e->updated_ms)
+        while (at > 0 && best [at - 1]->stamp < e->stamp)
             at--;
         if (at >= WS_SNAPSHOT_MAX)
             continue;
@@ -149,11 +151,47 @@ s_recheck_at (ws_t *self, int64_t now)
     return now + self->cfg.recheck_ms - (spread > 0 ? (int64_t) (r % (uint32_t) spread) : 0);
 }
 
-//  Asks auth.me for c's user as its token names it. -1 when usercheck takes no more now.
+//  Asks auth.me for c's user as its token names it. -1 when calls takes no more now.
 static int
 s_check (ws_t *self, s_client_t *c)
 {
-    return usercheck_ask (self->cfg.users, c->sub, c->role, c, c->check_rid);
+    int rc = calls_send (self->cfg.calls, SVC_AUTH_ME, c->sub, c->role, "{}", c, c->check_rid);
+    if (rc)
+        self->checks_not_sent++;
+    return rc;
+}
+
+//  The role in auth.me's answer (the user as the database has it); NONE when absent.
+static svc_role_t
+s_reply_role (zframe_t *payload)
+{
+    json_t *root = payload ? json_loadb ((const char *) zframe_data (payload),
+                                         zframe_size (payload), 0, NULL) : NULL;
+    svc_role_t role = svc_role_parse (json_string_value (json_object_get (root, "role")));
+    json_decref (root);
+    return role;
+}
+
+//  auth.me's status as the client's check sees it (a 200 without a role is no user), counted.
+static int
+s_check_status (ws_t *self, int status, zframe_t *payload, svc_role_t *role)
+{
+    *role = status == 200 ? s_reply_role (payload) : SVC_ROLE_NONE;
+    if (status == 200 && *role == SVC_ROLE_NONE) {
+        log_error ("event=bad_reply service=auth.me msg=\"user without role\"");
+        status = 502;
+    }
+    if (status == 200)
+        self->checks_ok++;
+    else
+    if (status == 401 || status == 403 || status == 404)
+        self->checks_refused++;
+    else
+    if (status == CALLS_TIMEOUT)
+        self->checks_timeout++;
+    else
+        self->checks_error++;
+    return status;
 }
 
 static void
@@ -182,10 +220,12 @@ s_authenticate (ws_t *self, s_client_t *c, const char *token)
 }
 
 void
-ws_user_checked (ws_t *self, void *owner, int status, svc_role_t role)
+ws_user_checked (ws_t *self, void *owner, int status, zframe_t *payload)
 {
     s_client_t *c = (s_client_t *) owner;
     c->check_rid [0] = 0;
+    svc_role_t role;
+    status = s_check_status (self, status, payload, &role);
     if (c->state != S_CHECKING && c->state != S_LIVE)
         return;
     int64_t now = zclock_mono ();
@@ -297,7 +337,7 @@ s_closed (ws_t *self, s_client_t *c)
         c->next->prev = c->prev;
     c->linked = false;
     self->n_clients--;
-    usercheck_forget (self->cfg.users, c->check_rid);
+    calls_forget (self->cfg.calls, c->check_rid);
     c->check_rid [0] = 0;
     //  Ours if we closed it, else the client's; 1006 when it left without a close frame.
     s_count_close (self, c->state == S_CLOSING ? c->close_code : c->peer_code ? c->peer_code : 1006);
@@ -551,6 +591,19 @@ ws_publish (ws_t *self, const cache_entry_t *entry)
 }
 
 void
+ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n)
+{
+    for (s_client_t *c = self->clients; c; c = c->next) {
+        size_t picked [WS_SNAPSHOT_MAX], k = 0;
+        for (size_t i = n; c->state == S_LIVE && i > 0 && k < WS_SNAPSHOT_MAX; i--)
+            if (event_visible (c->role, c->sub, entries [i - 1]->created_by))
+                picked [k++] = i - 1;
+        while (k > 0 && c->state == S_LIVE)
+            s_push (self, c, entries [picked [--k]]);
+    }
+}
+
+void
 ws_sweep (ws_t *self, time_t now_s)
 {
     for (s_client_t *c = self->clients; c; c = c->next)
@@ -589,6 +642,16 @@ ws_write_metrics (ws_t *self, FILE *f)
     fprintf (f, "# HELP hub_clients_dropped_slow_total Clients closed with 4009: send queue full "
                 "even after coalescing.\n# TYPE hub_clients_dropped_slow_total counter\n"
                 "hub_clients_dropped_slow_total %llu\n", (unsigned long long) self->dropped_slow);
+    fprintf (f, "# HELP hub_user_checks_total auth.me checks of WebSocket users, by outcome.\n"
+                "# TYPE hub_user_checks_total counter\n"
+                "hub_user_checks_total{outcome=\"ok\"} %llu\n"
+                "hub_user_checks_total{outcome=\"refused\"} %llu\n"
+                "hub_user_checks_total{outcome=\"error\"} %llu\n"
+                "hub_user_checks_total{outcome=\"timeout\"} %llu\n"
+                "hub_user_checks_total{outcome=\"not_sent\"} %llu\n",
+             (unsigned long long) self->checks_ok, (unsigned long long) self->checks_refused,
+             (unsigned long long) self->checks_error, (unsigned long long) self->checks_timeout,
+             (unsigned long long) self->checks_not_sent);
 }
 
 uint64_t

@@ -1,7 +1,7 @@
 /*  ws: the WebSocket side of the hub (libwebsockets, in the hub's one thread). Owns the
     lws context and every client: its auth state, token expiry and bounded send queue.
     Reads the cache (borrowed) to send a (re)connecting client the current state, and asks
-    usercheck (borrowed) whether a client's user exists and with which role.  */
+    auth.me through calls (borrowed) whether a client's user exists and with which role.  */
 #ifndef HUB_WS_H
 #define HUB_WS_H
 
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include "../common/jwt.h"
 #include "cache.h"
-#include "usercheck.h"
+#include "calls.h"
 
 //  Close codes (also in proto/README.md).
 #define WS_CLOSE_GOING_AWAY     1001    //  hub shutting down (SIGTERM)
@@ -40,7 +40,7 @@ typedef struct {
     long recheck_ms;                    //  each live client's user is checked again this often
     jwt_hs256_t *jwt;                   //  borrowed
     cache_t *cache;                     //  borrowed
-    usercheck_t *users;                 //  borrowed
+    calls_t *calls;                     //  borrowed: auth.me goes through it
     //  Called (in the loop's thread) when the adopted foreign fd is readable.
     void (*on_fd_readable) (void *arg);
     //  Builds the text of GET /metrics (caller frees), NULL on failure. NULL: 404.
@@ -59,25 +59,30 @@ int ws_watch_fd (ws_t *self, int fd);
 //  Queues the entry's latest event to every live client allowed to see it.
 void ws_publish (ws_t *self, const cache_entry_t *entry);
 
+//  Queues to every live client the latest events of the entries (borrowed: the cache must
+//  not change meanwhile) that it may see, only the last WS_SNAPSHOT_MAX of them: a batch
+//  of corrections fits any client's queue, as the current state on connect does.
+void ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n);
+
 //  Closes clients whose token expired at now_s.
 void ws_sweep (ws_t *self, time_t now_s);
 
 //  Sends a new auth.me for live clients whose re-check is due at now_ms (zclock_mono), at
-//  most WS_RECHECKS_PER_SWEEP per call and while usercheck takes more.
+//  most WS_RECHECKS_PER_SWEEP per call and while calls takes more.
 void ws_recheck (ws_t *self, int64_t now_ms);
 
-//  usercheck's answer for the client owner: 200 makes its role the database's (a client
-//  still checking then goes live: current state, then events); 401/403/404 close it with
-//  4001; anything else closes a client still checking with 1013, and leaves a live one
-//  as it is until its next re-check.
-void ws_user_checked (ws_t *self, void *owner, int status, svc_role_t role);
+//  auth.me's answer (status, payload: calls_fn's) for the client owner: 200 with a role
+//  makes that role, the database's, the client's (a client still checking then goes live:
+//  current state, then events); 401/403/404 close it with 4001; anything else closes a
+//  client still checking with 1013, and leaves a live one as it is until its next re-check.
+void ws_user_checked (ws_t *self, void *owner, int status, zframe_t *payload);
 
 //  Starts closing every client with code and reason; ws_clients says when they are gone.
 void ws_close_all (ws_t *self, int code, const char *reason);
 size_t ws_clients (ws_t *self);
 
 //  Appends the WebSocket metrics (ws_clients, ws_connections_total, ws_closed_total by
-//  code, hub_clients_dropped_slow_total) in Prometheus text to f.
+//  code, hub_clients_dropped_slow_total, hub_user_checks_total) in Prometheus text to f.
 void ws_write_metrics (ws_t *self, FILE *f);
 //  Progress events replaced in a client's queue by a newer one of the same job.
 uint64_t ws_coalesced (ws_t *self);

@@ -14,8 +14,9 @@
 static const struct {
     const char *name;
     bool final;
+    const char *status;
 } s_kinds [] = {
-#define EVENT_ROW_(kind, name, final) [kind] = { name, final },
+#define EVENT_ROW_(kind, name, final, status) [kind] = { name, final, status },
     EVENT_KINDS (EVENT_ROW_)
 #undef EVENT_ROW_
 };
@@ -36,6 +37,15 @@ bool
 event_kind_final (event_kind_t kind)
 {
     return s_kind_valid (kind) && s_kinds [kind].final;
+}
+
+event_kind_t
+event_kind_of_status (const char *status)
+{
+    for (int i = 0; status && i < EVENT_KINDS_N; i++)
+        if (!strcmp (s_kinds [i].status, status))
+            return (event_kind_t) i;
+    return EVENT_KINDS_N;
 }
 
 //  The kind called name (len bytes, not NUL-terminated); -1 for none.
@@ -110,9 +120,14 @@ s_decode_data (json_t *data, event_info_t *info)
     json_t *processed = json_object_get (data, "processed");
     if (processed && !json_is_integer (processed))
         return "bad_processed";
+    json_t *seq = json_object_get (data, "seq");
+    if (seq && (!json_is_integer (seq) || json_integer_value (seq) < 1
+                || json_integer_value (seq) > EVENT_SEQ_MAX))
+        return "bad_seq";
     for (int i = 0; i < UUID_STRLEN; i++)
         info->created_by [i] = (char) tolower ((unsigned char) created_by [i]);
     info->processed = processed ? (long long) json_integer_value (processed) : -1;
+    info->seq = seq ? (long long) json_integer_value (seq) : -1;
     return NULL;
 }
 
@@ -145,6 +160,7 @@ s_result (event_info_t *info, const char *reason, const char **why)
     if (reason) {
         memset (info, 0, sizeof *info);
         info->processed = -1;
+        info->seq = -1;
     }
     if (why)
         *why = reason;

@@ -43,6 +43,7 @@
 #define SVC_JOBS_CANCEL     "jobs.cancel"
 #define SVC_JOBS_RESUME     "jobs.resume"
 #define SVC_JOBS_CHUNK      "jobs.chunk"
+#define SVC_JOBS_LIVE       "jobs.live"
 #define SVC_SYS_HEALTH      "sys.health"
 #define SVC_SYS_METRICS     "sys.metrics"
 

@@ -7,6 +7,7 @@
 #include "failpoint.h"
 #include "jobs.h"
 #include "link.h"
+#include "live.h"
 #include "replay.h"
 #include "sys.h"
 #include "tickets.h"
@@ -26,6 +27,7 @@ static const svc_family_t *s_families [] = {
     &auth_family,
     &tickets_family,
     &jobs_family,
+    &live_family,                       //  jobs.live and the re-publication round
     &replay_family,                     //  no services: the answers of mutating requests
 };
 #define FAMILIES_N (sizeof s_families / sizeof s_families [0])

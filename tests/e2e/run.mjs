@@ -202,6 +202,34 @@ const scenarios = {
     check(page.url().endsWith('#/login'), `back on the login page (${page.url()})`);
   },
 
+  // Events can be lost while the socket is up: here none reaches the page (its WebSocket
+  // opens, then says nothing). A running job on screen is canceled behind the page's back;
+  // with no news of it for 5 s the page reads it again over REST and shows the end.
+  async 'silent-socket'(b) {
+    const id = env('JOB_ID');
+    const page = await b.page();
+    await page.addInitScript(() => {
+      const Real = window.WebSocket;
+      window.WebSocket = class extends Real {
+        set onmessage(fn) { /* the hub's events are lost */ }
+        get onmessage() { return null; }
+      };
+    });
+    await login(page, ...ADMIN);
+    await page.locator('.live[data-state="open"]').waitFor();
+    await page.goto(`${WEB_URL}/#/jobs/${id}`);
+    await page.locator('.title-row .pill-running').waitFor();
+    const token = await page.evaluate(() => sessionStorage.getItem('ticketd.token'));
+    const res = await fetch(`${API_URL}/api/jobs/${id}/cancel`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}` },
+    });
+    check(res.status === 200, `POST /api/jobs/${id}/cancel answered ${res.status}`);
+    const t0 = Date.now();
+    await page.locator('.title-row .pill-canceled').waitFor({ timeout: 12000 });
+    log(`the page showed the cancel ${Date.now() - t0} ms after it`);
+    check(await page.locator('.live[data-state="open"]').count() === 1, 'the socket stayed open');
+  },
+
   // An agent sees tickets and jobs but no admin action.
   async 'agent-no-bulk'(b) {
     const page = await b.page();

@@ -219,6 +219,22 @@ def test_only_an_edge_key_may_check_a_password(system):
             s.close()
 
 
+def test_only_the_edge_key_the_hub_holds_may_read_every_users_live_jobs(system):
+    """jobs.live answers every user's jobs at once: the hub (which holds the edge's key and
+    scopes what it relays per user) asks it; a monitoring or a worker key may not."""
+    for role, want in (("tool", b"403"), ("worker", b"403"), ("edge", b"200")):
+        s = system.zmq_socket(zmq.DEALER, role=role, connect=system.broker_endpoint)
+        try:
+            s.send_multipart([b"", MDPC, b"jobs.live", f"live-{role}".encode(), b"", b"{}"])
+            assert s.poll(5000), f"no answer to the {role} key"
+            frames = s.recv_multipart()
+            assert frames[3] == f"live-{role}".encode() and frames[4] == want, (role, frames[:5])
+            if want == b"403":
+                assert "hub" in error_of(json.loads(frames[5]))["message"]
+        finally:
+            s.close()
+
+
 def test_a_tool_key_that_sends_ready_is_disconnected_and_never_gets_a_request(
         system, admin_token):
     rogue = system.zmq_socket(zmq.DEALER, role="tool", connect=system.broker_endpoint)

@@ -88,3 +88,16 @@ def test_an_admin_creates_edits_deletes_and_restores_a_ticket_then_an_expired_to
 
 def test_an_agent_sees_no_bulk_action(system):
     run_scenario(system, "agent-no-bulk")
+
+
+def test_a_running_job_on_screen_whose_events_are_lost_is_read_again_over_rest(system, admin_token):
+    """The page's socket is open but carries nothing; the job (running, with no chunks, so
+    only the cancel ends it) is canceled through the API; the page shows it within 12 s."""
+    admin = system.psql(f"SELECT id FROM users WHERE lower(email) = lower('{system.admin[0]}')")
+    job = system.psql(f"INSERT INTO jobs (id, type, status, total, chunks_total, created_by, "
+                      f"started_at) VALUES ('{uuid.uuid4()}', 'bulk-delete', 'running', 10, 0, "
+                      f"'{admin}', now()) RETURNING id")
+    out = run_scenario(system, "silent-socket", JOB_ID=job)
+    print([line for line in out.splitlines() if "showed the cancel" in line])
+    _, _, got = system.request("GET", f"/api/jobs/{job}", token=admin_token)
+    assert got["status"] == "canceled", got

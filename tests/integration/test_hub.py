@@ -501,11 +501,11 @@ def test_sigterm_closes_every_socket_with_1001_then_the_hub_comes_back(system, a
 
 
 def await_events_flowing(system, token, ws, tag):
-    """Waits until the workers' events reach the hub again after it (re)started. A worker's
-    PUB reconnects on its own within a few hundred milliseconds, and what it publishes
-    before that is dropped (events are at-most-once by design; converging after a lost
-    event is the job of issue 14's sequence numbers and snapshots, not of these tests).
-    So a one-ticket probe job is sent until one is seen from start to end (at most 20 s)."""
+    """Waits until a job's events reach ws through the hub after it (re)started: a
+    one-ticket probe job is sent until one is seen to its end (at most 20 s). A worker's
+    PUB keeps what it publishes while the hub is away and sends it once it reconnects,
+    within a few hundred milliseconds; what a restart loses (in flight, the cache) the hub
+    reads again from jobs.live (test_hub_converge.py)."""
     deadline = time.time() + 20
     n = 0
     while time.time() < deadline:

@@ -13,7 +13,7 @@ import zmq
 from conftest import error_of, metric, read_raw_response, wait_metric
 
 JOB_FIELDS = {"id", "type", "status", "progress", "total", "processed", "succeeded", "failed",
-              "createdBy", "createdAt", "startedAt", "finishedAt", "error"}
+              "createdBy", "createdAt", "startedAt", "finishedAt", "error", "seq"}
 TERMINAL = {"completed", "failed", "canceled"}
 
 
@@ -213,6 +213,7 @@ def test_bulk_delete_runs_to_completion_with_exact_items(system, admin_token):
     assert done["processed"] == 502 and done["progress"] == 100
     assert done["succeeded"] == 499 and done["failed"] == 3
     assert done["startedAt"] and done["finishedAt"]
+    assert job["seq"] == 1 and done["seq"] == 2, (job["seq"], done["seq"])     # created, one chunk
     assert_exact(system, job["id"])
     status, _, failed = system.request("GET", f"/api/jobs/{job['id']}?itemStatus=failed",
                                        token=admin_token)

@@ -7,7 +7,7 @@
 #define ADMIN "11111111-2222-4333-8444-555555555555"
 #define AGENT "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 
-#define JOB_JSON  "{\"id\":\"" JOB "\",\"createdBy\":\"" AGENT "\",\"processed\":7}"
+#define JOB_JSON  "{\"id\":\"" JOB "\",\"createdBy\":\"" AGENT "\",\"processed\":7,\"seq\":42}"
 #define OK_BODY   "{\"event\":\"jobs:created\",\"data\":{\"id\":\"" JOB "\",\"createdBy\":\"" ADMIN "\"}}"
 
 static zmsg_t *
@@ -27,7 +27,7 @@ s_rejected (zmsg_t *msg)
     const char *why = NULL;
     int rc = event_decode (msg, &info, &why);
     zmsg_destroy (&msg);
-    if (rc != -1 || !why || info.job_id [0] || info.processed != -1)
+    if (rc != -1 || !why || info.job_id [0] || info.processed != -1 || info.seq != -1)
         return NULL;
     return why;
 }
@@ -56,6 +56,23 @@ TEST (test_every_kind_round_trips)
         CHECK_STR (info.job_id, JOB);
         CHECK_STR (info.created_by, AGENT);
         CHECK_INT (info.processed, 7);
+        CHECK_INT (info.seq, 42);
+    }
+}
+
+TEST (test_seq_round_trips_from_one_to_the_largest_exact_json_integer)
+{
+    const char *texts [] = {
+        "{\"id\":\"" JOB "\",\"createdBy\":\"" AGENT "\",\"seq\":1}",
+        "{\"id\":\"" JOB "\",\"createdBy\":\"" AGENT "\",\"seq\":9007199254740991}",
+    };
+    long long want [] = { 1, EVENT_SEQ_MAX };
+    for (int i = 0; i < 2; i++) {
+        zmsg_t *msg = event_encode (EVENT_PROGRESS, JOB, texts [i]);
+        event_info_t info;
+        CHECK_INT (event_decode (msg, &info, NULL), 0);
+        zmsg_destroy (&msg);
+        CHECK_INT (info.seq, want [i]);
     }
 }
 
@@ -81,6 +98,16 @@ TEST (test_kind_names_and_final_kinds_come_from_one_table)
     CHECK (!event_kind_final (EVENT_KINDS_N));
 }
 
+TEST (test_a_job_status_names_the_kind_that_announces_it)
+{
+    const char *statuses [] = { "queued", "running", "completed", "failed", "canceled" };
+    for (int i = 0; i < EVENT_KINDS_N; i++)
+        CHECK_INT (event_kind_of_status (statuses [i]), i);
+    CHECK_INT (event_kind_of_status ("progress"), EVENT_KINDS_N);
+    CHECK_INT (event_kind_of_status (""), EVENT_KINDS_N);
+    CHECK_INT (event_kind_of_status (NULL), EVENT_KINDS_N);
+}
+
 TEST (test_a_job_id_in_upper_case_decodes_in_lower_case)
 {
     zmsg_t *msg = s_frames ("jobs.created.0B5E2A49-6F0A-4F43-9A55-3D3C1C1F4B10",
@@ -92,6 +119,7 @@ TEST (test_a_job_id_in_upper_case_decodes_in_lower_case)
     CHECK_STR (info.job_id, JOB);
     CHECK_STR (info.created_by, AGENT);
     CHECK_INT (info.processed, -1);             //  absent
+    CHECK_INT (info.seq, -1);                   //  absent: a publisher of before seq
 }
 
 TEST (test_encode_refuses_what_no_hub_would_take)
@@ -180,6 +208,20 @@ TEST (test_decode_rejects_bad_data_fields)
         "\"processed\":\"x\"}}")), "bad_processed");
 }
 
+TEST (test_decode_rejects_a_seq_that_is_not_a_positive_exact_integer)
+{
+    const char *seqs [] = { "0", "-1", "1.5", "\"7\"", "null", "true", "9007199254740992" };
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs [0]; i++) {
+        char body [256];
+        snprintf (body, sizeof body, "{\"event\":\"jobs:created\",\"data\":{\"id\":\"" JOB "\","
+                  "\"createdBy\":\"" ADMIN "\",\"seq\":%s}}", seqs [i]);
+        const char *why = s_rejected (s_frames ("jobs.created." JOB, body));
+        if (!why || strcmp (why, "bad_seq"))
+            fprintf (stderr, "  seq %s: got %s\n", seqs [i], why ? why : "(accepted)");
+        CHECK_STR (why, "bad_seq");
+    }
+}
+
 TEST (test_decode_rejects_a_wrong_frame_count)
 {
     CHECK_STR (s_rejected (NULL), "frame_count");
@@ -217,8 +259,10 @@ TEST (test_decode_frames_takes_missing_frames_as_malformed)
 
 TEST_MAIN ("event",
     T (test_every_kind_round_trips),
+    T (test_seq_round_trips_from_one_to_the_largest_exact_json_integer),
     T (test_the_frames_on_the_wire_are_the_documented_ones),
     T (test_kind_names_and_final_kinds_come_from_one_table),
+    T (test_a_job_status_names_the_kind_that_announces_it),
     T (test_a_job_id_in_upper_case_decodes_in_lower_case),
     T (test_encode_refuses_what_no_hub_would_take),
     T (test_decode_rejects_a_bad_topic),
@@ -227,6 +271,7 @@ TEST_MAIN ("event",
     T (test_decode_rejects_a_body_about_another_job),
     T (test_decode_rejects_a_body_that_is_not_a_json_object),
     T (test_decode_rejects_bad_data_fields),
+    T (test_decode_rejects_a_seq_that_is_not_a_positive_exact_integer),
     T (test_decode_rejects_a_wrong_frame_count),
     T (test_decode_rejects_an_oversized_body_before_parsing_it),
     T (test_decode_frames_takes_missing_frames_as_malformed))

@@ -1,4 +1,5 @@
-/*  Unit tests for progress-hub/cache: last value per job, event order, bounds.  */
+/*  Unit tests for progress-hub/cache: last value per job, event order (by seq, and
+    without one), the seqs a job is missing, silent jobs, bounds.  */
 #include "../../progress-hub/cache.h"
 #include "testing.h"
 
@@ -10,8 +11,10 @@ s_job (int n, char out [UUID_STRLEN + 1])
     snprintf (out, UUID_STRLEN + 1, "%08x-0000-4000-8000-000000000000", n);
 }
 
+//  Applies an event of job with that seq (-1: none), its text "<kind>-<processed>".
 static cache_result_t
-s_apply (cache_t *cache, int job, event_kind_t kind, long long processed, int64_t now)
+s_apply_seq (cache_t *cache, int job, event_kind_t kind, long long processed, long long seq,
+             int64_t now)
 {
     event_t ev;
     memset (&ev, 0, sizeof ev);
@@ -19,12 +22,20 @@ s_apply (cache_t *cache, int job, event_kind_t kind, long long processed, int64_
     snprintf (ev.info.created_by, sizeof ev.info.created_by, "%s", OWNER);
     ev.info.kind = kind;
     ev.info.processed = processed;
+    ev.info.seq = seq;
     char text [64];
     snprintf (text, sizeof text, "%s-%lld", event_kind_name (kind), processed);
     ev.payload = event_payload_new (text, strlen (text));
     cache_result_t r = cache_apply (cache, &ev, now, NULL);
     event_clear (&ev);
     return r;
+}
+
+//  An event without seq, as publishers of before seq send them.
+static cache_result_t
+s_apply (cache_t *cache, int job, event_kind_t kind, long long processed, int64_t now)
+{
+    return s_apply_seq (cache, job, kind, processed, -1, now);
 }
 
 static cache_entry_t *
@@ -125,6 +136,92 @@ TEST (test_the_cache_never_exceeds_its_bound)
     cache_destroy (&cache);
 }
 
+TEST (test_with_seq_only_a_newer_state_is_taken_and_a_repeat_is_seen)
+{
+    cache_t *cache = cache_new (10, 60000);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_CREATED, 0, 1, 1), CACHE_ACCEPTED);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 2, 2), CACHE_ACCEPTED);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 2, 3), CACHE_SEEN);    //  re-published
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_CREATED, 0, 1, 4), CACHE_SEEN);      //  overtaken
+    cache_entry_t *e = s_lookup (cache, 1);
+    CHECK_STR (EVENT_TEXT (e->payload), "progress-10");
+    CHECK_INT (e->seq, 2);
+    CHECK_INT (e->missing, 0);
+    CHECK_INT (e->updated_ms, 2);
+    CHECK_INT (e->heard_ms, 4);                     //  a repeat is still news of the job
+    cache_destroy (&cache);
+}
+
+TEST (test_a_skipped_seq_is_missing_until_it_turns_up_late)
+{
+    cache_t *cache = cache_new (10, 60000);
+    s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 3, 1);
+    CHECK (!cache_has_gaps (cache));
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 40, 6, 2), CACHE_ACCEPTED);
+    CHECK_INT (s_lookup (cache, 1)->missing, 2);    //  4 and 5
+    CHECK (cache_has_gaps (cache));
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 20, 4, 3), CACHE_SEEN);   //  a racing worker's
+    CHECK_INT (s_lookup (cache, 1)->missing, 1);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 40, 6, 4), CACHE_SEEN);   //  a repeat fills nothing
+    CHECK_INT (s_lookup (cache, 1)->missing, 1);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 30, 5, 5), CACHE_SEEN);
+    CHECK_INT (s_lookup (cache, 1)->missing, 0);
+    CHECK (!cache_has_gaps (cache));
+    CHECK_STR (EVENT_TEXT (s_lookup (cache, 1)->payload), "progress-40");
+    cache_destroy (&cache);
+}
+
+TEST (test_a_job_first_seen_late_is_missing_nothing)
+{
+    cache_t *cache = cache_new (10, 60000);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 500, 40, 1), CACHE_ACCEPTED);
+    CHECK_INT (s_lookup (cache, 1)->missing, 0);
+    CHECK (!cache_has_gaps (cache));
+    cache_destroy (&cache);
+}
+
+TEST (test_with_seq_a_job_that_runs_again_after_its_final_event_is_followed)
+{
+    cache_t *cache = cache_new (10, 60000);
+    s_apply_seq (cache, 1, EVENT_FAILED, 10, 5, 1);
+    CHECK (s_lookup (cache, 1)->finished_ms == 1);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 20, 6, 2), CACHE_ACCEPTED);   //  resumed
+    CHECK (s_lookup (cache, 1)->finished_ms == 0);
+    CHECK_INT (cache_expire (cache, 1000000), 0);   //  running again: it stays
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_FAILED, 10, 5, 3), CACHE_SEEN);
+    cache_destroy (&cache);
+}
+
+TEST (test_events_with_and_without_seq_for_one_job_follow_the_order_rules_without_seq)
+{
+    cache_t *cache = cache_new (10, 60000);
+    s_apply (cache, 1, EVENT_PROGRESS, 20, 1);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 9, 2), CACHE_STALE);
+    CHECK_INT (s_apply_seq (cache, 1, EVENT_PROGRESS, 30, 9, 3), CACHE_ACCEPTED);
+    CHECK_INT (s_apply (cache, 1, EVENT_PROGRESS, 25, 4), CACHE_STALE);
+    cache_destroy (&cache);
+}
+
+TEST (test_a_live_job_unheard_of_for_the_silence_is_silent_until_resynced)
+{
+    cache_t *cache = cache_new (10, 60000);
+    s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 2, 0);
+    s_apply_seq (cache, 2, EVENT_COMPLETED, 10, 3, 0);  //  finished: nothing more will come
+    s_apply (cache, 3, EVENT_PROGRESS, 10, 0);          //  no seq: its publisher re-sends nothing
+    CHECK_INT (cache_silent (cache, 4999, 5000), 0);
+    CHECK_INT (cache_silent (cache, 5000, 5000), 1);
+    s_apply_seq (cache, 1, EVENT_PROGRESS, 10, 2, 4000);    //  re-published: heard
+    CHECK_INT (cache_silent (cache, 5000, 5000), 0);
+    CHECK_INT (cache_silent (cache, 9000, 5000), 1);
+    s_apply_seq (cache, 1, EVENT_PROGRESS, 50, 7, 9000);
+    CHECK (cache_has_gaps (cache));
+    cache_resynced (cache, 9500);
+    CHECK (!cache_has_gaps (cache));
+    CHECK_INT (cache_silent (cache, 14000, 5000), 0);
+    CHECK_INT (cache_silent (cache, 14500, 5000), 1);
+    cache_destroy (&cache);
+}
+
 TEST_MAIN ("hub_cache",
     T (test_the_latest_event_of_a_job_is_kept),
     T (test_progress_after_the_final_event_is_dropped),
@@ -132,4 +229,10 @@ TEST_MAIN ("hub_cache",
     T (test_finished_jobs_expire_after_keep_ms_and_running_ones_stay),
     T (test_a_full_cache_evicts_the_oldest_finished_job_first),
     T (test_a_cache_full_of_running_jobs_evicts_the_least_recently_updated),
-    T (test_the_cache_never_exceeds_its_bound))
+    T (test_the_cache_never_exceeds_its_bound),
+    T (test_with_seq_only_a_newer_state_is_taken_and_a_repeat_is_seen),
+    T (test_a_skipped_seq_is_missing_until_it_turns_up_late),
+    T (test_a_job_first_seen_late_is_missing_nothing),
+    T (test_with_seq_a_job_that_runs_again_after_its_final_event_is_followed),
+    T (test_events_with_and_without_seq_for_one_job_follow_the_order_rules_without_seq),
+    T (test_a_live_job_unheard_of_for_the_silence_is_silent_until_resynced))

@@ -1,21 +1,26 @@
 // live.js: the jobs the screen shows, kept current. WebSocket events update them; while
 // the socket is down, the jobs on screen are polled instead, and after a reconnect they
-// are fetched once, so progress never freezes and never goes backwards.
+// are fetched once, so progress never freezes and never goes backwards. Events may be
+// lost even while the socket is up, so a running job on screen that had no news for
+// SILENT_MS is read again over REST. A job's seq orders its states: only a newer one wins.
 
 import { api, loadConfig, session } from './api.js';
 import { LiveSocket } from './ws.js';
 import { toast, num, shortId } from './ui.js';
 
-const POLL_MS = 3000;
+const POLL_MS = 3000;       // the jobs on screen, while the socket is down
+const SILENT_MS = 5000;     // a running job on screen without news this long is re-read
+const TICK_MS = 1000;
 export const TERMINAL = new Set(['completed', 'failed', 'canceled']);
 
 const jobs = new Map();          // id -> latest job
 const subscribers = new Set();   // fn(job)
 const stateListeners = new Set();
 const onScreen = new Map();      // owner -> Set of job ids it shows
-const reopened = new Set();      // jobs resumed from here, polled until they end (see poll)
+const heardAt = new Map();       // id -> when its state last came (event or REST), or was asked for
 let socket = null;
 let pollTimer = null;
+let polledAt = 0;
 let state = 'down';
 let wasDown = false;
 
@@ -23,19 +28,23 @@ export const isTerminal = (job) => TERMINAL.has(job?.status);
 
 export function getJob(id) { return jobs.get(id); }
 
-// Newer wins; a terminal job never goes back to running, counters never go backwards;
-// except with reopen: the server has just answered that the job runs again (a resume).
+// Is job a newer state than prev? By seq when both carry one (a job resumed after it
+// failed runs again); else a terminal job never goes back to running and counters never
+// go backwards.
+function newer(job, prev) {
+  if (Number.isInteger(job.seq) && Number.isInteger(prev.seq)) return job.seq > prev.seq;
+  if (isTerminal(prev) && !isTerminal(job)) return false;
+  return isTerminal(job) || (job.processed ?? 0) >= (prev.processed ?? 0);
+}
+
+// reopen: the server has just answered that the job runs again (a resume): take it.
 export function update(job, reopen = false) {
   if (!job?.id) return;
+  heardAt.set(job.id, Date.now());
   const prev = jobs.get(job.id);
-  if (prev && !reopen) {
-    if (isTerminal(prev) && !isTerminal(job)) return;
-    if (!isTerminal(job) && (job.processed ?? 0) < (prev.processed ?? 0)) return;
-  }
+  if (prev && !reopen && !newer(job, prev)) return;
   const { items, itemsTotal, ...bare } = job;
   jobs.set(job.id, bare);
-  if (isTerminal(bare)) reopened.delete(bare.id);
-  else if (reopen) reopened.add(bare.id);
   if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) announce(bare);
   for (const fn of subscribers) fn(bare, prev);
 }
@@ -86,24 +95,36 @@ function watchedIds() {
   return [...ids].filter((id) => !isTerminal(jobs.get(id)));
 }
 
-// Fetches jobs once: by default the running jobs on screen (after a reconnect, or as a poll).
+// Fetches running jobs on screen once (all of them after a reconnect or as a poll, or
+// those given).
 export async function refresh(ids = watchedIds(), reopen = false) {
   await Promise.all(ids.map(async (id) => {
+    heardAt.set(id, Date.now());
     try {
       update(await api('GET', `/api/jobs/${id}?itemsLimit=1`), reopen);
     } catch { /* the next poll or event will do */ }
   }));
 }
 
+// Every second: with the socket down, every POLL_MS the running jobs on screen; with it
+// up, those that had no news for SILENT_MS.
 function poll() {
   clearTimeout(pollTimer);
   pollTimer = setTimeout(async () => {
-    // With the socket up, the jobs resumed from here still: the hub drops what follows a
-    // job's final event until it forgets the job, so their events may not come.
-    if (state !== 'open' && session.token) await refresh();
-    else if (reopened.size && session.token) await refresh([...reopened]);
+    const now = Date.now();
+    if (!session.token) {
+      // signed out: nothing to read
+    } else if (state !== 'open') {
+      if (now - polledAt >= POLL_MS) {
+        polledAt = now;
+        await refresh();
+      }
+    } else {
+      const silent = watchedIds().filter((id) => now - (heardAt.get(id) ?? 0) >= SILENT_MS);
+      if (silent.length) await refresh(silent);
+    }
     if (socket) poll();
-  }, POLL_MS);
+  }, TICK_MS);
 }
 
 export async function start() {
@@ -124,7 +145,7 @@ export function stop() {
   if (socket) socket.close();
   socket = null;
   jobs.clear();
+  heardAt.clear();
   onScreen.clear();
-  reopened.clear();
   wasDown = false;
 }

@@ -1,0 +1,183 @@
+/*  Unit tests for progress-hub/calls: requests sent as the edge sends them, answers
+    matched by id and service, deadlines, the in-flight bound, forgotten calls.
+    The broker is a ROUTER on inproc played by the test.  */
+#include "../../progress-hub/calls.h"
+#include "fakebroker.h"
+#include "testing.h"
+
+#define USER "11111111-2222-4333-8444-555555555555"
+
+static int s_answers, s_status;
+static void *s_owner;
+static char s_service [64];
+static char s_payload [256];
+
+static void
+s_on_answer (void *arg, void *owner, const char *service, int status, zframe_t *payload)
+{
+    s_answers++;
+    s_owner = owner;
+    s_status = status;
+    snprintf (s_service, sizeof s_service, "%s", service);
+    s_payload [0] = 0;
+    if (payload)
+        snprintf (s_payload, sizeof s_payload, "%.*s", (int) zframe_size (payload),
+                  (const char *) zframe_data (payload));
+}
+
+//  A broker (ROUTER) and calls connected to it. max in flight, timeout in ms.
+static calls_t *
+s_setup (zsock_t **broker, long max, long timeout_ms)
+{
+    s_answers = 0;
+    s_owner = NULL;
+    char endpoint [64];
+    *broker = fakebroker_new (endpoint);
+    calls_config_t cfg = { endpoint, max, timeout_ms, s_on_answer, NULL };
+    return calls_new (&cfg);
+}
+
+//  Drains the calls' socket until the answers came or 2 s passed.
+static void
+s_wait_answer (calls_t *calls, int answers)
+{
+    int64_t deadline = zclock_mono () + 2000;
+    while (s_answers < answers && zclock_mono () < deadline) {
+        zpoller_t *p = zpoller_new (calls_socket (calls), NULL);
+        zpoller_wait (p, 50);
+        zpoller_destroy (&p);
+        calls_drain (calls);
+    }
+}
+
+TEST (test_a_call_carries_its_service_user_and_payload_and_the_answer_comes_back)
+{
+    zsock_t *broker;
+    calls_t *calls = s_setup (&broker, 10, 5000);
+    CHECK (calls != NULL);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_ADMIN, "{}", &owner, rid), 0);
+    CHECK_INT (strlen (rid), RAND_ID_STRLEN);
+    fakebroker_request_t req;
+    CHECK_INT (fakebroker_read (broker, &req), 0);
+    CHECK_STR (req.service, SVC_AUTH_ME);
+    CHECK_STR (req.rid, rid);
+    CHECK_STR (req.auth, USER " admin");
+    CHECK_STR (req.payload, "{}");
+    fakebroker_reply (broker, &req, SVC_AUTH_ME, rid, "200", "{\"role\":\"agent\"}");
+    fakebroker_request_clear (&req);
+    s_wait_answer (calls, 1);
+    CHECK_INT (s_answers, 1);
+    CHECK (s_owner == &owner);
+    CHECK_STR (s_service, SVC_AUTH_ME);
+    CHECK_INT (s_status, 200);
+    CHECK_STR (s_payload, "{\"role\":\"agent\"}");
+    CHECK_INT (calls_inflight (calls), 0);
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
+TEST (test_an_anonymous_call_has_an_empty_auth_frame)
+{
+    zsock_t *broker;
+    calls_t *calls = s_setup (&broker, 10, 5000);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_JOBS_LIVE, NULL, SVC_ROLE_NONE, "{\"limit\":5}", &owner, rid), 0);
+    fakebroker_request_t req;
+    CHECK_INT (fakebroker_read (broker, &req), 0);
+    CHECK_STR (req.service, SVC_JOBS_LIVE);
+    CHECK_STR (req.auth, "");
+    CHECK_STR (req.payload, "{\"limit\":5}");
+    fakebroker_reply (broker, &req, SVC_JOBS_LIVE, rid, "503", "{\"error\":{}}");
+    fakebroker_request_clear (&req);
+    s_wait_answer (calls, 1);
+    CHECK_STR (s_service, SVC_JOBS_LIVE);
+    CHECK_INT (s_status, 503);
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
+TEST (test_a_reply_of_another_service_under_a_waiting_id_answers_nothing)
+{
+    zsock_t *broker;
+    calls_t *calls = s_setup (&broker, 10, 5000);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
+    fakebroker_request_t req;
+    CHECK_INT (fakebroker_read (broker, &req), 0);
+    fakebroker_reply (broker, &req, SVC_TICKETS_GET, rid, "200", "{\"role\":\"admin\"}");
+    fakebroker_reply (broker, &req, SVC_AUTH_ME, "not-our-id", "200", "{\"role\":\"admin\"}");
+    fakebroker_request_clear (&req);
+    zclock_sleep (100);
+    calls_drain (calls);
+    CHECK_INT (s_answers, 0);
+    CHECK_INT (calls_inflight (calls), 1);
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
+TEST (test_an_unanswered_call_times_out_once_and_a_forgotten_one_never_answers)
+{
+    zsock_t *broker;
+    calls_t *calls = s_setup (&broker, 10, 100);
+    int a, b;
+    char rid_a [RAND_ID_STRLEN + 1], rid_b [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &a, rid_a), 0);
+    CHECK_INT (calls_send (calls, SVC_JOBS_LIVE, NULL, SVC_ROLE_NONE, "{}", &b, rid_b), 0);
+    CHECK (strcmp (rid_a, rid_b));
+    calls_forget (calls, rid_b);
+    calls_forget (calls, rid_b);                    //  twice: harmless
+    calls_timers (calls, zclock_mono ());
+    CHECK_INT (s_answers, 0);
+    calls_timers (calls, zclock_mono () + 200);
+    CHECK_INT (s_answers, 1);
+    CHECK (s_owner == &a);
+    CHECK_STR (s_service, SVC_AUTH_ME);
+    CHECK_INT (s_status, CALLS_TIMEOUT);
+    CHECK_STR (s_payload, "");
+    calls_timers (calls, zclock_mono () + 400);
+    CHECK_INT (s_answers, 1);
+    CHECK_INT (calls_inflight (calls), 0);
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
+TEST (test_no_more_than_max_inflight_calls_are_sent)
+{
+    zsock_t *broker;
+    calls_t *calls = s_setup (&broker, 2, 5000);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), -1);
+    CHECK_STR (rid, "");
+    CHECK_INT (calls_inflight (calls), 2);
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
+TEST (test_without_a_connected_broker_a_call_is_refused_at_once)
+{
+    calls_config_t cfg = { "tcp://127.0.0.1:1", 10, 5000, s_on_answer, NULL };
+    calls_t *calls = calls_new (&cfg);
+    CHECK (calls != NULL);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), -1);
+    CHECK_INT (calls_inflight (calls), 0);
+    calls_destroy (&calls);
+    calls_destroy (&calls);
+    CHECK (calls == NULL);
+}
+
+TEST_MAIN ("hub_calls",
+    T (test_a_call_carries_its_service_user_and_payload_and_the_answer_comes_back),
+    T (test_an_anonymous_call_has_an_empty_auth_frame),
+    T (test_a_reply_of_another_service_under_a_waiting_id_answers_nothing),
+    T (test_an_unanswered_call_times_out_once_and_a_forgotten_one_never_answers),
+    T (test_no_more_than_max_inflight_calls_are_sent),
+    T (test_without_a_connected_broker_a_call_is_refused_at_once))
