@@ -354,5 +354,20 @@ zmsg_t *
 mdp_recv (void *zsock, int timeout_ms)
 {
     zsock_set_rcvtimeo (zsock, timeout_ms);
-    return zmsg_recv (zsock);
+    //  zmsg_recv, but with the more flag zframe_recv has already read: zmsg_recv asks the
+    //  socket again (a getsockopt) after every frame.
+    zmsg_t *msg = zmsg_new ();
+    while (true) {
+        zframe_t *frame = zframe_recv (zsock);
+        if (!frame) {
+            if (zmq_errno () == EINTR && zmsg_size (msg))
+                continue;                   //  the rest of a message is there: only EINTR delays it
+            zmsg_destroy (&msg);
+            return NULL;
+        }
+        bool more = zframe_more (frame);
+        zmsg_append (msg, &frame);
+        if (!more)
+            return msg;
+    }
 }
