@@ -261,7 +261,7 @@ s_on_broker (s_link_t *self, zmsg_t *raw)
     mdp_msg_destroy (&msg);
 }
 
-//  "REPLY" zmsg_t* goes to the broker and the next queued request to the SQL side; STOP is
+//  "REPLY" mdp_msg_t* goes to the broker and the next queued request to the SQL side; STOP is
 //  answered STOPPED, after which no request goes to the SQL side.
 static void
 s_on_pipe (s_link_t *self)
@@ -277,9 +277,11 @@ s_on_pipe (s_link_t *self)
         self->terminated = true;
     else
     if (!strcmp (word, "REPLY")) {
-        zmsg_t *reply = (zmsg_t *) pointer;     //  ours now, NULL when nothing to send
-        if (reply)
-            s_send (self, &reply);
+        mdp_msg_t *reply = (mdp_msg_t *) pointer;   //  ours now, NULL when nothing to send
+        if (reply && self->sock
+        &&  mdp_worker_reply_send (reply->client, &reply->body, self->sock))
+            log_warn ("event=broker_send_failed errno=%d", zmq_errno ());
+        mdp_msg_destroy (&reply);
         self->in_hand = false;
         if (s_may_forward (self) && zlist_size (self->queue))
             s_forward (self, (mdp_msg_t *) zlist_pop (self->queue));
@@ -416,14 +418,24 @@ link_recv (zactor_t *link, int timeout_ms, mdp_msg_t **request_p)
 }
 
 int
-link_reply (zactor_t *link, zmsg_t **reply_p)
+link_reply (zactor_t *link, mdp_msg_t **request_p, zmsg_t **body_p)
 {
-    zmsg_t *reply = *reply_p;
-    *reply_p = NULL;
+    mdp_msg_t *reply = *request_p;
+    *request_p = NULL;
+    zmsg_t *body = *body_p;
+    *body_p = NULL;
+    //  The request becomes its reply: the same client, the answer's body.
+    if (body) {
+        zmsg_destroy (&reply->body);        //  what the SQL side left of the request's
+        reply->body = body;
+        reply->command = MDPW_REPLY;
+    }
+    else
+        mdp_msg_destroy (&reply);
     if (s_pipe_send_pointer (zsock_resolve (zactor_sock (link)), "REPLY", reply) == 0)
         return 0;
     log_error ("event=link_send_failed word=REPLY");
-    zmsg_destroy (&reply);
+    mdp_msg_destroy (&reply);
     return -1;
 }
 

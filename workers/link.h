@@ -16,9 +16,10 @@
                                                     DISCONNECT or could not be reached
                          "FAILED"                   the broker socket broke; stop
                          "STOPPED"                  the answer to STOP: no REQUEST follows
-      SQL side -> link   "REPLY" zmsg_t*            the answer to the request in hand: an
-                                                    MDP REPLY for the broker, or NULL when
-                                                    there is nothing to send (e.g. no rid)
+      SQL side -> link   "REPLY" mdp_msg_t*         the request in hand come back as its
+                                                    REPLY: the client's address and the
+                                                    reply's body; NULL when there is nothing
+                                                    to send (e.g. no rid)
                          "STOP"                     stop handing over requests (link_stop)
                          "$TERM"                    zactor_destroy: DISCONNECT and exit
 
@@ -68,11 +69,11 @@ typedef enum {
 //  service, body); every other result sets it to NULL.
 link_event_t link_recv (zactor_t *link, int timeout_ms, mdp_msg_t **request_p);
 
-//  Answers the request in hand. Takes ownership of *reply_p and nulls it: an MDP REPLY
-//  (mdp_worker_reply_new) that the link sends to the broker, or NULL when there is
-//  nothing to send; either way the link may hand over the next request. 0 or -1 (then
-//  the reply is freed here).
-int link_reply (zactor_t *link, zmsg_t **reply_p);
+//  Answers the request in hand: takes *request_p (from link_recv) and *body_p (the reply's
+//  body: rid status payload; NULL when there is nothing to send) and nulls both. The link
+//  sends the REPLY to the request's client, and may hand over the next request. 0, or -1
+//  when the pipe refused it (then both are freed here).
+int link_reply (zactor_t *link, mdp_msg_t **request_p, zmsg_t **body_p);
 
 //  Stops and destroys the link (*link_p nulled; nothing when NULL): STOP, then frees every
 //  request found in the pipe before STOPPED, then zactor_destroy (DISCONNECT). Never call

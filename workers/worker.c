@@ -236,17 +236,14 @@ s_serve (worker_t *self, const char *service, zmsg_t **body_p)
                                   "The request names no service this worker offers.") : NULL;
 }
 
-//  Serves a request the link handed over (ours: *request_p is taken) and hands the link
-//  the MDP REPLY, always, even an empty one, so it knows the request is no longer in hand.
+//  Serves a request the link handed over (taken from *request_p) and hands it back with
+//  the reply's body, always, even without one, so the link knows it is no longer in hand.
 static void
 s_on_request (worker_t *self, mdp_msg_t **request_p)
 {
     mdp_msg_t *request = *request_p;
-    *request_p = NULL;
     zmsg_t *body = s_serve (self, request->service, &request->body);
-    zmsg_t *reply = body ? mdp_worker_reply_new (request->client, &body) : NULL;
-    mdp_msg_destroy (&request);
-    link_reply (self->link, &reply);
+    link_reply (self->link, request_p, &body);
 }
 
 //  About once a second with no request in hand: reconnect the database when it went away
