@@ -26,6 +26,8 @@
     One request is in hand at a time; the broker gives a worker no other until it replies.
     Should one arrive anyway, LINK_QUEUE_MAX more wait in the link, and beyond that the link
     answers 503 worker_busy itself: bounded, and never a second request in SQL at once.
+    While a request is in hand the link waits on the pipe alone and reads the broker when
+    a heartbeat is due, so such a refusal may come one heartbeat late.
     BROKER_UP/DOWN are sent on changes only and never block the link: when the pipe is
     full the latest state is sent at a later wake-up, so the SQL side is never left with a
     stale one.
