@@ -33,7 +33,7 @@ typedef struct {
 //  ---------------------------------------------------------------------------------
 //  The pipe's messages: a word, and for REQUEST and REPLY a frame holding a pointer. Plain
 //  libzmq calls rather than zsock_send / zsock_recv ("sp"), which build and parse a zmsg_t
-//  of heap frames each time: some 4,400 instructions a message against some 800 here
+//  of heap frames each time: some 4,400 instructions a call against some 800 here
 //  (callgrind), with two messages per request.
 
 #define LINK_WORD_MAX   16              //  longer than any word below
