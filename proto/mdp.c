@@ -313,6 +313,30 @@ mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p)
     return msg;
 }
 
+int
+mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock)
+{
+    zmsg_t *body = *body_p;
+    *body_p = NULL;
+    //  The envelope's frames go as plain libzmq sends (copied, no zframe_t on the heap),
+    //  the body's as the frames they are (moved).
+    void *handle = zsock_resolve (zsock);
+    uint8_t command = MDPW_REPLY;
+    int last = body && zmsg_size (body) ? ZMQ_SNDMORE : 0;
+    int rc = zmq_send (handle, "", 0, ZMQ_SNDMORE) < 0
+          || zmq_send (handle, MDPW_VERSION, strlen (MDPW_VERSION), ZMQ_SNDMORE) < 0
+          || zmq_send (handle, &command, 1, ZMQ_SNDMORE) < 0
+          || zmq_send (handle, zframe_data (client), zframe_size (client), ZMQ_SNDMORE) < 0
+          || zmq_send (handle, "", 0, last) < 0 ? -1 : 0;
+    zframe_t *frame;
+    while (rc == 0 && last && (frame = zmsg_pop (body))) {
+        rc = zframe_send (&frame, zsock, zmsg_size (body) ? ZFRAME_MORE : 0);
+        zframe_destroy (&frame);            //  still ours when the send failed
+    }
+    zmsg_destroy (&body);
+    return rc;
+}
+
 zmsg_t *
 mdp_worker_command_new (zframe_t *worker, mdpw_command_t command)
 {
@@ -354,5 +378,20 @@ zmsg_t *
 mdp_recv (void *zsock, int timeout_ms)
 {
     zsock_set_rcvtimeo (zsock, timeout_ms);
-    return zmsg_recv (zsock);
+    //  zmsg_recv, but with the more flag zframe_recv has already read: zmsg_recv asks the
+    //  socket again (a getsockopt) after every frame.
+    zmsg_t *msg = zmsg_new ();
+    while (true) {
+        zframe_t *frame = zframe_recv (zsock);
+        if (!frame) {
+            if (zmq_errno () == EINTR && zmsg_size (msg))
+                continue;                   //  the rest of a message is there: only EINTR delays it
+            zmsg_destroy (&msg);
+            return NULL;
+        }
+        bool more = zframe_more (frame);
+        zmsg_append (msg, &frame);
+        if (!more)
+            return msg;
+    }
 }

@@ -1,34 +1,51 @@
 /*  link: the worker's link to the broker, as an actor (zactor, its own thread). It owns the
     MDP DEALER: READY (every service in one, proto/README.md), heartbeats both ways,
     reconnect with backoff on silence or DISCONNECT, and the DISCONNECT on shutdown. It
-    passes requests to the SQL side over the actor's pipe and sends back the replies it is
+    hands requests to the SQL side over the actor's pipe and sends back the replies it is
     given, so heartbeats keep flowing however long a statement takes.
 
-    The pipe, as ZeroMQ messages (no shared state):
+    The pipe, as ZeroMQ messages (no shared state). A request and a reply cross it as a
+    pointer, not as frames: the receiver of a pointer frame owns what it points to, and
+    the sender never touches it again (in-process only; see link_recv / link_reply).
       link -> SQL side   "CONNECTED" | "FAILED"     once, after the first connect
-                         "REQUEST" client service body...   one at a time: the next only after REPLY
+                         "REQUEST" mdp_msg_t*       a decoded REQUEST, its service taken
+                                                    (mdp_request_take_service); one at a
+                                                    time: the next only after REPLY
                          "BROKER_UP" | "BROKER_DOWN"   the broker spoke after being away (or
                                                     for the first time) | fell silent, said
                                                     DISCONNECT or could not be reached
                          "FAILED"                   the broker socket broke; stop
-      SQL side -> link   "REPLY" client [body...]   the answer to the request in hand (no
-                                                    body: nothing to send, e.g. no rid)
+                         "STOPPED"                  the answer to STOP: no REQUEST follows
+      SQL side -> link   "REPLY" mdp_msg_t*         the request in hand come back as its
+                                                    REPLY: the client's address and the
+                                                    reply's body; NULL when there is nothing
+                                                    to send (e.g. no rid)
+                         "STOP"                     stop handing over requests (link_stop)
                          "$TERM"                    zactor_destroy: DISCONNECT and exit
 
     One request is in hand at a time; the broker gives a worker no other until it replies.
     Should one arrive anyway, LINK_QUEUE_MAX more wait in the link, and beyond that the link
     answers 503 worker_busy itself: bounded, and never a second request in SQL at once.
+    While a request is in hand the link waits on the pipe alone and reads the broker when
+    a heartbeat is due, so such a refusal may come one heartbeat late.
     BROKER_UP/DOWN are sent on changes only and never block the link: when the pipe is
     full the latest state is sent at a later wake-up, so the SQL side is never left with a
-    stale one.  */
+    stale one.
+
+    Shutdown: zactor_destroy alone would discard a REQUEST still in the pipe, and leak it.
+    link_stop says STOP first and frees every REQUEST it finds before STOPPED; requests
+    not served are handed to another worker by the broker after the link's DISCONNECT.  */
 #ifndef WORKERS_LINK_H
 #define WORKERS_LINK_H
 
 #include <czmq.h>
+#include "../proto/mdp.h"
 
 #define LINK_QUEUE_MAX          1       //  requests waiting behind the one in hand
 #define LINK_RECONNECT_MIN_MS   250
 #define LINK_RECONNECT_MAX_MS   4000
+#define LINK_STOP_MS            5000    //  at most this long for STOPPED: the link never
+                                        //  blocks longer than one send to the broker
 
 typedef struct {
     const char *endpoint;               //  BROKER_ENDPOINT
@@ -39,5 +56,30 @@ typedef struct {
 
 //  The actor: zactor_new (link_actor, &cfg). cfg is copied before zactor_new returns.
 void link_actor (zsock_t *pipe, void *args);
+
+//  What the link tells the SQL side.
+typedef enum {
+    LINK_NOTHING,                       //  nothing within the wait, or interrupted
+    LINK_REQUEST,                       //  a request to serve and answer with link_reply
+    LINK_BROKER_UP,
+    LINK_BROKER_DOWN,
+    LINK_FAILED,                        //  the broker socket broke: stop
+} link_event_t;
+
+//  The SQL side's read: waits up to timeout_ms (0: only what is there) for the link's
+//  next word. LINK_REQUEST sets *request_p to a request the caller now owns (client,
+//  service, body); every other result sets it to NULL.
+link_event_t link_recv (zactor_t *link, int timeout_ms, mdp_msg_t **request_p);
+
+//  Answers the request in hand: takes *request_p (from link_recv) and *body_p (the reply's
+//  body: rid status payload; NULL when there is nothing to send) and nulls both. The link
+//  sends the REPLY to the request's client, and may hand over the next request. 0, or -1
+//  when the pipe refused it (then both are freed here).
+int link_reply (zactor_t *link, mdp_msg_t **request_p, zmsg_t **body_p);
+
+//  Stops and destroys the link (*link_p nulled; nothing when NULL): STOP, then frees every
+//  request found in the pipe before STOPPED, then zactor_destroy (DISCONNECT). Never call
+//  it with a request in hand: answer it first. Returns how many requests were dropped.
+int link_stop (zactor_t **link_p);
 
 #endif

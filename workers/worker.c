@@ -99,7 +99,7 @@ worker_destroy (worker_t **self_p)
     if (!self_p || !*self_p)
         return;
     worker_t *self = *self_p;
-    zactor_destroy (&self->link);
+    link_stop (&self->link);
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     usercache_destroy (&self->users);
@@ -238,24 +238,14 @@ s_serve (worker_t *self, const char *service, zmsg_t **body_p)
                                   "The request names no service this worker offers.") : NULL;
 }
 
-//  "REQUEST" client service body... in; "REPLY" client [body...] out, always, so the link
-//  knows the request is no longer in hand.
+//  Serves a request the link handed over (taken from *request_p) and hands it back with
+//  the reply's body, always, even without one, so the link knows it is no longer in hand.
 static void
-s_on_request (worker_t *self, zmsg_t *msg)
+s_on_request (worker_t *self, mdp_msg_t **request_p)
 {
-    zframe_t *client = zmsg_pop (msg);
-    char *service = zmsg_popstr (msg);
-    zmsg_t *reply = client && service ? s_serve (self, service, &msg) : NULL;
-    free (service);
-    if (!reply)
-        reply = zmsg_new ();
-    zmsg_pushmem (reply, client ? zframe_data (client) : NULL, client ? zframe_size (client) : 0);
-    zmsg_pushstr (reply, "REPLY");
-    if (zmsg_send (&reply, zactor_sock (self->link)))
-        log_error ("event=link_send_failed");
-    zmsg_destroy (&reply);
-    zframe_destroy (&client);
-    zmsg_destroy (&msg);
+    mdp_msg_t *request = *request_p;
+    zmsg_t *body = s_serve (self, request->service, &request->body);
+    link_reply (self->link, request_p, &body);
 }
 
 //  About once a second with no request in hand: reconnect the database when it went away
@@ -305,26 +295,20 @@ worker_run (worker_t *self)
     while (!stop_requested) {
         int64_t wait = self->maintain_at - zclock_mono ();
         //  A signal interrupts the wait (EINTR) and the loop sees stop_requested.
-        zmsg_t *msg = mdp_recv (zactor_sock (self->link), wait > 0 ? (int) wait : 0);
-        char *command = msg ? zmsg_popstr (msg) : NULL;
-        if (command && !strcmp (command, "REQUEST"))
-            s_on_request (self, msg);
+        mdp_msg_t *request;
+        link_event_t event = link_recv (self->link, wait > 0 ? (int) wait : 0, &request);
+        if (event == LINK_REQUEST)
+            s_on_request (self, &request);
         else
-        if (command && (!strcmp (command, "BROKER_UP") || !strcmp (command, "BROKER_DOWN")))
-            outbox_broker_seen (self->outbox, !strcmp (command, "BROKER_UP"));
+        if (event == LINK_BROKER_UP || event == LINK_BROKER_DOWN)
+            outbox_broker_seen (self->outbox, event == LINK_BROKER_UP);
         else
-        if (command && !strcmp (command, "FAILED")) {
-            free (command);
-            zmsg_destroy (&msg);
+        if (event == LINK_FAILED)
             break;
-        }
-        else
-            zmsg_destroy (&msg);
-        free (command);
         if (zclock_mono () >= self->maintain_at)
             s_maintain (self);
     }
-    zactor_destroy (&self->link);           //  the link says DISCONNECT: the broker hands back
+    link_stop (&self->link);                //  the link says DISCONNECT: the broker hands back
     log_info ("event=worker_stopped");
     return 0;
 }

@@ -237,6 +237,49 @@ TEST (test_reply_round_trips_to_the_broker)
     zframe_destroy (&client);
 }
 
+//  True when a and b hold the same frames; prints the first difference.
+static bool
+s_same_frames (zmsg_t *a, zmsg_t *b)
+{
+    if (!a || !b || zmsg_size (a) != zmsg_size (b)) {
+        fprintf (stderr, "  expected %zu frames, got %zu\n", a ? zmsg_size (a) : 0, b ? zmsg_size (b) : 0);
+        return false;
+    }
+    zframe_t *fa = zmsg_first (a), *fb = zmsg_first (b);
+    for (int i = 0; fa; i++, fa = zmsg_next (a), fb = zmsg_next (b))
+        if (!zframe_eq (fa, fb) || zframe_more (fa) != zframe_more (fb)) {
+            fprintf (stderr, "  frame %d differs\n", i);
+            return false;
+        }
+    return true;
+}
+
+//  mdp_worker_reply_send puts on the wire what mdp_worker_reply_new + zmsg_send would,
+//  with a body and without one.
+TEST (test_reply_send_sends_what_reply_new_builds)
+{
+    zsock_t *router = zsock_new_router ("inproc://test-mdp-reply-send");
+    zsock_t *dealer = zsock_new_dealer (">inproc://test-mdp-reply-send");
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    for (int with_body = 1; with_body >= 0; with_body--) {
+        zmsg_t *body = with_body ? s_body () : NULL;
+        zmsg_t *built = mdp_worker_reply_new (client, &body);
+        zmsg_send (&built, dealer);
+        zmsg_t *want = mdp_recv (router, 1000);
+        body = with_body ? s_body () : NULL;
+        CHECK_INT (mdp_worker_reply_send (client, &body, dealer), 0);
+        CHECK (body == NULL);
+        zmsg_t *got = mdp_recv (router, 1000);
+        bool same = s_same_frames (want, got);
+        zmsg_destroy (&want);
+        zmsg_destroy (&got);
+        CHECK (same);
+    }
+    zframe_destroy (&client);
+    zsock_destroy (&dealer);
+    zsock_destroy (&router);
+}
+
 TEST (test_heartbeat_and_disconnect_round_trip_both_ways)
 {
     mdpw_command_t commands [] = { MDPW_HEARTBEAT, MDPW_DISCONNECT };
@@ -462,6 +505,7 @@ TEST_MAIN ("mdp",
     T (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker),
     T (test_take_service_rejects_a_missing_or_invalid_service_frame),
     T (test_reply_round_trips_to_the_broker),
+    T (test_reply_send_sends_what_reply_new_builds),
     T (test_heartbeat_and_disconnect_round_trip_both_ways),
     T (test_service_names_are_checked_for_length_and_characters),
     T (test_decode_rejects_a_null_message),

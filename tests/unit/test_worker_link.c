@@ -41,77 +41,18 @@ s_request (zsock_t *router, zframe_t *worker, const char *rid)
     zframe_destroy (&client);
 }
 
-//  The next message the link hands the SQL side other than BROKER_UP / BROKER_DOWN; NULL
-//  when none comes within timeout_ms.
-static zmsg_t *
-s_pipe_next (zactor_t *link, int timeout_ms)
+//  The next thing the link hands the SQL side other than BROKER_UP / BROKER_DOWN: a
+//  request (then ours) in *request_p, or LINK_NOTHING when none comes within timeout_ms.
+static link_event_t
+s_pipe_next (zactor_t *link, int timeout_ms, mdp_msg_t **request_p)
 {
     int64_t until = zclock_mono () + timeout_ms;
     while (true) {
         int64_t left = until - zclock_mono ();
-        zmsg_t *msg = mdp_recv (zactor_sock (link), left > 0 ? (int) left : 0);
-        char *first = msg ? zframe_strdup (zmsg_first (msg)) : NULL;
-        bool presence = first && !strncmp (first, "BROKER_", 7);
-        free (first);
-        if (!presence)
-            return msg;
-        zmsg_destroy (&msg);
+        link_event_t event = link_recv (link, left > 0 ? (int) left : 0, request_p);
+        if (event != LINK_BROKER_UP && event != LINK_BROKER_DOWN)
+            return event;
     }
-}
-
-//  The rid of a REQUEST the link handed to the SQL side ("REQUEST" client service rid ...).
-static char *
-s_take (zactor_t *link)
-{
-    zmsg_t *msg = s_pipe_next (link, 1000);
-    if (!msg || zmsg_size (msg) < 4)
-        return NULL;
-    char *command = zmsg_popstr (msg);
-    char *client = zmsg_popstr (msg);
-    char *service = zmsg_popstr (msg);
-    char *rid = zmsg_popstr (msg);
-    bool ok = !strcmp (command, "REQUEST") && !strcmp (client, "client-1")
-           && !strcmp (service, "a.one");
-    free (command);
-    free (client);
-    free (service);
-    zmsg_destroy (&msg);
-    if (!ok)
-        zstr_free (&rid);
-    return rid;
-}
-
-//  True when the link hands the SQL side the request rid next.
-static bool
-s_took (zactor_t *link, const char *rid)
-{
-    char *got = s_take (link);
-    bool ok = got && !strcmp (got, rid);
-    if (!ok)
-        fprintf (stderr, "  expected the SQL side to get %s, got %s\n", rid, got ? got : "nothing");
-    zstr_free (&got);
-    return ok;
-}
-
-//  The broker sends rid and the link hands it to the SQL side at once.
-static bool
-s_handed (zsock_t *router, zframe_t *worker, zactor_t *link, const char *rid)
-{
-    s_request (router, worker, rid);
-    return s_took (link, rid);
-}
-
-//  The next message from the worker is a REPLY (from the sender worker when it is not NULL)
-//  holding body_frames frames (any number when -1).
-static bool
-s_replied (zsock_t *router, zframe_t *worker, int body_frames)
-{
-    mdp_msg_t *answer = s_next (router, 1000, NULL);
-    bool ok = answer && answer->command == MDPW_REPLY
-           && (!worker || zframe_eq (answer->sender, worker))
-           && (body_frames < 0 || (int) zmsg_size (answer->body) == body_frames);
-    mdp_msg_destroy (&answer);
-    return ok;
 }
 
 //  Starts a link to a fresh ROUTER at endpoint; returns the worker's routing id from READY.
@@ -131,39 +72,75 @@ s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **l
     return worker;
 }
 
-//  The SQL side's answer to the request in hand.
-static void
-s_reply (zactor_t *link, const char *rid)
-{
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstr (reply, "REPLY");
-    zmsg_addstr (reply, "client-1");
-    zmsg_addstr (reply, rid);
-    zmsg_addstr (reply, "200");
-    zmsg_addstr (reply, "{}");
-    zmsg_send (&reply, link);
-}
-
-//  A fake broker, the link connected to it, and the worker's routing id from its READY.
+//  A fake broker, the link connected to it, the worker's routing id from its READY, and
+//  the request the test, as the SQL side, holds.
 typedef struct {
     zsock_t *router;
     zactor_t *link;
     zframe_t *worker;
+    mdp_msg_t *request;
 } fixture_t;
+
+//  True when the link hands the SQL side the request rid (from client-1, for a.one) next;
+//  the test then holds it in f->request.
+static bool
+s_took (fixture_t *f, const char *rid)
+{
+    mdp_msg_destroy (&f->request);
+    bool ok = s_pipe_next (f->link, 1000, &f->request) == LINK_REQUEST
+           && zframe_streq (f->request->client, "client-1")
+           && !strcmp (f->request->service, "a.one")
+           && zframe_streq (zmsg_first (f->request->body), rid);
+    if (!ok)
+        fprintf (stderr, "  expected the SQL side to get %s from client-1 for a.one\n", rid);
+    return ok;
+}
+
+//  The SQL side answers the request it holds: rid 200 {} (no body when rid is NULL).
+static void
+s_reply (fixture_t *f, const char *rid)
+{
+    zmsg_t *body = rid ? zmsg_new () : NULL;
+    if (body) {
+        zmsg_addstr (body, rid);
+        zmsg_addstr (body, "200");
+        zmsg_addstr (body, "{}");
+    }
+    link_reply (f->link, &f->request, &body);
+}
+
+//  The next message from the worker is a REPLY for client-1 (from the sender worker when
+//  it is not NULL) holding body_frames frames (any number when -1).
+static bool
+s_replied (zsock_t *router, zframe_t *worker, int body_frames)
+{
+    mdp_msg_t *answer = s_next (router, 1000, NULL);
+    bool ok = answer && answer->command == MDPW_REPLY
+           && zframe_streq (answer->client, "client-1")
+           && (!worker || zframe_eq (answer->sender, worker))
+           && (body_frames < 0 || (int) zmsg_size (answer->body) == body_frames);
+    mdp_msg_destroy (&answer);
+    return ok;
+}
 
 //  Starts f at endpoint offering services_n services, and hands r1 to the SQL side (the
 //  test): false when the link did not get there.
 static bool
 s_holding_r1 (fixture_t *f, const char *endpoint, size_t services_n)
 {
+    f->request = NULL;
     f->worker = s_start (endpoint, services_n, &f->router, &f->link);
-    return f->worker && s_handed (f->router, f->worker, f->link, "r1");
+    if (!f->worker)
+        return false;
+    s_request (f->router, f->worker, "r1");
+    return s_took (f, "r1");
 }
 
 static void
 s_teardown (fixture_t *f)
 {
-    zactor_destroy (&f->link);
+    mdp_msg_destroy (&f->request);
+    link_stop (&f->link);
     zframe_destroy (&f->worker);
     zsock_destroy (&f->router);
 }
@@ -186,15 +163,17 @@ TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
     mdp_msg_destroy (&refused);
     CHECK (s_next (f.router, 350, &beats) == NULL);
     CHECK (beats >= 3);
-    CHECK (s_pipe_next (f.link, 0) == NULL);              //  r2 waits for r1's reply
+    mdp_msg_t *early = NULL;
+    CHECK (s_pipe_next (f.link, 0, &early) == LINK_NOTHING);  //  r2 waits for r1's reply
 
     //  r1's reply goes to the broker, and r2 to the SQL side.
-    s_reply (f.link, "r1");
+    s_reply (&f, "r1");
     CHECK (s_replied (f.router, NULL, 3));
-    CHECK (s_took (f.link, "r2"));
+    CHECK (s_took (&f, "r2"));
 
     //  Stopping says DISCONNECT, so the broker hands r2 back.
-    zactor_destroy (&f.link);
+    mdp_msg_destroy (&f.request);
+    CHECK_INT (link_stop (&f.link), 0);
     mdp_msg_t *bye = s_next (f.router, 1000, NULL);
     CHECK (bye && bye->command == MDPW_DISCONNECT);
     mdp_msg_destroy (&bye);
@@ -209,7 +188,7 @@ TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered
     zmsg_send (&disconnect, f.router);
     //  No new session while r1 is in hand: its reply must leave on this one.
     CHECK (s_next (f.router, 300, NULL) == NULL);
-    s_reply (f.link, "r1");
+    s_reply (&f, "r1");
     CHECK (s_replied (f.router, f.worker, -1));
     mdp_msg_t *again = s_next (f.router, 1000, NULL);   //  after LINK_RECONNECT_MIN_MS
     CHECK (again && again->command == MDPW_READY);
@@ -217,19 +196,30 @@ TEST (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered
     s_teardown (&f);
 }
 
-//  Reads the pipe until the link tells the SQL side word (BROKER_UP / BROKER_DOWN): true as
+TEST (test_link_sends_nothing_for_an_answer_without_body_and_hands_over_the_next)
+{
+    fixture_t f;
+    CHECK (s_holding_r1 (&f, "inproc://test-worker-link-5", 1));
+    s_request (f.router, f.worker, "r2");
+    s_reply (&f, NULL);                         //  r1 had no rid, say: nothing to answer
+    CHECK (s_took (&f, "r2"));
+    CHECK (s_next (f.router, 200, NULL) == NULL);
+    s_reply (&f, "r2");
+    CHECK (s_replied (f.router, f.worker, 3));
+    s_teardown (&f);
+}
+
+//  Reads the pipe until the link tells the SQL side word (LINK_BROKER_UP / _DOWN): true as
 //  soon as it does, false when timeout_ms pass first.
 static bool
-s_told (zactor_t *link, const char *word, int timeout_ms)
+s_told (zactor_t *link, link_event_t word, int timeout_ms)
 {
     int64_t until = zclock_mono () + timeout_ms;
     bool told = false;
     while (!told && zclock_mono () < until) {
-        zmsg_t *msg = mdp_recv (zactor_sock (link), (int) (until - zclock_mono ()));
-        char *first = msg ? zframe_strdup (zmsg_first (msg)) : NULL;
-        told = first && !strcmp (first, word);
-        free (first);
-        zmsg_destroy (&msg);
+        mdp_msg_t *request = NULL;
+        told = link_recv (link, (int) (until - zclock_mono ()), &request) == word;
+        mdp_msg_destroy (&request);
     }
     return told;
 }
@@ -241,13 +231,13 @@ TEST (test_link_tells_the_sql_side_when_the_broker_comes_and_goes)
     zframe_t *worker = s_start ("inproc://test-worker-link-3", 1, &router, &link);
     CHECK (worker);
     //  Nothing heard from the broker yet: nothing to tell.
-    CHECK (!s_told (link, "BROKER_UP", 150));
+    CHECK (!s_told (link, LINK_BROKER_UP, 150));
 
     //  The broker speaks: up. Then it falls silent past 4 heartbeats of 100 ms: down.
     zmsg_t *beat = mdp_worker_command_new (worker, MDPW_HEARTBEAT);
     zmsg_send (&beat, router);
-    CHECK (s_told (link, "BROKER_UP", 1000));
-    CHECK (s_told (link, "BROKER_DOWN", 2000));
+    CHECK (s_told (link, LINK_BROKER_UP, 1000));
+    CHECK (s_told (link, LINK_BROKER_DOWN, 2000));
 
     //  The link reconnects; the broker speaks on the new session: up again.
     mdp_msg_t *ready = s_next (router, 1000, NULL);
@@ -256,16 +246,44 @@ TEST (test_link_tells_the_sql_side_when_the_broker_comes_and_goes)
     mdp_msg_destroy (&ready);
     beat = mdp_worker_command_new (again, MDPW_HEARTBEAT);
     zmsg_send (&beat, router);
-    CHECK (s_told (link, "BROKER_UP", 1000));
+    CHECK (s_told (link, LINK_BROKER_UP, 1000));
 
-    zactor_destroy (&link);
+    link_stop (&link);
     zframe_destroy (&again);
     zframe_destroy (&worker);
     zsock_destroy (&router);
 }
 
+//  True when the link has put something in the pipe for the SQL side within timeout_ms;
+//  reads nothing.
+static bool
+s_pipe_has (zactor_t *link, int timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (zactor_sock (link)), 0, ZMQ_POLLIN, 0 };
+    return zmq_poll (&item, 1, timeout_ms) == 1;
+}
+
+//  zactor_destroy alone would discard r1's message unread and leak the request it points
+//  to (LeakSanitizer fails the SAN build): link_stop frees it, and still says DISCONNECT.
+TEST (test_link_stop_frees_a_request_left_in_the_pipe)
+{
+    fixture_t f = { 0 };
+    f.worker = s_start ("inproc://test-worker-link-4", 1, &f.router, &f.link);
+    CHECK (f.worker);
+    s_request (f.router, f.worker, "r1");
+    CHECK (s_pipe_has (f.link, 1000));          //  r1 is the first thing the link says
+    CHECK_INT (link_stop (&f.link), 1);
+    CHECK (f.link == NULL);
+    mdp_msg_t *bye = s_next (f.router, 1000, NULL);
+    CHECK (bye && bye->command == MDPW_DISCONNECT);
+    mdp_msg_destroy (&bye);
+    s_teardown (&f);
+}
+
 TEST_MAIN ("worker_link",
     T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
     T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
+    T (test_link_sends_nothing_for_an_answer_without_body_and_hands_over_the_next),
     T (test_link_tells_the_sql_side_when_the_broker_comes_and_goes),
+    T (test_link_stop_frees_a_request_left_in_the_pipe),
 )
