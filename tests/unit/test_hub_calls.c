@@ -5,6 +5,8 @@
 #include "fakebroker.h"
 #include "testing.h"
 
+#include <string.h>
+
 #define USER "11111111-2222-4333-8444-555555555555"
 
 static int s_answers, s_status;
@@ -25,16 +27,43 @@ s_on_answer (void *arg, void *owner, const char *service, int status, zframe_t *
                   (const char *) zframe_data (payload));
 }
 
-//  A broker (ROUTER) and calls connected to it. max in flight, timeout in ms.
-static calls_t *
-s_setup (zsock_t **broker, long max, long timeout_ms)
+//  A broker (ROUTER) and calls connected to it, and what one call sent it.
+typedef struct {
+    zsock_t *broker;
+    calls_t *calls;
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    fakebroker_request_t req;
+} fixture_t;
+
+//  max in flight, timeout in ms.
+static bool
+s_setup (fixture_t *f, long max, long timeout_ms)
 {
+    memset (f, 0, sizeof *f);
     s_answers = 0;
     s_owner = NULL;
     char endpoint [64];
-    *broker = fakebroker_new (endpoint);
+    f->broker = fakebroker_new (endpoint);
     calls_config_t cfg = { endpoint, max, timeout_ms, s_on_answer, NULL };
-    return calls_new (&cfg);
+    f->calls = calls_new (&cfg);
+    return f->broker && f->calls;
+}
+
+//  Sends one call and reads it at the broker: false when either failed.
+static bool
+s_call (fixture_t *f, const char *service, const char *user, svc_role_t role, const char *payload)
+{
+    return calls_send (f->calls, service, user, role, payload, &f->owner, f->rid) == 0
+        && fakebroker_read (f->broker, &f->req) == 0;
+}
+
+static void
+s_teardown (fixture_t *f)
+{
+    fakebroker_request_clear (&f->req);
+    calls_destroy (&f->calls);
+    zsock_destroy (&f->broker);
 }
 
 //  Drains the calls' socket until the answers came or 2 s passed.
@@ -52,77 +81,59 @@ s_wait_answer (calls_t *calls, int answers)
 
 TEST (test_a_call_carries_its_service_user_and_payload_and_the_answer_comes_back)
 {
-    zsock_t *broker;
-    calls_t *calls = s_setup (&broker, 10, 5000);
-    CHECK (calls != NULL);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1];
-    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_ADMIN, "{}", &owner, rid), 0);
-    CHECK_INT (strlen (rid), RAND_ID_STRLEN);
-    fakebroker_request_t req;
-    CHECK_INT (fakebroker_read (broker, &req), 0);
-    CHECK_STR (req.service, SVC_AUTH_ME);
-    CHECK_STR (req.rid, rid);
-    CHECK_STR (req.auth, USER " admin");
-    CHECK_STR (req.payload, "{}");
-    fakebroker_reply (broker, &req, SVC_AUTH_ME, rid, "200", "{\"role\":\"agent\"}");
-    fakebroker_request_clear (&req);
-    s_wait_answer (calls, 1);
+    fixture_t f;
+    CHECK (s_setup (&f, 10, 5000));
+    CHECK (s_call (&f, SVC_AUTH_ME, USER, SVC_ROLE_ADMIN, "{}"));
+    CHECK_INT (strlen (f.rid), RAND_ID_STRLEN);
+    CHECK_STR (f.req.service, SVC_AUTH_ME);
+    CHECK_STR (f.req.rid, f.rid);
+    CHECK_STR (f.req.auth, USER " admin");
+    CHECK_STR (f.req.payload, "{}");
+    fakebroker_reply (f.broker, &f.req, SVC_AUTH_ME, f.rid, "200", "{\"role\":\"agent\"}");
+    s_wait_answer (f.calls, 1);
     CHECK_INT (s_answers, 1);
-    CHECK (s_owner == &owner);
+    CHECK (s_owner == &f.owner);
     CHECK_STR (s_service, SVC_AUTH_ME);
     CHECK_INT (s_status, 200);
     CHECK_STR (s_payload, "{\"role\":\"agent\"}");
-    CHECK_INT (calls_inflight (calls), 0);
-    calls_destroy (&calls);
-    zsock_destroy (&broker);
+    CHECK_INT (calls_inflight (f.calls), 0);
+    s_teardown (&f);
 }
 
 TEST (test_an_anonymous_call_has_an_empty_auth_frame)
 {
-    zsock_t *broker;
-    calls_t *calls = s_setup (&broker, 10, 5000);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1];
-    CHECK_INT (calls_send (calls, SVC_JOBS_LIVE, NULL, SVC_ROLE_NONE, "{\"limit\":5}", &owner, rid), 0);
-    fakebroker_request_t req;
-    CHECK_INT (fakebroker_read (broker, &req), 0);
-    CHECK_STR (req.service, SVC_JOBS_LIVE);
-    CHECK_STR (req.auth, "");
-    CHECK_STR (req.payload, "{\"limit\":5}");
-    fakebroker_reply (broker, &req, SVC_JOBS_LIVE, rid, "503", "{\"error\":{}}");
-    fakebroker_request_clear (&req);
-    s_wait_answer (calls, 1);
+    fixture_t f;
+    CHECK (s_setup (&f, 10, 5000));
+    CHECK (s_call (&f, SVC_JOBS_LIVE, NULL, SVC_ROLE_NONE, "{\"limit\":5}"));
+    CHECK_STR (f.req.service, SVC_JOBS_LIVE);
+    CHECK_STR (f.req.auth, "");
+    CHECK_STR (f.req.payload, "{\"limit\":5}");
+    fakebroker_reply (f.broker, &f.req, SVC_JOBS_LIVE, f.rid, "503", "{\"error\":{}}");
+    s_wait_answer (f.calls, 1);
     CHECK_STR (s_service, SVC_JOBS_LIVE);
     CHECK_INT (s_status, 503);
-    calls_destroy (&calls);
-    zsock_destroy (&broker);
+    s_teardown (&f);
 }
 
 TEST (test_a_reply_of_another_service_under_a_waiting_id_answers_nothing)
 {
-    zsock_t *broker;
-    calls_t *calls = s_setup (&broker, 10, 5000);
-    int owner;
-    char rid [RAND_ID_STRLEN + 1];
-    CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
-    fakebroker_request_t req;
-    CHECK_INT (fakebroker_read (broker, &req), 0);
-    fakebroker_reply (broker, &req, SVC_TICKETS_GET, rid, "200", "{\"role\":\"admin\"}");
-    fakebroker_reply (broker, &req, SVC_AUTH_ME, "not-our-id", "200", "{\"role\":\"admin\"}");
-    fakebroker_request_clear (&req);
+    fixture_t f;
+    CHECK (s_setup (&f, 10, 5000));
+    CHECK (s_call (&f, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}"));
+    fakebroker_reply (f.broker, &f.req, SVC_TICKETS_GET, f.rid, "200", "{\"role\":\"admin\"}");
+    fakebroker_reply (f.broker, &f.req, SVC_AUTH_ME, "not-our-id", "200", "{\"role\":\"admin\"}");
     zclock_sleep (100);
-    calls_drain (calls);
+    calls_drain (f.calls);
     CHECK_INT (s_answers, 0);
-    CHECK_INT (calls_inflight (calls), 1);
-    calls_destroy (&calls);
-    zsock_destroy (&broker);
+    CHECK_INT (calls_inflight (f.calls), 1);
+    s_teardown (&f);
 }
 
 TEST (test_an_unanswered_call_times_out_once_and_a_forgotten_one_never_answers)
 {
-    zsock_t *broker;
-    calls_t *calls = s_setup (&broker, 10, 100);
+    fixture_t f;
+    CHECK (s_setup (&f, 10, 100));
+    calls_t *calls = f.calls;
     int a, b;
     char rid_a [RAND_ID_STRLEN + 1], rid_b [RAND_ID_STRLEN + 1];
     CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &a, rid_a), 0);
@@ -141,14 +152,14 @@ TEST (test_an_unanswered_call_times_out_once_and_a_forgotten_one_never_answers)
     calls_timers (calls, zclock_mono () + 400);
     CHECK_INT (s_answers, 1);
     CHECK_INT (calls_inflight (calls), 0);
-    calls_destroy (&calls);
-    zsock_destroy (&broker);
+    s_teardown (&f);
 }
 
 TEST (test_no_more_than_max_inflight_calls_are_sent)
 {
-    zsock_t *broker;
-    calls_t *calls = s_setup (&broker, 2, 5000);
+    fixture_t f;
+    CHECK (s_setup (&f, 2, 5000));
+    calls_t *calls = f.calls;
     int owner;
     char rid [RAND_ID_STRLEN + 1];
     CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
@@ -156,8 +167,7 @@ TEST (test_no_more_than_max_inflight_calls_are_sent)
     CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), -1);
     CHECK_STR (rid, "");
     CHECK_INT (calls_inflight (calls), 2);
-    calls_destroy (&calls);
-    zsock_destroy (&broker);
+    s_teardown (&f);
 }
 
 TEST (test_without_a_connected_broker_a_call_is_refused_at_once)
