@@ -476,6 +476,14 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
         s_reply_error (self, m->sender, m->service, rid, 403, "forbidden", refusal);
         return;
     }
+    //  Workers answer such a request too, but it is the client's mistake: answered here,
+    //  it never takes a worker's turn.
+    if (!*rid) {
+        s_malformed (self, "request_refused", "invalid request id frame");
+        s_reply_error (self, m->sender, m->service, NULL, 400, "bad_request",
+                       "the request id must be 1 to 64 printable ASCII characters");
+        return;
+    }
     if (self->draining) {
         s_reply_error (self, m->sender, m->service, rid, 503, "shutting_down",
                        "the broker is shutting down");

@@ -186,13 +186,11 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
     svc_request_t *req = svc_request_decode (body_p, err, sizeof err);
     reply_t reply = { 0, NULL };
     if (!req) {
-        if (!*rid) {
-            log_warn ("event=request_malformed service=%s msg=%s", service,
-                      log_quote (q, sizeof q, err));
-            return NULL;
-        }
-        log_warn ("event=request_malformed rid=%s service=%s msg=%s", rid, service,
-                  log_quote (q, sizeof q, err));
+        //  Answered even without a valid rid (the reply's rid is then "-"): the broker
+        //  gives this worker nothing more until it replies, so a request left unanswered
+        //  would take the worker out of service for good.
+        log_warn ("event=request_malformed rid=%s service=%s msg=%s", *rid ? rid : "-",
+                  service, log_quote (q, sizeof q, err));
         reply_error (&reply, 400, "bad_request", "The request envelope is malformed.", NULL);
     }
     else
@@ -218,7 +216,8 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 
 //  A REQUEST from the link, with the service its frame named (proto/mdp.h,
 //  mdp_request_take_service). A REQUEST without one (a broker that does not send it) is
-//  answered 400 rather than guessed at. Returns the reply body, NULL when there is none.
+//  answered 400 rather than guessed at, under rid "-" when it has none either. Returns the
+//  reply body, never NULL: a worker that does not reply is never given another request.
 static zmsg_t *
 s_serve (worker_t *self, const char *service, zmsg_t **body_p)
 {
@@ -234,8 +233,8 @@ s_serve (worker_t *self, const char *service, zmsg_t **body_p)
     log_warn ("event=request_malformed rid=%s msg=\"unknown or missing service frame\"",
               *rid ? rid : "-");
     zmsg_destroy (body_p);
-    return *rid ? svc_reply_error (rid, 400, "bad_request",
-                                  "The request names no service this worker offers.") : NULL;
+    return svc_reply_error (rid, 400, "bad_request",
+                            "The request names no service this worker offers.");
 }
 
 //  Serves a request the link handed over (taken from *request_p) and hands it back with

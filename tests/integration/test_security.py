@@ -409,3 +409,28 @@ def test_one_user_cannot_hold_more_than_a_few_bodies_at_once(system, agent_token
     status, _, answer = system.request("POST", "/api/tickets", token=agent_token,
                                        body={"subject": "Slots back", "requesterEmail": "a@b.co"})
     assert status == 201, answer
+
+
+@pytest.mark.parametrize("rid", [b"a" * 65, b"a b", b"\x00\xff", b""])
+def test_a_request_with_a_bad_rid_is_answered_400_and_takes_no_worker_out(system, rid):
+    """Found from outside: such a request reached a worker, which could not answer without a
+    rid, and the broker gave that worker nothing more; two of them froze the API. The
+    broker now answers it itself, and workers answer one anyway (rid "-")."""
+    import zmq
+    s = system.zmq_socket(zmq.DEALER, role="tool", connect=system.broker_endpoint)
+    try:
+        for _ in range(4):          # more than there are workers
+            s.send_multipart([b"", b"MDPC01", b"sys.health", rid, b"", b"{}"])
+        for _ in range(4):
+            assert s.poll(5000), "no answer to a request with a bad rid within 5 s"
+            frames = s.recv_multipart()
+            assert frames[:5] == [b"", b"MDPC01", b"sys.health", b"-", b"400"], frames
+            assert json.loads(frames[5])["error"]["code"] == "bad_request", frames
+    finally:
+        s.close()
+    # Every worker still serves: a burst of reads, more than there are workers, succeeds.
+    deadline = time.monotonic() + 10
+    for _ in range(6):
+        status, _, body = system.request("GET", "/api/health")
+        assert status == 200, (status, body)
+        assert time.monotonic() < deadline, "health reads took more than 10 s"

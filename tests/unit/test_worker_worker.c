@@ -13,5 +13,34 @@ TEST (test_dispatch_table_knows_every_offered_service)
     CHECK (worker_service ("jobs.nothing") == NULL);
 }
 
+//  The broker gives a worker nothing more until it replies: a request without a valid rid
+//  must still get an answer (rid "-"), or the worker would be out of service for good.
+TEST (test_a_request_without_a_valid_rid_is_still_answered)
+{
+    worker_config_t cfg = { "tcp://127.0.0.1:1", "tcp://127.0.0.1:1", 1000, { 0 } };
+    worker_t *worker = worker_new (&cfg);
+    CHECK (worker != NULL);
+    const char *bad_rids [] = { "a b", "", "\x01\xff",
+        "0123456789012345678901234567890123456789012345678901234567890123456789" };
+    for (size_t i = 0; i < sizeof bad_rids / sizeof bad_rids [0]; i++) {
+        zmsg_t *body = zmsg_new ();
+        zmsg_addstr (body, bad_rids [i]);
+        zmsg_addstr (body, "");
+        zmsg_addstr (body, "{}");
+        zmsg_t *reply = worker_handle (worker, "sys.health", &body);
+        CHECK (body == NULL);
+        CHECK (reply != NULL);
+        char *rid = reply ? zmsg_popstr (reply) : NULL;
+        char *status = reply ? zmsg_popstr (reply) : NULL;
+        CHECK_STR (rid, "-");
+        CHECK_STR (status, "400");
+        free (rid);
+        free (status);
+        zmsg_destroy (&reply);
+    }
+    worker_destroy (&worker);
+}
+
 TEST_MAIN ("worker_worker",
-    T (test_dispatch_table_knows_every_offered_service))
+    T (test_dispatch_table_knows_every_offered_service),
+    T (test_a_request_without_a_valid_rid_is_still_answered))
