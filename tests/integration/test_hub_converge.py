@@ -155,21 +155,19 @@ class Hub:
             self.env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
         self.log = os.path.join(system.env["VAR_DIR"], "log", "progress-hub.log")
         self.pidfile = os.path.join(system.env["VAR_DIR"], "run", "progress-hub.pid")
-        self.procs = []
 
     def kill(self, sig):
         self.system.kill("progress-hub", sig)
-        for p in self.procs:                # reap ours, or they stay zombies
-            if p.poll() is None and not self.system.alive(p.pid):
-                p.wait(5)
 
     def start(self):
-        with open(self.log, "ab") as log:
-            p = subprocess.Popen([self.exe], env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(p)
+        """Through a shell that exits at once, so the hub is not our child: a child of
+        pytest that exits stays a zombie until pytest waits for it, and ./manage.sh down
+        (which waits for the pid to go) would take the zombie for a hub that does not stop."""
+        sh = subprocess.run(["/bin/sh", "-c", 'exec "$0" </dev/null >>"$1" 2>&1 & echo $!',
+                             self.exe, self.log], env=self.env, capture_output=True, text=True,
+                            timeout=10, start_new_session=True, check=True)
         with open(self.pidfile, "w") as f:
-            f.write(f"{p.pid}\n")
+            f.write(f"{int(sh.stdout)}\n")
 
 
 def db_job(system, job_id):
