@@ -314,6 +314,25 @@ s_id (svc_call_t *call, reply_t *reply)
     return id;
 }
 
+//  Opens the transaction of a recorded write on the ticket the payload names (replay.c).
+//  Returns its generation with *id set, or 0 after answering (422 for the id, or 503).
+static uint64_t
+s_write_begin (svc_call_t *call, reply_t *reply, const char **id)
+{
+    *id = s_id (call, reply);
+    return *id ? replay_begin (call, reply) : 0;
+}
+
+//  Ends a recorded write: commits it with its answer, or rolls it back when res is NULL
+//  (the reply says why); either way a re-delivery gets the first run's answer (replay.c).
+//  Takes res.
+static void
+s_write_end (svc_call_t *call, uint64_t gen, PGresult *res, reply_t *reply)
+{
+    replay_end (call, gen, res != NULL, reply);
+    PQclear (res);
+}
+
 //  ---------------------------------------------------------------------------------
 //  Services
 
@@ -435,8 +454,7 @@ s_create (svc_call_t *call, reply_t *reply)
     }
     if (res)
         s_reply_ticket (reply, res, 201);
-    replay_end (call, gen, res != NULL, reply);
-    PQclear (res);
+    s_write_end (call, gen, res, reply);
 }
 
 int
@@ -531,17 +549,14 @@ s_update (svc_call_t *call, reply_t *reply)
     }
     //  An update re-delivered after its first run committed would apply again (the version
     //  rising twice) and answer so; replay_end rolls it back and answers the first run's.
-    replay_end (call, gen, res != NULL, reply);
-    PQclear (res);
+    s_write_end (call, gen, res, reply);
 }
 
 static void
 s_delete (svc_call_t *call, reply_t *reply)
 {
-    const char *id = s_id (call, reply);
-    if (!id)
-        return;
-    uint64_t gen = replay_begin (call, reply);
+    const char *id;
+    uint64_t gen = s_write_begin (call, reply, &id);
     if (!gen)
         return;
     const char *params [] = { id };
@@ -553,8 +568,7 @@ s_delete (svc_call_t *call, reply_t *reply)
         reply_error (reply, 404, "not_found", "No such ticket.", NULL);
     //  A re-delivered delete finds the ticket deleted by its own first run: replay_end
     //  answers that run's 204 rather than this 404.
-    replay_end (call, gen, res != NULL, reply);
-    PQclear (res);
+    s_write_end (call, gen, res, reply);
 }
 
 static void
@@ -564,10 +578,8 @@ s_restore (svc_call_t *call, reply_t *reply)
         reply_error (reply, 403, "forbidden", "Only admins may restore tickets.", NULL);
         return;
     }
-    const char *id = s_id (call, reply);
-    if (!id)
-        return;
-    uint64_t gen = replay_begin (call, reply);
+    const char *id;
+    uint64_t gen = s_write_begin (call, reply, &id);
     if (!gen)
         return;
     const char *params [] = { id };
@@ -579,8 +591,7 @@ s_restore (svc_call_t *call, reply_t *reply)
     }
     if (res)
         s_reply_ticket (reply, res, 200);
-    replay_end (call, gen, res != NULL, reply);
-    PQclear (res);
+    s_write_end (call, gen, res, reply);
 }
 
 static const svc_entry_t s_entries [] = {
