@@ -304,7 +304,15 @@ s_zap_actor (zsock_t *pipe, void *args)
     s_zap_t self = { .allow_dir = (const char *) args };
     zsock_t *handler = zsock_new (ZMQ_REP);
     zsock_signal (pipe, 0);
-    if (!handler || zsock_bind (handler, S_ZAP_ENDPOINT)) {
+    //  A handler destroyed just before (a server made again in the same process) keeps the
+    //  endpoint until libzmq's reaper closes its socket: wait for that, up to a second.
+    int rc = handler ? zsock_bind (handler, S_ZAP_ENDPOINT) : -1;
+    for (int tries = 0; handler && rc == -1 && zmq_errno () == EADDRINUSE && tries < 100;
+         tries++) {
+        zclock_sleep (10);
+        rc = zsock_bind (handler, S_ZAP_ENDPOINT);
+    }
+    if (rc == -1) {
         zsock_destroy (&handler);
         zsock_signal (pipe, 1);
         return;
