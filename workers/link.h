@@ -19,7 +19,8 @@
       SQL side -> link   "REPLY" mdp_msg_t*         the request in hand come back as its
                                                     REPLY: the client's address and the
                                                     reply's body; NULL when there is nothing
-                                                    to send (e.g. no rid)
+                                                    to send (our SQL side always answers,
+                                                    even a request without a rid)
                          "STOP"                     stop handing over requests (link_stop)
                          "$TERM"                    zactor_destroy: DISCONNECT and exit
 
