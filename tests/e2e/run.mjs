@@ -166,6 +166,9 @@ const scenarios = {
     await page.locator('.toast', { hasText: 'Ticket created.' }).waitFor();
 
     await page.getByLabel('Search').fill(tag);
+    // The search runs after a pause in typing; until its answer is on screen the row still
+    // sits in the unfiltered list, where the search's re-render would move it mid-click.
+    await page.locator('.pager-info', { hasText: /^1–1 of 1$/ }).waitFor();
     const row = page.locator('tbody tr', { hasText: `${tag} printer on fire` });
     await row.locator('.pill-urgent').waitFor();
     await row.getByRole('button', { name: /^Edit/ }).click();
@@ -178,6 +181,18 @@ const scenarios = {
     await edit.waitFor();
     await page.keyboard.press('Escape');
     await edit.waitFor({ state: 'detached' });
+
+    // A refresh that changes nothing on a row keeps the row's element, and with it a click
+    // or the focus on it: here a filter that keeps the same one ticket.
+    await row.evaluate((el) => { el.dataset.mark = 'kept'; });
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/tickets?') && r.url().includes('status=resolved')),
+      page.locator('#t-status').selectOption('resolved'),
+    ]);
+    await page.locator('table.table:not([aria-busy])').waitFor();
+    check(await page.locator('tbody tr[data-mark="kept"]').count() === 1, 'the unchanged row kept its element');
+    await page.locator('#t-status').selectOption('');
+    await page.locator('table.table:not([aria-busy])').waitFor();
 
     // Sorting by a column header shows the direction on the header.
     await page.getByRole('button', { name: 'Subject' }).click();
@@ -228,6 +243,21 @@ const scenarios = {
     await page.locator('.title-row .pill-canceled').waitFor({ timeout: 12000 });
     log(`the page showed the cancel ${Date.now() - t0} ms after it`);
     check(await page.locator('.live[data-state="open"]').count() === 1, 'the socket stayed open');
+  },
+
+  // An event names a running job the API does not know (here injected into the hub, as a
+  // monitoring tool or a stale publisher could): its card appears, the page reads the job
+  // again after 5 s of silence, gets 404, and drops the card instead of polling forever.
+  async 'ghost-card'(b) {
+    const id = env('JOB_ID');
+    b.allow(/status of 404/);   // the re-read of the unknown job, on purpose
+    const page = await b.page();
+    await login(page, ...ADMIN);
+    const card = page.locator(`article.job-card[data-job-id="${id}"]`);
+    await card.waitFor({ timeout: 15000 });
+    const t0 = Date.now();
+    await card.waitFor({ state: 'detached', timeout: 20000 });
+    log(`the unknown job's card went ${Date.now() - t0} ms after it appeared`);
   },
 
   // An agent sees tickets and jobs but no admin action.

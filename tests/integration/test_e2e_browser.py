@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 
+from test_hub import Publisher
 from test_jobs import failed_job_of, make_tickets, TERMINAL
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -101,3 +102,15 @@ def test_a_running_job_on_screen_whose_events_are_lost_is_read_again_over_rest(s
     print([line for line in out.splitlines() if "showed the cancel" in line])
     _, _, got = system.request("GET", f"/api/jobs/{job}", token=admin_token)
     assert got["status"] == "canceled", got
+
+
+def test_a_live_card_for_a_job_the_api_does_not_know_goes_away(system, admin_token):
+    ghost = str(uuid.uuid4())
+    pub = Publisher(system)
+    try:
+        # Kept by the hub as a running job: the page gets it in its snapshot on connect.
+        pub.send("progress", ghost, system.psql("SELECT id FROM users WHERE role = 'admin' LIMIT 1"),
+                 processed=10)
+        run_scenario(system, "ghost-card", JOB_ID=ghost)
+    finally:
+        pub.close()

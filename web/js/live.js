@@ -4,7 +4,7 @@
 // lost even while the socket is up, so a running job on screen that had no news for
 // SILENT_MS is read again over REST. A job's seq orders its states: only a newer one wins.
 
-import { api, loadConfig, session } from './api.js';
+import { api, loadConfig, session, ApiError } from './api.js';
 import { LiveSocket } from './ws.js';
 import { toast, num, shortId } from './ui.js';
 
@@ -15,6 +15,7 @@ export const TERMINAL = new Set(['completed', 'failed', 'canceled']);
 
 const jobs = new Map();          // id -> latest job
 const subscribers = new Set();   // fn(job)
+const goneListeners = new Set(); // fn(id)
 const stateListeners = new Set();
 const onScreen = new Map();      // owner -> Set of job ids it shows
 const heardAt = new Map();       // id -> when its state last came (event or REST), or was asked for
@@ -66,6 +67,22 @@ export function subscribe(fn) {
   return () => subscribers.delete(fn);
 }
 
+// fn(id) when a job on screen turns out not to exist for this user (a 404 when read
+// again): an event named it, but the API does not know it, or it is not ours.
+export function onGone(fn) {
+  goneListeners.add(fn);
+  return () => goneListeners.delete(fn);
+}
+
+// Without this, such a job would stay "running" on screen and be read again every
+// SILENT_MS for as long as the page lives.
+function forget(id) {
+  jobs.delete(id);
+  heardAt.delete(id);
+  for (const set of onScreen.values()) set.delete(id);
+  for (const fn of goneListeners) fn(id);
+}
+
 // A view says which jobs it shows (replacing what it said before); [] when it leaves.
 export function show(owner, ids) {
   if (ids.length) onScreen.set(owner, new Set(ids));
@@ -102,7 +119,10 @@ export async function refresh(ids = watchedIds(), reopen = false) {
     heardAt.set(id, Date.now());
     try {
       update(await api('GET', `/api/jobs/${id}?itemsLimit=1`), reopen);
-    } catch { /* the next poll or event will do */ }
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) forget(id);
+      // anything else: the next poll or event will do
+    }
   }));
 }
 

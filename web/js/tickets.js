@@ -2,7 +2,7 @@
 // restore (admin, deleted view), multi-select and bulk delete with live job cards.
 
 import { api, query, session, vocab, ApiError } from './api.js';
-import { h, mount, pill, progressBar, setProgress, num, when, shortId, debounce, toast,
+import { h, mount, placeChildren, pill, progressBar, setProgress, num, when, shortId, debounce, toast,
          confirmDialog, errorText } from './ui.js';
 import * as live from './live.js';
 
@@ -27,6 +27,7 @@ export function ticketsView(main) {
   let total = 0;
   let totalPages = 1;
   let seq = 0;
+  let rowEls = new Map();    // ticket id -> { key, el }: the rows on screen, see render()
   let collecting = null;     // AbortController while collecting ids
   let alive = true;
 
@@ -127,6 +128,9 @@ export function ticketsView(main) {
     renderCards();
     if (prev && !live.isTerminal(prev) && live.isTerminal(job)) load();
   });
+  const unGone = live.onGone((id) => {
+    if (cards.includes(id)) { cards.splice(cards.indexOf(id), 1); renderCards(); }
+  });
 
   // ---------------------------------------------------------------- behaviour
   function clearSelection() {
@@ -180,7 +184,17 @@ export function ticketsView(main) {
       if (dir) th.setAttribute('aria-sort', dir); else th.removeAttribute('aria-sort');
       btn.dataset.dir = dir || '';
     }
-    tbody.replaceChildren(...rows.map((t) => row(t, selectable, deletedView)));
+    // A row is rebuilt only when what it shows changed: the same ticket in the same state
+    // keeps its element, so a refresh (a save, a job's end, a search) never eats a click.
+    const built = new Map();
+    placeChildren(tbody, rows.map((t) => {
+      const key = JSON.stringify([t, selectable, deletedView, selected.has(t.id)]);
+      const old = rowEls.get(t.id);
+      const el = old && old.key === key ? old.el : row(t, selectable, deletedView);
+      built.set(t.id, { key, el });
+      return el;
+    }));
+    rowEls = built;
     const onPage = rows.filter((t) => selected.has(t.id)).length;
     headCheck.checked = rows.length > 0 && onPage === rows.length;
     headCheck.indeterminate = onPage > 0 && onPage < rows.length;
@@ -389,6 +403,7 @@ export function ticketsView(main) {
     alive = false;
     collecting?.abort();
     unsubscribe();
+    unGone();
     live.show('tickets', []);
   };
 }

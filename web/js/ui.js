@@ -31,6 +31,22 @@ function append(el, children) {
   }
 }
 
+// Makes parent's children exactly nodes, in order, moving only what is out of place: a
+// node already where it belongs is never detached, so a click or the focus on it survives
+// a re-render (a list refreshed under the pointer would otherwise eat the click).
+export function placeChildren(parent, nodes) {
+  let cur = parent.firstChild;
+  for (const n of nodes) {
+    if (n === cur) cur = cur.nextSibling;
+    else parent.insertBefore(n, cur);
+  }
+  while (cur) {
+    const next = cur.nextSibling;
+    cur.remove();
+    cur = next;
+  }
+}
+
 export function pill(value, kind = value) {
   return h(`span.pill.pill-${kind}`, value);
 }
