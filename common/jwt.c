@@ -5,6 +5,7 @@
 #include "../common/log.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <jwt.h>
 #include <stdlib.h>
@@ -98,6 +99,26 @@ done:
     return token;
 }
 
+//  NULL when the claim is absent or at most JWT_LEEWAY_S after now; else why it fails.
+static const char *
+s_time_claim (jwt_t *jwt, const char *name, time_t now, const char *future)
+{
+    //  libjwt reads a string claim as 0 without a word: look at its JSON type first.
+    char *text = jwt_get_grants_json (jwt, name);
+    if (!text)
+        return NULL;
+    json_t *value = json_loads (text, JSON_DECODE_ANY, NULL);
+    free (text);
+    const char *why = NULL;
+    if (!json_is_integer (value) || json_integer_value (value) < 0)
+        why = "bad_time_claim";
+    else
+    if (json_integer_value (value) > (json_int_t) now + JWT_LEEWAY_S)
+        why = future;
+    json_decref (value);
+    return why;
+}
+
 int
 jwt_hs256_verify (jwt_hs256_t *self, const char *token, time_t now,
                  jwt_hs256_claims_t *claims, const char **why)
@@ -155,6 +176,12 @@ jwt_hs256_verify (jwt_hs256_t *self, const char *token, time_t now,
         reason = "expired";
         goto done;
     }
+    //  Optional, but when there they hold: a token is not good before its nbf, and one
+    //  issued in the future was made on a clock we do not trust. JWT_LEEWAY_S allows for
+    //  clocks a little apart.
+    if ((reason = s_time_claim (jwt, "nbf", now, "not_yet_valid"))
+    ||  (reason = s_time_claim (jwt, "iat", now, "issued_in_the_future")))
+        goto done;
     const char *sub = jwt_get_grant (jwt, "sub");
     if (!sub || !uuid_valid (sub)) {
         reason = "bad_sub";

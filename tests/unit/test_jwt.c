@@ -153,6 +153,39 @@ TEST (test_expired_token_is_rejected)
     CHECK_STR (why, "expired");
 }
 
+//  A claim of the given name at now + ahead seconds; "why" of the verdict.
+static const char *
+s_time_claim_verdict (const char *name, long ahead)
+{
+    char fields [160];
+    snprintf (fields, sizeof fields, S_SUB ",\"role\":\"admin\",\"%s\":%ld", name,
+              (long) time (NULL) + ahead);
+    jwt_hs256_t *jwt = s_jwt ();
+    char *token = s_token ("{\"alg\":\"HS256\"}", s_claims (fields), SECRET);
+    jwt_hs256_claims_t claims;
+    const char *why = NULL;
+    if (jwt_hs256_verify (jwt, token, time (NULL), &claims, &why) == 0)
+        why = "accepted";
+    free (token);
+    jwt_hs256_destroy (&jwt);
+    return why;
+}
+
+TEST (test_nbf_and_iat_in_the_future_are_rejected_beyond_the_leeway)
+{
+    CHECK_STR (s_time_claim_verdict ("nbf", 600), "not_yet_valid");
+    CHECK_STR (s_time_claim_verdict ("iat", 600), "issued_in_the_future");
+    CHECK_STR (s_time_claim_verdict ("nbf", JWT_LEEWAY_S / 2), "accepted");
+    CHECK_STR (s_time_claim_verdict ("iat", -30), "accepted");
+    CHECK_STR (s_time_claim_verdict ("nbf", -600), "accepted");
+}
+
+TEST (test_non_numeric_time_claims_are_rejected)
+{
+    const char *payload = s_claims (S_SUB ",\"role\":\"admin\",\"nbf\":\"soon\"");
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\"}", payload, SECRET), -1);
+}
+
 TEST (test_token_without_exp_is_rejected)
 {
     char payload [256];
@@ -221,6 +254,8 @@ TEST_MAIN ("jwt",
     T (test_bad_signature_is_rejected),
     T (test_expired_token_is_rejected),
     T (test_token_without_exp_is_rejected),
+    T (test_nbf_and_iat_in_the_future_are_rejected_beyond_the_leeway),
+    T (test_non_numeric_time_claims_are_rejected),
     T (test_missing_or_non_uuid_sub_is_rejected),
     T (test_role_other_than_admin_or_agent_is_rejected),
     T (test_garbage_strings_are_rejected))
