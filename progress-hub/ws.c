@@ -82,8 +82,9 @@ s_close (s_client_t *c, int code, const char *reason)
     lws_callback_on_writable (c->wsi);
     //  A client that never reads never becomes writable: cut it off after a grace.
     lws_set_timeout (c->wsi, PENDING_TIMEOUT_USER_OK, S_CLOSE_GRACE_S);
-    log_info ("event=ws_close code=%d reason=\"%s\" sub=%s", code, reason,
-              c->sub [0] ? c->sub : "-");
+    char quoted [2 * sizeof c->close_reason + 3];
+    log_info ("event=ws_close code=%d reason=%s sub=%s", code,
+              log_quote (quoted, sizeof quoted, reason), c->sub [0] ? c->sub : "-");
 }
 
 static void

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -206,6 +207,26 @@ def test_token_in_the_first_frame_is_accepted(system, admin_token, pub):
     got = events_until(ws, lambda e: e["data"]["id"] == job)
     assert got[-1]["event"] == "jobs:created"
     ws.close()
+
+
+# A logfmt line: key=value pairs, a value bare or quoted with \" and \\ escaped.
+LOGFMT = re.compile(r'^(?:[a-z_]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]+)(?: |$))+$')
+
+
+def test_a_first_frame_that_is_not_a_token_is_closed_and_logged_as_valid_logfmt(system):
+    ws = connect(system)
+    ws.send("hello")
+    code, reason = close_code(ws)
+    assert code == 4001 and reason == 'expected {"token":"..."}', (code, reason)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        lines = [l for l in hub_log(system).splitlines()
+                 if "event=ws_close" in l and "expected" in l]
+        if lines:
+            break
+        time.sleep(0.1)
+    assert lines, "no ws_close line for the refused first frame"
+    assert LOGFMT.match(lines[-1]), f"not logfmt: {lines[-1]}"
 
 
 def test_an_origin_not_allowed_is_closed_with_4003(system, admin_token):
