@@ -23,6 +23,15 @@ snapshot_owed (const snapshot_t *self)
     return self->n > 0;
 }
 
+bool
+snapshot_owes (const snapshot_t *self, uint64_t stamp)
+{
+    for (size_t i = 0; i < self->n; i++)
+        if (stamp > self->ranges [i].after && stamp < self->ranges [i].below)
+            return true;
+    return false;
+}
+
 cache_entry_t *
 snapshot_next (snapshot_t *self, cache_t *cache, svc_role_t role, const char *sub,
                size_t *budget)

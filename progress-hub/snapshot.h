@@ -30,6 +30,10 @@ void snapshot_add (snapshot_t *self, uint64_t after, uint64_t upto);
 //  Whether anything is still owed.
 bool snapshot_owed (const snapshot_t *self);
 
+//  Whether the state stamped stamp is owed and not passed yet: the walk will send it, so
+//  the fan-out does not (a throttled progress let out while it is owed would come twice).
+bool snapshot_owes (const snapshot_t *self, uint64_t stamp);
+
 //  The next entry owed that role/sub may see (event_visible), or NULL: nothing is owed,
 //  or *budget entries were passed over first (each one passed takes one; call again
 //  later). Skips a job whose progress waits for its turn (the hub fans it out to every

@@ -31,6 +31,25 @@ s_job (cache_t *cache, int n, const char *owner)
     return s_event (cache, n, owner, EVENT_CREATED, 1, n);
 }
 
+//  A cache of max entries holding jobs 1..n of ALICE.
+static cache_t *
+s_cache_of (size_t max, int n)
+{
+    cache_t *cache = cache_new (max, 60000);
+    for (int i = 1; i <= n; i++)
+        s_job (cache, i, ALICE);
+    return cache;
+}
+
+//  What a client that connects now is owed: the whole cache.
+static snapshot_t
+s_owed_all (cache_t *cache)
+{
+    snapshot_t owed = { 0 };
+    snapshot_add (&owed, 0, cache_stamp (cache));
+    return owed;
+}
+
 //  The jobs the client is sent from now on, sending each as it comes (at most max), into
 //  jobs; returns how many.
 static size_t
@@ -48,9 +67,7 @@ s_drain (snapshot_t *owed, cache_t *cache, svc_role_t role, const char *sub, int
 
 TEST (test_a_client_is_owed_every_job_in_the_cache_newest_first)
 {
-    cache_t *cache = cache_new (100, 60000);
-    for (int i = 1; i <= 40; i++)
-        s_job (cache, i, ALICE);
+    cache_t *cache = s_cache_of (100, 40);
     snapshot_t owed = { 0 };
     CHECK (!snapshot_owed (&owed));
     snapshot_add (&owed, 0, cache_stamp (cache));
@@ -69,8 +86,7 @@ TEST (test_an_agent_is_owed_only_its_own_jobs_and_an_admin_every_one)
     for (int i = 1; i <= 10; i++)
         s_job (cache, i, i % 2 ? ALICE : BOB);
     int jobs [64];
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    snapshot_t owed = s_owed_all (cache);
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_AGENT, BOB, jobs, 64), 5);
     for (int i = 0; i < 5; i++)
         CHECK_INT (jobs [i] % 2, 0);
@@ -84,11 +100,8 @@ TEST (test_an_agent_is_owed_only_its_own_jobs_and_an_admin_every_one)
 TEST (test_a_job_updated_or_gone_meanwhile_is_not_owed)
 {
     //  Updated: its new state went out live. Gone: nothing left to send.
-    cache_t *cache = cache_new (5, 60000);
-    for (int i = 1; i <= 5; i++)
-        s_job (cache, i, ALICE);
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    cache_t *cache = s_cache_of (5, 5);
+    snapshot_t owed = s_owed_all (cache);
     int jobs [64];
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 1), 1);     //  5
     s_job (cache, 6, ALICE);                        //  full: 1 is evicted; 6 is sent live
@@ -104,21 +117,31 @@ TEST (test_a_job_whose_progress_waits_for_its_turn_is_left_to_the_fan_out)
     cache_t *cache = cache_new (100, 60000);
     s_job (cache, 1, ALICE);
     s_job (cache, 2, ALICE)->pending = true;
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    snapshot_t owed = s_owed_all (cache);
     int jobs [64];
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 64), 1);
     CHECK_INT (jobs [0], 1);
     cache_destroy (&cache);
 }
 
+TEST (test_a_state_is_owed_until_the_walk_passes_it)
+{
+    cache_t *cache = s_cache_of (100, 3);
+    snapshot_t owed = s_owed_all (cache);
+    CHECK (snapshot_owes (&owed, 1));
+    CHECK (snapshot_owes (&owed, 3));
+    CHECK (!snapshot_owes (&owed, 4));              //  came after: not owed, sent live
+    int jobs [64];
+    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 1), 1);     //  3
+    CHECK (!snapshot_owes (&owed, 3));
+    CHECK (snapshot_owes (&owed, 2));
+    cache_destroy (&cache);
+}
+
 TEST (test_a_newer_range_goes_first_then_the_older_one_goes_on)
 {
-    cache_t *cache = cache_new (100, 60000);
-    for (int i = 1; i <= 4; i++)
-        s_job (cache, i, ALICE);
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    cache_t *cache = s_cache_of (100, 4);
+    snapshot_t owed = s_owed_all (cache);
     int jobs [64];
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 2), 2);     //  4, 3
     s_job (cache, 5, ALICE);                                                    //  sent live
@@ -162,8 +185,7 @@ TEST (test_the_walk_passes_over_at_most_its_budget_then_goes_on_later)
     s_job (cache, 1, ALICE);
     for (int i = 2; i <= 21; i++)
         s_job (cache, i, BOB);
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    snapshot_t owed = s_owed_all (cache);
     size_t budget = 8;
     CHECK (snapshot_next (&owed, cache, SVC_ROLE_AGENT, ALICE, &budget) == NULL);
     CHECK_INT (budget, 0);
@@ -183,8 +205,7 @@ TEST (test_the_walk_passes_over_at_most_its_budget_then_goes_on_later)
 TEST (test_an_empty_cache_owes_nothing)
 {
     cache_t *cache = cache_new (100, 60000);
-    snapshot_t owed = { 0 };
-    snapshot_add (&owed, 0, cache_stamp (cache));
+    snapshot_t owed = s_owed_all (cache);
     CHECK (!snapshot_owed (&owed));
     size_t budget = 8;
     CHECK (snapshot_next (&owed, cache, SVC_ROLE_ADMIN, ALICE, &budget) == NULL);
@@ -196,6 +217,7 @@ TEST_MAIN ("hub_snapshot",
     T (test_an_agent_is_owed_only_its_own_jobs_and_an_admin_every_one),
     T (test_a_job_updated_or_gone_meanwhile_is_not_owed),
     T (test_a_job_whose_progress_waits_for_its_turn_is_left_to_the_fan_out),
+    T (test_a_state_is_owed_until_the_walk_passes_it),
     T (test_a_newer_range_goes_first_then_the_older_one_goes_on),
     T (test_a_fifth_range_merges_the_two_oldest_and_nothing_owed_is_lost),
     T (test_the_walk_passes_over_at_most_its_budget_then_goes_on_later),
