@@ -386,8 +386,8 @@ def finals_until(ws, want, timeout):
 
 def test_a_client_that_connects_after_many_jobs_ended_gets_the_final_state_of_each(
         system, admin_token, pub):
-    # Both counts are beyond what the hub once sent on connect (the 32 most recent jobs),
-    # and together beyond a client's send queue (HUB_CLIENT_QUEUE, 64).
+    # Both counts are beyond 32 and together beyond a client's send queue (HUB_CLIENT_QUEUE,
+    # 64): neither a cut to the most recent jobs nor the queue may bound what comes on connect.
     real = finished_jobs(system, admin_token, 40, f"hubN{uuid.uuid4().hex[:6]}")
     agent = make_user(system)
     own = [str(uuid.uuid4()) for _ in range(40)]
