@@ -272,20 +272,20 @@ cache_stamp (cache_t *self)
 }
 
 cache_entry_t *
-cache_before (cache_t *self, uint64_t stamp)
+cache_after (cache_t *self, uint64_t stamp)
 {
-    //  The first slot at or above stamp, by halves (holes keep their stamps), then down
-    //  past the holes.
+    //  The first slot above stamp, by halves (holes keep their stamps), then on past the
+    //  holes.
     size_t lo = 0, hi = self->n_order;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (self->order [mid].stamp < stamp)
+        if (self->order [mid].stamp <= stamp)
             lo = mid + 1;
         else
             hi = mid;
     }
-    while (lo > 0)
-        if (self->order [--lo].entry)
+    for (; lo < self->n_order; lo++)
+        if (self->order [lo].entry)
             return self->order [lo].entry;
     return NULL;
 }

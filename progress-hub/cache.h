@@ -5,8 +5,8 @@
     Also decides event order, by the job's sequence number (data.seq) when events carry
     one: only a newer state is taken, and seqs skipped on the way are counted as missing
     until they turn up late, so the hub can tell a loss from a race. Every accepted event
-    gets the next stamp, and the entries can be walked by stamp, newest first: the order a
-    client is sent the current state in, a few at a time.  */
+    gets the next stamp, and the entries can be walked by stamp, a step at a time: the order
+    a client is sent the current state in.  */
 #ifndef HUB_CACHE_H
 #define HUB_CACHE_H
 
@@ -74,9 +74,9 @@ cache_entry_t *cache_lookup (cache_t *self, const char *job_id);
 //  The stamp of the latest accepted event (0: none yet). Stamps rise by one per event taken.
 uint64_t cache_stamp (cache_t *self);
 
-//  The entry with the greatest stamp below stamp, or NULL: cache_before (c, cache_stamp (c)
-//  + 1) is the most recently updated. O(log n); an entry updated since rises above.
-cache_entry_t *cache_before (cache_t *self, uint64_t stamp);
+//  The entry with the least stamp above stamp, or NULL: cache_after (c, 0) is the least
+//  recently updated. O(log n); an entry updated meanwhile moves past the newest.
+cache_entry_t *cache_after (cache_t *self, uint64_t stamp);
 
 size_t cache_size (cache_t *self);
 

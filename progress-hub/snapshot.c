@@ -38,8 +38,8 @@ snapshot_next (snapshot_t *self, cache_t *cache, svc_role_t role, const char *su
 {
     while (self->n > 0) {
         snapshot_range_t *range = &self->ranges [self->n - 1];
-        cache_entry_t *e = cache_before (cache, range->below);
-        if (!e || e->stamp <= range->after) {
+        cache_entry_t *e = cache_after (cache, range->after);
+        if (!e || e->stamp >= range->below) {
             self->n--;
             continue;
         }
@@ -48,7 +48,7 @@ snapshot_next (snapshot_t *self, cache_t *cache, svc_role_t role, const char *su
         if (*budget == 0)
             return NULL;
         (*budget)--;
-        range->below = e->stamp;
+        range->after = e->stamp;
     }
     return NULL;
 }
@@ -57,5 +57,5 @@ void
 snapshot_sent (snapshot_t *self, const cache_entry_t *entry)
 {
     if (self->n > 0)
-        self->ranges [self->n - 1].below = entry->stamp;
+        self->ranges [self->n - 1].after = entry->stamp;
 }

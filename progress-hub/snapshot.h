@@ -1,8 +1,9 @@
 /*  snapshot: the current state a WebSocket client is still owed, sent a frame at a time as
     its socket drains. It holds no event and no copy, only ranges of the cache's stamps,
-    walked from the most recent down: an entry updated meanwhile rises above them (its new
-    state reaches the client live), one that leaves the cache is skipped. So what a client
-    is owed costs it a few words, whatever the cache holds.  */
+    walked from the least recently updated up (those are the next to leave the cache, by
+    expiry or eviction): an entry updated meanwhile moves above them (its new state reaches
+    the client live), one that leaves the cache is skipped. So what a client is owed costs
+    it a few words, whatever the cache holds.  */
 #ifndef HUB_SNAPSHOT_H
 #define HUB_SNAPSHOT_H
 
@@ -41,7 +42,7 @@ bool snapshot_owes (const snapshot_t *self, uint64_t stamp);
 cache_entry_t *snapshot_next (snapshot_t *self, cache_t *cache, svc_role_t role,
                               const char *sub, size_t *budget);
 
-//  The entry snapshot_next gave was sent: the walk goes on below it.
+//  The entry snapshot_next gave was sent: the walk goes on above it.
 void snapshot_sent (snapshot_t *self, const cache_entry_t *entry);
 
 #endif

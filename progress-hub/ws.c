@@ -125,7 +125,7 @@ s_count_close (ws_t *self, int code)
         self->closes_other++;
 }
 
-//  The client is owed the current state of the whole cache, newest first.
+//  The client is owed the current state of the whole cache.
 static void
 s_snapshot (ws_t *self, s_client_t *c)
 {

@@ -1,5 +1,5 @@
 /*  Unit tests for progress-hub/snapshot: what a client is owed of the current state, walked
-    newest first, a frame at a time, with the cache changing between frames.  */
+    least recently updated first, a frame at a time, with the cache changing between frames.  */
 #include "../../progress-hub/snapshot.h"
 #include "testing.h"
 
@@ -65,7 +65,7 @@ s_drain (snapshot_t *owed, cache_t *cache, svc_role_t role, const char *sub, int
     return n;
 }
 
-TEST (test_a_client_is_owed_every_job_in_the_cache_newest_first)
+TEST (test_a_client_is_owed_every_job_in_the_cache_least_recent_first)
 {
     cache_t *cache = s_cache_of (100, 40);
     snapshot_t owed = { 0 };
@@ -75,7 +75,7 @@ TEST (test_a_client_is_owed_every_job_in_the_cache_newest_first)
     int jobs [64];
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 64), 40);
     for (int i = 0; i < 40; i++)
-        CHECK_INT (jobs [i], 40 - i);
+        CHECK_INT (jobs [i], i + 1);
     CHECK (!snapshot_owed (&owed));
     cache_destroy (&cache);
 }
@@ -102,13 +102,13 @@ TEST (test_a_job_updated_or_gone_meanwhile_is_not_owed)
     //  Updated: its new state went out live. Gone: nothing left to send.
     cache_t *cache = s_cache_of (5, 5);
     snapshot_t owed = s_owed_all (cache);
-    int jobs [64];
-    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 1), 1);     //  5
     s_job (cache, 6, ALICE);                        //  full: 1 is evicted; 6 is sent live
-    CHECK (s_event (cache, 2, ALICE, EVENT_COMPLETED, 2, 7) != NULL);          //  sent live
-    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 64), 2);
-    CHECK_INT (jobs [0], 4);
-    CHECK_INT (jobs [1], 3);
+    CHECK (s_event (cache, 3, ALICE, EVENT_COMPLETED, 2, 7) != NULL);          //  sent live
+    int jobs [64];
+    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 64), 3);
+    CHECK_INT (jobs [0], 2);
+    CHECK_INT (jobs [1], 4);
+    CHECK_INT (jobs [2], 5);
     cache_destroy (&cache);
 }
 
@@ -132,8 +132,8 @@ TEST (test_a_state_is_owed_until_the_walk_passes_it)
     CHECK (snapshot_owes (&owed, 3));
     CHECK (!snapshot_owes (&owed, 4));              //  came after: not owed, sent live
     int jobs [64];
-    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 1), 1);     //  3
-    CHECK (!snapshot_owes (&owed, 3));
+    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 1), 1);     //  1
+    CHECK (!snapshot_owes (&owed, 1));
     CHECK (snapshot_owes (&owed, 2));
     cache_destroy (&cache);
 }
@@ -143,17 +143,17 @@ TEST (test_a_newer_range_goes_first_then_the_older_one_goes_on)
     cache_t *cache = s_cache_of (100, 4);
     snapshot_t owed = s_owed_all (cache);
     int jobs [64];
-    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 2), 2);     //  4, 3
+    CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 2), 2);     //  1, 2
     s_job (cache, 5, ALICE);                                                    //  sent live
     uint64_t resync = cache_stamp (cache);
     s_job (cache, 6, ALICE);                                                    //  a resync's
     s_job (cache, 7, ALICE);
     snapshot_add (&owed, resync, cache_stamp (cache));
     CHECK_INT (s_drain (&owed, cache, SVC_ROLE_ADMIN, ALICE, jobs, 64), 4);
-    CHECK_INT (jobs [0], 7);
-    CHECK_INT (jobs [1], 6);
-    CHECK_INT (jobs [2], 2);
-    CHECK_INT (jobs [3], 1);
+    CHECK_INT (jobs [0], 6);
+    CHECK_INT (jobs [1], 7);
+    CHECK_INT (jobs [2], 3);
+    CHECK_INT (jobs [3], 4);
     cache_destroy (&cache);
 }
 
@@ -173,18 +173,18 @@ TEST (test_a_fifth_range_merges_the_two_oldest_and_nothing_owed_is_lost)
     //  Every owed job comes; the merged range also repeats the one between (2).
     CHECK_INT (n, SNAPSHOT_RANGES + 2);
     CHECK_INT (jobs [0], 41);
-    CHECK_INT (jobs [n - 3], 11);
+    CHECK_INT (jobs [n - 3], 1);
     CHECK_INT (jobs [n - 2], 2);
-    CHECK_INT (jobs [n - 1], 1);
+    CHECK_INT (jobs [n - 1], 11);
     cache_destroy (&cache);
 }
 
 TEST (test_the_walk_passes_over_at_most_its_budget_then_goes_on_later)
 {
     cache_t *cache = cache_new (100, 60000);
-    s_job (cache, 1, ALICE);
-    for (int i = 2; i <= 21; i++)
+    for (int i = 1; i <= 20; i++)
         s_job (cache, i, BOB);
+    s_job (cache, 21, ALICE);
     snapshot_t owed = s_owed_all (cache);
     size_t budget = 8;
     CHECK (snapshot_next (&owed, cache, SVC_ROLE_AGENT, ALICE, &budget) == NULL);
@@ -213,7 +213,7 @@ TEST (test_an_empty_cache_owes_nothing)
 }
 
 TEST_MAIN ("hub_snapshot",
-    T (test_a_client_is_owed_every_job_in_the_cache_newest_first),
+    T (test_a_client_is_owed_every_job_in_the_cache_least_recent_first),
     T (test_an_agent_is_owed_only_its_own_jobs_and_an_admin_every_one),
     T (test_a_job_updated_or_gone_meanwhile_is_not_owed),
     T (test_a_job_whose_progress_waits_for_its_turn_is_left_to_the_fan_out),
