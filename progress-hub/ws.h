@@ -35,7 +35,7 @@ typedef struct {
     const char *bind_address;           //  NULL: every interface
     const char *origins;                //  comma-separated allowed Origin values
     long max_clients;
-    long queue_max;                     //  per-client pending messages
+    long queue_max;                     //  per-client pending live events
     long auth_timeout_ms;
     long recheck_ms;                    //  each live client's user is checked again this often
     jwt_hs256_t *jwt;                   //  borrowed
