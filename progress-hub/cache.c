@@ -1,13 +1,27 @@
 /*  cache: a czmq hash of job id -> cache_entry_t; see cache.h for the rules.  */
 #include "cache.h"
+#include "../common/log.h"
 
 #include <czmq.h>
+
+#define S_ORDER_MIN     64                  //  slots the stamp order starts with
+
+//  One place in the stamp order. A slot whose entry was updated again (it has a new slot
+//  at the end) or left keeps its stamp with no entry, so the order stays sorted.
+typedef struct {
+    uint64_t stamp;
+    cache_entry_t *entry;                   //  NULL: a hole
+} s_slot_t;
 
 struct cache_s {
     zhashx_t *jobs;
     uint64_t stamps;                        //  events accepted so far
     size_t max;
     int64_t keep_ms;
+    //  Every entry by stamp, ascending, with holes; squeezed when full and half holes, so
+    //  it holds at most four slots per entry (and never fewer than S_ORDER_MIN).
+    s_slot_t *order;
+    size_t n_order, cap_order;
 };
 
 static void
@@ -44,8 +58,63 @@ cache_destroy (cache_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy (&(*self_p)->jobs);
+    free ((*self_p)->order);
     free (*self_p);
     *self_p = NULL;
+}
+
+static void
+s_unslot (cache_t *self, cache_entry_t *entry)
+{
+    if (entry->at < self->n_order && self->order [entry->at].entry == entry)
+        self->order [entry->at].entry = NULL;
+}
+
+//  Room for one more slot: the holes go when they are half the slots, else the order doubles.
+static int
+s_order_room (cache_t *self)
+{
+    if (self->n_order < self->cap_order)
+        return 0;
+    if (self->cap_order && zhashx_size (self->jobs) <= self->cap_order / 2) {
+        size_t n = 0;
+        for (size_t i = 0; i < self->n_order; i++)
+            if (self->order [i].entry) {
+                self->order [n] = self->order [i];
+                self->order [n].entry->at = n;
+                n++;
+            }
+        self->n_order = n;
+        return 0;
+    }
+    size_t cap = self->cap_order ? self->cap_order * 2 : S_ORDER_MIN;
+    s_slot_t *order = (s_slot_t *) realloc (self->order, cap * sizeof *order);
+    if (!order)
+        return -1;
+    self->order = order;
+    self->cap_order = cap;
+    return 0;
+}
+
+//  The entry took a new stamp: its slot moves to the end. Out of memory it has none, and
+//  a client connecting meanwhile is not sent its state (the next event puts it back).
+static void
+s_slot (cache_t *self, cache_entry_t *entry)
+{
+    s_unslot (self, entry);
+    if (s_order_room (self)) {
+        log_error ("event=cache_order_failed job=%s msg=\"out of memory\"", entry->job_id);
+        return;
+    }
+    self->order [self->n_order] = (s_slot_t) { entry->stamp, entry };
+    entry->at = self->n_order++;
+}
+
+static void
+s_delete (cache_t *self, cache_entry_t *entry)
+{
+    s_unslot (self, entry);
+    zhashx_delete (self->jobs, entry->job_id);
 }
 
 //  Full: the oldest finished job goes first; with none, the least recently updated
@@ -65,7 +134,7 @@ s_evict_one (cache_t *self)
             victim = e;
     }
     if (victim)
-        zhashx_delete (self->jobs, victim->job_id);
+        s_delete (self, victim);
 }
 
 //  The seq rule, for an event and an entry that both carry one: CACHE_SEEN for a seq not
@@ -138,6 +207,7 @@ cache_apply (cache_t *self, const event_t *ev, int64_t now_ms, cache_entry_t **e
         entry->seq = ev->info.seq;
     entry->updated_ms = now_ms;
     entry->stamp = ++self->stamps;
+    s_slot (self, entry);
     entry->heard_ms = now_ms;
     entry->finished_ms = event_kind_final (ev->info.kind) ? now_ms : 0;
     if (event_kind_final (ev->info.kind))
@@ -181,14 +251,10 @@ cache_expire (cache_t *self, int64_t now_ms)
     zlistx_t *old = zlistx_new ();
     for (cache_entry_t *e = zhashx_first (self->jobs); e; e = zhashx_next (self->jobs))
         if (event_kind_final (e->kind) && now_ms - e->finished_ms >= self->keep_ms)
-            zlistx_add_end (old, e->job_id);
+            zlistx_add_end (old, e);
     size_t n = zlistx_size (old);
-    //  The keys are the entries' own job_id: copy before deleting.
-    char id [UUID_STRLEN + 1];
-    for (char *key = zlistx_first (old); key; key = zlistx_next (old)) {
-        memcpy (id, key, sizeof id);
-        zhashx_delete (self->jobs, id);
-    }
+    for (cache_entry_t *e = zlistx_first (old); e; e = zlistx_next (old))
+        s_delete (self, e);
     zlistx_destroy (&old);
     return n;
 }
@@ -197,6 +263,31 @@ cache_entry_t *
 cache_lookup (cache_t *self, const char *job_id)
 {
     return (cache_entry_t *) zhashx_lookup (self->jobs, job_id);
+}
+
+uint64_t
+cache_stamp (cache_t *self)
+{
+    return self->stamps;
+}
+
+cache_entry_t *
+cache_after (cache_t *self, uint64_t stamp)
+{
+    //  The first slot above stamp, by halves (holes keep their stamps), then on past the
+    //  holes.
+    size_t lo = 0, hi = self->n_order;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (self->order [mid].stamp <= stamp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < self->n_order; lo++)
+        if (self->order [lo].entry)
+            return self->order [lo].entry;
+    return NULL;
 }
 
 size_t

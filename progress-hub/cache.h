@@ -4,7 +4,9 @@
     finished job is evicted first (else the least recently updated running one).
     Also decides event order, by the job's sequence number (data.seq) when events carry
     one: only a newer state is taken, and seqs skipped on the way are counted as missing
-    until they turn up late, so the hub can tell a loss from a race.  */
+    until they turn up late, so the hub can tell a loss from a race. Every accepted event
+    gets the next stamp, and the entries can be walked by stamp, a step at a time: the order
+    a client is sent the current state in.  */
 #ifndef HUB_CACHE_H
 #define HUB_CACHE_H
 
@@ -25,6 +27,7 @@ typedef struct {
     event_payload_t *payload;               //  owned reference: the latest event's text
     int64_t updated_ms;                     //  when the latest accepted event came
     uint64_t stamp;                         //  the cache's count of accepted events then: recency
+    size_t at;                              //  the cache's own: where it sits in stamp order
     int64_t heard_ms;                       //  when any event of the job came, new or not
     int64_t finished_ms;                    //  when the final event came (kind is final)
     //  Progress throttling, owned by the hub: when it last fanned out a progress of
@@ -67,6 +70,14 @@ void cache_resynced (cache_t *self, int64_t now_ms);
 size_t cache_expire (cache_t *self, int64_t now_ms);
 
 cache_entry_t *cache_lookup (cache_t *self, const char *job_id);
+
+//  The stamp of the latest accepted event (0: none yet). Stamps rise by one per event taken.
+uint64_t cache_stamp (cache_t *self);
+
+//  The entry with the least stamp above stamp, or NULL: cache_after (c, 0) is the least
+//  recently updated. O(log n); an entry updated meanwhile moves past the newest.
+cache_entry_t *cache_after (cache_t *self, uint64_t stamp);
+
 size_t cache_size (cache_t *self);
 
 //  Iteration in no particular order; do not apply or expire while iterating.

@@ -39,18 +39,26 @@ clientq_destroy (clientq_t **self_p)
     *self_p = NULL;
 }
 
+//  The pending message of job_id (a progress one only, when progress_only), or NULL.
+static s_item_t *
+s_find (clientq_t *self, const char *job_id, bool progress_only)
+{
+    for (size_t i = 0; i < self->size; i++) {
+        s_item_t *item = &self->items [(self->head + i) % self->max];
+        if ((!progress_only || item->kind == EVENT_PROGRESS) && !strcmp (item->job_id, job_id))
+            return item;
+    }
+    return NULL;
+}
+
 clientq_result_t
 clientq_push (clientq_t *self, event_kind_t kind, const char *job_id, event_payload_t *payload)
 {
-    if (kind == EVENT_PROGRESS) {
-        for (size_t i = 0; i < self->size; i++) {
-            s_item_t *item = &self->items [(self->head + i) % self->max];
-            if (item->kind == EVENT_PROGRESS && !strcmp (item->job_id, job_id)) {
-                event_payload_unref (&item->payload);
-                item->payload = event_payload_ref (payload);
-                return CLIENTQ_COALESCED;
-            }
-        }
+    s_item_t *pending = kind == EVENT_PROGRESS ? s_find (self, job_id, true) : NULL;
+    if (pending) {
+        event_payload_unref (&pending->payload);
+        pending->payload = event_payload_ref (payload);
+        return CLIENTQ_COALESCED;
     }
     if (self->size == self->max)
         return CLIENTQ_FULL;
@@ -82,4 +90,10 @@ size_t
 clientq_size (clientq_t *self)
 {
     return self->size;
+}
+
+bool
+clientq_holds (clientq_t *self, const char *job_id)
+{
+    return s_find (self, job_id, false) != NULL;
 }

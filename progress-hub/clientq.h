@@ -30,4 +30,7 @@ event_payload_t *clientq_front (clientq_t *self);
 void clientq_pop (clientq_t *self);
 size_t clientq_size (clientq_t *self);
 
+//  Whether a message of job_id is pending.
+bool clientq_holds (clientq_t *self, const char *job_id);
+
 #endif

@@ -33,8 +33,8 @@ struct hub_s {
     cache_t *cache;
     calls_t *calls;
     resync_t *resync;
-    char (*resynced) [UUID_STRLEN + 1];     //  jobs the answer being applied corrected
-    size_t n_resynced;                      //  at most RESYNC_LIMIT
+    bool resyncing;                 //  an answer is being applied...
+    uint64_t resync_after;          //  ...and the cache's stamp before its first job
     ws_t *ws;
     lws_sorted_usec_list_t tick;
     int64_t housekeep_at;
@@ -61,7 +61,7 @@ hub_config_load (hub_config_t *cfg)
     rc |= conf_int ("WEB_PORT", 3000, 0, 65535, &cfg->web_port);
     rc |= conf_int ("PROGRESS_INTERVAL_MS", 100, 0, 60000, &cfg->progress_interval_ms);
     rc |= conf_int ("HUB_MAX_CLIENTS", 10000, 1, 1000000, &cfg->max_clients);
-    rc |= conf_int ("HUB_CLIENT_QUEUE", 64, WS_SNAPSHOT_MAX + 1, 100000, &cfg->queue_max);
+    rc |= conf_int ("HUB_CLIENT_QUEUE", 64, 1, 100000, &cfg->queue_max);
     rc |= conf_int ("HUB_CACHE_MAX", 10000, 1, 10000000, &cfg->cache_max);
     rc |= conf_int ("HUB_FINISHED_KEEP_MS", 60000, 0, 86400000, &cfg->keep_ms);
     rc |= conf_int ("HUB_AUTH_TIMEOUT_MS", 5000, 100, 600000, &cfg->auth_timeout_ms);
@@ -124,8 +124,11 @@ s_apply (hub_t *self, zmsg_t **msg_p, event_t *ev, bool quiet)
     if (verdict != CACHE_SEEN && zmsg_send (msg_p, self->xpub) == 0)
         self->forwarded++;
     zmsg_destroy (msg_p);
-    if (verdict == CACHE_ACCEPTED && quiet)
+    //  Quiet: the caller has it sent, which counts as a send for the throttle.
+    if (verdict == CACHE_ACCEPTED && quiet) {
+        entry->sent_ms = now;
         return verdict;
+    }
     if (verdict == CACHE_ACCEPTED) {
         if (entry->missing > 0)
             resync_gap (self->resync, now);
@@ -181,36 +184,25 @@ s_on_resync_event (void *arg, zmsg_t **msg_p)
         zmsg_destroy (msg_p);
         return false;
     }
+    if (!self->resyncing) {
+        self->resyncing = true;
+        self->resync_after = cache_stamp (self->cache);
+    }
     bool taken = s_apply (self, msg_p, &ev, true) == CACHE_ACCEPTED;
-    if (taken && self->n_resynced < RESYNC_LIMIT)
-        memcpy (self->resynced [self->n_resynced++], ev.info.job_id, UUID_STRLEN + 1);
     event_clear (&ev);
     return taken;
 }
 
-//  The jobs an answer corrected go to the clients that may see them, a bounded batch each:
-//  an answer after a restart holds every job of the last HUB_FINISHED_KEEP_MS, more than a
-//  client's queue takes.
+//  The jobs an answer corrected are the cache's stamps since its first job (the answer is
+//  applied in one go): every client is owed those it may see, sent as its socket drains.
+//  An answer after a restart holds every job of the last HUB_FINISHED_KEEP_MS.
 static void
 s_on_resync_done (void *arg)
 {
     hub_t *self = (hub_t *) arg;
-    cache_entry_t **entries = (cache_entry_t **) calloc (self->n_resynced + 1, sizeof *entries);
-    size_t n = 0;
-    int64_t now = zclock_mono ();
-    for (size_t i = 0; entries && i < self->n_resynced; i++) {
-        cache_entry_t *e = cache_lookup (self->cache, self->resynced [i]);
-        if (e) {
-            e->sent_ms = now;
-            entries [n++] = e;
-        }
-    }
-    if (entries)
-        ws_publish_batch (self->ws, entries, n);
-    else
-        log_error ("event=resync_publish_failed msg=\"out of memory\" jobs=%zu", self->n_resynced);
-    free (entries);
-    self->n_resynced = 0;
+    if (self->resyncing)
+        ws_catch_up (self->ws, self->resync_after, cache_stamp (self->cache));
+    self->resyncing = false;
 }
 
 //  Reads everything waiting. ZMQ_FD is edge-triggered: stop only once ZMQ_EVENTS
@@ -403,8 +395,7 @@ s_calls_setup (hub_t *self)
         .arg = self,
     };
     self->resync = resync_new (&rcfg);
-    self->resynced = calloc (RESYNC_LIMIT, sizeof *self->resynced);
-    if (!self->resync || !self->resynced)
+    if (!self->resync)
         return -1;
     if (self->curve && !curve_client_enabled ())
         log_warn ("event=curve_client_off var=CURVE_CLIENT_CERT msg=\"the hub asks the broker "
@@ -474,7 +465,6 @@ hub_destroy (hub_t **self_p)
         s_ticking = NULL;
     ws_destroy (&self->ws);                 //  first: its clients forget their checks
     resync_destroy (&self->resync);
-    free (self->resynced);
     calls_destroy (&self->calls);
     zsock_destroy (&self->xsub);
     zsock_destroy (&self->xpub);

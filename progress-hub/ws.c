@@ -1,10 +1,12 @@
 /*  ws: libwebsockets server at /ws. A client authenticates with ?token= or a first text
     frame {"token":"..."}; the hub then asks the broker (auth.me) whether its user exists
-    and with which role, and only then sends: the current state of the jobs that role may
-    see, then every event of those jobs through its bounded queue (clientq). The user is
-    checked again every recheck_ms while the socket lives.  */
+    and with which role, and only then sends: the current state of every job in the cache
+    that role may see (snapshot, read from the cache as the socket drains), and every new
+    event of those jobs through its bounded queue (clientq). The user is checked again
+    every recheck_ms while the socket lives.  */
 #include "ws.h"
 #include "clientq.h"
+#include "snapshot.h"
 #include "../common/log.h"
 #include "../common/rand.h"
 
@@ -16,7 +18,13 @@
 
 #define S_ORIGINS_MAX       16
 #define S_ORIGIN_LEN        256
-#define S_WRITES_PER_TURN   16      //  frames written per WRITEABLE while the socket takes them
+//  One WRITEABLE of one client writes at most S_WRITES_PER_TURN frames and about
+//  S_BYTES_PER_TURN bytes (a frame begun is finished), and passes over at most
+//  S_SKIPS_PER_TURN cache entries the client may not see: however much a client is owed,
+//  it holds the loop for a bounded time and the others get their turn.
+#define S_WRITES_PER_TURN   16
+#define S_BYTES_PER_TURN    65536
+#define S_SKIPS_PER_TURN    4096
 #define S_CLOSE_GRACE_S     2       //  a closing client that cannot even take the close frame
 
 //  S_AUTH: waiting for a token. S_CHECKING: token valid, auth.me not answered yet (no
@@ -29,6 +37,7 @@ typedef struct s_client_s {
     bool linked;
     s_state_t state;
     clientq_t *q;
+    snapshot_t owed;                //  the current state not sent yet
     int close_code;
     char close_reason [96];
     char sub [UUID_STRLEN + 1];
@@ -57,6 +66,7 @@ struct ws_s {
     uint64_t connections;           //  WebSocket handshakes completed
     uint64_t dropped_slow;          //  closed 4009
     uint64_t coalesced;             //  a pending progress replaced in a client's queue
+    uint64_t snapshot_events;       //  current states sent (on connect, after a resync)
     s_close_count_t closes [WS_CLOSE_CODES_MAX];
     size_t n_closes;
     uint64_t closes_other;          //  codes beyond the table
@@ -116,29 +126,12 @@ s_count_close (ws_t *self, int code)
         self->closes_other++;
 }
 
-//  The current state: the latest event of up to WS_SNAPSHOT_MAX visible jobs (most
-//  recently updated), sent oldest first so the queue keeps room for live events.
+//  The client is owed the current state of the whole cache.
 static void
 s_snapshot (ws_t *self, s_client_t *c)
 {
-    cache_entry_t *best [WS_SNAPSHOT_MAX];
-    size_t n = 0;
-    for (cache_entry_t *e = cache_first (self->cfg.cache); e; e = cache_next (self->cfg.cache)) {
-        if (!event_visible (c->role, c->sub, e->created_by))
-            continue;
-        size_t at = n;
-        while (at > 0 && best [at - 1]->stamp < e->stamp)
-            at--;
-        if (at >= WS_SNAPSHOT_MAX)
-            continue;
-        size_t last = n < WS_SNAPSHOT_MAX ? n : WS_SNAPSHOT_MAX - 1;
-        memmove (&best [at + 1], &best [at], (last - at) * sizeof best [0]);
-        best [at] = e;
-        if (n < WS_SNAPSHOT_MAX)
-            n++;
-    }
-    while (n > 0 && c->state == S_LIVE)
-        s_push (self, c, best [--n]);
+    snapshot_add (&c->owed, 0, cache_stamp (self->cfg.cache));
+    lws_callback_on_writable (c->wsi);
 }
 
 //  When the next re-check is due: within the last quarter of recheck_ms from now, so
@@ -367,27 +360,54 @@ s_receive (ws_t *self, s_client_t *c, const void *in, size_t len)
     json_decref (root);
 }
 
+//  The next frame for c: its queue of live events and what it is owed take turns (on
+//  owed_turn the owed one goes first), so neither starves the other. An owed job waits
+//  while the queue holds an event of it, which is older: a job's states arrive in order.
+//  Sets *owed to the entry when the frame is an owed one. NULL: nothing to send now.
+static event_payload_t *
+s_next_frame (ws_t *self, s_client_t *c, bool owed_turn, size_t *budget, cache_entry_t **owed)
+{
+    *owed = NULL;
+    event_payload_t *queued = clientq_front (c->q);
+    if (queued && !owed_turn)
+        return queued;
+    cache_entry_t *e = snapshot_next (&c->owed, self->cfg.cache, c->role, c->sub, budget);
+    if (e && !(queued && clientq_holds (c->q, e->job_id))) {
+        *owed = e;
+        return e->payload;
+    }
+    return queued;
+}
+
 static int
-s_writeable (s_client_t *c)
+s_writeable (ws_t *self, s_client_t *c)
 {
     if (c->state == S_CLOSING) {
         lws_close_reason (c->wsi, (enum lws_close_status) c->close_code,
                           (unsigned char *) c->close_reason, strlen (c->close_reason));
         return -1;
     }
-    for (int i = 0; i < S_WRITES_PER_TURN; i++) {
-        event_payload_t *p = clientq_front (c->q);
+    size_t bytes = 0, budget = S_SKIPS_PER_TURN;
+    for (int i = 0; i < S_WRITES_PER_TURN && bytes < S_BYTES_PER_TURN; i++) {
+        cache_entry_t *owed;
+        event_payload_t *p = s_next_frame (self, c, i % 2 == 1, &budget, &owed);
         if (!p)
-            return 0;
+            break;
         size_t len = p->len;
         int n = lws_write (c->wsi, p->buf + LWS_PRE, len, LWS_WRITE_TEXT);
-        clientq_pop (c->q);
+        if (owed) {
+            snapshot_sent (&c->owed, owed);
+            self->snapshot_events++;
+        }
+        else
+            clientq_pop (c->q);
         if (n < (int) len)
             return -1;
+        bytes += len;
         if (lws_send_pipe_choked (c->wsi))
             break;
     }
-    if (clientq_size (c->q))
+    if (clientq_size (c->q) || snapshot_owed (&c->owed))
         lws_callback_on_writable (c->wsi);
     return 0;
 }
@@ -443,7 +463,7 @@ s_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void 
             s_receive (self, c, in, len);
             return 0;
         case LWS_CALLBACK_SERVER_WRITEABLE:
-            return s_writeable (c);
+            return s_writeable (self, c);
         case LWS_CALLBACK_TIMER:
             if (c->state == S_AUTH)
                 s_close (c, WS_CLOSE_BAD_TOKEN, "no token sent in time");
@@ -587,21 +607,19 @@ void
 ws_publish (ws_t *self, const cache_entry_t *entry)
 {
     for (s_client_t *c = self->clients; c; c = c->next)
-        if (c->state == S_LIVE && event_visible (c->role, c->sub, entry->created_by))
+        if (c->state == S_LIVE && event_visible (c->role, c->sub, entry->created_by)
+        &&  !snapshot_owes (&c->owed, entry->stamp))
             s_push (self, c, entry);
 }
 
 void
-ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n)
+ws_catch_up (ws_t *self, uint64_t after, uint64_t upto)
 {
-    for (s_client_t *c = self->clients; c; c = c->next) {
-        size_t picked [WS_SNAPSHOT_MAX], k = 0;
-        for (size_t i = n; c->state == S_LIVE && i > 0 && k < WS_SNAPSHOT_MAX; i--)
-            if (event_visible (c->role, c->sub, entries [i - 1]->created_by))
-                picked [k++] = i - 1;
-        while (k > 0 && c->state == S_LIVE)
-            s_push (self, c, entries [picked [--k]]);
-    }
+    for (s_client_t *c = self->clients; c; c = c->next)
+        if (c->state == S_LIVE) {
+            snapshot_add (&c->owed, after, upto);
+            lws_callback_on_writable (c->wsi);
+        }
 }
 
 void
@@ -653,6 +671,15 @@ ws_write_metrics (ws_t *self, FILE *f)
              (unsigned long long) self->checks_ok, (unsigned long long) self->checks_refused,
              (unsigned long long) self->checks_error, (unsigned long long) self->checks_timeout,
              (unsigned long long) self->checks_not_sent);
+    size_t owing = 0;
+    for (s_client_t *c = self->clients; c; c = c->next)
+        owing += c->state == S_LIVE && snapshot_owed (&c->owed);
+    fprintf (f, "# HELP hub_snapshot_events_total Current states sent from the cache (on connect, "
+                "and what a resync brought), a frame at a time as each socket drains.\n"
+                "# TYPE hub_snapshot_events_total counter\nhub_snapshot_events_total %llu\n"
+                "# HELP hub_snapshot_clients Clients still owed part of the current state.\n"
+                "# TYPE hub_snapshot_clients gauge\nhub_snapshot_clients %zu\n",
+             (unsigned long long) self->snapshot_events, owing);
 }
 
 uint64_t

@@ -1,7 +1,8 @@
 /*  ws: the WebSocket side of the hub (libwebsockets, in the hub's one thread). Owns the
-    lws context and every client: its auth state, token expiry and bounded send queue.
-    Reads the cache (borrowed) to send a (re)connecting client the current state, and asks
-    auth.me through calls (borrowed) whether a client's user exists and with which role.  */
+    lws context and every client: its auth state, token expiry, bounded send queue of live
+    events, and what it is still owed of the current state (snapshot), read from the cache
+    (borrowed) as its socket drains. Asks auth.me through calls (borrowed) whether a
+    client's user exists and with which role.  */
 #ifndef HUB_WS_H
 #define HUB_WS_H
 
@@ -23,7 +24,6 @@
 #define WS_CLOSE_TOO_SLOW       4009    //  send queue full even after coalescing
 
 #define WS_CLIENT_FRAME_MAX     4096    //  bytes in one client message (only the token frame matters)
-#define WS_SNAPSHOT_MAX         32      //  jobs sent on connect, most recently updated first
 #define WS_CLOSE_CODES_MAX      16      //  distinct close codes counted; later ones count as "other"
 #define WS_RECHECKS_PER_SWEEP   1000    //  auth.me re-checks sent per ws_recheck call
 #define WS_RECHECK_RETRY_MS     5000    //  a re-check without an answer is tried again after this
@@ -35,7 +35,7 @@ typedef struct {
     const char *bind_address;           //  NULL: every interface
     const char *origins;                //  comma-separated allowed Origin values
     long max_clients;
-    long queue_max;                     //  per-client pending messages
+    long queue_max;                     //  per-client pending live events
     long auth_timeout_ms;
     long recheck_ms;                    //  each live client's user is checked again this often
     jwt_hs256_t *jwt;                   //  borrowed
@@ -56,13 +56,13 @@ struct lws_context *ws_context (ws_t *self);
 //  Watches fd (a dup is adopted, so lws may close it) and calls on_fd_readable.
 int ws_watch_fd (ws_t *self, int fd);
 
-//  Queues the entry's latest event to every live client allowed to see it.
+//  Queues the entry's latest event to every live client allowed to see it, but for one
+//  still owed that state (the walk of what it is owed sends it).
 void ws_publish (ws_t *self, const cache_entry_t *entry);
 
-//  Queues to every live client the latest events of the entries (borrowed: the cache must
-//  not change meanwhile) that it may see, only the last WS_SNAPSHOT_MAX of them: a batch
-//  of corrections fits any client's queue, as the current state on connect does.
-void ws_publish_batch (ws_t *self, cache_entry_t *const *entries, size_t n);
+//  Every live client is owed the latest events of the cache entries stamped in (after,
+//  upto] that it may see (what a resync brought), sent as its socket drains.
+void ws_catch_up (ws_t *self, uint64_t after, uint64_t upto);
 
 //  Closes clients whose token expired at now_s.
 void ws_sweep (ws_t *self, time_t now_s);
@@ -73,7 +73,7 @@ void ws_recheck (ws_t *self, int64_t now_ms);
 
 //  auth.me's answer (status, payload: calls_fn's) for the client owner: 200 with a role
 //  makes that role, the database's, the client's (a client still checking then goes live:
-//  current state, then events); 401/403/404 close it with 4001; anything else closes a
+//  owed the whole cache's current state, and sent events); 401/403/404 close it with 4001; anything else closes a
 //  client still checking with 1013, and leaves a live one as it is until its next re-check.
 void ws_user_checked (ws_t *self, void *owner, int status, zframe_t *payload);
 
@@ -82,7 +82,8 @@ void ws_close_all (ws_t *self, int code, const char *reason);
 size_t ws_clients (ws_t *self);
 
 //  Appends the WebSocket metrics (ws_clients, ws_connections_total, ws_closed_total by
-//  code, hub_clients_dropped_slow_total, hub_user_checks_total) in Prometheus text to f.
+//  code, hub_clients_dropped_slow_total, hub_user_checks_total, hub_snapshot_events_total,
+//  hub_snapshot_clients) in Prometheus text to f.
 void ws_write_metrics (ws_t *self, FILE *f);
 //  Progress events replaced in a client's queue by a newer one of the same job.
 uint64_t ws_coalesced (ws_t *self);

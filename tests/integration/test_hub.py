@@ -365,6 +365,101 @@ def test_a_client_that_connects_mid_job_gets_its_progress_at_once(system, pub):
     other.close()
 
 
+def finished_jobs(system, token, n, tag):
+    """n real one-ticket jobs, all finished: {id: the job as REST has it}. At most 8 run at
+    once (MAX_ACTIVE_JOBS is 10 per user; a 429 from jobs of earlier tests is waited out)."""
+    done, running = {}, []
+    deadline = time.time() + 120
+    for ticket in make_tickets(system, n, tag):
+        while True:
+            assert time.time() < deadline, f"{len(done)} of {n} jobs finished in 120 s"
+            if len(running) >= 8:
+                job_id = running.pop(0)
+                done[job_id] = wait_terminal(system, token, job_id)
+            status, _, body = system.request("POST", "/api/jobs", {"type": "bulk-delete",
+                                             "payload": {"ticketIds": [ticket]}}, token=token)
+            if status == 202:
+                running.append(body["id"])
+                break
+            assert status == 429, (status, body)
+            time.sleep(0.2)
+    for job_id in running:
+        done[job_id] = wait_terminal(system, token, job_id)
+    return done
+
+
+def finals_until(ws, want, timeout):
+    """Reads until a final event of every job in want has come: {job id: its last event}
+    for every job seen. Fails with the jobs still missing when the deadline passes."""
+    got, deadline = {}, time.time() + timeout
+    missing = set(want)
+    while missing:
+        text = recv_text(ws, deadline)
+        if text is None:
+            raise AssertionError(f"{len(missing)} of {len(want)} jobs without a final event "
+                                 f"after {timeout} s (got {len(got)} jobs), e.g. {sorted(missing)[:3]}")
+        ev = json.loads(text)
+        got[ev["data"]["id"]] = ev
+        if ev["event"] in FINAL:
+            missing.discard(ev["data"]["id"])
+    return got
+
+
+def test_a_client_that_connects_after_many_jobs_ended_gets_the_final_state_of_each(
+        system, admin_token, pub):
+    # Both counts are beyond 32 and together beyond a client's send queue (HUB_CLIENT_QUEUE,
+    # 64): neither a cut to the most recent jobs nor the queue may bound what comes on connect.
+    real = finished_jobs(system, admin_token, 40, f"hubN{uuid.uuid4().hex[:6]}")
+    agent = make_user(system)
+    own = [str(uuid.uuid4()) for _ in range(40)]
+    for job in own:
+        pub.send("completed", job, agent, processed=100)
+    time.sleep(0.5)                                     # the hub has them before we connect
+    admin = connect(system, admin_token)
+    got = finals_until(admin, set(real) | set(own), 30)
+    for job_id, job in real.items():
+        ev = got[job_id]
+        assert (ev["event"], ev["data"]["seq"]) == (f"jobs:{job['status']}", job["seq"]), \
+            f"job {job_id}: expected its final state {job['status']} seq {job['seq']}, got {ev}"
+    admin.close()
+    # The agent gets its own jobs, every one, and nothing else.
+    ws = connect(system, sign(system, agent, "agent"))
+    seen = list(finals_until(ws, set(own), 30).values()) + drain(ws, 0.5)
+    leaked = [e["data"]["id"] for e in seen if e["data"]["createdBy"] != agent]
+    assert not leaked, f"the agent got other users' jobs: {leaked[:5]}"
+    ws.close()
+
+
+def test_the_current_state_of_thousands_of_jobs_reaches_a_reader_while_a_never_reader_waits(
+        system, pub):
+    owner, other = make_user(system), make_user(system)
+    jobs = [str(uuid.uuid4()) for _ in range(3000)]
+    for job in jobs:
+        pub.send("completed", job, owner, processed=1, total=1)
+    time.sleep(1.0)
+    token = sign(system, owner, "agent")
+    # Owed 3000 events it never reads: it must cost the hub next to nothing, hold up no one
+    # and not be taken for a slow client (it missed no live event).
+    stuck = connect(system, token, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    time.sleep(0.5)
+    watcher = connect(system, sign(system, other, "agent"))
+    reader = connect(system, token)
+    time.sleep(0.2)
+    live = str(uuid.uuid4())
+    pub.send("created", live, other)
+    t0 = time.time()
+    events_until(watcher, lambda e: e["data"]["id"] == live, 5)
+    assert time.time() - t0 < 2, f"a live event took {time.time() - t0:.2f} s"
+    got = finals_until(reader, set(jobs), 30)
+    assert len(got) == len(jobs), f"expected {len(jobs)} jobs, got {len(got)}"
+    with open(f"/proc/{system.pid('progress-hub')}/status") as f:
+        rss_kb = int([l for l in f if l.startswith("VmRSS")][0].split()[1])
+    assert rss_kb < 200 * 1024, f"hub RSS {rss_kb} kB"
+    assert f"code=4009 reason=\"too slow: send queue full\" sub={owner}" not in hub_log(system)
+    for ws in (stuck, watcher, reader):
+        ws.close()
+
+
 def agent_watching(system):
     """A new agent connected (and settled) and the id of a job of theirs yet to start:
     (owner, ws, job)."""

@@ -1,5 +1,5 @@
 /*  Unit tests for progress-hub/cache: last value per job, event order (by seq, and
-    without one), the seqs a job is missing, silent jobs, bounds.  */
+    without one), the seqs a job is missing, silent jobs, bounds, the walk by stamp.  */
 #include "../../progress-hub/cache.h"
 #include "testing.h"
 
@@ -222,6 +222,73 @@ TEST (test_a_live_job_unheard_of_for_the_silence_is_silent_until_resynced)
     cache_destroy (&cache);
 }
 
+//  The jobs from the least recently updated up, as cache_after walks them, into jobs;
+//  returns how many.
+static size_t
+s_walk (cache_t *cache, int jobs [], size_t max)
+{
+    size_t n = 0;
+    for (cache_entry_t *e = cache_after (cache, 0); e && n < max; e = cache_after (cache, e->stamp))
+        jobs [n++] = (int) strtol (e->job_id, NULL, 16);
+    return n;
+}
+
+TEST (test_the_walk_by_stamp_goes_from_the_least_recent_update_and_an_update_moves_a_job_last)
+{
+    cache_t *cache = cache_new (10, 60000);
+    CHECK (cache_after (cache, 0) == NULL);
+    CHECK_INT (cache_stamp (cache), 0);
+    s_apply (cache, 1, EVENT_CREATED, 0, 1);
+    s_apply (cache, 2, EVENT_CREATED, 0, 2);
+    s_apply (cache, 3, EVENT_CREATED, 0, 3);
+    s_apply (cache, 1, EVENT_PROGRESS, 5, 4);
+    s_apply (cache, 2, EVENT_CREATED, 0, 5);       //  stale: stays where it was
+    CHECK_INT (cache_stamp (cache), 4);
+    int jobs [10];
+    CHECK_INT (s_walk (cache, jobs, 10), 3);
+    CHECK_INT (jobs [0], 2);
+    CHECK_INT (jobs [1], 3);
+    CHECK_INT (jobs [2], 1);
+    CHECK_INT (cache_after (cache, s_lookup (cache, 3)->stamp)->stamp, cache_stamp (cache));
+    CHECK (cache_after (cache, cache_stamp (cache)) == NULL);
+    cache_destroy (&cache);
+}
+
+TEST (test_a_job_that_leaves_the_cache_leaves_the_walk)
+{
+    cache_t *cache = cache_new (3, 1000);
+    s_apply (cache, 1, EVENT_COMPLETED, 1, 0);
+    s_apply (cache, 2, EVENT_PROGRESS, 1, 0);
+    s_apply (cache, 3, EVENT_COMPLETED, 1, 500);
+    s_apply (cache, 4, EVENT_PROGRESS, 1, 600);     //  full: 1 is evicted
+    CHECK_INT (cache_expire (cache, 1500), 1);      //  3 expires
+    int jobs [10];
+    CHECK_INT (s_walk (cache, jobs, 10), 2);
+    CHECK_INT (jobs [0], 2);
+    CHECK_INT (jobs [1], 4);
+    cache_destroy (&cache);
+}
+
+TEST (test_the_walk_stays_in_stamp_order_across_many_updates)
+{
+    //  Far more updates than slots: the order is squeezed and grown again and again.
+    cache_t *cache = cache_new (50, 60000);
+    unsigned r = 7;
+    for (int i = 0; i < 20000; i++) {
+        r = r * 1103515245 + 12345;
+        s_apply_seq (cache, (int) (r >> 16) % 80, EVENT_PROGRESS, i, i + 1, i);
+    }
+    int jobs [100];
+    CHECK_INT (s_walk (cache, jobs, 100), cache_size (cache));
+    uint64_t last = 0;
+    for (cache_entry_t *e = cache_after (cache, 0); e; e = cache_after (cache, e->stamp)) {
+        CHECK (e->stamp > last);
+        last = e->stamp;
+    }
+    CHECK_INT (last, cache_stamp (cache));
+    cache_destroy (&cache);
+}
+
 TEST_MAIN ("hub_cache",
     T (test_the_latest_event_of_a_job_is_kept),
     T (test_progress_after_the_final_event_is_dropped),
@@ -235,4 +302,7 @@ TEST_MAIN ("hub_cache",
     T (test_a_job_first_seen_late_is_missing_nothing),
     T (test_with_seq_a_job_that_runs_again_after_its_final_event_is_followed),
     T (test_events_with_and_without_seq_for_one_job_follow_the_order_rules_without_seq),
-    T (test_a_live_job_unheard_of_for_the_silence_is_silent_until_resynced))
+    T (test_a_live_job_unheard_of_for_the_silence_is_silent_until_resynced),
+    T (test_the_walk_by_stamp_goes_from_the_least_recent_update_and_an_update_moves_a_job_last),
+    T (test_a_job_that_leaves_the_cache_leaves_the_walk),
+    T (test_the_walk_stays_in_stamp_order_across_many_updates))

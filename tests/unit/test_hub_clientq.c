@@ -116,6 +116,19 @@ TEST (test_queue_holds_its_own_reference)
     event_payload_unref (&p);
 }
 
+TEST (test_holds_says_whether_a_job_has_a_message_pending)
+{
+    clientq_t *q = clientq_new (8);
+    CHECK (!clientq_holds (q, JOB_A));
+    s_push (q, EVENT_CREATED, JOB_A, "a1");
+    s_push (q, EVENT_PROGRESS, JOB_B, "b1");
+    CHECK (clientq_holds (q, JOB_A));
+    CHECK (clientq_holds (q, JOB_B));
+    clientq_pop (q);
+    CHECK (!clientq_holds (q, JOB_A));
+    clientq_destroy (&q);
+}
+
 TEST_MAIN ("hub_clientq",
     T (test_messages_come_out_in_the_order_they_went_in),
     T (test_pending_progress_of_one_job_is_replaced_by_the_latest),
@@ -123,4 +136,5 @@ TEST_MAIN ("hub_clientq",
     T (test_a_full_queue_still_coalesces_progress),
     T (test_a_full_queue_refuses_a_final_event_so_the_client_is_dropped),
     T (test_a_reader_that_never_reads_holds_at_most_max_messages),
-    T (test_queue_holds_its_own_reference))
+    T (test_queue_holds_its_own_reference),
+    T (test_holds_says_whether_a_job_has_a_message_pending))
