@@ -1,5 +1,6 @@
 /*  service: one entry of the broker's service table: the queue of requests waiting for it
-    (owned), its idle workers in LRU order (borrowed), and the bulk reserve rule.  */
+    (owned), its workers with room for a request in LRU order (borrowed), and the bulk
+    reserve rule.  */
 #ifndef BROKER_SERVICE_H
 #define BROKER_SERVICE_H
 
@@ -18,8 +19,9 @@
 struct _service_t {
     char *name;
     zlistx_t *requests;         //  request_t (owned), oldest first; hand-backs go to the front
-    zlistx_t *waiting;          //  idle worker_t, least recently used first
+    zlistx_t *waiting;          //  worker_t with room for a request, least recently sent one first
     size_t workers;             //  live workers offering it
+    size_t credit;              //  the sum of their credits
     size_t in_flight;
     bool full_logged;           //  one warn per full episode, not per refused request
     bool bulk;                  //  jobs.chunk: yields to other services (BULK_YIELD_MS)

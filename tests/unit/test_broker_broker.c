@@ -384,6 +384,53 @@ TEST (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a
     CHECK_STR (free_rid, "chunk-2");
 }
 
+TEST (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_rest)
+{
+    char ep [64];
+    //  A 1 s heartbeat: the worker below stays silent while the test waits on it.
+    harness_t *h = s_start_hb (ep, 10, 5000, 1000);
+    CHECK (h != NULL);
+    const char *services [] = { "unit.credit", "unit.other" };
+    zsock_t *worker = s_dealer (ep);
+    zmsg_t *ready = mdp_worker_ready_credit_new (services, 2, 3);
+    zmsg_send (&ready, worker);
+    zsock_t *client = s_dealer (ep);
+    for (int i = 0; i < 4; i++) {
+        char rid [16];
+        snprintf (rid, sizeof rid, "c-%d", i);
+        s_send_request (client, "unit.credit", rid);
+    }
+    char got [4][SVC_RID_MAX + 1];
+    zmsg_t *to [4] = { NULL };
+    for (int i = 0; i < 3; i++)
+        s_take_within (worker, 1000, got [i], &to [i]);
+    s_take_within (worker, 300, got [3], &to [3]);
+    bool fourth_early = *got [3] != 0;
+    //  Answered out of order; the fourth comes once a place is free.
+    s_answer (worker, &to [1], got [1]);
+    if (!fourth_early)
+        s_take_within (worker, 1000, got [3], &to [3]);
+    for (int i = 0; i < 4; i++)
+        if (to [i])
+            s_answer (worker, &to [i], got [i]);
+    int answered = 0;
+    char service [MDP_SERVICE_MAX + 1];
+    for (int i = 0; i < 4; i++) {
+        svc_reply_t *reply = s_client_recv (client, service);
+        answered += reply && reply->status == 200;
+        svc_reply_destroy (&reply);
+    }
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    int rc = s_stop (&h);
+    CHECK_STR (got [0], "c-0");
+    CHECK_STR (got [2], "c-2");
+    CHECK (!fourth_early);
+    CHECK_STR (got [3], "c-3");
+    CHECK_INT (answered, 4);
+    CHECK_INT (rc, 0);
+}
+
 int
 main (void)
 {
@@ -398,6 +445,7 @@ main (void)
         T (test_chunks_leave_one_worker_free_while_api_requests_come_in),
         T (test_without_api_requests_every_worker_takes_chunks),
         T (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a_chunk),
+        T (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_rest),
     };
     return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
 }
