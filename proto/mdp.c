@@ -391,28 +391,57 @@ mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p)
     return msg;
 }
 
+//  Sends n frames as the start of a message, each a plain libzmq send (copied, no zframe_t
+//  on the heap); the last with ZMQ_SNDMORE only when more follows. 0, or -1.
+static int
+s_send_head (void *handle, const void *const *data, const size_t *size, size_t n, bool more)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send (handle, data [i], size [i], i + 1 < n || more ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
 int
 mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock)
 {
     zmsg_t *body = *body_p;
     *body_p = NULL;
-    //  The envelope's frames go as plain libzmq sends (copied, no zframe_t on the heap),
-    //  the body's as the frames they are (moved).
-    void *handle = zsock_resolve (zsock);
+    //  The envelope's frames go as plain libzmq sends, the body's as the frames they are
+    //  (moved).
     uint8_t command = MDPW_REPLY;
-    int last = body && zmsg_size (body) ? ZMQ_SNDMORE : 0;
-    int rc = zmq_send (handle, "", 0, ZMQ_SNDMORE) < 0
-          || zmq_send (handle, MDPW_VERSION, strlen (MDPW_VERSION), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, &command, 1, ZMQ_SNDMORE) < 0
-          || zmq_send (handle, zframe_data (client), zframe_size (client), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, "", 0, last) < 0 ? -1 : 0;
+    bool more = body && zmsg_size (body);
+    const void *data [] = { "", MDPW_VERSION, &command, zframe_data (client), "" };
+    size_t size [] = { 0, strlen (MDPW_VERSION), 1, zframe_size (client), 0 };
+    int rc = s_send_head (zsock_resolve (zsock), data, size, 5, more);
     zframe_t *frame;
-    while (rc == 0 && last && (frame = zmsg_pop (body))) {
+    while (rc == 0 && more && (frame = zmsg_pop (body))) {
         rc = zframe_send (&frame, zsock, zmsg_size (body) ? ZFRAME_MORE : 0);
         zframe_destroy (&frame);            //  still ours when the send failed
     }
     zmsg_destroy (&body);
     return rc;
+}
+
+int
+mdp_worker_request_send_head (void *handle, zframe_t *worker, zframe_t *client,
+                              const char *service, bool body_follows)
+{
+    uint8_t command = MDPW_REQUEST;
+    const void *data [] = { zframe_data (worker), "", MDPW_VERSION, &command,
+                            zframe_data (client), "", service };
+    size_t size [] = { zframe_size (worker), 0, strlen (MDPW_VERSION), 1,
+                       zframe_size (client), 0, service ? strlen (service) : 0 };
+    return s_send_head (handle, data, size, service ? 7 : 6, body_follows);
+}
+
+int
+mdp_client_reply_send_head (void *handle, zframe_t *client, const char *service,
+                            bool body_follows)
+{
+    const void *data [] = { zframe_data (client), "", MDPC_VERSION, service };
+    size_t size [] = { zframe_size (client), 0, strlen (MDPC_VERSION), strlen (service) };
+    return s_send_head (handle, data, size, 4, body_follows);
 }
 
 zmsg_t *

@@ -120,6 +120,14 @@ zmsg_t *mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p);
 //  zmsg_t: the worker's hot path, at about a third of the instructions. Takes ownership
 //  of *body_p (nulled) whatever happens. 0, or -1 when the send failed.
 int mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock);
+//  The broker's hot path, on its ROUTER (handle: a libzmq socket): the frames of a REQUEST
+//  to worker (service as for mdp_worker_request_new), or of a reply to client, up to the
+//  body, sent without building a zmsg_t, with ZMQ_SNDMORE when body_follows: the caller
+//  then sends the body's frames, the last without it. 0, or -1 when a send failed.
+int mdp_worker_request_send_head (void *handle, zframe_t *worker, zframe_t *client,
+                                  const char *service, bool body_follows);
+int mdp_client_reply_send_head (void *handle, zframe_t *client, const char *service,
+                                bool body_follows);
 //  HEARTBEAT or DISCONNECT; worker NULL when a worker sends it to the broker.
 zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);
 

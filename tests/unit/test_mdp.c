@@ -389,6 +389,57 @@ TEST (test_reply_send_sends_what_reply_new_builds)
     zsock_destroy (&router);
 }
 
+//  Whether the head (sent on out already, rc its result) followed by a copy of body's
+//  frames arrives on in as the message an encoder built (sent whole through the same
+//  pair, so that both carry the wire's more flags), the ROUTER's address frame included.
+static bool
+s_head_is (zsock_t *out, zsock_t *in, int rc, zmsg_t *body, zmsg_t **built_p)
+{
+    if (body) {
+        zframe_t *last = zmsg_last (body);
+        for (zframe_t *f = zmsg_first (body); f; f = zmsg_next (body))
+            zmq_send (zsock_resolve (out), zframe_data (f), zframe_size (f),
+                      f == last ? 0 : ZMQ_SNDMORE);
+    }
+    zmsg_t *got = rc == 0 ? mdp_recv (in, 1000) : NULL;
+    zmsg_send (built_p, out);
+    zmsg_t *want = mdp_recv (in, 1000);
+    bool same = s_same_frames (want, got);
+    zmsg_destroy (&want);
+    zmsg_destroy (&got);
+    return same;
+}
+
+TEST (test_send_heads_send_what_request_new_and_client_reply_new_build)
+{
+    zsock_t *in = zsock_new_pair ("@inproc://test-mdp-send-head");
+    zsock_t *out = zsock_new_pair (">inproc://test-mdp-send-head");
+    void *handle = zsock_resolve (out);
+    zframe_t *worker = zframe_new ("W1", 2);
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    zmsg_t *body = s_body (), *copy = s_body ();
+    zmsg_t *built = mdp_worker_request_new (worker, client, NULL, &copy);
+    int rc = mdp_worker_request_send_head (handle, worker, client, NULL, true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    copy = s_body ();
+    built = mdp_worker_request_new (worker, client, "tickets.get", &copy);
+    rc = mdp_worker_request_send_head (handle, worker, client, "tickets.get", true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    copy = s_body ();
+    built = mdp_client_reply_new (client, "tickets.get", &copy);
+    rc = mdp_client_reply_send_head (handle, client, "tickets.get", true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    //  Without a body, the head ends the message.
+    built = mdp_client_reply_new (client, "mmi.x", NULL);
+    rc = mdp_client_reply_send_head (handle, client, "mmi.x", false);
+    CHECK (s_head_is (out, in, rc, NULL, &built));
+    zmsg_destroy (&body);
+    zframe_destroy (&worker);
+    zframe_destroy (&client);
+    zsock_destroy (&out);
+    zsock_destroy (&in);
+}
+
 TEST (test_heartbeat_and_disconnect_round_trip_both_ways)
 {
     mdpw_command_t commands [] = { MDPW_HEARTBEAT, MDPW_DISCONNECT };
@@ -620,6 +671,7 @@ TEST_MAIN ("mdp",
     T (test_take_service_rejects_a_missing_or_invalid_service_frame),
     T (test_reply_round_trips_to_the_broker),
     T (test_reply_send_sends_what_reply_new_builds),
+    T (test_send_heads_send_what_request_new_and_client_reply_new_build),
     T (test_heartbeat_and_disconnect_round_trip_both_ways),
     T (test_service_names_are_checked_for_length_and_characters),
     T (test_decode_rejects_a_null_message),
