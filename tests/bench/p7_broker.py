@@ -9,9 +9,11 @@ from benchlib import *  # noqa
 
 N_LAT = int(os.environ.get("P7_LAT_N", "20000"))
 N_THR = int(os.environ.get("P7_THR_N", "200000"))
-NOOP_WORKERS = int(os.environ.get("P7_WORKERS", "8"))
-# Each no-op worker announces this credit (proto/README.md): it may hold that many requests
-# at once, as the system's workers do; 1 is a plain 7/MDP worker, one request at a time.
+# As many no-op workers as the system runs by default (WORKERS=2), each announcing this
+# credit (proto/README.md): it may hold that many requests at once, so two hold all 64 in
+# flight. With P7_CREDIT=1 (plain 7/MDP workers, one request each) it takes P7_WORKERS=8
+# or more to keep requests in flight at all.
+NOOP_WORKERS = int(os.environ.get("P7_WORKERS", "2"))
 NOOP_CREDIT = int(os.environ.get("P7_CREDIT", "64"))
 INFLIGHT = int(os.environ.get("P7_INFLIGHT", "64"))
 
