@@ -2,11 +2,13 @@
     READY, credit, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the
     roles of common/curve.h checked per message. One thread, one poll loop: this file is the
     loop and the message dispatch; the tables it drives are request.c, service.c and
-    worker.c, the answers to mmi.* are mmi.c, the role rules roles.c, its settings config.c.  */
+    worker.c, the answers to mmi.* are mmi.c, the role rules roles.c, the warn budget
+    warnrate.c, its settings config.c.  */
 #include "broker.h"
 #include "mmi.h"
 #include "request.h"
 #include "roles.h"
+#include "warnrate.h"
 #include "service.h"
 #include "worker.h"
 #include "../common/curve.h"
@@ -23,7 +25,6 @@
 
 #define TICK_MS                 100     //  TTL and bookkeeping granularity
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
-#define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
 
 struct _broker_t {
     broker_config_t cfg;
@@ -41,9 +42,7 @@ struct _broker_t {
     size_t held_bytes;          //  request bodies held, queued or at a worker
     int64_t last_interactive;   //  when the last API request arrived (sys.* probes aside)
     bool draining;
-    int64_t warn_window;
-    int warn_lines;
-    uint64_t warn_suppressed;
+    warnrate_t warns;           //  warn lines about what peers send, per second
     uint64_t malformed_total;
     uint64_t refused_unauthorized;  //  messages a peer's CURVE role does not allow
 };
@@ -51,24 +50,11 @@ struct _broker_t {
 //  --------------------------------------------------------------------------
 //  Helpers
 
-//  Whether one more warn line fits this second; the rest are counted and summed up later.
+//  Whether one more warn line fits this second (warnrate.h).
 static bool
 s_warn_allowed (broker_t *self)
 {
-    if (self->now - self->warn_window >= 1000) {
-        if (self->warn_suppressed)
-            log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
-                      self->warn_suppressed, self->malformed_total);
-        self->warn_window = self->now;
-        self->warn_lines = 0;
-        self->warn_suppressed = 0;
-    }
-    if (self->warn_lines < MALFORMED_LINES_PER_S) {
-        self->warn_lines++;
-        return true;
-    }
-    self->warn_suppressed++;
-    return false;
+    return warnrate_allowed (&self->warns, self->now, self->malformed_total);
 }
 
 static void
@@ -220,6 +206,15 @@ s_worker_next_queue (broker_t *self, worker_t *w)
 static void
 s_worker_fill (broker_t *self, worker_t *w)
 {
+    if (w->claimed && w->held_n == 0) {
+        //  Emptied for bulk work (s_bulk_claim): that comes first, if it is still there.
+        service_t *bulk = w->claimed;
+        worker_unclaim (w);
+        if (zlistx_size (bulk->requests) && s_service_has_room (self, bulk)) {
+            self->queued--;
+            s_worker_send_request (self, w, (request_t *) zlistx_detach (bulk->requests, NULL));
+        }
+    }
     service_t *svc;
     while ((svc = s_worker_next_queue (self, w))) {
         request_t *req = (request_t *) zlistx_detach (svc->requests, NULL);
@@ -299,6 +294,7 @@ s_worker_remove (broker_t *self, worker_t *w, const char *event, const char *rea
         services [i]->credit -= (size_t) w->credit;
     }
     self->credit -= (size_t) w->credit;
+    worker_unclaim (w);
     log_info ("event=%s worker=%s reason=%s held=%zu first=%s", event, id, reason, w->held_n,
               w->held_n ? request_log_rid (w->held [0]) : "none");
     request_t *req;
@@ -612,6 +608,26 @@ s_heartbeat (broker_t *self)
     }
 }
 
+//  The reserve lapses and chunks come due without an event of their own. Queued chunks go
+//  to the waiting workers that hold nothing; then each chunk that waited past
+//  SERVICE_BULK_YIELD_MS claims the least recently used worker offering it (within the
+//  reserve), which takes no new interactive request, empties, and takes it: else, while
+//  interactive work keeps every worker holding something, no worker would ever be empty
+//  for it and a job would stall for as long as the API is busy.
+static void
+s_bulk_claim (broker_t *self, service_t *bulk)
+{
+    s_service_dispatch (self, bulk);
+    worker_t *w;
+    while (service_due (bulk, self->now, bulk->claimed + 1) > bulk->claimed
+    &&     s_service_has_room (self, bulk)
+    &&    (w = (worker_t *) zlistx_first (bulk->waiting))) {
+        worker_claim (w, bulk);
+        log_debug ("event=worker_claimed worker=%s held=%zu claimed=%zu", w->id, w->held_n,
+                   bulk->claimed);
+    }
+}
+
 static void
 s_tick (broker_t *self)
 {
@@ -623,18 +639,10 @@ s_tick (broker_t *self)
     }
     s_expire_requests (self);
     memtrim_maybe (self->now);
-    //  The reserve lapses without an event of its own: queued chunks go to the workers it
-    //  held back.
     service_t *bulk = (service_t *) zhashx_lookup (self->services, SVC_JOBS_CHUNK);
     if (bulk)
-        s_service_dispatch (self, bulk);
-    if (self->warn_suppressed && self->now - self->warn_window >= 1000) {
-        log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
-                  self->warn_suppressed, self->malformed_total);
-        self->warn_suppressed = 0;
-        self->warn_lines = 0;
-        self->warn_window = self->now;
-    }
+        s_bulk_claim (self, bulk);
+    warnrate_flush (&self->warns, self->now, self->malformed_total);
     self->next_tick = self->now + TICK_MS;
 }
 
@@ -725,7 +733,7 @@ broker_new (const broker_config_t *cfg)
     self->now = zclock_mono ();
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
-    self->warn_window = self->now;
+    self->warns.window = self->now;
     log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
               "held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max,
               cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");

@@ -79,7 +79,26 @@ worker_may_take (worker_t *self, service_t *svc)
 {
     if (self->bulk || self->held_n >= (size_t) self->credit)
         return false;
-    return !(svc && svc->bulk) || self->held_n == 0;
+    if (svc && svc->bulk)
+        return self->held_n == 0;
+    return !self->claimed;
+}
+
+void
+worker_claim (worker_t *self, service_t *bulk)
+{
+    worker_unclaim (self);
+    worker_unwait (self);
+    self->claimed = bulk;
+    bulk->claimed++;
+}
+
+void
+worker_unclaim (worker_t *self)
+{
+    if (self->claimed)
+        self->claimed->claimed--;
+    self->claimed = NULL;
 }
 
 void

@@ -26,6 +26,7 @@ typedef struct {
     request_t *held [MDP_CREDIT_MAX];   //  what it holds, oldest sent first
     size_t held_n;
     bool bulk;                  //  one of them is bulk: it takes nothing else until it answers
+    service_t *claimed;         //  the bulk service it empties itself for, or NULL (worker_claim)
     int64_t expiry;             //  declared dead when now passes this
 } worker_t;
 
@@ -48,8 +49,16 @@ void worker_unwait (worker_t *self);
 
 //  Whether self may be sent one more request of svc (NULL: of an interactive service):
 //  below its credit, holding no bulk request, and for a bulk request holding nothing at
-//  all, so that no request waits behind a chunk on one worker connection.
+//  all, so that no request waits behind a chunk on one worker connection; a claimed worker
+//  takes bulk work only.
 bool worker_may_take (worker_t *self, service_t *svc);
+
+//  Claims self for bulk (a bulk service it offers): it leaves its waiting lists and takes
+//  no new interactive request, so that it empties and can take a bulk request that would
+//  otherwise wait for a worker holding nothing while interactive work keeps every worker
+//  busy. bulk counts the claim. worker_unclaim ends it (harmless when there is none).
+void worker_claim (worker_t *self, service_t *bulk);
+void worker_unclaim (worker_t *self);
 
 //  self now holds req (worker_may_take said so); its service counts one more in flight.
 void worker_hold (worker_t *self, request_t *req);

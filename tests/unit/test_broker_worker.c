@@ -194,6 +194,32 @@ TEST (test_bulk_goes_only_to_an_empty_worker_which_then_takes_nothing_else)
     zhashx_destroy (&table);
 }
 
+TEST (test_a_claimed_worker_takes_no_interactive_request_until_unclaimed)
+{
+    size_t held = 0;
+    zhashx_t *table = service_table_new ();
+    service_t *chunk = service_require (table, "jobs.chunk", 10);
+    service_t *get = service_require (table, "tickets.get", 10);
+    worker_t *w = s_worker ("01", chunk, get);
+    w->credit = 4;
+    worker_wait (w);
+    worker_hold (w, s_request (get, "get-1", &held));
+    worker_claim (w, chunk);
+    CHECK (!w->idle);
+    CHECK_INT (chunk->claimed, 1);
+    CHECK (!worker_may_take (w, get));
+    CHECK (!worker_may_take (w, NULL));
+    CHECK (!worker_may_take (w, chunk));        //  not while it holds the GET
+    CHECK (s_release (w, "c", "get-1"));
+    CHECK (worker_may_take (w, chunk));
+    worker_unclaim (w);
+    worker_unclaim (w);
+    CHECK_INT (chunk->claimed, 0);
+    CHECK (worker_may_take (w, get));
+    worker_destroy (&w);
+    zhashx_destroy (&table);
+}
+
 TEST (test_replies_match_client_and_rid_in_any_order_once)
 {
     fixture_t f;
@@ -256,6 +282,7 @@ TEST_MAIN ("worker",
     T (test_waiting_again_sends_a_waiting_worker_to_the_back),
     T (test_a_worker_takes_requests_up_to_its_credit),
     T (test_bulk_goes_only_to_an_empty_worker_which_then_takes_nothing_else),
+    T (test_a_claimed_worker_takes_no_interactive_request_until_unclaimed),
     T (test_replies_match_client_and_rid_in_any_order_once),
     T (test_a_credit_1_worker_is_matched_on_the_client_alone),
     T (test_taking_the_last_hands_requests_over_newest_first))
