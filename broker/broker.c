@@ -1,10 +1,14 @@
 /*  broker: 7/MDP + 8/MMI broker with the extensions of proto/README.md (multi-service
-    READY, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the roles
-    of common/curve.h checked per message. One thread, one poll loop: this file is the loop
-    and the message dispatch; the tables it drives are request.c, service.c and worker.c,
-    its settings config.c.  */
+    READY, credit, reliable hand-back, bounded queues, mmi.status), and, with CURVE on, the
+    roles of common/curve.h checked per message. One thread, one poll loop: this file is the
+    loop and the message dispatch; the tables it drives are request.c, service.c and
+    worker.c, the answers to mmi.* are mmi.c, the role rules roles.c, the warn budget
+    warnrate.c, its settings config.c.  */
 #include "broker.h"
+#include "mmi.h"
 #include "request.h"
+#include "roles.h"
+#include "warnrate.h"
 #include "service.h"
 #include "worker.h"
 #include "../common/curve.h"
@@ -16,13 +20,11 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <string.h>
 
 #define TICK_MS                 100     //  TTL and bookkeeping granularity
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
-#define MALFORMED_LINES_PER_S   10      //  warn lines per second; the rest are only counted
 
 struct _broker_t {
     broker_config_t cfg;
@@ -36,12 +38,11 @@ struct _broker_t {
     uint64_t seq;
     size_t queued;
     size_t in_flight;
+    size_t credit;              //  the sum of the live workers' credits
     size_t held_bytes;          //  request bodies held, queued or at a worker
     int64_t last_interactive;   //  when the last API request arrived (sys.* probes aside)
     bool draining;
-    int64_t warn_window;
-    int warn_lines;
-    uint64_t warn_suppressed;
+    warnrate_t warns;           //  warn lines about what peers send, per second
     uint64_t malformed_total;
     uint64_t refused_unauthorized;  //  messages a peer's CURVE role does not allow
 };
@@ -49,24 +50,11 @@ struct _broker_t {
 //  --------------------------------------------------------------------------
 //  Helpers
 
-//  Whether one more warn line fits this second; the rest are counted and summed up later.
+//  Whether one more warn line fits this second (warnrate.h).
 static bool
 s_warn_allowed (broker_t *self)
 {
-    if (self->now - self->warn_window >= 1000) {
-        if (self->warn_suppressed)
-            log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
-                      self->warn_suppressed, self->malformed_total);
-        self->warn_window = self->now;
-        self->warn_lines = 0;
-        self->warn_suppressed = 0;
-    }
-    if (self->warn_lines < MALFORMED_LINES_PER_S) {
-        self->warn_lines++;
-        return true;
-    }
-    self->warn_suppressed++;
-    return false;
+    return warnrate_allowed (&self->warns, self->now, self->malformed_total);
 }
 
 static void
@@ -81,9 +69,7 @@ s_malformed (broker_t *self, const char *what, const char *reason)
 }
 
 //  --------------------------------------------------------------------------
-//  Roles: with CURVE on, every peer has one (common/curve.h), given by our ZAP handler
-//  from the operator's allow directory. 7/MDP trusts whoever speaks it; these checks are
-//  what stop a monitoring key from registering as a worker or acting for a user.
+//  Roles (roles.h)
 
 //  The role of the peer a message came from. libzmq stamps the connection's metadata on
 //  every frame it delivers, the ROUTER's routing-id frame included (test_curve checks it),
@@ -93,32 +79,6 @@ static curve_role_t
 s_peer_role (broker_t *self, mdp_msg_t *m)
 {
     return self->curve ? curve_frame_role (m->sender) : CURVE_ROLE_NONE;
-}
-
-//  Why a client request may not go on, or NULL. With CURVE off, 7/MDP as it was.
-static const char *
-s_client_refusal (broker_t *self, mdp_msg_t *m, curve_role_t role)
-{
-    if (!self->curve)
-        return NULL;
-    //  The envelope's auth frame (proto/svc.h) names the user the request acts for: the
-    //  workers believe it, so only the edge, which verified the user's token, may fill it.
-    zframe_t *rid = zmsg_first (m->body);
-    zframe_t *auth = rid ? zmsg_next (m->body) : NULL;
-    if (auth && zframe_size (auth) > 0 && role != CURVE_ROLE_EDGE)
-        return "only an edge may act for a user";
-    //  A chunk is work the workers hand each other: nobody else has reason to start one.
-    if (!strcmp (m->service, SVC_JOBS_CHUNK) && role != CURVE_ROLE_WORKER)
-        return "only a worker may dispatch a job's chunk";
-    //  Every user's jobs at once: for the hub (which holds the edge's key and scopes what
-    //  it relays per user), not for a monitoring key.
-    if (!strcmp (m->service, SVC_JOBS_LIVE) && role != CURVE_ROLE_EDGE)
-        return "only the hub may read every user's live jobs";
-    //  A login checks a password: only through the edge, which limits how fast anyone may
-    //  guess; a monitoring key has no reason to.
-    if (!strcmp (m->service, SVC_AUTH_LOGIN) && role != CURVE_ROLE_EDGE)
-        return "only an edge may check a password";
-    return NULL;
 }
 
 static void
@@ -140,24 +100,21 @@ s_send (broker_t *self, zmsg_t **msg_p)
         zmsg_destroy (msg_p);   //  only on a closing socket; ROUTER drops unroutable itself
 }
 
-//  Sends msg followed by shared, a frame of req's body, as one message, by reference.
+//  Sends a reply to client: the envelope's frames, then body's (moved).
 static void
-s_send_sharing (broker_t *self, zmsg_t **msg_p, request_t *req, zframe_t *shared)
+s_send_reply (broker_t *self, zframe_t *client, const char *service, zmsg_t **body_p)
 {
+    zmsg_t *body = *body_p;
+    bool more = zmsg_size (body) > 0;
+    if (mdp_client_reply_send_head (zsock_resolve (self->router), client, service, more))
+        more = false;       //  only on a closing socket
     zframe_t *frame;
-    while ((frame = zmsg_pop (*msg_p)))
-        if (zframe_send (&frame, self->router, ZFRAME_MORE)) {
-            zframe_destroy (&frame);    //  only on a closing socket
-            zmsg_destroy (msg_p);
-            return;
-        }
-    zmsg_destroy (msg_p);
-    zmq_msg_t part;
-    //  Out of memory, part is empty: the message must still end; its worker answers it
-    //  as malformed.
-    request_body_share (req, shared, &part);
-    if (zmq_msg_send (&part, zsock_resolve (self->router), 0) < 0)
-        zmq_msg_close (&part);          //  gives back our reference, if it holds one
+    while (more && (frame = zmsg_pop (body))) {
+        if (zframe_send (&frame, self->router, zmsg_size (body) ? ZFRAME_MORE : 0))
+            more = false;
+        zframe_destroy (&frame);            //  still ours when the send failed
+    }
+    zmsg_destroy (body_p);
 }
 
 static void
@@ -173,8 +130,7 @@ s_reply_error (broker_t *self, zframe_t *client, const char *service, const char
                int status, const char *code, const char *message)
 {
     zmsg_t *body = svc_reply_error (rid && *rid ? rid : NULL, status, code, message);
-    zmsg_t *msg = mdp_client_reply_new (client, service, &body);
-    s_send (self, &msg);
+    s_send_reply (self, client, service, &body);
 }
 
 //  --------------------------------------------------------------------------
@@ -192,23 +148,27 @@ s_request_fail (broker_t *self, request_t **req_p, int status, const char *code,
 //  --------------------------------------------------------------------------
 //  Workers
 
+//  Sends req to w, which holds it until it answers. Least recently used first: a worker
+//  that still has room goes to the back of its waiting lists, so a burst of requests is
+//  spread over every worker with room (each sees the shortest queue of its own) rather than
+//  filling one worker's credit while others sit idle.
 static void
 s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
 {
-    worker_unwait (w);
-    w->request = req;
-    req->service->in_flight++;
-    self->in_flight++;
-    zframe_t *shared;
-    zmsg_t *body = request_body_copy (req, &shared);
-    zmsg_t *msg = mdp_worker_request_new (w->address, req->client,
-                                          w->multi ? req->service->name : NULL, &body);
-    if (shared)
-        s_send_sharing (self, &msg, req, shared);
+    worker_hold (w, req);
+    if (worker_may_take (w, NULL))
+        worker_wait (w);
     else
-        s_send (self, &msg);
-    log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d",
-               request_log_rid (req), w->id, req->handbacks);
+        worker_unwait (w);
+    self->in_flight++;
+    //  Frame by frame, without a zmsg_t: a burst of requests costs no allocation beyond
+    //  what libzmq makes of each frame.
+    void *router = zsock_resolve (self->router);
+    if (mdp_worker_request_send_head (router, w->address, req->client,
+                                      w->multi ? req->service->name : NULL, true) == 0)
+        request_body_send (req, router);
+    log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d held=%zu",
+               request_log_rid (req), w->id, req->handbacks, w->held_n);
 }
 
 //  Whether one more worker may take a request of svc: the bulk reserve (service.h).
@@ -219,38 +179,71 @@ s_service_has_room (broker_t *self, service_t *svc)
                              (size_t) self->cfg.bulk_reserve);
 }
 
-//  The worker takes the oldest request queued for any of its services, or waits; a bulk
-//  request younger than SERVICE_BULK_YIELD_MS counts as newer than every interactive one.
-static void
-s_worker_ready (broker_t *self, worker_t *w)
+//  Of w's services, the one whose queue's head w should take next, or NULL: the oldest
+//  request it may take; a bulk request younger than SERVICE_BULK_YIELD_MS counts as newer
+//  than every interactive one.
+static service_t *
+s_worker_next_queue (broker_t *self, worker_t *w)
 {
     service_t *best = NULL;
-    uint64_t best_seq = UINT64_MAX;
+    uint64_t best_rank = UINT64_MAX;
     for (size_t i = 0; i < w->services_n; i++) {
-        if (!s_service_has_room (self, w->services [i]))
+        service_t *svc = w->services [i];
+        if (!worker_may_take (w, svc) || !s_service_has_room (self, svc))
             continue;
-        uint64_t seq = service_head_rank (w->services [i], self->now);
-        if (seq < best_seq) {
-            best = w->services [i];
-            best_seq = seq;
+        uint64_t rank = service_head_rank (svc, self->now);
+        if (rank < best_rank) {
+            best = svc;
+            best_rank = rank;
         }
     }
-    if (best) {
-        request_t *req = (request_t *) zlistx_detach (best->requests, NULL);
-        self->queued--;
-        s_worker_send_request (self, w, req);
-        return;
-    }
-    worker_wait (w);
+    return best;
 }
 
-//  Pairs queued requests with idle workers of one service.
+//  w has room again (it joined or answered): it takes queued requests while it has room,
+//  then waits in its services' lists. One that was waiting already keeps its place there:
+//  answering quickly must not send a worker to the back, behind slower ones.
+static void
+s_worker_fill (broker_t *self, worker_t *w)
+{
+    if (w->claimed && w->held_n == 0) {
+        //  Emptied for bulk work (s_bulk_claim): that comes first, if it is still there.
+        service_t *bulk = w->claimed;
+        worker_unclaim (w);
+        if (zlistx_size (bulk->requests) && s_service_has_room (self, bulk)) {
+            self->queued--;
+            s_worker_send_request (self, w, (request_t *) zlistx_detach (bulk->requests, NULL));
+        }
+    }
+    service_t *svc;
+    while ((svc = s_worker_next_queue (self, w))) {
+        request_t *req = (request_t *) zlistx_detach (svc->requests, NULL);
+        self->queued--;
+        s_worker_send_request (self, w, req);
+    }
+    if (worker_may_take (w, NULL) && !w->idle)
+        worker_wait (w);
+}
+
+//  The waiting worker that should take svc's next request: the least recently used one,
+//  and for bulk work the least recently used one that holds nothing.
+static worker_t *
+s_service_next_worker (service_t *svc)
+{
+    worker_t *w = (worker_t *) zlistx_first (svc->waiting);
+    if (svc->bulk)
+        while (w && !worker_may_take (w, svc))
+            w = (worker_t *) zlistx_next (svc->waiting);
+    return w;
+}
+
+//  Pairs queued requests with waiting workers of one service.
 static void
 s_service_dispatch (broker_t *self, service_t *svc)
 {
-    while (zlistx_size (svc->requests) && zlistx_size (svc->waiting)
-    &&     s_service_has_room (self, svc)) {
-        worker_t *w = (worker_t *) zlistx_head (svc->waiting);
+    worker_t *w;
+    while (zlistx_size (svc->requests) && s_service_has_room (self, svc)
+    &&    (w = s_service_next_worker (svc))) {
         request_t *req = (request_t *) zlistx_detach (svc->requests, NULL);
         self->queued--;
         s_worker_send_request (self, w, req);
@@ -259,6 +252,7 @@ s_service_dispatch (broker_t *self, service_t *svc)
 
 //  A request whose worker is gone goes back to the front of its queue, at most
 //  BROKER_HANDBACK_MAX times: a request that kills every worker must not kill the pool.
+//  The caller dispatches the queue.
 static void
 s_request_handback (broker_t *self, request_t *req, const char *worker_id)
 {
@@ -282,26 +276,35 @@ s_request_handback (broker_t *self, request_t *req, const char *worker_id)
     req->queued_at = self->now;
     zlistx_add_start (svc->requests, req);
     self->queued++;
-    s_service_dispatch (self, svc);
 }
 
-//  Forgets a worker; the request it held goes back to its queue.
+//  Forgets a worker; every request it held goes back to the front of its queue, in the
+//  order the worker was sent them (so the last sent is handed back first).
 static void
 s_worker_remove (broker_t *self, worker_t *w, const char *event, const char *reason)
 {
     char id [WORKER_ID_MAX];
     strcpy (id, w->id);
     worker_unwait (w);
-    for (size_t i = 0; i < w->services_n; i++)
-        w->services [i]->workers--;
-    request_t *req = worker_take_request (w);
-    if (req)
+    service_t *services [MDP_READY_SERVICES_MAX];
+    size_t services_n = w->services_n;
+    for (size_t i = 0; i < services_n; i++) {
+        services [i] = w->services [i];
+        services [i]->workers--;
+        services [i]->credit -= (size_t) w->credit;
+    }
+    self->credit -= (size_t) w->credit;
+    worker_unclaim (w);
+    log_info ("event=%s worker=%s reason=%s held=%zu first=%s", event, id, reason, w->held_n,
+              w->held_n ? request_log_rid (w->held [0]) : "none");
+    request_t *req;
+    while ((req = worker_take_last (w))) {
         self->in_flight--;
-    log_info ("event=%s worker=%s reason=%s held=%s", event, id, reason,
-              req ? request_log_rid (req) : "none");
-    zhashx_delete (self->workers, id);
-    if (req)
         s_request_handback (self, req, id);
+    }
+    zhashx_delete (self->workers, id);
+    for (size_t i = 0; i < services_n; i++)
+        s_service_dispatch (self, services [i]);
 }
 
 static void
@@ -331,17 +334,44 @@ s_worker_join (broker_t *self, mdp_msg_t *m, const char *id)
         return;
     }
     w->multi = m->services_n > 1;
+    w->credit = m->credit;
     w->address = m->sender;
     m->sender = NULL;
     w->expiry = self->now + self->cfg.heartbeat_ms * MDP_HEARTBEAT_LIVENESS;
-    for (size_t i = 0; i < w->services_n; i++)
+    for (size_t i = 0; i < w->services_n; i++) {
         w->services [i]->workers++;
+        w->services [i]->credit += (size_t) w->credit;
+    }
+    self->credit += (size_t) w->credit;
     zhashx_insert (self->workers, id, w);
     char q [300];
-    log_info ("event=worker_join worker=%s services=%zu service=%s workers=%zu", id,
-              w->services_n, log_quote (q, sizeof q, w->services [0]->name),
+    log_info ("event=worker_join worker=%s services=%zu service=%s credit=%d workers=%zu", id,
+              w->services_n, log_quote (q, sizeof q, w->services [0]->name), w->credit,
               zhashx_size (self->workers));
-    s_worker_ready (self, w);
+    s_worker_fill (self, w);
+}
+
+//  A REPLY goes to the client of the request it answers, which w then no longer holds. One
+//  for a request w does not hold (another client's, an unknown rid, a second answer) is
+//  dropped: forwarding it could answer a client twice.
+static void
+s_worker_reply (broker_t *self, worker_t *w, mdp_msg_t *m)
+{
+    char rid [SVC_RID_MAX + 1];
+    svc_peek_rid (m->body, rid);
+    request_t *req = worker_release (w, m->client, rid);
+    if (!req) {
+        self->malformed_total++;
+        if (s_warn_allowed (self))
+            log_warn ("event=reply_dropped worker=%s rid=%s held=%zu reason=not_held total=%"
+                      PRIu64, w->id, *rid ? rid : "-", w->held_n, self->malformed_total);
+        return;
+    }
+    self->in_flight--;
+    s_send_reply (self, req->client, req->service->name, &m->body);
+    log_debug ("event=request_done rid=%s worker=%s", request_log_rid (req), w->id);
+    request_destroy (&req);
+    s_worker_fill (self, w);
 }
 
 static void
@@ -376,17 +406,7 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
                 s_send_command (self, m->sender, MDPW_DISCONNECT);
             }
             else
-            if (!w->request)
-                s_malformed (self, "reply_dropped", "REPLY from a worker that holds no request");
-            else {
-                request_t *req = worker_take_request (w);
-                self->in_flight--;
-                zmsg_t *msg = mdp_client_reply_new (req->client, req->service->name, &m->body);
-                s_send (self, &msg);
-                log_debug ("event=request_done rid=%s worker=%s", request_log_rid (req), w->id);
-                request_destroy (&req);
-                s_worker_ready (self, w);
-            }
+                s_worker_reply (self, w, m);
             break;
         case MDPW_HEARTBEAT:
             if (!w)
@@ -405,60 +425,16 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 //  --------------------------------------------------------------------------
 //  Clients
 
-static char *
-s_status_json (broker_t *self)
-{
-    json_t *services = json_array ();
-    for (service_t *svc = (service_t *) zhashx_first (self->services); svc;
-         svc = (service_t *) zhashx_next (self->services))
-        json_array_append_new (services, json_pack ("{s:s, s:I, s:I, s:I, s:I}",
-            "name", svc->name,
-            "workers", (json_int_t) svc->workers,
-            "idle", (json_int_t) zlistx_size (svc->waiting),
-            "queued", (json_int_t) zlistx_size (svc->requests),
-            "inFlight", (json_int_t) svc->in_flight));
-    json_t *root = json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-        "workers", (json_int_t) zhashx_size (self->workers),
-        "queued", (json_int_t) self->queued,
-        "inFlight", (json_int_t) self->in_flight,
-        "heldBytes", (json_int_t) self->held_bytes,
-        "heldBytesMax", (json_int_t) self->cfg.held_bytes_max,
-        "refusedUnauthorized", (json_int_t) self->refused_unauthorized,
-        "services", services);
-    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
-    json_decref (root);
-    return text;
-}
-
 static void
 s_mmi (broker_t *self, mdp_msg_t *m)
 {
-    zmsg_t *body = zmsg_new ();
-    if (streq (m->service, MMI_SERVICE)) {
-        zframe_t *name = zmsg_first (m->body);
-        bool found = false;
-        if (name && mdp_service_valid ((const char *) zframe_data (name), zframe_size (name))) {
-            char key [MDP_SERVICE_MAX + 1];
-            memcpy (key, zframe_data (name), zframe_size (name));
-            key [zframe_size (name)] = 0;
-            service_t *svc = (service_t *) zhashx_lookup (self->services, key);
-            found = svc && svc->workers > 0;
-        }
-        zmsg_addstr (body, found ? MMI_FOUND : MMI_NOT_FOUND);
-    }
-    else
-    if (streq (m->service, MMI_STATUS)) {
-        char *text = s_status_json (self);
-        if (text)
-            zmsg_addstr (body, text);
-        else
-            zmsg_addstr (body, "{}");
-        free (text);
-    }
-    else
-        zmsg_addstr (body, MMI_NOT_IMPLEMENTED);
-    zmsg_t *msg = mdp_client_reply_new (m->sender, m->service, &body);
-    s_send (self, &msg);
+    mmi_counts_t counts = {
+        .workers = zhashx_size (self->workers), .queued = self->queued,
+        .in_flight = self->in_flight, .credit = self->credit, .held_bytes = self->held_bytes,
+        .held_bytes_max = self->cfg.held_bytes_max,
+        .refused_unauthorized = self->refused_unauthorized };
+    zmsg_t *body = mmi_answer (m->service, m->body, self->services, &counts);
+    s_send_reply (self, m->sender, m->service, &body);
 }
 
 static void
@@ -470,7 +446,7 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
     }
     char rid [SVC_RID_MAX + 1];
     svc_peek_rid (m->body, rid);
-    const char *refusal = s_client_refusal (self, m, role);
+    const char *refusal = self->curve ? roles_client_refusal (m, role) : NULL;
     if (refusal) {
         s_refused (self, "request_refused_role", role, m->service);
         s_reply_error (self, m->sender, m->service, rid, 403, "forbidden", refusal);
@@ -529,15 +505,35 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
     s_service_dispatch (self, svc);
 }
 
+//  A bad READY (a malformed credit frame, say) is answered DISCONNECT, so its worker does
+//  not wait for requests that never come; a worker we knew is forgotten, its requests
+//  handed back.
+static void
+s_ready_refused (broker_t *self, zframe_t **sender_p, const char *err)
+{
+    s_malformed (self, "worker_refused", err);
+    char id [WORKER_ID_MAX];
+    worker_id_of (*sender_p, id);
+    worker_t *w = (worker_t *) zhashx_lookup (self->workers, id);
+    if (w)
+        s_worker_remove (self, w, "worker_leave", "bad_ready");
+    s_send_command (self, *sender_p, MDPW_DISCONNECT);
+    zframe_destroy (sender_p);
+}
+
 static void
 s_handle (broker_t *self, zmsg_t **msg_p)
 {
     char err [160];
-    mdp_msg_t *m = mdp_msg_decode (msg_p, MDP_AT_BROKER, err, sizeof err);
-    if (!m) {
+    zframe_t *refused;
+    mdp_msg_t *m = mdp_msg_decode_at_broker (msg_p, &refused, err, sizeof err);
+    if (!m && refused)
+        s_ready_refused (self, &refused, err);
+    else
+    if (!m)
         s_malformed (self, "malformed_dropped", err);
+    if (!m)
         return;
-    }
     curve_role_t role = s_peer_role (self, m);
     if (m->kind == MDP_CLIENT_MSG)
         s_client_message (self, m, role);
@@ -612,6 +608,26 @@ s_heartbeat (broker_t *self)
     }
 }
 
+//  The reserve lapses and chunks come due without an event of their own. Queued chunks go
+//  to the waiting workers that hold nothing; then each chunk that waited past
+//  SERVICE_BULK_YIELD_MS claims the least recently used worker offering it (within the
+//  reserve), which takes no new interactive request, empties, and takes it: else, while
+//  interactive work keeps every worker holding something, no worker would ever be empty
+//  for it and a job would stall for as long as the API is busy.
+static void
+s_bulk_claim (broker_t *self, service_t *bulk)
+{
+    s_service_dispatch (self, bulk);
+    worker_t *w;
+    while (service_due (bulk, self->now, bulk->claimed + 1) > bulk->claimed
+    &&     s_service_has_room (self, bulk)
+    &&    (w = (worker_t *) zlistx_first (bulk->waiting))) {
+        worker_claim (w, bulk);
+        log_debug ("event=worker_claimed worker=%s held=%zu claimed=%zu", w->id, w->held_n,
+                   bulk->claimed);
+    }
+}
+
 static void
 s_tick (broker_t *self)
 {
@@ -623,18 +639,10 @@ s_tick (broker_t *self)
     }
     s_expire_requests (self);
     memtrim_maybe (self->now);
-    //  The reserve lapses without an event of its own: queued chunks go to the workers it
-    //  held back.
     service_t *bulk = (service_t *) zhashx_lookup (self->services, SVC_JOBS_CHUNK);
     if (bulk)
-        s_service_dispatch (self, bulk);
-    if (self->warn_suppressed && self->now - self->warn_window >= 1000) {
-        log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
-                  self->warn_suppressed, self->malformed_total);
-        self->warn_suppressed = 0;
-        self->warn_lines = 0;
-        self->warn_window = self->now;
-    }
+        s_bulk_claim (self, bulk);
+    warnrate_flush (&self->warns, self->now, self->malformed_total);
     self->next_tick = self->now + TICK_MS;
 }
 
@@ -663,8 +671,8 @@ s_drain_end (broker_t *self)
     size_t abandoned = 0;
     for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
          w = (worker_t *) zhashx_next (self->workers)) {
-        request_t *req = worker_take_request (w);
-        if (req) {
+        request_t *req;
+        while ((req = worker_take_last (w))) {
             self->in_flight--;
             abandoned++;
             log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
@@ -725,7 +733,7 @@ broker_new (const broker_config_t *cfg)
     self->now = zclock_mono ();
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
-    self->warn_window = self->now;
+    self->warns.window = self->now;
     log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
               "held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max,
               cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");
@@ -761,8 +769,9 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop)
 {
     int64_t drain_deadline = 0;
     int rc = 0;
+    //  One clock read per message: the one after each receive also bounds the next.
+    self->now = zclock_mono ();
     while (true) {
-        self->now = zclock_mono ();
         if (*stop && !self->draining) {
             s_drain_begin (self);
             drain_deadline = self->now + self->cfg.drain_ms;
@@ -777,6 +786,9 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop)
             timeout = 0;
         //  One receive bounded by the next timer, in place of zmq_poll and reads until
         //  EAGAIN: libzmq checks its command mailbox three or four times less per wake-up.
+        //  A receive that finds a message waiting makes no system call, so a burst is read
+        //  without one per message; a receive that finds none costs the same poll as the
+        //  EAGAIN that would end a drain loop.
         zmsg_t *msg = mdp_recv (self->router, (int) timeout);
         self->now = zclock_mono ();
         if (msg)

@@ -68,28 +68,39 @@ request_log_rid (const request_t *self)
     return *self->rid ? self->rid : "-";
 }
 
-zmsg_t *
-request_body_copy (request_t *self, zframe_t **shared_p)
-{
-    zmsg_t *copy = zmsg_new ();
-    zframe_t *last = zmsg_last (self->body->msg);
-    bool share = last && zframe_size (last) >= REQUEST_SHARE_MIN_BYTES;
-    for (zframe_t *f = zmsg_first (self->body->msg); f; f = zmsg_next (self->body->msg))
-        if (f != last || !share)
-            zmsg_append (copy, &(zframe_t *) { zframe_dup (f) });
-    *shared_p = share ? last : NULL;
-    return copy;
-}
-
-int
-request_body_share (request_t *self, zframe_t *shared, zmq_msg_t *part)
+//  A zmq_msg_t over shared (a frame of self's body) that holds a reference to the body
+//  until libzmq is done with it. Out of memory, part is empty.
+static void
+s_body_share (request_t *self, zframe_t *shared, zmq_msg_t *part)
 {
     atomic_fetch_add (&self->body->refs, 1);
     if (zmq_msg_init_data (part, zframe_data (shared), zframe_size (shared), s_body_release,
                            self->body)) {
         s_body_release (NULL, self->body);
         zmq_msg_init (part);
-        return -1;
+    }
+}
+
+int
+request_body_send (request_t *self, void *handle)
+{
+    zmsg_t *body = self->body->msg;
+    zframe_t *last = zmsg_last (body);
+    for (zframe_t *f = zmsg_first (body); f; f = zmsg_next (body)) {
+        int flags = f == last ? 0 : ZMQ_SNDMORE;
+        if (f != last || zframe_size (f) < REQUEST_SHARE_MIN_BYTES) {
+            if (zmq_send (handle, zframe_data (f), zframe_size (f), flags) < 0)
+                return -1;
+            continue;
+        }
+        //  Out of memory, part is empty: the message must still end; its worker answers
+        //  it as malformed.
+        zmq_msg_t part;
+        s_body_share (self, f, &part);
+        if (zmq_msg_send (&part, handle, flags) < 0) {
+            zmq_msg_close (&part);          //  gives back our reference, if it holds one
+            return -1;
+        }
     }
     return 0;
 }

@@ -48,13 +48,10 @@ void request_destroy (request_t **self_p);
 //  The rid for a log line: "-" when the body carries none. Borrowed.
 const char *request_log_rid (const request_t *self);
 
-//  A copy of the body for a worker; the caller owns it. When the last frame is
-//  REQUEST_SHARE_MIN_BYTES or more it is left out and *shared_p points to it (still owned
-//  by the request): send it by reference with request_body_share.
-zmsg_t *request_body_copy (request_t *self, zframe_t **shared_p);
-
-//  A zmq_msg_t over shared (a frame of self's body) that holds a reference to the body
-//  until libzmq is done with it. Returns 0, or -1 out of memory (part is then empty).
-int request_body_share (request_t *self, zframe_t *shared, zmq_msg_t *part);
+//  Sends the body as the rest of a message on handle (a libzmq socket; at least one frame
+//  must have gone before it with ZMQ_SNDMORE): each frame copied, except a last frame of
+//  REQUEST_SHARE_MIN_BYTES or more, sent by reference, the body kept until libzmq is done
+//  with it. 0, or -1 when a send failed (only on a closing socket).
+int request_body_send (request_t *self, void *handle);
 
 #endif

@@ -50,7 +50,7 @@ service_has_room (service_t *self, int64_t now, int64_t last_interactive, size_t
     if (!self->bulk || now - last_interactive >= SERVICE_BULK_RESERVE_MS)
         return true;
     size_t cap = self->workers > reserve ? self->workers - reserve : 1;
-    return self->in_flight < cap;
+    return self->in_flight + self->claimed < cap;
 }
 
 uint64_t
@@ -63,4 +63,15 @@ service_head_rank (service_t *self, int64_t now)
     if (self->bulk && now - head->queued_at < SERVICE_BULK_YIELD_MS)
         rank |= 1ULL << 62;
     return rank;
+}
+
+size_t
+service_due (service_t *self, int64_t now, size_t max)
+{
+    size_t due = 0;
+    for (request_t *req = (request_t *) zlistx_first (self->requests); req && due < max;
+         req = (request_t *) zlistx_next (self->requests))
+        if (now - req->queued_at >= SERVICE_BULK_YIELD_MS)
+            due++;
+    return due;
 }

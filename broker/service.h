@@ -1,5 +1,6 @@
 /*  service: one entry of the broker's service table: the queue of requests waiting for it
-    (owned), its idle workers in LRU order (borrowed), and the bulk reserve rule.  */
+    (owned), its workers with room for a request in LRU order (borrowed), and the bulk
+    reserve rule.  */
 #ifndef BROKER_SERVICE_H
 #define BROKER_SERVICE_H
 
@@ -10,17 +11,20 @@
 #include <stdint.h>
 
 //  Bulk work (jobs.chunk) yields to interactive requests for this long: a GET does not queue
-//  behind a job's window of chunks. After it a chunk competes by
-//  age again, so a busy API slows a job down but never starves it past its lease.
+//  behind a job's window of chunks. After it a chunk competes by age again, and claims a
+//  worker if none is empty (the broker's s_bulk_claim), so a busy API slows a job down but
+//  never starves it past its lease.
 #define SERVICE_BULK_YIELD_MS   250
 #define SERVICE_BULK_RESERVE_MS 1000    //  the reserve holds this long after an API request
 
 struct _service_t {
     char *name;
     zlistx_t *requests;         //  request_t (owned), oldest first; hand-backs go to the front
-    zlistx_t *waiting;          //  idle worker_t, least recently used first
+    zlistx_t *waiting;          //  worker_t with room for a request, least recently sent one first
     size_t workers;             //  live workers offering it
+    size_t credit;              //  the sum of their credits
     size_t in_flight;
+    size_t claimed;             //  bulk: workers emptying themselves for a due request (below)
     bool full_logged;           //  one warn per full episode, not per refused request
     bool bulk;                  //  jobs.chunk: yields to other services (BULK_YIELD_MS)
 };
@@ -34,11 +38,12 @@ zhashx_t *service_table_new (void);
 
 void service_destroy (service_t **self_p);
 
-//  Whether one more worker may take a request of self. While API requests are coming in
-//  (the last at last_interactive, within SERVICE_BULK_RESERVE_MS), bulk work (jobs.chunk)
-//  leaves reserve of its workers free, so that an interactive request finds a worker at
-//  once instead of waiting for a chunk to finish; bulk work always gets at least one. With
-//  no API traffic, every worker may take chunks, so a job alone runs at full speed.
+//  Whether one more worker may take (or be claimed for) a request of self. While API
+//  requests are coming in (the last at last_interactive, within SERVICE_BULK_RESERVE_MS),
+//  bulk work (jobs.chunk) leaves reserve of its workers free, so that an interactive
+//  request finds a worker at once instead of waiting for a chunk to finish; bulk work always
+//  gets at least one. With no API traffic, every worker may take chunks, so a job alone
+//  runs at full speed. Workers claimed for bulk work count as holding it.
 bool service_has_room (service_t *self, int64_t now, int64_t last_interactive,
                        size_t reserve);
 
@@ -46,5 +51,9 @@ bool service_has_room (service_t *self, int64_t now, int64_t last_interactive,
 //  that a bulk request younger than SERVICE_BULK_YIELD_MS ranks after every interactive
 //  one. UINT64_MAX when the queue is empty.
 uint64_t service_head_rank (service_t *self, int64_t now);
+
+//  How many of the queued requests of self (bulk) have waited SERVICE_BULK_YIELD_MS or more,
+//  counting no further than max: those that may claim a worker.
+size_t service_due (service_t *self, int64_t now, size_t max);
 
 #endif

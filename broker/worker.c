@@ -1,4 +1,5 @@
-/*  worker: the broker's worker table entries and their idle-list bookkeeping. See worker.h.  */
+/*  worker: the broker's worker table entries, their waiting-list bookkeeping and the
+    requests each one holds. See worker.h.  */
 #include "worker.h"
 
 #include <stdlib.h>
@@ -24,6 +25,7 @@ worker_new (const char *id)
 {
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     snprintf (self->id, sizeof self->id, "%s", id);
+    self->credit = 1;
     return self;
 }
 
@@ -32,9 +34,11 @@ worker_destroy (worker_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zframe_destroy (&(*self_p)->address);
-    request_destroy (&(*self_p)->request);
-    free (*self_p);
+    worker_t *self = *self_p;
+    zframe_destroy (&self->address);
+    for (size_t i = 0; i < self->held_n; i++)
+        request_destroy (&self->held [i]);
+    free (self);
     *self_p = NULL;
 }
 
@@ -51,7 +55,10 @@ void
 worker_wait (worker_t *self)
 {
     for (size_t i = 0; i < self->services_n; i++)
-        self->waiting [i] = zlistx_add_end (self->services [i]->waiting, self);
+        if (self->idle)
+            zlistx_move_end (self->services [i]->waiting, self->waiting [i]);
+        else
+            self->waiting [i] = zlistx_add_end (self->services [i]->waiting, self);
     self->idle = true;
 }
 
@@ -67,12 +74,68 @@ worker_unwait (worker_t *self)
     self->idle = false;
 }
 
-request_t *
-worker_take_request (worker_t *self)
+bool
+worker_may_take (worker_t *self, service_t *svc)
 {
-    request_t *req = self->request;
-    self->request = NULL;
-    if (req)
-        req->service->in_flight--;
+    if (self->bulk || self->held_n >= (size_t) self->credit)
+        return false;
+    if (svc && svc->bulk)
+        return self->held_n == 0;
+    return !self->claimed;
+}
+
+void
+worker_claim (worker_t *self, service_t *bulk)
+{
+    worker_unclaim (self);
+    worker_unwait (self);
+    self->claimed = bulk;
+    bulk->claimed++;
+}
+
+void
+worker_unclaim (worker_t *self)
+{
+    if (self->claimed)
+        self->claimed->claimed--;
+    self->claimed = NULL;
+}
+
+void
+worker_hold (worker_t *self, request_t *req)
+{
+    self->held [self->held_n++] = req;
+    req->service->in_flight++;
+    if (req->service->bulk)
+        self->bulk = true;
+}
+
+//  Takes held [i], keeping the others in the order they were sent.
+static request_t *
+s_take (worker_t *self, size_t i)
+{
+    request_t *req = self->held [i];
+    memmove (&self->held [i], &self->held [i + 1], (self->held_n - i - 1) * sizeof (request_t *));
+    self->held [--self->held_n] = NULL;
+    req->service->in_flight--;
+    if (req->service->bulk)
+        self->bulk = false;
     return req;
+}
+
+request_t *
+worker_release (worker_t *self, zframe_t *client, const char *rid)
+{
+    for (size_t i = 0; i < self->held_n; i++) {
+        request_t *req = self->held [i];
+        if (zframe_eq (req->client, client) && (self->credit == 1 || streq (req->rid, rid)))
+            return s_take (self, i);
+    }
+    return NULL;
+}
+
+request_t *
+worker_take_last (worker_t *self)
+{
+    return self->held_n ? s_take (self, self->held_n - 1) : NULL;
 }

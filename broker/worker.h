@@ -1,5 +1,6 @@
 /*  worker: one entry of the broker's worker table: the services it offers (borrowed), its
-    places in their idle lists, its liveness, and the one request it holds (owned).  */
+    places in their waiting lists, its liveness, its credit and the requests it holds (owned,
+    at most MDP_CREDIT_MAX, in the order they were sent to it).  */
 #ifndef BROKER_WORKER_H
 #define BROKER_WORKER_H
 
@@ -20,15 +21,19 @@ typedef struct {
     void *waiting [MDP_READY_SERVICES_MAX];    //  handles in each service's waiting list
     size_t services_n;
     bool multi;                 //  its READY named several services: REQUESTs name theirs
-    bool idle;
-    request_t *request;         //  the one request it holds, or NULL
+    bool idle;                  //  in its services' waiting lists: it has room for one more
+    int credit;                 //  requests it may hold at once: its READY's credit, else 1
+    request_t *held [MDP_CREDIT_MAX];   //  what it holds, oldest sent first
+    size_t held_n;
+    bool bulk;                  //  one of them is bulk: it takes nothing else until it answers
+    service_t *claimed;         //  the bulk service it empties itself for, or NULL (worker_claim)
     int64_t expiry;             //  declared dead when now passes this
 } worker_t;
 
 //  The hex form of a routing id (at most MDP_ADDRESS_MAX bytes) into out [WORKER_ID_MAX].
 void worker_id_of (zframe_t *address, char *out);
 
-//  A worker with no services and no address yet; see worker_add_service.
+//  A worker of credit 1 with no services and no address yet; see worker_add_service.
 worker_t *worker_new (const char *id);
 void worker_destroy (worker_t **self_p);
 
@@ -36,12 +41,35 @@ void worker_destroy (worker_t **self_p);
 //  MDP_READY_SERVICES_MAX (a READY names no more).
 void worker_add_service (worker_t *self, service_t *svc);
 
-//  Puts self at the end of each of its services' idle lists / takes it out of them.
+//  Puts self at the back of each of its services' waiting lists, where it goes each time it
+//  is sent a request and still has room: the next request goes to another worker first
+//  (least recently used first) / takes it out of them.
 void worker_wait (worker_t *self);
 void worker_unwait (worker_t *self);
 
-//  Takes the request self holds (NULL if none): the caller owns it, and its service counts
-//  one in flight fewer.
-request_t *worker_take_request (worker_t *self);
+//  Whether self may be sent one more request of svc (NULL: of an interactive service):
+//  below its credit, holding no bulk request, and for a bulk request holding nothing at
+//  all, so that no request waits behind a chunk on one worker connection; a claimed worker
+//  takes bulk work only.
+bool worker_may_take (worker_t *self, service_t *svc);
+
+//  Claims self for bulk (a bulk service it offers): it leaves its waiting lists and takes
+//  no new interactive request, so that it empties and can take a bulk request that would
+//  otherwise wait for a worker holding nothing while interactive work keeps every worker
+//  busy. bulk counts the claim. worker_unclaim ends it (harmless when there is none).
+void worker_claim (worker_t *self, service_t *bulk);
+void worker_unclaim (worker_t *self);
+
+//  self now holds req (worker_may_take said so); its service counts one more in flight.
+void worker_hold (worker_t *self, request_t *req);
+
+//  Takes the held request that a REPLY naming client and rid answers, or NULL when self
+//  holds none: an unknown or repeated answer. A worker of credit 1 is matched on the client
+//  alone, as 7/MDP has it (it holds one request). The caller owns what it gets, and its
+//  service counts one in flight fewer.
+request_t *worker_release (worker_t *self, zframe_t *client, const char *rid);
+
+//  Takes the request self was sent last (NULL if it holds none), as worker_release does.
+request_t *worker_take_last (worker_t *self);
 
 #endif

@@ -545,7 +545,9 @@ broker_link_metrics (broker_link_t *self, FILE *f)
         s_service_gauge (f, services, "broker_service_workers",
                          "Live workers offering the service.", "workers");
         s_service_gauge (f, services, "broker_service_idle",
-                         "Workers offering the service and waiting for a request.", "idle");
+                         "Workers offering the service with room for another request.", "idle");
+        s_service_gauge (f, services, "broker_service_credit",
+                         "Requests the service's workers may hold at once, summed.", "credit");
         s_service_gauge (f, services, "broker_service_queued",
                          "Requests for the service waiting for a worker.", "queued");
         s_service_gauge (f, services, "broker_service_inflight",

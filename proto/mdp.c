@@ -7,8 +7,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+//  The message under decode is left to mdp_msg_decode, which may still need its sender.
 static mdp_msg_t *
-s_fail (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen, const char *fmt, ...)
+s_fail (zmsg_t *msg, char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -16,7 +17,6 @@ s_fail (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen, const char *fmt,
         vsnprintf (err, errlen, fmt, ap);
         va_end (ap);
     }
-    mdp_msg_destroy (&self);
     zmsg_destroy (&msg);
     return NULL;
 }
@@ -84,7 +84,7 @@ static mdp_msg_t *
 s_finish_body (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
 {
     if (s_take_body (self, msg))
-        return s_fail (self, msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
+        return s_fail (msg, err, errlen, "body has more than %d frames", MDP_BODY_FRAMES_MAX);
     zmsg_destroy (&msg);
     return self;
 }
@@ -98,17 +98,54 @@ s_decode_client (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
     int rc = s_take_service (frame, self->service);
     zframe_destroy (&frame);
     if (rc)
-        return s_fail (self, msg, err, errlen, "missing or invalid service name");
+        return s_fail (msg, err, errlen, "missing or invalid service name");
     return s_finish_body (self, msg, err, errlen);
 }
 
-//  READY's frames after the command: 1..MDP_READY_SERVICES_MAX service names.
+//  The credit extension's frame, "credit N" (N 1..MDP_CREDIT_MAX, decimal, no leading zero):
+//  the requests a worker may hold at once. -1 for anything else that starts "credit ".
+static int
+s_parse_credit (zframe_t *frame)
+{
+    const char *data = (const char *) zframe_data (frame);
+    size_t size = zframe_size (frame), prefix = strlen (MDP_CREDIT_PREFIX);
+    if (size <= prefix || size > prefix + 2 || data [prefix] == '0')
+        return -1;
+    int credit = 0;
+    for (size_t i = prefix; i < size; i++) {
+        if (data [i] < '0' || data [i] > '9')
+            return -1;
+        credit = credit * 10 + (data [i] - '0');
+    }
+    return credit <= MDP_CREDIT_MAX ? credit : -1;
+}
+
+static bool
+s_is_credit_frame (zframe_t *frame)
+{
+    size_t prefix = strlen (MDP_CREDIT_PREFIX);
+    return frame && zframe_size (frame) >= prefix
+        && memcmp (zframe_data (frame), MDP_CREDIT_PREFIX, prefix) == 0;
+}
+
+//  READY's frames after the command: 1..MDP_READY_SERVICES_MAX service names, then the
+//  optional credit frame. A service name has no space, so the frame is never a service.
 static mdp_msg_t *
 s_decode_ready (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
 {
+    self->credit = 1;
+    if (s_is_credit_frame (zmsg_last (msg))) {
+        self->credit = s_parse_credit (zmsg_last (msg));
+        if (self->credit < 0)
+            return s_fail (msg, err, errlen, "READY's credit frame is not \"credit N\", N 1 to %d",
+                           MDP_CREDIT_MAX);
+        zframe_t *frame = zmsg_last (msg);
+        zmsg_remove (msg, frame);
+        zframe_destroy (&frame);
+    }
     size_t n = zmsg_size (msg);
     if (n == 0 || n > MDP_READY_SERVICES_MAX)
-        return s_fail (self, msg, err, errlen, "READY must name 1 to %d services",
+        return s_fail (msg, err, errlen, "READY must name 1 to %d services",
                        MDP_READY_SERVICES_MAX);
     self->services = (char **) zmalloc (n * sizeof (char *));
     zframe_t *frame;
@@ -117,7 +154,7 @@ s_decode_ready (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
         int rc = s_take_service (frame, name);
         zframe_destroy (&frame);
         if (rc)
-            return s_fail (self, msg, err, errlen, "READY names an invalid service");
+            return s_fail (msg, err, errlen, "READY names an invalid service");
         self->services [self->services_n++] = strdup (name);
     }
     strcpy (self->service, self->services [0]);
@@ -131,9 +168,9 @@ s_decode_envelope (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
 {
     self->client = zmsg_pop (msg);
     if (!s_address_valid (self->client))
-        return s_fail (self, msg, err, errlen, "missing client address");
+        return s_fail (msg, err, errlen, "missing client address");
     if (!s_take_delimiter (msg))
-        return s_fail (self, msg, err, errlen, "no empty frame after the client address");
+        return s_fail (msg, err, errlen, "no empty frame after the client address");
     return s_finish_body (self, msg, err, errlen);
 }
 
@@ -145,61 +182,91 @@ s_decode_worker (mdp_msg_t *self, zmsg_t *msg, bool from_worker, char *err, size
     zframe_t *frame = zmsg_pop (msg);
     if (!frame || zframe_size (frame) != 1) {
         zframe_destroy (&frame);
-        return s_fail (self, msg, err, errlen, "command frame is not one byte");
+        return s_fail (msg, err, errlen, "command frame is not one byte");
     }
     self->command = zframe_data (frame) [0];
     zframe_destroy (&frame);
     switch (self->command) {
         case MDPW_READY:
             if (!from_worker)
-                return s_fail (self, msg, err, errlen, "READY sent to a worker");
+                return s_fail (msg, err, errlen, "READY sent to a worker");
             return s_decode_ready (self, msg, err, errlen);
         case MDPW_REQUEST:
         case MDPW_REPLY:
             if ((self->command == MDPW_REQUEST) == from_worker)
-                return s_fail (self, msg, err, errlen, "%s travelling the wrong way",
+                return s_fail (msg, err, errlen, "%s travelling the wrong way",
                                self->command == MDPW_REQUEST ? "REQUEST" : "REPLY");
             return s_decode_envelope (self, msg, err, errlen);
         case MDPW_HEARTBEAT:
         case MDPW_DISCONNECT:
             if (zmsg_size (msg) != 0)
-                return s_fail (self, msg, err, errlen, "trailing frames after %s",
+                return s_fail (msg, err, errlen, "trailing frames after %s",
                                self->command == MDPW_HEARTBEAT ? "HEARTBEAT" : "DISCONNECT");
             zmsg_destroy (&msg);
             return self;
         default:
-            return s_fail (self, msg, err, errlen, "unknown worker command 0x%02x", self->command);
+            return s_fail (msg, err, errlen, "unknown worker command 0x%02x", self->command);
     }
 }
 
-mdp_msg_t *
-mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
+//  Every check of mdp_msg_decode; on failure self is still the caller's to destroy.
+static mdp_msg_t *
+s_decode (mdp_msg_t *self, zmsg_t *msg, mdp_side_t side, char *err, size_t errlen)
 {
-    zmsg_t *msg = *msg_p;
-    *msg_p = NULL;
-    if (!msg)
-        return s_fail (NULL, NULL, err, errlen, "no message");
-    mdp_msg_t *self = (mdp_msg_t *) zmalloc (sizeof (mdp_msg_t));
     if (side == MDP_AT_BROKER) {
         self->sender = zmsg_pop (msg);
         if (!s_address_valid (self->sender))
-            return s_fail (self, msg, err, errlen, "missing sender routing id");
+            return s_fail (msg, err, errlen, "missing sender routing id");
     }
     if (!s_take_delimiter (msg))
-        return s_fail (self, msg, err, errlen, "first frame is not the empty delimiter");
+        return s_fail (msg, err, errlen, "first frame is not the empty delimiter");
 
     zframe_t *frame = zmsg_pop (msg);
     bool client = s_frame_is (frame, MDPC_VERSION), worker = s_frame_is (frame, MDPW_VERSION);
     zframe_destroy (&frame);
     if (client && side == MDP_AT_WORKER)
-        return s_fail (self, msg, err, errlen, "client message sent to a worker");
+        return s_fail (msg, err, errlen, "client message sent to a worker");
     if (client)
         return s_decode_client (self, msg, err, errlen);
     if (!worker)
-        return s_fail (self, msg, err, errlen, "unknown protocol header (want MDPC01 or MDPW01)");
+        return s_fail (msg, err, errlen, "unknown protocol header (want MDPC01 or MDPW01)");
     if (side == MDP_AT_CLIENT)
-        return s_fail (self, msg, err, errlen, "worker message sent to a client");
+        return s_fail (msg, err, errlen, "worker message sent to a client");
     return s_decode_worker (self, msg, side == MDP_AT_BROKER, err, errlen);
+}
+
+//  Takes *msg_p and decodes it; refused_p, when not NULL, gets the sender of a refused READY.
+static mdp_msg_t *
+s_decode_taking (zmsg_t **msg_p, mdp_side_t side, zframe_t **refused_p, char *err,
+                 size_t errlen)
+{
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    if (!msg)
+        return s_fail (NULL, err, errlen, "no message");
+    mdp_msg_t *self = (mdp_msg_t *) zmalloc (sizeof (mdp_msg_t));
+    if (s_decode (self, msg, side, err, errlen))
+        return self;
+    //  The command byte is read only after the sender and both headers passed.
+    if (refused_p && self->kind == MDP_WORKER_MSG && self->command == MDPW_READY) {
+        *refused_p = self->sender;
+        self->sender = NULL;
+    }
+    mdp_msg_destroy (&self);
+    return NULL;
+}
+
+mdp_msg_t *
+mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen)
+{
+    return s_decode_taking (msg_p, side, NULL, err, errlen);
+}
+
+mdp_msg_t *
+mdp_msg_decode_at_broker (zmsg_t **msg_p, zframe_t **refused_p, char *err, size_t errlen)
+{
+    *refused_p = NULL;
+    return s_decode_taking (msg_p, MDP_AT_BROKER, refused_p, err, errlen);
 }
 
 int
@@ -289,6 +356,17 @@ mdp_worker_ready_new (const char *const *services, size_t services_n)
 }
 
 zmsg_t *
+mdp_worker_ready_credit_new (const char *const *services, size_t services_n, int credit)
+{
+    if (credit < 1 || credit > MDP_CREDIT_MAX)
+        return NULL;
+    zmsg_t *msg = mdp_worker_ready_new (services, services_n);
+    if (credit > 1)
+        zmsg_addstrf (msg, MDP_CREDIT_PREFIX "%d", credit);
+    return msg;
+}
+
+zmsg_t *
 mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
                         zmsg_t **body_p)
 {
@@ -313,28 +391,57 @@ mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p)
     return msg;
 }
 
+//  Sends n frames as the start of a message, each a plain libzmq send (copied, no zframe_t
+//  on the heap); the last with ZMQ_SNDMORE only when more follows. 0, or -1.
+static int
+s_send_head (void *handle, const void *const *data, const size_t *size, size_t n, bool more)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send (handle, data [i], size [i], i + 1 < n || more ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
 int
 mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock)
 {
     zmsg_t *body = *body_p;
     *body_p = NULL;
-    //  The envelope's frames go as plain libzmq sends (copied, no zframe_t on the heap),
-    //  the body's as the frames they are (moved).
-    void *handle = zsock_resolve (zsock);
+    //  The envelope's frames go as plain libzmq sends, the body's as the frames they are
+    //  (moved).
     uint8_t command = MDPW_REPLY;
-    int last = body && zmsg_size (body) ? ZMQ_SNDMORE : 0;
-    int rc = zmq_send (handle, "", 0, ZMQ_SNDMORE) < 0
-          || zmq_send (handle, MDPW_VERSION, strlen (MDPW_VERSION), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, &command, 1, ZMQ_SNDMORE) < 0
-          || zmq_send (handle, zframe_data (client), zframe_size (client), ZMQ_SNDMORE) < 0
-          || zmq_send (handle, "", 0, last) < 0 ? -1 : 0;
+    bool more = body && zmsg_size (body);
+    const void *data [] = { "", MDPW_VERSION, &command, zframe_data (client), "" };
+    size_t size [] = { 0, strlen (MDPW_VERSION), 1, zframe_size (client), 0 };
+    int rc = s_send_head (zsock_resolve (zsock), data, size, 5, more);
     zframe_t *frame;
-    while (rc == 0 && last && (frame = zmsg_pop (body))) {
+    while (rc == 0 && more && (frame = zmsg_pop (body))) {
         rc = zframe_send (&frame, zsock, zmsg_size (body) ? ZFRAME_MORE : 0);
         zframe_destroy (&frame);            //  still ours when the send failed
     }
     zmsg_destroy (&body);
     return rc;
+}
+
+int
+mdp_worker_request_send_head (void *handle, zframe_t *worker, zframe_t *client,
+                              const char *service, bool body_follows)
+{
+    uint8_t command = MDPW_REQUEST;
+    const void *data [] = { zframe_data (worker), "", MDPW_VERSION, &command,
+                            zframe_data (client), "", service };
+    size_t size [] = { zframe_size (worker), 0, strlen (MDPW_VERSION), 1,
+                       zframe_size (client), 0, service ? strlen (service) : 0 };
+    return s_send_head (handle, data, size, service ? 7 : 6, body_follows);
+}
+
+int
+mdp_client_reply_send_head (void *handle, zframe_t *client, const char *service,
+                            bool body_follows)
+{
+    const void *data [] = { zframe_data (client), "", MDPC_VERSION, service };
+    size_t size [] = { zframe_size (client), 0, strlen (MDPC_VERSION), strlen (service) };
+    return s_send_head (handle, data, size, 4, body_follows);
 }
 
 zmsg_t *

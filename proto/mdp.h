@@ -5,7 +5,7 @@
     Frames as they travel (the broker's ROUTER adds/strips the peer's routing id):
       client  -> broker  : ""  "MDPC01"  service  body...
       broker  -> client  : ""  "MDPC01"  service  body...
-      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...]   (*)
+      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...] ["credit N"] (*)
                            ""  "MDPW01"  0x03 REPLY       client  ""  body...
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
@@ -13,7 +13,9 @@
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
     (*) Extension: a READY may name up to MDP_READY_SERVICES_MAX services in extra frames;
-        a plain 7/MDP worker names one and is served exactly as the spec says.
+        a plain 7/MDP worker names one and is served exactly as the spec says. A last
+        frame "credit N" (N 1..MDP_CREDIT_MAX) lets the worker hold N requests at once;
+        without it N is 1. It cannot be a service: a service name has no space.
     (**) Extension: a REQUEST to a worker whose READY named several services carries the
         service's name as the first body frame, since the worker could not tell otherwise;
         mdp_worker_request_new adds it, mdp_request_take_service takes it.  */
@@ -39,6 +41,8 @@ typedef enum {
 #define MDP_READY_SERVICES_MAX  64      //  services one READY may offer
 #define MDP_ADDRESS_MAX         255     //  bytes in a routing id (ZeroMQ's own limit)
 #define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
+#define MDP_CREDIT_MAX          64      //  requests one worker may hold at once (READY's credit)
+#define MDP_CREDIT_PREFIX       "credit "   //  the credit frame: this, then N in decimal
 #define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
 
 //  Heartbeats (API.md: every 2.5 s or less; dead after 3 to 5 silent intervals).
@@ -72,6 +76,7 @@ typedef struct {
     char service [MDP_SERVICE_MAX + 1]; //  client messages, and READY's first service
     char **services;                    //  READY: every offered service (services [0] == service)
     size_t services_n;
+    int credit;                         //  READY: requests it may hold at once, 1 without the frame
     zframe_t *client;                   //  REQUEST and REPLY: the client's routing id
     zmsg_t *body;                       //  client messages, REQUEST, REPLY; never NULL there
 } mdp_msg_t;
@@ -80,6 +85,12 @@ typedef struct {
 //  message, with the reason in err. Never trusts a frame: every size is checked.
 mdp_msg_t *mdp_msg_decode (zmsg_t **msg_p, mdp_side_t side, char *err, size_t errlen);
 void mdp_msg_destroy (mdp_msg_t **self_p);
+
+//  mdp_msg_decode at MDP_AT_BROKER, and when what it refused is a worker's READY, *refused_p
+//  gets that sender's routing id (the caller owns it; else NULL): the broker answers it
+//  DISCONNECT, so a worker whose READY was bad does not wait for requests that never come.
+mdp_msg_t *mdp_msg_decode_at_broker (zmsg_t **msg_p, zframe_t **refused_p, char *err,
+                                     size_t errlen);
 
 //  For a worker whose READY named several services: takes the first body frame of a
 //  decoded REQUEST, the service frame (**), off self->body. Returns 0 with its name in
@@ -96,6 +107,10 @@ bool mdp_service_valid (const char *name, size_t len);
 zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
 zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
 zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n);
+//  A READY announcing credit (1..MDP_CREDIT_MAX; 1 is the plain READY above, no frame), or
+//  NULL for a credit out of that range.
+zmsg_t *mdp_worker_ready_credit_new (const char *const *services, size_t services_n,
+                                     int credit);
 //  service: NULL for the plain 7/MDP REQUEST, or the name to put before the body for a
 //  worker whose READY named several services (the extension (**) above).
 zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
@@ -105,6 +120,14 @@ zmsg_t *mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p);
 //  zmsg_t: the worker's hot path, at about a third of the instructions. Takes ownership
 //  of *body_p (nulled) whatever happens. 0, or -1 when the send failed.
 int mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock);
+//  The broker's hot path, on its ROUTER (handle: a libzmq socket): the frames of a REQUEST
+//  to worker (service as for mdp_worker_request_new), or of a reply to client, up to the
+//  body, sent without building a zmsg_t, with ZMQ_SNDMORE when body_follows: the caller
+//  then sends the body's frames, the last without it. 0, or -1 when a send failed.
+int mdp_worker_request_send_head (void *handle, zframe_t *worker, zframe_t *client,
+                                  const char *service, bool body_follows);
+int mdp_client_reply_send_head (void *handle, zframe_t *client, const char *service,
+                                bool body_follows);
 //  HEARTBEAT or DISCONNECT; worker NULL when a worker sends it to the broker.
 zmsg_t *mdp_worker_command_new (zframe_t *worker, mdpw_command_t command);
 

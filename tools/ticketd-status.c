@@ -92,13 +92,15 @@ s_print_table (const char *endpoint, zframe_t *frame)
     if (refused > 0)
         printf (", refused for their role %ld", refused);
     printf ("\n\n");
-    printf ("%-32s %8s %8s %8s %9s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT");
+    printf ("%-32s %8s %8s %8s %9s %8s\n", "SERVICE", "WORKERS", "IDLE", "QUEUED", "INFLIGHT",
+            "CREDIT");
     size_t i;
     json_t *svc;
     json_array_foreach (json_object_get (root, "services"), i, svc) {
         const char *name = json_string_value (json_object_get (svc, "name"));
-        printf ("%-32s %8ld %8ld %8ld %9ld\n", name ? name : "?", s_int (svc, "workers"),
-                s_int (svc, "idle"), s_int (svc, "queued"), s_int (svc, "inFlight"));
+        printf ("%-32s %8ld %8ld %8ld %9ld %8ld\n", name ? name : "?", s_int (svc, "workers"),
+                s_int (svc, "idle"), s_int (svc, "queued"), s_int (svc, "inFlight"),
+                s_int (svc, "credit"));
     }
     json_decref (root);
     return 0;

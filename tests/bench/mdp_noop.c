@@ -1,8 +1,10 @@
-/*  mdp_noop: P7's client and worker. "worker EP [K]" offers the no-op service bench.noop over
-    7/MDP (READY, heartbeats, a 2-byte reply to each request), K workers in one thread;
-    "client EP N INFLIGHT" sends
-    N requests through the broker keeping INFLIGHT outstanding, and prints the round trip
-    percentiles (meaningful with INFLIGHT 1) and the requests per second.  */
+/*  mdp_noop: P7's client and worker. "worker EP [K [CREDIT]]" offers the no-op service
+    bench.noop over 7/MDP (READY, heartbeats, each request's body echoed as its reply), K
+    workers in one thread, each announcing CREDIT (proto/README.md; 1, the default, is the
+    plain READY) and answering what it holds as it comes; "client EP N INFLIGHT" sends N
+    requests through the broker keeping INFLIGHT outstanding, and prints the round trip
+    percentiles (each reply matched to its request by the id it echoes) and the requests
+    per second.  */
 #include "../../proto/mdp.h"
 
 #include <czmq.h>
@@ -14,9 +16,28 @@
 
 #define WORKERS_MAX 64
 
+//  Answers every request waiting on sock, echoing its body. -1 when the broker said
+//  DISCONNECT or the socket failed.
+static int
+s_worker_drain (zsock_t *sock)
+{
+    zmsg_t *msg;
+    while ((msg = mdp_recv (sock, 0))) {
+        char err [128];
+        mdp_msg_t *m = mdp_msg_decode (&msg, MDP_AT_WORKER, err, sizeof err);
+        int command = m ? m->command : 0;
+        if (command == MDPW_REQUEST)
+            mdp_worker_reply_send (m->client, &m->body, sock);
+        mdp_msg_destroy (&m);
+        if (command == MDPW_DISCONNECT)
+            return -1;
+    }
+    return zmq_errno () == EAGAIN ? 0 : -1;
+}
+
 //  K workers in one thread: K DEALERs, each a separate MDP worker to the broker.
 static int
-s_worker (const char *endpoint, int k)
+s_worker (const char *endpoint, int k, int credit)
 {
     zsock_t *socks [WORKERS_MAX];
     if (k < 1 || k > WORKERS_MAX)
@@ -30,34 +51,20 @@ s_worker (const char *endpoint, int k)
             fprintf (stderr, "mdp_noop: cannot connect %s\n", endpoint);
             return 1;
         }
-        zmsg_t *ready = mdp_worker_ready_new (services, 1);
+        zmsg_t *ready = mdp_worker_ready_credit_new (services, 1, credit);
+        if (!ready) {
+            fprintf (stderr, "mdp_noop: credit must be 1 to %d\n", MDP_CREDIT_MAX);
+            return 1;
+        }
         zmsg_send (&ready, socks [i]);
         zpoller_add (poller, socks [i]);
     }
     int64_t next_hb = zclock_mono () + MDP_HEARTBEAT_MS;
     while (!zsys_interrupted) {
         zsock_t *sock = (zsock_t *) zpoller_wait (poller, MDP_HEARTBEAT_MS / 2);
-        if (sock) {
-            zmsg_t *msg = zmsg_recv (sock);
-            if (!msg)
-                break;
-            char err [128];
-            mdp_msg_t *m = mdp_msg_decode (&msg, MDP_AT_WORKER, err, sizeof err);
-            if (m && m->command == MDPW_REQUEST) {
-                zmsg_t *body = zmsg_new ();
-                zmsg_addstr (body, "ok");
-                zmsg_t *reply = mdp_worker_reply_new (m->client, &body);
-                zmsg_send (&reply, sock);
-            }
-            else
-            if (m && m->command == MDPW_DISCONNECT) {
-                mdp_msg_destroy (&m);
-                break;
-            }
-            mdp_msg_destroy (&m);
-        }
-        else
-        if (zpoller_terminated (poller))
+        if (sock && s_worker_drain (sock))
+            break;
+        if (!sock && zpoller_terminated (poller))
             break;
         if (zclock_mono () >= next_hb) {
             for (int i = 0; i < k; i++) {
@@ -112,10 +119,18 @@ s_client (const char *endpoint, long n, long inflight)
             fprintf (stderr, "mdp_noop: bad reply: %s\n", err);
             continue;
         }
-        //  Replies come back in order with one worker; the latency is per completion.
-        lat [got] = zclock_usecs () - sent_at [got];
-        got++;
+        //  Replies come back in any order (several workers, each holding several): each
+        //  echoes the id it was sent with.
+        char *id = zmsg_popstr (m->body);
+        long i = id ? atol (id) : -1;
+        free (id);
         mdp_msg_destroy (&m);
+        if (i < 0 || i >= sent || sent_at [i] < 0) {
+            fprintf (stderr, "mdp_noop: a reply for no request in flight\n");
+            continue;
+        }
+        lat [got++] = zclock_usecs () - sent_at [i];
+        sent_at [i] = -1;
     }
     int64_t elapsed = zclock_usecs () - t0;
     qsort (lat, (size_t) got, sizeof (int64_t), s_cmp);
@@ -132,9 +147,9 @@ int
 main (int argc, char **argv)
 {
     if (argc >= 3 && !strcmp (argv [1], "worker"))
-        return s_worker (argv [2], argc > 3 ? atoi (argv [3]) : 1);
+        return s_worker (argv [2], argc > 3 ? atoi (argv [3]) : 1, argc > 4 ? atoi (argv [4]) : 1);
     if (argc >= 5 && !strcmp (argv [1], "client"))
         return s_client (argv [2], atol (argv [3]), atol (argv [4]));
-    fprintf (stderr, "usage: mdp_noop worker EP [K] | client EP N INFLIGHT\n");
+    fprintf (stderr, "usage: mdp_noop worker EP [K [CREDIT]] | client EP N INFLIGHT\n");
     return 2;
 }

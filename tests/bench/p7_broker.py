@@ -9,7 +9,12 @@ from benchlib import *  # noqa
 
 N_LAT = int(os.environ.get("P7_LAT_N", "20000"))
 N_THR = int(os.environ.get("P7_THR_N", "200000"))
-NOOP_WORKERS = int(os.environ.get("P7_WORKERS", "8"))
+# As many no-op workers as the system runs by default (WORKERS=2), each announcing this
+# credit (proto/README.md): it may hold that many requests at once, so two hold all 64 in
+# flight. With P7_CREDIT=1 (plain 7/MDP workers, one request each) it takes P7_WORKERS=8
+# or more to keep requests in flight at all.
+NOOP_WORKERS = int(os.environ.get("P7_WORKERS", "2"))
+NOOP_CREDIT = int(os.environ.get("P7_CREDIT", "64"))
 INFLIGHT = int(os.environ.get("P7_INFLIGHT", "64"))
 
 
@@ -28,7 +33,7 @@ def main():
     pp = os.path.join(BUILD, "bench/zmq_pingpong")
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     echo_ep = f"tcp://127.0.0.1:{port}"
-    w = subprocess.Popen([noop, "worker", ep, str(NOOP_WORKERS)])
+    w = subprocess.Popen([noop, "worker", ep, str(NOOP_WORKERS), str(NOOP_CREDIT)])
     e = subprocess.Popen([pp, "echo", echo_ep])
     time.sleep(0.5)
     mdp_lat, zmq_lat, mdp_thr, zmq_thr = [], [], [], []
@@ -49,8 +54,8 @@ def main():
            f"{ml:.0f} us; {mt:.0f} req/s", f"zmq ping-pong {zl:.0f} us; {zt:.0f} msg/s",
            f"{ml / zl:.2f}x", "<= 3x; >= 50k req/s", ml / zl <= 3 and mt >= 50000,
            f"median of {RUNS}; MDP is two hops (client-broker-worker), the floor one;"
-           f" {NOOP_WORKERS} no-op workers (an MDP worker holds one request at a time)",
-           [f"build/bench/mdp_noop worker EP; build/bench/mdp_noop client EP {N_LAT} 1 | {N_THR} {INFLIGHT}",
+           f" {NOOP_WORKERS} no-op workers of credit {NOOP_CREDIT} (each may hold {NOOP_CREDIT} requests at once)",
+           [f"build/bench/mdp_noop worker EP {NOOP_WORKERS} {NOOP_CREDIT}; build/bench/mdp_noop client EP {N_LAT} 1 | {N_THR} {INFLIGHT}",
             f"build/bench/zmq_pingpong echo EP; build/bench/zmq_pingpong ping EP {N_LAT} 1 32 | {N_THR} {INFLIGHT} 32"])
 
 

@@ -26,6 +26,7 @@ s_check_limits (mdp_msg_t *m, mdp_side_t side)
         FUZZ_CHECK (m->body != NULL);
     if (m->command == MDPW_READY) {
         FUZZ_CHECK (m->services_n >= 1 && m->services_n <= MDP_READY_SERVICES_MAX);
+        FUZZ_CHECK (m->credit >= 1 && m->credit <= MDP_CREDIT_MAX);
         FUZZ_CHECK (strcmp (m->services [0], m->service) == 0);
         for (size_t i = 0; i < m->services_n; i++)
             FUZZ_CHECK (mdp_service_valid (m->services [i], strlen (m->services [i])));
@@ -45,7 +46,8 @@ s_encode (mdp_msg_t *m)
     else
     switch (m->command) {
         case MDPW_READY:
-            msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n);
+            msg = mdp_worker_ready_credit_new ((const char *const *) m->services, m->services_n,
+                                               m->credit);
             break;
         case MDPW_REQUEST:
             msg = mdp_worker_request_new (NULL, m->client, NULL, &body);
@@ -68,6 +70,7 @@ s_check_same (mdp_msg_t *a, mdp_msg_t *b)
     FUZZ_CHECK (a->kind == b->kind && a->command == b->command);
     FUZZ_CHECK (strcmp (a->service, b->service) == 0);
     FUZZ_CHECK (a->services_n == b->services_n);
+    FUZZ_CHECK (a->credit == b->credit);
     for (size_t i = 0; i < a->services_n; i++)
         FUZZ_CHECK (strcmp (a->services [i], b->services [i]) == 0);
     FUZZ_CHECK ((a->sender == NULL) == (b->sender == NULL));

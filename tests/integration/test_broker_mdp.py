@@ -1,6 +1,7 @@
 """Broker interop: a plain 7/MDP client and worker written with pyzmq alone (none of our C
 code) talk to build/bin/broker. Covers routing, MMI, LRU, heartbeats and hand-back, bounded
-queues, TTL, garbage input and SIGTERM."""
+queues, TTL, garbage input and SIGTERM, and the credit extension (proto/README.md): workers
+that hold several requests at once beside plain ones."""
 import json
 import os
 import signal
@@ -77,6 +78,57 @@ class Worker:
 
     def close(self):
         self.sock.close(linger=0)
+
+
+class CreditWorker(Worker):
+    """A worker whose READY ends with the credit frame (proto/README.md, "Credit")."""
+
+    def __init__(self, ctx, endpoint, credit, *services):
+        self.services = services
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        self.sock.connect(endpoint)
+        self.heartbeats = True
+        self.sock.send_multipart([b"", MDPW, READY] + [s.encode() for s in services]
+                                 + [b"credit %d" % credit])
+
+    def recv_request(self, timeout=2.0):
+        """(client address, service, rid) of the next REQUEST."""
+        client, body = super().recv_request(timeout)
+        service = body.pop(0).decode() if len(self.services) > 1 else self.services[0]
+        return client, service, body[0].decode()
+
+    def requests(self, n, timeout=2.0):
+        return [self.recv_request(timeout) for _ in range(n)]
+
+    def quiet(self, seconds):
+        """True when no REQUEST comes for this long (heartbeats are answered meanwhile)."""
+        got = self.recv(seconds)
+        assert got is None or got[0] == REQUEST, got
+        return got is None
+
+    def answer(self, request, payload=b"{}"):
+        client, _, rid = request
+        self.reply(client, [rid.encode(), b"200", payload])
+
+
+def credit_worker(ctx, endpoint, credit, *services, workers=1):
+    """A CreditWorker, once the broker counts `workers` of services[0]."""
+    w = CreditWorker(ctx, endpoint, credit, *services)
+    wait_for_service(ctx, endpoint, services[0], workers)
+    return w
+
+
+def replies(d, n, timeout=3.0):
+    """The next n replies a DEALER client gets, as (rid, payload)."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        left = int(max(0.0, deadline - time.monotonic()) * 1000)
+        assert d.poll(left), "got %d replies of %d: %r" % (len(got), n, got)
+        frames = d.recv_multipart()
+        got.append((frames[3].decode(), frames[5]))
+    return got
 
 
 def client_socket(ctx, endpoint, kind):
@@ -381,7 +433,8 @@ def test_mmi_status_is_json_naming_services_and_counts(ctx, broker):
     status = wait_for_service(ctx, broker.endpoint, "status.svc")
     assert set(status) >= {"workers", "queued", "inFlight", "services"}
     svc = [s for s in status["services"] if s["name"] == "status.svc"][0]
-    assert svc == {"name": "status.svc", "workers": 1, "idle": 1, "queued": 0, "inFlight": 0}
+    assert svc == {"name": "status.svc", "workers": 1, "idle": 1, "queued": 0, "inFlight": 0,
+                   "credit": 1}
     w.close()
 
 
@@ -464,18 +517,25 @@ def test_slow_worker_that_heartbeats_keeps_its_request(ctx, broker):
     other.close()
 
 
-def test_request_handed_back_three_times_is_answered_500(ctx, broker):
+@pytest.mark.parametrize("credit", [1, 2])
+def test_a_request_handed_back_three_times_is_answered_500(ctx, broker, credit):
+    # Each request a worker held counts its own hand-back, however many it held.
+    svc = "poison.%d" % credit
+    rids = ["p%d" % i for i in range(credit)]
     d = dealer_client(ctx, broker.endpoint)
-    ask(d, "poison", "p1")
+    for rid in rids:
+        ask(d, svc, rid)
     for attempt in range(3):
-        w = Worker(ctx, broker.endpoint, "poison")
-        client, body = w.recv_request()
-        assert body == envelope("p1"), "attempt %d got %r" % (attempt, body)
-        w.sock.send_multipart([b"", MDPW, DISCONNECT])   # dies holding it
+        w = Worker(ctx, broker.endpoint, svc) if credit == 1 else CreditWorker(ctx, broker.endpoint, credit, svc)
+        got = sorted(Worker.recv_request(w)[1][0].decode() for _ in rids)
+        assert got == rids, "attempt %d got %r" % (attempt, got)
+        w.sock.send_multipart([b"", MDPW, DISCONNECT])   # dies holding them
         w.close()
-    frames = d.recv_multipart()
-    assert frames[:5] == [b"", MDPC, b"poison", b"p1", b"500"], frames
-    assert json.loads(frames[5])["error"]["code"] == "request_failed"
+    got = {}
+    for _ in rids:
+        frames = d.recv_multipart()
+        got[frames[3].decode()] = (frames[4], json.loads(frames[5])["error"]["code"])
+    assert got == {rid: (b"500", "request_failed") for rid in rids}, got
     d.close()
 
 
@@ -484,6 +544,144 @@ def test_worker_that_disconnects_is_forgotten(ctx, broker):
     w.sock.send_multipart([b"", MDPW, DISCONNECT])
     time.sleep(0.1)
     assert call(ctx, broker.endpoint, "mmi.service", b"leaver") == [b"404"]
+    w.close()
+
+
+# ---- credit: several requests per worker --------------------------------------------------
+
+@pytest.mark.parametrize("bad", [b"credit 0", b"credit 65", b"credit x", b"credit 8 9"])
+def test_a_ready_with_a_malformed_credit_frame_is_answered_disconnect(ctx, broker, bad):
+    d = ctx.socket(zmq.DEALER)
+    d.linger = 0
+    d.connect(broker.endpoint)
+    d.send_multipart([b"", MDPW, READY, b"credit.bad", bad])
+    assert d.poll(2000), "no DISCONNECT for a READY ending %r" % bad
+    assert d.recv_multipart() == [b"", MDPW, DISCONNECT]
+    assert call(ctx, broker.endpoint, "mmi.service", b"credit.bad") == [b"404"]
+    d.close()
+
+
+def test_a_credit_worker_holds_up_to_its_credit_beside_a_plain_one(ctx, broker):
+    plain = ready_worker(ctx, broker.endpoint, "credit.mix")
+    w = credit_worker(ctx, broker.endpoint, 4, "credit.mix", workers=2)
+    status = wait_for_service(ctx, broker.endpoint, "credit.mix", 2)
+    svc = [s for s in status["services"] if s["name"] == "credit.mix"][0]
+    assert svc["credit"] == 5, svc
+    d = dealer_client(ctx, broker.endpoint)
+    for i in range(6):
+        ask(d, "credit.mix", "c%d" % i)
+    # The plain 7/MDP worker gets one, and nothing more before it answers.
+    plain_client, plain_body = plain.recv_request()
+    got = w.requests(4)
+    assert w.quiet(0.3), "the worker got more than its credit"
+    assert plain.recv(0.3) is None, "the plain worker got a second request before answering"
+    rids = sorted([plain_body[0].decode()] + [r[2] for r in got])
+    assert rids == ["c%d" % i for i in range(5)], rids
+    # Answers in any order; each frees one place, which the sixth request takes.
+    w.answer(got[2])
+    assert replies(d, 1) == [(got[2][2], b"{}")]
+    sixth = w.recv_request()
+    assert sixth[2] == "c5"
+    # A plain worker's body is its own: matched on the client it answers, as 7/MDP has it.
+    plain.reply(plain_client, [b"pong"])
+    frames = d.recv_multipart()
+    assert frames[2:] == [b"credit.mix", b"pong"], frames
+    for r in (got[0], got[1], got[3], sixth):
+        w.answer(r)
+    assert sorted(r for r, _ in replies(d, 4)) == sorted([got[0][2], got[1][2], got[3][2], "c5"])
+    assert not d.poll(300), "a request was answered twice"
+    d.close()
+    w.close()
+    plain.close()
+
+
+def test_requests_spread_over_credit_workers_least_recently_used_first(ctx, broker):
+    a = credit_worker(ctx, broker.endpoint, 4, "credit.lru")
+    b = credit_worker(ctx, broker.endpoint, 4, "credit.lru", workers=2)
+    d = dealer_client(ctx, broker.endpoint)
+    for i in range(4):
+        ask(d, "credit.lru", "s%d" % i)
+    # Two each, alternating, rather than the first worker's credit filled first.
+    got_a, got_b = a.requests(2), b.requests(2)
+    assert [r[2] for r in got_a] == ["s0", "s2"] and [r[2] for r in got_b] == ["s1", "s3"]
+    assert a.quiet(0.2) and b.quiet(0.0)
+    for r in got_a:
+        a.answer(r)
+    for r in got_b:
+        b.answer(r)
+    assert sorted(r for r, _ in replies(d, 4)) == ["s0", "s1", "s2", "s3"]
+    d.close()
+    a.close()
+    b.close()
+
+
+def test_a_reply_for_a_request_the_worker_does_not_hold_is_dropped(ctx, broker):
+    w = credit_worker(ctx, broker.endpoint, 2, "credit.dup")
+    d = dealer_client(ctx, broker.endpoint)
+    ask(d, "credit.dup", "d1")
+    r = w.recv_request()
+    w.reply(r[0], [b"d-unknown", b"200", b"{}"])      # a rid it was never sent
+    w.reply(b"\x00nobody", [b"d1", b"200", b"{}"])     # another client's
+    w.answer(r, b"first")
+    w.answer(r, b"again")                               # the same answer twice
+    assert replies(d, 1) == [("d1", b"first")]
+    assert not d.poll(300), "a reply the worker did not owe was forwarded"
+    # The worker is still served: its place is free again.
+    ask(d, "credit.dup", "d2")
+    r = w.recv_request()
+    w.answer(r)
+    assert replies(d, 1) == [("d2", b"{}")]
+    status = json.loads(call(ctx, broker.endpoint, "mmi.status")[0])
+    assert [s["inFlight"] for s in status["services"] if s["name"] == "credit.dup"] == [0]
+    d.close()
+    w.close()
+
+
+@pytest.mark.parametrize("how", ["silent", "disconnect"])
+def test_every_request_of_a_lost_credit_worker_is_handed_back_and_answered_once(ctx, broker, how):
+    svc = "credit.lost." + how
+    w1 = credit_worker(ctx, broker.endpoint, 4, svc)
+    d = dealer_client(ctx, broker.endpoint)
+    for i in range(4):
+        ask(d, svc, "h%d" % i)
+    held = w1.requests(4)
+    if how == "silent":
+        w1.heartbeats = False          # frozen: declared dead after 4 silent heartbeats
+    else:
+        w1.sock.send_multipart([b"", MDPW, DISCONNECT])
+    w2 = CreditWorker(ctx, broker.endpoint, 4, svc)
+    again = w2.requests(4, timeout=3.0)
+    # All four, in the order the first worker was sent them.
+    assert [r[2] for r in again] == ["h0", "h1", "h2", "h3"], again
+    for r in held:                     # the first worker's late answers must not count
+        w1.answer(r, b"late")
+    for r in again:
+        w2.answer(r, b"second")
+    assert sorted(replies(d, 4)) == [("h%d" % i, b"second") for i in range(4)]
+    assert not d.poll(500), "a request was answered twice"
+    d.close()
+    w1.close()
+    w2.close()
+
+
+def test_a_chunk_goes_only_to_an_empty_worker_and_blocks_it_until_answered(ctx, broker):
+    w = credit_worker(ctx, broker.endpoint, 4, "jobs.chunk", "tickets.get")
+    d = dealer_client(ctx, broker.endpoint)
+    ask(d, "tickets.get", "g1")
+    g1 = w.recv_request()
+    ask(d, "jobs.chunk", "k1")
+    assert w.quiet(0.4), "a chunk went to a worker holding an interactive request"
+    w.answer(g1)
+    k1 = w.recv_request()
+    assert k1[1:] == ("jobs.chunk", "k1"), k1
+    ask(d, "tickets.get", "g2")
+    assert w.quiet(0.4), "a request went to a worker holding a chunk"
+    w.answer(k1)
+    g2 = w.recv_request()
+    assert g2[1:] == ("tickets.get", "g2"), g2
+    w.answer(g2)
+    assert [r for r, _ in replies(d, 3)] == ["g1", "k1", "g2"]
+    d.close()
     w.close()
 
 

@@ -147,7 +147,8 @@ def test_broker_gauges_name_every_service_with_its_two_workers(system):
 
     samples = wait_for(two_workers, "broker_service_workers == 2 for every service", timeout=10)
     assert get(samples, "broker_workers") == 2
-    for name in ("broker_service_idle", "broker_service_queued", "broker_service_inflight"):
+    for name in ("broker_service_idle", "broker_service_queued", "broker_service_inflight",
+                 "broker_service_credit"):
         value = get(samples, name, service="tickets.get")
         assert value is not None and value >= 0, f"{name}{{service=tickets.get}}: {value}"
 

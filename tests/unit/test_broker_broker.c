@@ -1,6 +1,7 @@
 /*  test_broker_broker: the broker actor in-process over inproc, driven by a client and a
     worker built with our own proto codec (the Python integration test covers plain peers).  */
 #include "../../broker/broker.h"
+#include "../../broker/service.h"
 #include "../../common/log.h"
 #include "../../proto/mdp.h"
 #include "../../proto/svc.h"
@@ -311,6 +312,16 @@ s_answer (zsock_t *worker, zmsg_t **client_p, const char *rid)
     zmsg_send (&reply, worker);
 }
 
+//  The rid of the next REQUEST the worker gets within ms ("" if none), answered 200.
+static void
+s_serve_within (zsock_t *worker, int ms, char *rid)
+{
+    zmsg_t *to = NULL;
+    s_take_within (worker, ms, rid, &to);
+    if (to)
+        s_answer (worker, &to, rid);
+}
+
 //  Two workers offering chunks and GETs, two chunks queued, then a GET (or, with send_get
 //  false, nothing: the free worker just waits 1.5 s). Returns how many chunks went out at
 //  once; free_rid / next_rid: what the free worker got, then the busy one.
@@ -384,6 +395,89 @@ TEST (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a
     CHECK_STR (free_rid, "chunk-2");
 }
 
+TEST (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_rest)
+{
+    char ep [64];
+    //  A 1 s heartbeat: the worker below stays silent while the test waits on it.
+    harness_t *h = s_start_hb (ep, 10, 5000, 1000);
+    CHECK (h != NULL);
+    const char *services [] = { "unit.credit", "unit.other" };
+    zsock_t *worker = s_dealer (ep);
+    zmsg_t *ready = mdp_worker_ready_credit_new (services, 2, 3);
+    zmsg_send (&ready, worker);
+    zsock_t *client = s_dealer (ep);
+    for (int i = 0; i < 4; i++) {
+        char rid [16];
+        snprintf (rid, sizeof rid, "c-%d", i);
+        s_send_request (client, "unit.credit", rid);
+    }
+    char got [4][SVC_RID_MAX + 1];
+    zmsg_t *to [4] = { NULL };
+    for (int i = 0; i < 3; i++)
+        s_take_within (worker, 1000, got [i], &to [i]);
+    s_take_within (worker, 300, got [3], &to [3]);
+    bool fourth_early = *got [3] != 0;
+    //  Answered out of order; the fourth comes once a place is free.
+    s_answer (worker, &to [1], got [1]);
+    if (!fourth_early)
+        s_take_within (worker, 1000, got [3], &to [3]);
+    for (int i = 0; i < 4; i++)
+        if (to [i])
+            s_answer (worker, &to [i], got [i]);
+    int answered = 0;
+    char service [MDP_SERVICE_MAX + 1];
+    for (int i = 0; i < 4; i++) {
+        svc_reply_t *reply = s_client_recv (client, service);
+        answered += reply && reply->status == 200;
+        svc_reply_destroy (&reply);
+    }
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    int rc = s_stop (&h);
+    CHECK_STR (got [0], "c-0");
+    CHECK_STR (got [2], "c-2");
+    CHECK (!fourth_early);
+    CHECK_STR (got [3], "c-3");
+    CHECK_INT (answered, 4);
+    CHECK_INT (rc, 0);
+}
+
+TEST (test_a_due_chunk_claims_a_busy_worker_which_empties_then_takes_it)
+{
+    char ep [64];
+    //  A 1 s heartbeat: the worker below stays silent while the test waits on it.
+    harness_t *h = s_start_hb (ep, 10, 5000, 1000);
+    CHECK (h != NULL);
+    const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
+    zsock_t *worker = s_dealer (ep);
+    zmsg_t *ready = mdp_worker_ready_credit_new (services, 2, 4);
+    zmsg_send (&ready, worker);
+    zsock_t *client = s_dealer (ep);
+    char get1 [SVC_RID_MAX + 1], early [SVC_RID_MAX + 1], chunk [SVC_RID_MAX + 1];
+    char get2 [SVC_RID_MAX + 1];
+    zmsg_t *to_get1 = NULL, *to_early = NULL;
+    s_send_request (client, SVC_TICKETS_GET, "get-1");
+    s_take_within (worker, 1000, get1, &to_get1);
+    //  Busy with an interactive request: the chunk waits, and past SERVICE_BULK_YIELD_MS
+    //  (and a tick) it claims the worker, which then takes no new interactive request.
+    s_send_request (client, SVC_JOBS_CHUNK, "chunk-1");
+    zclock_sleep (SERVICE_BULK_YIELD_MS + 250);
+    s_send_request (client, SVC_TICKETS_GET, "get-2");
+    s_take_within (worker, 300, early, &to_early);
+    if (to_get1)
+        s_answer (worker, &to_get1, get1);
+    s_serve_within (worker, 1000, chunk);
+    s_serve_within (worker, 1000, get2);
+    zmsg_destroy (&to_early);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    s_stop (&h);
+    CHECK_STR (get1, "get-1");
+    CHECK_STR (early, "");
+    CHECK_STR (chunk, "chunk-1");
+    CHECK_STR (get2, "get-2");
+}
+
 int
 main (void)
 {
@@ -398,6 +492,8 @@ main (void)
         T (test_chunks_leave_one_worker_free_while_api_requests_come_in),
         T (test_without_api_requests_every_worker_takes_chunks),
         T (test_when_api_requests_stop_the_reserve_lapses_and_the_free_worker_takes_a_chunk),
+        T (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_rest),
+        T (test_a_due_chunk_claims_a_busy_worker_which_empties_then_takes_it),
     };
     return test_run_all ("broker", cases, sizeof cases / sizeof cases [0]);
 }

@@ -43,6 +43,11 @@ TEST (test_bulk_work_leaves_the_reserve_free_only_while_api_requests_come_in)
     CHECK (service_has_room (chunk, 1010, 1000, 5));
     chunk->in_flight = 1;
     CHECK (!service_has_room (chunk, 1010, 1000, 5));
+    //  A worker claimed for a chunk counts as holding one.
+    chunk->in_flight = 0;
+    chunk->claimed = 1;
+    CHECK (!service_has_room (chunk, 1010, 1000, 5));
+    chunk->claimed = 0;
     //  No API request for SERVICE_BULK_RESERVE_MS: every worker may take chunks.
     chunk->in_flight = 2;
     CHECK (service_has_room (chunk, 1000 + SERVICE_BULK_RESERVE_MS, 1000, 1));
@@ -77,8 +82,24 @@ TEST (test_a_fresh_chunk_ranks_after_interactive_work_until_the_yield_passes)
     CHECK_INT (held, 0);
 }
 
+TEST (test_due_counts_the_chunks_that_waited_past_the_yield_up_to_a_maximum)
+{
+    size_t held = 0;
+    zhashx_t *table = service_table_new ();
+    service_t *chunk = service_require (table, SVC_JOBS_CHUNK, 10);
+    CHECK_INT (service_due (chunk, 5000, 10), 0);
+    s_queue (chunk, 1000, 1, &held);
+    s_queue (chunk, 1100, 2, &held);
+    s_queue (chunk, 1200, 3, &held);
+    CHECK_INT (service_due (chunk, 1000 + SERVICE_BULK_YIELD_MS, 10), 1);
+    CHECK_INT (service_due (chunk, 1100 + SERVICE_BULK_YIELD_MS, 10), 2);
+    CHECK_INT (service_due (chunk, 1200 + SERVICE_BULK_YIELD_MS, 2), 2);
+    zhashx_destroy (&table);
+}
+
 TEST_MAIN ("service",
     T (test_require_finds_or_creates_and_refuses_beyond_the_maximum),
     T (test_only_jobs_chunk_is_bulk),
     T (test_bulk_work_leaves_the_reserve_free_only_while_api_requests_come_in),
-    T (test_a_fresh_chunk_ranks_after_interactive_work_until_the_yield_passes))
+    T (test_a_fresh_chunk_ranks_after_interactive_work_until_the_yield_passes),
+    T (test_due_counts_the_chunks_that_waited_past_the_yield_up_to_a_maximum))

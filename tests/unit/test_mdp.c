@@ -128,19 +128,128 @@ TEST (test_ready_with_several_services_round_trips)
     mdp_msg_destroy (&m);
 }
 
+//  services [i] = "svc.i" for 64 services, written into names.
+static void
+s_64_services (char names [64][16], const char *services [64])
+{
+    for (int i = 0; i < 64; i++) {
+        snprintf (names [i], 16, "svc.%d", i);
+        services [i] = names [i];
+    }
+}
+
 TEST (test_ready_with_64_services_is_accepted)
 {
     char names [64][16];
     const char *services [64];
-    for (int i = 0; i < 64; i++) {
-        snprintf (names [i], sizeof names [i], "svc.%d", i);
-        services [i] = names [i];
-    }
+    s_64_services (names, services);
     zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->services_n, 64);
     CHECK_STR (m->services [63], "svc.63");
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_ready_without_a_credit_frame_has_credit_1)
+{
+    const char *services [] = { "tickets.get" };
+    mdp_msg_t *m = s_decode (s_from_peer (mdp_worker_ready_new (services, 1)), MDP_AT_BROKER,
+                             NULL, 0);
+    CHECK (m != NULL);
+    CHECK_INT (m->credit, 1);
+    mdp_msg_destroy (&m);
+    //  Credit 1 is the plain READY: no extra frame for a plain broker to misread.
+    zmsg_t *msg = mdp_worker_ready_credit_new (services, 1, 1);
+    CHECK_INT (zmsg_size (msg), 4);
+    zmsg_destroy (&msg);
+}
+
+TEST (test_ready_with_credit_round_trips_after_its_services)
+{
+    char names [64][16];
+    const char *services [64];
+    s_64_services (names, services);
+    int credits [] = { 2, 16, MDP_CREDIT_MAX };
+    for (size_t i = 0; i < sizeof credits / sizeof credits [0]; i++) {
+        zmsg_t *msg = mdp_worker_ready_credit_new (services, 64, credits [i]);
+        char expect [16];
+        snprintf (expect, sizeof expect, "credit %d", credits [i]);
+        CHECK (s_frame_eq (zmsg_last (msg), expect));
+        char err [128] = "";
+        mdp_msg_t *m = s_decode (s_from_peer (msg), MDP_AT_BROKER, err, sizeof err);
+        CHECK (m != NULL);
+        if (!m) {
+            fprintf (stderr, "    credit %d: %s\n", credits [i], err);
+            continue;
+        }
+        CHECK_INT (m->credit, credits [i]);
+        CHECK_INT (m->services_n, 64);
+        CHECK_STR (m->services [63], "svc.63");
+        mdp_msg_destroy (&m);
+    }
+}
+
+TEST (test_ready_encoder_refuses_a_credit_out_of_range)
+{
+    const char *services [] = { "tickets.get" };
+    CHECK (mdp_worker_ready_credit_new (services, 1, 0) == NULL);
+    CHECK (mdp_worker_ready_credit_new (services, 1, MDP_CREDIT_MAX + 1) == NULL);
+}
+
+TEST (test_decode_rejects_a_malformed_credit_frame)
+{
+    const char *bad [] = { "credit 0", "credit 65", "credit x", "credit 8 9", "credit ",
+                           "credit 08", "credit -1", "credit +4", "credit 100", "credit 4 " };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        zmsg_t *msg = s_from_peer (s_msg (5, (const char *[]) {
+            "", "MDPW01", "\x01", "tickets.get", bad [i] }));
+        int rejected = s_rejects (msg, MDP_AT_BROKER);
+        if (!rejected)
+            fprintf (stderr, "    accepted: \"%s\"\n", bad [i]);
+        CHECK (rejected);
+    }
+    //  A credit frame is not a service: alone, the READY names none.
+    CHECK (s_rejects (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "credit 4" })),
+                      MDP_AT_BROKER));
+    //  Only the last frame may be one.
+    CHECK (s_rejects (s_from_peer (s_msg (5, (const char *[]) {
+        "", "MDPW01", "\x01", "credit 4", "tickets.get" })), MDP_AT_BROKER));
+    //  65 services are too many with a credit frame too.
+    zmsg_t *msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPW01", "\x01" }));
+    for (int i = 0; i < MDP_READY_SERVICES_MAX + 1; i++)
+        zmsg_addstrf (msg, "svc.%d", i);
+    zmsg_addstr (msg, "credit 4");
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+    //  "credit" alone is a service name like any other.
+    mdp_msg_t *m = s_decode (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "credit" })),
+                             MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL && m->credit == 1 && streq (m->service, "credit"));
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_decode_at_broker_names_the_sender_of_a_refused_ready_only)
+{
+    char err [128] = "";
+    zframe_t *refused = NULL;
+    zmsg_t *msg = s_from_peer (s_msg (5, (const char *[]) {
+        "", "MDPW01", "\x01", "tickets.get", "credit 65" }));
+    CHECK (mdp_msg_decode_at_broker (&msg, &refused, err, sizeof err) == NULL);
+    CHECK (msg == NULL);
+    CHECK (*err != 0);
+    CHECK (refused != NULL && zframe_size (refused) == 5);
+    zframe_destroy (&refused);
+    //  Anything else that fails is just dropped: no sender to answer.
+    msg = s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x04", "x" }));
+    CHECK (mdp_msg_decode_at_broker (&msg, &refused, err, sizeof err) == NULL);
+    CHECK (refused == NULL);
+    msg = s_from_peer (s_msg (3, (const char *[]) { "", "MDPC01", "bad service" }));
+    CHECK (mdp_msg_decode_at_broker (&msg, &refused, err, sizeof err) == NULL);
+    CHECK (refused == NULL);
+    //  A good READY decodes as with mdp_msg_decode.
+    msg = s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x01", "a", "credit 3" }));
+    mdp_msg_t *m = mdp_msg_decode_at_broker (&msg, &refused, err, sizeof err);
+    CHECK (m != NULL && m->credit == 3 && m->services_n == 1 && refused == NULL);
     mdp_msg_destroy (&m);
 }
 
@@ -278,6 +387,57 @@ TEST (test_reply_send_sends_what_reply_new_builds)
     zframe_destroy (&client);
     zsock_destroy (&dealer);
     zsock_destroy (&router);
+}
+
+//  Whether the head (sent on out already, rc its result) followed by a copy of body's
+//  frames arrives on in as the message an encoder built (sent whole through the same
+//  pair, so that both carry the wire's more flags), the ROUTER's address frame included.
+static bool
+s_head_is (zsock_t *out, zsock_t *in, int rc, zmsg_t *body, zmsg_t **built_p)
+{
+    if (body) {
+        zframe_t *last = zmsg_last (body);
+        for (zframe_t *f = zmsg_first (body); f; f = zmsg_next (body))
+            zmq_send (zsock_resolve (out), zframe_data (f), zframe_size (f),
+                      f == last ? 0 : ZMQ_SNDMORE);
+    }
+    zmsg_t *got = rc == 0 ? mdp_recv (in, 1000) : NULL;
+    zmsg_send (built_p, out);
+    zmsg_t *want = mdp_recv (in, 1000);
+    bool same = s_same_frames (want, got);
+    zmsg_destroy (&want);
+    zmsg_destroy (&got);
+    return same;
+}
+
+TEST (test_send_heads_send_what_request_new_and_client_reply_new_build)
+{
+    zsock_t *in = zsock_new_pair ("@inproc://test-mdp-send-head");
+    zsock_t *out = zsock_new_pair (">inproc://test-mdp-send-head");
+    void *handle = zsock_resolve (out);
+    zframe_t *worker = zframe_new ("W1", 2);
+    zframe_t *client = zframe_new ("\x00\x11\x22\x33\x44", 5);
+    zmsg_t *body = s_body (), *copy = s_body ();
+    zmsg_t *built = mdp_worker_request_new (worker, client, NULL, &copy);
+    int rc = mdp_worker_request_send_head (handle, worker, client, NULL, true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    copy = s_body ();
+    built = mdp_worker_request_new (worker, client, "tickets.get", &copy);
+    rc = mdp_worker_request_send_head (handle, worker, client, "tickets.get", true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    copy = s_body ();
+    built = mdp_client_reply_new (client, "tickets.get", &copy);
+    rc = mdp_client_reply_send_head (handle, client, "tickets.get", true);
+    CHECK (s_head_is (out, in, rc, body, &built));
+    //  Without a body, the head ends the message.
+    built = mdp_client_reply_new (client, "mmi.x", NULL);
+    rc = mdp_client_reply_send_head (handle, client, "mmi.x", false);
+    CHECK (s_head_is (out, in, rc, NULL, &built));
+    zmsg_destroy (&body);
+    zframe_destroy (&worker);
+    zframe_destroy (&client);
+    zsock_destroy (&out);
+    zsock_destroy (&in);
 }
 
 TEST (test_heartbeat_and_disconnect_round_trip_both_ways)
@@ -501,11 +661,17 @@ TEST_MAIN ("mdp",
     T (test_client_reply_round_trips_to_the_client),
     T (test_ready_with_several_services_round_trips),
     T (test_ready_with_64_services_is_accepted),
+    T (test_ready_without_a_credit_frame_has_credit_1),
+    T (test_ready_with_credit_round_trips_after_its_services),
+    T (test_ready_encoder_refuses_a_credit_out_of_range),
+    T (test_decode_rejects_a_malformed_credit_frame),
+    T (test_decode_at_broker_names_the_sender_of_a_refused_ready_only),
     T (test_request_round_trips_to_the_worker),
     T (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker),
     T (test_take_service_rejects_a_missing_or_invalid_service_frame),
     T (test_reply_round_trips_to_the_broker),
     T (test_reply_send_sends_what_reply_new_builds),
+    T (test_send_heads_send_what_request_new_and_client_reply_new_build),
     T (test_heartbeat_and_disconnect_round_trip_both_ways),
     T (test_service_names_are_checked_for_length_and_characters),
     T (test_decode_rejects_a_null_message),
