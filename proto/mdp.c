@@ -279,12 +279,14 @@ mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p)
 }
 
 zmsg_t *
-mdp_worker_ready_new (const char *const *services, size_t services_n)
+mdp_worker_ready_new (const char *const *services, size_t services_n, int credit)
 {
     zmsg_t *msg = s_header (NULL, MDPW_VERSION);
     s_add_command (msg, MDPW_READY);
     for (size_t i = 0; i < services_n; i++)
         zmsg_addstr (msg, services [i]);
+    if (credit > 1)
+        zmsg_addstrf (msg, MDP_CREDIT_PREFIX "%d", credit);
     return msg;
 }
 

@@ -5,7 +5,7 @@
     Frames as they travel (the broker's ROUTER adds/strips the peer's routing id):
       client  -> broker  : ""  "MDPC01"  service  body...
       broker  -> client  : ""  "MDPC01"  service  body...
-      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...]   (*)
+      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...] ["credit N"]  (*)
                            ""  "MDPW01"  0x03 REPLY       client  ""  body...
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
@@ -13,7 +13,9 @@
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
     (*) Extension: a READY may name up to MDP_READY_SERVICES_MAX services in extra frames;
-        a plain 7/MDP worker names one and is served exactly as the spec says.
+        a plain 7/MDP worker names one and is served exactly as the spec says. It may end
+        with one frame "credit N" (N 1..MDP_CREDIT_MAX, ASCII decimal): the worker takes up
+        to N requests at once; without it, one at a time (credit 1).
     (**) Extension: a REQUEST to a worker whose READY named several services carries the
         service's name as the first body frame, since the worker could not tell otherwise;
         mdp_worker_request_new adds it, mdp_request_take_service takes it.  */
@@ -37,6 +39,8 @@ typedef enum {
 //  Limits every decoder enforces.
 #define MDP_SERVICE_MAX         255     //  bytes in a service name, printable ASCII
 #define MDP_READY_SERVICES_MAX  64      //  services one READY may offer
+#define MDP_CREDIT_MAX          64      //  requests a worker may announce it takes at once
+#define MDP_CREDIT_PREFIX       "credit "   //  READY's last frame: "credit N"
 #define MDP_ADDRESS_MAX         255     //  bytes in a routing id (ZeroMQ's own limit)
 #define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
 #define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
@@ -95,7 +99,9 @@ bool mdp_service_valid (const char *name, size_t len);
 //  Messages meant for a ROUTER to send start with the destination's routing id.
 zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
 zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
-zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n);
+//  credit: requests the worker takes at once, 1..MDP_CREDIT_MAX; above 1 the READY ends
+//  with the frame "credit N" (*), at 1 it is the plain READY.
+zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n, int credit);
 //  service: NULL for the plain 7/MDP REQUEST, or the name to put before the body for a
 //  worker whose READY named several services (the extension (**) above).
 zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,

@@ -167,7 +167,7 @@ s_connect (s_link_t *self)
         zsock_destroy (&self->sock);
         return -1;
     }
-    zmsg_t *ready = mdp_worker_ready_new ((const char *const *) self->services, self->services_n);
+    zmsg_t *ready = mdp_worker_ready_new ((const char *const *) self->services, self->services_n, 1);
     s_send (self, &ready);
     int64_t now = zclock_mono ();
     self->last_recv = now;

@@ -30,7 +30,7 @@ s_worker (const char *endpoint, int k)
             fprintf (stderr, "mdp_noop: cannot connect %s\n", endpoint);
             return 1;
         }
-        zmsg_t *ready = mdp_worker_ready_new (services, 1);
+        zmsg_t *ready = mdp_worker_ready_new (services, 1, 1);
         zmsg_send (&ready, socks [i]);
         zpoller_add (poller, socks [i]);
     }

@@ -45,7 +45,7 @@ s_encode (mdp_msg_t *m)
     else
     switch (m->command) {
         case MDPW_READY:
-            msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n);
+            msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n, 1);
             break;
         case MDPW_REQUEST:
             msg = mdp_worker_request_new (NULL, m->client, NULL, &body);

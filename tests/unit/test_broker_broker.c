@@ -115,7 +115,7 @@ static zsock_t *
 s_worker_new (const char *endpoint, const char **services, size_t n)
 {
     zsock_t *worker = s_dealer (endpoint);
-    zmsg_t *ready = mdp_worker_ready_new (services, n);
+    zmsg_t *ready = mdp_worker_ready_new (services, n, 1);
     zmsg_send (&ready, worker);
     return worker;
 }

@@ -116,7 +116,7 @@ TEST (test_client_reply_round_trips_to_the_client)
 TEST (test_ready_with_several_services_round_trips)
 {
     const char *services [] = { "tickets.get", "tickets.list", "jobs.chunk" };
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3, 1));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->kind, MDP_WORKER_MSG);
@@ -136,12 +136,30 @@ TEST (test_ready_with_64_services_is_accepted)
         snprintf (names [i], sizeof names [i], "svc.%d", i);
         services [i] = names [i];
     }
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64, 1));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->services_n, 64);
     CHECK_STR (m->services [63], "svc.63");
     mdp_msg_destroy (&m);
+}
+
+//  The credit frame is the READY's last, and only above credit 1: a credit-1 worker's READY
+//  is the plain 7/MDP one, byte for byte.
+TEST (test_ready_ends_with_the_credit_frame_above_credit_1)
+{
+    const char *services [] = { "tickets.get", "tickets.list" };
+    zmsg_t *plain = mdp_worker_ready_new (services, 2, 1);
+    CHECK_INT (zmsg_size (plain), 5);                   //  "" MDPW01 0x01 and two services
+    CHECK (zframe_streq (zmsg_last (plain), "tickets.list"));
+    zmsg_destroy (&plain);
+    zmsg_t *credit = mdp_worker_ready_new (services, 2, 8);
+    CHECK_INT (zmsg_size (credit), 6);
+    CHECK (zframe_streq (zmsg_last (credit), "credit 8"));
+    zmsg_destroy (&credit);
+    credit = mdp_worker_ready_new (services, 2, MDP_CREDIT_MAX);
+    CHECK (zframe_streq (zmsg_last (credit), "credit 64"));
+    zmsg_destroy (&credit);
 }
 
 TEST (test_request_round_trips_to_the_worker)
@@ -501,6 +519,7 @@ TEST_MAIN ("mdp",
     T (test_client_reply_round_trips_to_the_client),
     T (test_ready_with_several_services_round_trips),
     T (test_ready_with_64_services_is_accepted),
+    T (test_ready_ends_with_the_credit_frame_above_credit_1),
     T (test_request_round_trips_to_the_worker),
     T (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker),
     T (test_take_service_rejects_a_missing_or_invalid_service_frame),
