@@ -39,6 +39,7 @@ static const svc_family_t *s_families [] = {
 struct _worker_t {
     char *endpoint;
     int heartbeat_ms;
+    int credit;                         //  WORKER_CREDIT: requests the link may hand over at once
     zactor_t *link;                     //  the broker link (link.c), while running
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
@@ -65,6 +66,7 @@ worker_new (const worker_config_t *cfg)
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
+    self->credit = cfg->credit > 1 ? cfg->credit : 1;
     self->jobs = cfg->jobs;
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
     self->db = db_new ();
@@ -268,7 +270,8 @@ s_maintain (worker_t *self)
 static int
 s_start_link (worker_t *self)
 {
-    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n };
+    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n,
+                          self->credit };
     sigset_t block, old;
     sigemptyset (&block);
     sigaddset (&block, SIGTERM);

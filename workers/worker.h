@@ -12,6 +12,7 @@ typedef struct {
     const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
     int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
     jobs_config_t jobs;         //  CHUNK_SIZE, JOB_WINDOW, MAX_ACTIVE_JOBS...
+    int credit;                 //  WORKER_CREDIT, 1..WORKER_CREDIT_MAX (below 1: 1)
 } worker_config_t;
 
 typedef struct _worker_t worker_t;
