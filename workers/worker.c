@@ -83,7 +83,8 @@ worker_new (const worker_config_t *cfg)
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
     self->credit = cfg->credit > 1 ? cfg->credit : 1;
-    self->tasks = (s_task_t *) zmalloc (self->credit * sizeof (s_task_t));
+    //  At credit 1 every batch is one request, served as alone: no task table.
+    self->tasks = self->credit > 1 ? (s_task_t *) zmalloc (self->credit * sizeof (s_task_t)) : NULL;
     self->jobs = cfg->jobs;
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
     self->db = db_new ();
@@ -226,9 +227,8 @@ s_task_end (s_task_t *t)
     if (t->reply.status == 0)
         reply_internal (&t->reply);         //  a handler that forgot to answer is our bug
     failpoint_after_commit (t->service, t->rid, t->reply.status);  //  test builds only
-    //  Freed before the reply is encoded (the reply never borrows from it): the heap then
-    //  reuses its blocks for the reply's text; freed after, a GET cost about 1,000 more
-    //  instructions in malloc (tests/bench/callgrind_get.sh).
+    //  Done with as soon as the handler is (the reply never borrows from it), as before
+    //  batches: its blocks are free for the reply's text.
     json_decref (t->payload);
     t->payload = NULL;
 
