@@ -346,21 +346,14 @@ mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p)
 }
 
 zmsg_t *
-mdp_worker_ready_new (const char *const *services, size_t services_n)
+mdp_worker_ready_new (const char *const *services, size_t services_n, int credit)
 {
+    if (credit < 1 || credit > MDP_CREDIT_MAX)
+        return NULL;
     zmsg_t *msg = s_header (NULL, MDPW_VERSION);
     s_add_command (msg, MDPW_READY);
     for (size_t i = 0; i < services_n; i++)
         zmsg_addstr (msg, services [i]);
-    return msg;
-}
-
-zmsg_t *
-mdp_worker_ready_credit_new (const char *const *services, size_t services_n, int credit)
-{
-    if (credit < 1 || credit > MDP_CREDIT_MAX)
-        return NULL;
-    zmsg_t *msg = mdp_worker_ready_new (services, services_n);
     if (credit > 1)
         zmsg_addstrf (msg, MDP_CREDIT_PREFIX "%d", credit);
     return msg;

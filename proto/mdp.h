@@ -39,10 +39,10 @@ typedef enum {
 //  Limits every decoder enforces.
 #define MDP_SERVICE_MAX         255     //  bytes in a service name, printable ASCII
 #define MDP_READY_SERVICES_MAX  64      //  services one READY may offer
+#define MDP_CREDIT_MAX          64      //  requests a worker may announce it takes at once
+#define MDP_CREDIT_PREFIX       "credit "   //  READY's last frame: "credit N"
 #define MDP_ADDRESS_MAX         255     //  bytes in a routing id (ZeroMQ's own limit)
 #define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
-#define MDP_CREDIT_MAX          64      //  requests one worker may hold at once (READY's credit)
-#define MDP_CREDIT_PREFIX       "credit "   //  the credit frame: this, then N in decimal
 #define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
 
 //  Heartbeats (API.md: every 2.5 s or less; dead after 3 to 5 silent intervals).
@@ -106,11 +106,10 @@ bool mdp_service_valid (const char *name, size_t len);
 //  Messages meant for a ROUTER to send start with the destination's routing id.
 zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
 zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
-zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n);
-//  A READY announcing credit (1..MDP_CREDIT_MAX; 1 is the plain READY above, no frame), or
-//  NULL for a credit out of that range.
-zmsg_t *mdp_worker_ready_credit_new (const char *const *services, size_t services_n,
-                                     int credit);
+//  credit: requests the worker takes at once, 1..MDP_CREDIT_MAX; above 1 the READY ends
+//  with the frame "credit N" (*), at 1 it is the plain 7/MDP READY. NULL for a credit out
+//  of that range.
+zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n, int credit);
 //  service: NULL for the plain 7/MDP REQUEST, or the name to put before the body for a
 //  worker whose READY named several services (the extension (**) above).
 zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,

@@ -141,8 +141,8 @@ s_init (db_t *db)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_AUTH_LOGIN, s_login, false, false },
-    { SVC_AUTH_ME,    s_me,    true, false },
+    { SVC_AUTH_LOGIN, s_login, false, false, NULL, NULL },
+    { SVC_AUTH_ME,    s_me,    true, false, NULL, NULL },
 };
 
 const svc_family_t auth_family = {

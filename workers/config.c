@@ -1,6 +1,7 @@
-/*  config: every jobs setting with its default and range, in one place.  */
+/*  config: every worker setting with its default and range, in one place.  */
 #include "config.h"
 #include "../common/conf.h"
+#include "../proto/mdp.h"
 #include "../proto/svc.h"
 #include "../proto/vocab.h"
 
@@ -13,4 +14,15 @@ config_jobs_read (jobs_config_t *cfg)
         || vocab_max_job_items (&cfg->max_items)
         || conf_int ("CHUNK_LEASE_MS", 5000, 200, 3600000, &cfg->lease_ms)
         || conf_int ("CHUNK_MAX_ATTEMPTS", 5, 1, 1000, &cfg->max_attempts) ? -1 : 0;
+}
+
+int
+config_credit_read (int *credit)
+{
+    _Static_assert (WORKER_CREDIT_MAX == MDP_CREDIT_MAX, "the READY's bound is the worker's");
+    long value;
+    if (conf_int ("WORKER_CREDIT", WORKER_CREDIT_DEFAULT, 1, WORKER_CREDIT_MAX, &value))
+        return -1;
+    *credit = (int) value;
+    return 0;
 }

@@ -16,4 +16,17 @@ typedef struct {
 //  the variable that is out of range.
 int config_jobs_read (jobs_config_t *cfg);
 
+//  WORKER_CREDIT: requests a worker takes at once (its READY announces it; proto/mdp.h's
+//  MDP_CREDIT_MAX). Why 8 by default: a batch of 8 shares one wake-up of each process and
+//  one round trip to PostgreSQL among 8 requests, most of the gain (the fixed cost per
+//  request falls to an eighth), while a worker never parks more than 8 requests behind
+//  each other (at most 8 reads, about a millisecond, ahead of an interactive request) nor
+//  hands back more than 8 when it dies; the rest wait in the broker for whichever worker
+//  frees first rather than at one busy worker.
+#define WORKER_CREDIT_DEFAULT   8
+#define WORKER_CREDIT_MAX       64
+
+//  Reads WORKER_CREDIT into *credit. 0, or -1 after logging that it is out of range.
+int config_credit_read (int *credit);
+
 #endif

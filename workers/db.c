@@ -354,6 +354,27 @@ s_probe (db_t *self)
     }
 }
 
+//  A connection for the attempt-th try of stmt: 0 when there is one (made now if need be),
+//  -1 when PostgreSQL cannot be reached.
+static int
+s_ensure (db_t *self, const char *stmt, int attempt)
+{
+    if (self->conn)
+        return 0;
+    //  While the server is down, a flood of requests must not each wait for a connect: one
+    //  attempt per DB_BACKOFF_MIN_MS at most. Beyond that a request does not wait out the
+    //  background backoff (up to DB_BACKOFF_MAX_MS): the server may be back, and answering
+    //  503 then would be an outage of our own.
+    int64_t now = zclock_mono ();
+    if (attempt == 0 && now < self->next_attempt
+    &&  now - self->last_attempt < DB_BACKOFF_MIN_MS) {
+        log_warn ("event=db_unavailable stmt=%s msg=\"connect failed %lld ms ago\"",
+                  stmt, (long long) (now - self->last_attempt));
+        return -1;
+    }
+    return s_connect (self);
+}
+
 //  A registered statement; an unknown name is our bug, never input.
 static s_stmt_t *
 s_stmt (db_t *self, const char *name)
@@ -383,21 +404,8 @@ db_exec_binary (db_t *self, const char *name, int nparams, const char *const *pa
     if (self->conn && !stmt->idempotent)
         s_probe (self);
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!self->conn) {
-            //  While the server is down, a flood of requests must not each wait for a
-            //  connect: one attempt per DB_BACKOFF_MIN_MS at most. Beyond that a request
-            //  does not wait out the background backoff (up to DB_BACKOFF_MAX_MS): the
-            //  server may be back, and answering 503 then would be an outage of our own.
-            int64_t now = zclock_mono ();
-            if (attempt == 0 && now < self->next_attempt
-            &&  now - self->last_attempt < DB_BACKOFF_MIN_MS) {
-                log_warn ("event=db_unavailable stmt=%s msg=\"connect failed %lld ms ago\"",
-                          name, (long long) (now - self->last_attempt));
-                return NULL;
-            }
-            if (s_connect (self))
-                return NULL;
-        }
+        if (s_ensure (self, name, attempt))
+            return NULL;
         bool lost = false;
         PGresult *res = s_exec_once (self, name, stmt, nparams, params, lengths, formats, &lost);
         if (!lost)
@@ -422,6 +430,171 @@ db_exec_in (db_t *self, uint64_t gen, const char *name, int nparams, const char 
         return NULL;
     bool lost = false;
     return s_exec_once (self, name, stmt, nparams, params, lengths, formats, &lost);
+}
+
+//  ---------------------------------------------------------------------------------
+//  Pipelines: many reads, one round trip
+
+#define DB_PIPELINE_MAX     128     //  statements in one pipeline; more go in several
+
+//  What a pipeline sent ahead of each statement's result, in the order results come back.
+typedef enum { S_NOT_SENT, S_SENT, S_PREPARED_AND_SENT } s_sent_t;
+
+//  The next result of the pipeline, once it is there: waits on the socket, sending what is
+//  still to send (the connection is non-blocking in a pipeline, so that neither side ever
+//  waits on a full buffer of the other). NULL for the end of a statement's results, or when
+//  the connection broke (*lost set).
+static PGresult *
+s_pipeline_get (db_t *self, bool *lost)
+{
+    PGconn *conn = self->conn;
+    bool broke = false;
+    int flush = 0;
+    while (!broke && (flush = PQflush (conn)) >= 0 && PQisBusy (conn))
+        broke = s_wait_fd (self, PQsocket (conn), POLLIN | (flush ? POLLOUT : 0), -1) < 0
+             || !PQconsumeInput (conn);
+    if (broke || flush < 0 || PQstatus (conn) == CONNECTION_BAD) {
+        *lost = true;
+        return NULL;
+    }
+    return PQgetResult (conn);
+}
+
+//  One statement's result and the NULL that ends it; the first error when several came.
+//  NULL when the connection broke.
+static PGresult *
+s_pipeline_result (db_t *self, bool *lost)
+{
+    PGresult *keep = s_pipeline_get (self, lost), *more;
+    if (!keep)
+        *lost = true;               //  every statement has a result; none is confusion
+    while (!*lost && (more = s_pipeline_get (self, lost))) {
+        if (PQresultStatus (keep) != PGRES_FATAL_ERROR) {
+            PQclear (keep);
+            keep = more;
+        }
+        else
+            PQclear (more);
+    }
+    if (*lost)
+        PQclear (keep);
+    return *lost ? NULL : keep;
+}
+
+//  Queues every statement of q that has no result yet, each behind its PREPARE when it is
+//  not prepared on this connection, then the sync. -1 when libpq refused (the connection).
+static int
+s_pipeline_send (db_t *self, db_query_t *const *q, size_t n, s_sent_t *sent)
+{
+    PGconn *conn = self->conn;
+    if (!PQenterPipelineMode (conn) || PQsetnonblocking (conn, 1))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        sent [i] = S_NOT_SENT;
+        if (q [i]->res)
+            continue;
+        s_stmt_t *stmt = s_stmt (self, q [i]->name);
+        if (!stmt->idempotent)
+            PANIC ("event=db_pipeline_not_idempotent stmt=%s", q [i]->name);
+        if (stmt->prepared_gen != self->gen) {
+            if (!PQsendPrepare (conn, q [i]->name, stmt->sql, 0, NULL))
+                return -1;
+            stmt->prepared_gen = self->gen;     //  a failed PREPARE resets it
+            sent [i] = S_PREPARED_AND_SENT;
+        }
+        if (!PQsendQueryPrepared (conn, q [i]->name, q [i]->nparams, q [i]->params,
+                                  NULL, NULL, 0))
+            return -1;
+        if (sent [i] == S_NOT_SENT)
+            sent [i] = S_SENT;
+    }
+    return PQpipelineSync (conn) ? 0 : -1;
+}
+
+//  Reads the PREPARE's result of a statement prepared within the pipeline. One that failed
+//  is our bug (logged; the statement behind it comes back aborted and runs on its own),
+//  unless the server is going away (57P: the connection's loss is logged next); one that
+//  an error ahead of it aborted is simply not prepared.
+static void
+s_pipeline_prepared (db_t *self, const char *name, bool *lost)
+{
+    PGresult *res = s_pipeline_result (self, lost);
+    if (res && PQresultStatus (res) == PGRES_FATAL_ERROR && strncmp (db_sqlstate (res), "57P", 3)) {
+        char msg [512];
+        log_error ("event=db_prepare_failed stmt=%s sqlstate=%s msg=%s", name, db_sqlstate (res),
+                   log_quote (msg, sizeof msg, PQresultErrorMessage (res)));
+    }
+    if (!res || PQresultStatus (res) != PGRES_COMMAND_OK)
+        s_stmt (self, name)->prepared_gen = 0;
+    PQclear (res);
+}
+
+//  Reads the results of what s_pipeline_send queued, into each statement's res, then the
+//  sync, and leaves pipeline mode. -1 when the connection broke.
+static int
+s_pipeline_read (db_t *self, db_query_t *const *q, size_t n, const s_sent_t *sent)
+{
+    bool lost = false;
+    for (size_t i = 0; i < n && !lost; i++) {
+        if (sent [i] == S_PREPARED_AND_SENT)
+            s_pipeline_prepared (self, q [i]->name, &lost);
+        if (sent [i] != S_NOT_SENT && !lost)
+            q [i]->res = s_pipeline_result (self, &lost);
+    }
+    PGresult *sync = lost ? NULL : s_pipeline_get (self, &lost);
+    bool synced = sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
+    PQclear (sync);
+    if (!synced || !PQexitPipelineMode (self->conn) || PQsetnonblocking (self->conn, 0))
+        return -1;
+    return 0;
+}
+
+//  One try of the pipeline on the current connection. On a broken connection only rows and
+//  OKs are kept (the rest, an error the dying server sent included, is sent again), the
+//  connection is dropped, and -1 returned.
+static int
+s_pipeline_once (db_t *self, db_query_t *const *q, size_t n)
+{
+    s_sent_t sent [DB_PIPELINE_MAX];
+    if (s_pipeline_send (self, q, n, sent) == 0 && s_pipeline_read (self, q, n, sent) == 0)
+        return 0;
+    s_log_conn_error ("db_connection_lost", self->conn);
+    s_disconnect (self);
+    for (size_t i = 0; i < n; i++) {
+        ExecStatusType st = q [i]->res ? PQresultStatus (q [i]->res) : PGRES_FATAL_ERROR;
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+            PQclear (q [i]->res);
+            q [i]->res = NULL;
+        }
+    }
+    return -1;
+}
+
+static void
+s_pipeline_slice (db_t *self, db_query_t *const *q, size_t n)
+{
+    if (self->conn && PQstatus (self->conn) != CONNECTION_OK)
+        s_disconnect (self);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (s_ensure (self, q [0]->name, attempt) || s_pipeline_once (self, q, n) == 0)
+            break;
+        log_warn ("event=db_pipeline_%s statements=%zu", attempt ? "lost" : "retry", n);
+    }
+    //  Aborted by an error ahead of them in the pipeline's one transaction: not their own.
+    for (size_t i = 0; i < n; i++)
+        if (q [i]->res && PQresultStatus (q [i]->res) == PGRES_PIPELINE_ABORTED) {
+            PQclear (q [i]->res);
+            q [i]->res = db_exec (self, q [i]->name, q [i]->nparams, q [i]->params);
+        }
+}
+
+void
+db_pipeline (db_t *self, db_query_t *const *queries, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        queries [i]->res = NULL;
+    for (size_t at = 0; at < n; at += DB_PIPELINE_MAX)
+        s_pipeline_slice (self, queries + at, n - at < DB_PIPELINE_MAX ? n - at : DB_PIPELINE_MAX);
 }
 
 uint64_t

@@ -40,6 +40,26 @@ PGresult *db_exec (db_t *self, const char *name, int nparams, const char *const 
 PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char *const *params,
                           const int *lengths, const int *formats);
 
+//  One statement of a pipeline (db_pipeline): a registered idempotent statement, its text
+//  parameters (borrowed; NULL = SQL NULL) and, once run, its result.
+#define DB_QUERY_PARAMS_MAX 8
+typedef struct {
+    const char *name;
+    int nparams;
+    const char *params [DB_QUERY_PARAMS_MAX];
+    PGresult *res;              //  set by db_pipeline; the caller PQclears it
+} db_query_t;
+
+//  Runs n statements as one pipeline (libpq's pipeline mode): sent together with one sync,
+//  their results read as they come, each into its query's res, exactly as db_exec would
+//  have returned it. A statement not yet prepared on this connection is prepared within
+//  the pipeline. Every statement must be idempotent (a read, registered so): when the
+//  connection breaks on the way, those without a result are sent once more on a fresh
+//  connection. The pipeline is one implicit transaction, so a statement's error aborts
+//  those behind it; each aborted one runs again on its own. A res left NULL: PostgreSQL
+//  cannot be reached, and the caller answers 503 database_unavailable.
+void db_pipeline (db_t *self, db_query_t *const *queries, size_t n);
+
 //  Which connection statements run on: a new value for every new connection, 0 when
 //  there is none. db reconnects between calls, and a transaction dies with its connection.
 uint64_t db_generation (db_t *self);

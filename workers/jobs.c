@@ -737,12 +737,12 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_JOBS_CREATE, s_create, true, true },
-    { SVC_JOBS_GET,    s_get,    true, false },
-    { SVC_JOBS_LIST,   s_list,   true, false },
-    { SVC_JOBS_CANCEL, s_cancel, true, false },
-    { SVC_JOBS_RESUME, s_resume, true, false },
-    { SVC_JOBS_CHUNK,  s_chunk,  false, false },
+    { SVC_JOBS_CREATE, s_create, true, true, NULL, NULL },
+    { SVC_JOBS_GET,    s_get,    true, false, NULL, NULL },
+    { SVC_JOBS_LIST,   s_list,   true, false, NULL, NULL },
+    { SVC_JOBS_CANCEL, s_cancel, true, false, NULL, NULL },
+    { SVC_JOBS_RESUME, s_resume, true, false, NULL, NULL },
+    { SVC_JOBS_CHUNK,  s_chunk,  false, false, NULL, NULL },
 };
 
 const svc_family_t jobs_family = {

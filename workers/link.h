@@ -1,6 +1,7 @@
 /*  link: the worker's link to the broker, as an actor (zactor, its own thread). It owns the
-    MDP DEALER: READY (every service in one, proto/README.md), heartbeats both ways,
-    reconnect with backoff on silence or DISCONNECT, and the DISCONNECT on shutdown. It
+    MDP DEALER: READY (every service in one, and the credit: proto/README.md), heartbeats
+    both ways, reconnect with backoff on silence or DISCONNECT, and the DISCONNECT on
+    shutdown. It
     hands requests to the SQL side over the actor's pipe and sends back the replies it is
     given, so heartbeats keep flowing however long a statement takes.
 
@@ -9,26 +10,32 @@
     the sender never touches it again (in-process only; see link_recv / link_reply).
       link -> SQL side   "CONNECTED" | "FAILED"     once, after the first connect
                          "REQUEST" mdp_msg_t*       a decoded REQUEST, its service taken
-                                                    (mdp_request_take_service); one at a
-                                                    time: the next only after REPLY
+                                                    (mdp_request_take_service); at most
+                                                    credit without their REPLY
                          "BROKER_UP" | "BROKER_DOWN"   the broker spoke after being away (or
                                                     for the first time) | fell silent, said
                                                     DISCONNECT or could not be reached
                          "FAILED"                   the broker socket broke; stop
                          "STOPPED"                  the answer to STOP: no REQUEST follows
-      SQL side -> link   "REPLY" mdp_msg_t*         the request in hand come back as its
-                                                    REPLY: the client's address and the
-                                                    reply's body; NULL when there is nothing
+      SQL side -> link   "REPLY" mdp_msg_t*         a request in hand come back as its
+                                                    REPLY, in any order: the client's
+                                                    address and the reply's body; NULL
+                                                    when there is nothing
                                                     to send (our SQL side always answers,
                                                     even a request without a rid)
                          "STOP"                     stop handing over requests (link_stop)
                          "$TERM"                    zactor_destroy: DISCONNECT and exit
 
-    One request is in hand at a time; the broker gives a worker no other until it replies.
-    Should one arrive anyway, LINK_QUEUE_MAX more wait in the link, and beyond that the link
-    answers 503 worker_busy itself: bounded, and never a second request in SQL at once.
-    While a request is in hand the link waits on the pipe alone and reads the broker when
-    a heartbeat is due, so such a refusal may come one heartbeat late.
+    The credit (WORKER_CREDIT, 1..MDP_CREDIT_MAX) is how many requests the SQL side may
+    hold at once; the READY announces it ("credit N", none at 1: the plain 7/MDP worker)
+    and the broker gives the worker no more than that without replies. The link hands each
+    request over as it arrives while fewer than credit are held, and sends each REPLY as
+    it comes back, at once: no timer, so a lone request goes as fast as at credit 1. The
+    SQL side takes all that wait in the pipe at one wake-up as one batch. Should the broker
+    send more, LINK_QUEUE_MAX more wait in the link, and beyond that the link answers 503
+    worker_busy itself: bounded, and never more than credit requests in SQL at once.
+    While the whole credit is held the link waits on the pipe alone and reads the broker
+    when a heartbeat is due, so such a refusal may come one heartbeat late.
     BROKER_UP/DOWN are sent on changes only and never block the link: when the pipe is
     full the latest state is sent at a later wake-up, so the SQL side is never left with a
     stale one.
@@ -42,7 +49,7 @@
 #include <czmq.h>
 #include "../proto/mdp.h"
 
-#define LINK_QUEUE_MAX          1       //  requests waiting behind the one in hand
+#define LINK_QUEUE_MAX          1       //  requests waiting beyond the credit
 #define LINK_RECONNECT_MIN_MS   250
 #define LINK_RECONNECT_MAX_MS   4000
 #define LINK_STOP_MS            5000    //  at most this long for STOPPED: the link never
@@ -53,6 +60,7 @@ typedef struct {
     int heartbeat_ms;
     const char *const *services;        //  offered in READY
     size_t services_n;
+    int credit;                         //  WORKER_CREDIT, 1..MDP_CREDIT_MAX (below 1: 1)
 } link_config_t;
 
 //  The actor: zactor_new (link_actor, &cfg). cfg is copied before zactor_new returns.
@@ -72,15 +80,15 @@ typedef enum {
 //  service, body); every other result sets it to NULL.
 link_event_t link_recv (zactor_t *link, int timeout_ms, mdp_msg_t **request_p);
 
-//  Answers the request in hand: takes *request_p (from link_recv) and *body_p (the reply's
+//  Answers a request in hand: takes *request_p (from link_recv) and *body_p (the reply's
 //  body: rid status payload; NULL when there is nothing to send) and nulls both. The link
-//  sends the REPLY to the request's client, and may hand over the next request. 0, or -1
+//  sends the REPLY to the request's client at once, and may hand over another. 0, or -1
 //  when the pipe refused it (then both are freed here).
 int link_reply (zactor_t *link, mdp_msg_t **request_p, zmsg_t **body_p);
 
 //  Stops and destroys the link (*link_p nulled; nothing when NULL): STOP, then frees every
 //  request found in the pipe before STOPPED, then zactor_destroy (DISCONNECT). Never call
-//  it with a request in hand: answer it first. Returns how many requests were dropped.
+//  it with a request in hand: answer every one first. Returns how many were dropped.
 int link_stop (zactor_t **link_p);
 
 #endif

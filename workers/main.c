@@ -14,6 +14,7 @@ static const char *s_usage =
     "  BROKER_ENDPOINT   broker ROUTER (default tcp://127.0.0.1:5555)\n"
     "  HUB_PUB_ENDPOINT  progress-hub XSUB for job events (default tcp://127.0.0.1:5556)\n"
     "  HEARTBEAT_MS      heartbeat interval, 100..2500 (default 1000)\n"
+    "  WORKER_CREDIT     requests taken at once, 1..64 (default 8; 1 is a plain 7/MDP worker)\n"
     "  CURVE_CLIENT_CERT our CURVE certificate (NAME_secret of ticketd-keygen); with\n"
     "  CURVE_SERVER_KEY  the broker's and hub's public key (Z85 or its certificate file),\n"
     "                    both sockets use CurveZMQ (default: plain TCP)\n"
@@ -40,6 +41,7 @@ main (int argc, char **argv)
     ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
     ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
     ||  config_jobs_read (&cfg.jobs)
+    ||  config_credit_read (&cfg.credit)
     ||  failpoint_init ()
     ||  curve_client_init ())
         return 1;

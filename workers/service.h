@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include "../proto/svc.h"
 #include "config.h"
 #include "db.h"
@@ -32,11 +33,45 @@ typedef struct {
 //  Fills reply (status + body). Never fails: every outcome is a status.
 typedef void (svc_handler_fn) (svc_call_t *call, reply_t *reply);
 
+//  The split form of a read, which the worker runs in one pipeline with the other reads of
+//  a batch (db_pipeline): plan checks the call and names its statements, or answers at
+//  once; finish answers from their results. handler must answer as plan, db_exec of each
+//  statement, then finish would: the batch answers byte for byte as one by one.
+#define SVC_PLAN_QUERIES    2
+typedef struct {
+    db_query_t queries [SVC_PLAN_QUERIES];
+    size_t queries_n;
+    char text [128];            //  what parameters and names point into (plan's own)
+    char *owned;                //  a heap string a parameter points to; freed with the plan
+    long values [2];            //  what finish needs to know of plan's reading of the call
+} svc_plan_t;
+
+//  Given a zeroed plan: 0 with its statements named, or -1 with the reply filled (a 4xx:
+//  nothing to run).
+typedef int (svc_plan_fn) (svc_call_t *call, svc_plan_t *plan, reply_t *reply);
+//  Fills reply from plan's results (a NULL result: 503). Never fails.
+typedef void (svc_finish_fn) (svc_call_t *call, svc_plan_t *plan, reply_t *reply);
+
+//  Frees what a plan holds (its results, its owned string) and empties it for the next.
+static inline void
+svc_plan_reset (svc_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->queries_n; i++) {
+        PQclear (plan->queries [i].res);
+        plan->queries [i].res = NULL;
+    }
+    plan->queries_n = 0;
+    free (plan->owned);
+    plan->owned = NULL;
+}
+
 typedef struct {
     const char *name;           //  e.g. SVC_TICKETS_GET
     svc_handler_fn *handler;
     bool needs_user;            //  needs an auth frame naming a user that still exists
     bool takes_blob;            //  accepts the optional fourth frame (else it is a 400)
+    svc_plan_fn *plan;          //  optional, with finish: the read's split form
+    svc_finish_fn *finish;
 } svc_entry_t;
 
 typedef struct {

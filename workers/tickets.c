@@ -234,7 +234,7 @@ s_check_message (const char *const *set, long min, long max, char *buf, size_t l
     return buf;
 }
 
-//  Maps a failed write to 422 naming the field, or 500. Consumes res.
+//  Maps a failed statement to 422 naming the field, or 500.
 static void
 s_reply_write_error (svc_call_t *call, reply_t *reply, PGresult *res, const char *stmt)
 {
@@ -263,7 +263,6 @@ s_reply_write_error (svc_call_t *call, reply_t *reply, PGresult *res, const char
                               map [i].message ? map [i].message
                             : s_check_message (map [i].set, map [i].min, map [i].max, msg, sizeof msg));
                 reply_invalid (reply, details);
-                PQclear (res);
                 return;
             }
     }
@@ -279,7 +278,6 @@ s_reply_write_error (svc_call_t *call, reply_t *reply, PGresult *res, const char
                    log_quote (msg, sizeof msg, PQresultErrorMessage (res)));
         reply_internal (reply);
     }
-    PQclear (res);
 }
 
 //  Runs a statement, in the transaction begun on gen (0: none); NULL after answering 503,
@@ -295,9 +293,30 @@ s_run (svc_call_t *call, uint64_t gen, reply_t *reply, const char *stmt, int n,
     }
     if (PQresultStatus (res) != expected) {
         s_reply_write_error (call, reply, res, stmt);
+        PQclear (res);
         return NULL;
     }
     return res;
+}
+
+//  A planned statement's result when it is expected (borrowed: the plan owns it); else NULL
+//  after answering as s_run would: 503 when there is none, else 422 or 500.
+static PGresult *
+s_planned (svc_call_t *call, db_query_t *q, reply_t *reply, ExecStatusType expected)
+{
+    if (!q->res)
+        reply_unavailable (reply);
+    else
+    if (PQresultStatus (q->res) != expected)
+        s_reply_write_error (call, reply, q->res, q->name);
+    return q->res && PQresultStatus (q->res) == expected ? q->res : NULL;
+}
+
+//  Runs a planned statement on its own, as a handler does outside a batch.
+static void
+s_exec_planned (svc_call_t *call, db_query_t *q)
+{
+    q->res = db_exec (call->db, q->name, q->nparams, q->params);
 }
 
 //  The "id" of a payload, or NULL after answering 422.
@@ -336,91 +355,148 @@ s_write_end (svc_call_t *call, uint64_t gen, PGresult *res, reply_t *reply)
 //  ---------------------------------------------------------------------------------
 //  Services
 
+//  Registers the count or page statement of a filter/deleted/sort combination on first use,
+//  and writes its name into name (32 bytes).
 static void
-s_list (svc_call_t *call, reply_t *reply)
+s_list_stmt (svc_call_t *call, const tickets_query_t *q, bool count, char *name)
+{
+    if (count)
+        snprintf (name, 32, "tl_c_%u_%d", q->filters, (int) q->deleted);
+    else
+        snprintf (name, 32, "tl_p_%u_%d_%d", q->filters, (int) q->deleted, q->sort);
+    if (!db_registered (call->db, name)) {
+        char sql [1024];
+        if (tickets_list_sql (q->filters, q->deleted, q->sort, count, sql, sizeof sql))
+            PANIC ("event=list_sql_overflow stmt=%s", name);
+        db_register (call->db, name, sql, true);
+    }
+}
+
+//  tickets.list: the count, then the page (values: page, limit).
+static int
+s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
 {
     json_t *details = json_array ();
     tickets_query_t q;
     if (tickets_query_parse (call->payload, &q, details)) {
         reply_invalid (reply, details);
-        return;
+        return -1;
     }
     json_decref (details);
     if (q.deleted != TICKETS_DELETED_EXCLUDE && call->role != SVC_ROLE_ADMIN) {
         reply_error (reply, 403, "forbidden", "Only admins may list deleted tickets.", NULL);
+        return -1;
+    }
+    db_query_t *count = &plan->queries [0], *page = &plan->queries [1];
+    plan->queries_n = 2;
+    s_list_stmt (call, &q, true, plan->text);
+    s_list_stmt (call, &q, false, plan->text + 32);
+    count->name = plan->text;
+    plan->owned = q.q ? tickets_like_pattern (q.q) : NULL;
+    const char *filters [] = { q.status, q.priority, q.assignee, plan->owned };
+    for (size_t i = 0; i < sizeof filters / sizeof filters [0]; i++)
+        if (filters [i])
+            count->params [count->nparams++] = filters [i];
+    char *limit = plan->text + 64, *offset = plan->text + 96;
+    snprintf (limit, 32, "%ld", q.limit);
+    snprintf (offset, 32, "%ld", (q.page - 1) * q.limit);
+    *page = *count;
+    page->name = plan->text + 32;
+    page->params [page->nparams++] = limit;
+    page->params [page->nparams++] = offset;
+    plan->values [0] = q.page;
+    plan->values [1] = q.limit;
+    return 0;
+}
+
+//  The count of a list plan once it came, or -1 when it did not.
+static long long
+s_list_total (svc_plan_t *plan)
+{
+    PGresult *res = plan->queries [0].res;
+    return res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
+         ? strtoll (PQgetvalue (res, 0, 0), NULL, 10) : -1;
+}
+
+//  Past the last page there is nothing to fetch: then the page's result is not read, even
+//  when a pipeline fetched it, so both ways answer alike.
+static void
+s_list_finish (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
+{
+    long page_no = plan->values [0], limit = plan->values [1];
+    if (!s_planned (call, &plan->queries [0], reply, PGRES_TUPLES_OK))
+        return;
+    long long total = s_list_total (plan);
+    if (total < 0) {
+        log_error ("event=bad_count_row rid=%s", call->rid);
+        reply_internal (reply);
         return;
     }
-    char count_name [32], page_name [32], sql [1024];
-    snprintf (count_name, sizeof count_name, "tl_c_%u_%d", q.filters, (int) q.deleted);
-    snprintf (page_name, sizeof page_name, "tl_p_%u_%d_%d", q.filters, (int) q.deleted, q.sort);
-    if (!db_registered (call->db, count_name)) {
-        if (tickets_list_sql (q.filters, q.deleted, q.sort, true, sql, sizeof sql))
-            PANIC ("event=list_sql_overflow stmt=%s", count_name);
-        db_register (call->db, count_name, sql, true);
-    }
-    if (!db_registered (call->db, page_name)) {
-        if (tickets_list_sql (q.filters, q.deleted, q.sort, false, sql, sizeof sql))
-            PANIC ("event=list_sql_overflow stmt=%s", page_name);
-        db_register (call->db, page_name, sql, true);
-    }
-    char *pattern = q.q ? tickets_like_pattern (q.q) : NULL;
-    const char *params [6];
-    int n = 0;
-    if (q.status)
-        params [n++] = q.status;
-    if (q.priority)
-        params [n++] = q.priority;
-    if (q.assignee)
-        params [n++] = q.assignee;
-    if (pattern)
-        params [n++] = pattern;
-    char limit [24], offset [24];
-    snprintf (limit, sizeof limit, "%ld", q.limit);
-    snprintf (offset, sizeof offset, "%ld", (q.page - 1) * q.limit);
-    params [n] = limit;
-    params [n + 1] = offset;
-
     PGresult *page = NULL;
-    PGresult *count = s_run (call, 0, reply, count_name, n, params, PGRES_TUPLES_OK);
-    long long total = count ? strtoll (PQgetvalue (count, 0, 0), NULL, 10) : 0;
-    //  Past the last page there is nothing to fetch.
-    if (count && (total > (q.page - 1) * q.limit))
-        page = s_run (call, 0, reply, page_name, n + 2, params, PGRES_TUPLES_OK);
-    if (count && (page || total <= (q.page - 1) * q.limit)) {
-        json_t *data = json_array ();
-        int rows = page ? PQntuples (page) : 0;
-        bool ok = true;
-        for (int i = 0; i < rows && ok; i++) {
-            json_t *ticket = tickets_row_json (page, i);
-            ok = ticket != NULL;
-            json_array_append_new (data, ticket);
-        }
-        if (ok)
-            reply_json (reply, 200, json_pack ("{s:o, s:I, s:I, s:I, s:I}", "data", data,
-                        "page", (json_int_t) q.page, "limit", (json_int_t) q.limit,
-                        "total", (json_int_t) total,
-                        "totalPages", (json_int_t) ((total + q.limit - 1) / q.limit)));
-        else {
-            json_decref (data);
-            reply_internal (reply);
-        }
+    if (total > (page_no - 1) * limit
+    && !(page = s_planned (call, &plan->queries [1], reply, PGRES_TUPLES_OK)))
+        return;
+    json_t *data = json_array ();
+    int rows = page ? PQntuples (page) : 0;
+    bool ok = true;
+    for (int i = 0; i < rows && ok; i++) {
+        json_t *ticket = tickets_row_json (page, i);
+        ok = ticket != NULL;
+        json_array_append_new (data, ticket);
     }
-    PQclear (page);
-    PQclear (count);
-    free (pattern);
+    if (ok)
+        reply_json (reply, 200, json_pack ("{s:o, s:I, s:I, s:I, s:I}", "data", data,
+                    "page", (json_int_t) page_no, "limit", (json_int_t) limit,
+                    "total", (json_int_t) total,
+                    "totalPages", (json_int_t) ((total + limit - 1) / limit)));
+    else {
+        json_decref (data);
+        reply_internal (reply);
+    }
+}
+
+static void
+s_list (svc_call_t *call, reply_t *reply)
+{
+    svc_plan_t plan = { 0 };
+    if (s_list_plan (call, &plan, reply) == 0) {
+        s_exec_planned (call, &plan.queries [0]);
+        if (s_list_total (&plan) > (plan.values [0] - 1) * plan.values [1])
+            s_exec_planned (call, &plan.queries [1]);
+        s_list_finish (call, &plan, reply);
+    }
+    svc_plan_reset (&plan);
+}
+
+//  tickets.get: one statement.
+static int
+s_get_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
+{
+    const char *id = s_id (call, reply);
+    if (!id)
+        return -1;
+    plan->queries [0] = (db_query_t) { "t_get", 1, { id }, NULL };
+    plan->queries_n = 1;
+    return 0;
+}
+
+static void
+s_get_finish (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
+{
+    PGresult *res = s_planned (call, &plan->queries [0], reply, PGRES_TUPLES_OK);
+    if (res)
+        s_reply_ticket (reply, res, 200);
 }
 
 static void
 s_get (svc_call_t *call, reply_t *reply)
 {
-    const char *id = s_id (call, reply);
-    if (!id)
-        return;
-    const char *params [] = { id };
-    PGresult *res = s_run (call, 0, reply, "t_get", 1, params, PGRES_TUPLES_OK);
-    if (res)
-        s_reply_ticket (reply, res, 200);
-    PQclear (res);
+    svc_plan_t plan = { 0 };
+    if (s_get_plan (call, &plan, reply) == 0) {
+        s_exec_planned (call, &plan.queries [0]);
+        s_get_finish (call, &plan, reply);
+    }
+    svc_plan_reset (&plan);
 }
 
 static void
@@ -595,12 +671,12 @@ s_restore (svc_call_t *call, reply_t *reply)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_TICKETS_LIST,    s_list,    true, false },
-    { SVC_TICKETS_GET,     s_get,     true, false },
-    { SVC_TICKETS_CREATE,  s_create,  true, false },
-    { SVC_TICKETS_UPDATE,  s_update,  true, false },
-    { SVC_TICKETS_DELETE,  s_delete,  true, false },
-    { SVC_TICKETS_RESTORE, s_restore, true, false },
+    { SVC_TICKETS_LIST,    s_list,    true, false, s_list_plan, s_list_finish },
+    { SVC_TICKETS_GET,     s_get,     true, false, s_get_plan, s_get_finish },
+    { SVC_TICKETS_CREATE,  s_create,  true, false, NULL, NULL },
+    { SVC_TICKETS_UPDATE,  s_update,  true, false, NULL, NULL },
+    { SVC_TICKETS_DELETE,  s_delete,  true, false, NULL, NULL },
+    { SVC_TICKETS_RESTORE, s_restore, true, false, NULL, NULL },
 };
 
 const svc_family_t tickets_family = {

@@ -1,7 +1,7 @@
-/*  worker: the SQL side of the worker and the dispatch table. Takes one request at a time
-    from the broker link actor (link.c, which owns the broker socket and its heartbeats),
-    and owns the database handle, the outbox and the user cache; service families own their
-    statements and rules.  */
+/*  worker: the SQL side of the worker and the dispatch table. Takes the requests waiting in
+    the broker link actor (link.c, which owns the broker socket and its heartbeats) as one
+    batch, its reads in one pipeline, and owns the database handle, the outbox and the user
+    cache; service families own their statements and rules.  */
 #include "worker.h"
 #include "auth.h"
 #include "failpoint.h"
@@ -36,9 +36,26 @@ static const svc_family_t *s_families [] = {
 #define WORKER_USERS_TTL_MS     2000
 #define WORKER_MAINTAIN_MS      1000    //  background database reconnect attempts
 
+//  One request on its way through the SQL side, from the link's message to its reply.
+typedef struct {
+    mdp_msg_t *request;                 //  the link's, handed back with the reply
+    const char *service;
+    char rid [SVC_RID_MAX + 1];
+    int64_t started;                    //  usecs, for the request's log line
+    svc_request_t *req;                 //  the decoded envelope; NULL when malformed
+    json_t *payload;
+    const svc_entry_t *entry;           //  set once call is ready to run
+    svc_call_t call;
+    reply_t reply;
+    svc_plan_t plan;                    //  a read's statements, in a batch's pipeline
+    bool ready;                         //  in a batch: started, not yet answered
+} s_task_t;
+
 struct _worker_t {
     char *endpoint;
     int heartbeat_ms;
+    int credit;                         //  WORKER_CREDIT: requests taken at once
+    s_task_t *tasks;                    //  a batch's, credit of them
     zactor_t *link;                     //  the broker link (link.c), while running
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
@@ -65,6 +82,9 @@ worker_new (const worker_config_t *cfg)
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
+    self->credit = cfg->credit > 1 ? cfg->credit : 1;
+    //  At credit 1 every batch is one request, served as alone: no task table.
+    self->tasks = self->credit > 1 ? (s_task_t *) zmalloc (self->credit * sizeof (s_task_t)) : NULL;
     self->jobs = cfg->jobs;
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
     self->db = db_new ();
@@ -103,6 +123,7 @@ worker_destroy (worker_t **self_p)
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     usercache_destroy (&self->users);
+    free (self->tasks);
     free (self->endpoint);
     free (self);
     *self_p = NULL;
@@ -137,78 +158,102 @@ s_check_user (worker_t *self, const svc_request_t *req, svc_role_t *role, reply_
     return 0;
 }
 
-static void
-s_dispatch (worker_t *self, const char *service, svc_request_t *req, reply_t *reply)
+//  Decodes the payload and checks the service's conditions (blob, user): true with t->call
+//  ready for the service, false with t->reply filled.
+static bool
+s_dispatch (worker_t *self, s_task_t *t)
 {
-    const svc_entry_t *entry = worker_service (service);
+    const svc_entry_t *entry = worker_service (t->service);
+    reply_t *reply = &t->reply;
+    svc_request_t *req = t->req;
     if (!entry) {
         reply_error (reply, 400, "bad_request", "This worker does not offer that service.", NULL);
-        return;
+        return false;
     }
     if (req->blob && !entry->takes_blob) {
         reply_error (reply, 400, "bad_request", "This service takes no binary frame.", NULL);
-        return;
+        return false;
     }
-    json_t *payload = NULL;
     size_t size = zframe_size (req->payload);
     if (size == 0)
-        payload = json_object ();           //  "{}" and nothing mean the same
+        t->payload = json_object ();        //  "{}" and nothing mean the same
     else {
         json_error_t jerr;
-        payload = json_loadb ((const char *) zframe_data (req->payload), size, 0, &jerr);
+        t->payload = json_loadb ((const char *) zframe_data (req->payload), size, 0, &jerr);
     }
-    if (!json_is_object (payload)) {
-        json_decref (payload);
+    if (!json_is_object (t->payload)) {
         reply_error (reply, 400, "bad_request", "The payload must be a JSON object.", NULL);
-        return;
+        return false;
     }
     svc_role_t role = SVC_ROLE_NONE;
-    if (!entry->needs_user || s_check_user (self, req, &role, reply) == 0) {
-        svc_call_t call = {
-            .db = self->db, .rid = req->rid, .service = entry->name,
-            .user = req->user, .role = role, .payload = payload, .outbox = self->outbox,
-            .jobs = &self->jobs,
-            .blob = req->blob ? zframe_data (req->blob) : NULL,
-            .blob_size = req->blob ? zframe_size (req->blob) : 0,
-        };
-        entry->handler (&call, reply);
-    }
-    json_decref (payload);
+    if (entry->needs_user && s_check_user (self, req, &role, reply))
+        return false;
+    t->entry = entry;
+    t->call = (svc_call_t) {
+        .db = self->db, .rid = req->rid, .service = entry->name,
+        .user = req->user, .role = role, .payload = t->payload, .outbox = self->outbox,
+        .jobs = &self->jobs,
+        .blob = req->blob ? zframe_data (req->blob) : NULL,
+        .blob_size = req->blob ? zframe_size (req->blob) : 0,
+    };
+    return true;
+}
+
+//  Starts a request body (rid, auth, payload) for service, taken from *body_p: true when
+//  t is ready for its handler (or plan), false when t->reply already answers it.
+static bool
+s_task_begin (worker_t *self, s_task_t *t, const char *service, zmsg_t **body_p)
+{
+    t->started = zclock_usecs ();
+    t->service = service;
+    svc_peek_rid (*body_p, t->rid);
+    char err [128], q [160];
+    t->req = svc_request_decode (body_p, err, sizeof err);
+    if (t->req)
+        return s_dispatch (self, t);
+    //  Answered even without a valid rid (the reply's rid is then "-"): the broker counts
+    //  a request against the worker's credit until it replies, so one left unanswered would
+    //  hold a credit for good (at credit 1, take the worker out of service).
+    log_warn ("event=request_malformed rid=%s service=%s msg=%s", *t->rid ? t->rid : "-",
+              service, log_quote (q, sizeof q, err));
+    reply_error (&t->reply, 400, "bad_request", "The request envelope is malformed.", NULL);
+    return false;
+}
+
+//  Ends a request: its reply body (rid, status, payload), logged; frees what t holds.
+static zmsg_t *
+s_task_end (s_task_t *t)
+{
+    if (t->reply.status == 0)
+        reply_internal (&t->reply);         //  a handler that forgot to answer is our bug
+    failpoint_after_commit (t->service, t->rid, t->reply.status);  //  test builds only
+    //  Done with as soon as the handler is (the reply never borrows from it), as before
+    //  batches: its blocks are free for the reply's text.
+    json_decref (t->payload);
+    t->payload = NULL;
+
+    char *text = t->reply.body ? json_dumps (t->reply.body, JSON_COMPACT) : NULL;
+    zmsg_t *out = svc_reply_encode (t->rid, t->reply.status, text, text ? strlen (text) : 0);
+    log_info ("event=request rid=%s service=%s status=%d us=%lld", t->rid, t->service,
+              t->reply.status, (long long) (zclock_usecs () - t->started));
+    if (t->reply.status >= 500)
+        log_warn ("event=request_failed rid=%s service=%s status=%d", t->rid, t->service,
+                  t->reply.status);
+    free (text);
+    reply_reset (&t->reply);
+    svc_request_destroy (&t->req);
+    if (t->plan.queries_n || t->plan.owned)
+        svc_plan_reset (&t->plan);
+    return out;
 }
 
 zmsg_t *
 worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 {
-    int64_t started = zclock_usecs ();
-    char rid [SVC_RID_MAX + 1];
-    svc_peek_rid (*body_p, rid);
-    char err [128], q [160];
-    svc_request_t *req = svc_request_decode (body_p, err, sizeof err);
-    reply_t reply = { 0, NULL };
-    if (!req) {
-        //  Answered even without a valid rid (the reply's rid is then "-"): the broker
-        //  gives this worker nothing more until it replies, so a request left unanswered
-        //  would take the worker out of service for good.
-        log_warn ("event=request_malformed rid=%s service=%s msg=%s", *rid ? rid : "-",
-                  service, log_quote (q, sizeof q, err));
-        reply_error (&reply, 400, "bad_request", "The request envelope is malformed.", NULL);
-    }
-    else
-        s_dispatch (self, service, req, &reply);
-    if (reply.status == 0)
-        reply_internal (&reply);            //  a handler that forgot to answer is our bug
-    failpoint_after_commit (service, rid, reply.status);   //  test builds only
-
-    char *text = reply.body ? json_dumps (reply.body, JSON_COMPACT) : NULL;
-    zmsg_t *out = svc_reply_encode (rid, reply.status, text, text ? strlen (text) : 0);
-    log_info ("event=request rid=%s service=%s status=%d us=%lld", rid, service,
-               reply.status, (long long) (zclock_usecs () - started));
-    if (reply.status >= 500)
-        log_warn ("event=request_failed rid=%s service=%s status=%d", rid, service, reply.status);
-    free (text);
-    reply_reset (&reply);
-    svc_request_destroy (&req);
-    return out;
+    s_task_t t = { 0 };
+    if (s_task_begin (self, &t, service, body_p))
+        t.entry->handler (&t.call, &t.reply);
+    return s_task_end (&t);
 }
 
 //  ---------------------------------------------------------------------------------
@@ -247,6 +292,120 @@ s_on_request (worker_t *self, mdp_msg_t **request_p)
     link_reply (self->link, request_p, &body);
 }
 
+//  ---------------------------------------------------------------------------------
+//  Batches: every request the link had waiting at one wake-up
+
+//  Answers a batch's task: its reply goes to the link, which sends it at once.
+static void
+s_task_answer (worker_t *self, s_task_t *t)
+{
+    zmsg_t *body = s_task_end (t);
+    link_reply (self->link, &t->request, &body);
+    t->ready = false;
+}
+
+//  Starts every request of the batch; answers at once those that need no statement (a
+//  4xx, an unknown user, a malformed envelope or service). Returns how many of the rest are
+//  reads with a split form.
+static size_t
+s_batch_start (worker_t *self, mdp_msg_t **batch, size_t n)
+{
+    size_t reads = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_task_t *t = &self->tasks [i];
+        memset (t, 0, sizeof *t);
+        t->request = batch [i];
+        batch [i] = NULL;
+        const char *service = t->request->service;
+        if (!*service || !worker_service (service)) {
+            zmsg_t *body = s_serve (self, service, &t->request->body);
+            link_reply (self->link, &t->request, &body);
+            continue;
+        }
+        t->ready = s_task_begin (self, t, service, &t->request->body);
+        if (!t->ready)
+            s_task_answer (self, t);
+        else
+        if (t->entry->plan)
+            reads++;
+    }
+    return reads;
+}
+
+//  Runs the batch's reads as one pipeline and answers them as their results are in: one
+//  round trip to PostgreSQL for all of them, and one burst of replies.
+static void
+s_batch_pipeline (worker_t *self, size_t n)
+{
+    db_query_t *queries [WORKER_CREDIT_MAX * SVC_PLAN_QUERIES];
+    size_t queries_n = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_task_t *t = &self->tasks [i];
+        if (!t->ready || !t->entry->plan)
+            continue;
+        if (t->entry->plan (&t->call, &t->plan, &t->reply)) {
+            s_task_answer (self, t);
+            continue;
+        }
+        for (size_t q = 0; q < t->plan.queries_n; q++)
+            queries [queries_n++] = &t->plan.queries [q];
+    }
+    db_pipeline (self->db, queries, queries_n);
+    for (size_t i = 0; i < n; i++) {
+        s_task_t *t = &self->tasks [i];
+        if (t->ready && t->entry->plan) {
+            t->entry->finish (&t->call, &t->plan, &t->reply);
+            s_task_answer (self, t);
+        }
+    }
+}
+
+//  Serves the requests the link handed over at one wake-up (taken from batch), each
+//  answered as soon as it can be: those decided without PostgreSQL first, then the reads
+//  in one pipeline, then everything else one by one as alone (writes, jobs, logins:
+//  their transactions are their own). A lone read runs through its handler: a pipeline
+//  of one would only cost more.
+static void
+s_on_batch (worker_t *self, mdp_msg_t **batch, size_t n)
+{
+    if (n == 1) {
+        s_on_request (self, &batch [0]);
+        return;
+    }
+    size_t reads = s_batch_start (self, batch, n);
+    log_debug ("event=batch requests=%zu reads=%zu", n, reads);
+    if (reads >= 2)
+        s_batch_pipeline (self, n);
+    for (size_t i = 0; i < n; i++) {
+        s_task_t *t = &self->tasks [i];
+        if (t->ready) {
+            t->entry->handler (&t->call, &t->reply);
+            s_task_answer (self, t);
+        }
+    }
+}
+
+//  Takes first and whatever else the link has waiting, up to the credit, and serves them
+//  as one batch. Returns LINK_FAILED when the link said so meanwhile, else LINK_NOTHING.
+static link_event_t
+s_on_requests (worker_t *self, mdp_msg_t *first)
+{
+    mdp_msg_t *batch [WORKER_CREDIT_MAX];
+    size_t n = 0;
+    batch [n++] = first;
+    link_event_t event = LINK_REQUEST;
+    while (n < (size_t) self->credit && event != LINK_NOTHING && event != LINK_FAILED) {
+        event = link_recv (self->link, 0, &batch [n]);
+        if (event == LINK_REQUEST)
+            n++;
+        else
+        if (event == LINK_BROKER_UP || event == LINK_BROKER_DOWN)
+            outbox_broker_seen (self->outbox, event == LINK_BROKER_UP);
+    }
+    s_on_batch (self, batch, n);
+    return event == LINK_FAILED ? LINK_FAILED : LINK_NOTHING;
+}
+
 //  About once a second with no request in hand: reconnect the database when it went away
 //  (so the next request need not), read the broker's answers to our chunk requests, and
 //  let each family sweep. A request that arrives meanwhile waits in the link's pipe.
@@ -268,7 +427,8 @@ s_maintain (worker_t *self)
 static int
 s_start_link (worker_t *self)
 {
-    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n };
+    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n,
+                          self->credit };
     sigset_t block, old;
     sigemptyset (&block);
     sigaddset (&block, SIGTERM);
@@ -297,8 +457,7 @@ worker_run (worker_t *self)
         mdp_msg_t *request;
         link_event_t event = link_recv (self->link, wait > 0 ? (int) wait : 0, &request);
         if (event == LINK_REQUEST)
-            s_on_request (self, &request);
-        else
+            event = s_on_requests (self, request);
         if (event == LINK_BROKER_UP || event == LINK_BROKER_DOWN)
             outbox_broker_seen (self->outbox, event == LINK_BROKER_UP);
         else

@@ -1,6 +1,7 @@
 /*  worker: the SQL side of a worker. Starts the broker link actor (link.c: the DEALER, its
-    heartbeats and reconnects), takes one request at a time from it, checks the user before
-    authenticated services, dispatches to the service families and hands back the reply.  */
+    heartbeats and reconnects), takes the requests waiting in it at each wake-up (up to the
+    credit) as one batch, checks the user before authenticated services, runs the batch's
+    reads in one pipeline and the rest one by one, and hands back each reply.  */
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 
@@ -12,6 +13,7 @@ typedef struct {
     const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
     int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
     jobs_config_t jobs;         //  CHUNK_SIZE, JOB_WINDOW, MAX_ACTIVE_JOBS...
+    int credit;                 //  WORKER_CREDIT, 1..WORKER_CREDIT_MAX (below 1: 1)
 } worker_config_t;
 
 typedef struct _worker_t worker_t;

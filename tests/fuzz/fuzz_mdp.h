@@ -46,7 +46,7 @@ s_encode (mdp_msg_t *m)
     else
     switch (m->command) {
         case MDPW_READY:
-            msg = mdp_worker_ready_credit_new ((const char *const *) m->services, m->services_n,
+            msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n,
                                                m->credit);
             break;
         case MDPW_REQUEST:

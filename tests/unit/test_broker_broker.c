@@ -116,7 +116,7 @@ static zsock_t *
 s_worker_new (const char *endpoint, const char **services, size_t n)
 {
     zsock_t *worker = s_dealer (endpoint);
-    zmsg_t *ready = mdp_worker_ready_new (services, n);
+    zmsg_t *ready = mdp_worker_ready_new (services, n, 1);
     zmsg_send (&ready, worker);
     return worker;
 }
@@ -403,7 +403,7 @@ TEST (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_res
     CHECK (h != NULL);
     const char *services [] = { "unit.credit", "unit.other" };
     zsock_t *worker = s_dealer (ep);
-    zmsg_t *ready = mdp_worker_ready_credit_new (services, 2, 3);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2, 3);
     zmsg_send (&ready, worker);
     zsock_t *client = s_dealer (ep);
     for (int i = 0; i < 4; i++) {
@@ -450,7 +450,7 @@ TEST (test_a_due_chunk_claims_a_busy_worker_which_empties_then_takes_it)
     CHECK (h != NULL);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
     zsock_t *worker = s_dealer (ep);
-    zmsg_t *ready = mdp_worker_ready_credit_new (services, 2, 4);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2, 4);
     zmsg_send (&ready, worker);
     zsock_t *client = s_dealer (ep);
     char get1 [SVC_RID_MAX + 1], early [SVC_RID_MAX + 1], chunk [SVC_RID_MAX + 1];

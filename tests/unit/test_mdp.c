@@ -116,7 +116,7 @@ TEST (test_client_reply_round_trips_to_the_client)
 TEST (test_ready_with_several_services_round_trips)
 {
     const char *services [] = { "tickets.get", "tickets.list", "jobs.chunk" };
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3, 1));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->kind, MDP_WORKER_MSG);
@@ -143,7 +143,7 @@ TEST (test_ready_with_64_services_is_accepted)
     char names [64][16];
     const char *services [64];
     s_64_services (names, services);
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64, 1));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->services_n, 64);
@@ -154,13 +154,13 @@ TEST (test_ready_with_64_services_is_accepted)
 TEST (test_ready_without_a_credit_frame_has_credit_1)
 {
     const char *services [] = { "tickets.get" };
-    mdp_msg_t *m = s_decode (s_from_peer (mdp_worker_ready_new (services, 1)), MDP_AT_BROKER,
+    mdp_msg_t *m = s_decode (s_from_peer (mdp_worker_ready_new (services, 1, 1)), MDP_AT_BROKER,
                              NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->credit, 1);
     mdp_msg_destroy (&m);
     //  Credit 1 is the plain READY: no extra frame for a plain broker to misread.
-    zmsg_t *msg = mdp_worker_ready_credit_new (services, 1, 1);
+    zmsg_t *msg = mdp_worker_ready_new (services, 1, 1);
     CHECK_INT (zmsg_size (msg), 4);
     zmsg_destroy (&msg);
 }
@@ -172,7 +172,7 @@ TEST (test_ready_with_credit_round_trips_after_its_services)
     s_64_services (names, services);
     int credits [] = { 2, 16, MDP_CREDIT_MAX };
     for (size_t i = 0; i < sizeof credits / sizeof credits [0]; i++) {
-        zmsg_t *msg = mdp_worker_ready_credit_new (services, 64, credits [i]);
+        zmsg_t *msg = mdp_worker_ready_new (services, 64, credits [i]);
         char expect [16];
         snprintf (expect, sizeof expect, "credit %d", credits [i]);
         CHECK (s_frame_eq (zmsg_last (msg), expect));
@@ -193,8 +193,8 @@ TEST (test_ready_with_credit_round_trips_after_its_services)
 TEST (test_ready_encoder_refuses_a_credit_out_of_range)
 {
     const char *services [] = { "tickets.get" };
-    CHECK (mdp_worker_ready_credit_new (services, 1, 0) == NULL);
-    CHECK (mdp_worker_ready_credit_new (services, 1, MDP_CREDIT_MAX + 1) == NULL);
+    CHECK (mdp_worker_ready_new (services, 1, 0) == NULL);
+    CHECK (mdp_worker_ready_new (services, 1, MDP_CREDIT_MAX + 1) == NULL);
 }
 
 TEST (test_decode_rejects_a_malformed_credit_frame)

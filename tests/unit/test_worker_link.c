@@ -55,21 +55,45 @@ s_pipe_next (zactor_t *link, int timeout_ms, mdp_msg_t **request_p)
     }
 }
 
-//  Starts a link to a fresh ROUTER at endpoint; returns the worker's routing id from READY.
+//  Starts a link with credit to a fresh ROUTER at endpoint; returns the worker's routing
+//  id from its READY, which must name services_n services and end with "credit N" above
+//  credit 1 (read as raw frames: the broker's decoder is not this test's subject).
 static zframe_t *
-s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **link)
+s_start_credit (const char *endpoint, size_t services_n, int credit, zsock_t **router,
+                zactor_t **link)
 {
     *router = zsock_new_router (endpoint);
-    link_config_t cfg = { endpoint, 100, s_services, services_n };
+    link_config_t cfg = { endpoint, 100, s_services, services_n, credit };
     *link = zactor_new (link_actor, &cfg);
     char *status = zstr_recv (*link);
     bool connected = status && !strcmp (status, "CONNECTED");
     zstr_free (&status);
-    mdp_msg_t *ready = connected ? s_next (*router, 1000, NULL) : NULL;
-    zframe_t *worker = ready && ready->command == MDPW_READY && ready->services_n == services_n
-                     ? zframe_dup (ready->sender) : NULL;
-    mdp_msg_destroy (&ready);
+    zmsg_t *ready = connected ? mdp_recv (*router, 1000) : NULL;
+    //  sender "" "MDPW01" 0x01 services... ["credit N"]
+    char want [32] = "";
+    if (credit > 1)
+        snprintf (want, sizeof want, "credit %d", credit);
+    size_t frames = 4 + services_n + (*want ? 1 : 0);
+    zframe_t *worker = ready && zmsg_size (ready) == frames ? zmsg_pop (ready) : NULL;
+    zmsg_first (ready);
+    zmsg_next (ready);
+    zframe_t *command = zmsg_next (ready);
+    bool ok = worker && zframe_size (command) == 1 && *zframe_data (command) == MDPW_READY
+           && zframe_streq (zmsg_next (ready), s_services [0])
+           && (!*want || zframe_streq (zmsg_last (ready), want));
+    if (!ok) {
+        fprintf (stderr, "  expected a READY of %zu frames ending %s\n", frames,
+                 *want ? want : "with the last service");
+        zframe_destroy (&worker);
+    }
+    zmsg_destroy (&ready);
     return worker;
+}
+
+static zframe_t *
+s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **link)
+{
+    return s_start_credit (endpoint, services_n, 1, router, link);
 }
 
 //  A fake broker, the link connected to it, the worker's routing id from its READY, and
@@ -280,10 +304,134 @@ TEST (test_link_stop_frees_a_request_left_in_the_pipe)
     s_teardown (&f);
 }
 
+//  The SQL side's end, for tests that hold several requests: the next request handed over
+//  (ours), checked to be rid from client-1; NULL after saying what came instead.
+static mdp_msg_t *
+s_take (zactor_t *link, const char *rid)
+{
+    mdp_msg_t *request = NULL;
+    if (s_pipe_next (link, 1000, &request) == LINK_REQUEST
+    &&  zframe_streq (zmsg_first (request->body), rid))
+        return request;
+    fprintf (stderr, "  expected the SQL side to get %s\n", rid);
+    mdp_msg_destroy (&request);
+    return NULL;
+}
+
+//  Answers a held request rid 200 {}.
+static void
+s_answer (zactor_t *link, mdp_msg_t **request_p, const char *rid)
+{
+    zmsg_t *body = zmsg_new ();
+    zmsg_addstr (body, rid);
+    zmsg_addstr (body, "200");
+    zmsg_addstr (body, "{}");
+    link_reply (link, request_p, &body);
+}
+
+//  The next REPLY from the worker carries rid as its first body frame, and status.
+static bool
+s_replied_rid (zsock_t *router, const char *rid, const char *status)
+{
+    mdp_msg_t *answer = s_next (router, 1000, NULL);
+    bool ok = answer && answer->command == MDPW_REPLY
+           && zframe_streq (zmsg_first (answer->body), rid)
+           && zframe_streq (zmsg_next (answer->body), status);
+    if (!ok)
+        fprintf (stderr, "  expected the REPLY of %s with %s\n", rid, status);
+    mdp_msg_destroy (&answer);
+    return ok;
+}
+
+//  At credit 3 the SQL side holds three requests at once, their replies leave in the order
+//  they come back, a fourth waits in the link and a fifth is refused 503 by the link.
+TEST (test_link_with_credit_hands_over_that_many_and_replies_in_any_order)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start_credit ("inproc://test-worker-link-c1", 2, 3, &router, &link);
+    CHECK (worker);
+    const char *rids [] = { "r1", "r2", "r3", "r4", "r5" };
+    for (int i = 0; i < 5; i++)
+        s_request (router, worker, rids [i]);
+    mdp_msg_t *held [4] = { NULL };
+    for (int i = 0; i < 3; i++)
+        held [i] = s_take (link, rids [i]);
+    CHECK (held [0] && held [1] && held [2]);
+    CHECK (s_replied_rid (router, "r5", "503"));   //  r4 waits in the link, r5 is one too many
+    mdp_msg_t *early = NULL;
+    CHECK (s_pipe_next (link, 100, &early) == LINK_NOTHING);
+
+    s_answer (link, &held [1], "r2");              //  out of order: leaves at once
+    CHECK (s_replied_rid (router, "r2", "200"));
+    CHECK ((held [3] = s_take (link, "r4")) != NULL);
+    s_answer (link, &held [3], "r4");
+    s_answer (link, &held [0], "r1");
+    s_answer (link, &held [2], "r3");
+    CHECK (s_replied_rid (router, "r4", "200"));
+    CHECK (s_replied_rid (router, "r1", "200"));
+    CHECK (s_replied_rid (router, "r3", "200"));
+    CHECK_INT (link_stop (&link), 0);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
+//  A DISCONNECT while two requests are held: the session is replaced only once both are
+//  answered, so each reply leaves on the session its request came from.
+TEST (test_link_replaces_a_session_only_once_every_held_request_is_answered)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start_credit ("inproc://test-worker-link-c2", 1, 4, &router, &link);
+    CHECK (worker);
+    s_request (router, worker, "r1");
+    s_request (router, worker, "r2");
+    mdp_msg_t *r1 = s_take (link, "r1"), *r2 = s_take (link, "r2");
+    CHECK (r1 && r2);
+    zmsg_t *disconnect = mdp_worker_command_new (worker, MDPW_DISCONNECT);
+    zmsg_send (&disconnect, router);
+    CHECK (s_next (router, 300, NULL) == NULL);
+    s_answer (link, &r1, "r1");
+    CHECK (s_replied_rid (router, "r1", "200"));
+    CHECK (s_next (router, 300, NULL) == NULL);    //  r2 still held: no new READY yet
+    s_answer (link, &r2, "r2");
+    CHECK (s_replied_rid (router, "r2", "200"));
+    zmsg_t *ready = mdp_recv (router, 1000);       //  after LINK_RECONNECT_MIN_MS
+    CHECK (ready && zmsg_size (ready) == 6 && zframe_streq (zmsg_last (ready), "credit 4"));
+    zmsg_destroy (&ready);
+    link_stop (&link);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
+//  Every request still in the pipe at shutdown is freed, not only one.
+TEST (test_link_stop_frees_every_request_left_in_the_pipe)
+{
+    zsock_t *router;
+    zactor_t *link;
+    zframe_t *worker = s_start_credit ("inproc://test-worker-link-c3", 1, 8, &router, &link);
+    CHECK (worker);
+    const char *rids [] = { "r1", "r2", "r3", "r4" };
+    for (int i = 0; i < 4; i++)
+        s_request (router, worker, rids [i]);
+    zmq_pollitem_t item = { zsock_resolve (zactor_sock (link)), 0, ZMQ_POLLIN, 0 };
+    CHECK (zmq_poll (&item, 1, 1000) == 1);
+    zclock_sleep (300);                             //  and the three behind it
+    CHECK_INT (link_stop (&link), 4);
+    mdp_msg_t *bye = s_next (router, 1000, NULL);
+    CHECK (bye && bye->command == MDPW_DISCONNECT);
+    mdp_msg_destroy (&bye);
+    zframe_destroy (&worker);
+    zsock_destroy (&router);
+}
+
 TEST_MAIN ("worker_link",
     T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
     T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
     T (test_link_sends_nothing_for_an_answer_without_body_and_hands_over_the_next),
     T (test_link_tells_the_sql_side_when_the_broker_comes_and_goes),
     T (test_link_stop_frees_a_request_left_in_the_pipe),
+    T (test_link_with_credit_hands_over_that_many_and_replies_in_any_order),
+    T (test_link_replaces_a_session_only_once_every_held_request_is_answered),
+    T (test_link_stop_frees_every_request_left_in_the_pipe),
 )

@@ -17,7 +17,7 @@ TEST (test_dispatch_table_knows_every_offered_service)
 //  must still get an answer (rid "-"), or the worker would be out of service for good.
 TEST (test_a_request_without_a_valid_rid_is_still_answered)
 {
-    worker_config_t cfg = { "tcp://127.0.0.1:1", "tcp://127.0.0.1:1", 1000, { 0 } };
+    worker_config_t cfg = { "tcp://127.0.0.1:1", "tcp://127.0.0.1:1", 1000, { 0 }, 1 };
     worker_t *worker = worker_new (&cfg);
     CHECK (worker != NULL);
     const char *bad_rids [] = { "a b", "", "\x01\xff",
