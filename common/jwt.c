@@ -99,6 +99,25 @@ done:
     return token;
 }
 
+//  Three base64url parts, the last not empty: anything else is refused before libjwt
+//  parses it. NULL when the shape holds, else why not.
+static const char *
+s_shape (const char *token)
+{
+    int dots = 0;
+    for (const char *p = token; *p; p++) {
+        if (*p == '.')
+            dots++;
+        else
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+           || *p == '-' || *p == '_'))
+            return "malformed";
+    }
+    if (dots != 2)
+        return "malformed";
+    return token [strlen (token) - 1] == '.' ? "unsigned" : NULL;
+}
+
 //  NULL when the claim is absent or at most JWT_LEEWAY_S after now; else why it fails.
 static const char *
 s_time_claim (jwt_t *jwt, const char *name, time_t now, const char *future)
@@ -142,22 +161,8 @@ jwt_hs256_verify (jwt_hs256_t *self, const char *token, time_t now,
             goto done;
         }
     }
-    //  Three base64url parts; refuse anything else before libjwt parses it.
-    int dots = 0;
-    for (const char *p = token; *p; p++) {
-        if (*p == '.')
-            dots++;
-        else
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
-           || *p == '-' || *p == '_')) {
-            reason = "malformed";
-            goto done;
-        }
-    }
-    if (dots != 2 || token [strlen (token) - 1] == '.') {
-        reason = dots == 2 ? "unsigned" : "malformed";
+    if ((reason = s_shape (token)))
         goto done;
-    }
     if (jwt_decode (&jwt, token, self->key, (int) self->key_len) || !jwt) {
         reason = "bad_signature_or_format";
         goto done;
