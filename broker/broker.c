@@ -3,12 +3,12 @@
     roles of common/curve.h checked per message. One thread, one poll loop: this file is the
     loop and the message dispatch; the tables it drives are request.c, service.c and
     worker.c, the answers to mmi.* are mmi.c, the role rules roles.c, the warn budget
-    warnrate.c, its settings config.c.  */
+    common/warnrate.c, its settings config.c.  */
 #include "broker.h"
 #include "mmi.h"
 #include "request.h"
 #include "roles.h"
-#include "warnrate.h"
+#include "../common/warnrate.h"
 #include "service.h"
 #include "worker.h"
 #include "../common/curve.h"
@@ -734,6 +734,7 @@ broker_new (const broker_config_t *cfg)
     self->next_tick = self->now + TICK_MS;
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warns.window = self->now;
+    self->warns.event = "malformed";
     log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
               "held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max,
               cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");

@@ -1,6 +1,6 @@
 /*  warnrate: warn lines per second, the rest counted. See warnrate.h.  */
 #include "warnrate.h"
-#include "../common/log.h"
+#include "log.h"
 
 #include <inttypes.h>
 
@@ -10,8 +10,8 @@ warnrate_flush (warnrate_t *self, int64_t now, uint64_t total)
     if (now - self->window < 1000)
         return;
     if (self->suppressed)
-        log_warn ("event=malformed_suppressed count=%" PRIu64 " total=%" PRIu64,
-                  self->suppressed, total);
+        log_warn ("event=%s_suppressed count=%" PRIu64 " total=%" PRIu64,
+                  self->event ? self->event : "warn", self->suppressed, total);
     self->window = now;
     self->lines = 0;
     self->suppressed = 0;

@@ -65,6 +65,7 @@ hub_config_load (hub_config_t *cfg)
     rc |= conf_int ("HUB_CACHE_MAX", 10000, 1, 10000000, &cfg->cache_max);
     rc |= conf_int ("HUB_FINISHED_KEEP_MS", 60000, 0, 86400000, &cfg->keep_ms);
     rc |= conf_int ("HUB_AUTH_TIMEOUT_MS", 5000, 100, 600000, &cfg->auth_timeout_ms);
+    rc |= conf_int ("HUB_PENDING_PER_ADDRESS", 256, 0, 1000000, &cfg->pending_per_address);
     rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
     rc |= conf_int ("HUB_CHECK_TIMEOUT_MS", 5000, 100, 600000, &cfg->check_timeout_ms);
     rc |= conf_int ("HUB_RECHECK_MS", 60000, 500, 86400000, &cfg->recheck_ms);
@@ -417,6 +418,7 @@ s_ws_setup (hub_t *self)
         .max_clients = cfg->max_clients,
         .queue_max = cfg->queue_max,
         .auth_timeout_ms = cfg->auth_timeout_ms,
+        .pending_per_address = cfg->pending_per_address,
         .recheck_ms = cfg->recheck_ms,
         .jwt = self->jwt,
         .cache = self->cache,

@@ -22,6 +22,7 @@ typedef struct {
     long cache_max;                 //  HUB_CACHE_MAX
     long keep_ms;                   //  HUB_FINISHED_KEEP_MS
     long auth_timeout_ms;           //  HUB_AUTH_TIMEOUT_MS
+    long pending_per_address;       //  HUB_PENDING_PER_ADDRESS
     const char *broker_endpoint;    //  BROKER_ENDPOINT: auth.me for WebSocket users
     long check_timeout_ms;          //  HUB_CHECK_TIMEOUT_MS: auth.me unanswered: close 1013
     long recheck_ms;                //  HUB_RECHECK_MS: every live user is checked again

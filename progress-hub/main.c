@@ -25,6 +25,8 @@ static const char *s_usage =
     "  HUB_CACHE_MAX         jobs in the last-value cache (10000)\n"
     "  HUB_FINISHED_KEEP_MS  how long a finished job stays in the cache (60000)\n"
     "  HUB_AUTH_TIMEOUT_MS   time to send the token frame (5000; then close 4001)\n"
+    "  HUB_PENDING_PER_ADDRESS  sockets of one address not authenticated yet (256; beyond:\n"
+    "                        close 1013; 0: no bound)\n"
     "  BROKER_ENDPOINT       the broker, asked auth.me for every WebSocket user (default\n"
     "                        tcp://127.0.0.1:5555): an unknown user is closed with 4001\n"
     "  HUB_CHECK_TIMEOUT_MS  auth.me unanswered this long, or 503: close 1013 (5000)\n"

@@ -9,6 +9,7 @@
 #include "snapshot.h"
 #include "../common/log.h"
 #include "../common/rand.h"
+#include "../common/warnrate.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define S_WRITES_PER_TURN   16
 #define S_BYTES_PER_TURN    65536
 #define S_SKIPS_PER_TURN    4096
+#define S_ADDRESS_LEN       64      //  an IPv6 address in text, with room to spare
 #define S_CLOSE_GRACE_S     2       //  a closing client that cannot even take the close frame
 
 //  S_AUTH: waiting for a token. S_CHECKING: token valid, auth.me not answered yet (no
@@ -44,6 +46,8 @@ typedef struct s_client_s {
     svc_role_t role;                //  the database's once checked; the token's before
     long exp;
     int peer_code;                  //  the close code the client sent, 0 when none
+    bool pending;                   //  counted in pending_by_address (not live yet)
+    char address [S_ADDRESS_LEN];   //  the peer's IP, as lws gives it
     char check_rid [RAND_ID_STRLEN + 1];    //  the auth.me in flight for us; "" when none
     int64_t recheck_at;             //  zclock_mono ms of the next auth.me while live
 } s_client_t;
@@ -59,6 +63,11 @@ struct ws_s {
     struct lws_vhost *vhost;
     s_client_t *clients;            //  every established connection, any state
     size_t n_clients;
+    //  Connections not live yet (no token, or its user not checked), by peer address:
+    //  address -> count, at most one entry per such connection, so bounded by max_clients.
+    zhashx_t *pending_by_address;
+    uint64_t refused_pending;       //  closed 1013 for too many pending from one address
+    warnrate_t refusal_warns;       //  a flood of handshakes is counted, not logged line by line
     char origins [S_ORIGINS_MAX][S_ORIGIN_LEN];
     size_t n_origins;
 
@@ -73,6 +82,39 @@ struct ws_s {
     //  auth.me answers by outcome, and checks that could not be sent.
     uint64_t checks_ok, checks_refused, checks_error, checks_timeout, checks_not_sent;
 };
+
+//  A socket without a user yet costs a slot of HUB_MAX_CLIENTS and holds it up to the auth
+//  timeout (and, closing, the close grace): without a bound per address, one host opening
+//  handshakes in a loop fills every slot and locks the real users out. -1 when this
+//  address already has pending_per_address such sockets.
+static int
+s_pending_begin (ws_t *self, s_client_t *c, struct lws *wsi)
+{
+    if (!lws_get_peer_simple (wsi, c->address, sizeof c->address))
+        snprintf (c->address, sizeof c->address, "?");
+    uintptr_t n = (uintptr_t) zhashx_lookup (self->pending_by_address, c->address);
+    if (self->cfg.pending_per_address > 0 && (long) n >= self->cfg.pending_per_address) {
+        self->refused_pending++;
+        return -1;
+    }
+    zhashx_update (self->pending_by_address, c->address, (void *) (n + 1));
+    c->pending = true;
+    return 0;
+}
+
+//  The socket went live, or closed: it no longer counts against its address.
+static void
+s_pending_end (ws_t *self, s_client_t *c)
+{
+    if (!c->pending)
+        return;
+    c->pending = false;
+    uintptr_t n = (uintptr_t) zhashx_lookup (self->pending_by_address, c->address);
+    if (n > 1)
+        zhashx_update (self->pending_by_address, c->address, (void *) (n - 1));
+    else
+        zhashx_delete (self->pending_by_address, c->address);
+}
 
 //  Idle sockets: lws pings after 20 s without traffic and hangs up after 50 s with no
 //  valid pong (browsers answer pings themselves).
@@ -233,6 +275,7 @@ ws_user_checked (ws_t *self, void *owner, int status, zframe_t *payload)
         c->recheck_at = s_recheck_at (self, now);
         if (c->state == S_CHECKING) {
             c->state = S_LIVE;
+            s_pending_end (self, c);
             log_info ("event=ws_auth sub=%s role=%s clients=%zu", c->sub, svc_role_name (c->role),
                       self->n_clients);
             s_snapshot (self, c);
@@ -305,6 +348,13 @@ s_established (ws_t *self, s_client_t *c, struct lws *wsi)
         s_close (c, WS_CLOSE_TRY_LATER, "too many clients");
         return;
     }
+    if (s_pending_begin (self, c, wsi)) {
+        if (warnrate_allowed (&self->refusal_warns, zclock_mono (), self->refused_pending))
+            log_warn ("event=ws_refused reason=pending_per_address address=%s refused=%llu",
+                      c->address, (unsigned long long) self->refused_pending);
+        s_close (c, WS_CLOSE_TRY_LATER, "too many connections waiting to authenticate");
+        return;
+    }
     if (!s_origin_allowed (self, wsi)) {
         s_close (c, WS_CLOSE_BAD_ORIGIN, "origin not allowed");
         return;
@@ -331,6 +381,7 @@ s_closed (ws_t *self, s_client_t *c)
         c->next->prev = c->prev;
     c->linked = false;
     self->n_clients--;
+    s_pending_end (self, c);
     calls_forget (self->cfg.calls, c->check_rid);
     c->check_rid [0] = 0;
     //  Ours if we closed it, else the client's; 1006 when it left without a close frame.
@@ -526,6 +577,12 @@ ws_new (const ws_config_t *cfg)
     if (!self)
         return NULL;
     self->cfg = *cfg;
+    self->refusal_warns.event = "ws_refused";
+    self->pending_by_address = zhashx_new ();
+    if (!self->pending_by_address) {
+        free (self);
+        return NULL;
+    }
     //  Allowed origins: a comma-separated list, trailing slashes ignored.
     const char *p = cfg->origins ? cfg->origins : "";
     while (*p && self->n_origins < S_ORIGINS_MAX) {
@@ -565,6 +622,7 @@ ws_new (const ws_config_t *cfg)
     if (!self->context) {
         log_error ("event=ws_listen_failed port=%d bind=%s", cfg->port,
                    cfg->bind_address ? cfg->bind_address : "*");
+        zhashx_destroy (&self->pending_by_address);
         free (self);
         return NULL;
     }
@@ -580,6 +638,7 @@ ws_destroy (ws_t **self_p)
         return;
     ws_t *self = *self_p;
     lws_context_destroy (self->context);    //  calls CLOSED for every client left
+    zhashx_destroy (&self->pending_by_address);
     free (self);
     *self_p = NULL;
 }
@@ -658,6 +717,10 @@ ws_write_metrics (ws_t *self, FILE *f)
                  (unsigned long long) self->closes [i].count);
     if (self->closes_other)
         fprintf (f, "ws_closed_total{code=\"other\"} %llu\n", (unsigned long long) self->closes_other);
+    fprintf (f, "# HELP ws_refused_pending_total WebSocket connections closed 1013 because "
+                "their address had HUB_PENDING_PER_ADDRESS connections not yet authenticated.\n"
+                "# TYPE ws_refused_pending_total counter\nws_refused_pending_total %llu\n",
+             (unsigned long long) self->refused_pending);
     fprintf (f, "# HELP hub_clients_dropped_slow_total Clients closed with 4009: send queue full "
                 "even after coalescing.\n# TYPE hub_clients_dropped_slow_total counter\n"
                 "hub_clients_dropped_slow_total %llu\n", (unsigned long long) self->dropped_slow);

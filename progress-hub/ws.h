@@ -37,6 +37,7 @@ typedef struct {
     long max_clients;
     long queue_max;                     //  per-client pending live events
     long auth_timeout_ms;
+    long pending_per_address;           //  sockets of one address not live yet; 0: no bound
     long recheck_ms;                    //  each live client's user is checked again this often
     jwt_hs256_t *jwt;                   //  borrowed
     cache_t *cache;                     //  borrowed

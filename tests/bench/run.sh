@@ -54,6 +54,9 @@ export RATE_LIMIT_PER_USER=${RATE_LIMIT_PER_USER:-0}
 # The hub sends a job's progress at most every PROGRESS_INTERVAL_MS (100 by default, a product
 # setting): that delay is chosen, not latency. P5 measures the path itself, so it is off here.
 export PROGRESS_INTERVAL_MS=${PROGRESS_INTERVAL_MS:-0}
+# P5 opens 1,000 sockets at once from one address: the hub's bound on sockets of one address
+# not yet authenticated (a guard against handshake floods) would refuse most of them.
+export HUB_PENDING_PER_ADDRESS=${HUB_PENDING_PER_ADDRESS:-0}
 export FASTIFY_PORT=$P_FASTIFY EXPRESS_PORT=$P_EXPRESS BARE_WS_PORT=$P_BARE
 # The load clients (mdp_noop, hub_fanout.py, p5_progress_latency.py) are plain ZeroMQ peers,
 # and docs/BENCHMARKS.md's numbers were measured without CurveZMQ: a private system on free

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -17,7 +18,7 @@ import uuid
 import psycopg2
 import websocket
 
-from test_hub import connect, make_user, sign, sub_of
+from test_hub import close_code, connect, make_user, sign, sub_of
 from test_jobs import TERMINAL, create_job, make_tickets
 
 FINAL = {"jobs:completed", "jobs:failed", "jobs:canceled"}
@@ -319,3 +320,65 @@ def test_jobs_live_answers_the_live_jobs_with_their_seq_and_is_bounded(system, a
     # The REST job carries the same seq, which grows with every change of the job.
     _, _, got = system.request("GET", f"/api/jobs/{running}", token=admin_token)
     assert got["seq"] == 2 and got["status"] == "completed", got
+
+
+def raw_close(ws, timeout=10):
+    """(code, reason) of the close frame that is the first thing the hub sends, read off the
+    socket: websocket-client refuses 1013 (IANA's "Try Again Later") as an invalid code."""
+    ws.sock.settimeout(timeout)
+    data = b""
+    while len(data) < 2 or len(data) < 2 + (data[1] & 0x7F):
+        chunk = ws.sock.recv(256)
+        assert chunk, f"closed without a close frame: {data!r}"
+        data += chunk
+    assert data[0] == 0x88, f"not a close frame: {data!r}"
+    body = data[2:2 + (data[1] & 0x7F)]
+    return struct.unpack("!H", body[:2])[0], body[2:].decode()
+
+
+def test_one_address_cannot_hold_more_than_its_share_of_sockets_waiting_to_authenticate(system):
+    """A host that opens handshakes and never sends a token would otherwise take every
+    HUB_MAX_CLIENTS slot for the auth timeout, again and again."""
+    hub = Hub(system)
+    normal = dict(hub.env)
+    hub.env[b"HUB_PENDING_PER_ADDRESS"] = b"8"
+    hub.env[b"HUB_AUTH_TIMEOUT_MS"] = b"60000"      # they wait, and keep their slots
+    hub.kill(signal.SIGTERM)
+    hub.start()
+    waiting = []
+    try:
+        system.wait_healthy()
+        deadline = time.time() + 20
+        while True:
+            try:
+                waiting = [connect(system) for _ in range(8)]
+                break
+            except OSError:
+                assert time.time() < deadline, "the restarted hub does not accept sockets"
+                time.sleep(0.2)
+        refused = connect(system)
+        assert raw_close(refused) == (1013, "too many connections waiting to authenticate")
+        # One that goes live no longer counts: its slot is free for the next.
+        user = make_user(system, "agent")
+        waiting[0].send(json.dumps({"token": sign(system, user, "agent")}))
+        deadline = time.time() + 10
+        while True:
+            late = connect(system)
+            late.settimeout(0.5)
+            try:
+                still_refused = raw_close(late, timeout=0.5)[0] == 1013
+            except TimeoutError:
+                still_refused = False       # nothing: it waits for its token, as it should
+            if not still_refused:
+                break
+            late.close()
+            assert time.time() < deadline, "the live socket still counts against its address"
+            time.sleep(0.2)
+        late.close()
+    finally:
+        for ws in waiting:
+            ws.close()
+        hub.env = normal
+        hub.kill(signal.SIGTERM)
+        hub.start()
+        system.wait_healthy()

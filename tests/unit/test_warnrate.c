@@ -1,5 +1,5 @@
-/*  test_broker_warnrate: a budget of warn lines per second, the rest counted.  */
-#include "../../broker/warnrate.h"
+/*  test_warnrate: a budget of warn lines per second, the rest counted.  */
+#include "../../common/warnrate.h"
 #include "../../common/log.h"
 #include "testing.h"
 
