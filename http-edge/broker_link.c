@@ -108,6 +108,18 @@ s_complete (broker_link_t *self, edge_req_t *req, int status, const char *payloa
     s_wake (req);
 }
 
+//  Answers a waiting request with an error of our own and wakes its connection.
+static void
+s_fail_one (broker_link_t *self, edge_req_t *req, int status, const char *code,
+            const char *message, bool retry)
+{
+    s_pending_unlink (self, req);
+    req_respond_error (req, status, code, message, NULL);
+    if (retry)
+        req_header (req, "Retry-After", "1");
+    s_wake (req);
+}
+
 static void
 s_free_blob (void *data, void *hint)
 {
@@ -292,9 +304,21 @@ s_on_broker_message (broker_link_t *self, zmsg_t *msg)
         mdp_msg_destroy (&mdp);
         return;
     }
+    //  The rid first: a reply malformed past it still names the request it fails, which
+    //  is answered 502 now rather than 504 at its deadline.
+    char rid [SVC_RID_MAX + 1] = "";
+    zframe_t *first = zmsg_first (mdp->body);
+    if (first && svc_rid_valid ((const char *) zframe_data (first), zframe_size (first))) {
+        memcpy (rid, zframe_data (first), zframe_size (first));
+        rid [zframe_size (first)] = 0;
+    }
     svc_reply_t *reply = svc_reply_decode (&mdp->body, err, sizeof err);
     if (!reply) {
-        log_warn ("event=bad_reply service=%s err=\"%s\"", mdp->service, err);
+        log_warn ("event=bad_reply service=%s rid=%s err=\"%s\"", mdp->service,
+                  *rid ? rid : "-", err);
+        edge_req_t *req = *rid ? (edge_req_t *) zhashx_lookup (self->pending, rid) : NULL;
+        if (req && !strcmp (req->service, mdp->service))
+            s_fail_one (self, req, 502, "bad_gateway", "the backend gave an invalid answer", false);
         mdp_msg_destroy (&mdp);
         return;
     }
@@ -341,13 +365,8 @@ s_ping_broker (broker_link_t *self, int64_t now)
 static void
 s_fail_pending (broker_link_t *self, const char *code, const char *message)
 {
-    while (self->head) {
-        edge_req_t *req = self->head;
-        s_pending_unlink (self, req);
-        req_respond_error (req, 503, code, message, NULL);
-        req_header (req, "Retry-After", "1");
-        s_wake (req);
-    }
+    while (self->head)
+        s_fail_one (self, self->head, 503, code, message, true);
 }
 
 bool

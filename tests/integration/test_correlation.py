@@ -133,29 +133,40 @@ class FakeBroker:
         self.ctx.term()
 
 
-def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
-    port, broker_port = free_ports(2)
-    fake = FakeBroker(f"tcp://127.0.0.1:{broker_port}")
+def edge_beside(system, fake_port, timeout_ms):
+    """(port, Process) of an http-edge of its own whose broker is the FakeBroker's port."""
+    port = free_ports(1)[0]
     env = {"PATH": os.environ.get("PATH", ""), "PORT": str(port), "WEB_PORT": "0",
-           "BROKER_ENDPOINT": f"tcp://127.0.0.1:{broker_port}", "JWT_SECRET": "x" * 40,
-           "REQUEST_TIMEOUT_MS": "3000", "LOG_LEVEL": "info"}
+           "BROKER_ENDPOINT": f"tcp://127.0.0.1:{fake_port}", "JWT_SECRET": "x" * 40,
+           "REQUEST_TIMEOUT_MS": str(timeout_ms), "LOG_LEVEL": "info"}
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         if k in system.env:
             env[k] = system.env[k]
     edge = Process("test_correlation.edge", "http-edge", env)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port, edge
+        except OSError:
+            assert time.time() < deadline, "the edge did not listen"
+            time.sleep(0.05)
+
+
+def send_login(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    body = b'{"email":"someone@example.com","password":"wrong"}'
+    s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return s
+
+
+def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
+    broker_port = free_ports(1)[0]
+    fake = FakeBroker(f"tcp://127.0.0.1:{broker_port}")
+    port, edge = edge_beside(system, broker_port, 3000)
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.time() < deadline, "the edge did not listen"
-                time.sleep(0.05)
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        body = b'{"email":"someone@example.com","password":"wrong"}'
-        s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        s = send_login(port)
         peer, service, frames = fake.recv(timeout=5)
         assert service == "auth.login"
         rid = frames[0]
@@ -176,6 +187,29 @@ def test_a_reply_for_another_service_under_a_waiting_id_is_dropped(system):
         mhead, mbody = read_raw_response(conn)
         conn.close()
         assert b'edge_broker_replies_dropped_total{reason="service_mismatch"} 1' in mbody, mbody
+    finally:
+        assert edge.stop() == 0, "the edge did not exit 0 on SIGTERM"
+        fake.close()
+
+
+def test_a_malformed_reply_is_answered_502_at_once_not_504_at_the_deadline(system):
+    """A worker that lies (a status that is not three digits) still names the request it
+    answers: the client hears 502 now, not 504 after REQUEST_TIMEOUT_MS."""
+    broker_port = free_ports(1)[0]
+    fake = FakeBroker(f"tcp://127.0.0.1:{broker_port}")
+    port, edge = edge_beside(system, broker_port, 10000)
+    try:
+        for status in ("2x0", "999", "20"):
+            s = send_login(port)
+            peer, service, frames = fake.recv(timeout=5)
+            t0 = time.time()
+            fake.sock.send_multipart([peer, b"", b"MDPC01", service.encode(), frames[0],
+                                      status.encode(), b"{}"])
+            head, raw = read_raw_response(s)
+            s.close()
+            assert head.split(b" ")[1] == b"502", (status, head[:200], raw[:200])
+            assert error_of(json.loads(raw))["code"] == "bad_gateway", raw
+            assert time.time() - t0 < 5, f"502 after {time.time() - t0:.1f} s"
     finally:
         assert edge.stop() == 0, "the edge did not exit 0 on SIGTERM"
         fake.close()
