@@ -46,18 +46,31 @@ s_set_err (char *err, size_t errlen, const char *fmt, ...)
     va_end (ap);
 }
 
+//  Copies frame into dst (SVC_RID_MAX + 1 bytes) when it is a valid rid: 0, else -1.
+static int
+s_copy_rid (zframe_t *frame, char *dst)
+{
+    if (!frame || !svc_rid_valid ((const char *) zframe_data (frame), zframe_size (frame)))
+        return -1;
+    memcpy (dst, zframe_data (frame), zframe_size (frame));
+    dst [zframe_size (frame)] = 0;
+    return 0;
+}
+
 static int
 s_take_rid (zmsg_t *body, char *dst)
 {
     zframe_t *frame = zmsg_pop (body);
-    int rc = -1;
-    if (frame && svc_rid_valid ((const char *) zframe_data (frame), zframe_size (frame))) {
-        memcpy (dst, zframe_data (frame), zframe_size (frame));
-        dst [zframe_size (frame)] = 0;
-        rc = 0;
-    }
+    int rc = s_copy_rid (frame, dst);
     zframe_destroy (&frame);
     return rc;
+}
+
+int
+svc_reply_rid (zmsg_t *body, char *dst)
+{
+    *dst = 0;
+    return body ? s_copy_rid (zmsg_first (body), dst) : -1;
 }
 
 //  auth frame: "" or "<uuid> <role>"
