@@ -1,6 +1,7 @@
 /*  worker: the broker's worker table entries, their waiting-list bookkeeping and the
     requests each one holds. See worker.h.  */
 #include "worker.h"
+#include "../common/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,11 @@ worker_unclaim (worker_t *self)
 void
 worker_hold (worker_t *self, request_t *req)
 {
+    //  Dispatch sends only to a worker with room: one beyond its credit is our bug, and
+    //  writing it would run past held [].
+    if (self->held_n >= (size_t) self->credit || self->held_n >= MDP_CREDIT_MAX)
+        PANIC ("event=worker_over_credit worker=%s held=%zu credit=%d", self->id,
+               self->held_n, self->credit);
     self->held [self->held_n++] = req;
     req->service->in_flight++;
     if (req->service->bulk)

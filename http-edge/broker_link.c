@@ -307,7 +307,7 @@ s_on_broker_message (broker_link_t *self, zmsg_t *msg)
     //  The rid first: a reply malformed past it still names the request it fails, which
     //  is answered 502 now rather than 504 at its deadline.
     char rid [SVC_RID_MAX + 1];
-    svc_reply_rid (mdp->body, rid);
+    svc_peek_rid (mdp->body, rid);
     svc_reply_t *reply = svc_reply_decode (&mdp->body, err, sizeof err);
     if (!reply) {
         log_warn ("event=bad_reply service=%s rid=%s err=\"%s\"", mdp->service,

@@ -66,12 +66,6 @@ s_take_rid (zmsg_t *body, char *dst)
     return rc;
 }
 
-int
-svc_reply_rid (zmsg_t *body, char *dst)
-{
-    *dst = 0;
-    return body ? s_copy_rid (zmsg_first (body), dst) : -1;
-}
 
 //  auth frame: "" or "<uuid> <role>"
 static int
@@ -250,10 +244,6 @@ svc_reply_error (const char *rid, int status, const char *code, const char *mess
 void
 svc_peek_rid (zmsg_t *body, char out [SVC_RID_MAX + 1])
 {
-    out [0] = 0;
-    zframe_t *frame = body ? zmsg_first (body) : NULL;
-    if (frame && svc_rid_valid ((const char *) zframe_data (frame), zframe_size (frame))) {
-        memcpy (out, zframe_data (frame), zframe_size (frame));
-        out [zframe_size (frame)] = 0;
-    }
+    if (s_copy_rid (body ? zmsg_first (body) : NULL, out))
+        out [0] = 0;
 }

@@ -73,10 +73,6 @@ bool svc_rid_valid (const char *rid, size_t len);
 svc_request_t *svc_request_decode (zmsg_t **body_p, char *err, size_t errlen);
 void svc_request_destroy (svc_request_t **self_p);
 svc_reply_t *svc_reply_decode (zmsg_t **body_p, char *err, size_t errlen);
-//  The rid a reply body names (its first frame), into dst (SVC_RID_MAX + 1 bytes), read
-//  before decoding: a reply malformed past its rid still names the request it fails.
-//  0, or -1 and "" when the body has no valid rid. The body is not changed.
-int svc_reply_rid (zmsg_t *body, char *dst);
 void svc_reply_destroy (svc_reply_t **self_p);
 
 //  Encoders return a body for mdp_*_new. user NULL or "" for anonymous. A blob is

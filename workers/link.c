@@ -94,7 +94,9 @@ s_link_new (zsock_t *pipe, const link_config_t *cfg)
     self->pipe = pipe;
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
-    self->credit = cfg->credit > 1 ? cfg->credit : 1;
+    //  mdp_worker_ready_new refuses a credit beyond MDP_CREDIT_MAX: keep within it.
+    self->credit = cfg->credit < 1 ? 1 : cfg->credit > MDP_CREDIT_MAX ? MDP_CREDIT_MAX
+                 : cfg->credit;
     for (size_t i = 0; i < cfg->services_n && i < MDP_READY_SERVICES_MAX; i++)
         self->services [self->services_n++] = strdup (cfg->services [i]);
     self->reconnect_ms = LINK_RECONNECT_MIN_MS;

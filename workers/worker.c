@@ -82,7 +82,10 @@ worker_new (const worker_config_t *cfg)
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
     self->endpoint = strdup (cfg->endpoint);
     self->heartbeat_ms = cfg->heartbeat_ms;
-    self->credit = cfg->credit > 1 ? cfg->credit : 1;
+    //  The batch and query arrays are sized for WORKER_CREDIT_MAX: config.c refuses more,
+    //  and a caller that passes more anyway gets the bound, never an overflow.
+    self->credit = cfg->credit < 1 ? 1 : cfg->credit > WORKER_CREDIT_MAX ? WORKER_CREDIT_MAX
+                 : cfg->credit;
     //  At credit 1 every batch is one request, served as alone: no task table.
     self->tasks = self->credit > 1 ? (s_task_t *) zmalloc (self->credit * sizeof (s_task_t)) : NULL;
     self->jobs = cfg->jobs;
@@ -318,8 +321,7 @@ s_batch_start (worker_t *self, mdp_msg_t **batch, size_t n)
         batch [i] = NULL;
         const char *service = t->request->service;
         if (!*service || !worker_service (service)) {
-            zmsg_t *body = s_serve (self, service, &t->request->body);
-            link_reply (self->link, &t->request, &body);
+            s_on_request (self, &t->request);
             continue;
         }
         t->ready = s_task_begin (self, t, service, &t->request->body);

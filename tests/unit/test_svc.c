@@ -242,21 +242,6 @@ TEST (test_decode_rejects_a_wrong_number_of_frames)
     CHECK (s_reply_rejected (body));
 }
 
-TEST (test_a_malformed_reply_still_names_its_rid)
-{
-    char rid [SVC_RID_MAX + 1];
-    zmsg_t *body = s_body ("req-7", "2x0", "{}");         //  a status that cannot decode
-    CHECK_INT (svc_reply_rid (body, rid), 0);
-    CHECK_STR (rid, "req-7");
-    CHECK_INT (zmsg_size (body), 3);                        //  left as it was
-    zmsg_destroy (&body);
-    body = s_body ("bad rid", "200", "{}");
-    CHECK_INT (svc_reply_rid (body, rid), -1);
-    CHECK_STR (rid, "");
-    zmsg_destroy (&body);
-    CHECK_INT (svc_reply_rid (NULL, rid), -1);
-}
-
 TEST (test_a_fourth_frame_is_the_blob)
 {
     zmsg_t *body = s_body ("r", "", "{}");
@@ -325,7 +310,6 @@ TEST_MAIN ("svc",
     T (test_role_names_parse_both_ways),
     T (test_decode_rejects_a_wrong_number_of_frames),
     T (test_a_fourth_frame_is_the_blob),
-    T (test_a_malformed_reply_still_names_its_rid),
     T (test_decode_rejects_a_bad_rid),
     T (test_decode_rejects_a_bad_auth_frame),
     T (test_decode_rejects_a_bad_status_frame))

@@ -311,8 +311,8 @@ export function ticketsView(main) {
     while (cards.length > 8) cards.pop();
     const shown = cards.filter((id) => live.getJob(id));
     live.show('tickets', shown);
-    for (const [id, el] of cardEls) if (!shown.includes(id)) { el.remove(); cardEls.delete(id); }
-    shown.forEach((id, i) => {
+    for (const id of cardEls.keys()) if (!shown.includes(id)) cardEls.delete(id);
+    placeChildren(cardsBox, shown.map((id) => {
       const job = live.getJob(id);
       let c = cardEls.get(id);
       if (!c) {
@@ -320,8 +320,8 @@ export function ticketsView(main) {
         cardEls.set(id, c);
       }
       c.refresh(job);
-      if (cardsBox.children[i] !== c) cardsBox.insertBefore(c, cardsBox.children[i] || null);
-    });
+      return c;
+    }));
     cardsBox.hidden = shown.length === 0;
   }
 
