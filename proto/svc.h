@@ -37,6 +37,8 @@
 #define SVC_TICKETS_UPDATE  "tickets.update"
 #define SVC_TICKETS_DELETE  "tickets.delete"
 #define SVC_TICKETS_RESTORE "tickets.restore"
+#define SVC_TICKETS_HISTORY "tickets.history"
+#define SVC_USERS_LIST      "users.list"
 #define SVC_JOBS_CREATE     "jobs.create"
 #define SVC_JOBS_GET        "jobs.get"
 #define SVC_JOBS_LIST       "jobs.list"

@@ -33,15 +33,17 @@
     X (ITEM_PENDING, "pending") X (ITEM_SUCCEEDED, "succeeded") \
     X (ITEM_FAILED, "failed") X (ITEM_CANCELED, "canceled")
 
-//  Job types: the only bulk operation is deleting tickets.
+//  Job types: deleting tickets, undoing that, and setting fields of many tickets at once.
 #define VOCAB_JOB_TYPES(X) \
-    X (JOB_BULK_DELETE, "bulk-delete")
+    X (JOB_BULK_DELETE, "bulk-delete") X (JOB_BULK_RESTORE, "bulk-restore") \
+    X (JOB_BULK_UPDATE, "bulk-update")
 
 //  Fields a ticket list sorts by (tickets.list's sort): each is the ticket's own JSON field,
 //  ascending, or descending with '-' in front.
 #define VOCAB_TICKET_SORTS(X) \
     X (SORT_CREATED_AT, "createdAt") X (SORT_UPDATED_AT, "updatedAt") \
-    X (SORT_PRIORITY, "priority") X (SORT_STATUS, "status") X (SORT_SUBJECT, "subject")
+    X (SORT_PRIORITY, "priority") X (SORT_STATUS, "status") X (SORT_SUBJECT, "subject") \
+    X (SORT_DELETED_AT, "deletedAt")
 
 //  Which tickets a list holds by deletion (tickets.list's deleted), in this order, which
 //  readers rely on: the live ones, all, the deleted ones. Only an admin may ask for other
@@ -69,6 +71,12 @@
     /*  Items of one job per page of GET /api/jobs/:id, and the default.  */ \
     X (ITEMS_LIMIT_MAX, "itemsLimitMax", 1000) \
     X (ITEMS_LIMIT_DEFAULT, "itemsLimitDefault", 100) \
+    /*  Entries of a ticket's history per page, and the default.  */ \
+    X (HISTORY_LIMIT_MAX, "historyLimitMax", 200) \
+    X (HISTORY_LIMIT_DEFAULT, "historyLimitDefault", 50) \
+    /*  Users per answer of the assignee search, and the default.  */ \
+    X (USERS_LIMIT_MAX, "usersLimitMax", 200) \
+    X (USERS_LIMIT_DEFAULT, "usersLimitDefault", 50) \
     /*  Idempotency-Key: bytes of printable ASCII, as the jobs table stores it.  */ \
     X (IDEMPOTENCY_KEY_MAX, "idempotencyKeyMax", 255)
 

@@ -5,6 +5,8 @@
 #include "../common/log.h"
 
 #include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AUTH_PASSWORD_MAX   1024        //  bounds the hashing work one request may ask for
@@ -19,6 +21,11 @@ static const db_stmt_t s_stmts [] = {
       "SELECT id, email, name, role, password_hash FROM users WHERE lower(email) = lower($1)", true },
     { "auth_user", "SELECT id, email, name, role FROM users WHERE id = $1::uuid", true },
     { "auth_role", "SELECT role FROM users WHERE id = $1::uuid", true },
+    //  The assignee picker's search: name or e-mail containing q, case-insensitively.
+    { "users_list",
+      "SELECT id, email, name, role, count(*) OVER () FROM users"
+      " WHERE $1::text IS NULL OR strpos(lower(name), lower($1)) > 0"
+      " OR strpos(lower(email), lower($1)) > 0 ORDER BY lower(name), id LIMIT $2::int", true },
 };
 
 bool
@@ -140,9 +147,41 @@ s_init (db_t *db)
     return 0;
 }
 
+//  users.list: who may be assigned a ticket, for anyone signed in.
+static void
+s_users (svc_call_t *call, reply_t *reply)
+{
+    json_t *details = json_array ();
+    const char *q = NULL;
+    long limit = VOCAB_USERS_LIMIT_DEFAULT;
+    int bad = check_string (call->payload, "q", false, 0, VOCAB_Q_MAX, details, &q);
+    bad |= check_int (call->payload, "limit", false, 1, VOCAB_USERS_LIMIT_MAX, details, &limit, NULL);
+    if (bad) {
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+    char lim [24];
+    snprintf (lim, sizeof lim, "%ld", limit);
+    const char *params [] = { q && *q ? q : NULL, lim };
+    PGresult *res = db_exec (call->db, "users_list", 2, params);
+    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK) {
+        res ? reply_internal (reply) : reply_unavailable (reply);
+        PQclear (res);
+        return;
+    }
+    json_t *data = json_array ();
+    for (int i = 0; i < PQntuples (res); i++)
+        json_array_append_new (data, s_user_json (res, i));
+    long long total = PQntuples (res) ? strtoll (PQgetvalue (res, 0, 4), NULL, 10) : 0;
+    PQclear (res);
+    reply_json (reply, 200, json_pack ("{s:o, s:I}", "data", data, "total", (json_int_t) total));
+}
+
 static const svc_entry_t s_entries [] = {
     { SVC_AUTH_LOGIN, s_login, false, false, NULL, NULL },
     { SVC_AUTH_ME,    s_me,    true, false, NULL, NULL },
+    { SVC_USERS_LIST, s_users, true, false, NULL, NULL },
 };
 
 const svc_family_t auth_family = {

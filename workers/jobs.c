@@ -1,11 +1,14 @@
-/*  jobs: bulk-delete jobs. The transactions live in sql/ (0002_jobs.sql: job_create,
-    job_process_chunk, job_end, job_items; 0007_job_outages.sql: job_chunk_start,
-    job_resend, job_resume), one statement each, so a chunk is one round trip and one
-    transaction after its start. This file validates, calls them, publishes the events
-    after commit and keeps each job's window of chunks moving.  */
+/*  jobs: bulk-delete, bulk-restore and bulk-update jobs. The transactions live in sql/
+    (0002_jobs.sql: job_end; 0007_job_outages.sql: job_chunk_start, job_resend, job_resume;
+    0009_bulk_scope.sql: job_create, job_plan, job_process_chunk, job_items), one statement
+    each, so a chunk is one round trip and one transaction after its start. This file
+    validates, calls them, publishes the events after commit and keeps each job's window of
+    chunks moving; jobscope.c reads scopes and builds the statement that expands one.  */
 #include "jobs.h"
 #include "dupes.h"
 #include "jobids.h"
+#include "jobscope.h"
+#include "jobsread.h"
 #include "pgbin.h"
 #include "replay.h"
 #include "../common/log.h"
@@ -26,7 +29,8 @@ static const db_stmt_t s_stmts [] = {
     //  idempotent by its id anyway: a re-run creates nothing twice.
     { "j_create",
       "SELECT outcome, job::text, dispatch::text FROM job_create($1::uuid, $2::uuid, $3, $4::int,"
-      " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int)", false },
+      " $5::uuid[], $6::text[], $7::int, $8, $9, $10::int, $11::int, $12::jsonb, $13::jsonb,"
+      " $14::int)", false },
     //  Further batches of a job too big for one statement, in the creator's transaction.
     { "j_add", "SELECT job_add_chunks($1::uuid, $2::int, $3::uuid[], $4::text[], $5::int, $6::int)", false },
     //  Counts a start: not retried, since a lost answer may hide its commit.
@@ -37,17 +41,9 @@ static const db_stmt_t s_stmts [] = {
     { "j_resend", "SELECT job_id, seq, sends FROM job_resend($1::int, $2::int, $3::int, $4::bool)", true },
     //  In the transaction that records its answer (replay.c).
     { "j_resume", "SELECT outcome, job::text, dispatch::text FROM job_resume($1::uuid, $2::int)", false },
-    { "j_get",
-      "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j,"
-      " LATERAL job_items(j.id, $2, $3::int, $4::int) i"
-      " WHERE j.id = $1::uuid AND ($5::bool OR j.created_by = $6::uuid)", true },
-    { "j_count",
-      "SELECT count(*) FROM jobs WHERE ($1::text IS NULL OR type = $1)"
-      " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)", true },
-    { "j_page",
-      "SELECT job_json(j)::text FROM jobs j WHERE ($1::text IS NULL OR type = $1)"
-      " AND ($2::text IS NULL OR status = $2) AND ($3::bool OR created_by = $4::uuid)"
-      " ORDER BY created_at DESC, id DESC LIMIT $5::int OFFSET $6::int", true },
+    JOBSREAD_STMTS,
+    { "j_owner", "SELECT 1 FROM jobs WHERE id = $1::uuid AND created_by = $2::uuid", true },
+    JOBSCOPE_STMTS,
 };
 
 //  A detail naming the vocab list value is not in; nothing when it is absent or in it.
@@ -64,25 +60,6 @@ static const char *
 s_str (json_t *payload, const char *key)
 {
     return json_string_value (json_object_get (payload, key));
-}
-
-//  An integer field in [min, max], dflt when absent; -1 (and a detail) when bad.
-static int
-s_int (json_t *payload, const char *key, long dflt, long min, long max, long *out, json_t *details)
-{
-    json_t *v = json_object_get (payload, key);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_integer (v) || json_integer_value (v) < min || json_integer_value (v) > max) {
-        char msg [80];
-        snprintf (msg, sizeof msg, "must be a whole number from %ld to %ld", min, max);
-        reply_detail (details, key, msg);
-        return -1;
-    }
-    *out = (long) json_integer_value (v);
-    return 0;
 }
 
 static json_t *
@@ -119,6 +96,7 @@ typedef struct {
     size_t n;
     size_t chunk;                   //  ids per chunk
     size_t per;                     //  ids per statement: whole chunks, at least a window
+    jobscope_t scope;               //  a filter or an undone job instead of ids; the set
     bool *dup;                      //  n marks: this id repeats an earlier one
     long dups;
     unsigned char *buf_ids;         //  one statement's binary uuid[]
@@ -135,22 +113,26 @@ s_create_free (s_create_t *c)
     free (c->buf_ids);
     free (c->buf_marks);
     free (c->owned);
+    jobscope_free (&c->scope);
 }
 
 //  Validates the request into c. 0, or -1 with reply filled.
 static int
 s_create_read (svc_call_t *call, s_create_t *c, reply_t *reply)
 {
-    if (call->role != SVC_ROLE_ADMIN) {
-        reply_error (reply, 403, "forbidden", "Only admins can start jobs.", NULL);
-        return -1;
-    }
     json_t *details = json_array ();
     c->id = s_str (call->payload, "id");
     if (!c->id || !uuid_valid (c->id))
         reply_detail (details, "id", "must be a uuid");
     c->type = s_str (call->payload, "type");
     s_check_in (details, "type", c->type ? c->type : "", vocab_job_types);
+    //  Deleting and restoring are an admin's; setting fields is anyone's who may edit.
+    if (json_array_size (details) == 0 && call->role != SVC_ROLE_ADMIN
+    &&  strcmp (c->type, "bulk-update")) {
+        json_decref (details);
+        reply_error (reply, 403, "forbidden", "Only admins can start this type of job.", NULL);
+        return -1;
+    }
     json_t *key_v = json_object_get (call->payload, "idempotencyKey");
     c->key = json_string_value (key_v);
     if (key_v && !json_is_null (key_v) && (!c->key || !*c->key || strlen (c->key) > VOCAB_IDEMPOTENCY_KEY_MAX)) {
@@ -158,9 +140,11 @@ s_create_read (svc_call_t *call, s_create_t *c, reply_t *reply)
         snprintf (msg, sizeof msg, "must be a string of 1 to %d characters", VOCAB_IDEMPOTENCY_KEY_MAX);
         reply_detail (details, "idempotencyKey", msg);
     }
-    if (json_array_size (details) == 0
-    &&  jobids_read (call, call->jobs->max_items, &c->ids, &c->owned, &c->n, details)
-    &&  json_array_size (details) == 0) {
+    bool has_ids = call->blob || json_object_get (call->payload, "ticketIds");
+    int rc = json_array_size (details) ? 0 : jobscope_read (call, c->type, has_ids, &c->scope, details);
+    if (json_array_size (details) == 0 && has_ids && rc == 0)
+        rc = jobids_read (call, call->jobs->max_items, &c->ids, &c->owned, &c->n, details);
+    if (rc && json_array_size (details) == 0) {
         json_decref (details);
         reply_internal (reply);             //  out of memory
         return -1;
@@ -178,6 +162,15 @@ static int
 s_create_prepare (s_create_t *c)
 {
     const jobs_config_t *cfg = c->call->jobs;
+    snprintf (c->chunk_s, sizeof c->chunk_s, "%ld", cfg->chunk_size);
+    snprintf (c->max_active, sizeof c->max_active, "%ld", cfg->max_active);
+    snprintf (c->window, sizeof c->window, "%ld", cfg->window);
+    snprintf (c->total, sizeof c->total, "%zu", c->n);
+    if (c->scope.scope) {
+        if (c->key)
+            jobscope_hash (c->type, &c->scope, c->hash);
+        return 0;                           //  no ids: its plan chunk expands the scope
+    }
     //  A statement carries at most a batch of whole chunks, and the first batch at least
     //  the window's chunks (job_create leases them).
     c->chunk = (size_t) cfg->chunk_size;
@@ -191,16 +184,17 @@ s_create_prepare (s_create_t *c)
     c->dups = c->dup ? dupes_mark (c->ids, c->n, c->dup) : -1;
     if (c->dups < 0 || !c->buf_ids || !c->buf_marks)
         return -1;
-    if (c->key)
-        jobids_hash (c->type, c->ids, c->n, c->hash);
-    snprintf (c->total, sizeof c->total, "%zu", c->n);
-    snprintf (c->chunk_s, sizeof c->chunk_s, "%zu", c->chunk);
-    snprintf (c->max_active, sizeof c->max_active, "%ld", cfg->max_active);
-    snprintf (c->window, sizeof c->window, "%ld", cfg->window);
+    if (c->key) {
+        char *label = jobscope_ids_label (c->type, &c->scope);
+        if (!label)
+            return -1;
+        jobids_hash (label, c->ids, c->n, c->hash);
+        free (label);
+    }
     return 0;
 }
 
-#define JOBS_BATCH_PARAMS 12
+#define JOBS_BATCH_PARAMS 16
 
 //  Runs one create statement (j_create or j_add): its head parameters, the ids [from,
 //  from + n) and their outcomes as binary arrays, then its tail parameters; inside the
@@ -214,9 +208,13 @@ s_create_batch (s_create_t *c, const char *stmt, const char *const *head, int he
     int at = 0;
     for (int i = 0; i < head_n; i++)
         params [at++] = head [i];
-    lengths [at] = pgbin_uuid_array (c->buf_ids, c->ids + 16 * from, n);
-    formats [at] = 1;
-    params [at++] = (const char *) c->buf_ids;
+    params [at] = NULL;                     //  a scope job: no ids
+    if (c->buf_ids) {
+        lengths [at] = pgbin_uuid_array (c->buf_ids, c->ids + 16 * from, n);
+        formats [at] = 1;
+        params [at] = (const char *) c->buf_ids;
+    }
+    at++;
     bool any = false;
     for (size_t i = from; c->dups > 0 && i < from + n && !any; i++)
         any = c->dup [i];
@@ -269,8 +267,10 @@ s_create_insert (s_create_t *c, reply_t *reply)
 {
     size_t first = c->n < c->per ? c->n : c->per;
     const char *head [] = { c->id, c->call->user, c->type, c->total };
-    const char *tail [] = { c->chunk_s, c->key, c->key ? c->hash : NULL, c->max_active, c->window };
-    PGresult *res = s_create_batch (c, "j_create", head, 4, tail, 5, 0, first);
+    const char *tail [] = { c->chunk_s, c->key, c->key ? c->hash : NULL, c->max_active, c->window,
+                            c->scope.scope_text, c->scope.set_text,
+                            c->scope.expected >= 0 ? c->scope.expected_text : NULL };
+    PGresult *res = s_create_batch (c, "j_create", head, 4, tail, 8, 0, first);
     if (!res) {
         reply_unavailable (reply);          //  the transaction died with the connection
         return NULL;
@@ -289,6 +289,20 @@ s_create_insert (s_create_t *c, reply_t *reply)
         return NULL;
     }
     return res;
+}
+
+//  The checks that need the database, then the insert; NULL with reply filled when the
+//  request is refused (422) or the database failed.
+static PGresult *
+s_create_checked (s_create_t *c, reply_t *reply)
+{
+    json_t *details = json_array ();
+    int rc = jobscope_check (c->call, c->gen, c->type, &c->scope, details, reply);
+    if (rc > 0)
+        reply_invalid (reply, details);
+    else
+        json_decref (details);
+    return rc == 0 ? s_create_insert (c, reply) : NULL;
 }
 
 //  Answers from job_create's row.
@@ -321,8 +335,12 @@ s_create_announce (s_create_t *c, PGresult *res)
     int seq;
     for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &seq)); )
         outbox_dispatch (c->call->outbox, c->id, seq);
-    log_info ("event=job_created rid=%s job=%s items=%zu duplicates=%ld batches=%zu",
-              c->call->rid, c->id, c->n, c->dups, (c->n + c->per - 1) / c->per);
+    if (c->scope.scope)
+        log_info ("event=job_created rid=%s job=%s type=%s scope=%s", c->call->rid, c->id,
+                  c->type, c->scope.scope_text);
+    else
+        log_info ("event=job_created rid=%s job=%s type=%s items=%zu duplicates=%ld batches=%zu",
+                  c->call->rid, c->id, c->type, c->n, c->dups, (c->n + c->per - 1) / c->per);
 }
 
 //  One transaction: the job and the record of the answer (replay.c), so a create the
@@ -337,7 +355,7 @@ s_create (svc_call_t *call, reply_t *reply)
             reply_internal (reply);
         else
         if ((c.gen = replay_begin (call, reply))) {
-            PGresult *res = s_create_insert (&c, reply);
+            PGresult *res = s_create_checked (&c, reply);
             if (res)
                 s_create_answer (&c, res, reply);
             if (replay_end (call, c.gen, res != NULL, reply) == 0 && res)
@@ -417,16 +435,16 @@ s_chunk_start (svc_call_t *call, const char *job_id, const char *seq, reply_t *r
     return go;
 }
 
-//  Processes a started chunk: one transaction, tried again a few times when PostgreSQL
-//  rejects it, and then the job fails naming the chunk. Returns job_process_chunk's row, or
-//  NULL with reply filled.
+//  Runs a started chunk's statement (job_process_chunk, or job_plan for the plan chunk):
+//  one transaction, tried again a few times when PostgreSQL rejects it, and then the job
+//  fails naming the chunk. Returns the statement's row, or NULL with reply filled.
 static PGresult *
-s_chunk_process (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+s_chunk_run (svc_call_t *call, const char *job_id, const char *seq, const char *stmt,
+             int nparams, const char *const *params, reply_t *reply)
 {
-    const char *params [] = { job_id, seq };
     int delay_ms = 100;
     for (int attempt = 1; ; attempt++) {
-        PGresult *res = db_exec (call->db, "j_chunk", 2, params);
+        PGresult *res = db_exec (call->db, stmt, nparams, params);
         if (!res) {
             //  The database is away: the chunk stays pending and its lease brings it back.
             reply_unavailable (reply);
@@ -449,13 +467,52 @@ s_chunk_process (svc_call_t *call, const char *job_id, const char *seq, reply_t 
     }
 }
 
+//  The plan chunk (seq -1) of a job by scope: expands the scope into the job's chunks in
+//  one transaction (job_plan), then announces the job running with its total (or failed:
+//  the set outgrew expectedTotal) and sends its first chunks.
+static void
+s_plan (svc_call_t *call, const char *job_id, const char *seq, reply_t *reply)
+{
+    jobscope_plan_t plan;
+    int ready = jobscope_plan_prepare (call, job_id, &plan);
+    PGresult *res = NULL;
+    if (ready < 0) {
+        if (db_connected (call->db))
+            s_fail_job (call, job_id, "plan_failed", "the job's scope could not be expanded");
+        reply_unavailable (reply);
+    }
+    else
+    if (ready == 0)
+        s_chunk_state (reply, "skipped");
+    else
+        res = s_chunk_run (call, job_id, seq, plan.name, plan.nparams, plan.params, reply);
+    jobscope_plan_free (&plan);
+    if (!res)
+        return;
+    const char *state = PQgetvalue (res, 0, 0);
+    if (!strcmp (state, "planned")) {
+        s_publish (call->outbox, EVENT_PROGRESS, PQgetvalue (res, 0, 1));
+        int next, sent = 0;
+        for (const char *p = PQgetvalue (res, 0, 2); (p = pgbin_int_next (p, &next)); sent++)
+            outbox_dispatch (call->outbox, job_id, next);
+        log_info ("event=job_planned rid=%s job=%s chunks_sent=%d", call->rid, job_id, sent);
+    }
+    else
+    if (!strcmp (state, "failed")) {
+        log_warn ("event=job_failed rid=%s job=%s code=filter_changed", call->rid, job_id);
+        s_publish (call->outbox, EVENT_FAILED, PQgetvalue (res, 0, 1));
+    }
+    s_chunk_state (reply, !strcmp (state, "missing") ? "missing" : "done");
+    PQclear (res);
+}
+
 static void
 s_chunk (svc_call_t *call, reply_t *reply)
 {
     const char *job_id = s_str (call->payload, "jobId");
     json_t *seq_v = json_object_get (call->payload, "seq");
     if (!job_id || !uuid_valid (job_id) || !json_is_integer (seq_v)
-    ||  json_integer_value (seq_v) < 0 || json_integer_value (seq_v) > 10000000) {
+    ||  json_integer_value (seq_v) < -1 || json_integer_value (seq_v) > 10000000) {
         reply_error (reply, 400, "bad_request", "A chunk request names a jobId and a seq.", NULL);
         return;
     }
@@ -463,7 +520,12 @@ s_chunk (svc_call_t *call, reply_t *reply)
     snprintf (seq, sizeof seq, "%lld", (long long) json_integer_value (seq_v));
     if (!s_chunk_start (call, job_id, seq, reply))
         return;
-    PGresult *res = s_chunk_process (call, job_id, seq, reply);
+    if (json_integer_value (seq_v) < 0) {
+        s_plan (call, job_id, seq, reply);
+        return;
+    }
+    const char *params [] = { job_id, seq };
+    PGresult *res = s_chunk_run (call, job_id, seq, "j_chunk", 2, params, reply);
     if (!res)
         return;
     const char *state = PQgetvalue (res, 0, 0);
@@ -477,104 +539,7 @@ s_chunk (svc_call_t *call, reply_t *reply)
 }
 
 //  ---------------------------------------------------------------------------------
-//  jobs.get, jobs.list, jobs.cancel, jobs.resume
-
-static void
-s_get (svc_call_t *call, reply_t *reply)
-{
-    json_t *details = json_array ();
-    const char *id = s_str (call->payload, "id");
-    long page, limit;
-    s_int (call->payload, "itemsPage", 1, 1, 1000000000, &page, details);
-    s_int (call->payload, "itemsLimit", VOCAB_ITEMS_LIMIT_DEFAULT, 1, VOCAB_ITEMS_LIMIT_MAX, &limit, details);
-    const char *status = s_str (call->payload, "itemStatus");
-    s_check_in (details, "itemStatus", status, vocab_job_item_statuses);
-    if (json_array_size (details) == 0 && (page - 1) * limit > 2000000000L)
-        reply_detail (details, "itemsPage", "is past any job's last item");
-    if (json_array_size (details)) {
-        reply_invalid (reply, details);
-        return;
-    }
-    json_decref (details);
-    if (!id || !uuid_valid (id)) {
-        reply_error (reply, 404, "not_found", "No such job.", NULL);
-        return;
-    }
-    char lim [24], off [24];
-    snprintf (lim, sizeof lim, "%ld", limit);
-    snprintf (off, sizeof off, "%ld", (page - 1) * limit);
-    const char *params [] = { id, status, lim, off,
-                              call->role == SVC_ROLE_ADMIN ? "true" : "false", call->user };
-    PGresult *res = db_exec (call->db, "j_get", 6, params);
-    if (!res)
-        reply_unavailable (reply);
-    else
-    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-        log_error ("event=job_get_failed rid=%s sqlstate=%s", call->rid, db_sqlstate (res));
-        reply_internal (reply);
-    }
-    else
-    if (PQntuples (res) == 0)
-        reply_error (reply, 404, "not_found", "No such job.", NULL);
-    else {
-        json_t *job = s_parse (PQgetvalue (res, 0, 0));
-        json_object_set_new (job, "items", s_parse (PQgetvalue (res, 0, 1)));
-        json_object_set_new (job, "itemsTotal", json_integer (PQgetisnull (res, 0, 2)
-                                                              ? 0 : atoll (PQgetvalue (res, 0, 2))));
-        json_object_set_new (job, "itemsPage", json_integer (page));
-        json_object_set_new (job, "itemsLimit", json_integer (limit));
-        reply_json (reply, 200, job);
-    }
-    PQclear (res);
-}
-
-static void
-s_list (svc_call_t *call, reply_t *reply)
-{
-    json_t *details = json_array ();
-    long page, limit;
-    s_int (call->payload, "page", 1, 1, 10000000, &page, details);
-    s_int (call->payload, "limit", VOCAB_LIMIT_DEFAULT, 1, VOCAB_LIMIT_MAX, &limit, details);
-    const char *type = s_str (call->payload, "type");
-    s_check_in (details, "type", type, vocab_job_types);
-    const char *status = s_str (call->payload, "status");
-    s_check_in (details, "status", status, vocab_job_statuses);
-    if (json_array_size (details)) {
-        reply_invalid (reply, details);
-        return;
-    }
-    json_decref (details);
-    const char *admin = call->role == SVC_ROLE_ADMIN ? "true" : "false";
-    const char *cparams [] = { type, status, admin, call->user };
-    PGresult *res = db_exec (call->db, "j_count", 4, cparams);
-    if (!res || PQresultStatus (res) != PGRES_TUPLES_OK) {
-        res ? reply_internal (reply) : reply_unavailable (reply);
-        PQclear (res);
-        return;
-    }
-    long long total = atoll (PQgetvalue (res, 0, 0));
-    PQclear (res);
-    json_t *data = json_array ();
-    if ((page - 1) * limit < total) {
-        char lim [24], off [24];
-        snprintf (lim, sizeof lim, "%ld", limit);
-        snprintf (off, sizeof off, "%ld", (page - 1) * limit);
-        const char *params [] = { type, status, admin, call->user, lim, off };
-        res = db_exec (call->db, "j_page", 6, params);
-        if (!res || PQresultStatus (res) != PGRES_TUPLES_OK) {
-            res ? reply_internal (reply) : reply_unavailable (reply);
-            PQclear (res);
-            json_decref (data);
-            return;
-        }
-        for (int i = 0; i < PQntuples (res); i++)
-            json_array_append_new (data, s_parse (PQgetvalue (res, i, 0)));
-        PQclear (res);
-    }
-    reply_json (reply, 200, json_pack ("{s:o,s:i,s:i,s:I,s:I}", "data", data, "page", (int) page,
-                                       "limit", (int) limit, "total", (json_int_t) total,
-                                       "totalPages", (json_int_t) ((total + limit - 1) / limit)));
-}
+//  jobs.cancel, jobs.resume (jobs.get and jobs.list: jobsread.c)
 
 //  A job action that answers once per request: cancel, resume.
 typedef struct {
@@ -584,7 +549,30 @@ typedef struct {
     const char *done;               //  the outcome of a call that changed the job
     const char *conflict;           //  409's code, for a job not in the state the action needs
     const char *conflict_msg;       //  its message; %s is the job's status
+    bool owner_may;                 //  its creator may, not only an admin
 } s_action_t;
+
+//  For a creator's action: 0 when job id is the caller's; else 1 with the reply filled
+//  (404 as for anyone else's job, which agents cannot see).
+static int
+s_not_theirs (svc_call_t *call, uint64_t gen, const char *id, reply_t *reply)
+{
+    const char *params [] = { id, call->user };
+    PGresult *res = db_exec_in (call->db, gen, "j_owner", 2, params, NULL, NULL);
+    int rc = 1;
+    if (!res)
+        reply_unavailable (reply);
+    else
+    if (PQresultStatus (res) != PGRES_TUPLES_OK)
+        reply_internal (reply);
+    else
+    if (PQntuples (res) == 0)
+        reply_error (reply, 404, "not_found", "No such job.", NULL);
+    else
+        rc = 0;
+    PQclear (res);
+    return rc;
+}
 
 //  Fills reply with the 404 or 409 for a job the action did not change. res: its row.
 static void
@@ -611,7 +599,8 @@ s_action_refused (reply_t *reply, const s_action_t *a, PGresult *res)
 static PGresult *
 s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *const *extra)
 {
-    if (call->role != SVC_ROLE_ADMIN) {
+    bool admin = call->role == SVC_ROLE_ADMIN;
+    if (!admin && !a->owner_may) {
         char msg [64];
         snprintf (msg, sizeof msg, "Only admins can %s jobs.", a->verb);
         reply_error (reply, 403, "forbidden", msg, NULL);
@@ -625,6 +614,10 @@ s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *con
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
         return NULL;
+    if (!admin && s_not_theirs (call, gen, id, reply)) {
+        replay_end (call, gen, false, reply);
+        return NULL;
+    }
     const char *params [3] = { id };
     for (int i = 0; i < a->extra_n; i++)
         params [i + 1] = extra [i];
@@ -653,7 +646,7 @@ s_action (svc_call_t *call, reply_t *reply, const s_action_t *a, const char *con
 }
 
 static const s_action_t s_cancel_action = {
-    "cancel", "j_end", 2, "ended", "job_finished", "The job has already finished (%s)."
+    "cancel", "j_end", 2, "ended", "job_finished", "The job has already finished (%s).", true
 };
 
 static void
@@ -670,7 +663,7 @@ s_cancel (svc_call_t *call, reply_t *reply)
 
 static const s_action_t s_resume_action = {
     "resume", "j_resume", 1, "resumed", "job_not_failed",
-    "Only a failed job can be resumed; this one is %s."
+    "Only a failed job can be resumed; this one is %s.", false
 };
 
 //  Re-opens a failed job's unfinished chunks (sql/0007, job_resume), then announces the job
@@ -738,8 +731,8 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 
 static const svc_entry_t s_entries [] = {
     { SVC_JOBS_CREATE, s_create, true, true, NULL, NULL },
-    { SVC_JOBS_GET,    s_get,    true, false, NULL, NULL },
-    { SVC_JOBS_LIST,   s_list,   true, false, NULL, NULL },
+    { SVC_JOBS_GET,    jobsread_get,  true, false, NULL, NULL },
+    { SVC_JOBS_LIST,   jobsread_list, true, false, NULL, NULL },
     { SVC_JOBS_CANCEL, s_cancel, true, false, NULL, NULL },
     { SVC_JOBS_RESUME, s_resume, true, false, NULL, NULL },
     { SVC_JOBS_CHUNK,  s_chunk,  false, false, NULL, NULL },

@@ -8,38 +8,62 @@
 #include <stdio.h>
 #include <string.h>
 
+#define T_COLS_OF(t) t ".id, " t ".subject, " t ".description, " t ".status, " t ".priority, " \
+               t ".requester_email, " t ".assignee_id, " t ".created_at, " t ".updated_at, " \
+               t ".deleted_at, " t ".version"
 #define T_COLS "id, subject, description, status, priority, requester_email, assignee_id, " \
                "created_at, updated_at, deleted_at, version"
 
 //  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" and
-//  "tl_p_<filters>_<deleted>_<sort>" (at most 16 * 3 + 16 * 3 * 10 = 528 per connection).
+//  "tl_p_<filters>_<deleted>_<sort>", registered on first use (at most 64 * 3 * 13 per
+//  connection, in practice the few combinations the UI offers).
 static const db_stmt_t s_stmts [] = {
     { "t_get", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL", true },
     { "t_get_any", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid", true },
     { "t_probe", "SELECT deleted_at IS NULL FROM tickets WHERE id = $1::uuid", true },
     //  The edge supplies the id: even a re-run that finds no record to answer from (a
-    //  broker client reusing a rid) creates nothing twice.
+    //  broker client reusing a rid) creates nothing twice. Every write records the
+    //  ticket's history (sql/0009) in its own statement: one round trip, one transaction.
     { "t_create",
-      "INSERT INTO tickets (id, subject, description, status, priority, requester_email, assignee_id)"
-      " VALUES ($1::uuid, $2, coalesce($3, ''), coalesce($4, 'open'), coalesce($5, 'normal'), $6, $7::uuid)"
-      " ON CONFLICT (id) DO NOTHING RETURNING " T_COLS, true },
+      "WITH t AS (INSERT INTO tickets (id, subject, description, status, priority, requester_email,"
+      " assignee_id) VALUES ($1::uuid, $2, coalesce($3, ''), coalesce($4, 'open'),"
+      " coalesce($5, 'normal'), $6, $7::uuid) ON CONFLICT (id) DO NOTHING RETURNING " T_COLS "),"
+      " h AS (INSERT INTO ticket_history (ticket_id, actor, action) SELECT id, $8::uuid, 'created' FROM t)"
+      " SELECT " T_COLS " FROM t", true },
     //  Non-nullable fields: NULL means "not given". assignee_id is nullable, so it has
-    //  its own "given" flag ($7). ifMatch ($9) NULL means unconditional.
+    //  its own "given" flag ($7). ifMatch ($9) NULL means unconditional. An update that
+    //  changes nothing writes nothing: the version and updatedAt stay, so a repeated PUT
+    //  never makes another client's If-Match fail. Answers the row either way.
     { "t_update",
-      "UPDATE tickets SET subject = coalesce($2, subject), description = coalesce($3, description),"
-      " status = coalesce($4, status), priority = coalesce($5, priority),"
-      " requester_email = coalesce($6, requester_email),"
-      " assignee_id = CASE WHEN $7::bool THEN $8::uuid ELSE assignee_id END,"
-      " version = version + 1, updated_at = now()"
-      " WHERE id = $1::uuid AND deleted_at IS NULL AND ($9::int IS NULL OR version = $9::int)"
-      " RETURNING " T_COLS, false },
+      "WITH o AS (SELECT * FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL"
+      " AND ($9::int IS NULL OR version = $9::int) FOR UPDATE),"
+      " n AS (SELECT o.id, coalesce($2, o.subject) AS subject, coalesce($3, o.description) AS description,"
+      " coalesce($4, o.status) AS status, coalesce($5, o.priority) AS priority,"
+      " coalesce($6, o.requester_email) AS requester_email,"
+      " CASE WHEN $7::bool THEN $8::uuid ELSE o.assignee_id END AS assignee_id FROM o),"
+      " c AS (SELECT n.*, ticket_changes(to_jsonb(o), to_jsonb(n)) AS changes FROM n JOIN o USING (id)),"
+      " u AS (UPDATE tickets t SET subject = c.subject, description = c.description,"
+      " status = c.status, priority = c.priority, requester_email = c.requester_email,"
+      " assignee_id = c.assignee_id, version = t.version + 1, updated_at = now()"
+      " FROM c WHERE t.id = c.id AND c.changes <> '{}' RETURNING " T_COLS_OF ("t") "),"
+      " h AS (INSERT INTO ticket_history (ticket_id, actor, action, changes)"
+      " SELECT c.id, $10::uuid, 'updated', c.changes FROM c WHERE c.changes <> '{}')"
+      " SELECT * FROM u UNION ALL"
+      " SELECT " T_COLS_OF ("o") " FROM o JOIN c USING (id) WHERE c.changes = '{}'", false },
     { "t_delete",
-      "UPDATE tickets SET deleted_at = now(), updated_at = now(), version = version + 1"
-      " WHERE id = $1::uuid AND deleted_at IS NULL", false },
+      "WITH d AS (UPDATE tickets SET deleted_at = now(), updated_at = now(), version = version + 1"
+      " WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id)"
+      " INSERT INTO ticket_history (ticket_id, actor, action) SELECT id, $2::uuid, 'deleted' FROM d",
+      false },
     //  Idempotent: a second run finds the ticket live and changes nothing.
     { "t_restore",
-      "UPDATE tickets SET deleted_at = NULL, updated_at = now(), version = version + 1"
-      " WHERE id = $1::uuid AND deleted_at IS NOT NULL RETURNING " T_COLS, true },
+      "WITH r AS (UPDATE tickets SET deleted_at = NULL, updated_at = now(), version = version + 1"
+      " WHERE id = $1::uuid AND deleted_at IS NOT NULL RETURNING " T_COLS "),"
+      " h AS (INSERT INTO ticket_history (ticket_id, actor, action) SELECT id, $2::uuid, 'restored' FROM r)"
+      " SELECT * FROM r", true },
+    { "t_history",
+      "SELECT h.data::text, h.total FROM tickets t, LATERAL ticket_history_page(t.id, $2::int, $3::int) h"
+      " WHERE t.id = $1::uuid AND ($4::bool OR t.deleted_at IS NULL)", true },
 };
 
 //  ---------------------------------------------------------------------------------
@@ -52,7 +76,7 @@ static const db_stmt_t s_stmts [] = {
 static const struct { const char *column; const char *const *rank; } s_sort_keys [TICKETS_SORTS / 2] = {
     { "created_at", NULL }, { "updated_at", NULL },
     { "priority", vocab_ticket_priorities }, { "status", vocab_ticket_statuses },
-    { "subject", NULL },
+    { "subject", NULL }, { "deleted_at", NULL },
 };
 //  Written exactly as the partial indexes' predicates, so the planner can use them.
 static const char *s_deleted_sql [] = { "deleted_at IS NULL", "TRUE", "deleted_at IS NOT NULL" };
@@ -74,27 +98,56 @@ tickets_sort_parse (const char *sort)
 //  an index-ordered scan for the requested sort; it plans for every filter at once.
 //  Each combination here has a WHERE clause with exactly its predicates, so its generic
 //  plan is as good as a custom one, and it is planned once per connection. The set is
-//  finite (528 statements at most) and built from the constants above only.
+//  finite and built from the constants above only.
 //  Measured on 100k tickets (PostgreSQL 15, generic plans): count with q='%ticket 4242.%'
 //  took 112 ms as a catch-all (seq scan) and 12.5 ms per-combination (trigram bitmap scan).
 int
-tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool count,
-                  char *buf, size_t len)
+tickets_where_sql (unsigned filters, tickets_deleted_t deleted, int param, char *buf, size_t len)
 {
-    if (deleted > TICKETS_DELETED_ONLY || sort < 0 || sort >= TICKETS_SORTS || filters > 15)
+    if (deleted > TICKETS_DELETED_ONLY || filters >= TICKETS_F_ALL << 1)
         return -1;
-    int n = snprintf (buf, len, "SELECT %s FROM tickets WHERE %s",
-                      count ? "count(*)" : T_COLS, s_deleted_sql [deleted]);
-    int param = 1;
+    int n = snprintf (buf, len, "%s", s_deleted_sql [deleted]);
+    //  In tickets_filter_params' order.
     static const struct { unsigned bit; const char *fmt; } conds [] = {
-        { TICKETS_F_STATUS,   " AND status = $%d" },
-        { TICKETS_F_PRIORITY, " AND priority = $%d" },
-        { TICKETS_F_ASSIGNEE, " AND assignee_id = $%d::uuid" },
-        { TICKETS_F_Q,        " AND (subject || ' ' || description) ILIKE $%d" },
+        { TICKETS_F_STATUS,     " AND status = $%d" },
+        { TICKETS_F_PRIORITY,   " AND priority = $%d" },
+        { TICKETS_F_ASSIGNEE,   " AND assignee_id = $%d::uuid" },
+        { TICKETS_F_Q,          " AND (subject || ' ' || description) ILIKE $%d" },
+        { TICKETS_F_EMAIL,      " AND lower(requester_email) = lower($%d)" },
     };
     for (size_t i = 0; i < sizeof conds / sizeof conds [0]; i++)
         if ((filters & conds [i].bit) && n >= 0 && (size_t) n < len)
             n += snprintf (buf + n, len - (size_t) n, conds [i].fmt, param++);
+    if ((filters & TICKETS_F_UNASSIGNED) && n >= 0 && (size_t) n < len)
+        n += snprintf (buf + n, len - (size_t) n, " AND assignee_id IS NULL");
+    return (n < 0 || (size_t) n >= len) ? -1 : param;
+}
+
+int
+tickets_filter_params (const tickets_query_t *q, const char **params, char **owned)
+{
+    *owned = q->q ? tickets_like_pattern (q->q) : NULL;
+    if (q->q && !*owned)
+        return -1;
+    const char *values [] = { q->status, q->priority, q->assignee, *owned, q->email };
+    int n = 0;
+    for (size_t i = 0; i < sizeof values / sizeof values [0]; i++)
+        if (values [i])
+            params [n++] = values [i];
+    return n;
+}
+
+int
+tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool count,
+                  char *buf, size_t len)
+{
+    if (sort < 0 || sort >= TICKETS_SORTS)
+        return -1;
+    char where [512];
+    int param = tickets_where_sql (filters, deleted, 1, where, sizeof where);
+    if (param < 0)
+        return -1;
+    int n = snprintf (buf, len, "SELECT %s FROM tickets WHERE %s", count ? "count(*)" : T_COLS, where);
     char rank [160];
     const char *key = s_sort_keys [sort / 2].column;
     if (s_sort_keys [sort / 2].rank
@@ -136,7 +189,13 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     bad |= check_int (payload, "limit", false, 1, VOCAB_LIMIT_MAX, details, &q->limit, NULL);
     bad |= check_enum (payload, "status", false, vocab_ticket_statuses, details, &q->status);
     bad |= check_enum (payload, "priority", false, vocab_ticket_priorities, details, &q->priority);
-    bad |= check_uuid (payload, "assigneeId", false, true, details, &q->assignee, NULL);
+    //  "none": the unassigned tickets.
+    json_t *assignee = json_object_get (payload, "assigneeId");
+    bool unassigned = json_is_string (assignee) && !strcmp (json_string_value (assignee), "none");
+    if (!unassigned)
+        bad |= check_uuid (payload, "assigneeId", false, true, details, &q->assignee, NULL);
+    bad |= check_string (payload, "requesterEmail", false, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX,
+                         details, &q->email);
     json_t *qv = json_object_get (payload, "q");
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
         bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
@@ -158,7 +217,8 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
         }
     }
     q->filters = (q->status ? TICKETS_F_STATUS : 0) | (q->priority ? TICKETS_F_PRIORITY : 0)
-               | (q->assignee ? TICKETS_F_ASSIGNEE : 0) | (q->q ? TICKETS_F_Q : 0);
+               | (q->assignee ? TICKETS_F_ASSIGNEE : 0) | (q->q ? TICKETS_F_Q : 0)
+               | (q->email ? TICKETS_F_EMAIL : 0) | (unassigned ? TICKETS_F_UNASSIGNED : 0);
     return bad ? -1 : 0;
 }
 
@@ -392,11 +452,12 @@ s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
     s_list_stmt (call, &q, true, plan->text);
     s_list_stmt (call, &q, false, plan->text + 32);
     count->name = plan->text;
-    plan->owned = q.q ? tickets_like_pattern (q.q) : NULL;
-    const char *filters [] = { q.status, q.priority, q.assignee, plan->owned };
-    for (size_t i = 0; i < sizeof filters / sizeof filters [0]; i++)
-        if (filters [i])
-            count->params [count->nparams++] = filters [i];
+    int n = tickets_filter_params (&q, count->params, &plan->owned);
+    if (n < 0) {
+        reply_internal (reply);
+        return -1;
+    }
+    count->nparams = n;
     char *limit = plan->text + 64, *offset = plan->text + 96;
     snprintf (limit, 32, "%ld", q.limit);
     snprintf (offset, 32, "%ld", (q.page - 1) * q.limit);
@@ -520,8 +581,9 @@ s_create (svc_call_t *call, reply_t *reply)
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
         return;
-    const char *params [] = { id, subject, description, status, priority, email, assignee };
-    PGresult *res = s_run (call, gen, reply, "t_create", 7, params, PGRES_TUPLES_OK);
+    const char *params [] = { id, subject, description, status, priority, email, assignee,
+                              call->user };
+    PGresult *res = s_run (call, gen, reply, "t_create", 8, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 0) {
         //  Already created, by this request's first run (replay_end answers as it did) or
         //  by another request with the same id, which only a client of the broker can make.
@@ -603,11 +665,12 @@ s_update (svc_call_t *call, reply_t *reply)
         assignee ? "true" : "false",
         json_string_value (assignee),
         conditional ? version : NULL,
+        call->user,
     };
     uint64_t gen = replay_begin (call, reply);
     if (!gen)
         return;
-    PGresult *res = s_run (call, gen, reply, "t_update", 9, params, PGRES_TUPLES_OK);
+    PGresult *res = s_run (call, gen, reply, "t_update", 10, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 1)
         s_reply_ticket (reply, res, 200);
     else
@@ -635,8 +698,8 @@ s_delete (svc_call_t *call, reply_t *reply)
     uint64_t gen = s_write_begin (call, reply, &id);
     if (!gen)
         return;
-    const char *params [] = { id };
-    PGresult *res = s_run (call, gen, reply, "t_delete", 1, params, PGRES_COMMAND_OK);
+    const char *params [] = { id, call->user };
+    PGresult *res = s_run (call, gen, reply, "t_delete", 2, params, PGRES_COMMAND_OK);
     if (res && !strcmp (PQcmdTuples (res), "1"))
         reply_empty (reply, 204);
     else
@@ -658,8 +721,8 @@ s_restore (svc_call_t *call, reply_t *reply)
     uint64_t gen = s_write_begin (call, reply, &id);
     if (!gen)
         return;
-    const char *params [] = { id };
-    PGresult *res = s_run (call, gen, reply, "t_restore", 1, params, PGRES_TUPLES_OK);
+    const char *params [] = { id, call->user };
+    PGresult *res = s_run (call, gen, reply, "t_restore", 2, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 0) {
         //  Not deleted (answer it unchanged) or unknown (404).
         PQclear (res);
@@ -670,6 +733,53 @@ s_restore (svc_call_t *call, reply_t *reply)
     s_write_end (call, gen, res, reply);
 }
 
+//  A ticket's history, a page at a time: anyone signed in may read a live ticket's, only an
+//  admin a deleted one's (as with the ticket itself).
+static void
+s_history (svc_call_t *call, reply_t *reply)
+{
+    json_t *details = json_array ();
+    long page = 1, limit = VOCAB_HISTORY_LIMIT_DEFAULT;
+    int bad = check_int (call->payload, "page", false, 1, VOCAB_PAGE_MAX, details, &page, NULL);
+    bad |= check_int (call->payload, "limit", false, 1, VOCAB_HISTORY_LIMIT_MAX, details, &limit, NULL);
+    if (bad) {
+        reply_invalid (reply, details);
+        return;
+    }
+    json_decref (details);
+    const char *id = s_id (call, reply);
+    if (!id)
+        return;
+    char lim [24], off [24];
+    snprintf (lim, sizeof lim, "%ld", limit);
+    snprintf (off, sizeof off, "%ld", (page - 1) * limit);
+    const char *params [] = { id, lim, off, call->role == SVC_ROLE_ADMIN ? "true" : "false" };
+    PGresult *res = db_exec (call->db, "t_history", 4, params);
+    if (!res)
+        reply_unavailable (reply);
+    else
+    if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+        log_error ("event=history_failed rid=%s sqlstate=%s", call->rid, db_sqlstate (res));
+        reply_internal (reply);
+    }
+    else
+    if (PQntuples (res) == 0)
+        reply_error (reply, 404, "not_found", "No such ticket.", NULL);
+    else {
+        json_error_t err;
+        json_t *data = json_loads (PQgetvalue (res, 0, 0), 0, &err);
+        long long total = strtoll (PQgetvalue (res, 0, 1), NULL, 10);
+        if (data)
+            reply_json (reply, 200, json_pack ("{s:o, s:I, s:I, s:I, s:I}", "data", data,
+                        "page", (json_int_t) page, "limit", (json_int_t) limit,
+                        "total", (json_int_t) total,
+                        "totalPages", (json_int_t) ((total + limit - 1) / limit)));
+        else
+            reply_internal (reply);
+    }
+    PQclear (res);
+}
+
 static const svc_entry_t s_entries [] = {
     { SVC_TICKETS_LIST,    s_list,    true, false, s_list_plan, s_list_finish },
     { SVC_TICKETS_GET,     s_get,     true, false, s_get_plan, s_get_finish },
@@ -677,6 +787,7 @@ static const svc_entry_t s_entries [] = {
     { SVC_TICKETS_UPDATE,  s_update,  true, false, NULL, NULL },
     { SVC_TICKETS_DELETE,  s_delete,  true, false, NULL, NULL },
     { SVC_TICKETS_RESTORE, s_restore, true, false, NULL, NULL },
+    { SVC_TICKETS_HISTORY, s_history, true, false, NULL, NULL },
 };
 
 const svc_family_t tickets_family = {

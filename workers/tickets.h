@@ -13,6 +13,11 @@ extern const svc_family_t tickets_family;
 #define TICKETS_F_PRIORITY  2u
 #define TICKETS_F_ASSIGNEE  4u
 #define TICKETS_F_Q         8u
+#define TICKETS_F_EMAIL     16u
+#define TICKETS_F_UNASSIGNED 32u
+#define TICKETS_F_ALL       TICKETS_F_UNASSIGNED    //  the highest bit
+//  Values a filter may bind (status, priority, assignee, q, requester e-mail).
+#define TICKETS_FILTER_PARAMS 5
 
 //  vocab.h's deletion filters, as indexes of vocab_ticket_deleted.
 typedef enum {
@@ -27,7 +32,7 @@ typedef enum {
 typedef struct {
     long page, limit;
     unsigned filters;               //  TICKETS_F_* present
-    const char *status, *priority, *assignee, *q;   //  borrowed from the payload
+    const char *status, *priority, *assignee, *q, *email;   //  borrowed from the payload
     tickets_deleted_t deleted;
     int sort;                       //  index from tickets_sort_parse
 } tickets_query_t;
@@ -40,10 +45,20 @@ int tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details);
 int tickets_sort_parse (const char *sort);
 
 //  The SQL of the count (count true) or page statement for a filter/deleted/sort
-//  combination, assembled only from fixed fragments; parameters numbered in the order
-//  status, priority, assignee, q, then limit, offset. Returns -1 if buf is too small.
+//  combination, assembled only from fixed fragments; parameters numbered as
+//  tickets_where_sql numbers them, then limit, offset. Returns -1 if buf is too small.
 int tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool count,
                       char *buf, size_t len);
+
+//  The WHERE condition of a filter combination (no "WHERE"), its parameters numbered from
+//  param on in tickets_filter_params' order, built from fixed fragments only. Returns the
+//  next free parameter number, or -1 if buf is too small or the combination is unknown.
+int tickets_where_sql (unsigned filters, tickets_deleted_t deleted, int param, char *buf, size_t len);
+
+//  The values a parsed filter binds, in tickets_where_sql's order, into params (room for
+//  TICKETS_FILTER_PARAMS); q's ILIKE pattern is malloc'd into *owned (the caller frees it).
+//  Returns how many, or -1 out of memory.
+int tickets_filter_params (const tickets_query_t *q, const char **params, char **owned);
 
 //  "%<q with \ % _ escaped>%" for ILIKE (backslash is ILIKE's default escape). Caller frees.
 char *tickets_like_pattern (const char *q);

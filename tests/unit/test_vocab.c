@@ -63,7 +63,7 @@ TEST (test_sorts_and_deletion_filters_round_trip_and_the_defaults_are_entries)
 
 TEST (test_limits_table_matches_the_constants)
 {
-    CHECK_INT (vocab_limits_n, 11);
+    CHECK_INT (vocab_limits_n, 15);
     long found = 0;
     for (size_t i = 0; i < vocab_limits_n; i++) {
         CHECK (vocab_limits [i].value > 0);
@@ -85,7 +85,8 @@ TEST (test_must_be_names_every_value_in_order)
                "must be one of low, normal, high, urgent");
     CHECK_STR (vocab_must_be (vocab_job_statuses, buf, sizeof buf),
                "must be one of queued, running, completed, failed, canceled");
-    CHECK_STR (vocab_must_be (vocab_job_types, buf, sizeof buf), "must be bulk-delete");
+    CHECK_STR (vocab_must_be (vocab_job_types, buf, sizeof buf),
+               "must be one of bulk-delete, bulk-restore, bulk-update");
     CHECK (vocab_must_be (vocab_job_statuses, buf, 20) == NULL);
 }
 
@@ -94,7 +95,8 @@ TEST (test_join_quotes_and_refuses_what_does_not_fit)
     char buf [64];
     CHECK_STR (vocab_join (vocab_ticket_statuses, ",", "'", buf, sizeof buf),
                "'open','pending','resolved','closed'");
-    CHECK_STR (vocab_join (vocab_job_types, " or ", "\"", buf, sizeof buf), "\"bulk-delete\"");
+    CHECK_STR (vocab_join (vocab_job_types, " or ", "\"", buf, sizeof buf),
+               "\"bulk-delete\" or \"bulk-restore\" or \"bulk-update\"");
     CHECK (vocab_join (vocab_ticket_statuses, ",", "'", buf, 10) == NULL);
     CHECK_STR (buf, "");
 }

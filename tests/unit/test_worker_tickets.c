@@ -63,10 +63,13 @@ TEST (test_list_sql_sorts_priority_and_status_by_their_vocab_rank)
 TEST (test_list_sql_refuses_out_of_range_keys_and_small_buffers)
 {
     char sql [1024];
-    CHECK_INT (tickets_list_sql (16, TICKETS_DELETED_EXCLUDE, 0, false, sql, sizeof sql), -1);
+    CHECK_INT (tickets_list_sql (TICKETS_F_ALL << 1, TICKETS_DELETED_EXCLUDE, 0, false, sql, sizeof sql), -1);
     CHECK_INT (tickets_list_sql (0, TICKETS_DELETED_EXCLUDE, TICKETS_SORTS, false, sql, sizeof sql), -1);
     CHECK_INT (tickets_list_sql (0, TICKETS_DELETED_EXCLUDE, -1, false, sql, sizeof sql), -1);
     CHECK_INT (tickets_list_sql (15, TICKETS_DELETED_EXCLUDE, 4, false, sql, 40), -1);
+    //  Every filter at once: status, priority, assignee, q, e-mail, and "unassigned".
+    CHECK_INT (tickets_list_sql (TICKETS_F_ALL * 2 - 1, TICKETS_DELETED_ONLY, 0, true, sql, sizeof sql), 0);
+    CHECK (strstr (sql, "lower(requester_email) = lower($5) AND assignee_id IS NULL"));
 }
 
 TEST (test_query_parse_applies_defaults)
