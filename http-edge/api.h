@@ -15,6 +15,8 @@ route_handler_fn api_tickets_create;
 route_handler_fn api_tickets_update;
 route_handler_fn api_tickets_delete;
 route_handler_fn api_tickets_restore;
+route_handler_fn api_tickets_history;
+route_handler_fn api_users_list;
 
 route_handler_fn api_jobs_create;
 route_handler_fn api_jobs_list;

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define JOBS_QUERY_MAX 16
-
 //  Answers with Location, and Idempotent-Replayed on a replay (200) or Retry-After on 429.
 static void
 s_reply_job (edge_req_t *req, int status, const char *payload, size_t len)
@@ -30,26 +28,6 @@ s_reply_job (edge_req_t *req, int status, const char *payload, size_t len)
     else
     if (status == 429)
         req_header (req, "Retry-After", "5");
-}
-
-//  Parses the query with check; answers 422 itself and returns NULL on bad input.
-static json_t *
-s_query (edge_req_t *req, json_t *(*check) (const validate_kv_t *, size_t, json_t *))
-{
-    validate_kv_t kv [JOBS_QUERY_MAX];
-    int n = req_query (req, kv, JOBS_QUERY_MAX);
-    json_t *details = json_array ();
-    json_t *payload = NULL;
-    if (n < 0)
-        validate_add (details, "query", "too many query parameters");
-    else
-        payload = check (kv, (size_t) n, details);
-    if (!payload) {
-        req_respond_invalid (req, details);
-        return NULL;
-    }
-    json_decref (details);
-    return payload;
 }
 
 //  The body as the streaming reader saw it: NULL after answering 400/413/415/422 itself,
@@ -106,34 +84,58 @@ api_jobs_create (edge_req_t *req)
     json_t *body = s_job_body (req, &ids);
     if (!body)
         return;
+    //  Deleting and restoring are an admin's (the workers check it too): an agent learns it
+    //  before any detail of the body.
+    const char *type = json_string_value (json_object_get (body, "type"));
+    if (req->role != SVC_ROLE_ADMIN && !(type && !strcmp (type, "bulk-update"))) {
+        json_decref (body);
+        req_respond_error (req, 403, "forbidden", "only admins can start this type of job", NULL);
+        return;
+    }
     json_t *details = json_array ();
     bool ok = validate_job_create (body, &ids, edge_config (req->edge)->max_job_items, details);
-    json_decref (body);
     if (!ok) {
+        json_decref (body);
         req_respond_invalid (req, details);
         return;
     }
     json_decref (details);
-    size_t count = 0;
-    unsigned char *blob = jobbody_take_ids (req->jobbody, &count);
     //  The edge names the job, so a request handed to a second worker creates it once.
     char id [UUID_STRLEN + 1];
-    if (!blob || count != ids.count || uuid_v4 (id)) {
+    json_t *given = json_object_get (body, "payload");
+    json_t *payload = uuid_v4 (id) ? NULL
+                    : json_pack ("{s:s, s:O, s:o}", "id", id, "type", json_object_get (body, "type"),
+                                 "idempotencyKey", key ? json_string (key) : json_null ());
+    static const char *const carried [] = { "filter", "jobId", "set", "expectedTotal" };
+    for (size_t i = 0; payload && i < sizeof carried / sizeof carried [0]; i++)
+        if (json_object_get (given, carried [i]))
+            json_object_set (payload, carried [i], json_object_get (given, carried [i]));
+    json_decref (body);
+    if (!payload) {
+        req_respond_error (req, 500, "internal", "cannot prepare the job", NULL);
+        return;
+    }
+    if (!ids.seen) {
+        edge_call (req, SVC_JOBS_CREATE, payload, s_reply_job, 0);
+        return;
+    }
+    size_t count = 0;
+    unsigned char *blob = jobbody_take_ids (req->jobbody, &count);
+    if (!blob || count != ids.count) {
         free (blob);
+        json_decref (payload);
         req_respond_error (req, 500, "internal", "cannot prepare the job", NULL);
         return;
     }
     //  The ids travel as the request's blob, 16 bytes each (proto/svc.h).
-    json_t *payload = json_pack ("{s:s, s:s, s:I, s:o}", "id", id, "type", "bulk-delete",
-                                 "count", (json_int_t) count,
-                                 "idempotencyKey", key ? json_string (key) : json_null ());
+    json_object_set_new (payload, "count", json_integer ((json_int_t) count));
     edge_call_blob (req, SVC_JOBS_CREATE, payload, &blob, count * 16, s_reply_job, 0);
 }
 
 void
 api_jobs_list (edge_req_t *req)
 {
-    json_t *payload = s_query (req, validate_job_query);
+    json_t *payload = req_query_checked (req, validate_job_query);
     if (payload)
         edge_call (req, SVC_JOBS_LIST, payload, req_reply_passthrough, 0);
 }
@@ -141,7 +143,7 @@ api_jobs_list (edge_req_t *req)
 void
 api_jobs_get (edge_req_t *req)
 {
-    json_t *payload = s_query (req, validate_job_items_query);
+    json_t *payload = req_query_checked (req, validate_job_items_query);
     if (!payload)
         return;
     json_object_set_new (payload, "id", json_string (req->match.params [0]));

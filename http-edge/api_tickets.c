@@ -4,25 +4,12 @@
 
 #include <string.h>
 
-#define TICKETS_QUERY_MAX 32
-
 void
 api_tickets_list (edge_req_t *req)
 {
-    validate_kv_t kv [TICKETS_QUERY_MAX];
-    int n = req_query (req, kv, TICKETS_QUERY_MAX);
-    json_t *details = json_array ();
-    if (n < 0) {
-        validate_add (details, "query", "too many query parameters");
-        req_respond_invalid (req, details);
+    json_t *payload = req_query_checked (req, validate_ticket_query);
+    if (!payload)
         return;
-    }
-    json_t *payload = validate_ticket_query (kv, (size_t) n, details);
-    if (!payload) {
-        req_respond_invalid (req, details);
-        return;
-    }
-    json_decref (details);
     const char *deleted = json_string_value (json_object_get (payload, "deleted"));
     if (strcmp (deleted, vocab_ticket_deleted [VOCAB_DELETED_EXCLUDE])
     &&  req->role != SVC_ROLE_ADMIN) {
@@ -38,6 +25,24 @@ api_tickets_get (edge_req_t *req)
 {
     edge_call (req, SVC_TICKETS_GET, json_pack ("{s:s}", "id", req->match.params [0]),
                req_reply_ticket, 0);
+}
+
+void
+api_tickets_history (edge_req_t *req)
+{
+    json_t *payload = req_query_checked (req, validate_history_query);
+    if (!payload)
+        return;
+    json_object_set_new (payload, "id", json_string (req->match.params [0]));
+    edge_call (req, SVC_TICKETS_HISTORY, payload, req_reply_passthrough, 0);
+}
+
+void
+api_users_list (edge_req_t *req)
+{
+    json_t *payload = req_query_checked (req, validate_user_query);
+    if (payload)
+        edge_call (req, SVC_USERS_LIST, payload, req_reply_passthrough, 0);
 }
 
 void

@@ -209,6 +209,25 @@ req_query (edge_req_t *req, validate_kv_t *kv, size_t max)
     return q.overflow ? -1 : (int) q.n;
 }
 
+json_t *
+req_query_checked (edge_req_t *req, json_t *(*check) (const validate_kv_t *, size_t, json_t *))
+{
+    validate_kv_t kv [REQ_QUERY_MAX];
+    int n = req_query (req, kv, REQ_QUERY_MAX);
+    json_t *details = json_array ();
+    json_t *payload = NULL;
+    if (n < 0)
+        validate_add (details, "query", "too many query parameters");
+    else
+        payload = check (kv, (size_t) n, details);
+    if (!payload) {
+        req_respond_invalid (req, details);
+        return NULL;
+    }
+    json_decref (details);
+    return payload;
+}
+
 //  Checks a reply: a status we pass on, and a JSON payload (empty allowed for 204).
 //  Returns the parsed payload (new reference) or NULL after answering 502/504 itself.
 static json_t *

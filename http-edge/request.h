@@ -134,6 +134,13 @@ void req_respond_body_error (edge_req_t *req, validate_body_t verdict, const cha
 //  there are more than max.
 int req_query (edge_req_t *req, validate_kv_t *kv, size_t max);
 
+//  The query pairs a list route accepts at most.
+#define REQ_QUERY_MAX 32
+//  The query checked by check (validate.h's table of the route): the payload to send, or
+//  NULL after answering 422 itself.
+json_t *req_query_checked (edge_req_t *req,
+                           json_t *(*check) (const validate_kv_t *, size_t, json_t *));
+
 //  Reply handlers for the common cases: pass status and payload through (payload must be
 //  JSON, else 502), and the same plus ETag/Location for ticket answers.
 req_reply_fn req_reply_passthrough;

@@ -313,17 +313,17 @@ s_take_long (json_t *payload, const char *key, const char *value, long min, long
     }
 }
 
-//  A search text: valid UTF-8 of at most VOCAB_Q_MAX characters; an empty one is no search.
+//  A search text: valid UTF-8 of at most max characters; an empty one is no search.
 static void
-s_take_text (json_t *payload, const char *key, const char *value, json_t *details)
+s_take_text (json_t *payload, const char *key, const char *value, long max, json_t *details)
 {
     long chars = validate_utf8_chars (value, strlen (value));
     if (chars < 0)
         validate_add (details, key, "must be valid UTF-8");
     else
-    if (chars > VOCAB_Q_MAX) {
+    if (chars > max) {
         char msg [64];
-        snprintf (msg, sizeof msg, "must be at most %d characters", VOCAB_Q_MAX);
+        snprintf (msg, sizeof msg, "must be at most %ld characters", max);
         validate_add (details, key, msg);
     }
     else
@@ -357,14 +357,15 @@ typedef enum {
     S_INT,                          //  a whole number
     S_ENUM,                         //  a name of a set
     S_UUID,
-    S_TEXT,                         //  a search text
+    S_ASSIGNEE,                     //  a UUID, or "none" (unassigned)
+    S_TEXT,                         //  a search text of at most max characters
     S_SORT                          //  a ticket sort: a field of vocab_ticket_sorts, '-' for
                                     //  descending; vocab_ticket_sort_default when left out
 } s_kind_t;
 typedef struct {
     const char *key;
     s_kind_t kind;
-    long min, max;                  //  S_INT: the bounds
+    long min, max;                  //  S_INT: the bounds; S_TEXT: max the length
     long dflt;                      //  S_INT: the default; S_ENUM: its index in set, or -1
     const char *fmt;                //  S_INT: the message, a format of min and max
     const char *const *set;         //  S_ENUM: the names allowed
@@ -384,13 +385,15 @@ s_take (json_t *payload, const s_param_t *param, const char *value, json_t *deta
             s_take_enum (payload, key, value, param->set, details);
             break;
         case S_UUID:
-            if (uuid_valid (value))
+        case S_ASSIGNEE:
+            if (uuid_valid (value) || (param->kind == S_ASSIGNEE && !strcmp (value, "none")))
                 json_object_set_new (payload, key, json_string (value));
             else
-                validate_add (details, key, "must be a UUID");
+                validate_add (details, key, param->kind == S_ASSIGNEE ? "must be a UUID or none"
+                                                                      : "must be a UUID");
             break;
         case S_TEXT:
-            s_take_text (payload, key, value, details);
+            s_take_text (payload, key, value, param->max, details);
             break;
         case S_SORT:
             s_take_sort (payload, key, value, vocab_ticket_sorts, details);
@@ -450,15 +453,17 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
 #define S_ENUM_(key, set, dflt)         { key, S_ENUM, 0, 0, dflt, NULL, set }
 #define S_SORT_(key)                    { key, S_SORT, 0, 0, 0, NULL, NULL }
 #define S_UUID_(key)                    { key, S_UUID, 0, 0, 0, NULL, NULL }
-#define S_TEXT_(key)                    { key, S_TEXT, 0, 0, 0, NULL, NULL }
+#define S_TEXT_(key, max)               { key, S_TEXT, 0, max, 0, NULL, NULL }
+#define S_ASSIGNEE_(key)                { key, S_ASSIGNEE, 0, 0, 0, NULL, NULL }
 
 static const s_param_t s_ticket_params [] = {
     S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
     S_INT_ ("limit", VOCAB_LIMIT_MAX, VOCAB_LIMIT_DEFAULT, S_LIMIT_FMT),
     S_ENUM_ ("status", vocab_ticket_statuses, -1),
     S_ENUM_ ("priority", vocab_ticket_priorities, -1),
-    S_UUID_ ("assigneeId"),
-    S_TEXT_ ("q"),
+    S_ASSIGNEE_ ("assigneeId"),
+    S_TEXT_ ("q", VOCAB_Q_MAX),
+    S_TEXT_ ("requesterEmail", VOCAB_EMAIL_MAX),
     S_ENUM_ ("deleted", vocab_ticket_deleted, VOCAB_TICKET_DELETED_DEFAULT),
     S_SORT_ ("sort"),
 };
@@ -475,6 +480,28 @@ static const s_param_t s_job_item_params [] = {
     S_INT_ ("itemsLimit", VOCAB_ITEMS_LIMIT_MAX, VOCAB_ITEMS_LIMIT_DEFAULT, S_LIMIT_FMT),
     S_ENUM_ ("itemStatus", vocab_job_item_statuses, -1),
 };
+
+static const s_param_t s_history_params [] = {
+    S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
+    S_INT_ ("limit", VOCAB_HISTORY_LIMIT_MAX, VOCAB_HISTORY_LIMIT_DEFAULT, S_LIMIT_FMT),
+};
+
+static const s_param_t s_user_params [] = {
+    S_INT_ ("limit", VOCAB_USERS_LIMIT_MAX, VOCAB_USERS_LIMIT_DEFAULT, S_LIMIT_FMT),
+    S_TEXT_ ("q", VOCAB_Q_MAX),
+};
+
+json_t *
+validate_history_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    return s_query (s_history_params, S_PARAMS_N (s_history_params), kv, n, details);
+}
+
+json_t *
+validate_user_query (const validate_kv_t *kv, size_t n, json_t *details)
+{
+    return s_query (s_user_params, S_PARAMS_N (s_user_params), kv, n, details);
+}
 
 json_t *
 validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *details)
@@ -553,6 +580,46 @@ validate_static_path (const char *path, size_t len)
 //  --------------------------------------------------------------------------
 //  Jobs
 
+//  payload.<key> holds a JSON value of the right kind, when present.
+static void
+s_job_member (json_t *payload, const char *key, bool (*is) (const json_t *), const char *must,
+              json_t *details)
+{
+    json_t *v = json_object_get (payload, key);
+    if (v && !is (v)) {
+        char field [48];
+        snprintf (field, sizeof field, "payload.%s", key);
+        validate_add (details, field, must);
+    }
+}
+
+static bool s_is_object (const json_t *v) { return json_is_object (v); }
+static bool s_is_string (const json_t *v) { return json_is_string (v); }
+static bool s_is_count (const json_t *v) { return json_is_integer (v) && json_integer_value (v) >= 0; }
+
+//  The id list's checks, when the payload has one.
+static void
+s_job_ids (const validate_ids_t *ids, long max_items, json_t *details)
+{
+    if (!ids->seen || ids->count == 0 || ids->count > (size_t) max_items) {
+        char msg [96];
+        snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", max_items);
+        validate_add (details, "payload.ticketIds", msg);
+        return;
+    }
+    for (size_t i = 0; i < ids->bad && i < VALIDATE_JOB_BAD_MAX; i++) {
+        char field [48];
+        snprintf (field, sizeof field, "payload.ticketIds[%zu]", ids->bad_index [i]);
+        validate_add (details, field, "must be a UUID");
+    }
+    if (ids->bad > VALIDATE_JOB_BAD_MAX) {
+        char msg [96];
+        snprintf (msg, sizeof msg, "%zu ids are not UUIDs (the first %d are named)",
+                  ids->bad, VALIDATE_JOB_BAD_MAX);
+        validate_add (details, "payload.ticketIds", msg);
+    }
+}
+
 bool
 validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, json_t *details)
 {
@@ -565,41 +632,32 @@ validate_job_create (json_t *body, const validate_ids_t *ids, long max_items, js
     }
     json_t *type = json_object_get (body, "type");
     if (!json_is_string (type) || !s_in (json_string_value (type), vocab_job_types)) {
-        //  Quoted, as the body holds it: must be "bulk-delete".
-        char msg [96] = "must be ", *list = msg + strlen (msg);
+        //  Quoted, as the body holds it: must be "bulk-delete" or ...
+        char msg [128] = "must be ", *list = msg + strlen (msg);
         vocab_join (vocab_job_types, " or ", "\"", list, sizeof msg - (size_t) (list - msg));
         validate_add (details, "type", msg);
     }
     json_t *payload = json_object_get (body, "payload");
-    if (!json_is_object (payload))
-        validate_add (details, "payload", "must be an object with ticketIds");
-    else {
-        json_object_foreach (payload, key, value) {
-            if (strcmp (key, "ticketIds")) {
-                char field [80];
-                snprintf (field, sizeof field, "payload.%.60s", key);
-                validate_add (details, field, "unknown field");
-            }
-        }
-        if (!ids->seen || ids->count == 0 || ids->count > (size_t) max_items) {
-            char msg [96];
-            snprintf (msg, sizeof msg, "must be an array of 1 to %ld ticket ids", max_items);
-            validate_add (details, "payload.ticketIds", msg);
-        }
-        else {
-            for (size_t i = 0; i < ids->bad && i < VALIDATE_JOB_BAD_MAX; i++) {
-                char field [48];
-                snprintf (field, sizeof field, "payload.ticketIds[%zu]", ids->bad_index [i]);
-                validate_add (details, field, "must be a UUID");
-            }
-            if (ids->bad > VALIDATE_JOB_BAD_MAX) {
-                char msg [96];
-                snprintf (msg, sizeof msg, "%zu ids are not UUIDs (the first %d are named)",
-                          ids->bad, VALIDATE_JOB_BAD_MAX);
-                validate_add (details, "payload.ticketIds", msg);
-            }
+    if (!json_is_object (payload)) {
+        validate_add (details, "payload", "must be an object with ticketIds or filter");
+        return false;
+    }
+    static const char *const known [] = { "ticketIds", "filter", "jobId", "set", "expectedTotal", NULL };
+    json_object_foreach (payload, key, value) {
+        if (!s_in (key, known)) {
+            char field [80];
+            snprintf (field, sizeof field, "payload.%.60s", key);
+            validate_add (details, field, "unknown field");
         }
     }
+    //  The scope's own rules (one of ticketIds, filter, jobId; which type takes which; the
+    //  filter's fields) are the workers' (workers/jobscope.c): checked there once.
+    if (ids->seen || !(json_object_get (payload, "filter") || json_object_get (payload, "jobId")))
+        s_job_ids (ids, max_items, details);
+    s_job_member (payload, "filter", s_is_object, "must be an object of GET /api/tickets' filters", details);
+    s_job_member (payload, "jobId", s_is_string, "must be a job id", details);
+    s_job_member (payload, "set", s_is_object, "must be an object with status, priority or assigneeId", details);
+    s_job_member (payload, "expectedTotal", s_is_count, "must be a whole number, 0 or more", details);
     return json_array_size (details) == before;
 }
 

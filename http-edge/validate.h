@@ -55,6 +55,9 @@ json_t *validate_ticket_query (const validate_kv_t *kv, size_t n, json_t *detail
 //  GET /api/jobs query (page, limit, type, status) and GET /api/jobs/:id query (itemsPage,
 //  itemsLimit, itemStatus): the payload with defaults, or NULL with details.
 json_t *validate_job_query (const validate_kv_t *kv, size_t n, json_t *details);
+//  GET /api/tickets/:id/history (page, limit) and GET /api/users (q, limit), the same way.
+json_t *validate_history_query (const validate_kv_t *kv, size_t n, json_t *details);
+json_t *validate_user_query (const validate_kv_t *kv, size_t n, json_t *details);
 json_t *validate_job_items_query (const validate_kv_t *kv, size_t n, json_t *details);
 
 //  What the streaming reader (jobbody.h) found at payload.ticketIds: the array's elements

@@ -14,7 +14,8 @@ import zmq
 from conftest import error_of, metric, read_raw_response, wait_metric
 
 JOB_FIELDS = {"id", "type", "status", "progress", "total", "processed", "succeeded", "failed",
-              "createdBy", "createdAt", "startedAt", "finishedAt", "error", "seq"}
+              "createdBy", "createdAt", "startedAt", "finishedAt", "error", "seq",
+              "filter", "set", "sourceJobId", "expectedTotal"}
 TERMINAL = {"completed", "failed", "canceled"}
 
 

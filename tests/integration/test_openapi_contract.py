@@ -292,6 +292,20 @@ def test_ticket_routes_answer_as_documented(system, admin_token, agent_token):
     assert restored["deletedAt"] is None and h["etag"] == f'"{restored["version"]}"'
     call(system, "POST", f"/api/tickets/{uuid.uuid4()}/restore", token=admin_token, expect=404)
 
+    _, _, hist = call(system, "GET", f"/api/tickets/{tid}/history?limit=10", token=agent_token,
+                      expect=200)
+    assert [e["action"] for e in hist["data"]] == ["created", "updated", "deleted", "restored"]
+    call(system, "GET", f"/api/tickets/{uuid.uuid4()}/history", token=agent_token, expect=404)
+    call(system, "GET", f"/api/tickets/{tid}/history?limit=0", token=agent_token, expect=422)
+    call(system, "GET", f"/api/tickets/{tid}/history", expect=401)
+
+
+def test_the_users_list_answers_as_documented(system, agent_token):
+    _, _, users = call(system, "GET", "/api/users?q=a&limit=5", token=agent_token, expect=200)
+    assert len(users["data"]) <= 5 and users["total"] >= len(users["data"])
+    call(system, "GET", "/api/users?limit=0", token=agent_token, expect=422)
+    call(system, "GET", "/api/users", expect=401)
+
 
 # ------------------------------------------------------------------ jobs
 
@@ -349,7 +363,7 @@ def test_job_routes_answer_as_documented(system, admin_token, agent_token):
     call(system, "GET", "/api/jobs", expect=401)
 
     call(system, "POST", f"/api/jobs/{job['id']}/cancel", token=admin_token, expect=409)
-    call(system, "POST", f"/api/jobs/{job['id']}/cancel", token=agent_token, expect=403)
+    call(system, "POST", f"/api/jobs/{job['id']}/cancel", token=agent_token, expect=404)
     call(system, "POST", f"/api/jobs/{uuid.uuid4()}/cancel", token=admin_token, expect=404)
 
 

@@ -96,7 +96,7 @@ def test_the_openapi_enums_are_the_served_lists(system):
     with open(os.path.join(ROOT, "docs", "openapi.yaml"), encoding="utf-8") as f:
         schemas = yaml.safe_load(f)["components"]["schemas"]
     pairs = {"TicketStatus": "ticketStatuses", "TicketPriority": "ticketPriorities",
-             "JobStatus": "jobStatuses", "JobItemStatus": "jobItemStatuses"}
+             "JobStatus": "jobStatuses", "JobItemStatus": "jobItemStatuses", "JobType": "jobTypes"}
     for schema, key in pairs.items():
         assert schemas[schema]["enum"] == served[key], (
             f"docs/openapi.yaml {schema}: {schemas[schema]['enum']}, served {key}: {served[key]}")
