@@ -59,12 +59,13 @@ pgbin_mark_array (unsigned char *buf, const bool *marked, size_t n, const char *
 const char *
 pgbin_int_next (const char *text, int *value)
 {
-    while (*text && (*text < '0' || *text > '9'))
+    //  A sign belongs to the number it precedes: the plan chunk is seq -1.
+    while (*text && (*text < '0' || *text > '9') && !(*text == '-' && text [1] >= '0' && text [1] <= '9'))
         text++;
     if (!*text)
         return NULL;
     char *end;
     long v = strtol (text, &end, 10);
-    *value = v > INT_MAX ? INT_MAX : (int) v;
+    *value = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int) v;
     return end;
 }

@@ -27,9 +27,10 @@ int pgbin_uuid_array (unsigned char *buf, const unsigned char *ids, size_t n);
 int pgbin_mark_array (unsigned char *buf, const bool *marked, size_t n, const char *text);
 
 //  Reads the next whole number of an int[] in text form ("{0,1,2}", as a result column
-//  holds it): skips anything that is not a digit, stores the value in *value and returns
-//  where it ended; NULL when there is none left. Values beyond INT_MAX are not ours to
-//  meet (sequence numbers of our own jobs) and are clamped.
+//  holds it): skips anything that is not a digit or a minus sign before one (the plan
+//  chunk is seq -1), stores the value in *value and returns where it ended; NULL when
+//  there is none left. Values beyond the int range are not ours to meet (sequence numbers
+//  of our own jobs) and are clamped.
 const char *pgbin_int_next (const char *text, int *value);
 
 #endif

@@ -2,6 +2,7 @@
 workers/jobscope.c): snapshots, expectedTotal, exact outcomes per type, idempotency,
 permissions, a worker killed mid-job; and each ticket's history, the users list and the
 list's new filters."""
+import os
 import time
 import uuid
 
@@ -42,6 +43,12 @@ def test_a_filter_delete_answers_at_once_then_deletes_exactly_what_matched(syste
         ("completed", 1200, 1200, 0), done
     assert live_count(system, t) == 1, "exactly the late ticket stays"
     assert_exact(system, job["id"])
+    # The plan chunk went out with the 202, not after its lease ran out (a re-send).
+    logdir = os.path.join(system.env["VAR_DIR"], "log")
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name), errors="replace") as f:
+            resent = [l for l in f if "event=chunk_resent" in l and job["id"] in l]
+        assert not resent, resent
 
 
 def test_a_filter_that_grew_past_expected_total_fails_and_touches_nothing(system, admin_token):

@@ -62,6 +62,20 @@ TEST (test_int_next_reads_every_element_of_an_int_array_literal)
     CHECK_INT (got [2], 345);
 }
 
+TEST (test_int_next_reads_the_plan_chunks_negative_seq)
+{
+    int v = 0, n = 0, got [3];
+    for (const char *p = "{-1}"; (p = pgbin_int_next (p, &v)) && n < 3; )
+        got [n++] = v;
+    CHECK_INT (n, 1);
+    CHECK_INT (got [0], -1);
+    n = 0;
+    for (const char *p = "{-1,0,-7}"; (p = pgbin_int_next (p, &v)) && n < 3; )
+        got [n++] = v;
+    CHECK_INT (n, 3);
+    CHECK_INT (got [2], -7);
+}
+
 TEST (test_int_next_finds_nothing_in_an_empty_array)
 {
     int v = 7;
@@ -82,6 +96,7 @@ TEST_MAIN ("worker_pgbin",
     T (test_empty_uuid_array_is_only_its_header),
     T (test_mark_array_holds_the_text_where_marked_and_null_elsewhere),
     T (test_int_next_reads_every_element_of_an_int_array_literal),
+    T (test_int_next_reads_the_plan_chunks_negative_seq),
     T (test_int_next_finds_nothing_in_an_empty_array),
     T (test_int_next_clamps_what_does_not_fit_an_int),
 )
