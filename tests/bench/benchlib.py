@@ -153,3 +153,27 @@ def wrk(url, conns=64, secs=10, tok=None, threads=1, cpu=None):
         if "Non-2xx" in line:
             bad = int(line.split()[-1])
     return rps, p50, p99, bad, " ".join(cmd)
+
+
+def job_until_final(tok, body=None, raw=None):
+    """POST /api/jobs and wait on a WebSocket for that job's final event: (seconds from the
+    POST to the event, seconds the POST took, the final event's data). Raises unless the
+    job completed."""
+    import websocket
+    ws = websocket.create_connection(f"ws://127.0.0.1:{WS_PORT}/ws?token={tok}", timeout=900,
+                                     suppress_origin=True)
+    t0 = time.perf_counter()
+    st, job = request("POST", "/api/jobs", body=body, raw=raw, tok=tok, timeout=600)
+    t_post = time.perf_counter() - t0
+    if st != 202:
+        raise RuntimeError(f"POST /api/jobs: {st} {job}")
+    while True:
+        msg = json.loads(ws.recv())
+        if msg["data"]["id"] == job["id"] and msg["event"] in ("jobs:completed", "jobs:failed",
+                                                               "jobs:canceled"):
+            break
+    t = time.perf_counter() - t0
+    ws.close()
+    if msg["event"] != "jobs:completed":
+        raise RuntimeError(f"job ended {msg}")
+    return t, t_post, msg["data"]

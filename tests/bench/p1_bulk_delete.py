@@ -7,7 +7,6 @@ P8 samples the resident memory of the five processes while this runs (BENCH_RSS_
 import json, os, subprocess, sys, threading, time, uuid
 sys.path.insert(0, os.path.dirname(__file__))
 from benchlib import *  # noqa
-import websocket
 
 N = int(os.environ.get("P1_ITEMS", os.environ.get("BENCH_TICKETS", "1000000")))
 RAW_SQL = ("UPDATE tickets SET deleted_at = now(), updated_at = now(), version = version + 1 "
@@ -22,27 +21,10 @@ def raw_run(ids_file):
     return psql_timed(sql)
 
 
-def system_run(ids, tok, rss=None):
-    ws = websocket.create_connection(f"ws://127.0.0.1:{WS_PORT}/ws?token={tok}", timeout=600,
-                                     suppress_origin=True)
-    body = job_body(ids)
-    t0 = time.perf_counter()
-    st, job = request("POST", "/api/jobs", raw=body, tok=tok, timeout=600)
-    t_post = time.perf_counter() - t0
-    if st != 202:
-        raise RuntimeError(f"POST /api/jobs: {st} {job}")
-    while True:
-        msg = json.loads(ws.recv())
-        if msg["data"]["id"] == job["id"] and msg["event"] in ("jobs:completed", "jobs:failed",
-                                                               "jobs:canceled"):
-            break
-    t = time.perf_counter() - t0
-    ws.close()
-    if msg["event"] != "jobs:completed":
-        raise RuntimeError(f"job ended {msg}")
-    d = msg["data"]
+def system_run(ids, tok):
+    t, t_post, d = job_until_final(tok, raw=job_body(ids))
     recorded = int(psql(f"SELECT sum(cardinality(array_remove(outcomes, NULL))) FROM job_chunks"
-                        f" WHERE job_id = '{job['id']}'"))
+                        f" WHERE job_id = '{d['id']}'"))
     return t, t_post, d["succeeded"], recorded
 
 
