@@ -84,10 +84,11 @@ api_jobs_create (edge_req_t *req)
     json_t *body = s_job_body (req, &ids);
     if (!body)
         return;
-    //  Deleting and restoring are an admin's (the workers check it too): an agent learns it
-    //  before any detail of the body.
+    //  Deleting and restoring are an admin's (the workers check it too): an agent asking for
+    //  either learns it before any detail of the body. An unknown type is the body's 422.
     const char *type = json_string_value (json_object_get (body, "type"));
-    if (req->role != SVC_ROLE_ADMIN && !(type && !strcmp (type, "bulk-update"))) {
+    if (req->role != SVC_ROLE_ADMIN && type && vocab_index (vocab_job_types, type) >= 0
+    &&  strcmp (type, "bulk-update")) {
         json_decref (body);
         req_respond_error (req, 403, "forbidden", "only admins can start this type of job", NULL);
         return;

@@ -165,14 +165,12 @@ guard_check (guard_t *self, edge_req_t *req, bool has_body, bool has_length,
         return;
     }
     const route_t *route = req->match.route;
-    req->body_max = route->body_max < (size_t) self->cfg->max_body_bytes
+    req->body_max = route->flags & ROUTE_BIG_BODY
+                  ? (size_t) self->cfg->max_job_body_bytes
+                  : route->body_max < (size_t) self->cfg->max_body_bytes
                   ? route->body_max : (size_t) self->cfg->max_body_bytes;
     if ((route->flags & ROUTE_AUTH) && !s_authenticate (self, req))
         return;
-    //  Only an admin's job body follows MAX_JOB_ITEMS: an agent's (a bulk-update by ids)
-    //  keeps the route's own limit, so no agent makes the edge read megabytes.
-    if ((route->flags & ROUTE_BIG_BODY) && req->role == SVC_ROLE_ADMIN)
-        req->body_max = (size_t) self->cfg->max_job_body_bytes;
     if ((route->flags & ROUTE_ADMIN) && req->role != SVC_ROLE_ADMIN) {
         req_respond_error (req, 403, "forbidden", "this action needs the admin role", NULL);
         return;

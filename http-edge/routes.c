@@ -16,7 +16,7 @@ static const route_t s_routes [] = {
     { "POST",   "/api/tickets/:id/restore", api_tickets_restore, ROUTE_AUTH | ROUTE_ADMIN, ROUTE_BODY_NONE },
     { "GET",    "/api/tickets/:id/history", api_tickets_history, ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "GET",    "/api/users",               api_users_list,      ROUTE_AUTH,             ROUTE_BODY_NONE },
-    { "POST",   "/api/jobs",                api_jobs_create,     ROUTE_AUTH | ROUTE_BIG_BODY, ROUTE_BODY_TICKET },
+    { "POST",   "/api/jobs",                api_jobs_create,     ROUTE_AUTH | ROUTE_BIG_BODY, 0 },
     { "GET",    "/api/jobs",                api_jobs_list,       ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "GET",    "/api/jobs/:id",            api_jobs_get,        ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "POST",   "/api/jobs/:id/cancel",     api_jobs_cancel,     ROUTE_AUTH,             ROUTE_BODY_NONE },

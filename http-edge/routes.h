@@ -16,7 +16,7 @@ typedef void (route_handler_fn) (edge_req_t *req);
 enum {
     ROUTE_AUTH  = 1 << 0,           //  needs a valid bearer token
     ROUTE_ADMIN = 1 << 1,           //  token role must be admin (403 otherwise)
-    ROUTE_BIG_BODY = 1 << 3,        //  an admin's body limit follows MAX_JOB_ITEMS, not body_max
+    ROUTE_BIG_BODY = 1 << 3,        //  its body limit follows MAX_JOB_ITEMS, not body_max
     ROUTE_LOCAL = 1 << 4,           //  answered from the edge's own state, at once: an
                                     //  anonymous one holds nothing, so no per-address limit
     ROUTE_SLOW  = 1 << 5,           //  costs a worker tens of ms by design (a password hash):
@@ -37,7 +37,7 @@ typedef struct {
     const char *pattern;            //  "/api/tickets/:id/restore"
     route_handler_fn *handler;
     unsigned flags;
-    size_t body_max;                //  413 beyond (ROUTE_BIG_BODY: MAX_JOB_ITEMS decides for admins)
+    size_t body_max;                //  413 beyond (ROUTE_BIG_BODY: MAX_JOB_ITEMS decides)
 } route_t;
 
 typedef struct {

@@ -34,6 +34,21 @@ s_known_keys (json_t *obj, const char *const *keys, const char *prefix, json_t *
     return bad;
 }
 
+//  Moves the details of a check of a payload member (named by its own fields) to details,
+//  each field under prefix. Takes own.
+static void
+s_details_under (json_t *own, const char *prefix, json_t *details)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach (own, i, d) {
+        char field [80];
+        snprintf (field, sizeof field, "%s.%s", prefix, json_string_value (json_object_get (d, "field")));
+        reply_detail (details, field, json_string_value (json_object_get (d, "message")));
+    }
+    json_decref (own);
+}
+
 static int
 s_read_filter (json_t *filter, json_t *details)
 {
@@ -43,19 +58,25 @@ s_read_filter (json_t *filter, json_t *details)
     }
     if (s_known_keys (filter, s_filter_keys, "payload.filter", details))
         return -1;
+    //  A query string has no null: a null here would read as "no filter" and widen the set
+    //  to every ticket, which is never what was meant.
+    int bad = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (filter, key, value) {
+        if (json_is_null (value)) {
+            char field [80];
+            snprintf (field, sizeof field, "payload.filter.%.60s", key);
+            reply_detail (details, field, "must not be null (leave the field out for no filter)");
+            bad = -1;
+        }
+    }
+    if (bad)
+        return -1;
     tickets_query_t q;
     json_t *own = json_array ();
-    int bad = tickets_query_parse (filter, &q, own);
-    //  Its details name the filter's fields as the list names them: put them under payload.filter.
-    size_t i;
-    json_t *d;
-    json_array_foreach (own, i, d) {
-        char field [80];
-        snprintf (field, sizeof field, "payload.filter.%s",
-                  json_string_value (json_object_get (d, "field")));
-        reply_detail (details, field, json_string_value (json_object_get (d, "message")));
-    }
-    json_decref (own);
+    bad = tickets_query_parse (filter, &q, own);
+    s_details_under (own, "payload.filter", details);
     return bad;
 }
 
@@ -69,9 +90,11 @@ s_read_set (json_t *set, json_t *details)
     if (s_known_keys (set, s_set_keys, "payload.set", details))
         return -1;
     const char *s;
-    int bad = check_enum (set, "status", false, vocab_ticket_statuses, details, &s);
-    bad |= check_enum (set, "priority", false, vocab_ticket_priorities, details, &s);
-    bad |= check_uuid (set, "assigneeId", false, true, details, &s, NULL);
+    json_t *own = json_array ();
+    int bad = check_enum (set, "status", false, vocab_ticket_statuses, own, &s);
+    bad |= check_enum (set, "priority", false, vocab_ticket_priorities, own, &s);
+    bad |= check_uuid (set, "assigneeId", false, true, own, &s, NULL);
+    s_details_under (own, "payload.set", details);
     return bad;
 }
 
@@ -107,7 +130,9 @@ jobscope_read (const svc_call_t *call, const char *type, bool has_ids, jobscope_
         bad = -1;
     }
     bool present = false;
-    bad |= check_int (p, "expectedTotal", false, 0, 2147483647L, details, &self->expected, &present);
+    json_t *own = json_array ();
+    bad |= check_int (p, "expectedTotal", false, 0, 2147483647L, own, &self->expected, &present);
+    s_details_under (own, "payload", details);
     if (!present)
         self->expected = -1;
     else
@@ -182,6 +207,14 @@ jobscope_check (const svc_call_t *call, uint64_t gen, const char *type,
         if (!found || strcmp (PQgetvalue (res, 0, 0), "bulk-delete")) {
             reply_detail (details, "payload.jobId", "must name a bulk-delete job");
             bad = 1;
+        }
+        else
+        if (!strcmp (PQgetvalue (res, 0, 1), "queued") || !strcmp (PQgetvalue (res, 0, 1), "running")) {
+            //  What it deleted is not known until it ends: an undo now would miss the rest.
+            reply_error (reply, 409, "job_not_finished",
+                         "That job is still running; undo it once it has finished (or cancel it first).", NULL);
+            PQclear (res);
+            return -1;
         }
         PQclear (res);
     }

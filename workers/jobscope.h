@@ -25,8 +25,8 @@ int jobscope_read (const svc_call_t *call, const char *type, bool has_ids, jobsc
 void jobscope_free (jobscope_t *self);
 
 //  The checks that need the database, in the creator's transaction gen: the set's assignee
-//  is a user, the job a bulk-restore undoes is a bulk-delete. 0; 1 with details appended;
-//  -1 when the database failed (reply filled).
+//  is a user, the job a bulk-restore undoes is a bulk-delete that has ended. 0; 1 with
+//  details appended; -1 with the reply filled (409 job_not_finished, or the database failed).
 int jobscope_check (const svc_call_t *call, uint64_t gen, const char *type,
                     const jobscope_t *self, json_t *details, reply_t *reply);
 
@@ -58,7 +58,7 @@ void jobscope_plan_free (jobscope_plan_t *plan);
 //  The fixed statements above use (part of the jobs family's list).
 #define JOBSCOPE_STMTS \
     { "js_user", "SELECT 1 FROM users WHERE id = $1::uuid", true }, \
-    { "js_source", "SELECT type FROM jobs WHERE id = $1::uuid", true }, \
+    { "js_source", "SELECT type, status FROM jobs WHERE id = $1::uuid", true }, \
     { "js_info", "SELECT type, scope::text, created_at FROM jobs WHERE id = $1::uuid AND NOT planned", true }, \
     { "js_plan_job", \
       "SELECT state, job::text, dispatch::text FROM job_plan($1::uuid," \

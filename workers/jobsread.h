@@ -11,7 +11,7 @@ void jobsread_list (svc_call_t *call, reply_t *reply);
 #define JOBSREAD_STMTS \
     { "j_get", \
       "SELECT job_json(j)::text, i.items::text, i.total FROM jobs j," \
-      " LATERAL job_items(j.id, $2, $3::int, $4::int) i" \
+      " LATERAL job_items(j.id, $2, $3::int, $4::int, $5::bool) i" \
       " WHERE j.id = $1::uuid AND ($5::bool OR j.created_by = $6::uuid)", true }, \
     { "j_count", \
       "SELECT count(*) FROM jobs WHERE ($1::text IS NULL OR type = $1)" \

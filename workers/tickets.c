@@ -194,8 +194,11 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     bool unassigned = json_is_string (assignee) && !strcmp (json_string_value (assignee), "none");
     if (!unassigned)
         bad |= check_uuid (payload, "assigneeId", false, true, details, &q->assignee, NULL);
-    bad |= check_string (payload, "requesterEmail", false, VOCAB_EMAIL_MIN, VOCAB_EMAIL_MAX,
-                         details, &q->email);
+    //  Like q, an empty address is no filter; any other is compared whole, so a short one
+    //  is not refused, it matches nothing.
+    json_t *ev = json_object_get (payload, "requesterEmail");
+    if (!(json_is_string (ev) && json_string_length (ev) == 0))
+        bad |= check_string (payload, "requesterEmail", false, 1, VOCAB_EMAIL_MAX, details, &q->email);
     json_t *qv = json_object_get (payload, "q");
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
         bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);

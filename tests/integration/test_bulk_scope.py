@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from conftest import error_of
-from test_jobs import assert_exact, make_tickets, wait_terminal
+from test_jobs import assert_exact, end_job, make_tickets, queued_job, wait_terminal
 
 
 def post_job(system, token, body, expect=202, key=None):
@@ -150,6 +150,13 @@ def test_bulk_update_by_filter_with_unassign(system, admin_token):
     ({"type": "bulk-restore", "payload": {"jobId": str(uuid.uuid4())}}, "payload.jobId"),
     ({"type": "bulk-delete", "payload": {"filter": {}, "expectedTotal": -1}}, "payload.expectedTotal"),
     ({"type": "bulk-delete", "payload": {"filter": []}}, "payload.filter"),
+    # A null would read as "no filter" and match every ticket.
+    ({"type": "bulk-delete", "payload": {"filter": {"assigneeId": None}}}, "payload.filter.assigneeId"),
+    ({"type": "bulk-update", "payload": {"filter": {"q": None}, "set": {"status": "open"}}},
+     "payload.filter.q"),
+    ({"type": "bulk-update", "payload": {"filter": {}, "set": {"status": "gone"}}}, "payload.set.status"),
+    ({"type": "bulk-delete", "payload": {"filter": {}, "expectedTotal": 2 ** 40}},
+     "payload.expectedTotal"),
 ])
 def test_bad_scopes_are_422_naming_the_field(system, admin_token, body, field):
     status, _, resp = system.request("POST", "/api/jobs", body, token=admin_token)
@@ -162,6 +169,50 @@ def test_agents_may_not_delete_or_restore_in_bulk(system, agent_token):
                  {"type": "bulk-restore", "payload": {"jobId": str(uuid.uuid4())}}):
         status, _, resp = system.request("POST", "/api/jobs", body, token=agent_token)
         assert status == 403, resp
+    # A body without a known type is the body's fault (422), for an agent as for an admin.
+    for body in ({}, {"type": "bulk-archive", "payload": {"filter": {}}}):
+        status, _, resp = system.request("POST", "/api/jobs", body, token=agent_token)
+        assert status == 422 and "type" in {d["field"] for d in error_of(resp)["details"]}, resp
+
+
+def test_an_undo_of_a_job_still_running_is_409(system, admin_token):
+    job_id, _ = queued_job(system)
+    try:
+        status, _, resp = system.request("POST", "/api/jobs", {
+            "type": "bulk-restore", "payload": {"jobId": job_id}}, token=admin_token)
+        assert status == 409 and error_of(resp)["code"] == "job_not_finished", resp
+    finally:
+        end_job(system, job_id)
+
+
+def test_an_undo_leaves_alone_a_ticket_deleted_again_since(system, admin_token):
+    ids = make_tickets(system, 3, tag())
+    delete = post_job(system, admin_token, {"type": "bulk-delete", "payload": {"ticketIds": ids}})
+    wait_terminal(system, admin_token, delete["id"])
+    undo = {"type": "bulk-restore", "payload": {"jobId": delete["id"]}}
+    assert wait_terminal(system, admin_token, post_job(system, admin_token, undo)["id"])["succeeded"] == 3
+    # Someone deletes one of them again, on its own: that deletion is not the job's to undo.
+    assert system.request("DELETE", f"/api/tickets/{ids[0]}", token=admin_token)[0] == 204
+    again = wait_terminal(system, admin_token, post_job(system, admin_token, undo)["id"])
+    assert (again["succeeded"], again["failed"]) == (0, 3), again
+    _, _, page = system.request("GET", f"/api/jobs/{again['id']}", token=admin_token)
+    codes = {i["ticketId"]: i["error"]["code"] for i in page["items"]}
+    assert codes == {ids[0]: "changed_since", ids[1]: "not_deleted", ids[2]: "not_deleted"}, codes
+    assert system.psql(f"SELECT deleted_at IS NOT NULL FROM tickets WHERE id = '{ids[0]}'") == "t"
+
+
+def test_an_agent_sees_no_subject_of_a_deleted_ticket_in_its_job(system, admin_token, agent_token):
+    t = tag()
+    ids = make_tickets(system, 2, t)
+    system.psql(f"UPDATE tickets SET deleted_at = now() WHERE id = '{ids[0]}'")
+    job = post_job(system, agent_token, {"type": "bulk-update", "payload": {
+        "ticketIds": ids, "set": {"priority": "low"}}})
+    wait_terminal(system, agent_token, job["id"])
+    _, _, page = system.request("GET", f"/api/jobs/{job['id']}", token=agent_token)
+    subjects = {i["ticketId"]: i["subject"] for i in page["items"]}
+    assert subjects[ids[0]] is None and subjects[ids[1]].startswith(t), subjects
+    _, _, page = system.request("GET", f"/api/jobs/{job['id']}", token=admin_token)
+    assert all(i["subject"] for i in page["items"]), page["items"]
 
 
 def test_a_filter_job_replays_by_key_and_refuses_another_filter_under_it(system, admin_token):
@@ -245,6 +296,9 @@ def test_the_list_filters_by_requester_email_and_sorts_by_deleted_at(system, adm
     status, _, page = system.request("GET", "/api/tickets?requesterEmail=mixed.case@example.com",
                                      token=admin_token)
     assert status == 200 and [x["id"] for x in page["data"]] == [ids[0]], page
+    # Compared whole: a short address is no error, it matches nothing.
+    status, _, page = system.request("GET", "/api/tickets?requesterEmail=ab", token=admin_token)
+    assert status == 200 and page["total"] == 0, page
     system.psql(f"UPDATE tickets SET deleted_at = now() - interval '1 day' WHERE id = '{ids[1]}'")
     system.psql(f"UPDATE tickets SET deleted_at = now() WHERE id = '{ids[2]}'")
     status, _, page = system.request("GET", f"/api/tickets?q={t}&deleted=only&sort=-deletedAt",

@@ -213,3 +213,41 @@ def test_pg_conn_split_takes_the_password_out_of_a_connection_string(conn, strip
                        capture_output=True, text=True, timeout=10)
     got = r.stdout.split("\n")
     assert got == [stripped, password or "<unset>"], f"expected {[stripped, password]}, got {got}"
+
+
+# -- a checkout postgres cannot reach
+
+
+def test_a_tree_in_a_private_folder_keeps_its_cluster_where_postgres_can_reach_it():
+    """As root, a clone under /root (0700) is out of user postgres's reach: the first
+    ./manage.sh puts the cluster under /var/lib/ticketd, says where, and records PG_DIR in
+    .env, so that every later verb (status, down, up again) finds it."""
+    if os.geteuid() != 0:
+        pytest.fail("the suite runs as root (PostgreSQL is run as user postgres)")
+    private = tempfile.mkdtemp(prefix="ticketd-private-")      # 0700, as /root is
+    os.chmod(private, 0o700)
+    sysm = System(private)
+    sysm.env["SEED_TICKETS"] = "5"
+    pg_dir = None
+    try:
+        up = sysm.manage("up")
+        with open(sysm.env["ENV_FILE"]) as f:
+            recorded = [l.split("=", 1)[1].strip() for l in f if l.startswith("PG_DIR=")]
+        assert len(recorded) == 1 and recorded[0].startswith("/var/lib/ticketd/"), recorded
+        pg_dir = recorded[0]
+        assert f"Database   {pg_dir}/data" in up.stdout, up.stdout
+        assert os.path.isfile(os.path.join(pg_dir, "data", "PG_VERSION"))
+        sysm.wait_healthy()
+        assert re.search(r"^postgres +running", sysm.manage("status").stdout, re.M)
+        # A later verb reads PG_DIR from .env: down stops that cluster, up starts it again.
+        sysm.manage("down")
+        assert re.search(r"^postgres +stopped", sysm.manage("status", check=False).stdout, re.M)
+        sysm.manage("up")
+        sysm.wait_healthy()
+        logs = sysm.manage("logs", "postgres").stdout
+        assert "database system is ready" in logs, logs[-500:]
+    finally:
+        sysm.manage("down", check=False)
+        if pg_dir and pg_dir.startswith("/var/lib/ticketd/"):
+            shutil.rmtree(pg_dir, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
