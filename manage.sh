@@ -130,8 +130,11 @@ settings() {
     [[ ${DB_USER:-} =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DB_USER must be a lower-case identifier (got '${DB_USER:-}')"
     PRIVATE_PG=1
     [ -n "${DATABASE_URL:-}" ] && PRIVATE_PG=0
-    PGDATA_DIR=$VAR_DIR/pg/data
-    PGRUN_DIR=$VAR_DIR/pg/run
+    # The private cluster's folder: var/pg, unless user postgres cannot reach var/ (a
+    # checkout under /root); then pg_init keeps it under /var/lib/ticketd and records PG_DIR
+    # in .env, so every later verb finds it.
+    PG_DIR=${PG_DIR:-$VAR_DIR/pg}
+    pg_paths
     mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
     curve_settings
 }
@@ -260,16 +263,46 @@ psql_admin() {
 
 pg_running() { [ -f "$PGDATA_DIR/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
 
+pg_paths() {
+    PGDATA_DIR=$PG_DIR/data
+    PGRUN_DIR=$PG_DIR/run
+    # postgres writes its own log: inside var/ when it can reach var/, else beside its
+    # cluster, with a link in var/log so that ./manage.sh logs reads it all the same.
+    PG_LOG=$VAR_DIR/log/postgres.log
+    [ "$PG_DIR" = "$VAR_DIR/pg" ] || PG_LOG=$PG_DIR/postgres.log
+}
+
+# As root: can user postgres write to folder $1 (made and given to it if missing)?
+pg_reaches() {
+    mkdir -p "$1" && chown postgres: "$1" && runuser -u postgres -- test -w "$1"
+}
+
+# A checkout postgres cannot reach (under /root, or any private folder): the cluster goes to
+# /var/lib/ticketd/<checkout>-<hash of VAR_DIR> instead, one per tree, and .env says so.
+pg_relocate() {
+    local name dir
+    name=$(basename "$ROOT" | tr -c 'A-Za-z0-9_.-' '_')-$(printf '%s' "$VAR_DIR" | sha256sum | cut -c1-8)
+    dir=/var/lib/ticketd/$name
+    rmdir "$VAR_DIR/pg" 2>/dev/null || true
+    mkdir -p /var/lib/ticketd && chmod 755 /var/lib/ticketd
+    pg_reaches "$dir" || die "user postgres cannot reach $dir either; set PG_DIR to a folder it can reach"
+    chmod 700 "$dir"
+    PG_DIR=$dir
+    pg_paths
+    printf '\n# Written by ./manage.sh: user postgres cannot reach %s, so the cluster lives here.\nPG_DIR=%s\n' \
+        "$VAR_DIR" "$dir" >> "$ENV_FILE"
+    say "user postgres cannot reach $VAR_DIR: the cluster goes to $dir (PG_DIR, recorded in $ENV_FILE)"
+}
+
 pg_init() {
     [ -f "$PGDATA_DIR/PG_VERSION" ] && return 0
-    say "creating the private PostgreSQL cluster in $PGDATA_DIR (port $DB_PORT)"
-    mkdir -p "$VAR_DIR/pg"
-    if [ "$(id -u)" = 0 ]; then
-        chown postgres: "$VAR_DIR/pg"
-        # postgres must be able to reach var/pg; a checkout under /root is not reachable.
-        runuser -u postgres -- test -w "$VAR_DIR/pg" \
-            || die "user postgres cannot reach $VAR_DIR/pg (a parent folder is private); set VAR_DIR to a folder it can reach"
+    if [ "$(id -u)" = 0 ] && ! pg_reaches "$PG_DIR"; then
+        # A PG_DIR chosen by the user is theirs to fix; the default moves out of the way.
+        [ "$PG_DIR" = "$VAR_DIR/pg" ] || die "user postgres cannot reach PG_DIR=$PG_DIR; set PG_DIR to a folder it can reach"
+        pg_relocate
     fi
+    mkdir -p "$PG_DIR"
+    say "creating the private PostgreSQL cluster in $PGDATA_DIR (port $DB_PORT)"
     local pwfile
     pwfile=$(mktemp)
     printf '%s\n' "$DB_PASSWORD" > "$pwfile"
@@ -299,11 +332,11 @@ pg_start() {
     pg_init
     pg_running && return 0
     mkdir -p "$PGRUN_DIR"
-    [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN_DIR" && touch "$VAR_DIR/log/postgres.log" \
-        && chown postgres: "$VAR_DIR/log/postgres.log"
+    [ "$PG_LOG" = "$VAR_DIR/log/postgres.log" ] || ln -sfn "$PG_LOG" "$VAR_DIR/log/postgres.log"
+    [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN_DIR" && touch "$PG_LOG" && chown postgres: "$PG_LOG"
     say "starting PostgreSQL on 127.0.0.1:$DB_PORT"
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$VAR_DIR/log/postgres.log" -w -t 60 start >/dev/null \
-        || die "PostgreSQL did not start: see $VAR_DIR/log/postgres.log"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 start >/dev/null \
+        || die "PostgreSQL did not start: see $PG_LOG"
     psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
         || psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
 }
@@ -461,6 +494,7 @@ ticketd is up.
              $SEED_AGENT_EMAIL / $SEED_AGENT_PASSWORD (agent)
   Logs       $VAR_DIR/log/   (./manage.sh logs [svc] [-f])
 EOF
+    [ "$PRIVATE_PG" = 1 ] && say "  Database   $PGDATA_DIR (127.0.0.1:$DB_PORT)"
     curve_summary
 }
 
@@ -550,10 +584,15 @@ cmd_reset() {
 
 cmd_clean() {
     yes_flag clean "$@"
-    confirm clean "$VAR_DIR (the PostgreSQL cluster with all its data, the logs) and the builds $ROOT/build and $ROOT/build-san, after stopping every process"
+    settings
+    local cluster=
+    [ "$PG_DIR" = "$VAR_DIR/pg" ] || cluster=" and $PG_DIR"
+    confirm clean "$VAR_DIR$cluster (the PostgreSQL cluster with all its data, the logs) and the builds $ROOT/build and $ROOT/build-san, after stopping every process"
     cmd_down
     rm -rf "$VAR_DIR" "$ROOT/build" "$ROOT/build-san"
-    say "removed $VAR_DIR and the builds"
+    # Only a folder that holds a cluster of ours, never whatever PG_DIR was set to.
+    if [ -n "$cluster" ] && [ -f "$PG_DIR/data/PG_VERSION" ]; then rm -rf "$PG_DIR"; fi
+    say "removed $VAR_DIR$cluster and the builds"
 }
 
 cmd_help() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
