@@ -66,13 +66,18 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Archives are made anew, never updated in place: `ar rcs` keeps members whose source is
+# gone, and a stale one (an old copy of a module that moved) was linked ahead of its
+# replacement.
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 define ACTOR_RULES
 $(BUILD)/lib$(1).a: $(call obj,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 	@mkdir -p $$(dir $$@)
+	rm -f $$@
 	$$(AR) rcs $$@ $$^
 $(BUILD)/bin/$(BIN_$(1)): $(call obj,$(1)/main.c) $(BUILD)/lib$(1).a $(COMMON_LIB)
 	@mkdir -p $$(dir $$@)

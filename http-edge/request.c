@@ -212,8 +212,8 @@ req_query (edge_req_t *req, validate_kv_t *kv, size_t max)
 json_t *
 req_query_checked (edge_req_t *req, json_t *(*check) (const validate_kv_t *, size_t, json_t *))
 {
-    validate_kv_t kv [REQ_QUERY_MAX];
-    int n = req_query (req, kv, REQ_QUERY_MAX);
+    validate_kv_t kv [VALIDATE_QUERY_PAIRS_MAX];
+    int n = req_query (req, kv, VALIDATE_QUERY_PAIRS_MAX);
     json_t *details = json_array ();
     json_t *payload = NULL;
     if (n < 0)

@@ -134,8 +134,6 @@ void req_respond_body_error (edge_req_t *req, validate_body_t verdict, const cha
 //  there are more than max.
 int req_query (edge_req_t *req, validate_kv_t *kv, size_t max);
 
-//  The query pairs a list route accepts at most.
-#define REQ_QUERY_MAX 32
 //  The query checked by check (validate.h's table of the route): the payload to send, or
 //  NULL after answering 422 itself.
 json_t *req_query_checked (edge_req_t *req,

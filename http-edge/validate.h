@@ -46,6 +46,9 @@ validate_body_t validate_json_body (const char *ctype, const char *body, size_t 
 //  when details got at least one entry. Unknown fields and read-only fields are named.
 json_t *validate_ticket (json_t *body, bool create, json_t *details);
 
+//  Query pairs a list route accepts at most (more: 422 "too many query parameters").
+#define VALIDATE_QUERY_PAIRS_MAX 32
+
 //  Query of GET /api/tickets as (key, value) pairs. Returns the tickets.list payload
 //  with defaults filled in, or NULL when details got entries (every bad or unknown
 //  parameter, and any given twice). value NULL means "key without '='".

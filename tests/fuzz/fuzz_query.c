@@ -1,6 +1,7 @@
 /*  fuzz_query: a raw query string (the bytes after '?') as the edge sees it, split and
     decoded the way libmicrohttpd does before the edge's handlers run, then through
-    validate_ticket_query, validate_job_query and validate_job_items_query.
+    every list route's table: validate_ticket_query, validate_job_query,
+    validate_job_items_query, validate_history_query and validate_user_query.
 
     The split is done here because the edge gets its pairs from MHD
     (MHD_get_connection_values in request.c's req_query), which needs a live connection.
@@ -10,7 +11,7 @@
 #include "fuzz_validate.h"
 #include <microhttpd.h>
 
-#define QUERY_PAIRS_MAX 32              //  tickets.c's TICKETS_QUERY_MAX (jobs.c has 16)
+#define QUERY_PAIRS_MAX VALIDATE_QUERY_PAIRS_MAX   //  what req_query_checked reads of any route
 
 //  What edge.c's s_unescape does to each key and value.
 static void
@@ -26,7 +27,9 @@ s_unescape (char *s)
 }
 
 static const char *s_ticket_keys [] = { "page", "limit", "status", "priority", "assigneeId",
-                                        "q", "deleted", "sort", NULL };
+                                        "q", "requesterEmail", "deleted", "sort", NULL };
+static const char *s_history_keys [] = { "page", "limit", NULL };
+static const char *s_user_keys [] = { "limit", "q", NULL };
 static const char *s_job_keys [] = { "page", "limit", "type", "status", NULL };
 static const char *s_item_keys [] = { "itemsPage", "itemsLimit", "itemStatus", NULL };
 
@@ -89,8 +92,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         n++;
     }
     s_run (validate_ticket_query, s_ticket_keys, kv, n);
-    s_run (validate_job_query, s_job_keys, kv, n < 16 ? n : 16);
-    s_run (validate_job_items_query, s_item_keys, kv, n < 16 ? n : 16);
+    s_run (validate_job_query, s_job_keys, kv, n);
+    s_run (validate_job_items_query, s_item_keys, kv, n);
+    s_run (validate_history_query, s_history_keys, kv, n);
+    s_run (validate_user_query, s_user_keys, kv, n);
     free (query);
     return 0;
 }
