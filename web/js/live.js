@@ -6,7 +6,6 @@
 
 import { api, loadConfig, session, ApiError } from './api.js';
 import { LiveSocket } from './ws.js';
-import { toast, num, shortId } from './ui.js';
 
 const POLL_MS = 3000;       // the jobs on screen, while the socket is down
 const SILENT_MS = 5000;     // a running job on screen without news this long is re-read
@@ -17,6 +16,7 @@ const jobs = new Map();          // id -> latest job
 const subscribers = new Set();   // fn(job)
 const goneListeners = new Set(); // fn(id)
 const stateListeners = new Set();
+const finishListeners = new Set(); // fn(job)
 const onScreen = new Map();      // owner -> Set of job ids it shows
 const heardAt = new Map();       // id -> when its state last came (event or REST), or was asked for
 let socket = null;
@@ -46,20 +46,16 @@ export function update(job, reopen = false) {
   if (prev && !reopen && !newer(job, prev)) return;
   const { items, itemsTotal, ...bare } = job;
   jobs.set(job.id, bare);
-  if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) announce(bare);
+  if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) {
+    for (const fn of finishListeners) fn(bare);
+  }
   for (const fn of subscribers) fn(bare, prev);
 }
 
-function announce(job) {
-  const what = `Bulk delete ${shortId(job.id)}`;
-  if (job.status === 'completed') {
-    const failed = job.failed ? `, ${num(job.failed)} failed` : '';
-    toast(`${what} completed: ${num(job.succeeded)} deleted${failed}.`, job.failed ? 'warning' : 'success');
-  } else if (job.status === 'canceled') {
-    toast(`${what} canceled after ${num(job.processed)} of ${num(job.total)}.`, 'warning');
-  } else {
-    toast(`${what} failed${job.error ? `: ${job.error.message}` : '.'}`, 'error');
-  }
+// fn(job) when a job this user started ends (bulk.js says so in a toast).
+export function onFinished(fn) {
+  finishListeners.add(fn);
+  return () => finishListeners.delete(fn);
 }
 
 export function subscribe(fn) {
