@@ -3,7 +3,7 @@
 // ticket's history), and the assignee picker that searches them by name or e-mail.
 
 import { api, query, session, vocab } from './api.js';
-import { h, debounce, shortId } from './ui.js';
+import { h, shortId } from './ui.js';
 
 // GET /api/users answers at most usersLimitMax (GET /api/meta) at once and has no pages:
 // beyond it, a name not in the first answer is learnt from the picker's searches, or
@@ -62,6 +62,7 @@ export function assigneePicker({ id, value, keepLabel = null, onChange = () => {
   let options = [];
   let active = -1;
   let ctl = null;
+  let timer = null;
 
   function label(v) {
     if (v === undefined) return '';
@@ -78,7 +79,11 @@ export function assigneePicker({ id, value, keepLabel = null, onChange = () => {
     if (!quiet) onChange(v);
   }
 
+  // Also drops a search still to come or in flight: its answer must not reopen the list
+  // after a choice.
   function close() {
+    clearTimeout(timer);
+    ctl?.abort();
     list.hidden = true;
     input.setAttribute('aria-expanded', 'false');
     input.removeAttribute('aria-activedescendant');
@@ -97,7 +102,7 @@ export function assigneePicker({ id, value, keepLabel = null, onChange = () => {
     else input.removeAttribute('aria-activedescendant');
   }
 
-  const lookup = debounce(async () => {
+  async function lookup() {
     ctl?.abort();
     const my = (ctl = new AbortController());
     const q = input.value.trim();
@@ -114,12 +119,12 @@ export function assigneePicker({ id, value, keepLabel = null, onChange = () => {
     } catch (e) {
       if (e.name !== 'AbortError') close();
     }
-  }, 200);
+  }
+  const lookupSoon = () => { clearTimeout(timer); timer = setTimeout(lookup, 200); };
 
-  input.addEventListener('input', lookup);
-  input.addEventListener('focus', () => { input.select(); lookup(); });
+  input.addEventListener('input', lookupSoon);
+  input.addEventListener('focus', () => { input.select(); lookupSoon(); });
   input.addEventListener('blur', () => {
-    ctl?.abort();
     // Whatever was typed but not chosen goes back to the value held.
     input.value = label(current);
     close();
