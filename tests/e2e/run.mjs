@@ -12,6 +12,7 @@ const env = (k) => {
 const ADMIN = [env('ADMIN_EMAIL'), env('ADMIN_PASSWORD')];
 const AGENT = [env('AGENT_EMAIL'), env('AGENT_PASSWORD')];
 const fmt = (n) => n.toLocaleString('en-US');
+const TERMINAL = ['completed', 'failed', 'canceled'];
 
 // Search for the scenario's tag and select every matching ticket through the UI: the page
 // by its checkbox, then (beyond one page) every ticket matching, which collects no ids.
@@ -371,6 +372,20 @@ const scenarios = {
       await rows.nth(i).getByRole('checkbox').check();
     }
     log(`EDITED ${ids.join(',')}`);
+    // A small job may end before the answer to its POST reaches the page: here it always
+    // does (the answer is held until the job has ended), and the page must still see the
+    // end: the list reloads and the toast says so.
+    await page.route('**/api/jobs', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const res = await route.fetch();
+      const { id } = await res.json();
+      const deadline = Date.now() + 30000;
+      while (Date.now() < deadline && !TERMINAL.includes((await apiGet(page, `/api/jobs/${id}?itemsLimit=1`)).status)) {
+        await page.waitForTimeout(100);
+      }
+      await page.waitForTimeout(500);   // and its final event has reached the page
+      await route.fulfill({ response: res });
+    });
     await page.getByText('3 selected').waitFor();
     check(await page.getByRole('button', { name: /^Delete \d/ }).count() === 0, 'no bulk delete for an agent');
     await page.getByRole('button', { name: 'Edit 3', exact: true }).click();

@@ -12,7 +12,7 @@ import * as live from './live.js';
 import { assigneePicker } from './users.js';
 import { cap, jobTitle, jobVerb, matchingWords, totalText } from './describe.js';
 
-const started = new Set();   // fn(job) for every job this tab starts
+const started = new Set();   // fn(job, known) for every job this tab starts
 
 export function onStarted(fn) {
   started.add(fn);
@@ -23,8 +23,8 @@ export function onStarted(fn) {
 // second click on the same Undo starts no second job).
 export async function startJob(type, payload, key = crypto.randomUUID()) {
   const job = await api('POST', '/api/jobs', { type, payload }, { headers: { 'Idempotency-Key': key } });
-  live.update(job);
-  for (const fn of started) fn(job);
+  const known = live.begin(job);
+  for (const fn of started) fn(job, known);
   return job;
 }
 

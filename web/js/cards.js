@@ -20,7 +20,12 @@ export function jobCards({ onEnd }) {
   let alive = true;
 
   const add = (id) => { if (!cards.includes(id)) cards.unshift(id); };
-  const offStarted = onStarted((job) => { add(job.id); render(); });
+  const offStarted = onStarted((job, known) => {
+    add(job.id);
+    render();
+    // Its end came before the POST's answer, when it had no card to tell.
+    if (live.isTerminal(known) && !live.isTerminal(job)) onEnd(known);
+  });
   const offLive = live.subscribe((job, prev) => {
     if (!cards.includes(job.id)) {
       // Someone's job that runs now (an event, or the hub's replay on connect).
