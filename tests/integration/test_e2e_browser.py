@@ -87,8 +87,66 @@ def test_an_admin_creates_edits_deletes_and_restores_a_ticket_then_an_expired_to
     assert rows == "resolved|urgent|t", rows
 
 
-def test_an_agent_sees_no_bulk_action(system):
+def test_an_agent_may_bulk_edit_but_sees_no_admin_action(system):
     run_scenario(system, "agent-no-bulk")
+
+
+def test_an_admin_deletes_every_ticket_matching_a_filter_then_undoes_it_from_the_toast(system, admin_token):
+    """1,200 open tickets and 30 pending ones share a tag; the list filtered by the tag and
+    Open deletes exactly the 1,200 through one filter job, and Undo restores exactly them."""
+    tag = f"e2eF{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 1200, tag)
+    system.psql(f"""INSERT INTO tickets (subject, requester_email, status)
+                    SELECT '{tag}p ' || g, 'bulk@example.com', 'pending' FROM generate_series(1, 30) g""")
+    run_scenario(system, "filter-delete-undo", TAG=tag, COUNT=len(ids))
+    _, _, deletes = system.request("GET", "/api/jobs?type=bulk-delete&limit=1", token=admin_token)
+    delete = deletes["data"][0]
+    assert delete["filter"] == {"status": "open", "q": tag} and delete["expectedTotal"] == 1200, delete
+    assert (delete["status"], delete["total"], delete["succeeded"]) == ("completed", 1200, 1200), delete
+    _, _, restores = system.request("GET", "/api/jobs?type=bulk-restore&limit=1", token=admin_token)
+    restore = restores["data"][0]
+    assert restore["sourceJobId"] == delete["id"], restore
+    assert (restore["status"], restore["total"], restore["succeeded"]) == ("completed", 1200, 1200), restore
+    _, _, live = system.request("GET", f"/api/tickets?q={tag}&status=open&limit=1", token=admin_token)
+    assert live["total"] == 1200, live
+    # The pending ones matched the search but not the status: never touched.
+    untouched = system.psql(f"SELECT count(*) FROM tickets WHERE subject LIKE '{tag}p %' "
+                            "AND deleted_at IS NULL AND version = 1")
+    assert untouched == "30", untouched
+
+
+def test_an_admin_restores_picked_then_all_matching_tickets_in_the_deleted_view(system, admin_token):
+    tag = f"e2eD{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 150, tag)
+    # Deleted one second apart, so that the Deleted column orders them.
+    system.psql(f"UPDATE tickets SET deleted_at = now() - split_part(subject, ' ', 2)::int * interval '1 s' "
+                f"WHERE subject LIKE '{tag} %'")
+    run_scenario(system, "deleted-restore", TAG=tag, COUNT=len(ids))
+    _, _, jobs = system.request("GET", "/api/jobs?type=bulk-restore&limit=2", token=admin_token)
+    by_filter, by_ids = jobs["data"]
+    assert by_ids["filter"] is None and by_ids["succeeded"] == 2, by_ids
+    assert by_filter["filter"] == {"q": tag} and by_filter["expectedTotal"] == 148, by_filter
+    assert (by_filter["status"], by_filter["succeeded"]) == ("completed", 148), by_filter
+    deleted = system.psql(f"SELECT count(*) FROM tickets WHERE subject LIKE '{tag} %' AND deleted_at IS NOT NULL")
+    assert deleted == "0", deleted
+
+
+def test_an_agent_bulk_edits_the_status_and_assignee_of_a_selection(system, agent_token):
+    tag = f"e2eU{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 5, tag)
+    out = run_scenario(system, "bulk-edit", TAG=tag)
+    edited = next(line.split("EDITED ", 1)[1] for line in out.splitlines() if "EDITED " in line).split(",")
+    assert len(edited) == 3 and set(edited) <= set(ids), edited
+    agent = system.psql(f"SELECT id FROM users WHERE lower(email) = lower('{system.agent[0]}')")
+    _, _, jobs = system.request("GET", "/api/jobs?type=bulk-update&limit=1", token=agent_token)
+    job = jobs["data"][0]
+    assert job["set"] == {"status": "pending", "assigneeId": agent} and job["createdBy"] == agent, job
+    assert (job["status"], job["total"], job["succeeded"]) == ("completed", 3, 3), job
+    for tid in ids:
+        status, _, t = system.request("GET", f"/api/tickets/{tid}", token=agent_token)
+        assert status == 200, t
+        want = ("pending", agent) if tid in edited else ("open", None)
+        assert (t["status"], t["assigneeId"]) == want, (tid, t)
 
 
 def test_a_running_job_on_screen_whose_events_are_lost_is_read_again_over_rest(system, admin_token):

@@ -1,10 +1,11 @@
-// jobs.js: the jobs list (filtered by type and status, paged, live) and one job's page
-// (counters, progress, Cancel or Resume, and its items: failed first, filterable, paged).
+// jobs.js: the jobs list (filtered by type and status, paged, live): each job's type,
+// who started it, what it covers, its progress and counters. One job's page is job.js.
 
-import { api, query, session, vocab, ApiError } from './api.js';
-import { h, mount, pill, progressBar, setProgress, num, when, shortId, toast, errorText } from './ui.js';
+import { api, query, vocab, ApiError } from './api.js';
+import { h, mount, pill, progressBar, setProgress, num, when, shortId, toast, errorText, select } from './ui.js';
 import * as live from './live.js';
-import { cancelJob, jobAction } from './tickets.js';
+import * as users from './users.js';
+import { cap, coversNodes, jobTitle, totalText } from './describe.js';
 
 // Kept across visits; the first starts from the API's page size (GET /api/meta).
 let listState = null;
@@ -15,8 +16,8 @@ export function jobsView(main) {
   let seq = 0;
   let totalPages = 1;
   const rowEls = new Map();
-  const typeSel = sel('j-type', [['', 'All types'], ...vocab.jobTypes.map((t) => [t, t[0].toUpperCase() + t.slice(1).replace(/-/g, ' ')])], listState.type);
-  const statusSel = sel('j-status', [['', 'All statuses'], ...vocab.jobStatuses.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], listState.status);
+  const typeSel = select('j-type', [['', 'All types'], ...vocab.jobTypes.map((t) => [t, jobTitle(t)])], listState.type);
+  const statusSel = select('j-status', [['', 'All statuses'], ...vocab.jobStatuses.map((s) => [s, cap(s)])], listState.status);
   const onFilter = () => {
     listState.type = typeSel.value;
     listState.status = statusSel.value;
@@ -33,7 +34,9 @@ export function jobsView(main) {
   const next = h('button.btn', { type: 'button', onclick: () => go(listState.page + 1) }, 'Next ›');
   const table = h('table.table', { 'aria-label': 'Jobs' },
     h('thead', h('tr',
-      h('th', { scope: 'col' }, 'Job'), h('th.hide-sm', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Status'),
+      h('th', { scope: 'col' }, 'Job'), h('th.hide-sm', { scope: 'col' }, 'Type'),
+      h('th.hide-sm', { scope: 'col' }, 'Covers'), h('th.hide-sm', { scope: 'col' }, 'Started by'),
+      h('th', { scope: 'col' }, 'Status'),
       h('th.col-progress', { scope: 'col' }, 'Progress'), h('th.num', { scope: 'col' }, 'Total'),
       h('th.num', { scope: 'col' }, 'Succeeded'), h('th.num', { scope: 'col' }, 'Failed'),
       h('th.hide-sm', { scope: 'col' }, 'Created'), h('th.hide-sm', { scope: 'col' }, 'Finished'))),
@@ -60,8 +63,8 @@ export function jobsView(main) {
   async function load() {
     const my = ++seq;
     try {
-      const res = await api('GET', `/api/jobs${query({ type: listState.type, status: listState.status,
-        page: listState.page, limit: listState.limit })}`);
+      const [res] = await Promise.all([api('GET', `/api/jobs${query({ type: listState.type, status: listState.status,
+        page: listState.page, limit: listState.limit })}`), users.ready()]);
       if (!alive || my !== seq) return;
       totalPages = Math.max(1, res.totalPages);
       rowEls.clear();
@@ -88,12 +91,15 @@ export function jobsView(main) {
     const bar = progressBar(job, `Job ${shortId(job.id)} progress`);
     const pct = h('span.job-pct');
     const total = h('td.num');
+    const covers = h('td.hide-sm.job-covers');
     const ok = h('td.num');
     const bad = h('td.num');
     const finished = h('td.hide-sm.nowrap');
     const tr = h('tr', { dataset: { jobId: job.id } },
       h('td', h('a.mono', { href: `#/jobs/${job.id}` }, shortId(job.id))),
-      h('td.hide-sm.nowrap', job.type),
+      h('td.hide-sm.nowrap', jobTitle(job.type)),
+      covers,
+      h('td.hide-sm.nowrap', users.nameOf(job.createdBy) || '—'),
       status,
       h('td.col-progress', h('div.job-card-bar', bar, pct)),
       total, ok, bad,
@@ -103,7 +109,8 @@ export function jobsView(main) {
       status.replaceChildren(pill(j.status));
       setProgress(bar, j);
       pct.textContent = `${Math.round(j.progress ?? 0)}%`;
-      total.textContent = num(j.total);
+      total.textContent = totalText(j);
+      covers.replaceChildren(...coversNodes(j));
       ok.textContent = num(j.succeeded);
       bad.textContent = num(j.failed);
       finished.textContent = when(j.finishedAt);
@@ -118,131 +125,4 @@ export function jobsView(main) {
     unsubscribe();
     live.show('jobs', []);
   };
-}
-
-export function jobView(main, id) {
-  const admin = session.isAdmin;
-  let alive = true;
-  let job = null;
-  let itemStatus = null;       // null until the job is known: then failed if any failed
-  let itemsPage = 1;
-  const itemsLimit = 50;
-  let itemsSeq = 0;
-
-  const title = h('h1', 'Job ', h('span.mono', shortId(id)));
-  const statusBox = h('span');
-  const cancel = h('button.btn.danger', { type: 'button', hidden: true, onclick: () => cancelJob(id, cancel) }, 'Cancel job');
-  const resume = h('button.btn', { type: 'button', hidden: true, onclick: () => jobAction('resume', id, resume) }, 'Resume job');
-  const bar = progressBar({ progress: 0, status: 'queued' }, 'Job progress');
-  const pct = h('span.job-pct');
-  const stats = {};
-  const stat = (key, label) => (stats[key] = h('div.stat-value', '—'), h('div.stat', { dataset: { stat: key } }, h('div.stat-label', label), stats[key]));
-  const meta = h('dl.meta');
-  const errorBox = h('p.form-error', { hidden: true });
-  const filter = sel('i-status', [['', 'All items'], ...vocab.jobItemStatuses.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], '');
-  filter.addEventListener('change', () => { itemStatus = filter.value; itemsPage = 1; loadItems(); });
-  const itemsBody = h('tbody');
-  const itemsEmpty = h('div.empty', 'Loading items…');
-  const info = h('span.pager-info');
-  const pageLabel = h('span.pager-page');
-  const prev = h('button.btn', { type: 'button', onclick: () => { if (itemsPage > 1) { itemsPage--; loadItems(); } } }, '‹ Prev');
-  const next = h('button.btn', { type: 'button', onclick: () => { itemsPage++; loadItems(); } }, 'Next ›');
-
-  mount(main, h('div.page',
-    h('nav.breadcrumb', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/jobs' }, 'Jobs'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', shortId(id))),
-    h('div.page-head', h('div.title-row', title, statusBox), h('div.page-actions', admin ? [cancel, resume] : null)),
-    h('div.card.job-summary',
-      h('div.job-card-bar.big', bar, pct),
-      h('div.stats', stat('total', 'Total'), stat('processed', 'Processed'), stat('succeeded', 'Succeeded'), stat('failed', 'Failed')),
-      errorBox, meta),
-    h('div.section-head', h('h2', 'Items'),
-      h('div.field-inline', h('label', { for: 'i-status' }, 'Show'), filter)),
-    h('div.card.table-card',
-      h('div.table-wrap', h('table.table', { 'aria-label': 'Job items' },
-        h('thead', h('tr', h('th', { scope: 'col' }, 'Ticket'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Error'))),
-        itemsBody)),
-      itemsEmpty,
-      h('nav.pager', { 'aria-label': 'Items pagination' }, info, h('span.spacer'), prev, pageLabel, next))));
-
-  function renderJob(j) {
-    const wasRunning = job && !live.isTerminal(job);
-    const wasFailed = job?.status === 'failed';
-    job = j;
-    document.title = `Job ${shortId(id)} · ticketd`;
-    statusBox.replaceChildren(pill(j.status));
-    cancel.hidden = live.isTerminal(j);
-    resume.hidden = j.status !== 'failed';
-    setProgress(bar, j);
-    pct.textContent = `${Math.round(j.progress ?? 0)}%`;
-    for (const k of ['total', 'processed', 'succeeded', 'failed']) stats[k].textContent = num(j[k]);
-    stats.failed.classList.toggle('bad', j.failed > 0);
-    errorBox.hidden = !j.error;
-    errorBox.textContent = j.error ? `Error: ${j.error.message}` : '';
-    meta.replaceChildren(
-      h('dt', 'Type'), h('dd', j.type),
-      h('dt', 'Created'), h('dd', when(j.createdAt)),
-      h('dt', 'Started'), h('dd', when(j.startedAt)),
-      h('dt', 'Finished'), h('dd', when(j.finishedAt)),
-      h('dt', 'Job id'), h('dd.mono', j.id));
-    // Items change state when the job ends, and when a resume makes them pending again.
-    if ((wasRunning && live.isTerminal(j)) || (wasFailed && !live.isTerminal(j))) loadItems();
-  }
-
-  async function loadItems(first) {
-    const my = ++itemsSeq;
-    try {
-      const res = await api('GET', `/api/jobs/${id}${query({ itemsPage, itemsLimit, itemStatus })}`);
-      if (!alive || my !== itemsSeq) return;
-      if (first) {
-        live.update(res);
-        renderJob(live.getJob(id) || res);
-        if (itemStatus === null) {
-          // Failures are what one comes to a job page for: show them first.
-          itemStatus = res.failed > 0 ? 'failed' : '';
-          filter.value = itemStatus;
-          if (itemStatus) { loadItems(); return; }
-        }
-      }
-      renderItems(res);
-    } catch (e) {
-      if (!alive || (e instanceof ApiError && e.status === 401)) return;
-      if (e instanceof ApiError && e.status === 404) {
-        mount(main, h('div.page', h('div.empty', 'This job does not exist, or it is not yours. ', h('a', { href: '#/jobs' }, 'Back to jobs'))));
-        return;
-      }
-      toast(`Cannot load the job: ${errorText(e)}`, 'error');
-    }
-  }
-
-  function renderItems(res) {
-    const items = res.items || [];
-    itemsBody.replaceChildren(...items.map((it) => h('tr',
-      h('td.mono', it.ticketId),
-      h('td', pill(it.status)),
-      h('td', it.error ? [h('code', it.error.code), ' ', h('span.muted', it.error.message)] : h('span.muted', '—')))));
-    const total = res.itemsTotal ?? items.length;
-    const pages = Math.max(1, Math.ceil(total / itemsLimit));
-    itemsEmpty.hidden = items.length > 0;
-    itemsEmpty.textContent = itemStatus ? `No ${itemStatus} items.` : 'No items.';
-    const first = total ? (itemsPage - 1) * itemsLimit + 1 : 0;
-    info.textContent = total ? `${num(first)}–${num(first + items.length - 1)} of ${num(total)} items` : 'No items';
-    pageLabel.textContent = `Page ${num(itemsPage)} of ${num(pages)}`;
-    prev.disabled = itemsPage <= 1;
-    next.disabled = itemsPage >= pages;
-  }
-
-  const unsubscribe = live.subscribe((j) => { if (j.id === id && alive) renderJob(j); });
-  live.show('job', [id]);
-  loadItems(true);
-  return () => {
-    alive = false;
-    unsubscribe();
-    live.show('job', []);
-  };
-}
-
-function sel(id, options, value) {
-  const s = h('select.input', { id }, options.map(([v, label]) => h('option', { value: v }, label)));
-  s.value = value;
-  return s;
 }

@@ -6,7 +6,6 @@
 
 import { api, loadConfig, session, ApiError } from './api.js';
 import { LiveSocket } from './ws.js';
-import { toast, num, shortId } from './ui.js';
 
 const POLL_MS = 3000;       // the jobs on screen, while the socket is down
 const SILENT_MS = 5000;     // a running job on screen without news this long is re-read
@@ -17,6 +16,8 @@ const jobs = new Map();          // id -> latest job
 const subscribers = new Set();   // fn(job)
 const goneListeners = new Set(); // fn(id)
 const stateListeners = new Set();
+const finishListeners = new Set(); // fn(job)
+const told = new Set();            // ids whose end finishListeners were told
 const onScreen = new Map();      // owner -> Set of job ids it shows
 const heardAt = new Map();       // id -> when its state last came (event or REST), or was asked for
 let socket = null;
@@ -46,20 +47,30 @@ export function update(job, reopen = false) {
   if (prev && !reopen && !newer(job, prev)) return;
   const { items, itemsTotal, ...bare } = job;
   jobs.set(job.id, bare);
-  if (prev && !isTerminal(prev) && isTerminal(bare) && bare.createdBy === session.user?.id) announce(bare);
+  if (prev && !isTerminal(prev) && isTerminal(bare)) tellEnd(bare);
   for (const fn of subscribers) fn(bare, prev);
 }
 
-function announce(job) {
-  const what = `Bulk delete ${shortId(job.id)}`;
-  if (job.status === 'completed') {
-    const failed = job.failed ? `, ${num(job.failed)} failed` : '';
-    toast(`${what} completed: ${num(job.succeeded)} deleted${failed}.`, job.failed ? 'warning' : 'success');
-  } else if (job.status === 'canceled') {
-    toast(`${what} canceled after ${num(job.processed)} of ${num(job.total)}.`, 'warning');
-  } else {
-    toast(`${what} failed${job.error ? `: ${job.error.message}` : '.'}`, 'error');
-  }
+function tellEnd(job) {
+  if (job.createdBy !== session.user?.id || told.has(job.id)) return;
+  told.add(job.id);
+  for (const fn of finishListeners) fn(job);
+}
+
+// A job this tab has just started: the POST's answer. Its events may beat that answer
+// (a small job can end first): an end heard before the job was known to be ours is told
+// now. Returns the job as known, which may be final already.
+export function begin(job) {
+  update(job);
+  const known = jobs.get(job.id);
+  if (isTerminal(known) && !isTerminal(job)) tellEnd(known);
+  return known;
+}
+
+// fn(job) when a job this user started ends (bulk.js says so in a toast).
+export function onFinished(fn) {
+  finishListeners.add(fn);
+  return () => finishListeners.delete(fn);
 }
 
 export function subscribe(fn) {
@@ -165,6 +176,7 @@ export function stop() {
   if (socket) socket.close();
   socket = null;
   jobs.clear();
+  told.clear();
   heardAt.clear();
   onScreen.clear();
   wasDown = false;

@@ -1,12 +1,16 @@
 // main.js: the shell (top bar, navigation, connection state) and the hash router:
-// #/login, #/tickets, #/jobs, #/jobs/<id>.
+// #/login, #/tickets, #/tickets/<id>, #/jobs, #/jobs/<id>.
 
 import { session, onSessionEnd, endSession, loadConfig, loadMeta } from './api.js';
 import { h, mount, pill, toast } from './ui.js';
 import * as live from './live.js';
 import { loginView } from './login.js';
 import { ticketsView } from './tickets.js';
-import { jobsView, jobView } from './jobs.js';
+import { ticketView } from './ticket.js';
+import { jobsView } from './jobs.js';
+import { jobView } from './job.js';
+import * as users from './users.js';
+import './bulk.js';   // says when one's own jobs end, wherever one is
 
 const app = document.getElementById('app');
 let current = null;       // the mounted view's cleanup
@@ -66,6 +70,8 @@ function route() {
     current = jobView(main, parts[1]);
   } else if (parts[0] === 'jobs') {
     current = jobsView(main);
+  } else if (parts[0] === 'tickets' && parts[1]) {
+    current = ticketView(main, parts[1]);
   } else if (parts[0] === 'tickets') {
     current = ticketsView(main);
   } else {
@@ -75,6 +81,7 @@ function route() {
 
 onSessionEnd(() => {
   live.stop();
+  users.reset();
   if (shell) { shell.off(); shell = null; }
 });
 

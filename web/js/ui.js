@@ -85,35 +85,49 @@ export function debounce(fn, ms) {
   return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
 }
 
-export function toast(message, kind = 'info') {
+// action: { label, onclick } adds a button (an Undo, say); such a toast stays longer, and
+// never goes while the pointer or the focus is on it: nobody should lose an Undo mid-reach.
+export function toast(message, kind = 'info', { action } = {}) {
   const box = document.getElementById('toasts');
   const close = h('button.toast-close', { type: 'button', 'aria-label': 'Dismiss' }, '×');
-  const t = h(`div.toast.toast-${kind}`, h('span', message), close);
-  const remove = () => t.remove();
+  const act = action && h('button.btn.btn-sm.toast-action', { type: 'button', onclick: () => {
+    remove();
+    action.onclick();
+  } }, action.label);
+  const t = h(`div.toast.toast-${kind}`, h('span', message), act, close);
+  let timer = null;
+  const remove = () => { clearTimeout(timer); t.remove(); };
+  const ms = action ? 15000 : kind === 'error' ? 8000 : 5000;
+  const arm = () => { clearTimeout(timer); timer = setTimeout(remove, ms); };
+  const held = () => t.matches(':hover') || t.contains(document.activeElement);
   close.addEventListener('click', remove);
+  t.addEventListener('mouseenter', () => clearTimeout(timer));
+  t.addEventListener('focusin', () => clearTimeout(timer));
+  t.addEventListener('mouseleave', () => { if (!held()) arm(); });
+  t.addEventListener('focusout', () => setTimeout(() => { if (!held()) arm(); }));
   box.append(t);
-  setTimeout(remove, kind === 'error' ? 8000 : 5000);
+  arm();
   return t;
 }
 
-// A modal <dialog> with a message; resolves true on confirm, false on cancel or Escape.
+// A modal <dialog> with a message (text or nodes); resolves true on confirm, false on
+// cancel or Escape. A dangerous one focuses Cancel: Enter must never delete by reflex.
 export function confirmDialog({ title, message, confirm = 'Confirm', danger = false }) {
   return new Promise((resolve) => {
     const ok = h(`button.btn${danger ? '.danger' : '.primary'}`, { type: 'submit', value: 'ok' }, confirm);
+    const cancel = h('button.btn', { type: 'submit', value: 'cancel' }, 'Cancel');
     const dlg = h('dialog.dialog.dialog-sm', { 'aria-labelledby': 'confirm-title' },
       h('form', { method: 'dialog' },
         h('h2#confirm-title', title),
         h('p', message),
-        h('div.dialog-actions',
-          h('button.btn', { type: 'submit', value: 'cancel' }, 'Cancel'),
-          ok)));
+        h('div.dialog-actions', cancel, ok)));
     dlg.addEventListener('close', () => {
       resolve(dlg.returnValue === 'ok');
       dlg.remove();
     });
     document.body.append(dlg);
     dlg.showModal();
-    ok.focus();
+    (danger ? cancel : ok).focus();
   });
 }
 
@@ -121,6 +135,13 @@ export function confirmDialog({ title, message, confirm = 'Confirm', danger = fa
 export function mount(el, ...children) {
   el.replaceChildren();
   append(el, children);
+}
+
+// A <select> of [value, label] options (id optional), set to value.
+export function select(id, options, value = '') {
+  const s = h('select.input', id ? { id } : null, options.map(([v, label]) => h('option', { value: v }, label)));
+  s.value = value;
+  return s;
 }
 
 export function errorText(e) {
