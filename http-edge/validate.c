@@ -1,5 +1,6 @@
 /*  validate: field rules of the public contract, as pure functions.  */
 #include "validate.h"
+#include "../common/rfc3339.h"
 #include "../common/uuid.h"
 
 #include <ctype.h>
@@ -359,6 +360,7 @@ typedef enum {
     S_UUID,
     S_ASSIGNEE,                     //  a UUID, or "none" (unassigned)
     S_TEXT,                         //  a search text of at most max characters
+    S_TIME,                         //  a date, or a date and time with a zone (rfc3339.h)
     S_SORT                          //  a ticket sort: a field of vocab_ticket_sorts, '-' for
                                     //  descending; vocab_ticket_sort_default when left out
 } s_kind_t;
@@ -394,6 +396,13 @@ s_take (json_t *payload, const s_param_t *param, const char *value, json_t *deta
             break;
         case S_TEXT:
             s_take_text (payload, key, value, param->max, details);
+            break;
+        case S_TIME:
+            if (rfc3339_valid (value))
+                json_object_set_new (payload, key, json_string (value));
+            else
+                validate_add (details, key, "must be a date (2026-12-07) or a date and time with a"
+                                            " zone (2026-12-07T08:30:00Z)");
             break;
         case S_SORT:
             s_take_sort (payload, key, value, vocab_ticket_sorts, details);
@@ -455,6 +464,7 @@ s_query (const s_param_t *params, size_t np, const validate_kv_t *kv, size_t n, 
 #define S_UUID_(key)                    { key, S_UUID, 0, 0, 0, NULL, NULL }
 #define S_TEXT_(key, max)               { key, S_TEXT, 0, max, 0, NULL, NULL }
 #define S_ASSIGNEE_(key)                { key, S_ASSIGNEE, 0, 0, 0, NULL, NULL }
+#define S_TIME_(key)                    { key, S_TIME, 0, 0, 0, NULL, NULL }
 
 static const s_param_t s_ticket_params [] = {
     S_INT_ ("page", VOCAB_PAGE_MAX, 1, S_PAGE_FMT),
@@ -464,6 +474,8 @@ static const s_param_t s_ticket_params [] = {
     S_ASSIGNEE_ ("assigneeId"),
     S_TEXT_ ("q", VOCAB_Q_MAX),
     S_TEXT_ ("requesterEmail", VOCAB_EMAIL_MAX),
+    S_TIME_ ("createdAfter"),
+    S_TIME_ ("createdBefore"),
     S_ENUM_ ("deleted", vocab_ticket_deleted, VOCAB_TICKET_DELETED_DEFAULT),
     S_SORT_ ("sort"),
 };

@@ -1,5 +1,6 @@
 /*  check: field validators for service payloads (the frame is outside input).  */
 #include "check.h"
+#include "../common/rfc3339.h"
 #include "reply.h"
 #include "../common/uuid.h"
 
@@ -92,6 +93,23 @@ check_uuid (json_t *obj, const char *key, bool required, bool nullable,
     if (!json_is_string (value) || !uuid_valid (json_string_value (value))
     ||  strlen (json_string_value (value)) != UUID_STRLEN) {
         reply_detail (details, key, nullable ? "must be a UUID or null" : "must be a UUID");
+        return -1;
+    }
+    *out = json_string_value (value);
+    return 0;
+}
+
+int
+check_time (json_t *obj, const char *key, bool required, json_t *details, const char **out)
+{
+    int rc;
+    *out = NULL;
+    json_t *value = s_get (obj, key, required, details, &rc);
+    if (!value)
+        return rc;
+    if (!json_is_string (value) || !rfc3339_valid (json_string_value (value))) {
+        reply_detail (details, key, "must be a date (2026-12-07) or a date and time with a zone"
+                                    " (2026-12-07T08:30:00Z)");
         return -1;
     }
     *out = json_string_value (value);

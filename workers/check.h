@@ -20,6 +20,8 @@ int check_enum (json_t *obj, const char *key, bool required, const char *const *
 //  A uuid string; with nullable, JSON null is accepted (*is_null set, *out NULL).
 int check_uuid (json_t *obj, const char *key, bool required, bool nullable,
                 json_t *details, const char **out, bool *is_null);
+//  A timestamp as rfc3339.h accepts it (a date, or a date and time with a zone).
+int check_time (json_t *obj, const char *key, bool required, json_t *details, const char **out);
 //  An integer in min..max (*present false when absent).
 int check_int (json_t *obj, const char *key, bool required, long min, long max,
                json_t *details, long *out, bool *present);

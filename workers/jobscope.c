@@ -12,7 +12,7 @@
 //  What a filter may name: GET /api/tickets' filters, no paging, sorting or deletion (a
 //  bulk-restore's filter is over deleted tickets, every other over live ones).
 static const char *const s_filter_keys [] = {
-    "status", "priority", "assigneeId", "q", "requesterEmail", NULL
+    "status", "priority", "assigneeId", "q", "requesterEmail", "createdAfter", "createdBefore", NULL
 };
 static const char *const s_set_keys [] = { "status", "priority", "assigneeId", NULL };
 

@@ -112,8 +112,11 @@ tickets_where_sql (unsigned filters, tickets_deleted_t deleted, int param, char 
         { TICKETS_F_STATUS,     " AND status = $%d" },
         { TICKETS_F_PRIORITY,   " AND priority = $%d" },
         { TICKETS_F_ASSIGNEE,   " AND assignee_id = $%d::uuid" },
-        { TICKETS_F_Q,          " AND (subject || ' ' || description) ILIKE $%d" },
+        //  The text search covers the requester's address too (both trigram indexes, sql/0011).
+        { TICKETS_F_Q,          " AND ((subject || ' ' || description) ILIKE $%1$d OR requester_email ILIKE $%1$d)" },
         { TICKETS_F_EMAIL,      " AND lower(requester_email) = lower($%d)" },
+        { TICKETS_F_CREATED_AFTER,  " AND created_at >= $%d::timestamptz" },
+        { TICKETS_F_CREATED_BEFORE, " AND created_at < $%d::timestamptz" },
     };
     for (size_t i = 0; i < sizeof conds / sizeof conds [0]; i++)
         if ((filters & conds [i].bit) && n >= 0 && (size_t) n < len)
@@ -129,7 +132,8 @@ tickets_filter_params (const tickets_query_t *q, const char **params, char **own
     *owned = q->q ? tickets_like_pattern (q->q) : NULL;
     if (q->q && !*owned)
         return -1;
-    const char *values [] = { q->status, q->priority, q->assignee, *owned, q->email };
+    const char *values [] = { q->status, q->priority, q->assignee, *owned, q->email,
+                              q->created_after, q->created_before };
     int n = 0;
     for (size_t i = 0; i < sizeof values / sizeof values [0]; i++)
         if (values [i])
@@ -199,6 +203,8 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     json_t *ev = json_object_get (payload, "requesterEmail");
     if (!(json_is_string (ev) && json_string_length (ev) == 0))
         bad |= check_string (payload, "requesterEmail", false, 1, VOCAB_EMAIL_MAX, details, &q->email);
+    bad |= check_time (payload, "createdAfter", false, details, &q->created_after);
+    bad |= check_time (payload, "createdBefore", false, details, &q->created_before);
     json_t *qv = json_object_get (payload, "q");
     if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
         bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
@@ -221,7 +227,9 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     }
     q->filters = (q->status ? TICKETS_F_STATUS : 0) | (q->priority ? TICKETS_F_PRIORITY : 0)
                | (q->assignee ? TICKETS_F_ASSIGNEE : 0) | (q->q ? TICKETS_F_Q : 0)
-               | (q->email ? TICKETS_F_EMAIL : 0) | (unassigned ? TICKETS_F_UNASSIGNED : 0);
+               | (q->email ? TICKETS_F_EMAIL : 0) | (unassigned ? TICKETS_F_UNASSIGNED : 0)
+               | (q->created_after ? TICKETS_F_CREATED_AFTER : 0)
+               | (q->created_before ? TICKETS_F_CREATED_BEFORE : 0);
     return bad ? -1 : 0;
 }
 

@@ -14,10 +14,13 @@ extern const svc_family_t tickets_family;
 #define TICKETS_F_ASSIGNEE  4u
 #define TICKETS_F_Q         8u
 #define TICKETS_F_EMAIL     16u
-#define TICKETS_F_UNASSIGNED 32u
+#define TICKETS_F_CREATED_AFTER 32u
+#define TICKETS_F_CREATED_BEFORE 64u
+#define TICKETS_F_UNASSIGNED 128u
 #define TICKETS_F_ALL       TICKETS_F_UNASSIGNED    //  the highest bit
-//  Values a filter may bind (status, priority, assignee, q, requester e-mail).
-#define TICKETS_FILTER_PARAMS 5
+//  Values a filter may bind (status, priority, assignee, q, requester e-mail, the created
+//  range's two ends).
+#define TICKETS_FILTER_PARAMS 7
 
 //  vocab.h's deletion filters, as indexes of vocab_ticket_deleted.
 typedef enum {
@@ -33,6 +36,7 @@ typedef struct {
     long page, limit;
     unsigned filters;               //  TICKETS_F_* present
     const char *status, *priority, *assignee, *q, *email;   //  borrowed from the payload
+    const char *created_after, *created_before;
     tickets_deleted_t deleted;
     int sort;                       //  index from tickets_sort_parse
 } tickets_query_t;

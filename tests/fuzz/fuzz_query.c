@@ -27,7 +27,8 @@ s_unescape (char *s)
 }
 
 static const char *s_ticket_keys [] = { "page", "limit", "status", "priority", "assigneeId",
-                                        "q", "requesterEmail", "deleted", "sort", NULL };
+                                        "q", "requesterEmail", "createdAfter", "createdBefore",
+                                        "deleted", "sort", NULL };
 static const char *s_history_keys [] = { "page", "limit", NULL };
 static const char *s_user_keys [] = { "limit", "q", NULL };
 static const char *s_job_keys [] = { "page", "limit", "type", "status", NULL };

@@ -319,3 +319,27 @@ def test_an_agent_cancels_its_own_job_and_nobody_else_s(system, admin_token, age
     assert status == 404, body
     status, _, body = system.request("POST", f"/api/jobs/{own['id']}/resume", token=agent_token)
     assert status == 403, body
+
+
+def test_the_list_and_a_job_filter_by_created_range_and_search_the_requester(system, admin_token):
+    t = tag()
+    ids = make_tickets(system, 3, t)
+    # Ticket n of the three was created on 2020-01-0n at noon UTC.
+    system.psql(f"UPDATE tickets SET created_at = timestamptz '2020-01-01T12:00:00Z'"
+                f" + (right(subject, 1)::int - 1) * interval '1 day' WHERE subject LIKE '{t} %'")
+    page = lambda q: system.request("GET", f"/api/tickets?q={t}&{q}", token=admin_token)
+    status, _, got = page("createdAfter=2020-01-02&createdBefore=2020-01-03T12:00:00Z")
+    assert status == 200 and got["total"] == 1, got
+    status, _, got = page("createdAfter=2020-01-02T12:00:00%2B00:00")
+    assert status == 200 and got["total"] == 2, got
+    status, _, bad = page("createdAfter=2020-02-30")
+    assert status == 422 and error_of(bad)["details"][0]["field"] == "createdAfter", bad
+    # q finds a requester's address as well as the subject and description.
+    system.psql(f"UPDATE tickets SET requester_email = '{t}@requester.example' WHERE id = '{ids[0]}'")
+    status, _, got = system.request("GET", f"/api/tickets?q={t}%40requester", token=admin_token)
+    assert status == 200 and [x["id"] for x in got["data"]] == [ids[0]], got
+    job = post_job(system, admin_token, {"type": "bulk-update", "payload": {
+        "filter": {"q": t, "createdBefore": "2020-01-02"}, "set": {"priority": "urgent"}}})
+    done = wait_terminal(system, admin_token, job["id"])
+    assert (done["total"], done["succeeded"]) == (1, 1), done
+

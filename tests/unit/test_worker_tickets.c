@@ -36,7 +36,8 @@ TEST (test_list_sql_numbers_parameters_in_filter_order)
     char sql [1024];
     CHECK_INT (tickets_list_sql (TICKETS_F_STATUS | TICKETS_F_Q, TICKETS_DELETED_EXCLUDE, 1,
                                  false, sql, sizeof sql), 0);
-    CHECK (strstr (sql, "deleted_at IS NULL AND status = $1 AND (subject || ' ' || description) ILIKE $2"));
+    CHECK (strstr (sql, "deleted_at IS NULL AND status = $1 AND ((subject || ' ' || description)"
+                        " ILIKE $2 OR requester_email ILIKE $2)"));
     CHECK (strstr (sql, "ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"));
     CHECK_INT (tickets_list_sql (15, TICKETS_DELETED_ONLY, 0, true, sql, sizeof sql), 0);
     CHECK (strstr (sql, "SELECT count(*) FROM tickets WHERE deleted_at IS NOT NULL"));
@@ -69,7 +70,9 @@ TEST (test_list_sql_refuses_out_of_range_keys_and_small_buffers)
     CHECK_INT (tickets_list_sql (15, TICKETS_DELETED_EXCLUDE, 4, false, sql, 40), -1);
     //  Every filter at once: status, priority, assignee, q, e-mail, and "unassigned".
     CHECK_INT (tickets_list_sql (TICKETS_F_ALL * 2 - 1, TICKETS_DELETED_ONLY, 0, true, sql, sizeof sql), 0);
-    CHECK (strstr (sql, "lower(requester_email) = lower($5) AND assignee_id IS NULL"));
+    CHECK (strstr (sql, "lower(requester_email) = lower($5) AND created_at >= $6::timestamptz"
+                        " AND created_at < $7::timestamptz AND assignee_id IS NULL"));
+    CHECK (strstr (sql, "ILIKE $4 OR requester_email ILIKE $4)"));
 }
 
 TEST (test_query_parse_applies_defaults)
