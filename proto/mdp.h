@@ -45,7 +45,7 @@ typedef enum {
 #define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
 #define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
 
-//  Heartbeats (API.md: every 2.5 s or less; dead after 3 to 5 silent intervals).
+//  Heartbeats (docs/API.md: a peer silent for MDP_HEARTBEAT_LIVENESS intervals is dead).
 #define MDP_HEARTBEAT_MS        1000
 #define MDP_HEARTBEAT_LIVENESS  4
 
