@@ -551,7 +551,18 @@ cmd_logs() {
     else files=$(ls "$VAR_DIR"/log/*.log 2>/dev/null || true); fi
     [ -n "$files" ] || die "no logs${svc:+ for '$svc'} in $VAR_DIR/log"
     # shellcheck disable=SC2086
-    if [ $follow = 1 ]; then tail -n 20 -F $files; else sort -s -k1,1 $files; fi
+    if [ $follow = 1 ]; then tail -n 20 -F $files
+    elif [ -n "$svc" ]; then cat $files
+    else
+        # Every line that carries a time, oldest first: ours in logfmt (ts=...), and
+        # PostgreSQL's under its own stamp, given ts= and comp=postgres so the two sort
+        # together. Untimed lines (initdb's chatter, a message's continuation, blank ones)
+        # are in each service's own log (./manage.sh logs postgres).
+        awk '/^ts=/ { print; next }
+             /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+ UTC / {
+                 rest = $0; sub(/^[^ ]+ [^ ]+ UTC /, "", rest)
+                 print "ts=" $1 "T" $2 "Z level=info comp=postgres " rest }' $files | sort -s -k1,1
+    fi
 }
 
 cmd_seed() {

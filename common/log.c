@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 static const char *s_component = "-";
+static char s_instance [48];            //  " inst=<name>", or "" for a process of its kind alone
 static log_level_t s_level = LOG_INFO;
 static const char *s_names[] = { "debug", "info", "warn", "error" };
 
@@ -41,6 +42,17 @@ log_enabled (log_level_t level)
     return level >= s_level;
 }
 
+int
+log_set_instance (const char *name)
+{
+    size_t len = name ? strlen (name) : 0;
+    if (len == 0 || len > sizeof s_instance - 7
+    ||  strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+        return -1;
+    snprintf (s_instance, sizeof s_instance, " inst=%s", name);
+    return 0;
+}
+
 void
 log_emit (log_level_t level, const char *fmt, ...)
 {
@@ -52,10 +64,10 @@ log_emit (log_level_t level, const char *fmt, ...)
     struct tm tm;
     gmtime_r (&tv.tv_sec, &tm);
     int n = snprintf (line, sizeof line,
-                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s comp=%s ",
+                      "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s comp=%s%s ",
                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                       tm.tm_min, tm.tm_sec, (int) (tv.tv_usec / 1000),
-                      s_names [level], s_component);
+                      s_names [level], s_component, s_instance);
     va_list ap;
     va_start (ap, fmt);
     int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, ap);

@@ -5,7 +5,10 @@
 #include "../common/actor.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
+#include "../common/log.h"
 #include "../proto/mdp.h"
+
+#include <stdlib.h>
 
 static const char *s_usage =
     "usage: worker [--help] [--version]\n"
@@ -27,7 +30,8 @@ static const char *s_usage =
     "  CHUNK_MAX_ATTEMPTS  starts of one chunk that died before its job fails (default 5)\n"
     "  DATABASE_URL      PostgreSQL URL; else DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD,\n"
     "                    else libpq's PG* variables and defaults\n"
-    "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n";
+    "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n"
+    "  WORKER_NAME       this worker's name in its log lines (inst=NAME; ./manage.sh sets it)\n";
 
 int
 main (int argc, char **argv)
@@ -35,6 +39,10 @@ main (int argc, char **argv)
     int rc = actor_begin (argc, argv, "worker", s_usage);
     if (rc >= 0)
         return rc;
+    //  Several workers share a log (./manage.sh logs): each line says whose it is.
+    const char *name = getenv ("WORKER_NAME");
+    if (name && *name && log_set_instance (name))
+        log_warn ("event=bad_config var=WORKER_NAME msg=\"1 to 40 letters, digits, '.', '_' or '-'; ignored\"");
     worker_config_t cfg;
     long heartbeat;
     if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)

@@ -251,3 +251,17 @@ def test_a_tree_in_a_private_folder_keeps_its_cluster_where_postgres_can_reach_i
         if pg_dir and pg_dir.startswith("/var/lib/ticketd/"):
             shutil.rmtree(pg_dir, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
+
+
+def test_logs_merges_every_timed_line_in_order_and_names_each_worker(system):
+    """./manage.sh logs: one stream by time, PostgreSQL's lines among ours, no blank or
+    untimed line first (initdb's chatter stays in its own file), and a worker's lines say
+    which worker wrote them."""
+    system.request("GET", "/api/health")
+    lines = system.manage("logs").stdout.splitlines()
+    assert lines and all(l.startswith("ts=") for l in lines), [l for l in lines if not l.startswith("ts=")][:5]
+    stamps = [l.split()[0] for l in lines]
+    assert stamps == sorted(stamps)
+    assert any(" comp=postgres " in l for l in lines)
+    names = {m.group(1) for l in lines if (m := re.search(r" comp=worker inst=(\S+) ", l))}
+    assert {"worker-1", "worker-2"} <= names, names
