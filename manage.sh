@@ -116,8 +116,36 @@ ensure_env_file() {
     say "created $ENV_FILE with a new JWT_SECRET and DB_PASSWORD"
 }
 
+# The settings that decide where this tree's system is: given in the environment to `up`,
+# they are written to .env, so that every later verb (status, logs, down) and every tool
+# finds the same system rather than the defaults (another tree's, perhaps).
+KEPT_KEYS=(PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT DB_PORT WORKERS)
+
+# env_set KEY VALUE: KEY=VALUE in .env, in place of an earlier KEY line or appended. Builtins
+# only, into a private file renamed over .env: a value never appears on a command line.
+env_set() {
+    local key=$1 value=$2 line done=0 tmp
+    tmp=$(mktemp "$ENV_FILE.XXXXXX")
+    {
+        while IFS= read -r line || [ -n "$line" ]; do
+            if [[ $line =~ ^[[:space:]]*$key= ]]; then
+                [ $done = 1 ] || printf '%s=%s\n' "$key" "$value"
+                done=1
+            else
+                printf '%s\n' "$line"
+            fi
+        done < "$ENV_FILE"
+        [ $done = 1 ] || printf '%s=%s\n' "$key" "$value"
+    } > "$tmp"
+    chmod 600 "$tmp"
+    mv "$tmp" "$ENV_FILE"
+}
+
 settings() {
     ensure_env_file
+    GIVEN_KEYS=()
+    local k
+    for k in "${KEPT_KEYS[@]}"; do [ -n "${!k+x}" ] && GIVEN_KEYS+=("$k"); done
     load_env "$ENV_FILE"
     load_env "$ROOT/.env.example"
     export PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT
@@ -472,9 +500,21 @@ wait_healthy() {
 
 # ---------------------------------------------------------------- verbs
 
+# What `up` was given in the environment and .env does not say yet goes into .env.
+keep_overrides() {
+    local k current
+    for k in "${GIVEN_KEYS[@]}"; do
+        current=$(sed -n "s/^[[:space:]]*$k=//p" "$ENV_FILE" | tail -1)
+        [ "$current" = "${!k}" ] && continue
+        env_set "$k" "${!k}"
+        say "kept $k=${!k} in $ENV_FILE (every later ./manage.sh and tool uses it)"
+    done
+}
+
 cmd_up() {
     install_packages
     settings
+    keep_overrides
     build
     curve_keys
     pg_start

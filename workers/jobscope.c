@@ -212,7 +212,7 @@ jobscope_check (const svc_call_t *call, uint64_t gen, const char *type,
         if (!strcmp (PQgetvalue (res, 0, 1), "queued") || !strcmp (PQgetvalue (res, 0, 1), "running")) {
             //  What it deleted is not known until it ends: an undo now would miss the rest.
             reply_error (reply, 409, "job_not_finished",
-                         "That job is still running; undo it once it has finished (or cancel it first).", NULL);
+                         "That job has not finished yet; undo it once it has (or cancel it first).", NULL);
             PQclear (res);
             return -1;
         }

@@ -196,8 +196,14 @@ tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
     //  "none": the unassigned tickets.
     json_t *assignee = json_object_get (payload, "assigneeId");
     bool unassigned = json_is_string (assignee) && !strcmp (json_string_value (assignee), "none");
+    if (!unassigned && assignee && !json_is_null (assignee)
+    &&  (!json_is_string (assignee) || !uuid_valid (json_string_value (assignee)))) {
+        reply_detail (details, "assigneeId", "must be a UUID or none");
+        bad = -1;
+    }
+    else
     if (!unassigned)
-        bad |= check_uuid (payload, "assigneeId", false, true, details, &q->assignee, NULL);
+        q->assignee = json_string_value (assignee);
     //  Like q, an empty address is no filter; any other is compared whole, so a short one
     //  is not refused, it matches nothing.
     json_t *ev = json_object_get (payload, "requesterEmail");

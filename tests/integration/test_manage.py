@@ -265,3 +265,18 @@ def test_logs_merges_every_timed_line_in_order_and_names_each_worker(system):
     assert any(" comp=postgres " in l for l in lines)
     names = {m.group(1) for l in lines if (m := re.search(r" comp=worker inst=(\S+) ", l))}
     assert {"worker-1", "worker-2"} <= names, names
+
+
+def test_settings_given_to_up_stay_for_every_later_verb(system):
+    """Ports and endpoints given in the environment to `up` are written to .env: a later
+    verb run without them (status here) finds this system, not the defaults."""
+    with open(system.env["ENV_FILE"]) as f:
+        kept = dict(l.strip().split("=", 1) for l in f if re.match(r"^[A-Z_]+=", l))
+    for key in ("PORT", "WS_PORT", "BROKER_ENDPOINT", "HUB_SUB_ENDPOINT", "DB_PORT"):
+        assert kept.get(key) == system.env[key], (key, kept.get(key), system.env[key])
+    bare = {k: v for k, v in system.env.items()
+            if k not in ("PORT", "WEB_PORT", "WS_PORT", "BROKER_ENDPOINT", "HUB_PUB_ENDPOINT",
+                         "HUB_SUB_ENDPOINT", "DB_PORT", "WORKERS")}
+    r = subprocess.run([os.path.join(ROOT, "manage.sh"), "status"], env=bare, cwd=ROOT,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and re.search(r"^health: .*\"status\":\"ok\"", r.stdout, re.M), r.stdout

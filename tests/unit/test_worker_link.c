@@ -396,9 +396,10 @@ TEST (test_link_replaces_a_session_only_once_every_held_request_is_answered)
     CHECK (s_next (router, 300, NULL) == NULL);    //  r2 still held: no new READY yet
     s_answer (link, &r2, "r2");
     CHECK (s_replied_rid (router, "r2", "200"));
-    zmsg_t *ready = mdp_recv (router, 1000);       //  after LINK_RECONNECT_MIN_MS
-    CHECK (ready && zmsg_size (ready) == 6 && zframe_streq (zmsg_last (ready), "credit 4"));
-    zmsg_destroy (&ready);
+    //  After LINK_RECONNECT_MIN_MS; the old session's last heartbeats may come first.
+    mdp_msg_t *ready = s_next (router, 3000, NULL);
+    CHECK (ready && ready->command == MDPW_READY && ready->credit == 4);
+    mdp_msg_destroy (&ready);
     link_stop (&link);
     zframe_destroy (&worker);
     zsock_destroy (&router);
