@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # ticketd: one image for every actor (broker, worker, http-edge, progress-hub), the two
 # command-line tools, the SQL migrations and the browser UI.
 #

@@ -281,7 +281,12 @@ s_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
     req_state_set (req, REQ_CLOSED);
     metrics_observe (self->metrics, s_metrics_row (self, req), status, latency);
     char path [300], client_rid [2 * SVC_RID_MAX + 8];
-    log_info ("event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s%s%s",
+    //  A health check or a metrics scrape that went well is routine: every 5 s, it would
+    //  fill the log at info. Failed ones stay at info.
+    bool poll = !strcmp (req->method, MHD_HTTP_METHOD_GET) && status > 0 && status < 400
+             && (!strcmp (req->url, "/api/health") || !strcmp (req->url, "/metrics"));
+    log_emit (poll ? LOG_DEBUG : LOG_INFO,
+              "event=http_request method=%s path=%s status=%d bytes=%zu latency_us=%lld rid=%s%s%s%s",
               req->method, log_quote (path, sizeof path, req->url), status, req->bytes,
               (long long) latency, req->rid, *req->client_rid ? " client_rid=" : "",
               *req->client_rid ? log_quote (client_rid, sizeof client_rid, req->client_rid) : "",
