@@ -7,6 +7,8 @@ import subprocess
 from conftest import ROOT
 
 TEXT = (".md", ".yaml", ".json", ".c", ".h", ".py", ".js", ".sh", ".sql", ".html", ".css")
+#  Spelled in two pieces, so that this file does not find itself.
+OUTSIDE = "../" + "shared"
 
 
 def tracked(suffixes):
@@ -20,7 +22,7 @@ def test_no_document_or_source_points_outside_the_repository():
     for path in tracked(TEXT):
         with open(os.path.join(ROOT, path), errors="replace") as f:
             for n, line in enumerate(f, 1):
-                if "../shared" in line:
+                if OUTSIDE in line:
                     found.append(f"{path}:{n}: {line.strip()[:120]}")
     assert not found, "\n".join(found)
 
