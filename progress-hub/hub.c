@@ -22,7 +22,12 @@
 #define S_DRAIN_MAX         10000       //  messages read per wake: the loop stays fair
 #define S_HWM               10000       //  XSUB receive / XPUB send, per peer; beyond it drops
 #define S_MAXMSGSIZE        (1024 * 1024)
-#define S_SHUTDOWN_MS       1000        //  wait for close frames on SIGTERM
+//  On SIGTERM, how long close frames may take to go out before the context goes. The wait
+//  ends as soon as every socket is closed, and one that cannot take its frame is cut after
+//  ws.c's S_CLOSE_GRACE_S, so this bounds a loaded machine's slowness only: at 1 s, a CI run
+//  beside a CPU hog saw a client lose its 1001 (EOF instead). Within ./manage.sh down's 10 s
+//  and compose's 15 s grace.
+#define S_SHUTDOWN_MS       5000
 
 struct hub_s {
     hub_config_t cfg;
