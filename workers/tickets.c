@@ -15,8 +15,9 @@
                "created_at, updated_at, deleted_at, version"
 
 //  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" and
-//  "tl_p_<filters>_<deleted>_<sort>", registered on first use (at most 64 * 3 * 13 per
-//  connection, in practice the few combinations the UI offers).
+//  "tl_p_<filters>_<deleted>_<sort>", registered on first use: at most 256 * 3 * 13 per
+//  connection, in practice the few combinations the UI offers. Nothing caps that set yet
+//  (a client walking every combination makes each backend hold thousands of plans).
 static const db_stmt_t s_stmts [] = {
     { "t_get", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL", true },
     { "t_get_any", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid", true },
