@@ -8,8 +8,13 @@
 # together, since every actor speaks the same proto/ version. compose.yaml picks the binary
 # per service with `command:`. See docs/OPERATIONS.md.
 
+# Any Debian 12 root file system will do: the default is the public image; where no image
+# registry is reachable, one made locally (debootstrap bookworm, then `docker import`; see
+# tests/compose/run.sh) is passed with --build-arg BASE_IMAGE=..., or BASE_IMAGE in .env.
+ARG BASE_IMAGE=debian:bookworm-slim
+
 # ---------------------------------------------------------------- build
-FROM debian:bookworm-slim AS build
+FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential pkg-config libzmq3-dev libczmq-dev libpq-dev libmicrohttpd-dev \
@@ -31,7 +36,7 @@ RUN make -j"$(nproc)" BUILD=build \
  && strip build/bin/*
 
 # ---------------------------------------------------------------- runtime
-FROM debian:bookworm-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 # Runtime libraries of the binaries (objdump -p build/bin/*; libcap2 comes with libwebsockets'
 # link line), psql for the migrate service, and curl for the HTTP healthchecks.
 RUN apt-get update \

@@ -3,6 +3,8 @@
 #   make test       unit + integration tests (starts its own PostgreSQL and processes)
 #   make SAN=1 ...  the same with ASan + UBSan, into build-san/
 #   make bench | fuzz | clean
+#   make compose-test   compose.yaml on a real Docker engine (root; see docs/OPERATIONS.md)
+#   make scale-test     simulated hosts in network namespaces (root; docs/RELIABILITY.md)
 
 CC      ?= cc
 SAN     ?= 0
@@ -55,7 +57,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FP_BIN := $(if $(filter workers,$(PRESENT)),$(BUILD)/bin/worker-failpoints)
 FP_OBJ := $(patsubst %.c,$(BUILD)/fp/%.o,$(wildcard workers/*.c))
 
-.PHONY: all test deps unit integration bench fuzz clean san-test postman chaos soak
+.PHONY: all test deps unit integration bench fuzz clean san-test postman chaos soak compose-test \
+        scale-test
 all: $(BINS) $(TOOL_BINS) $(UNIT_BINS) $(FP_BIN)
 
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(COMMON_LIB)
@@ -139,6 +142,16 @@ chaos: all
 soak: all
 	@BUILD_DIR=$(BUILD) /usr/bin/python3 tests/soak/soak.py
 
+# compose.yaml on a real Docker engine, offline (not in CI, not in `make test`:
+# docs/OPERATIONS.md, "compose-test"). Starts an engine if none runs; root only.
+compose-test:
+	@tests/compose/run.sh
+
+# Several hosts simulated with network namespaces (root only, not in CI: README.md, "Tests";
+# docs/RELIABILITY.md, "Several hosts"). Report in $(BUILD)/scale-report.txt.
+scale-test: all
+	@tests/scale/run.sh $(BUILD)
+
 # The Postman collection is generated from the OpenAPI spec; the suite checks they agree.
 postman: docs/openapi.yaml tools/openapi2postman.py
 	/usr/bin/python3 tools/openapi2postman.py docs/openapi.yaml > postman_collection.json.tmp
@@ -200,7 +213,7 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(n))))
 
 # ---------------------------------------------------------------------------------------
 # Benchmarks (issue 8): the C load clients and bare baselines under tests/bench/, built by
-# tests/bench/run.sh. `make bench` runs P1..P8; `make soak-mem` adds P8's 10-minute run.
+# tests/bench/run.sh. `make bench` runs P1..P10 (P10 only as root); `make soak-mem` adds P8's 10-minute run.
 BENCH_TOOLS := $(BUILD)/bench/mdp_noop $(BUILD)/bench/zmq_pingpong $(BUILD)/bench/ws_latency \
                $(BUILD)/bench/lws_bare
 .PHONY: bench-tools soak-mem

@@ -2,6 +2,8 @@
 # manage.sh: run the whole system on one machine, without Docker.
 #
 #   ./manage.sh [up]              install what is missing, build, start PostgreSQL + every process
+#   ./manage.sh up --role worker  a worker-only host: WORKERS workers against the broker, hub and
+#                                 PostgreSQL of another host (docs/OPERATIONS.md, "Several hosts")
 #   ./manage.sh down              stop every process this tree started (and its PostgreSQL)
 #   ./manage.sh status            what runs, and the health answer
 #   ./manage.sh logs [svc] [-f]   the logs, merged by time (or one service's); -f follows
@@ -119,7 +121,8 @@ ensure_env_file() {
 # The settings that decide where this tree's system is: given in the environment to `up`,
 # they are written to .env, so that every later verb (status, logs, down) and every tool
 # finds the same system rather than the defaults (another tree's, perhaps).
-KEPT_KEYS=(PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT DB_PORT WORKERS)
+KEPT_KEYS=(PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT DB_PORT WORKERS
+           ROLE BROKER_BIND HUB_PUB_BIND HUB_SUB_BIND DB_LISTEN_ADDRESSES DB_ALLOW_NETWORKS)
 
 # env_set KEY VALUE: KEY=VALUE in .env, in place of an earlier KEY line or appended. Builtins
 # only, into a private file renamed over .env: a value never appears on a command line.
@@ -150,14 +153,26 @@ settings() {
     load_env "$ROOT/.env.example"
     export PORT WEB_PORT WS_PORT BROKER_ENDPOINT HUB_PUB_ENDPOINT HUB_SUB_ENDPOINT
     export DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD JWT_SECRET
+    ROLE=${ROLE:-all}
+    [[ $ROLE =~ ^(all|worker)$ ]] || die "ROLE must be all or worker (got '$ROLE')"
+    # An app host may leave its work to worker hosts (WORKERS=0); a worker host has workers.
+    local least=0
+    [ "$ROLE" = worker ] && least=1
     WORKERS=${WORKERS:-2}
-    [[ $WORKERS =~ ^[0-9]+$ ]] && [ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le 64 ] \
-        || die "WORKERS must be a whole number from 1 to 64 (got '$WORKERS')"
-    [ -n "${JWT_SECRET:-}" ] || die "JWT_SECRET is empty: set it in $ENV_FILE or the environment"
+    [[ $WORKERS =~ ^[0-9]+$ ]] && [ "$WORKERS" -ge $least ] && [ "$WORKERS" -le 64 ] \
+        || die "WORKERS must be a whole number from $least to 64 (got '$WORKERS')"
+    # Tokens are signed and checked by the edge and the hub: a worker host needs no secret.
+    [ -n "${JWT_SECRET:-}" ] || [ "$ROLE" = worker ] || die "JWT_SECRET is empty: set it in $ENV_FILE or the environment"
     [[ ${DB_NAME:-} =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DB_NAME must be a lower-case identifier (got '${DB_NAME:-}')"
     [[ ${DB_USER:-} =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "DB_USER must be a lower-case identifier (got '${DB_USER:-}')"
     PRIVATE_PG=1
     [ -n "${DATABASE_URL:-}" ] && PRIVATE_PG=0
+    if [ "$ROLE" = worker ]; then
+        PRIVATE_PG=0
+        [ -n "${DATABASE_URL:-}" ] || [[ ! ${DB_HOST:-} =~ ^(127\.|localhost$|::1$) ]] \
+            || die "ROLE=worker runs no database: set DATABASE_URL (or DB_HOST) to the app host's PostgreSQL"
+    fi
+    pg_listen_settings
     # The private cluster's folder: var/pg, unless user postgres cannot reach var/ (a
     # checkout under /root); then pg_init keeps it under /var/lib/ticketd and records PG_DIR
     # in .env, so every later verb finds it.
@@ -190,6 +205,7 @@ curve_keys() {
     # Secret keys: the folder is the owner's only, whatever the umask.
     (umask 077 && mkdir -p "$CURVE_DIR/allow")
     chmod 700 "$CURVE_DIR"
+    if [ "$ROLE" = worker ]; then curve_worker_keys "$keygen"; return; fi
     if [ ! -e "$CURVE_DIR/server_secret" ]; then
         "$keygen" server "$CURVE_DIR" >/dev/null || die "cannot make $CURVE_DIR/server"
         say "created CurveZMQ certificates in $CURVE_DIR"
@@ -205,6 +221,18 @@ curve_keys() {
 
 # curve_env ROLE: the CURVE_* settings of one process in CURVE_ENV, as arguments of env(1).
 # ROLE is server (broker, hub) or a client role. Settings from .env or the environment win.
+# A worker host: a worker key of its own (made here once; its public half goes into the app
+# host's allow folder), and the app host's public server key, which only the app host has.
+curve_worker_keys() {
+    if [ -z "${CURVE_CLIENT_CERT:-}" ] && [ ! -e "$CURVE_DIR/worker_secret" ]; then
+        "$1" --role worker worker "$CURVE_DIR" >/dev/null || die "cannot make $CURVE_DIR/worker"
+        say "created this host's worker key: copy $CURVE_DIR/worker into the app host's var/curve/allow/ (any file name) to admit it"
+    fi
+    local server=${CURVE_SERVER_KEY:-$CURVE_DIR/server}
+    [ -n "${CURVE_SERVER_CERT:-}" ] && [ -z "${CURVE_SERVER_KEY:-}" ] && server=${CURVE_SERVER_CERT%_secret}
+    [ -e "$server" ] || die "ROLE=worker needs the app host's public server key: copy its var/curve/server to $server (or set CURVE_SERVER_KEY)"
+}
+
 curve_env() {
     CURVE_ENV=()
     if [ "$CURVE" = off ]; then
@@ -322,6 +350,45 @@ pg_relocate() {
     say "user postgres cannot reach $VAR_DIR: the cluster goes to $dir (PG_DIR, recorded in $ENV_FILE)"
 }
 
+# Where the private cluster listens (DB_LISTEN_ADDRESSES, PostgreSQL's listen_addresses: a
+# comma-separated list of addresses, default loopback only) and which networks may log in
+# over TCP besides loopback (DB_ALLOW_NETWORKS: comma-separated CIDRs, scram-sha-256 only),
+# for workers on other hosts. Checked here, applied at every pg_start.
+pg_listen_settings() {
+    DB_LISTEN_ADDRESSES=${DB_LISTEN_ADDRESSES:-127.0.0.1}
+    DB_ALLOW_NETWORKS=${DB_ALLOW_NETWORKS:-}
+    [[ $DB_LISTEN_ADDRESSES =~ ^(\*|[0-9A-Za-z.:-]+(,[0-9A-Za-z.:-]+)*)$ ]] \
+        || die "DB_LISTEN_ADDRESSES must be * or addresses separated by commas, no spaces (got '$DB_LISTEN_ADDRESSES')"
+    local net
+    for net in ${DB_ALLOW_NETWORKS//,/ }; do
+        [[ $net =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}/([0-9]|[12][0-9]|3[0-2])$ \
+        || $net =~ ^[0-9A-Fa-f:]+/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$ ]] \
+            || die "DB_ALLOW_NETWORKS must be CIDRs separated by commas, e.g. 10.0.0.0/24 (got '$net')"
+    done
+}
+
+# The block of pg_hba.conf that DB_ALLOW_NETWORKS owns, written again at every start (a
+# network removed from the setting is removed from the file), ahead of initdb's lines.
+PG_HBA_BEGIN="# ticketd DB_ALLOW_NETWORKS: begin (written by ./manage.sh)"
+PG_HBA_END="# ticketd DB_ALLOW_NETWORKS: end"
+pg_hba_apply() {
+    local hba=$PGDATA_DIR/pg_hba.conf tmp net
+    tmp=$(mktemp)
+    {
+        printf '%s\n' "$PG_HBA_BEGIN"
+        for net in ${DB_ALLOW_NETWORKS//,/ }; do
+            printf 'host all all %s scram-sha-256\n' "$net"
+        done
+        printf '%s\n' "$PG_HBA_END"
+        awk -v b="$PG_HBA_BEGIN" -v e="$PG_HBA_END" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$hba"
+    } > "$tmp"
+    if ! cmp -s "$tmp" "$hba"; then
+        cat "$tmp" > "$hba"
+        pg_running && as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null
+    fi
+    rm -f "$tmp"
+}
+
 pg_init() {
     [ -f "$PGDATA_DIR/PG_VERSION" ] && return 0
     if [ "$(id -u)" = 0 ] && ! pg_reaches "$PG_DIR"; then
@@ -358,12 +425,20 @@ EOF
 pg_start() {
     [ "$PRIVATE_PG" = 1 ] || return 0
     pg_init
-    pg_running && return 0
+    pg_hba_apply
+    if pg_running; then
+        local now
+        now=$(psql_admin -d postgres -tAc "SHOW listen_addresses" 2>/dev/null || true)
+        [ -z "$now" ] || [ "$now" = "$DB_LISTEN_ADDRESSES" ] \
+            || say "PostgreSQL listens on $now, not DB_LISTEN_ADDRESSES=$DB_LISTEN_ADDRESSES: ./manage.sh down, then up, to change it"
+        return 0
+    fi
     mkdir -p "$PGRUN_DIR"
     [ "$PG_LOG" = "$VAR_DIR/log/postgres.log" ] || ln -sfn "$PG_LOG" "$VAR_DIR/log/postgres.log"
     [ "$(id -u)" = 0 ] && chown postgres: "$PGRUN_DIR" && touch "$PG_LOG" && chown postgres: "$PG_LOG"
-    say "starting PostgreSQL on 127.0.0.1:$DB_PORT"
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 start >/dev/null \
+    say "starting PostgreSQL on $DB_LISTEN_ADDRESSES:$DB_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 \
+        -o "-c listen_addresses=$DB_LISTEN_ADDRESSES" start >/dev/null \
         || die "PostgreSQL did not start: see $PG_LOG"
     psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
         || psql_admin -d postgres -c "CREATE DATABASE \"$DB_NAME\""
@@ -431,9 +506,13 @@ seed_if_empty() {
 
 # name binary: the services in start order; workers are worker-1..worker-N.
 services() {
+    local i
+    if [ "$ROLE" = worker ]; then
+        for ((i = 1; i <= WORKERS; i++)); do echo "worker-$i worker"; done
+        return 0
+    fi
     echo "broker broker"
     [ -x "$BUILD_DIR/bin/progress-hub" ] && echo "progress-hub progress-hub"
-    local i
     for ((i = 1; i <= WORKERS; i++)); do echo "worker-$i worker"; done
     echo "http-edge http-edge"
 }
@@ -448,6 +527,16 @@ pid_of() {
     echo "$pid"
 }
 
+# A worker's WORKER_NAME: the short host name (cut to 40 bytes of A-Za-z0-9._:@/-, the
+# rest made '-') and the worker's own name, so a broker serving several hosts, and its
+# mmi.status, say whose worker it is. Its files keep the plain name (worker-N.pid/.log).
+worker_name() {
+    local host=${HOSTNAME:-$(hostname)}
+    host=${host%%.*}
+    host=${host//[^A-Za-z0-9._:@\/-]/-}
+    echo "${host:0:40}${host:+-}$1"
+}
+
 start_one() {
     local name=$1 bin=$2 pid
     pid_of "$name" "$bin" >/dev/null && return 0
@@ -460,7 +549,8 @@ start_one() {
     # the user's auth frame, which the broker takes from the edge role only. It verifies
     # tokens like the edge, so it holds the edge's certificate.
     if [ "$bin" = progress-hub ]; then curve_env edge; curve+=("${CURVE_ENV[@]}"); fi
-    WORKER_NAME=$name env "${curve[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
+    [ "$bin" = worker ] && curve+=("WORKER_NAME=$(worker_name "$name")")
+    env "${curve[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
     say "started $name (pid $!)"
 }
@@ -481,13 +571,14 @@ stop_one() {
 health() { curl -s -m 3 "http://127.0.0.1:$PORT/api/health" || true; }
 
 # Healthy: the API answers /api/health with 200 and, when the hub runs, its WebSocket port
-# accepts connections (a client told "up" must be able to connect at once).
+# accepts connections (a client told "up" must be able to connect at once). With no local
+# workers (WORKERS=0) the answer is 503 until a worker host joins: an answer is enough.
 wait_healthy() {
     local i code hub=0
     [ -x "$BUILD_DIR/bin/progress-hub" ] && hub=1
     for ((i = 0; i < 300; i++)); do
         code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$PORT/api/health" || true)
-        if [ "$code" = 200 ]; then
+        if [ "$code" = 200 ] || { [ "$WORKERS" = 0 ] && [ "$code" = 503 ]; }; then
             [ $hub = 0 ] && return 0
             (exec 3<>"/dev/tcp/127.0.0.1/$WS_PORT") 2>/dev/null && return 0
         fi
@@ -511,17 +602,71 @@ keep_overrides() {
     done
 }
 
+# Where each worker's log stands before `up` starts what is missing: "name:running" for one
+# already running, else "name:<lines>", so that only what it logs from then on counts.
+worker_marks() {
+    local name bin
+    while read -r name bin; do
+        if pid_of "$name" "$bin" >/dev/null; then echo "$name:running"
+        else echo "$name:$(wc -l < "$VAR_DIR/log/$name.log" 2>/dev/null || echo 0)"; fi
+    done < <(services)
+}
+
+# A worker has heard from a broker: one started now has logged event=broker_there since
+# (its log holds earlier runs too); one already running last said there rather than away.
+worker_there() {
+    local mark=${1#*:} log=$VAR_DIR/log/${1%%:*}.log
+    if [ "$mark" = running ]; then
+        grep -E "event=broker_(there|away)" "$log" 2>/dev/null | tail -1 | grep -q "event=broker_there"
+    else
+        tail -n +"$((mark + 1))" "$log" 2>/dev/null | grep -q "event=broker_there"
+    fi
+}
+
+# A worker host is up when each of its workers has heard from a broker (marks: worker_marks).
+wait_workers() {
+    local i ok m
+    for ((i = 0; i < 300; i++)); do
+        ok=1
+        for m in "$@"; do worker_there "$m" || ok=0; done
+        [ $ok = 1 ] && return 0
+        sleep 0.1
+    done
+    say "the workers have not reached the broker at $BROKER_ENDPOINT in 30 s; they keep trying."
+    [ "$CURVE" = on ] && say "  Is this host's key ($CURVE_DIR/worker) in the app host's var/curve/allow/, and $CURVE_DIR/server the app host's?"
+    say "  logs: $VAR_DIR/log/"
+    return 1
+}
+
 cmd_up() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --role) [ $# -ge 2 ] || die "--role needs all or worker"; export ROLE=$2; shift 2 ;;
+            --role=*) export ROLE=${1#--role=}; shift ;;
+            *) die "up: unknown argument '$1'" ;;
+        esac
+    done
     install_packages
     settings
     keep_overrides
     build
     curve_keys
-    pg_start
-    migrate
-    seed_if_empty
-    local name bin
+    if [ "$ROLE" = all ]; then
+        pg_start
+        migrate
+        seed_if_empty
+    fi
+    local name bin marks=()
+    [ "$ROLE" = worker ] && mapfile -t marks < <(worker_marks)
     while read -r name bin; do start_one "$name" "$bin"; done < <(services)
+    if [ "$ROLE" = worker ]; then
+        wait_workers "${marks[@]}" || exit 1
+        say ""
+        say "$WORKERS worker(s) up, serving the broker at $BROKER_ENDPOINT, publishing to $HUB_PUB_ENDPOINT."
+        say "  Logs       $VAR_DIR/log/   (./manage.sh logs [svc] [-f])"
+        curve_summary
+        return 0
+    fi
     wait_healthy || exit 1
     cat <<EOF
 
@@ -534,7 +679,8 @@ ticketd is up.
              $SEED_AGENT_EMAIL / $SEED_AGENT_PASSWORD (agent)
   Logs       $VAR_DIR/log/   (./manage.sh logs [svc] [-f])
 EOF
-    [ "$PRIVATE_PG" = 1 ] && say "  Database   $PGDATA_DIR (127.0.0.1:$DB_PORT)"
+    [ "$WORKERS" = 0 ] && say "  Workers    none here (WORKERS=0): requests wait for a worker host (./manage.sh up --role worker there)"
+    [ "$PRIVATE_PG" = 1 ] && say "  Database   $PGDATA_DIR ($DB_LISTEN_ADDRESSES:$DB_PORT${DB_ALLOW_NETWORKS:+, logins from $DB_ALLOW_NETWORKS})"
     curve_summary
 }
 
@@ -567,6 +713,7 @@ cmd_status() {
         if pg_running; then printf '%-14s running (port %s)\n' postgres "$DB_PORT"
         else printf '%-14s stopped\n' postgres; fi
     fi
+    [ "$ROLE" = worker ] && { curve_summary; return 0; }
     printf 'health: %s\n' "$(health)"
     # The broker's own view, asked with the tool key (read-only, like any monitoring).
     local status_bin=$BUILD_DIR/bin/ticketd-status
@@ -651,7 +798,7 @@ cmd_help() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit 
 verb=${1:-up}
 [ $# -gt 0 ] && shift
 case $verb in
-    up|start)   cmd_up ;;
+    up|start)   cmd_up "$@" ;;
     down|stop)  cmd_down ;;
     status)     cmd_status ;;
     logs)       cmd_logs "$@" ;;

@@ -25,6 +25,10 @@
 
 #define TICK_MS                 100     //  TTL and bookkeeping granularity
 #define SOCKET_HWM              100000  //  per peer pipe; ROUTER drops beyond (peer too slow)
+//  How long a service that lost all its workers is remembered as such (then forgotten, and
+//  its requests wait for a worker again as for any service never offered): a restart of
+//  the workers is seconds; a service retired for good should not hold a table entry.
+#define BROKER_FORGET_UNOFFERED_MS  (10 * 60 * 1000)
 
 struct _broker_t {
     broker_config_t cfg;
@@ -81,16 +85,20 @@ s_peer_role (broker_t *self, mdp_msg_t *m)
     return self->curve ? curve_frame_role (m->sender) : CURVE_ROLE_NONE;
 }
 
+//  A message m refused for the sender's role; a READY's line names its worker.
 static void
-s_refused (broker_t *self, const char *what, curve_role_t role, const char *service)
+s_refused (broker_t *self, const char *what, curve_role_t role, mdp_msg_t *m)
 {
     self->refused_unauthorized++;
-    if (s_warn_allowed (self)) {
-        char q [300];
-        log_warn ("event=%s role=%s service=%s total=%" PRIu64, what,
-                  role ? curve_role_name (role) : "none", log_quote (q, sizeof q, service),
-                  self->refused_unauthorized);
-    }
+    if (!s_warn_allowed (self))
+        return;
+    char q [300];
+    worker_who_t who = { "-", "-", "-" };
+    if (m->kind == MDP_WORKER_MSG)
+        worker_who_of (m->sender, m->name, &who);
+    log_warn ("event=%s role=%s service=%s " WORKER_LOG_FMT " total=%" PRIu64, what,
+              role ? curve_role_name (role) : "none", log_quote (q, sizeof q, m->service),
+              WORKER_LOG_ARGS (&who), self->refused_unauthorized);
 }
 
 static void
@@ -98,23 +106,6 @@ s_send (broker_t *self, zmsg_t **msg_p)
 {
     if (zmsg_send (msg_p, self->router))
         zmsg_destroy (msg_p);   //  only on a closing socket; ROUTER drops unroutable itself
-}
-
-//  Sends a reply to client: the envelope's frames, then body's (moved).
-static void
-s_send_reply (broker_t *self, zframe_t *client, const char *service, zmsg_t **body_p)
-{
-    zmsg_t *body = *body_p;
-    bool more = zmsg_size (body) > 0;
-    if (mdp_client_reply_send_head (zsock_resolve (self->router), client, service, more))
-        more = false;       //  only on a closing socket
-    zframe_t *frame;
-    while (more && (frame = zmsg_pop (body))) {
-        if (zframe_send (&frame, self->router, zmsg_size (body) ? ZFRAME_MORE : 0))
-            more = false;
-        zframe_destroy (&frame);            //  still ours when the send failed
-    }
-    zmsg_destroy (body_p);
 }
 
 static void
@@ -130,7 +121,7 @@ s_reply_error (broker_t *self, zframe_t *client, const char *service, const char
                int status, const char *code, const char *message)
 {
     zmsg_t *body = svc_reply_error (rid && *rid ? rid : NULL, status, code, message);
-    s_send_reply (self, client, service, &body);
+    mdp_client_reply_send (client, service, &body, self->router);
 }
 
 //  --------------------------------------------------------------------------
@@ -167,8 +158,8 @@ s_worker_send_request (broker_t *self, worker_t *w, request_t *req)
     if (mdp_worker_request_send_head (router, w->address, req->client,
                                       w->multi ? req->service->name : NULL, true) == 0)
         request_body_send (req, router);
-    log_debug ("event=request_dispatched rid=%s worker=%s handbacks=%d held=%zu",
-               request_log_rid (req), w->id, req->handbacks, w->held_n);
+    log_debug ("event=request_dispatched rid=%s " WORKER_LOG_FMT " handbacks=%d held=%zu",
+               request_log_rid (req), WORKER_LOG_ARGS (w), req->handbacks, w->held_n);
 }
 
 //  Whether one more worker may take a request of svc: the bulk reserve (service.h).
@@ -254,25 +245,26 @@ s_service_dispatch (broker_t *self, service_t *svc)
 //  BROKER_HANDBACK_MAX times: a request that kills every worker must not kill the pool.
 //  The caller dispatches the queue.
 static void
-s_request_handback (broker_t *self, request_t *req, const char *worker_id)
+s_request_handback (broker_t *self, request_t *req, const worker_t *w)
 {
     service_t *svc = req->service;
     req->handbacks++;
     if (self->draining) {
-        log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
-                  request_log_rid (req), worker_id);
+        log_info ("event=request_failed rid=%s " WORKER_LOG_FMT " reason=shutting_down",
+                  request_log_rid (req), WORKER_LOG_ARGS (w));
         s_request_fail (self, &req, 503, "shutting_down", "the broker is shutting down");
         return;
     }
     if (req->handbacks >= BROKER_HANDBACK_MAX) {
-        log_warn ("event=request_failed rid=%s worker=%s handbacks=%d reason=too_many_handbacks",
-                  request_log_rid (req), worker_id, req->handbacks);
+        log_warn ("event=request_failed rid=%s " WORKER_LOG_FMT " handbacks=%d "
+                  "reason=too_many_handbacks", request_log_rid (req), WORKER_LOG_ARGS (w),
+                  req->handbacks);
         s_request_fail (self, &req, 500, "request_failed",
                         "the request was handed to 3 workers and none of them answered");
         return;
     }
-    log_info ("event=request_handed_back rid=%s worker=%s handbacks=%d",
-              request_log_rid (req), worker_id, req->handbacks);
+    log_info ("event=request_handed_back rid=%s " WORKER_LOG_FMT " handbacks=%d",
+              request_log_rid (req), WORKER_LOG_ARGS (w), req->handbacks);
     req->queued_at = self->now;
     zlistx_add_start (svc->requests, req);
     self->queued++;
@@ -288,23 +280,40 @@ s_worker_remove (broker_t *self, worker_t *w, const char *event, const char *rea
     worker_unwait (w);
     service_t *services [MDP_READY_SERVICES_MAX];
     size_t services_n = w->services_n;
-    for (size_t i = 0; i < services_n; i++) {
-        services [i] = w->services [i];
-        services [i]->workers--;
-        services [i]->credit -= (size_t) w->credit;
-    }
+    memcpy (services, w->services, services_n * sizeof services [0]);
+    worker_enlist (w, -1);
+    for (size_t i = 0; i < services_n; i++)
+        if (services [i]->workers == 0)
+            services [i]->unoffered_since = self->now;
     self->credit -= (size_t) w->credit;
     worker_unclaim (w);
-    log_info ("event=%s worker=%s reason=%s held=%zu first=%s", event, id, reason, w->held_n,
+    log_info ("event=%s " WORKER_LOG_FMT " reason=%s held=%zu first=%s", event,
+              WORKER_LOG_ARGS (w), reason, w->held_n,
               w->held_n ? request_log_rid (w->held [0]) : "none");
     request_t *req;
     while ((req = worker_take_last (w))) {
         self->in_flight--;
-        s_request_handback (self, req, id);
+        s_request_handback (self, req, w);
     }
     zhashx_delete (self->workers, id);
     for (size_t i = 0; i < services_n; i++)
         s_service_dispatch (self, services [i]);
+}
+
+//  A READY refused for reason: its sender (whose READY named name, or NULL) is named in the
+//  log and answered DISCONNECT, so that it does not wait for requests that never come.
+static void
+s_worker_refused (broker_t *self, zframe_t *sender, const char *name, const char *reason)
+{
+    self->malformed_total++;
+    if (s_warn_allowed (self)) {
+        worker_who_t who;
+        worker_who_of (sender, name, &who);
+        char q [256];
+        log_warn ("event=worker_refused " WORKER_LOG_FMT " reason=%s total=%" PRIu64,
+                  WORKER_LOG_ARGS (&who), log_quote (q, sizeof q, reason), self->malformed_total);
+    }
+    s_send_command (self, sender, MDPW_DISCONNECT);
 }
 
 static void
@@ -329,24 +338,20 @@ s_worker_join (broker_t *self, mdp_msg_t *m, const char *id)
     }
     if (refused) {
         worker_destroy (&w);
-        s_malformed (self, "worker_refused", refused);
-        s_send_command (self, m->sender, MDPW_DISCONNECT);
+        s_worker_refused (self, m->sender, m->name, refused);
         return;
     }
     w->multi = m->services_n > 1;
     w->credit = m->credit;
-    w->address = m->sender;
-    m->sender = NULL;
+    worker_identify (w, &m->sender, m->name, zclock_time ());
     w->expiry = self->now + self->cfg.heartbeat_ms * MDP_HEARTBEAT_LIVENESS;
-    for (size_t i = 0; i < w->services_n; i++) {
-        w->services [i]->workers++;
-        w->services [i]->credit += (size_t) w->credit;
-    }
+    worker_enlist (w, 1);
     self->credit += (size_t) w->credit;
     zhashx_insert (self->workers, id, w);
     char q [300];
-    log_info ("event=worker_join worker=%s services=%zu service=%s credit=%d workers=%zu", id,
-              w->services_n, log_quote (q, sizeof q, w->services [0]->name), w->credit,
+    log_info ("event=worker_join " WORKER_LOG_FMT " services=%zu service=%s credit=%d "
+              "workers=%zu", WORKER_LOG_ARGS (w), w->services_n,
+              log_quote (q, sizeof q, w->services [0]->name), w->credit,
               zhashx_size (self->workers));
     s_worker_fill (self, w);
 }
@@ -363,13 +368,15 @@ s_worker_reply (broker_t *self, worker_t *w, mdp_msg_t *m)
     if (!req) {
         self->malformed_total++;
         if (s_warn_allowed (self))
-            log_warn ("event=reply_dropped worker=%s rid=%s held=%zu reason=not_held total=%"
-                      PRIu64, w->id, *rid ? rid : "-", w->held_n, self->malformed_total);
+            log_warn ("event=reply_dropped " WORKER_LOG_FMT " rid=%s held=%zu reason=not_held "
+                      "total=%" PRIu64, WORKER_LOG_ARGS (w), *rid ? rid : "-", w->held_n,
+                      self->malformed_total);
         return;
     }
     self->in_flight--;
-    s_send_reply (self, req->client, req->service->name, &m->body);
-    log_debug ("event=request_done rid=%s worker=%s", request_log_rid (req), w->id);
+    mdp_client_reply_send (req->client, req->service->name, &m->body, self->router);
+    log_debug ("event=request_done rid=%s " WORKER_LOG_FMT, request_log_rid (req),
+               WORKER_LOG_ARGS (w));
     request_destroy (&req);
     s_worker_fill (self, w);
 }
@@ -387,7 +394,7 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
         case MDPW_READY:
             if (self->curve && role != CURVE_ROLE_WORKER) {
                 //  A READY from a tool's or the edge's key would get it real requests.
-                s_refused (self, "worker_refused_role", role, m->service);
+                s_refused (self, "worker_refused_role", role, m);
                 s_send_command (self, m->sender, MDPW_DISCONNECT);
             }
             else
@@ -402,7 +409,9 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
         case MDPW_REPLY:
             if (!w) {
                 //  Declared dead earlier; its request went elsewhere, so this must not count.
-                log_info ("event=late_reply_dropped worker=%s", id);
+                worker_who_t who;
+                worker_who_of (m->sender, NULL, &who);
+                log_info ("event=late_reply_dropped " WORKER_LOG_FMT, WORKER_LOG_ARGS (&who));
                 s_send_command (self, m->sender, MDPW_DISCONNECT);
             }
             else
@@ -433,8 +442,21 @@ s_mmi (broker_t *self, mdp_msg_t *m)
         .in_flight = self->in_flight, .credit = self->credit, .held_bytes = self->held_bytes,
         .held_bytes_max = self->cfg.held_bytes_max,
         .refused_unauthorized = self->refused_unauthorized };
-    zmsg_t *body = mmi_answer (m->service, m->body, self->services, &counts);
-    s_send_reply (self, m->sender, m->service, &body);
+    zmsg_t *body = mmi_answer (m->service, m->body, self->services, self->workers, &counts);
+    mdp_client_reply_send (m->sender, m->service, &body, self->router);
+}
+
+//  Whether every worker that offered svc has been gone for BROKER_UNOFFERED_MS: its
+//  requests are answered 503 at once, instead of waiting out their ttl while the edge's
+//  own timeout answers a 504 that says nothing. A shorter gap (a worker restarting) is
+//  waited out. A service no worker has offered yet is waited for as 7/MDP says (a broker
+//  just started, before its workers register), up to the ttl. Bulk work always waits: a
+//  chunk's lease brings it back anyway.
+static bool
+s_unoffered (broker_t *self, service_t *svc)
+{
+    return svc->offered && svc->workers == 0 && !svc->bulk
+        && self->now - svc->unoffered_since >= self->cfg.unoffered_ms;
 }
 
 static void
@@ -448,7 +470,7 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
     svc_peek_rid (m->body, rid);
     const char *refusal = self->curve ? roles_client_refusal (m, role) : NULL;
     if (refusal) {
-        s_refused (self, "request_refused_role", role, m->service);
+        s_refused (self, "request_refused_role", role, m);
         s_reply_error (self, m->sender, m->service, rid, 403, "forbidden", refusal);
         return;
     }
@@ -470,6 +492,13 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
         s_malformed (self, "request_refused", "too many distinct services");
         s_reply_error (self, m->sender, m->service, rid, 503, "service_unavailable",
                        "the broker knows too many services");
+        return;
+    }
+    if (s_unoffered (self, svc)) {
+        char message [256];
+        snprintf (message, sizeof message, "no worker offers %.197s", svc->name);
+        log_warn ("event=request_refused rid=%s reason=no_worker", rid);
+        s_reply_error (self, m->sender, m->service, rid, 503, "service_unavailable", message);
         return;
     }
     if (zlistx_size (svc->requests) >= (size_t) self->cfg.queue_max) {
@@ -511,13 +540,12 @@ s_client_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 static void
 s_ready_refused (broker_t *self, zframe_t **sender_p, const char *err)
 {
-    s_malformed (self, "worker_refused", err);
     char id [WORKER_ID_MAX];
     worker_id_of (*sender_p, id);
     worker_t *w = (worker_t *) zhashx_lookup (self->workers, id);
+    s_worker_refused (self, *sender_p, w ? w->name : NULL, err);
     if (w)
         s_worker_remove (self, w, "worker_leave", "bad_ready");
-    s_send_command (self, *sender_p, MDPW_DISCONNECT);
     zframe_destroy (sender_p);
 }
 
@@ -548,14 +576,14 @@ s_handle (broker_t *self, zmsg_t **msg_p)
 static void
 s_expire_requests (broker_t *self)
 {
-    zlistx_t *empty = NULL;
     for (service_t *svc = (service_t *) zhashx_first (self->services); svc;
          svc = (service_t *) zhashx_next (self->services)) {
         //  Queues are in arrival order after a front run of hand-backs, so the scan
         //  stops at the first fresh request that is not a hand-back.
+        bool unoffered = s_unoffered (self, svc);
         request_t *req = (request_t *) zlistx_first (svc->requests);
         while (req) {
-            if (self->now - req->queued_at >= self->cfg.request_ttl_ms) {
+            if (unoffered || self->now - req->queued_at >= self->cfg.request_ttl_ms) {
                 zlistx_detach_cur (svc->requests);
                 self->queued--;
                 char message [256];
@@ -570,18 +598,8 @@ s_expire_requests (broker_t *self)
         }
         if (zlistx_size (svc->requests) < (size_t) self->cfg.queue_max)
             svc->full_logged = false;
-        if (svc->workers == 0 && svc->in_flight == 0 && zlistx_size (svc->requests) == 0) {
-            if (!empty)
-                empty = zlistx_new ();
-            zlistx_add_end (empty, svc->name);
-        }
     }
-    //  Forgetting idle entries keeps garbage service names from filling the table.
-    if (empty) {
-        for (char *name = (char *) zlistx_first (empty); name; name = (char *) zlistx_next (empty))
-            zhashx_delete (self->services, name);
-        zlistx_destroy (&empty);
-    }
+    service_table_prune (self->services, self->now - BROKER_FORGET_UNOFFERED_MS);
 }
 
 static void
@@ -623,8 +641,8 @@ s_bulk_claim (broker_t *self, service_t *bulk)
     &&     s_service_has_room (self, bulk)
     &&    (w = (worker_t *) zlistx_first (bulk->waiting))) {
         worker_claim (w, bulk);
-        log_debug ("event=worker_claimed worker=%s held=%zu claimed=%zu", w->id, w->held_n,
-                   bulk->claimed);
+        log_debug ("event=worker_claimed " WORKER_LOG_FMT " held=%zu claimed=%zu",
+                   WORKER_LOG_ARGS (w), w->held_n, bulk->claimed);
     }
 }
 
@@ -675,8 +693,8 @@ s_drain_end (broker_t *self)
         while ((req = worker_take_last (w))) {
             self->in_flight--;
             abandoned++;
-            log_info ("event=request_failed rid=%s worker=%s reason=shutting_down",
-                      request_log_rid (req), w->id);
+            log_info ("event=request_failed rid=%s " WORKER_LOG_FMT " reason=shutting_down",
+                      request_log_rid (req), WORKER_LOG_ARGS (w));
             s_request_fail (self, &req, 503, "shutting_down",
                             "the broker stopped before a worker answered");
         }
@@ -721,9 +739,9 @@ broker_new (const broker_config_t *cfg)
     zsock_set_router_handover (self->router, self->curve ? 0 : 1);
     zsock_set_sndhwm (self->router, SOCKET_HWM);
     zsock_set_rcvhwm (self->router, SOCKET_HWM);
-    if (zsock_bind (self->router, "%s", cfg->endpoint) == -1) {
+    if (zsock_bind (self->router, "%s", cfg->bind) == -1) {
         char q [300];
-        log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->endpoint),
+        log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, cfg->bind),
                    zmq_strerror (zmq_errno ()));
         goto fail;
     }
@@ -735,8 +753,8 @@ broker_new (const broker_config_t *cfg)
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warns.window = self->now;
     self->warns.event = "malformed";
-    log_info ("event=started endpoint=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
-              "held_bytes=%ld curve=%s", cfg->endpoint, cfg->heartbeat_ms, cfg->queue_max,
+    log_info ("event=started bind=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
+              "held_bytes=%ld curve=%s", cfg->bind, cfg->heartbeat_ms, cfg->queue_max,
               cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");
     return self;
 fail:

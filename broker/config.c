@@ -15,6 +15,7 @@ broker_config_load (broker_config_t *cfg)
     rc |= conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &cfg->heartbeat_ms);
     rc |= conf_int ("BROKER_QUEUE_MAX", 10000, 1, 1000000, &cfg->queue_max);
     rc |= conf_int ("BROKER_REQUEST_TTL_MS", 10000, 100, 86400000L, &cfg->request_ttl_ms);
+    rc |= conf_int ("BROKER_UNOFFERED_MS", 3000, 0, 86400000L, &cfg->unoffered_ms);
     rc |= conf_int ("BROKER_DRAIN_MS", BROKER_DRAIN_MS, 0, 60000, &cfg->drain_ms);
     rc |= conf_int ("BROKER_BULK_RESERVE", 1, 0, 1000, &cfg->bulk_reserve);
     rc |= conf_int ("BROKER_HELD_BYTES", 256L * 1024 * 1024, 1024 * 1024, 64L << 30,
@@ -24,6 +25,8 @@ broker_config_load (broker_config_t *cfg)
         cfg->held_bytes_max = MDP_MSG_MAX_BYTES + 64 * 1024;
     //  Checked here so that a bad CURVE setting stops the start; broker_new applies it.
     curve_server_config_t curve;
-    rc |= curve_server_config_load (&curve);
+    if (curve_server_config_load (&curve))
+        return -1;
+    rc |= conf_bind ("BROKER_BIND", cfg->endpoint, curve.cert_path != NULL, &cfg->bind);
     return rc ? -1 : 0;
 }

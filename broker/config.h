@@ -6,10 +6,12 @@
 #define BROKER_DRAIN_MS         5000    //  how long SIGTERM waits for in-flight replies
 
 typedef struct {
-    const char *endpoint;       //  BROKER_ENDPOINT
+    const char *endpoint;       //  BROKER_ENDPOINT: where clients and workers connect
+    const char *bind;           //  BROKER_BIND, else BROKER_ENDPOINT (conf_bind)
     long heartbeat_ms;          //  HEARTBEAT_MS, 100..2500
     long queue_max;             //  BROKER_QUEUE_MAX, per service
     long request_ttl_ms;        //  BROKER_REQUEST_TTL_MS, longest wait for a worker
+    long unoffered_ms;          //  BROKER_UNOFFERED_MS: no worker this long, 503 at once
     long drain_ms;              //  BROKER_DRAIN_MS on SIGTERM
     long bulk_reserve;          //  BROKER_BULK_RESERVE: workers kept free of jobs.chunk
     long held_bytes_max;        //  BROKER_HELD_BYTES: request bytes held, queued or at workers

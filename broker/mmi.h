@@ -1,6 +1,6 @@
 /*  mmi: the broker's answers to mmi.* requests: 8/MMI's mmi.service, the mmi.status
     extension (proto/README.md, "Broker status"), 501 for any other name. Reads the
-    service table and the broker's counters; owns nothing.  */
+    service and worker tables and the broker's counters; owns nothing.  */
 #ifndef BROKER_MMI_H
 #define BROKER_MMI_H
 
@@ -19,9 +19,15 @@ typedef struct {
     uint64_t refused_unauthorized;
 } mmi_counts_t;
 
+//  mmi.status lists at most this many workers (by name, then id), and says
+//  "workerListTruncated":true when there are more: the answer stays one bounded frame
+//  however many workers join.
+#define MMI_WORKER_LIST_MAX     256
+
 //  The body answering a request for service (an mmi.* name) whose body is body (borrowed),
-//  given the broker's service table (name -> service_t). The caller owns the result.
-zmsg_t *mmi_answer (const char *service, zmsg_t *body, zhashx_t *services,
+//  given the broker's service table (name -> service_t) and worker table (hex id ->
+//  worker_t; NULL: none). The caller owns the result.
+zmsg_t *mmi_answer (const char *service, zmsg_t *body, zhashx_t *services, zhashx_t *workers,
                     const mmi_counts_t *counts);
 
 #endif

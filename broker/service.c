@@ -13,6 +13,26 @@ service_table_new (void)
     return table;
 }
 
+void
+service_table_prune (zhashx_t *table, int64_t keep_since)
+{
+    //  Collected first: an entry must not be deleted while the table is being walked.
+    zlistx_t *idle = NULL;
+    for (service_t *svc = (service_t *) zhashx_first (table); svc;
+         svc = (service_t *) zhashx_next (table))
+        if (svc->workers == 0 && svc->in_flight == 0 && zlistx_size (svc->requests) == 0
+        && (!svc->offered || svc->unoffered_since <= keep_since)) {
+            if (!idle)
+                idle = zlistx_new ();
+            zlistx_add_end (idle, svc->name);
+        }
+    if (!idle)
+        return;
+    for (char *name = (char *) zlistx_first (idle); name; name = (char *) zlistx_next (idle))
+        zhashx_delete (table, name);
+    zlistx_destroy (&idle);
+}
+
 service_t *
 service_require (zhashx_t *table, const char *name, size_t max)
 {

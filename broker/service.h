@@ -22,6 +22,8 @@ struct _service_t {
     zlistx_t *requests;         //  request_t (owned), oldest first; hand-backs go to the front
     zlistx_t *waiting;          //  worker_t with room for a request, least recently sent one first
     size_t workers;             //  live workers offering it
+    bool offered;               //  some worker has offered it since the broker started
+    int64_t unoffered_since;    //  when its last worker left
     size_t credit;              //  the sum of their credits
     size_t in_flight;
     size_t claimed;             //  bulk: workers emptying themselves for a due request (below)
@@ -37,6 +39,12 @@ service_t *service_require (zhashx_t *table, const char *name, size_t max);
 zhashx_t *service_table_new (void);
 
 void service_destroy (service_t **self_p);
+
+//  Forgets the entries of table that no worker offers and that hold no request, queued or
+//  in flight: garbage service names in requests must not fill the table. An entry that a
+//  worker offered stays until its last worker left before keep_since: that it was offered
+//  and is no more is what the broker answers 503 at once for (broker.c).
+void service_table_prune (zhashx_t *table, int64_t keep_since);
 
 //  Whether one more worker may take (or be claimed for) a request of self. While API
 //  requests are coming in (the last at last_interactive, within SERVICE_BULK_RESERVE_MS),

@@ -21,6 +21,18 @@ worker_id_of (zframe_t *address, char *out)
     out [2 * size] = 0;
 }
 
+void
+worker_who_of (zframe_t *address, const char *name, worker_who_t *who)
+{
+    worker_id_of (address, who->id);
+    snprintf (who->name, sizeof who->name, "%s", name && *name ? name : who->id);
+    const char *peer = address ? zframe_meta (address, "Peer-Address") : NULL;
+    snprintf (who->peer, sizeof who->peer, "%s", peer && *peer ? peer : "-");
+    for (char *p = who->peer; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' || *p == '\\')
+            *p = '?';
+}
+
 worker_t *
 worker_new (const char *id)
 {
@@ -41,6 +53,32 @@ worker_destroy (worker_t **self_p)
         request_destroy (&self->held [i]);
     free (self);
     *self_p = NULL;
+}
+
+void
+worker_identify (worker_t *self, zframe_t **address_p, const char *name, int64_t since_ms)
+{
+    worker_who_t who;
+    worker_who_of (*address_p, name, &who);
+    memcpy (self->id, who.id, sizeof self->id);
+    memcpy (self->name, who.name, sizeof self->name);
+    memcpy (self->peer, who.peer, sizeof self->peer);
+    zframe_destroy (&self->address);
+    self->address = *address_p;
+    *address_p = NULL;
+    self->since = since_ms;
+}
+
+void
+worker_enlist (worker_t *self, int delta)
+{
+    for (size_t i = 0; i < self->services_n; i++) {
+        service_t *svc = self->services [i];
+        svc->workers = delta > 0 ? svc->workers + 1 : svc->workers - 1;
+        svc->offered = svc->offered || delta > 0;
+        svc->credit = delta > 0 ? svc->credit + (size_t) self->credit
+                                : svc->credit - (size_t) self->credit;
+    }
 }
 
 void
@@ -108,8 +146,8 @@ worker_hold (worker_t *self, request_t *req)
     //  Dispatch sends only to a worker with room: one beyond its credit is our bug, and
     //  writing it would run past held [].
     if (self->held_n >= (size_t) self->credit || self->held_n >= MDP_CREDIT_MAX)
-        PANIC ("event=worker_over_credit worker=%s held=%zu credit=%d", self->id,
-               self->held_n, self->credit);
+        PANIC ("event=worker_over_credit " WORKER_LOG_FMT " held=%zu credit=%d",
+               WORKER_LOG_ARGS (self), self->held_n, self->credit);
     self->held [self->held_n++] = req;
     req->service->in_flight++;
     if (req->service->bulk)
@@ -144,4 +182,29 @@ request_t *
 worker_take_last (worker_t *self)
 {
     return self->held_n ? s_take (self, self->held_n - 1) : NULL;
+}
+
+static int
+s_by_name (const void *a, const void *b)
+{
+    const worker_t *x = *(const worker_t *const *) a, *y = *(const worker_t *const *) b;
+    int rc = strcmp (x->name, y->name);
+    return rc ? rc : strcmp (x->id, y->id);
+}
+
+size_t
+worker_table_sorted (zhashx_t *table, worker_t **out, size_t max)
+{
+    size_t n = zhashx_size (table);
+    worker_t **all = (worker_t **) zmalloc ((n ? n : 1) * sizeof (worker_t *));
+    size_t k = 0;
+    for (worker_t *w = (worker_t *) zhashx_first (table); w && k < n;
+         w = (worker_t *) zhashx_next (table))
+        all [k++] = w;
+    qsort (all, k, sizeof all [0], s_by_name);
+    if (k > max)
+        k = max;
+    memcpy (out, all, k * sizeof all [0]);
+    free (all);
+    return k;
 }

@@ -1,6 +1,7 @@
-/*  worker: one entry of the broker's worker table: the services it offers (borrowed), its
-    places in their waiting lists, its liveness, its credit and the requests it holds (owned,
-    at most MDP_CREDIT_MAX, in the order they were sent to it).  */
+/*  worker: one entry of the broker's worker table: who it is (its name, peer address and
+    since when), the services it offers (borrowed), its places in their waiting lists, its
+    liveness, its credit and the requests it holds (owned, at most MDP_CREDIT_MAX, in the
+    order they were sent to it).  */
 #ifndef BROKER_WORKER_H
 #define BROKER_WORKER_H
 
@@ -13,9 +14,26 @@
 #include <stdint.h>
 
 #define WORKER_ID_MAX           (MDP_ADDRESS_MAX * 2 + 1)
+#define WORKER_PEER_MAX         64      //  bytes kept of a peer address, with its NUL
+
+//  How every broker log line names a worker, an entry or a sender the table does not hold
+//  (a refused READY, a late REPLY): worker=<name> addr=<peer address> id=<routing id in hex>.
+#define WORKER_LOG_FMT          "worker=%s addr=%s id=%s"
+#define WORKER_LOG_ARGS(w)      (w)->name, (w)->peer, (w)->id
+
+//  Who sent a message: its routing id in hex, its name (its READY's, else the id) and
+//  libzmq's "Peer-Address" of its connection ("-" when there is none, as over inproc).
+typedef struct {
+    char id [WORKER_ID_MAX];
+    char name [WORKER_ID_MAX];
+    char peer [WORKER_PEER_MAX];
+} worker_who_t;
 
 typedef struct {
-    char id [WORKER_ID_MAX];    //  routing id in hex: the table key and the log name
+    char id [WORKER_ID_MAX];    //  routing id in hex: the table key
+    char name [WORKER_ID_MAX];  //  its READY's name, else id (worker_who_t)
+    char peer [WORKER_PEER_MAX];    //  its peer address, or "-"
+    int64_t since;              //  when it joined: wall clock, ms since the epoch
     zframe_t *address;
     service_t *services [MDP_READY_SERVICES_MAX];
     void *waiting [MDP_READY_SERVICES_MAX];    //  handles in each service's waiting list
@@ -33,9 +51,22 @@ typedef struct {
 //  The hex form of a routing id (at most MDP_ADDRESS_MAX bytes) into out [WORKER_ID_MAX].
 void worker_id_of (zframe_t *address, char *out);
 
+//  Who the sender of a message received with routing id address (its frame as received:
+//  libzmq stamps it with the connection's properties) is, given its READY's name (NULL or
+//  "" when it named none). A peer address is cut to WORKER_PEER_MAX - 1 bytes, any byte a
+//  logfmt value cannot hold unquoted made '?'.
+void worker_who_of (zframe_t *address, const char *name, worker_who_t *who);
+
 //  A worker of credit 1 with no services and no address yet; see worker_add_service.
 worker_t *worker_new (const char *id);
 void worker_destroy (worker_t **self_p);
+
+//  self, which has joined at wall-clock time since_ms, takes *address_p (nulled), the
+//  routing id of its READY as received, and its names (worker_who_of).
+void worker_identify (worker_t *self, zframe_t **address_p, const char *name, int64_t since_ms);
+
+//  Counts self in (delta 1) or out (delta -1) of its services' workers and credit.
+void worker_enlist (worker_t *self, int delta);
 
 //  Adds svc to what self offers, once. The caller keeps the count of services_n below
 //  MDP_READY_SERVICES_MAX (a READY names no more).
@@ -71,5 +102,9 @@ request_t *worker_release (worker_t *self, zframe_t *client, const char *rid);
 
 //  Takes the request self was sent last (NULL if it holds none), as worker_release does.
 request_t *worker_take_last (worker_t *self);
+
+//  Up to max entries of table (hex id -> worker_t) into out, sorted by name then id, so
+//  that a listing of a few of many is the same few each time. Returns how many it wrote.
+size_t worker_table_sorted (zhashx_t *table, worker_t **out, size_t max);
 
 #endif

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_XSTR(x) #x
+#define S_STR(x) S_XSTR(x)
+
 int
 conf_int (const char *name, long dflt, long min, long max, long *out)
 {
@@ -51,6 +54,92 @@ conf_endpoint (const char *name, const char *dflt, const char **out)
     }
     *out = v;
     return 0;
+}
+
+int
+conf_endpoints (const char *list_name, const char *one_name, const char *dflt,
+                conf_endpoints_t *out)
+{
+    memset (out, 0, sizeof *out);
+    const char *name = list_name;
+    const char *v = conf_str (list_name, NULL);
+    if (!v) {
+        name = one_name;
+        v = conf_str (one_name, dflt);
+    }
+    const char *why = NULL;
+    if (strlen (v) >= sizeof out->text)
+        why = "is too long";
+    else {
+        memcpy (out->text, v, strlen (v) + 1);
+        const char *seen [CONF_ENDPOINTS_MAX];
+        for (char *p = out->text, *next; p && !why; p = next) {
+            next = strchr (p, ',');
+            if (next)
+                *next++ = 0;
+            if (out->n == CONF_ENDPOINTS_MAX)
+                why = "names more than " S_STR (CONF_ENDPOINTS_MAX) " endpoints";
+            else
+            if (strncmp (p, "tcp://", 6) && strncmp (p, "ipc://", 6) && strncmp (p, "inproc://", 9))
+                why = "must be ZeroMQ endpoints such as tcp://10.0.0.5:5555, comma-separated, no spaces";
+            for (size_t i = 0; i < out->n && !why; i++)
+                if (!strcmp (seen [i], p))
+                    why = "names an endpoint twice";
+            if (!why)
+                seen [out->n++] = p;
+        }
+    }
+    if (!why)
+        return 0;
+    log_error ("event=bad_config var=%s msg=\"%s\"", name, why);
+    memset (out, 0, sizeof *out);
+    return -1;
+}
+
+const char *
+conf_endpoints_get (const conf_endpoints_t *eps, size_t i)
+{
+    const char *p = eps->text;
+    while (i--)
+        p += strlen (p) + 1;
+    return p;
+}
+
+//  Whether a bind reaches this host only: ipc, inproc, or tcp on a loopback address.
+static bool
+s_local_only (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6))
+        return true;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr (host, ':');
+    size_t n = colon ? (size_t) (colon - host) : strlen (host);
+    static const char *local [] = { "localhost", "lo", "[::1]" };
+    for (size_t i = 0; i < sizeof local / sizeof local [0]; i++)
+        if (n == strlen (local [i]) && !memcmp (host, local [i], n))
+            return true;
+    //  127.0.0.0/8, written as a dotted quad of digits only (an interface name is not).
+    if (n < 9 || strncmp (host, "127.", 4))
+        return false;
+    for (size_t i = 4; i < n; i++)
+        if (host [i] != '.' && (host [i] < '0' || host [i] > '9'))
+            return false;
+    return true;
+}
+
+int
+conf_bind (const char *name, const char *endpoint, bool curve, const char **out)
+{
+    if (conf_endpoint (name, endpoint, out))
+        return -1;
+    if (curve || s_local_only (*out) || !strcmp (conf_str ("ZMQ_INSECURE_BIND", ""), "yes"))
+        return 0;
+    char q [160];
+    log_error ("event=bad_config var=%s endpoint=%s msg=\"a bind other hosts can reach needs "
+               "CurveZMQ (CURVE_SERVER_CERT); bind 127.0.0.1, turn CURVE on, or set "
+               "ZMQ_INSECURE_BIND=yes on a network of your own\"", name,
+               log_quote (q, sizeof q, *out));
+    return -1;
 }
 
 int

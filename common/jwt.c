@@ -5,6 +5,7 @@
 #include "../common/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <jwt.h>
@@ -118,6 +119,45 @@ s_shape (const char *token)
     return token [strlen (token) - 1] == '.' ? "unsigned" : NULL;
 }
 
+//  The base64url value of c, or -1 for a character outside the alphabet.
+static int
+s_b64url_value (char c)
+{
+    if (c >= 'A' && c <= 'Z')   return c - 'A';
+    if (c >= 'a' && c <= 'z')   return c - 'a' + 26;
+    if (c >= '0' && c <= '9')   return c - '0' + 52;
+    if (c == '-')               return 62;
+    if (c == '_')               return 63;
+    return -1;
+}
+
+//  Whether the part of len characters at part decodes to a JSON object that names no
+//  member twice. libjwt's parser keeps the last of two "alg" or "sub" members, another
+//  reader may keep the first: RFC 7515 4 and RFC 7519 4 have such a token refused.
+static bool
+s_part_unique (const char *part, size_t len)
+{
+    char text [JWT_HS256_TOKEN_MAX];            //  decoded, 3/4 of len < the token's bound
+    size_t n = 0;
+    uint32_t bits = 0;
+    int have = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = s_b64url_value (part [i]);
+        if (v < 0 || n == sizeof text)
+            return false;
+        bits = (bits << 6) | (uint32_t) v;
+        have += 6;
+        if (have >= 8) {
+            have -= 8;
+            text [n++] = (char) ((bits >> have) & 0xff);
+        }
+    }
+    json_t *root = json_loadb (text, n, JSON_REJECT_DUPLICATES, NULL);
+    bool unique = json_is_object (root);
+    json_decref (root);
+    return unique;
+}
+
 //  NULL when the claim is absent or at most JWT_LEEWAY_S after now; else why it fails.
 static const char *
 s_time_claim (jwt_t *jwt, const char *name, time_t now, const char *future)
@@ -167,8 +207,23 @@ jwt_hs256_verify (jwt_hs256_t *self, const char *token, time_t now,
         reason = "bad_signature_or_format";
         goto done;
     }
-    if (jwt_get_alg (jwt) != JWT_ALG_HS256) {
+    //  The algorithm exactly as RFC 7518 spells it (libjwt reads it ignoring case), and no
+    //  "crit" header: RFC 7515 has a verifier that knows no extension refuse any it names.
+    const char *alg = jwt_get_header (jwt, "alg");
+    char *crit = jwt_get_headers_json (jwt, "crit");
+    bool critical = crit != NULL;
+    free (crit);
+    if (jwt_get_alg (jwt) != JWT_ALG_HS256 || !alg || strcmp (alg, "HS256") || critical) {
         reason = "algorithm_not_allowed";
+        goto done;
+    }
+    //  Genuine, and now read as libjwt read it only if no member comes twice (s_shape has
+    //  found exactly two dots).
+    const char *dot1 = strchr (token, '.');
+    const char *dot2 = strchr (dot1 + 1, '.');
+    if (!s_part_unique (token, (size_t) (dot1 - token))
+    ||  !s_part_unique (dot1 + 1, (size_t) (dot2 - dot1 - 1))) {
+        reason = "duplicate_member";
         goto done;
     }
     errno = 0;

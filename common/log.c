@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static const char *s_component = "-";
-static char s_instance [48];            //  " inst=<name>", or "" for a process of its kind alone
+static char s_instance [72];            //  " inst=<name>", or "" for a process of its kind alone
 static log_level_t s_level = LOG_INFO;
 static const char *s_names[] = { "debug", "info", "warn", "error" };
 
@@ -46,9 +46,12 @@ int
 log_set_instance (const char *name)
 {
     size_t len = name ? strlen (name) : 0;
-    if (len == 0 || len > sizeof s_instance - 7
-    ||  strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+    if (len == 0 || len > sizeof s_instance - 7)
         return -1;
+    //  Written unquoted: nothing that would end or split a logfmt value.
+    for (size_t i = 0; i < len; i++)
+        if (name [i] <= ' ' || name [i] >= 0x7f || strchr ("=\"\\", name [i]))
+            return -1;
     snprintf (s_instance, sizeof s_instance, " inst=%s", name);
     return 0;
 }

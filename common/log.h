@@ -17,9 +17,9 @@ typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 //  Returns -1 (and logs) when LOG_LEVEL holds anything else.
 int log_init (const char *component);
 
-//  Which one of several processes of a kind this is (WORKER_NAME: "worker-2"), added to
-//  every line as inst=<name>. 0, or -1 (nothing changed) unless name is 1..40 characters of
-//  letters, digits, '.', '_' and '-'.
+//  Which one of several processes of a kind this is (WORKER_NAME: "host-worker-2"), added
+//  to every line as inst=<name>. 0, or -1 (nothing changed) unless name is 1..64 printable
+//  ASCII characters without space, '=', '"' or '\\'.
 int log_set_instance (const char *name);
 void log_set_level (log_level_t level);
 int log_enabled (log_level_t level);

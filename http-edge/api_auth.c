@@ -8,10 +8,25 @@
 
 #define AUTH_PASSWORD_MAX 1024
 
+//  An attempt answered 502/503/504 (no worker, no database, no answer in time) told the
+//  client nothing about the password: the limiter gets it back. The body was read whole and
+//  checked before the call, so its e-mail is there.
+static void
+s_login_unjudged (edge_req_t *req)
+{
+    json_t *body = req->body ? json_loadb (req->body, req->body_len, 0, NULL) : NULL;
+    const char *email = json_string_value (json_object_get (body, "email"));
+    if (email)
+        edge_login_unjudged (req, email);
+    json_decref (body);
+}
+
 static void
 s_login_reply (edge_req_t *req, int status, const char *payload, size_t len)
 {
     if (status != 200 || !payload) {
+        if (!payload || status == 502 || status == 503 || status == 504)
+            s_login_unjudged (req);
         req_reply_passthrough (req, status, payload, len);
         return;
     }

@@ -1,5 +1,7 @@
-/*  api_health: GET /api/health (broker liveness from mmi.status, database through a worker's
-    sys.health, answered within HEALTH_TIMEOUT_MS) and GET /metrics.  */
+/*  api_health: GET /api/health (broker liveness from mmi.status: "ok" while one of the
+    brokers is up, and how many are; the database through a worker's sys.health, answered
+    within HEALTH_TIMEOUT_MS) and GET /metrics.  */
+#define _GNU_SOURCE                     //  memmem
 #include "edge.h"
 #include "api.h"
 
@@ -12,8 +14,11 @@ s_answer (edge_req_t *req, const char *db, bool broker_ok, int workers)
 {
     bool ok = broker_ok && workers > 0 && !strcmp (db, "ok");
     const char *status = ok ? "ok" : (!broker_ok || workers <= 0) ? "down" : "degraded";
-    json_t *root = json_pack ("{s:s, s:s, s:s, s:i}", "status", status, "db", db,
-                              "broker", broker_ok ? "ok" : "down", "workers", workers < 0 ? 0 : workers);
+    size_t live, total;
+    edge_brokers (req->edge, &live, &total);
+    json_t *root = json_pack ("{s:s, s:s, s:s, s:i, s:{s:I, s:I}}", "status", status, "db", db,
+                              "broker", broker_ok ? "ok" : "down", "workers", workers < 0 ? 0 : workers,
+                              "brokers", "live", (json_int_t) live, "total", (json_int_t) total);
     char *text = json_dumps (root, JSON_COMPACT);
     json_decref (root);
     req_respond_json_owned (req, ok ? 200 : 503, text, strlen (text));
@@ -28,7 +33,13 @@ s_health_reply (edge_req_t *req, int status, const char *payload, size_t len)
     //  A worker answered, so there is at least one even if mmi.status lags behind.
     if (payload && workers <= 0)
         workers = 1;
-    s_answer (req, status == 200 ? "ok" : "down", edge_broker_up (edge), workers);
+    //  "down" only when a worker said it cannot reach PostgreSQL: no answer in time, or
+    //  the broker's (its workers just died, and it has not noticed yet), says nothing
+    //  about the database.
+    static const char said [] = "\"database_unavailable\"";
+    bool db_down = status == 503 && payload && memmem (payload, len, said, sizeof said - 1);
+    s_answer (req, status == 200 ? "ok" : db_down ? "down" : "unknown", edge_broker_up (edge),
+              workers);
 }
 
 void

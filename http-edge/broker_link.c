@@ -1,7 +1,10 @@
-/*  broker_link: the DEALER to the broker, the pending table (a hash by rid plus a list by
-    deadline) and everything that keeps it honest: correlation by id and service, 504s,
-    the broker's liveness from mmi.status, and the jobs sample /metrics reports.  */
+/*  broker_link: the edge's brokers as one (BROKER_ENDPOINTS, one broker_conn each), the
+    pending table (a hash by rid plus a list by deadline) and everything that keeps it
+    honest: correlation by id and service, 504s, requests spread round-robin over the live
+    brokers and sent once more elsewhere when theirs goes down, and the jobs sample
+    /metrics reports.  */
 #include "broker_link.h"
+#include "broker_conn.h"
 #include "metrics.h"
 #include "../common/log.h"
 #include "../common/rand.h"
@@ -13,35 +16,36 @@
 #include <errno.h>
 #include <string.h>
 
-#define LINK_STATUS_PING_MS     1000    //  mmi.status every second
 #define LINK_JOBS_PING_MS       5000    //  sys.metrics (jobs by status) every 5 s
 #define LINK_JOBS_LOST_MS       6000    //  an unanswered sys.metrics is given up after this
-#define LINK_BROKER_DEAD_MS     3000    //  no answer for this long: broker down
+#define LINK_NONE               ((size_t) -1)
 
 struct _broker_link_t {
     const edge_config_t *cfg;
-    zsock_t *dealer;
-    void *dealer_raw;
+    broker_conn_t *conns [CONF_ENDPOINTS_MAX];
+    size_t nconns;
+    size_t next;                    //  round-robin: the broker to try first
+    size_t conn_inflight [CONF_ENDPOINTS_MAX];
+    uint64_t conn_sent [CONF_ENDPOINTS_MAX];
 
     zhashx_t *pending;              //  rid -> edge_req_t (not owned)
     size_t inflight;
     edge_req_t *head, *tail;        //  pending requests by deadline, soonest first
 
-    int64_t last_rx_ms;
-    int64_t last_ping_ms;
-    bool was_up;
-    int workers;                    //  -1 until the first mmi.status
-    json_t *status;                 //  latest mmi.status answer
+    json_t *status;                 //  the live brokers' mmi.status as one; NULL when none
 
     uint64_t timeouts;              //  requests answered 504
     uint64_t overloads;             //  requests answered 503: EDGE_MAX_INFLIGHT reached
     uint64_t replies_late;          //  no request waits under that id (timed out, client gone)
     uint64_t replies_mismatched;    //  a request waits under that id, for another service
+    uint64_t resent;                //  sent again to another broker when theirs went down
+    uint64_t lost;                  //  answered 503 when their broker went down
 
     //  Jobs by status from sys.metrics, asked in the background so /metrics answers at once.
     int64_t last_jobs_ping_ms;
     int64_t jobs_sent_ms;
     char jobs_rid [SVC_RID_MAX + 1];    //  the sys.metrics request awaited; "" when none
+    size_t jobs_conn;                   //  the broker it went to
     bool jobs_known;
     int64_t jobs_by_status [VOCAB_JOB_STATUS_COUNT];    //  in the order of vocab_job_statuses
     int64_t jobs_processed;
@@ -65,6 +69,9 @@ s_pending_unlink (broker_link_t *self, edge_req_t *req)
         self->tail = req->prev;
     req->prev = req->next = NULL;
     self->inflight--;
+    self->conn_inflight [req->broker]--;
+    free (req->sent);
+    req->sent = NULL;
 }
 
 static void
@@ -87,6 +94,7 @@ s_pending_insert (broker_link_t *self, edge_req_t *req)
         self->head = req;
     req_state_set (req, REQ_WAITING);
     self->inflight++;
+    self->conn_inflight [req->broker]++;
 }
 
 //  The answer is set: the connection wakes, and its next call queues the answer.
@@ -120,53 +128,35 @@ s_fail_one (broker_link_t *self, edge_req_t *req, int status, const char *code,
     s_wake (req);
 }
 
-static void
-s_free_blob (void *data, void *hint)
+//  Sends msg (borrowed) and the blob to the first live broker that takes it, round-robin
+//  from the one after the last used, skipping except: its index, or LINK_NONE when none
+//  took it (*blob_p still the caller's).
+static size_t
+s_send_any (broker_link_t *self, zmsg_t *msg, unsigned char **blob_p, size_t blob_len,
+            size_t except)
 {
-    free (data);
+    int64_t now = zclock_mono ();
+    for (size_t k = 0; k < self->nconns; k++) {
+        size_t i = (self->next + k) % self->nconns;
+        if (i == except || !broker_conn_up (self->conns [i], now))
+            continue;
+        if (broker_conn_send (self->conns [i], msg, blob_p, blob_len) == 0) {
+            self->next = (i + 1) % self->nconns;
+            self->conn_sent [i]++;
+            return i;
+        }
+        log_warn ("event=broker_send_failed endpoint=%s err=\"%s\"",
+                  broker_conn_endpoint (self->conns [i]), zmq_strerror (errno));
+    }
+    return LINK_NONE;
 }
 
-//  Sends msg and then, when *blob_p is set, the blob as one more frame that ZeroMQ takes
-//  without a copy (a million ids are 16 MB) and frees once it is on the wire.
-static int
-s_send_nowait_blob (broker_link_t *self, zmsg_t **msg_p, unsigned char **blob_p, size_t blob_len)
+//  The request as the broker gets it, from the text kept or just made.
+static zmsg_t *
+s_request_msg (edge_req_t *req, const char *service, const char *text, size_t len)
 {
-    zmsg_t *msg = *msg_p;
-    size_t n = zmsg_size (msg);
-    size_t i = 0;
-    int rc = 0;
-    bool more = blob_p && *blob_p;
-    for (zframe_t *f = zmsg_first (msg); f; f = zmsg_next (msg), i++) {
-        int flags = ZMQ_DONTWAIT | (i + 1 < n || more ? ZMQ_SNDMORE : 0);
-        if (zmq_send (self->dealer_raw, zframe_data (f), zframe_size (f), flags) < 0) {
-            //  Only the first frame can fail: ZeroMQ takes a multipart message atomically.
-            rc = -1;
-            break;
-        }
-    }
-    zmsg_destroy (msg_p);
-    if (more) {
-        unsigned char *blob = *blob_p;
-        *blob_p = NULL;
-        if (rc == 0) {
-            zmq_msg_t frame;
-            zmq_msg_init_data (&frame, blob, blob_len, s_free_blob, NULL);
-            if (zmq_msg_send (&frame, self->dealer_raw, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&frame);
-                rc = -1;
-            }
-        }
-        else
-            free (blob);
-    }
-    return rc;
-}
-
-//  Sends msg without blocking; destroys it. -1 when it would block or fails.
-static int
-s_send_nowait (broker_link_t *self, zmsg_t **msg_p)
-{
-    return s_send_nowait_blob (self, msg_p, NULL, 0);
+    zmsg_t *body = svc_request_encode (req->rid, req->user, req->role, text, len);
+    return mdp_client_request_new (service, &body);
 }
 
 int
@@ -187,17 +177,26 @@ broker_link_call (broker_link_t *self, edge_req_t *req, const char *service, jso
     text = json_dumps (payload, JSON_COMPACT);
     if (!text)
         PANIC ("event=oom where=edge_call");
-    zmsg_t *body = svc_request_encode (req->rid, req->user, req->role, text, strlen (text));
-    zmsg_t *msg = mdp_client_request_new (service, &body);
-    if (s_send_nowait_blob (self, &msg, blob_p, blob_len)) {
-        log_warn ("event=broker_send_failed rid=%s service=%s err=\"%s\"", req->rid, service,
-                  zmq_strerror (errno));
+    size_t len = strlen (text);
+    bool blob = blob_p && *blob_p;
+    zmsg_t *msg = s_request_msg (req, service, text, len);
+    req->broker = s_send_any (self, msg, blob_p, blob_len, LINK_NONE);
+    zmsg_destroy (&msg);
+    if (req->broker == LINK_NONE) {
         req_respond_error (req, 503, "broker_unavailable", "the message broker is not accepting requests", NULL);
         req_header (req, "Retry-After", "1");
         goto fail;
     }
-    free (text);
+    //  The text is kept to send the request again should its broker die; a blob is not
+    //  (up to 16 MB a job): such a request is answered 503 then (docs/ARCHITECTURE.md).
+    if (blob)
+        free (text);
+    else {
+        req->sent = text;
+        req->sent_len = len;
+    }
     json_decref (payload);
+    req->resent = false;
     req->on_reply = on_reply;
     req->service = service;
     req->deadline_ms = zclock_mono () + (timeout_ms > 0 ? timeout_ms : self->cfg->request_timeout_ms);
@@ -213,21 +212,28 @@ fail:
     return -1;
 }
 
+//  The live brokers' latest mmi.status as one, for health, /metrics and the jobs sample.
 static void
-s_on_status (broker_link_t *self, mdp_msg_t *mdp)
+s_status_update (broker_link_t *self)
+{
+    json_decref (self->status);
+    self->status = broker_conn_status_merged (self->conns, self->nconns);
+}
+
+static void
+s_on_status (broker_link_t *self, size_t conn, mdp_msg_t *mdp)
 {
     zframe_t *frame = zmsg_first (mdp->body);
     json_t *root = frame ? json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, NULL)
                          : NULL;
     if (!json_is_object (root)) {
-        log_warn ("event=bad_mmi_status msg=\"not a JSON object\"");
+        log_warn ("event=bad_mmi_status endpoint=%s msg=\"not a JSON object\"",
+                  broker_conn_endpoint (self->conns [conn]));
         json_decref (root);
         return;
     }
-    json_t *w = json_object_get (root, "workers");
-    self->workers = json_is_integer (w) ? (int) json_integer_value (w) : -1;
-    json_decref (self->status);
-    self->status = root;
+    broker_conn_set_status (self->conns [conn], root);
+    s_status_update (self);
 }
 
 //  A sys.metrics answer: jobs by status and items processed, kept for /metrics.
@@ -275,37 +281,23 @@ s_ping_jobs (broker_link_t *self, int64_t now)
     rand_id (rid);
     zmsg_t *body = svc_request_encode (rid, NULL, SVC_ROLE_NONE, "{}", 2);
     zmsg_t *msg = mdp_client_request_new (SVC_SYS_METRICS, &body);
-    if (s_send_nowait (self, &msg) == 0) {
+    self->jobs_conn = s_send_any (self, msg, NULL, 0, LINK_NONE);
+    zmsg_destroy (&msg);
+    if (self->jobs_conn != LINK_NONE) {
         memcpy (self->jobs_rid, rid, sizeof rid);
         self->jobs_sent_ms = now;
     }
 }
 
+//  A reply from any broker completes the request waiting under its id for that very
+//  service: the broker a request was sent to again may answer, and so may the first
+//  should it come back (the second answer then finds nobody).
 static void
-s_on_broker_message (broker_link_t *self, zmsg_t *msg)
+s_on_reply (broker_link_t *self, mdp_msg_t *mdp)
 {
-    char err [128];
-    mdp_msg_t *mdp = mdp_msg_decode (&msg, MDP_AT_CLIENT, err, sizeof err);
-    if (!mdp) {
-        log_warn ("event=bad_broker_message err=\"%s\"", err);
-        return;
-    }
-    self->last_rx_ms = zclock_mono ();
-    if (!self->was_up) {
-        self->was_up = true;
-        log_info ("event=broker_up endpoint=%s", self->cfg->broker_endpoint);
-    }
-    if (mdp->kind != MDP_CLIENT_MSG) {
-        mdp_msg_destroy (&mdp);
-        return;
-    }
-    if (!strcmp (mdp->service, MMI_STATUS)) {
-        s_on_status (self, mdp);
-        mdp_msg_destroy (&mdp);
-        return;
-    }
     //  The rid first: a reply malformed past it still names the request it fails, which
     //  is answered 502 now rather than 504 at its deadline.
+    char err [128];
     char rid [SVC_RID_MAX + 1];
     svc_peek_rid (mdp->body, rid);
     svc_reply_t *reply = svc_reply_decode (&mdp->body, err, sizeof err);
@@ -315,14 +307,12 @@ s_on_broker_message (broker_link_t *self, zmsg_t *msg)
         edge_req_t *req = *rid ? (edge_req_t *) zhashx_lookup (self->pending, rid) : NULL;
         if (req && !strcmp (req->service, mdp->service))
             s_fail_one (self, req, 502, "bad_gateway", "the backend gave an invalid answer", false);
-        mdp_msg_destroy (&mdp);
         return;
     }
     if (self->jobs_rid [0] && !strcmp (reply->rid, self->jobs_rid)
     &&  !strcmp (mdp->service, SVC_SYS_METRICS)) {
         s_on_jobs_metrics (self, reply);
         svc_reply_destroy (&reply);
-        mdp_msg_destroy (&mdp);
         return;
     }
     //  A reply completes the request that waits under its id for that very service, and
@@ -345,16 +335,25 @@ s_on_broker_message (broker_link_t *self, zmsg_t *msg)
         log_debug ("event=reply_dropped reason=late rid=%s service=%s", reply->rid, mdp->service);
     }
     svc_reply_destroy (&reply);
-    mdp_msg_destroy (&mdp);
 }
 
 static void
-s_ping_broker (broker_link_t *self, int64_t now)
+s_on_broker_message (broker_link_t *self, size_t conn, zmsg_t *msg)
 {
-    self->last_ping_ms = now;
-    zmsg_t *body = zmsg_new ();
-    zmsg_t *msg = mdp_client_request_new (MMI_STATUS, &body);
-    s_send_nowait (self, &msg);     //  failing is what liveness then reports
+    char err [128];
+    mdp_msg_t *mdp = mdp_msg_decode (&msg, MDP_AT_CLIENT, err, sizeof err);
+    if (!mdp) {
+        log_warn ("event=bad_broker_message endpoint=%s err=\"%s\"",
+                  broker_conn_endpoint (self->conns [conn]), err);
+        return;
+    }
+    if (mdp->kind == MDP_CLIENT_MSG) {
+        if (!strcmp (mdp->service, MMI_STATUS))
+            s_on_status (self, conn, mdp);
+        else
+            s_on_reply (self, mdp);
+    }
+    mdp_msg_destroy (&mdp);
 }
 
 //  Answers every waiting request with 503: the broker is gone and so is their work.
@@ -365,16 +364,75 @@ s_fail_pending (broker_link_t *self, const char *code, const char *message)
         s_fail_one (self, self->head, 503, code, message, true);
 }
 
+//  Sends req, whose broker went down, once more to another live broker: same rid, same
+//  frames, so that a write its first broker's worker committed answers as that first run
+//  (workers/replay.c) and is not done twice. -1 when it cannot: sent again already, sent
+//  with a blob not kept, or no other broker takes it.
+static int
+s_resend (broker_link_t *self, edge_req_t *req, size_t down)
+{
+    if (req->resent || !req->sent)
+        return -1;
+    zmsg_t *msg = s_request_msg (req, req->service, req->sent, req->sent_len);
+    size_t to = s_send_any (self, msg, NULL, 0, down);
+    zmsg_destroy (&msg);
+    if (to == LINK_NONE)
+        return -1;
+    self->conn_inflight [down]--;
+    self->conn_inflight [to]++;
+    req->broker = to;
+    req->resent = true;
+    self->resent++;
+    log_info ("event=request_resent rid=%s service=%s from=%s to=%s", req->rid, req->service,
+              broker_conn_endpoint (self->conns [down]), broker_conn_endpoint (self->conns [to]));
+    return 0;
+}
+
+//  The broker at down went down: what it held is sent elsewhere or answered 503.
+static void
+s_on_down (broker_link_t *self, size_t down)
+{
+    if (self->jobs_conn == down)
+        self->jobs_rid [0] = 0;         //  lost with the broker: asked again later
+    s_status_update (self);
+    edge_req_t *next;
+    for (edge_req_t *req = self->head; req; req = next) {
+        next = req->next;
+        if (req->broker != down || s_resend (self, req, down) == 0)
+            continue;
+        self->lost++;
+        s_fail_one (self, req, 503, "broker_unavailable", "the message broker stopped answering",
+                    true);
+    }
+}
+
+size_t
+broker_link_live (broker_link_t *self)
+{
+    int64_t now = zclock_mono ();
+    size_t n = 0;
+    for (size_t i = 0; i < self->nconns; i++)
+        n += broker_conn_up (self->conns [i], now);
+    return n;
+}
+
+size_t
+broker_link_total (broker_link_t *self)
+{
+    return self->nconns;
+}
+
 bool
 broker_link_up (broker_link_t *self)
 {
-    return zclock_mono () - self->last_rx_ms < LINK_BROKER_DEAD_MS;
+    return broker_link_live (self) > 0;
 }
 
 int
 broker_link_workers (broker_link_t *self)
 {
-    return self->workers;
+    json_t *w = json_object_get (self->status, "workers");
+    return json_is_integer (w) ? (int) json_integer_value (w) : -1;
 }
 
 int
@@ -395,22 +453,22 @@ broker_link_service_workers (broker_link_t *self, const char *service)
     return 0;
 }
 
+//  Each broker's pings and liveness: one that just went down hands its requests on.
+static void
+s_check_conns (broker_link_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->nconns; i++)
+        if (broker_conn_check (self->conns [i], now))
+            s_on_down (self, i);
+}
+
 bool
 broker_link_timers (broker_link_t *self, int64_t now)
 {
     size_t before = self->inflight;
-    if (now - self->last_ping_ms >= LINK_STATUS_PING_MS)
-        s_ping_broker (self, now);
+    s_check_conns (self, now);
     if (now - self->last_jobs_ping_ms >= LINK_JOBS_PING_MS)
         s_ping_jobs (self, now);
-    if (self->was_up && !broker_link_up (self)) {
-        self->was_up = false;
-        self->workers = 0;
-        self->jobs_rid [0] = 0;         //  lost with the broker: ask again once it is back
-        log_warn ("event=broker_down endpoint=%s silent_ms=%lld", self->cfg->broker_endpoint,
-                  (long long) (now - self->last_rx_ms));
-        s_fail_pending (self, "broker_unavailable", "the message broker stopped answering");
-    }
     while (self->head && self->head->deadline_ms <= now) {
         self->timeouts++;
         s_complete (self, self->head, 504, NULL, 0);
@@ -421,20 +479,47 @@ broker_link_timers (broker_link_t *self, int64_t now)
 int64_t
 broker_link_next_ms (broker_link_t *self, int64_t now)
 {
-    int64_t t = self->last_ping_ms + LINK_STATUS_PING_MS - now;
+    int64_t t = LINK_JOBS_PING_MS;
+    for (size_t i = 0; i < self->nconns; i++) {
+        int64_t c = broker_conn_next_ms (self->conns [i], now);
+        if (c < t)
+            t = c;
+    }
     if (self->head && self->head->deadline_ms - now < t)
         t = self->head->deadline_ms - now;
     return t < 0 ? 0 : t;
 }
 
-bool
-broker_link_drain (broker_link_t *self)
+size_t
+broker_link_poll_items (broker_link_t *self, zmq_pollitem_t *items)
 {
-    //  Reads until EAGAIN: libzmq looks at its mailbox once per drain, not once per message.
+    for (size_t i = 0; i < self->nconns; i++) {
+        items [2 * i] = (zmq_pollitem_t) { broker_conn_dealer (self->conns [i]), 0, ZMQ_POLLIN, 0 };
+        items [2 * i + 1] = (zmq_pollitem_t) { broker_conn_monitor (self->conns [i]), 0, ZMQ_POLLIN, 0 };
+    }
+    return 2 * self->nconns;
+}
+
+bool
+broker_link_drain (broker_link_t *self, const zmq_pollitem_t *items)
+{
     size_t before = self->inflight;
-    zmsg_t *msg;
-    while ((msg = zmsg_recv (self->dealer)))
-        s_on_broker_message (self, msg);
+    bool events = false;
+    for (size_t i = 0; i < self->nconns; i++) {
+        //  Replies first: those a broker sent before it died still complete their requests.
+        //  Reads until EAGAIN: libzmq looks at its mailbox once per drain, not per message.
+        zmsg_t *msg;
+        if (items [2 * i].revents & ZMQ_POLLIN)
+            while ((msg = broker_conn_recv (self->conns [i])))
+                s_on_broker_message (self, i, msg);
+        if (items [2 * i + 1].revents & ZMQ_POLLIN) {
+            broker_conn_events (self->conns [i]);
+            events = true;
+        }
+    }
+    //  A dropped connection is a dead broker now, not in 3 s.
+    if (events)
+        s_check_conns (self, zclock_mono ());
     return self->inflight != before;
 }
 
@@ -456,12 +541,6 @@ broker_link_inflight (broker_link_t *self)
     return self->inflight;
 }
 
-void *
-broker_link_socket (broker_link_t *self)
-{
-    return self->dealer_raw;
-}
-
 broker_link_t *
 broker_link_new (const edge_config_t *cfg)
 {
@@ -469,16 +548,16 @@ broker_link_new (const edge_config_t *cfg)
     if (!self)
         return NULL;
     self->cfg = cfg;
-    self->workers = -1;
+    self->jobs_conn = LINK_NONE;
     self->pending = zhashx_new ();
-    //  A send that would block, or finds no broker connected, is a 503 at once.
-    self->dealer = mdp_client_socket_new (cfg->broker_endpoint, (int) cfg->sndhwm);
-    if (!self->pending || !self->dealer)
+    if (!self->pending)
         goto fail;
-    self->dealer_raw = zsock_resolve (self->dealer);
-    //  Optimistic start: the first mmi.status answer confirms it within a second.
-    self->last_rx_ms = zclock_mono ();
-    self->was_up = true;
+    for (size_t i = 0; i < cfg->brokers.n; i++) {
+        self->conns [i] = broker_conn_new (conf_endpoints_get (&cfg->brokers, i), (int) cfg->sndhwm);
+        if (!self->conns [i])
+            goto fail;
+        self->nconns++;
+    }
     return self;
 fail:
     broker_link_destroy (&self);
@@ -491,7 +570,8 @@ broker_link_destroy (broker_link_t **self_p)
     if (!self_p || !*self_p)
         return;
     broker_link_t *self = *self_p;
-    zsock_destroy (&self->dealer);
+    for (size_t i = 0; i < self->nconns; i++)
+        broker_conn_destroy (&self->conns [i]);
     zhashx_destroy (&self->pending);
     json_decref (self->status);
     free (self);
@@ -524,6 +604,44 @@ s_service_gauge (FILE *f, json_t *services, const char *name, const char *help, 
     }
 }
 
+//  Per broker: live or not, requests it holds, requests sent to it; and the requests
+//  that went elsewhere, or were lost, when theirs went down.
+static void
+s_conn_metrics (broker_link_t *self, FILE *f)
+{
+    int64_t now = zclock_mono ();
+    static const char *const help [3] = {
+        "1 while connected to the broker and it answered mmi.status in the last 3 s.",
+        "Requests waiting for a reply through the broker.",
+        "Requests sent through the broker (sent again included).",
+    };
+    static const char *const names [3] = {
+        "edge_broker_endpoint_up", "edge_broker_endpoint_inflight",
+        "edge_broker_endpoint_requests_total",
+    };
+    for (int m = 0; m < 3; m++) {
+        fprintf (f, "# HELP %s %s\n# TYPE %s %s\n", names [m], help [m], names [m],
+                 m == 2 ? "counter" : "gauge");
+        for (size_t i = 0; i < self->nconns; i++) {
+            unsigned long long v = m == 0 ? broker_conn_up (self->conns [i], now)
+                                 : m == 1 ? self->conn_inflight [i] : self->conn_sent [i];
+            fprintf (f, "%s{endpoint=", names [m]);
+            metrics_write_label (f, broker_conn_endpoint (self->conns [i]));
+            fprintf (f, "} %llu\n", v);
+        }
+    }
+    metrics_gauge (f, "edge_brokers_live", "Brokers up (edge_broker_endpoint_up summed).",
+                   (double) broker_link_live (self));
+    metrics_gauge (f, "edge_brokers", "Brokers configured (BROKER_ENDPOINTS).",
+                   (double) self->nconns);
+    metrics_counter (f, "edge_broker_resent_total",
+                     "Requests sent again, once, to another broker when theirs went down.",
+                     self->resent);
+    metrics_counter (f, "edge_broker_lost_total",
+                     "Requests answered 503 when their broker went down and they could not "
+                     "be sent again.", self->lost);
+}
+
 uint64_t
 broker_link_overloads (broker_link_t *self)
 {
@@ -542,10 +660,12 @@ broker_link_metrics (broker_link_t *self, FILE *f)
                 "edge_broker_replies_dropped_total{reason=\"service_mismatch\"} %llu\n",
              (unsigned long long) self->replies_late, (unsigned long long) self->replies_mismatched);
     bool up = broker_link_up (self);
-    metrics_gauge (f, "edge_broker_up", "1 when the broker answered mmi.status in the last 3 s.",
+    metrics_gauge (f, "edge_broker_up", "1 when a broker answered mmi.status in the last 3 s.",
                    up ? 1 : 0);
-    metrics_gauge (f, "broker_workers", "Workers the broker knows (latest mmi.status).",
-                   self->workers < 0 ? 0 : self->workers);
+    s_conn_metrics (self, f);
+    int workers = broker_link_workers (self);
+    metrics_gauge (f, "broker_workers", "Workers the brokers know (latest mmi.status, the "
+                   "largest count of the live brokers).", workers < 0 ? 0 : workers);
     //  A broker that stopped answering reports nothing: its last numbers are not current.
     json_t *status = up ? self->status : NULL;
     s_status_gauge (f, status, "broker_queued_requests", "Requests queued in the broker.",

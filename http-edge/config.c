@@ -46,7 +46,8 @@ edge_config_load (edge_config_t *cfg)
     rc |= conf_int ("EDGE_HEADER_TIMEOUT_S", 15, 1, 3600, &cfg->header_timeout_s);
     rc |= conf_int ("EDGE_BROKER_SNDHWM", 10000, 1, 10000000, &cfg->sndhwm);
     rc |= conf_int ("JWT_TTL", 43200, 60, 31L * 24 * 3600, &cfg->jwt_ttl_s);
-    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
+    rc |= conf_endpoints ("BROKER_ENDPOINTS", "BROKER_ENDPOINT", "tcp://127.0.0.1:5555",
+                          &cfg->brokers);
     rc |= curve_client_init ();             //  CURVE_CLIENT_CERT, CURVE_SERVER_KEY
     cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
     cfg->web_root = conf_str ("WEB_ROOT", "web");

@@ -3,6 +3,8 @@
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
 
+#include "../common/conf.h"
+
 typedef struct {
     const char *bind_address;       //  BIND_ADDRESS, default 127.0.0.1
     long port;                      //  PORT, default 3001 (API)
@@ -12,7 +14,7 @@ typedef struct {
     const char *frontend_url;       //  FRONTEND_URL: allowed CORS origins, comma-separated;
                                     //  http://localhost|127.0.0.1|[::1]:<WEB_PORT> always are
     char cors_origin [256];         //  the origin answered to any other: FRONTEND_URL's first
-    const char *broker_endpoint;    //  BROKER_ENDPOINT
+    conf_endpoints_t brokers;       //  BROKER_ENDPOINTS, else BROKER_ENDPOINT
     long request_timeout_ms;        //  REQUEST_TIMEOUT_MS, default 10000
     long max_inflight;              //  EDGE_MAX_INFLIGHT, default 4096
     long max_body_bytes;            //  MAX_BODY_BYTES, default 10 MiB

@@ -1,5 +1,5 @@
-/*  edge: the actor. One thread, one loop: zmq_poll over the broker link's DEALER and
-    each MHD daemon's epoll fd; MHD_run after each wake; replies resume suspended
+/*  edge: the actor. One thread, one loop: zmq_poll over the broker link's sockets (a
+    DEALER and a monitor per broker) and each MHD daemon's epoll fd; MHD_run after each wake; replies resume suspended
     connections. A request's life: the guard decides it from its headers, upload reads
     (or drops) its body, its route's handler calls the broker through the broker link,
     and the reply answers it.  */
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,10 +87,23 @@ edge_login_limited (edge_req_t *req, const char *email)
     return guard_login_limited (req->edge->guard, req, email);
 }
 
+void
+edge_login_unjudged (edge_req_t *req, const char *email)
+{
+    guard_login_unjudged (req->edge->guard, req, email);
+}
+
 bool
 edge_broker_up (edge_t *self)
 {
     return broker_link_up (self->link);
+}
+
+void
+edge_brokers (edge_t *self, size_t *live, size_t *total)
+{
+    *live = broker_link_live (self->link);
+    *total = broker_link_total (self->link);
 }
 
 int
@@ -165,6 +179,28 @@ s_req_destroy (edge_t *self, edge_req_t **req_p)
     *req_p = NULL;
 }
 
+//  What frames a request's body, counted over every header line.
+typedef struct {
+    int lengths;                        //  Content-Length lines
+    int codings;                        //  Transfer-Encoding lines
+    bool spaced_name;                   //  a name with white space in it or before its colon
+} s_framing_t;
+
+static enum MHD_Result
+s_count_framing (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    (void) value;
+    s_framing_t *framing = (s_framing_t *) cls;
+    if (!strcasecmp (key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        framing->lengths++;
+    if (!strcasecmp (key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        framing->codings++;
+    if (strpbrk (key, " \t"))
+        framing->spaced_name = true;
+    return MHD_YES;
+}
+
 //  The first call for a request: the headers are in, no body byte yet.
 static enum MHD_Result
 s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
@@ -175,11 +211,39 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
     if (!req)
         return MHD_NO;
     *con_cls = req;
+    //  libmicrohttpd frames the body by the first of several Content-Lengths or
+    //  Transfer-Encodings, by the chunks when both kinds come, and takes "Content-Length :"
+    //  for a header of another name; a proxy in front may frame it otherwise, and then
+    //  what we read as the next request is its body (request smuggling). RFC 9112 5.1,
+    //  6.1 and 6.3: refuse each, and close the connection.
+    s_framing_t framing = { 0 };
+    MHD_get_connection_values (conn, MHD_HEADER_KIND, s_count_framing, &framing);
     const char *clen = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    //  libmicrohttpd has checked Content-Length's digits and refused a request with both.
+    const char *ambiguous = framing.spaced_name ? "a header name has white space in it"
+                          : framing.lengths > 1 ? "the request has several Content-Length headers"
+                          : clen && te ? "the request has both Content-Length and Transfer-Encoding"
+                          : NULL;
+    if (ambiguous) {
+        req_respond_error (req, 400, "bad_request", ambiguous, NULL);
+        req_header (req, MHD_HTTP_HEADER_CONNECTION, "close");
+        return req_queue (req);
+    }
+    //  libmicrohttpd decodes chunked alone, spelled exactly so ("chunked " with a trailing
+    //  space too is another coding to it); under any other coding ("gzip, chunked",
+    //  "identity", or a second Transfer-Encoding line) it would read the body until the
+    //  client closes, or frame it by the first line, while the client waits for an answer
+    //  or frames it by the last. RFC 9112 6.1: answer 501 and close.
+    if (te && (framing.codings > 1 || strcasecmp (te, "chunked"))) {
+        req_respond_error (req, 501, "not_implemented",
+                           "the only Transfer-Encoding taken is chunked; or send Content-Length",
+                           NULL);
+        req_header (req, MHD_HTTP_HEADER_CONNECTION, "close");
+        return req_queue (req);
+    }
+    //  libmicrohttpd has checked Content-Length's digits.
     bool has_length = clen != NULL;
     unsigned long long declared = clen ? strtoull (clen, NULL, 10) : 0;
     bool has_body = has_length ? declared > 0 : te != NULL;
@@ -399,8 +463,9 @@ edge_new (const edge_config_t *cfg)
         if (!self->web || !self->web_d)
             goto fail;
     }
-    log_info ("event=listening address=%s port=%ld web_port=%ld web_root=%s broker=%s",
-              cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root, cfg->broker_endpoint);
+    log_info ("event=listening address=%s port=%ld web_port=%ld web_root=%s brokers=%zu "
+              "broker=%s%s", cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root,
+              cfg->brokers.n, conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "");
     return self;
 fail:
     edge_destroy (&self);
@@ -466,23 +531,24 @@ s_daemon_due (struct MHD_Daemon *d, const zmq_pollitem_t *item)
 //  Runs a daemon only when it has work: an idle MHD_run is still an epoll_wait, a system
 //  call, and the loop wakes once or twice per request.
 static void
-s_run_daemons (edge_t *self, const zmq_pollitem_t *items)
+s_run_daemons (edge_t *self, const zmq_pollitem_t *daemons)
 {
-    if (s_daemon_due (self->api_d, &items [1]))
+    if (s_daemon_due (self->api_d, &daemons [0]))
         MHD_run (self->api_d);
-    if (s_daemon_due (self->web_d, &items [2]))
+    if (s_daemon_due (self->web_d, &daemons [1]))
         MHD_run (self->web_d);
 }
 
 int
 edge_run (edge_t *self)
 {
-    zmq_pollitem_t items [3] = {
-        { broker_link_socket (self->link), 0, ZMQ_POLLIN, 0 },
-        { NULL, self->api_epfd, ZMQ_POLLIN, 0 },
-        { NULL, self->web_epfd, ZMQ_POLLIN, 0 },
-    };
-    int nitems = self->web_d ? 3 : 2;
+    //  The link's sockets, then the daemons'.
+    zmq_pollitem_t items [BROKER_LINK_POLL_MAX + 2];
+    size_t nlink = broker_link_poll_items (self->link, items);
+    zmq_pollitem_t *daemons = items + nlink;
+    daemons [0] = (zmq_pollitem_t) { NULL, self->api_epfd, ZMQ_POLLIN, 0 };
+    daemons [1] = (zmq_pollitem_t) { NULL, self->web_epfd, ZMQ_POLLIN, 0 };
+    int nitems = (int) nlink + (self->web_d ? 2 : 1);
     int64_t drain_until = 0;
     while (true) {
         if (stop_requested && !drain_until) {
@@ -505,12 +571,13 @@ edge_run (edge_t *self)
             break;
         }
         if (rc <= 0)
-            items [0].revents = items [1].revents = items [2].revents = 0;
-        s_run_daemons (self, items);
+            for (int i = 0; i < nitems; i++)
+                items [i].revents = 0;
+        s_run_daemons (self, daemons);
         //  Every reply resumes a connection; so may a deadline or the broker's death.
         int64_t now = zclock_mono ();
         memtrim_maybe (now);
-        bool resumed = (items [0].revents & ZMQ_POLLIN) && broker_link_drain (self->link);
+        bool resumed = broker_link_drain (self->link, items);
         if (broker_link_timers (self->link, now))
             resumed = true;
         //  Resumed connections are answered by the API daemon's next run: now.
@@ -521,7 +588,7 @@ edge_run (edge_t *self)
     int64_t flush_until = zclock_mono () + 200;
     broker_link_fail_all (self->link, "shutting_down", "the server is shutting down");
     while (zclock_mono () < flush_until) {
-        zmq_poll (items + 1, nitems - 1, 20);
+        zmq_poll (daemons, nitems - (int) nlink, 20);
         MHD_run (self->api_d);          //  the connections broker_link_fail_all resumed
         if (self->web_d)
             MHD_run (self->web_d);

@@ -36,8 +36,12 @@ const edge_config_t *edge_config (edge_t *self);
 
 //  Logins per client address and e-mail: true after answering 429 (guard.h).
 bool edge_login_limited (edge_req_t *req, const char *email);
-//  Broker liveness from the latest mmi.status, and the worker counts it gave (-1 unknown).
+void edge_login_unjudged (edge_req_t *req, const char *email);
+//  Broker liveness (a broker is up) from the latest mmi.status, and the worker counts the
+//  brokers gave (-1 unknown).
 bool edge_broker_up (edge_t *self);
+//  Brokers up, and brokers configured.
+void edge_brokers (edge_t *self, size_t *live, size_t *total);
 int edge_workers (edge_t *self);
 int edge_service_workers (edge_t *self, const char *service);
 //  The Prometheus text of /metrics; caller frees.

@@ -38,20 +38,34 @@ s_limited (guard_t *self, edge_req_t *req, ratelimit_t *limiter, const char *key
     return true;
 }
 
+//  The login bucket's key: the address, then the e-mail as the worker looks it up (lower
+//  case), cut to fit: that only ever makes two long addresses share a bucket.
+static void
+s_login_key (edge_req_t *req, const char *email, char key [RATELIMIT_KEY_MAX + 1])
+{
+    snprintf (key, RATELIMIT_KEY_MAX + 1, "%s", req_address (req));
+    size_t n = strlen (key);
+    if (n < RATELIMIT_KEY_MAX)
+        key [n++] = '|';
+    for (const char *p = email; *p && n < RATELIMIT_KEY_MAX; p++)
+        key [n++] = (char) tolower ((unsigned char) *p);
+    key [n] = 0;
+}
+
 bool
 guard_login_limited (guard_t *self, edge_req_t *req, const char *email)
 {
-    //  The address, then the e-mail as the worker looks it up (lower case), cut to fit:
-    //  that only ever makes two long addresses share a bucket.
     char key [RATELIMIT_KEY_MAX + 1];
-    snprintf (key, sizeof key, "%s", req_address (req));
-    size_t n = strlen (key);
-    if (n + 1 < sizeof key)
-        key [n++] = '|';
-    for (const char *p = email; *p && n + 1 < sizeof key; p++)
-        key [n++] = (char) tolower ((unsigned char) *p);
-    key [n] = 0;
+    s_login_key (req, email, key);
     return s_limited (self, req, self->login_rate, key);
+}
+
+void
+guard_login_unjudged (guard_t *self, edge_req_t *req, const char *email)
+{
+    char key [RATELIMIT_KEY_MAX + 1];
+    s_login_key (req, email, key);
+    ratelimit_give (self->login_rate, key);
 }
 
 //  Counted slots: the requests in flight under a key of table (a client address, a

@@ -35,6 +35,9 @@ void guard_release (guard_t *self, edge_req_t *req);
 //  Logins per client address and e-mail: true after answering 429 (with Retry-After), so
 //  one address cannot guess one account's password quickly, nor lock others out.
 bool guard_login_limited (guard_t *self, edge_req_t *req, const char *email);
+//  A login whose password was never checked (no worker, no database, no answer in time):
+//  its attempt is given back, so retrying through an outage does not end in 429.
+void guard_login_unjudged (guard_t *self, edge_req_t *req, const char *email);
 
 //  The HS256 key that verifies tokens, and signs them at login.
 jwt_hs256_t *guard_jwt (guard_t *self);

@@ -8,7 +8,8 @@
 static const char *s_usage =
     "usage: http-edge [--help | --version]\n"
     "  REST API on PORT (3001) and the browser UI from WEB_ROOT (web) on WEB_PORT (3000),\n"
-    "  both bound to BIND_ADDRESS (127.0.0.1), forwarding to the broker at BROKER_ENDPOINT.\n"
+    "  both bound to BIND_ADDRESS (127.0.0.1), forwarding to the broker at BROKER_ENDPOINT,\n"
+    "  or to the live ones of BROKER_ENDPOINTS (comma-separated) round-robin.\n"
     "  Required: JWT_SECRET (at least 32 bytes). Optional: JWT_TTL, REQUEST_TIMEOUT_MS,\n"
     "  MAX_BODY_BYTES, FRONTEND_URL, EDGE_MAX_INFLIGHT, EDGE_CONNECTION_LIMIT,\n"
     "  EDGE_CONNECTION_TIMEOUT_S, EDGE_BROKER_SNDHWM, MAX_JOB_ITEMS, WS_PORT,\n"

@@ -58,31 +58,37 @@ s_hash (const char *key)
     return h ^ (h >> 29);
 }
 
+//  The bucket of key (cut to RATELIMIT_KEY_MAX), NULL when it has none; with create, a
+//  new full one in a free slot or in the one seen longest ago.
+static s_bucket_t *
+s_bucket (ratelimit_t *self, const char *key, int64_t now_ms, bool create)
+{
+    char k [RATELIMIT_KEY_MAX + 1];
+    snprintf (k, sizeof k, "%s", key);
+    size_t at = (size_t) s_hash (k) & self->mask;
+    s_bucket_t *victim = NULL;
+    for (int i = 0; i < S_PROBES; i++) {
+        s_bucket_t *b = &self->buckets [(at + (size_t) i) & self->mask];
+        if (!strcmp (b->key, k))
+            return b;
+        //  A free slot first, else the bucket seen longest ago.
+        if (!victim || (*victim->key && (!*b->key || b->seen_ms < victim->seen_ms)))
+            victim = b;
+    }
+    if (!create)
+        return NULL;
+    snprintf (victim->key, sizeof victim->key, "%s", k);
+    victim->tokens = self->burst;
+    victim->seen_ms = now_ms;
+    return victim;
+}
+
 bool
 ratelimit_take (ratelimit_t *self, const char *key, int64_t now_ms, int *retry_after_s)
 {
     if (self->rate <= 0)
         return true;
-    char k [RATELIMIT_KEY_MAX + 1];
-    snprintf (k, sizeof k, "%s", key);
-    size_t at = (size_t) s_hash (k) & self->mask;
-    s_bucket_t *bucket = NULL, *victim = NULL;
-    for (int i = 0; i < S_PROBES; i++) {
-        s_bucket_t *b = &self->buckets [(at + (size_t) i) & self->mask];
-        if (!strcmp (b->key, k)) {
-            bucket = b;
-            break;
-        }
-        //  A free slot first, else the bucket seen longest ago.
-        if (!victim || (*victim->key && (!*b->key || b->seen_ms < victim->seen_ms)))
-            victim = b;
-    }
-    if (!bucket) {
-        bucket = victim;
-        snprintf (bucket->key, sizeof bucket->key, "%s", k);
-        bucket->tokens = self->burst;
-        bucket->seen_ms = now_ms;
-    }
+    s_bucket_t *bucket = s_bucket (self, key, now_ms, true);
     double refill = (double) (now_ms - bucket->seen_ms) / 1000.0 * self->rate;
     if (refill > 0) {
         bucket->tokens = fmin (self->burst, bucket->tokens + refill);
@@ -95,4 +101,14 @@ ratelimit_take (ratelimit_t *self, const char *key, int64_t now_ms, int *retry_a
     int wait = (int) ceil ((1 - bucket->tokens) / self->rate);
     *retry_after_s = wait < 1 ? 1 : wait;
     return false;
+}
+
+void
+ratelimit_give (ratelimit_t *self, const char *key)
+{
+    if (self->rate <= 0)
+        return;
+    s_bucket_t *bucket = s_bucket (self, key, 0, false);
+    if (bucket)
+        bucket->tokens = fmin (self->burst, bucket->tokens + 1);
 }

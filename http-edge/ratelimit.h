@@ -22,4 +22,8 @@ void ratelimit_destroy (ratelimit_t **self_p);
 //  *retry_after_s (whole seconds, at least 1) when the bucket is empty.
 bool ratelimit_take (ratelimit_t *self, const char *key, int64_t now_ms, int *retry_after_s);
 
+//  Gives back a token taken for key, for an attempt that was never judged (the backend
+//  did not answer): at most up to the burst, and nothing when the bucket is gone.
+void ratelimit_give (ratelimit_t *self, const char *key);
+
 #endif

@@ -1,6 +1,7 @@
 /*  request: answering a request: JSON bodies, standard headers and CORS, errors, body
     parsing, queueing the answer.  */
 #include "request.h"
+#include "../common/jsonscan.h"
 #include "../common/log.h"
 
 #include <arpa/inet.h>
@@ -228,82 +229,77 @@ req_query_checked (edge_req_t *req, json_t *(*check) (const validate_kv_t *, siz
     return payload;
 }
 
-//  Checks a reply: a status we pass on, and a JSON payload (empty allowed for 204).
-//  Returns the parsed payload (new reference) or NULL after answering 502/504 itself.
-static json_t *
-s_reply_check (edge_req_t *req, int status, const char *payload, size_t len)
+//  Checks a reply: a status we pass on, and a JSON payload (empty allowed for 204). The
+//  payload is scanned, not parsed: it goes out as the bytes that came. Returns 0, or -1
+//  after answering 502/504 itself.
+static int
+s_reply_check (edge_req_t *req, int status, const char *payload, size_t len,
+               jsonscan_top_t *top)
 {
     if (!payload) {
         req_respond_error (req, 504, "gateway_timeout", "the backend did not answer in time", NULL);
-        return NULL;
+        return -1;
     }
     if (status < 200 || (status >= 300 && status < 400) || status > 599) {
         log_error ("event=bad_reply rid=%s status=%d msg=\"status not allowed\"", req->rid, status);
         req_respond_error (req, 502, "bad_gateway", "the backend gave an invalid answer", NULL);
-        return NULL;
+        return -1;
     }
-    json_error_t err;
-    json_t *root = json_loadb (payload, len, JSON_DECODE_ANY, &err);
-    if (!root) {
+    if (jsonscan_check (payload, len, top)) {
         log_error ("event=bad_reply rid=%s status=%d msg=\"payload is not JSON\" len=%zu",
                    req->rid, status, len);
         req_respond_error (req, 502, "bad_gateway", "the backend gave an invalid answer", NULL);
+        return -1;
     }
-    return root;
+    return 0;
 }
 
-//  A worker's answer as it came. A 401 from a worker (the token's user no longer exists)
-//  carries the challenge any 401 must (RFC 9110), as the edge's own do.
-static void
-s_respond_reply (edge_req_t *req, int status, const char *payload, size_t len)
-{
-    req_respond_json (req, status, payload, len);
-    if (status == 401)
-        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
-}
-
-//  Answers a reply as it came (a 204 without its body): the payload parsed, for a handler
-//  that adds headers from it (new reference), or NULL when there is nothing to add.
-static json_t *
-s_reply_pass (edge_req_t *req, int status, const char *payload, size_t len)
+//  Answers a reply as it came (a 204 without its body). Returns 0 when it answered the
+//  payload, whose top level is then in top, for a handler that adds headers from it.
+static int
+s_reply_pass (edge_req_t *req, int status, const char *payload, size_t len,
+              jsonscan_top_t *top)
 {
     if (status == 204 && payload) {
         req_respond_empty (req, 204);
-        return NULL;
+        return -1;
     }
-    json_t *root = s_reply_check (req, status, payload, len);
-    if (root)
-        s_respond_reply (req, status, payload, len);
-    return root;
+    if (s_reply_check (req, status, payload, len, top))
+        return -1;
+    req_respond_json (req, status, payload, len);
+    //  A 401 from a worker (the token's user no longer exists) carries the challenge any
+    //  401 must (RFC 9110), as the edge's own do. A 503 from behind (no worker, the
+    //  database down, a full queue) says when to try again, as the edge's own do.
+    if (status == 401)
+        req_header (req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
+    if (status == 503)
+        req_header (req, "Retry-After", "1");
+    return 0;
 }
 
 void
 req_reply_passthrough (edge_req_t *req, int status, const char *payload, size_t len)
 {
-    json_decref (s_reply_pass (req, status, payload, len));
+    s_reply_pass (req, status, payload, len, NULL);
 }
 
 void
 req_reply_ticket (edge_req_t *req, int status, const char *payload, size_t len)
 {
-    json_t *root = s_reply_pass (req, status, payload, len);
-    if (!root)
+    jsonscan_top_t top;
+    if (s_reply_pass (req, status, payload, len, &top) || status < 200 || status >= 300
+    ||  !top.is_object)
         return;
-    if (status >= 200 && status < 300 && json_is_object (root)) {
-        json_t *version = json_object_get (root, "version");
-        if (json_is_integer (version)) {
-            char etag [32];
-            snprintf (etag, sizeof etag, "\"%lld\"", (long long) json_integer_value (version));
-            req_header (req, MHD_HTTP_HEADER_ETAG, etag);
-        }
-        const char *id = json_string_value (json_object_get (root, "id"));
-        if (status == 201 && id && uuid_valid (id)) {
-            char location [64];
-            snprintf (location, sizeof location, "/api/tickets/%s", id);
-            req_header (req, MHD_HTTP_HEADER_LOCATION, location);
-        }
+    if (top.has_version) {
+        char etag [32];
+        snprintf (etag, sizeof etag, "\"%lld\"", top.version);
+        req_header (req, MHD_HTTP_HEADER_ETAG, etag);
     }
-    json_decref (root);
+    if (status == 201 && top.has_id && uuid_valid (top.id)) {
+        char location [sizeof "/api/tickets/" + JSONSCAN_ID_MAX];
+        snprintf (location, sizeof location, "/api/tickets/%s", top.id);
+        req_header (req, MHD_HTTP_HEADER_LOCATION, location);
+    }
 }
 
 bool

@@ -68,11 +68,17 @@ struct edge_req_s {
     struct _jobbody_t *jobbody;
     bool big_upload;                    //  holds one of EDGE_MAX_JOB_UPLOADS slots
 
-    //  Waiting for the broker (edge.c's pending table and deadline list).
+    //  Waiting for the broker (broker_link's pending table and deadline list).
     const char *service;                //  the service called (a constant): a reply must match it
     int64_t deadline_ms;
     edge_req_t *prev, *next;
     req_reply_fn *on_reply;
+    size_t broker;                      //  which of BROKER_ENDPOINTS holds it
+    //  The payload text sent, kept to send it again (same rid, same frames) to another
+    //  broker if this one goes down; NULL when it went with a blob (never sent again).
+    char *sent;
+    size_t sent_len;
+    bool resent;                        //  sent again once already: never twice
 
     //  The answer.
     struct MHD_Response *response;

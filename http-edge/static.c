@@ -102,6 +102,30 @@ s_serve_config (static_t *self, edge_req_t *req)
     req_header (req, "X-Content-Type-Options", "nosniff");
 }
 
+//  The page runs only its own scripts, talks only to its API and its hub (their origins
+//  on the host the browser used, as /config.json says), and is never framed by another
+//  site (clickjacking): an injected script or a hostile page gets nothing from it.
+static void
+s_page_policy (static_t *self, edge_req_t *req)
+{
+    char buf [256], origins [600], csp [1024];
+    const char *host = static_host_of (req_header_in (req, "Host"), buf, sizeof buf);
+    //  CSP's grammar has no IPv6 literal: a page opened as http://[::1]:PORT may connect
+    //  over http: and ws: at large, rather than not at all.
+    if (*host == '[')
+        snprintf (origins, sizeof origins, "http: ws:");
+    else
+        snprintf (origins, sizeof origins, "http://%s:%ld ws://%s:%ld", host, self->api_port,
+                  host, self->ws_port);
+    snprintf (csp, sizeof csp,
+              "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self' %s; object-src 'none'; base-uri 'none'; form-action 'self'; "
+              "frame-ancestors 'none'", origins);
+    req_header (req, "Content-Security-Policy", csp);
+    req_header (req, "X-Frame-Options", "DENY");
+    req_header (req, "Referrer-Policy", "no-referrer");
+}
+
 static_t *
 static_new (const char *root, long api_port, long ws_port)
 {
@@ -185,4 +209,6 @@ static_serve (static_t *self, edge_req_t *req)
     req_header (req, "ETag", etag);
     req_header (req, "Cache-Control", revalidate ? "no-cache" : "public, max-age=3600");
     req_header (req, "X-Content-Type-Options", "nosniff");
+    if (!strncmp (type, "text/html", 9))
+        s_page_policy (self, req);
 }

@@ -176,9 +176,21 @@ calls_new (const calls_config_t *cfg)
     self->cfg = *cfg;
     self->calls = zhashx_new ();
     //  Replies are bounded by the calls sent, and those by max_inflight.
-    self->dealer = mdp_client_socket_new (cfg->broker_endpoint, (int) cfg->max_inflight);
+    self->dealer = mdp_client_socket_new (conf_endpoints_get (cfg->brokers, 0),
+                                          (int) cfg->max_inflight);
     if (!self->calls || !self->dealer)
         goto fail;
+    //  Several brokers: the DEALER deals calls round-robin over those connected. Being
+    //  ZMQ_IMMEDIATE, it holds no pipe to a broker it is not connected to, and a killed
+    //  broker resets its connections at once: calls go to the live ones. A call already
+    //  sent to a broker that dies is lost with it and times out as any unanswered call.
+    for (size_t i = 1; i < cfg->brokers->n; i++) {
+        const char *endpoint = conf_endpoints_get (cfg->brokers, i);
+        if (zsock_connect (self->dealer, "%s", endpoint)) {
+            log_error ("event=connect_failed endpoint=%s", endpoint);
+            goto fail;
+        }
+    }
     zhashx_set_destructor (self->calls, s_call_free);
     return self;
 fail:

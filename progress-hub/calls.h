@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "../common/conf.h"
 #include "../common/rand.h"
 #include "../proto/svc.h"
 
@@ -22,7 +23,7 @@ typedef void (calls_fn) (void *arg, void *owner, const char *service, int status
                          zframe_t *payload);
 
 typedef struct {
-    const char *broker_endpoint;    //  BROKER_ENDPOINT (connect)
+    const conf_endpoints_t *brokers;    //  connected to each; borrowed for calls_new only
     long max_inflight;              //  calls at once; calls_send refuses beyond
     long timeout_ms;                //  HUB_CHECK_TIMEOUT_MS, the same for every call
     calls_fn *on_answer;
@@ -31,8 +32,8 @@ typedef struct {
 
 typedef struct calls_s calls_t;
 
-//  Connects (CurveZMQ client when configured: the broker takes an auth frame, and
-//  jobs.live, only from the edge role). NULL after logging.
+//  Connects one DEALER to every broker (CurveZMQ client when configured: the broker takes
+//  an auth frame, and jobs.live, only from the edge role). NULL after logging.
 calls_t *calls_new (const calls_config_t *cfg);
 void calls_destroy (calls_t **self_p);
 

@@ -71,7 +71,8 @@ hub_config_load (hub_config_t *cfg)
     rc |= conf_int ("HUB_FINISHED_KEEP_MS", 60000, 0, 86400000, &cfg->keep_ms);
     rc |= conf_int ("HUB_AUTH_TIMEOUT_MS", 5000, 100, 600000, &cfg->auth_timeout_ms);
     rc |= conf_int ("HUB_PENDING_PER_ADDRESS", 256, 0, 1000000, &cfg->pending_per_address);
-    rc |= conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg->broker_endpoint);
+    rc |= conf_endpoints ("BROKER_ENDPOINTS", "BROKER_ENDPOINT", "tcp://127.0.0.1:5555",
+                          &cfg->brokers);
     rc |= conf_int ("HUB_CHECK_TIMEOUT_MS", 5000, 100, 600000, &cfg->check_timeout_ms);
     rc |= conf_int ("HUB_RECHECK_MS", 60000, 500, 86400000, &cfg->recheck_ms);
     cfg->bind_address = conf_str ("BIND_ADDRESS", "127.0.0.1");
@@ -83,7 +84,12 @@ hub_config_load (hub_config_t *cfg)
     snprintf (ui, sizeof ui, "http://localhost:%ld,http://127.0.0.1:%ld", cfg->web_port, cfg->web_port);
     snprintf (cfg->origins, sizeof cfg->origins, "%s,http://localhost:%ld,http://127.0.0.1:%ld",
               frontend ? frontend : ui, cfg->ws_port, cfg->ws_port);
-    rc |= curve_server_config_load (&cfg->curve);
+    if (curve_server_config_load (&cfg->curve))
+        return -1;
+    rc |= conf_bind ("HUB_PUB_BIND", cfg->pub_endpoint, cfg->curve.cert_path != NULL,
+                     &cfg->pub_endpoint);
+    rc |= conf_bind ("HUB_SUB_BIND", cfg->sub_endpoint, cfg->curve.cert_path != NULL,
+                     &cfg->sub_endpoint);
     rc |= curve_client_init ();             //  CURVE_CLIENT_CERT, CURVE_SERVER_KEY: the DEALER
     cfg->jwt_secret = conf_str ("JWT_SECRET", NULL);
     if (!cfg->jwt_secret || strlen (cfg->jwt_secret) < JWT_HS256_SECRET_MIN) {
@@ -383,7 +389,7 @@ s_calls_setup (hub_t *self)
     //  Every authenticated client costs one auth.me at a time at most, and resync one
     //  jobs.live: the client limit bounds the calls in flight.
     calls_config_t ccfg = {
-        .broker_endpoint = cfg->broker_endpoint,
+        .brokers = &cfg->brokers,
         .max_inflight = cfg->max_clients + 1,
         .timeout_ms = cfg->check_timeout_ms,
         .on_answer = s_on_answer,
@@ -455,10 +461,11 @@ hub_new (const hub_config_t *cfg)
         return NULL;
     }
     log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
-              "max_clients=%ld cache_max=%ld curve=%s broker=%s recheck_ms=%ld",
+              "max_clients=%ld cache_max=%ld curve=%s brokers=%s%s recheck_ms=%ld",
               cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
               cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",
-              cfg->broker_endpoint, cfg->recheck_ms);
+              conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "",
+              cfg->recheck_ms);
     return self;
 }
 

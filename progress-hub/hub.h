@@ -6,11 +6,12 @@
 #define HUB_HUB_H
 
 #include <signal.h>
+#include "../common/conf.h"
 #include "../common/curve.h"
 
 typedef struct {
-    const char *pub_endpoint;       //  HUB_PUB_ENDPOINT: XSUB bind (workers connect)
-    const char *sub_endpoint;       //  HUB_SUB_ENDPOINT: XPUB bind (tools connect)
+    const char *pub_endpoint;       //  XSUB bind (workers connect): HUB_PUB_BIND, else HUB_PUB_ENDPOINT
+    const char *sub_endpoint;       //  XPUB bind (tools connect): HUB_SUB_BIND, else HUB_SUB_ENDPOINT
     long ws_port;                   //  WS_PORT
     long web_port;                  //  WEB_PORT, for the default allowed origins
     const char *bind_address;       //  BIND_ADDRESS
@@ -23,7 +24,7 @@ typedef struct {
     long keep_ms;                   //  HUB_FINISHED_KEEP_MS
     long auth_timeout_ms;           //  HUB_AUTH_TIMEOUT_MS
     long pending_per_address;       //  HUB_PENDING_PER_ADDRESS
-    const char *broker_endpoint;    //  BROKER_ENDPOINT: auth.me for WebSocket users
+    conf_endpoints_t brokers;       //  BROKER_ENDPOINTS, else BROKER_ENDPOINT: auth.me for users
     long check_timeout_ms;          //  HUB_CHECK_TIMEOUT_MS: auth.me unanswered: close 1013
     long recheck_ms;                //  HUB_RECHECK_MS: every live user is checked again
     curve_server_config_t curve;    //  CURVE_SERVER_CERT, CURVE_ALLOW_DIR: XSUB and XPUB

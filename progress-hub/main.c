@@ -29,6 +29,8 @@ static const char *s_usage =
     "                        close 1013; 0: no bound)\n"
     "  BROKER_ENDPOINT       the broker, asked auth.me for every WebSocket user (default\n"
     "                        tcp://127.0.0.1:5555): an unknown user is closed with 4001\n"
+    "  BROKER_ENDPOINTS      several brokers, comma-separated (in place of BROKER_ENDPOINT):\n"
+    "                        calls go to any connected one\n"
     "  HUB_CHECK_TIMEOUT_MS  auth.me unanswered this long, or 503: close 1013 (5000)\n"
     "  HUB_RECHECK_MS        every live user is asked again this often (60000); a role\n"
     "                        that changed applies at once, a deleted user is closed 4001\n"

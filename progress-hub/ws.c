@@ -50,6 +50,9 @@ typedef struct s_client_s {
     char address [S_ADDRESS_LEN];   //  the peer's IP, as lws gives it
     char check_rid [RAND_ID_STRLEN + 1];    //  the auth.me in flight for us; "" when none
     int64_t recheck_at;             //  zclock_mono ms of the next auth.me while live
+    size_t msg_len;                 //  bytes of the client message coming in, so far
+    char *parts;                    //  S_AUTH: a message that comes in parts, so far (heap,
+    size_t parts_len;               //  WS_CLIENT_FRAME_MAX, only while it comes)
 } s_client_t;
 
 typedef struct {
@@ -371,6 +374,8 @@ s_established (ws_t *self, s_client_t *c, struct lws *wsi)
 static void
 s_closed (ws_t *self, s_client_t *c)
 {
+    free (c->parts);
+    c->parts = NULL;
     if (!c->linked)
         return;
     if (c->prev)
@@ -389,26 +394,54 @@ s_closed (ws_t *self, s_client_t *c)
     clientq_destroy (&c->q);
 }
 
+//  A client message, whole: RFC 6455 lets it come in several frames (continuations), and
+//  lws hands a frame over in parts when it is larger than its buffer. Bounded as a whole
+//  by WS_CLIENT_FRAME_MAX in any state; only the token message is kept, and only while
+//  its parts come.
 static void
 s_receive (ws_t *self, s_client_t *c, const void *in, size_t len)
 {
     if (c->state == S_CLOSING)
         return;
-    if (!lws_is_first_fragment (c->wsi) || !lws_is_final_fragment (c->wsi)
-    ||  lws_remaining_packet_payload (c->wsi) > 0 || len > WS_CLIENT_FRAME_MAX) {
+    //  What is still to come of this frame counts too: a frame that declares more than the
+    //  bound is refused at its first bytes, not held open while it trickles in.
+    c->msg_len += len;
+    if (c->msg_len + lws_remaining_packet_payload (c->wsi) > WS_CLIENT_FRAME_MAX) {
         s_close (c, WS_CLOSE_TOO_BIG, "message too big");
         return;
     }
+    bool last = lws_is_final_fragment (c->wsi) && lws_remaining_packet_payload (c->wsi) == 0;
+    if (last)
+        c->msg_len = 0;
     if (c->state != S_AUTH)
         return;                     //  after auth, client messages are ignored
+    const char *msg = (const char *) in;
+    size_t msg_len = len;
+    if (!last || c->parts) {
+        //  From the message's first part on (the state never goes back to S_AUTH), so
+        //  parts_len + len is the message so far: at most WS_CLIENT_FRAME_MAX.
+        if (!c->parts && !(c->parts = malloc (WS_CLIENT_FRAME_MAX))) {
+            s_close (c, WS_CLOSE_TRY_LATER, "out of memory");
+            return;
+        }
+        memcpy (c->parts + c->parts_len, in, len);
+        c->parts_len += len;
+        if (!last)
+            return;
+        msg = c->parts;
+        msg_len = c->parts_len;
+    }
     json_error_t jerr;
-    json_t *root = json_loadb ((const char *) in, len, 0, &jerr);
+    json_t *root = json_loadb (msg, msg_len, 0, &jerr);
     const char *token = json_string_value (json_object_get (root, "token"));
     if (token && !lws_frame_is_binary (c->wsi))
         s_authenticate (self, c, token);
     else
         s_close (c, WS_CLOSE_BAD_TOKEN, "expected {\"token\":\"...\"}");
     json_decref (root);
+    free (c->parts);
+    c->parts = NULL;
+    c->parts_len = 0;
 }
 
 //  The next frame for c: its queue of live events and what it is owed take turns (on

@@ -15,7 +15,7 @@
 
 //  Close codes (also in proto/README.md).
 #define WS_CLOSE_GOING_AWAY     1001    //  hub shutting down (SIGTERM)
-#define WS_CLOSE_TOO_BIG        1009    //  a client frame over WS_CLIENT_FRAME_MAX
+#define WS_CLOSE_TOO_BIG        1009    //  a client message over WS_CLIENT_FRAME_MAX, its frames together
 #define WS_CLOSE_TRY_LATER      1013    //  HUB_MAX_CLIENTS reached, or the user could not be checked
 #define WS_CLOSE_BAD_TOKEN      4001    //  missing, invalid, not sent within the auth timeout,
                                         //  or its user no longer exists

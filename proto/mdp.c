@@ -120,28 +120,66 @@ s_parse_credit (zframe_t *frame)
     return credit <= MDP_CREDIT_MAX ? credit : -1;
 }
 
-static bool
-s_is_credit_frame (zframe_t *frame)
+bool
+mdp_name_valid (const char *name, size_t len)
 {
-    size_t prefix = strlen (MDP_CREDIT_PREFIX);
-    return frame && zframe_size (frame) >= prefix
-        && memcmp (zframe_data (frame), MDP_CREDIT_PREFIX, prefix) == 0;
+    if (!name || len == 0 || len > MDP_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!name [i] || !strchr (MDP_NAME_CHARS, name [i]))
+            return false;
+    return true;
+}
+
+//  The name extension's frame, "name X": X into dst (MDP_NAME_MAX + 1 bytes). -1 when X
+//  is not a valid name.
+static int
+s_parse_name (zframe_t *frame, char *dst)
+{
+    size_t prefix = strlen (MDP_NAME_PREFIX), len = zframe_size (frame) - prefix;
+    const char *name = (const char *) zframe_data (frame) + prefix;
+    if (!mdp_name_valid (name, len))
+        return -1;
+    memcpy (dst, name, len);
+    dst [len] = 0;
+    return 0;
+}
+
+//  Whether frame starts with prefix: an extension's frame ("credit ", "name "), never a
+//  service, whose name has no space.
+static bool
+s_has_prefix (zframe_t *frame, const char *prefix)
+{
+    size_t len = strlen (prefix);
+    return frame && zframe_size (frame) >= len && memcmp (zframe_data (frame), prefix, len) == 0;
+}
+
+static void
+s_drop_last (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_last (msg);
+    zmsg_remove (msg, frame);
+    zframe_destroy (&frame);
 }
 
 //  READY's frames after the command: 1..MDP_READY_SERVICES_MAX service names, then the
-//  optional credit frame. A service name has no space, so the frame is never a service.
+//  optional name frame, then the optional credit frame, in that order only.
 static mdp_msg_t *
 s_decode_ready (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
 {
     self->credit = 1;
-    if (s_is_credit_frame (zmsg_last (msg))) {
+    if (s_has_prefix (zmsg_last (msg), MDP_CREDIT_PREFIX)) {
         self->credit = s_parse_credit (zmsg_last (msg));
         if (self->credit < 0)
             return s_fail (msg, err, errlen, "READY's credit frame is not \"credit N\", N 1 to %d",
                            MDP_CREDIT_MAX);
-        zframe_t *frame = zmsg_last (msg);
-        zmsg_remove (msg, frame);
-        zframe_destroy (&frame);
+        s_drop_last (msg);
+    }
+    if (s_has_prefix (zmsg_last (msg), MDP_NAME_PREFIX)) {
+        if (s_parse_name (zmsg_last (msg), self->name))
+            return s_fail (msg, err, errlen, "READY's name frame is not \"name X\", X 1 to %d "
+                           "of A-Z a-z 0-9 . _ : @ / -", MDP_NAME_MAX);
+        s_drop_last (msg);
     }
     size_t n = zmsg_size (msg);
     if (n == 0 || n > MDP_READY_SERVICES_MAX)
@@ -150,11 +188,16 @@ s_decode_ready (mdp_msg_t *self, zmsg_t *msg, char *err, size_t errlen)
     self->services = (char **) zmalloc (n * sizeof (char *));
     zframe_t *frame;
     while ((frame = zmsg_pop (msg))) {
+        bool extension = s_has_prefix (frame, MDP_NAME_PREFIX)
+                      || s_has_prefix (frame, MDP_CREDIT_PREFIX);
         char name [MDP_SERVICE_MAX + 1];
         int rc = s_take_service (frame, name);
         zframe_destroy (&frame);
         if (rc)
-            return s_fail (msg, err, errlen, "READY names an invalid service");
+            return s_fail (msg, err, errlen, extension
+                           ? "READY's frames are out of order or repeated (want services, "
+                             "then \"name X\", then \"credit N\")"
+                           : "READY names an invalid service");
         self->services [self->services_n++] = strdup (name);
     }
     strcpy (self->service, self->services [0]);
@@ -346,14 +389,18 @@ mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p)
 }
 
 zmsg_t *
-mdp_worker_ready_new (const char *const *services, size_t services_n, int credit)
+mdp_worker_ready_new (const char *const *services, size_t services_n, int credit,
+                      const char *name)
 {
-    if (credit < 1 || credit > MDP_CREDIT_MAX)
+    bool named = name && *name;
+    if (credit < 1 || credit > MDP_CREDIT_MAX || (named && !mdp_name_valid (name, strlen (name))))
         return NULL;
     zmsg_t *msg = s_header (NULL, MDPW_VERSION);
     s_add_command (msg, MDPW_READY);
     for (size_t i = 0; i < services_n; i++)
         zmsg_addstr (msg, services [i]);
+    if (named)
+        zmsg_addstrf (msg, MDP_NAME_PREFIX "%s", name);
     if (credit > 1)
         zmsg_addstrf (msg, MDP_CREDIT_PREFIX "%d", credit);
     return msg;
@@ -395,25 +442,39 @@ s_send_head (void *handle, const void *const *data, const size_t *size, size_t n
     return 0;
 }
 
-int
-mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock)
+//  After a head sent with more (rc 0), the body's frames as the frames they are (moved),
+//  the last without ZFRAME_MORE. Destroys *body_p whatever happens. rc, or -1.
+static int
+s_send_body (int rc, bool more, zmsg_t **body_p, zsock_t *zsock)
 {
     zmsg_t *body = *body_p;
-    *body_p = NULL;
-    //  The envelope's frames go as plain libzmq sends, the body's as the frames they are
-    //  (moved).
-    uint8_t command = MDPW_REPLY;
-    bool more = body && zmsg_size (body);
-    const void *data [] = { "", MDPW_VERSION, &command, zframe_data (client), "" };
-    size_t size [] = { 0, strlen (MDPW_VERSION), 1, zframe_size (client), 0 };
-    int rc = s_send_head (zsock_resolve (zsock), data, size, 5, more);
     zframe_t *frame;
     while (rc == 0 && more && (frame = zmsg_pop (body))) {
         rc = zframe_send (&frame, zsock, zmsg_size (body) ? ZFRAME_MORE : 0);
         zframe_destroy (&frame);            //  still ours when the send failed
     }
-    zmsg_destroy (&body);
+    zmsg_destroy (body_p);
     return rc;
+}
+
+int
+mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock)
+{
+    //  The envelope's frames go as plain libzmq sends, the body's as the frames they are.
+    uint8_t command = MDPW_REPLY;
+    bool more = *body_p && zmsg_size (*body_p);
+    const void *data [] = { "", MDPW_VERSION, &command, zframe_data (client), "" };
+    size_t size [] = { 0, strlen (MDPW_VERSION), 1, zframe_size (client), 0 };
+    int rc = s_send_head (zsock_resolve (zsock), data, size, 5, more);
+    return s_send_body (rc, more, body_p, zsock);
+}
+
+int
+mdp_client_reply_send (zframe_t *client, const char *service, zmsg_t **body_p, zsock_t *zsock)
+{
+    bool more = *body_p && zmsg_size (*body_p);
+    int rc = mdp_client_reply_send_head (zsock_resolve (zsock), client, service, more);
+    return s_send_body (rc, more, body_p, zsock);
 }
 
 int

@@ -5,7 +5,7 @@
     Frames as they travel (the broker's ROUTER adds/strips the peer's routing id):
       client  -> broker  : ""  "MDPC01"  service  body...
       broker  -> client  : ""  "MDPC01"  service  body...
-      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...] ["credit N"] (*)
+      worker  -> broker  : ""  "MDPW01"  0x01 READY       service [service...] ["name X"] ["credit N"] (*)
                            ""  "MDPW01"  0x03 REPLY       client  ""  body...
                            ""  "MDPW01"  0x04 HEARTBEAT
                            ""  "MDPW01"  0x05 DISCONNECT
@@ -15,7 +15,10 @@
     (*) Extension: a READY may name up to MDP_READY_SERVICES_MAX services in extra frames;
         a plain 7/MDP worker names one and is served exactly as the spec says. A last
         frame "credit N" (N 1..MDP_CREDIT_MAX) lets the worker hold N requests at once;
-        without it N is 1. It cannot be a service: a service name has no space.
+        without it N is 1. Before it (or last, without it), a frame "name X" names the
+        worker (X 1..MDP_NAME_MAX bytes of MDP_NAME_CHARS) for the broker's logs and
+        mmi.status; without it the broker names the worker by its routing id. Neither can
+        be a service: a service name has no space.
     (**) Extension: a REQUEST to a worker whose READY named several services carries the
         service's name as the first body frame, since the worker could not tell otherwise;
         mdp_worker_request_new adds it, mdp_request_take_service takes it.  */
@@ -41,6 +44,11 @@ typedef enum {
 #define MDP_READY_SERVICES_MAX  64      //  services one READY may offer
 #define MDP_CREDIT_MAX          64      //  requests a worker may announce it takes at once
 #define MDP_CREDIT_PREFIX       "credit "   //  READY's last frame: "credit N"
+#define MDP_NAME_MAX            64      //  bytes in a worker's name
+#define MDP_NAME_PREFIX         "name "     //  READY's frame before the credit: "name X"
+//  What a worker's name may hold: written as is in a logfmt value and a JSON string.
+#define MDP_NAME_CHARS          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+                                "0123456789._:@/-"
 #define MDP_ADDRESS_MAX         255     //  bytes in a routing id (ZeroMQ's own limit)
 #define MDP_BODY_FRAMES_MAX     16      //  frames in a request or reply body
 #define MDP_MSG_MAX_BYTES       (64L * 1024 * 1024)   //  ZMQ_MAXMSGSIZE on every MDP socket
@@ -77,8 +85,12 @@ typedef struct {
     char **services;                    //  READY: every offered service (services [0] == service)
     size_t services_n;
     int credit;                         //  READY: requests it may hold at once, 1 without the frame
+    char name [MDP_NAME_MAX + 1];       //  READY: the worker's name, "" without the frame
     zframe_t *client;                   //  REQUEST and REPLY: the client's routing id
     zmsg_t *body;                       //  client messages, REQUEST, REPLY; never NULL there
+                                        //  (but in the worker link's REPLY: nothing to send)
+    int via;                            //  not on the wire: the receiver's own note of where
+                                        //  it read the message (the worker link's broker)
 } mdp_msg_t;
 
 //  Decodes and takes ownership of *msg_p (always nulled). Returns NULL for a malformed
@@ -102,14 +114,19 @@ int mdp_request_take_service (mdp_msg_t *self, char *err, size_t errlen);
 //  True for 1..MDP_SERVICE_MAX printable, non-space ASCII bytes.
 bool mdp_service_valid (const char *name, size_t len);
 
+//  True for a worker's name: 1..MDP_NAME_MAX bytes, each one of MDP_NAME_CHARS.
+bool mdp_name_valid (const char *name, size_t len);
+
 //  Encoders. Each takes ownership of *body_p (nulled) and copies address frames.
 //  Messages meant for a ROUTER to send start with the destination's routing id.
 zmsg_t *mdp_client_request_new (const char *service, zmsg_t **body_p);
 zmsg_t *mdp_client_reply_new (zframe_t *client, const char *service, zmsg_t **body_p);
 //  credit: requests the worker takes at once, 1..MDP_CREDIT_MAX; above 1 the READY ends
 //  with the frame "credit N" (*), at 1 it is the plain 7/MDP READY. NULL for a credit out
-//  of that range.
-zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n, int credit);
+//  of that range. name: NULL or "" for none, else the frame "name X" goes before the
+//  credit frame; NULL for a name mdp_name_valid refuses.
+zmsg_t *mdp_worker_ready_new (const char *const *services, size_t services_n, int credit,
+                              const char *name);
 //  service: NULL for the plain 7/MDP REQUEST, or the name to put before the body for a
 //  worker whose READY named several services (the extension (**) above).
 zmsg_t *mdp_worker_request_new (zframe_t *worker, zframe_t *client, const char *service,
@@ -119,6 +136,10 @@ zmsg_t *mdp_worker_reply_new (zframe_t *client, zmsg_t **body_p);
 //  zmsg_t: the worker's hot path, at about a third of the instructions. Takes ownership
 //  of *body_p (nulled) whatever happens. 0, or -1 when the send failed.
 int mdp_worker_reply_send (zframe_t *client, zmsg_t **body_p, zsock_t *zsock);
+//  The same for what mdp_client_reply_new builds, on the broker's ROUTER (zsock): a reply
+//  to client, its body's frames moved, not copied.
+int mdp_client_reply_send (zframe_t *client, const char *service, zmsg_t **body_p,
+                           zsock_t *zsock);
 //  The broker's hot path, on its ROUTER (handle: a libzmq socket): the frames of a REQUEST
 //  to worker (service as for mdp_worker_request_new), or of a reply to client, up to the
 //  body, sent without building a zmsg_t, with ZMQ_SNDMORE when body_follows: the caller

@@ -179,9 +179,9 @@ s_users (svc_call_t *call, reply_t *reply)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_AUTH_LOGIN, s_login, false, false, NULL, NULL },
-    { SVC_AUTH_ME,    s_me,    true, false, NULL, NULL },
-    { SVC_USERS_LIST, s_users, true, false, NULL, NULL },
+    { SVC_AUTH_LOGIN, s_login, false, false, NULL, NULL, false },
+    { SVC_AUTH_ME,    s_me,    true, false, NULL, NULL, false },
+    { SVC_USERS_LIST, s_users, true, false, NULL, NULL, false },
 };
 
 const svc_family_t auth_family = {

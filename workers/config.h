@@ -29,4 +29,10 @@ int config_jobs_read (jobs_config_t *cfg);
 //  Reads WORKER_CREDIT into *credit. 0, or -1 after logging that it is out of range.
 int config_credit_read (int *credit);
 
+//  Reads WORKER_NAME, the worker's name in its READY (the broker's logs and mmi.status)
+//  and its log lines, into name (MDP_NAME_MAX + 1 bytes): 1..MDP_NAME_MAX of
+//  MDP_NAME_CHARS. Unset: "<hostname>-<pid>", every other byte of the host name made
+//  '-', so that two hosts' workers never share a name. 0, or -1 after logging a bad one.
+int config_name_read (char *name);
+
 #endif

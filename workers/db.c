@@ -20,6 +20,12 @@
 //  wait on them: the server ends a session idle in a transaction this long, and rolls back.
 //  A live worker is idle in one only for the C work between two statements (milliseconds).
 #define DB_IDLE_IN_TX_MS    "5000"
+//  A server that vanished (a partition, a powered-off host) is noticed within this long
+//  whatever the connection was doing: keepalive probes cover a connection waiting for a
+//  result (10 s idle, then 3 probes 5 s apart), TCP_USER_TIMEOUT one whose data is not
+//  acknowledged, which TCP would otherwise retransmit for about 15 minutes.
+#define DB_DEAD_PEER_MS     "25000"
+#define DB_SQLSTATE_TIMEOUT "57014"     //  query_canceled: statement_timeout fired
 
 typedef struct {
     char *sql;
@@ -33,10 +39,19 @@ struct _db_t {
     zhashx_t *stmts;                //  name -> s_stmt_t, a finite set fixed by our code
     const char *keywords [DB_KEYWORDS_MAX + 1];
     const char *values [DB_KEYWORDS_MAX + 1];
+    char application_name [64];         //  "ticketd-worker NAME": pg_stat_activity says whose
     int expand;
     int64_t next_attempt;           //  earliest time for the next background attempt
     int64_t last_attempt;           //  when the last connect attempt started
     int backoff_ms;
+    int budget_ms [2];              //  statement_timeout per db_budget_t (0: none)
+    db_budget_t budget;             //  the one the caller asked for last
+    db_budget_t budget_set;         //  the one the connection of generation budget_gen has
+    uint64_t budget_gen;
+    bool timed_out;                 //  a statement hit its budget since db_timed_out
+    int prepared_max;               //  DB_PREPARED_MAX: statements prepared per connection
+    int prepared_n;                 //  prepared on the connection of generation prepared_gen
+    uint64_t prepared_gen;
 };
 
 static void
@@ -61,12 +76,19 @@ s_kw (db_t *self, int *n, const char *key, const char *value)
 }
 
 db_t *
-db_new (void)
+db_new (const char *name)
 {
-    long port;
-    if (conf_int ("DB_PORT", 0, 1, 65535, &port))
+    long port, interactive_ms, background_ms, prepared_max;
+    if (conf_int ("DB_PORT", 0, 1, 65535, &port)
+    ||  conf_int ("DB_PREPARED_MAX", DB_PREPARED_MAX, 0, 100000, &prepared_max)
+    ||  conf_int ("STATEMENT_TIMEOUT_MS", DB_STATEMENT_TIMEOUT_MS, 0, 3600000, &interactive_ms)
+    ||  conf_int ("JOB_STATEMENT_TIMEOUT_MS", DB_JOB_STATEMENT_TIMEOUT_MS, 0, 86400000,
+                  &background_ms))
         return NULL;
     db_t *self = (db_t *) zmalloc (sizeof (db_t));
+    self->budget_ms [DB_INTERACTIVE] = (int) interactive_ms;
+    self->budget_ms [DB_BACKGROUND] = (int) background_ms;
+    self->prepared_max = (int) prepared_max;
     self->stmts = zhashx_new ();
     zhashx_set_destructor (self->stmts, s_stmt_destroy);
     self->gen = 0;
@@ -75,12 +97,16 @@ db_new (void)
     //  Keywords are processed in order and the last one wins, so our defaults come first
     //  and a DATABASE_URL (expanded from dbname) may override any of them.
     int n = 0;
-    s_kw (self, &n, "application_name", "ticketd-worker");
+    //  PostgreSQL cuts it at 63 bytes, which only shortens a long name in its views.
+    snprintf (self->application_name, sizeof self->application_name, "ticketd-worker%s%s",
+              name ? " " : "", name ? name : "");
+    s_kw (self, &n, "application_name", self->application_name);
     s_kw (self, &n, "client_encoding", "UTF8");  //  jansson wants UTF-8
     s_kw (self, &n, "keepalives", "1");         //  notice a vanished server mid-query
     s_kw (self, &n, "keepalives_idle", "10");
     s_kw (self, &n, "keepalives_interval", "5");
     s_kw (self, &n, "keepalives_count", "3");
+    s_kw (self, &n, "tcp_user_timeout", DB_DEAD_PEER_MS);
     const char *url = getenv ("DATABASE_URL");
     if (url && *url) {
         s_kw (self, &n, "dbname", url);
@@ -134,6 +160,20 @@ bool
 db_registered (db_t *self, const char *name)
 {
     return zhashx_lookup (self->stmts, name) != NULL;
+}
+
+void
+db_announcements (db_t *self, db_announce_fn *fn, void *arg)
+{
+    //  A broken connection is left for the next statement to find and replace.
+    if (!self->conn || !PQconsumeInput (self->conn))
+        return;
+    PGnotify *note;
+    while ((note = PQnotifies (self->conn))) {
+        if (!strcmp (note->relname, DB_USERS_CHANNEL))
+            fn (note->extra, arg);
+        PQfreemem (note);
+    }
 }
 
 bool
@@ -202,6 +242,15 @@ s_log_conn_error (const char *event, PGconn *conn)
     free (text);
 }
 
+//  Remembers a statement that ran out of its budget, for db_timed_out.
+static void
+s_note (db_t *self, const PGresult *res)
+{
+    if (PQresultStatus (res) == PGRES_FATAL_ERROR
+    &&  !strcmp (db_sqlstate (res), DB_SQLSTATE_TIMEOUT))
+        self->timed_out = true;
+}
+
 //  Collects every result of the command in flight; keeps the first error, else the last
 //  result. Sets *lost and returns NULL when the connection broke.
 static PGresult *
@@ -219,6 +268,7 @@ s_collect (db_t *self, bool *lost)
         PGresult *res = PQgetResult (conn);
         if (!res)
             break;
+        s_note (self, res);
         if (!keep || PQresultStatus (keep) != PGRES_FATAL_ERROR) {
             PQclear (keep);
             keep = res;
@@ -287,8 +337,12 @@ s_connect (db_t *self)
     //  into RFC 3339: the formatting costs this worker's CPU, not the shared server's.
     bool lost = false;
     PGresult *res = NULL;
-    if (PQsendQuery (conn, "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';"
-                           " SET idle_in_transaction_session_timeout TO " DB_IDLE_IN_TX_MS))
+    char setup [256];
+    snprintf (setup, sizeof setup, "SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD';"
+              " SET idle_in_transaction_session_timeout TO " DB_IDLE_IN_TX_MS ";"
+              " LISTEN " DB_USERS_CHANNEL "; SET statement_timeout TO %d",
+              self->budget_ms [self->budget]);
+    if (PQsendQuery (conn, setup))
         res = s_collect (self, &lost);
     if (!res || PQresultStatus (res) != PGRES_COMMAND_OK) {
         if (!lost)
@@ -299,15 +353,48 @@ s_connect (db_t *self)
         return -1;
     }
     PQclear (res);
+    self->budget_set = self->budget;
+    self->budget_gen = self->gen;
     self->backoff_ms = DB_BACKOFF_MIN_MS;
     log_info ("event=db_connected gen=%llu", (unsigned long long) self->gen);
     return 0;
+}
+
+//  Whether one more statement may be prepared on this connection. A prepared statement
+//  holds its plan in the server's backend for the connection's life, and the set of list
+//  statements grows with the filter combinations a client asks for (tickets.c): past
+//  DB_PREPARED_MAX, statements new to the connection run unprepared (parsed and planned
+//  each time), so no client can make a backend hold thousands of plans.
+static bool
+s_may_prepare (db_t *self, const char *name)
+{
+    if (self->prepared_gen != self->gen) {
+        self->prepared_gen = self->gen;
+        self->prepared_n = 0;
+    }
+    if (self->prepared_n < self->prepared_max) {
+        self->prepared_n++;
+        return true;
+    }
+    if (self->prepared_n++ == self->prepared_max)       //  said once per connection
+        log_warn ("event=db_prepared_full max=%d stmt=%s msg=\"statements new to this "
+                  "connection run unprepared\"", self->prepared_max, name);
+    return false;
 }
 
 static PGresult *
 s_exec_once (db_t *self, const char *name, s_stmt_t *stmt, int nparams,
              const char *const *params, const int *lengths, const int *formats, bool *lost)
 {
+    if (stmt->prepared_gen != self->gen && !s_may_prepare (self, name)) {
+        if (!PQsendQueryParams (self->conn, stmt->sql, nparams, NULL, params, lengths, formats, 0)) {
+            s_log_conn_error ("db_send_failed", self->conn);
+            s_disconnect (self);
+            *lost = true;
+            return NULL;
+        }
+        return s_collect (self, lost);
+    }
     if (stmt->prepared_gen != self->gen) {
         if (!PQsendPrepare (self->conn, name, stmt->sql, 0, NULL)) {
             *lost = PQstatus (self->conn) == CONNECTION_BAD;
@@ -468,7 +555,10 @@ s_pipeline_result (db_t *self, bool *lost)
     PGresult *keep = s_pipeline_get (self, lost), *more;
     if (!keep)
         *lost = true;               //  every statement has a result; none is confusion
+    else
+        s_note (self, keep);
     while (!*lost && (more = s_pipeline_get (self, lost))) {
+        s_note (self, more);
         if (PQresultStatus (keep) != PGRES_FATAL_ERROR) {
             PQclear (keep);
             keep = more;
@@ -496,14 +586,18 @@ s_pipeline_send (db_t *self, db_query_t *const *q, size_t n, s_sent_t *sent)
         s_stmt_t *stmt = s_stmt (self, q [i]->name);
         if (!stmt->idempotent)
             PANIC ("event=db_pipeline_not_idempotent stmt=%s", q [i]->name);
-        if (stmt->prepared_gen != self->gen) {
+        bool prepared = stmt->prepared_gen == self->gen;
+        if (!prepared && s_may_prepare (self, q [i]->name)) {
             if (!PQsendPrepare (conn, q [i]->name, stmt->sql, 0, NULL))
                 return -1;
             stmt->prepared_gen = self->gen;     //  a failed PREPARE resets it
             sent [i] = S_PREPARED_AND_SENT;
+            prepared = true;
         }
-        if (!PQsendQueryPrepared (conn, q [i]->name, q [i]->nparams, q [i]->params,
-                                  NULL, NULL, 0))
+        if (prepared ? !PQsendQueryPrepared (conn, q [i]->name, q [i]->nparams, q [i]->params,
+                                             NULL, NULL, 0)
+                     : !PQsendQueryParams (conn, stmt->sql, q [i]->nparams, NULL, q [i]->params,
+                                           NULL, NULL, 0))
             return -1;
         if (sent [i] == S_NOT_SENT)
             sent [i] = S_SENT;
@@ -634,6 +728,39 @@ db_rollback (db_t *self, uint64_t gen)
 {
     if (gen)
         PQclear (db_exec_in (self, gen, "db_rollback", 0, NULL, NULL, NULL));
+}
+
+void
+db_budget (db_t *self, db_budget_t budget)
+{
+    self->budget = budget;
+    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK
+    ||  (self->budget_gen == self->gen && self->budget_set == budget))
+        return;
+    char sql [64];
+    snprintf (sql, sizeof sql, "SET statement_timeout TO %d", self->budget_ms [budget]);
+    bool lost = false;
+    PGresult *res = PQsendQuery (self->conn, sql) ? s_collect (self, &lost) : NULL;
+    if (res && PQresultStatus (res) == PGRES_COMMAND_OK) {
+        self->budget_set = budget;
+        self->budget_gen = self->gen;
+    }
+    else
+    if (!lost) {
+        //  Never run a statement under the other budget: without the connection, the
+        //  next one is made with the budget asked for.
+        s_log_conn_error ("db_budget_failed", self->conn);
+        s_disconnect (self);
+    }
+    PQclear (res);
+}
+
+bool
+db_timed_out (db_t *self)
+{
+    bool was = self->timed_out;
+    self->timed_out = false;
+    return was;
 }
 
 void

@@ -12,9 +12,15 @@
 typedef struct _db_t db_t;
 
 //  Reads DATABASE_URL, else DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD (each optional;
-//  libpq's own PG* environment and defaults fill the rest). Does not connect yet.
-db_t *db_new (void);
+//  libpq's own PG* environment and defaults fill the rest). Does not connect yet. name
+//  (WORKER_NAME, may be NULL) goes into the connection's application_name.
+db_t *db_new (const char *name);
 void db_destroy (db_t **self_p);
+
+//  Statements prepared on one connection at most (DB_PREPARED_MAX): beyond, a statement new
+//  to the connection runs unprepared, so that no client walking filter combinations makes a
+//  server backend hold thousands of plans. Every fixed statement of the families fits.
+#define DB_PREPARED_MAX     256
 
 //  Registers a named statement; the registry is shared by every connection this db makes.
 //  idempotent: running it twice has the effect of running it once, so a statement cut off
@@ -42,7 +48,7 @@ PGresult *db_exec_binary (db_t *self, const char *name, int nparams, const char 
 
 //  One statement of a pipeline (db_pipeline): a registered idempotent statement, its text
 //  parameters (borrowed; NULL = SQL NULL) and, once run, its result.
-#define DB_QUERY_PARAMS_MAX 8
+#define DB_QUERY_PARAMS_MAX 12     //  a list page: every filter, then its limit and offset
 typedef struct {
     const char *name;
     int nparams;
@@ -90,6 +96,30 @@ void db_rollback (db_t *self, uint64_t gen);
 void db_maintain (db_t *self);
 
 bool db_connected (db_t *self);
+
+//  The channel sql/0012_user_changes.sql announces a changed or deleted user on (the
+//  payload: its id, or '*' for every user); every connection LISTENs on it at setup.
+#define DB_USERS_CHANNEL "ticketd_users"
+
+//  Calls fn (payload, arg) for each announcement come since the last call, reading what
+//  waits on the socket without blocking. Only between statements. Announcements made
+//  while no connection was up are lost: a new db_generation means "assume any changed".
+typedef void (db_announce_fn) (const char *payload, void *arg);
+void db_announcements (db_t *self, db_announce_fn *fn, void *arg);
+
+//  How long a statement may run before the server cancels it (statement_timeout): a
+//  request's statements get STATEMENT_TIMEOUT_MS (default: the edge's own wait for an
+//  answer, beyond which the work is wasted), a job's chunks and the background sweeps
+//  JOB_STATEMENT_TIMEOUT_MS (a plan of millions of tickets takes tens of seconds). 0: no
+//  limit. Set on the connection only when it changes, so a run of one kind costs nothing.
+typedef enum { DB_INTERACTIVE = 0, DB_BACKGROUND = 1 } db_budget_t;
+#define DB_STATEMENT_TIMEOUT_MS     10000
+#define DB_JOB_STATEMENT_TIMEOUT_MS 600000
+void db_budget (db_t *self, db_budget_t budget);
+
+//  Whether a statement was cancelled by its budget since the last call (which clears it):
+//  its caller saw an error result and answered 500, which the worker turns into a 504.
+bool db_timed_out (db_t *self);
 
 //  The SQLSTATE of an error result ("" when none), and the violated constraint's name.
 const char *db_sqlstate (const PGresult *res);

@@ -1,5 +1,6 @@
-/*  link: the broker link actor. Owns the DEALER to the broker and its clock (heartbeats,
-    silence, reconnect); the SQL side (worker.c) owns everything that waits on PostgreSQL.  */
+/*  link: the broker link actor. Owns a DEALER to each broker and its clock (heartbeats,
+    silence, reconnect): one session per broker; the SQL side (worker.c) owns everything
+    that waits on PostgreSQL.  */
 #include "link.h"
 #include "../common/curve.h"
 #include "../common/log.h"
@@ -9,26 +10,37 @@
 #include <errno.h>
 #include <string.h>
 
+//  One broker: its socket and its clock. A session ends (DISCONNECT, silence) only once the
+//  SQL side holds none of its requests, since replies go out on the session their requests
+//  came from; the other brokers' sessions go on meanwhile.
 typedef struct {
-    zsock_t *pipe;                      //  to the SQL side
     char *endpoint;
-    int heartbeat_ms;
-    char *services [MDP_READY_SERVICES_MAX];
-    size_t services_n;
     zsock_t *sock;                      //  DEALER to the broker; NULL between connections
     int64_t heartbeat_at;               //  when the next HEARTBEAT is due
     int64_t last_recv;                  //  the broker's last sign of life
     int64_t connect_at;                 //  when sock is NULL: the next connect attempt
     int reconnect_ms;                   //  the next reconnect delay
-    int credit;                         //  requests the SQL side may hold at once
-    int held;                           //  requests the SQL side holds (handed, no REPLY yet)
+    int held;                           //  its requests the SQL side holds
     bool reconnect;                     //  DISCONNECT or silence: new socket once free
     bool there;                         //  the broker spoke in this session, not silent since
-    bool told;                          //  what the SQL side was last told of there
-    bool failed;                        //  the socket broke: wait for $TERM only
+} s_session_t;
+
+typedef struct {
+    zsock_t *pipe;                      //  to the SQL side
+    char *name;                         //  in every READY: the brokers' name for us
+    int heartbeat_ms;
+    char *services [MDP_READY_SERVICES_MAX];
+    size_t services_n;
+    s_session_t sessions [LINK_BROKERS_MAX];
+    size_t sessions_n;
+    int credit;                         //  requests the SQL side may hold at once
+    int held;                           //  requests the SQL side holds (handed, no REPLY yet)
+    bool told;                          //  what the SQL side was last told: a broker is there
+    bool failed;                        //  a socket broke: wait for $TERM only
     bool stopping;                      //  STOP came: hand over no more requests
     bool terminated;
-    zlist_t *queue;                     //  mdp_msg_t REQUESTs beyond the credit
+    zlist_t *queue;                     //  mdp_msg_t REQUESTs beyond the credit (via: session)
+    size_t queue_max;                   //  LINK_QUEUE_MAX, plus the credit of every other broker
 } s_link_t;
 
 //  ---------------------------------------------------------------------------------
@@ -92,25 +104,38 @@ s_link_new (zsock_t *pipe, const link_config_t *cfg)
 {
     s_link_t *self = (s_link_t *) zmalloc (sizeof (s_link_t));
     self->pipe = pipe;
-    self->endpoint = strdup (cfg->endpoint);
+    self->name = strdup (cfg->name ? cfg->name : "");
     self->heartbeat_ms = cfg->heartbeat_ms;
     //  mdp_worker_ready_new refuses a credit beyond MDP_CREDIT_MAX: keep within it.
     self->credit = cfg->credit < 1 ? 1 : cfg->credit > MDP_CREDIT_MAX ? MDP_CREDIT_MAX
                  : cfg->credit;
     for (size_t i = 0; i < cfg->services_n && i < MDP_READY_SERVICES_MAX; i++)
         self->services [self->services_n++] = strdup (cfg->services [i]);
-    self->reconnect_ms = LINK_RECONNECT_MIN_MS;
+    for (size_t i = 0; i < cfg->endpoints_n && i < LINK_BROKERS_MAX; i++) {
+        s_session_t *session = &self->sessions [self->sessions_n++];
+        session->endpoint = strdup (cfg->endpoints [i]);
+        session->reconnect_ms = LINK_RECONNECT_MIN_MS;
+    }
+    //  Every broker gives up to the whole credit: what the SQL side cannot take yet waits
+    //  here, as it would have waited in a broker with fewer of them.
+    self->queue_max = LINK_QUEUE_MAX + (self->sessions_n ? self->sessions_n - 1 : 0) * self->credit;
     self->queue = zlist_new ();
     return self;
 }
 
+//  Drops the queued requests of one session (via), or of all (via < 0).
 static void
-s_drop_queue (s_link_t *self, const char *why)
+s_drop_queue (s_link_t *self, int via, const char *why)
 {
-    mdp_msg_t *msg;
-    while ((msg = (mdp_msg_t *) zlist_pop (self->queue))) {
-        log_warn ("event=request_dropped reason=%s", why);
-        mdp_msg_destroy (&msg);
+    mdp_msg_t *msg = (mdp_msg_t *) zlist_first (self->queue);
+    while (msg) {
+        mdp_msg_t *next = (mdp_msg_t *) zlist_next (self->queue);
+        if (via < 0 || msg->via == via) {
+            zlist_remove (self->queue, msg);
+            log_warn ("event=request_dropped reason=%s", why);
+            mdp_msg_destroy (&msg);
+        }
+        msg = next;
     }
 }
 
@@ -118,85 +143,93 @@ static void
 s_link_destroy (s_link_t **self_p)
 {
     s_link_t *self = *self_p;
-    s_drop_queue (self, "shutdown");
+    s_drop_queue (self, -1, "shutdown");
     zlist_destroy (&self->queue);
-    zsock_destroy (&self->sock);
+    for (size_t i = 0; i < self->sessions_n; i++) {
+        zsock_destroy (&self->sessions [i].sock);
+        free (self->sessions [i].endpoint);
+    }
     for (size_t i = 0; i < self->services_n; i++)
         free (self->services [i]);
-    free (self->endpoint);
+    free (self->name);
     free (self);
     *self_p = NULL;
 }
 
-//  The broker came or went: the SQL side holds chunk re-sends while it is away.
+//  A broker came or went.
 static void
-s_presence (s_link_t *self, bool there)
+s_presence (s_session_t *session, bool there)
 {
-    if (there != self->there)
-        log_info ("event=broker_%s", there ? "there" : "away");
-    self->there = there;
+    if (there != session->there)
+        log_info ("event=broker_%s endpoint=%s", there ? "there" : "away", session->endpoint);
+    session->there = there;
 }
 
-//  Tells the SQL side a change of presence, without ever blocking: when the pipe is full,
-//  the next wake-up tries again with whatever is true by then.
+//  Tells the SQL side whether any broker is there (it holds chunk re-sends while none is),
+//  without ever blocking: when the pipe is full, the next wake-up tries again with
+//  whatever is true by then.
 static void
 s_tell_presence (s_link_t *self)
 {
-    if (self->told == self->there)
+    bool there = false;
+    for (size_t i = 0; i < self->sessions_n; i++)
+        there |= self->sessions [i].there;
+    if (self->told == there)
         return;
-    const char *word = self->there ? "BROKER_UP" : "BROKER_DOWN";
+    const char *word = there ? "BROKER_UP" : "BROKER_DOWN";
     if (zmq_send (zsock_resolve (self->pipe), word, strlen (word), ZMQ_DONTWAIT) >= 0)
-        self->told = self->there;
+        self->told = there;
 }
 
 static void
-s_send (s_link_t *self, zmsg_t **msg_p)
+s_send (s_session_t *session, zmsg_t **msg_p)
 {
-    if (self->sock && zmsg_send (msg_p, self->sock))
-        log_warn ("event=broker_send_failed errno=%d", errno);
+    if (session->sock && zmsg_send (msg_p, session->sock))
+        log_warn ("event=broker_send_failed endpoint=%s errno=%d", session->endpoint, errno);
     zmsg_destroy (msg_p);
 }
 
 static int
-s_connect (s_link_t *self)
+s_connect (s_link_t *self, s_session_t *session)
 {
-    self->sock = zsock_new (ZMQ_DEALER);
-    if (!self->sock)
+    session->sock = zsock_new (ZMQ_DEALER);
+    if (!session->sock)
         return -1;
-    mdp_socket_setup (self->sock);
-    zsock_set_sndtimeo (self->sock, self->heartbeat_ms);   //  a dead broker never blocks us
-    if (curve_client_apply (self->sock)
-    ||  zsock_connect (self->sock, "%s", self->endpoint)) {
-        log_error ("event=broker_connect_failed endpoint=%s", self->endpoint);
-        zsock_destroy (&self->sock);
+    mdp_socket_setup (session->sock);
+    zsock_set_sndtimeo (session->sock, self->heartbeat_ms);    //  a dead broker never blocks us
+    if (curve_client_apply (session->sock)
+    ||  zsock_connect (session->sock, "%s", session->endpoint)) {
+        log_error ("event=broker_connect_failed endpoint=%s", session->endpoint);
+        zsock_destroy (&session->sock);
         return -1;
     }
     zmsg_t *ready = mdp_worker_ready_new ((const char *const *) self->services, self->services_n,
-                                          self->credit);
-    s_send (self, &ready);
+                                          self->credit, self->name);
+    s_send (session, &ready);
     int64_t now = zclock_mono ();
-    self->last_recv = now;
-    self->heartbeat_at = now + self->heartbeat_ms;
-    self->reconnect = false;
-    log_info ("event=worker_ready endpoint=%s services=%zu credit=%d", self->endpoint,
+    session->last_recv = now;
+    session->heartbeat_at = now + self->heartbeat_ms;
+    session->reconnect = false;
+    log_info ("event=worker_ready endpoint=%s services=%zu credit=%d", session->endpoint,
               self->services_n, self->credit);
     return 0;
 }
 
-//  Closes the session: requests still queued belong to it, and the broker hands them to
+//  Closes a session: its requests still queued belong to it, and its broker hands them to
 //  another worker. The next connect waits out a delay that doubles up to the maximum and
 //  starts over whenever the broker speaks.
 static void
-s_schedule_reconnect (s_link_t *self)
+s_schedule_reconnect (s_link_t *self, s_session_t *session)
 {
-    zsock_destroy (&self->sock);
-    s_presence (self, false);
-    s_drop_queue (self, "reconnect");
-    log_warn ("event=broker_reconnect delay_ms=%d", self->reconnect_ms);
-    self->connect_at = zclock_mono () + self->reconnect_ms;
-    self->reconnect_ms = self->reconnect_ms * 2 > LINK_RECONNECT_MAX_MS
-                       ? LINK_RECONNECT_MAX_MS : self->reconnect_ms * 2;
-    self->reconnect = false;
+    zsock_destroy (&session->sock);
+    s_presence (session, false);
+    s_drop_queue (self, (int) (session - self->sessions), "reconnect");
+    log_warn ("event=broker_reconnect endpoint=%s delay_ms=%d", session->endpoint,
+              session->reconnect_ms);
+    session->connect_at = zclock_mono () + session->reconnect_ms;
+    session->reconnect_ms = session->reconnect_ms * 2 > LINK_RECONNECT_MAX_MS
+                          ? LINK_RECONNECT_MAX_MS : session->reconnect_ms * 2;
+    session->reconnect = false;
 }
 
 //  Hands a request to the SQL side, which owns it from then on: "REQUEST" mdp_msg_t*.
@@ -205,24 +238,42 @@ s_forward (s_link_t *self, mdp_msg_t *msg)
 {
     //  Every REQUEST names its service, since our READY names several; "" when it does not.
     mdp_request_take_service (msg, NULL, 0);
-    if (s_pipe_send_pointer (zsock_resolve (self->pipe), "REQUEST", msg) == 0)
+    s_session_t *session = &self->sessions [msg->via];
+    if (s_pipe_send_pointer (zsock_resolve (self->pipe), "REQUEST", msg) == 0) {
         self->held++;
+        session->held++;
+    }
     else {
         log_error ("event=request_dropped reason=pipe_send_failed");
         mdp_msg_destroy (&msg);
     }
 }
 
-//  True when a request from the broker may go to the SQL side now rather than wait.
+//  True when a request of session may go to the SQL side now rather than wait.
 static bool
-s_may_forward (s_link_t *self)
+s_may_forward (s_link_t *self, const s_session_t *session)
 {
-    return self->held < self->credit && !self->reconnect && !self->stopping;
+    return self->held < self->credit && !session->reconnect && !self->stopping;
+}
+
+//  Hands the SQL side what waits in the queue, oldest first, while it has room.
+static void
+s_forward_queued (s_link_t *self)
+{
+    mdp_msg_t *msg = (mdp_msg_t *) zlist_first (self->queue);
+    while (msg && self->held < self->credit && !self->stopping) {
+        mdp_msg_t *next = (mdp_msg_t *) zlist_next (self->queue);
+        if (s_may_forward (self, &self->sessions [msg->via])) {
+            zlist_remove (self->queue, msg);
+            s_forward (self, msg);
+        }
+        msg = next;
+    }
 }
 
 //  A request beyond the queue: answered 503 at once rather than held unboundedly.
 static void
-s_refuse (s_link_t *self, mdp_msg_t *msg)
+s_refuse (s_link_t *self, s_session_t *session, mdp_msg_t *msg)
 {
     char rid [SVC_RID_MAX + 1];
     mdp_request_take_service (msg, NULL, 0);
@@ -231,38 +282,42 @@ s_refuse (s_link_t *self, mdp_msg_t *msg)
     if (*rid) {
         zmsg_t *body = svc_reply_error (rid, 503, "worker_busy", "The worker is busy; try again.");
         zmsg_t *reply = mdp_worker_reply_new (msg->client, &body);
-        s_send (self, &reply);
+        s_send (session, &reply);
     }
     mdp_msg_destroy (&msg);
 }
 
 static void
-s_on_broker (s_link_t *self, zmsg_t *raw)
+s_on_broker (s_link_t *self, s_session_t *session, zmsg_t *raw)
 {
     char err [128], q [160];
-    self->last_recv = zclock_mono ();       //  any message is a sign of life
-    self->reconnect_ms = LINK_RECONNECT_MIN_MS;
-    if (!self->reconnect)
-        s_presence (self, true);
+    session->last_recv = zclock_mono ();    //  any message is a sign of life
+    session->reconnect_ms = LINK_RECONNECT_MIN_MS;
+    if (!session->reconnect)
+        s_presence (session, true);
     mdp_msg_t *msg = mdp_msg_decode (&raw, MDP_AT_WORKER, err, sizeof err);
     if (!msg) {
-        log_warn ("event=broker_msg_malformed msg=%s", log_quote (q, sizeof q, err));
+        log_warn ("event=broker_msg_malformed endpoint=%s msg=%s", session->endpoint,
+                  log_quote (q, sizeof q, err));
         return;
     }
     if (msg->command == MDPW_REQUEST) {
-        if (s_may_forward (self) && zlist_size (self->queue) == 0)
+        msg->via = (int) (session - self->sessions);
+        if (s_may_forward (self, session) && zlist_size (self->queue) == 0)
             s_forward (self, msg);
         else
-        if (zlist_size (self->queue) < LINK_QUEUE_MAX)
+        if (zlist_size (self->queue) < self->queue_max)
             zlist_append (self->queue, msg);
         else
-            s_refuse (self, msg);
+            s_refuse (self, session, msg);
         return;
     }
-    if (msg->command == MDPW_DISCONNECT) {
-        log_warn ("event=broker_disconnect");
-        s_presence (self, false);
-        self->reconnect = true;
+    //  A broker that forgot us answers each heartbeat with DISCONNECT until the session
+    //  ends, which waits for the replies it is owed: said once.
+    if (msg->command == MDPW_DISCONNECT && !session->reconnect) {
+        log_warn ("event=broker_disconnect endpoint=%s", session->endpoint);
+        s_presence (session, false);
+        session->reconnect = true;
     }
     mdp_msg_destroy (&msg);
 }
@@ -284,15 +339,22 @@ s_on_pipe (s_link_t *self)
         self->terminated = true;
     else
     if (!strcmp (word, "REPLY")) {
-        mdp_msg_t *reply = (mdp_msg_t *) pointer;   //  ours now, NULL when nothing to send
-        if (reply && self->sock
-        &&  mdp_worker_reply_send (reply->client, &reply->body, self->sock))
-            log_warn ("event=broker_send_failed errno=%d", zmq_errno ());
+        //  Ours now: the request come back with its answer, or with no body when there is
+        //  nothing to send; it names the session it came from.
+        mdp_msg_t *reply = (mdp_msg_t *) pointer;
+        s_session_t *session = NULL;
+        if (reply && reply->via >= 0 && (size_t) reply->via < self->sessions_n)
+            session = &self->sessions [reply->via];
+        if (reply && reply->body && session && session->sock
+        &&  mdp_worker_reply_send (reply->client, &reply->body, session->sock))
+            log_warn ("event=broker_send_failed endpoint=%s errno=%d", session->endpoint,
+                      zmq_errno ());
         mdp_msg_destroy (&reply);
+        if (session && session->held > 0)
+            session->held--;
         if (self->held > 0)
             self->held--;
-        while (s_may_forward (self) && zlist_size (self->queue))
-            s_forward (self, (mdp_msg_t *) zlist_pop (self->queue));
+        s_forward_queued (self);
     }
     else
     if (!strcmp (word, "STOP")) {
@@ -306,99 +368,127 @@ s_on_pipe (s_link_t *self)
 }
 
 static void
-s_heartbeat_if_due (s_link_t *self)
+s_heartbeat_if_due (s_link_t *self, s_session_t *session, int64_t now)
 {
-    int64_t now = zclock_mono ();
-    if (now >= self->heartbeat_at) {
+    if (now >= session->heartbeat_at) {
         zmsg_t *msg = mdp_worker_command_new (NULL, MDPW_HEARTBEAT);
-        s_send (self, &msg);
-        self->heartbeat_at = now + self->heartbeat_ms;
+        s_send (session, &msg);
+        session->heartbeat_at = now + self->heartbeat_ms;
     }
-    if (!self->reconnect
-    &&  now - self->last_recv > (int64_t) MDP_HEARTBEAT_LIVENESS * self->heartbeat_ms) {
-        log_warn ("event=broker_silent ms=%lld", (long long) (now - self->last_recv));
-        s_presence (self, false);
-        self->reconnect = true;
+    if (!session->reconnect
+    &&  now - session->last_recv > (int64_t) MDP_HEARTBEAT_LIVENESS * self->heartbeat_ms) {
+        log_warn ("event=broker_silent endpoint=%s ms=%lld", session->endpoint,
+                  (long long) (now - session->last_recv));
+        s_presence (session, false);
+        session->reconnect = true;
     }
 }
 
-//  Reads one message from the broker: 1 when one came, 0 when none was there, -1 when the
+//  Reads one message from a broker: 1 when one came, 0 when none was there, -1 when the
 //  socket broke.
 static int
-s_read_broker (s_link_t *self)
+s_read_broker (s_link_t *self, s_session_t *session)
 {
-    zmsg_t *raw = mdp_recv (self->sock, 0);
+    zmsg_t *raw = mdp_recv (session->sock, 0);
     if (raw) {
-        s_on_broker (self, raw);
+        s_on_broker (self, session, raw);
         return 1;
     }
     if (zmq_errno () == EAGAIN || zmq_errno () == EINTR)
         return 0;
-    log_error ("event=recv_failed msg=%s", zmq_strerror (zmq_errno ()));
+    log_error ("event=recv_failed endpoint=%s msg=%s", session->endpoint,
+               zmq_strerror (zmq_errno ()));
     return -1;
 }
 
-//  How long the loop may wait: until the next heartbeat, or the next connect attempt.
+//  How long the loop may wait: until the next heartbeat or connect attempt of any session.
 static long
 s_timeout (s_link_t *self)
 {
-    if (self->failed)
+    if (self->failed || self->sessions_n == 0)
         return -1;
-    int64_t due = self->sock ? self->heartbeat_at : self->connect_at;
+    int64_t due = INT64_MAX;
+    for (size_t i = 0; i < self->sessions_n; i++) {
+        s_session_t *session = &self->sessions [i];
+        int64_t at = session->sock ? session->heartbeat_at : session->connect_at;
+        due = at < due ? at : due;
+    }
     int64_t wait = due - zclock_mono ();
     return wait > 0 ? (long) wait : 0;
 }
 
-//  The session's state machine, once per wake-up: a new session when the old one ended,
+//  Each session's state machine, once per wake-up: a new session when the old one ended,
 //  and the end of one whose broker fell silent or said DISCONNECT, but never while the SQL
-//  side holds a request: replies go out on the session their requests came from.
+//  side holds one of its requests: replies go out on the session their requests came from.
 static void
 s_step (s_link_t *self)
 {
     if (self->failed)
         return;
-    if (!self->sock && zclock_mono () >= self->connect_at && s_connect (self))
-        s_schedule_reconnect (self);
-    if (self->sock)
-        s_heartbeat_if_due (self);
-    if (self->sock && self->reconnect && self->held == 0)
-        s_schedule_reconnect (self);
+    int64_t now = zclock_mono ();
+    for (size_t i = 0; i < self->sessions_n; i++) {
+        s_session_t *session = &self->sessions [i];
+        if (!session->sock && now >= session->connect_at && s_connect (self, session))
+            s_schedule_reconnect (self, session);
+        if (session->sock)
+            s_heartbeat_if_due (self, session, now);
+        if (session->sock && session->reconnect && session->held == 0)
+            s_schedule_reconnect (self, session);
+    }
     s_tell_presence (self);
 }
 
-//  The broker socket broke: the SQL side is told to stop, and the link waits for $TERM.
+//  A broker socket broke (not the broker: our side of it): the SQL side is told to stop,
+//  and the link waits for $TERM.
 static void
 s_fail (s_link_t *self)
 {
-    zsock_destroy (&self->sock);
+    for (size_t i = 0; i < self->sessions_n; i++)
+        zsock_destroy (&self->sessions [i].sock);
     self->failed = true;
     zstr_send (self->pipe, "FAILED");
 }
 
-//  Waits on the pipe and the broker until something comes or the next heartbeat is due.
+//  Reads up to credit messages of a session the poll reported: a batch's requests come in
+//  a burst, and a read that finds nothing is cheaper than a poll. -1 when its socket broke.
+static int
+s_read_burst (s_link_t *self, s_session_t *session)
+{
+    int got = session->sock ? s_read_broker (self, session) : 0;
+    for (int i = 1; i < self->credit && got > 0 && session->sock; i++)
+        got = s_read_broker (self, session);
+    return got < 0 ? -1 : 0;
+}
+
+//  Waits on the pipe and every broker until something comes or the next heartbeat is due.
 static void
 s_wait_any (s_link_t *self)
 {
-    zmq_pollitem_t items [] = {
-        { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
-        { self->sock ? zsock_resolve (self->sock) : NULL, 0, ZMQ_POLLIN, 0 },
-    };
-    int rc = zmq_poll (items, self->sock ? 2 : 1, s_timeout (self));
+    zmq_pollitem_t items [1 + LINK_BROKERS_MAX];
+    s_session_t *polled [1 + LINK_BROKERS_MAX];
+    items [0] = (zmq_pollitem_t) { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
+    int n = 1;
+    for (size_t i = 0; i < self->sessions_n; i++)
+        if (self->sessions [i].sock) {
+            polled [n] = &self->sessions [i];
+            items [n++] = (zmq_pollitem_t) { zsock_resolve (self->sessions [i].sock), 0, ZMQ_POLLIN, 0 };
+        }
+    int rc = zmq_poll (items, n, s_timeout (self));
     if (rc < 0 && zmq_errno () != EINTR)
         self->terminated = true;            //  the context is going away
     //  At credit 1, one read a wake-up: zmq_poll reports a socket for as long as it holds a
     //  message, while reading it empty would cost a read that finds nothing (~2,100
-    //  instructions). Above, up to credit of each: a batch's replies come in a burst, and
-    //  the broker's requests too, and a read that finds nothing is cheaper than a poll.
+    //  instructions). Above, up to credit of each: a batch's replies come in a burst.
     if (rc > 0 && (items [0].revents & ZMQ_POLLIN) && s_on_pipe (self) == 0 && self->credit > 1) {
         zsock_set_rcvtimeo (self->pipe, 0);
         for (int i = 1; i < self->credit && !self->terminated && s_on_pipe (self) == 0; i++)
             ;
     }
-    int got = rc > 0 && self->sock && (items [1].revents & ZMQ_POLLIN) ? s_read_broker (self) : 0;
-    for (int i = 1; i < self->credit && got > 0 && self->sock; i++)
-        got = s_read_broker (self);
-    if (got < 0)
+    bool broke = false;
+    for (int i = 1; rc > 0 && i < n && !broke; i++)
+        if (items [i].revents & ZMQ_POLLIN)
+            broke = s_read_burst (self, polled [i]) < 0;
+    if (broke)
         s_fail (self);
 }
 
@@ -415,8 +505,9 @@ s_wait_reply (s_link_t *self)
     if (s_on_pipe (self) == 0 || zmq_errno () != EAGAIN)
         return;
     int rc = 0;
-    while (self->sock && (rc = s_read_broker (self)) > 0)
-        ;
+    for (size_t i = 0; i < self->sessions_n && rc >= 0; i++)
+        while (self->sessions [i].sock && (rc = s_read_broker (self, &self->sessions [i])) > 0)
+            ;
     if (rc < 0)
         s_fail (self);
 }
@@ -426,7 +517,10 @@ link_actor (zsock_t *pipe, void *args)
 {
     s_link_t *self = s_link_new (pipe, (const link_config_t *) args);
     zsock_signal (pipe, 0);                 //  args may go now
-    self->failed = s_connect (self) != 0;
+    //  A connect only fails on our side (a bad endpoint, no memory): then nothing works.
+    self->failed = self->sessions_n == 0;
+    for (size_t i = 0; i < self->sessions_n && !self->failed; i++)
+        self->failed = s_connect (self, &self->sessions [i]) != 0;
     zstr_send (pipe, self->failed ? "FAILED" : "CONNECTED");
     while (!self->terminated) {
         s_step (self);
@@ -435,11 +529,12 @@ link_actor (zsock_t *pipe, void *args)
         else
             s_wait_any (self);
     }
-    if (self->sock) {
-        zmsg_t *bye = mdp_worker_command_new (NULL, MDPW_DISCONNECT);
-        zsock_set_linger (self->sock, 500);     //  let the DISCONNECT leave before we go
-        s_send (self, &bye);
-    }
+    for (size_t i = 0; i < self->sessions_n; i++)
+        if (self->sessions [i].sock) {
+            zmsg_t *bye = mdp_worker_command_new (NULL, MDPW_DISCONNECT);
+            zsock_set_linger (self->sessions [i].sock, 500);   //  let it leave before we go
+            s_send (&self->sessions [i], &bye);
+        }
     s_link_destroy (&self);
 }
 
@@ -477,14 +572,11 @@ link_reply (zactor_t *link, mdp_msg_t **request_p, zmsg_t **body_p)
     *request_p = NULL;
     zmsg_t *body = *body_p;
     *body_p = NULL;
-    //  The request becomes its reply: the same client, the answer's body.
-    if (body) {
-        zmsg_destroy (&reply->body);        //  what the SQL side left of the request's
-        reply->body = body;
-        reply->command = MDPW_REPLY;
-    }
-    else
-        mdp_msg_destroy (&reply);
+    //  The request becomes its reply: the same client and session, the answer's body (none:
+    //  nothing to send, but the link still learns the request is no longer in hand).
+    zmsg_destroy (&reply->body);            //  what the SQL side left of the request's
+    reply->body = body;
+    reply->command = MDPW_REPLY;
     if (s_pipe_send_pointer (zsock_resolve (zactor_sock (link)), "REPLY", reply) == 0)
         return 0;
     log_error ("event=link_send_failed word=REPLY");

@@ -1,9 +1,10 @@
-/*  link: the worker's link to the broker, as an actor (zactor, its own thread). It owns the
-    MDP DEALER: READY (every service in one, and the credit: proto/README.md), heartbeats
-    both ways, reconnect with backoff on silence or DISCONNECT, and the DISCONNECT on
-    shutdown. It
-    hands requests to the SQL side over the actor's pipe and sends back the replies it is
-    given, so heartbeats keep flowing however long a statement takes.
+/*  link: the worker's link to its brokers, as an actor (zactor, its own thread). It owns an
+    MDP DEALER per broker (BROKER_ENDPOINTS: the worker registers with every one, each a
+    session of its own): READY (every service in one, and the credit: proto/README.md),
+    heartbeats both ways, reconnect with backoff on silence or DISCONNECT, and the
+    DISCONNECT on shutdown. It hands requests to the SQL side over the actor's pipe and
+    sends back the replies it is given, each on the session its request came from (the
+    request's via), so heartbeats keep flowing however long a statement takes.
 
     The pipe, as ZeroMQ messages (no shared state). A request and a reply cross it as a
     pointer, not as frames: the receiver of a pointer frame owns what it points to, and
@@ -12,23 +13,27 @@
                          "REQUEST" mdp_msg_t*       a decoded REQUEST, its service taken
                                                     (mdp_request_take_service); at most
                                                     credit without their REPLY
-                         "BROKER_UP" | "BROKER_DOWN"   the broker spoke after being away (or
-                                                    for the first time) | fell silent, said
-                                                    DISCONNECT or could not be reached
+                         "BROKER_UP" | "BROKER_DOWN"   a broker spoke while none was there
+                                                    (or for the first time) | none is there
+                                                    now: each fell silent, said DISCONNECT
+                                                    or could not be reached
                          "FAILED"                   the broker socket broke; stop
                          "STOPPED"                  the answer to STOP: no REQUEST follows
       SQL side -> link   "REPLY" mdp_msg_t*         a request in hand come back as its
                                                     REPLY, in any order: the client's
-                                                    address and the reply's body; NULL
-                                                    when there is nothing
-                                                    to send (our SQL side always answers,
-                                                    even a request without a rid)
+                                                    address, its session (via) and the
+                                                    reply's body; no body when there is
+                                                    nothing to send (our SQL side always
+                                                    answers, even a request without a rid)
                          "STOP"                     stop handing over requests (link_stop)
                          "$TERM"                    zactor_destroy: DISCONNECT and exit
 
     The credit (WORKER_CREDIT, 1..MDP_CREDIT_MAX) is how many requests the SQL side may
     hold at once; the READY announces it ("credit N", none at 1: the plain 7/MDP worker)
-    and the broker gives the worker no more than that without replies. The link hands each
+    and each broker gives the worker no more than that without replies. With several
+    brokers each announces the whole credit, so that one alone can keep the worker busy;
+    what the SQL side cannot take yet waits in the link (the credit of every broker but
+    one, beyond LINK_QUEUE_MAX). The link hands each
     request over as it arrives while fewer than credit are held, and sends each REPLY as
     it comes back, at once: no timer, so a lone request goes as fast as at credit 1. The
     SQL side takes all that wait in the pipe at one wake-up as one batch. Should the broker
@@ -47,20 +52,24 @@
 #define WORKERS_LINK_H
 
 #include <czmq.h>
+#include "../common/conf.h"
 #include "../proto/mdp.h"
 
-#define LINK_QUEUE_MAX          1       //  requests waiting beyond the credit
+#define LINK_QUEUE_MAX          1       //  requests waiting beyond the credit (one broker)
+#define LINK_BROKERS_MAX        CONF_ENDPOINTS_MAX
 #define LINK_RECONNECT_MIN_MS   250
 #define LINK_RECONNECT_MAX_MS   4000
 #define LINK_STOP_MS            5000    //  at most this long for STOPPED: the link never
                                         //  blocks longer than one send to the broker
 
 typedef struct {
-    const char *endpoint;               //  BROKER_ENDPOINT
+    const char *const *endpoints;       //  BROKER_ENDPOINTS: every broker, one session each
+    size_t endpoints_n;                 //  1..LINK_BROKERS_MAX
     int heartbeat_ms;
     const char *const *services;        //  offered in READY
     size_t services_n;
     int credit;                         //  WORKER_CREDIT, 1..MDP_CREDIT_MAX (below 1: 1)
+    const char *name;                   //  WORKER_NAME, checked (mdp_name_valid): the READY's
 } link_config_t;
 
 //  The actor: zactor_new (link_actor, &cfg). cfg is copied before zactor_new returns.

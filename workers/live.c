@@ -86,7 +86,7 @@ s_idle (db_t *db, outbox_t *outbox, const jobs_config_t *jobs)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_JOBS_LIVE, s_live, false, false, NULL, NULL },
+    { SVC_JOBS_LIVE, s_live, false, false, NULL, NULL, false },
 };
 
 const svc_family_t live_family = {

@@ -15,7 +15,9 @@ static const char *s_usage =
     "Serves auth.*, tickets.*, jobs.*, sys.health and sys.metrics for the ticketd broker over 7/MDP.\n"
     "environment:\n"
     "  BROKER_ENDPOINT   broker ROUTER (default tcp://127.0.0.1:5555)\n"
+    "  BROKER_ENDPOINTS  several brokers, comma-separated: registers with every one\n"
     "  HUB_PUB_ENDPOINT  progress-hub XSUB for job events (default tcp://127.0.0.1:5556)\n"
+    "  HUB_PUB_ENDPOINTS several hubs, comma-separated: every event goes to each\n"
     "  HEARTBEAT_MS      heartbeat interval, 100..2500 (default 1000)\n"
     "  WORKER_CREDIT     requests taken at once, 1..64 (default 8; 1 is a plain 7/MDP worker)\n"
     "  CURVE_CLIENT_CERT our CURVE certificate (NAME_secret of ticketd-keygen); with\n"
@@ -31,7 +33,9 @@ static const char *s_usage =
     "  DATABASE_URL      PostgreSQL URL; else DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD,\n"
     "                    else libpq's PG* variables and defaults\n"
     "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n"
-    "  WORKER_NAME       this worker's name in its log lines (inst=NAME; ./manage.sh sets it)\n";
+    "  WORKER_NAME       this worker's name, 1..64 of A-Z a-z 0-9 . _ : @ / - (default\n"
+    "                    <hostname>-<pid>; ./manage.sh: <host>-worker-N): in its READY, so\n"
+    "                    in the broker's log and mmi.status, and in its own log (inst=NAME)\n";
 
 int
 main (int argc, char **argv)
@@ -39,14 +43,16 @@ main (int argc, char **argv)
     int rc = actor_begin (argc, argv, "worker", s_usage);
     if (rc >= 0)
         return rc;
-    //  Several workers share a log (./manage.sh logs): each line says whose it is.
-    const char *name = getenv ("WORKER_NAME");
-    if (name && *name && log_set_instance (name))
-        log_warn ("event=bad_config var=WORKER_NAME msg=\"1 to 40 letters, digits, '.', '_' or '-'; ignored\"");
-    worker_config_t cfg;
+    //  Several workers share a log (./manage.sh logs), and a broker serves workers of many
+    //  hosts: each line, ours and the broker's, says whose it is.
+    char name [MDP_NAME_MAX + 1];
+    if (config_name_read (name))
+        return 1;
+    log_set_instance (name);
+    worker_config_t cfg = { .name = name };
     long heartbeat;
-    if (conf_endpoint ("BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.endpoint)
-    ||  conf_endpoint ("HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hub_endpoint)
+    if (conf_endpoints ("BROKER_ENDPOINTS", "BROKER_ENDPOINT", "tcp://127.0.0.1:5555", &cfg.brokers)
+    ||  conf_endpoints ("HUB_PUB_ENDPOINTS", "HUB_PUB_ENDPOINT", "tcp://127.0.0.1:5556", &cfg.hubs)
     ||  conf_int ("HEARTBEAT_MS", MDP_HEARTBEAT_MS, 100, 2500, &heartbeat)
     ||  config_jobs_read (&cfg.jobs)
     ||  config_credit_read (&cfg.credit)

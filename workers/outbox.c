@@ -23,8 +23,20 @@ struct _outbox_t {
     char prefix [16];               //  random, so rids of two workers never collide
 };
 
+//  Connects sock to every endpoint of eps; -1 (logged) at the first that fails.
+static int
+s_connect_all (zsock_t *sock, const conf_endpoints_t *eps, const char *what)
+{
+    for (size_t i = 0; i < eps->n; i++)
+        if (zsock_connect (sock, "%s", conf_endpoints_get (eps, i))) {
+            log_error ("event=outbox_connect_failed %s=%s", what, conf_endpoints_get (eps, i));
+            return -1;
+        }
+    return 0;
+}
+
 outbox_t *
-outbox_new (const char *hub_endpoint, const char *broker_endpoint)
+outbox_new (const conf_endpoints_t *hubs, const conf_endpoints_t *brokers)
 {
     outbox_t *self = (outbox_t *) zmalloc (sizeof (outbox_t));
     self->pub = zsock_new (ZMQ_PUB);
@@ -36,13 +48,12 @@ outbox_new (const char *hub_endpoint, const char *broker_endpoint)
     mdp_socket_setup (self->dealer);
     zsock_set_sndhwm (self->dealer, OUTBOX_DEALER_HWM);
     zsock_set_sndtimeo (self->dealer, 0);
+    //  A chunk goes only to a broker connected now: none queues for one that is away.
+    zsock_set_immediate (self->dealer, 1);
     if (curve_client_apply (self->pub) || curve_client_apply (self->dealer))
         goto fail;
-    if (zsock_connect (self->pub, "%s", hub_endpoint)
-    ||  zsock_connect (self->dealer, "%s", broker_endpoint)) {
-        log_error ("event=outbox_connect_failed hub=%s broker=%s", hub_endpoint, broker_endpoint);
+    if (s_connect_all (self->pub, hubs, "hub") || s_connect_all (self->dealer, brokers, "broker"))
         goto fail;
-    }
     //  From the CSPRNG: czmq's randof is seeded from the clock, and workers started in the
     //  same second drew the same prefix.
     char id [RAND_ID_STRLEN + 1];

@@ -1,18 +1,21 @@
-/*  outbox: what a worker sends besides its replies. Job events go to the hub's XSUB
-    (HUB_PUB_ENDPOINT) on a PUB socket, and job chunks go to the broker as MDP client
-    requests on a DEALER of their own. Neither ever blocks the worker: a PUB drops at its
-    high-water mark, and a chunk that cannot be sent now is sent again when its lease
-    runs out (sql/0007_job_outages.sql, job_resend).  */
+/*  outbox: what a worker sends besides its replies. Job events go to every hub's XSUB
+    (HUB_PUB_ENDPOINTS) on one PUB socket, and job chunks go to a broker as MDP client
+    requests on a DEALER of their own, connected to every broker (BROKER_ENDPOINTS): libzmq
+    takes them round-robin over the brokers it is connected to now (ZMQ_IMMEDIATE), so a
+    dead broker is skipped. Neither ever blocks the worker: a PUB drops at its high-water
+    mark, and a chunk that cannot be sent now, or was lost in a broker that died, is sent
+    again when its lease runs out (sql/0007_job_outages.sql, job_resend).  */
 #ifndef WORKERS_OUTBOX_H
 #define WORKERS_OUTBOX_H
 
 #include <czmq.h>
+#include "../common/conf.h"
 #include "../proto/event.h"
 
 typedef struct _outbox_t outbox_t;
 
-//  hub_endpoint and broker_endpoint are copied. NULL when a socket cannot be made.
-outbox_t *outbox_new (const char *hub_endpoint, const char *broker_endpoint);
+//  Connects to every hub and every broker. NULL when a socket cannot be made.
+outbox_t *outbox_new (const conf_endpoints_t *hubs, const conf_endpoints_t *brokers);
 void outbox_destroy (outbox_t **self_p);
 
 //  Publishes the job's event of that kind (proto/event.h: the frames are the codec's).

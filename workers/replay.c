@@ -83,16 +83,14 @@ s_record (svc_call_t *call, uint64_t gen, const char *hash, reply_t *reply)
 {
     char status [8];
     snprintf (status, sizeof status, "%d", reply->status);
-    char *body = reply->body ? json_dumps (reply->body, JSON_COMPACT) : NULL;
-    if (reply->body && !body) {
+    //  Encoded once: the worker sends these same bytes (reply_encode keeps them).
+    if (reply_encode (reply)) {
         log_error ("event=replay_failed rid=%s service=%s msg=\"cannot encode the answer\"",
                    call->rid, call->service);
-        reply_internal (reply);
         return -1;
     }
-    const char *params [] = { call->rid, call->service, call->user, hash, status, body };
+    const char *params [] = { call->rid, call->service, call->user, hash, status, reply->text };
     PGresult *res = db_exec_in (call->db, gen, "r_record", 6, params, NULL, NULL);
-    free (body);
     int rc = -1;
     if (res && PQresultStatus (res) == PGRES_COMMAND_OK)
         rc = !strcmp (PQcmdTuples (res), "1");
@@ -148,7 +146,7 @@ s_lookup (svc_call_t *call, uint64_t gen, const char *hash, reply_t *found)
 static int
 s_replay (svc_call_t *call, uint64_t gen, const char *hash, reply_t *reply)
 {
-    reply_t found = { 0, NULL };
+    reply_t found = { 0 };
     int rc = s_lookup (call, gen, hash, &found);
     if (rc != 1)
         return rc;

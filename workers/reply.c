@@ -1,4 +1,5 @@
-/*  reply: building service answers with jansson; never printf with outside values.  */
+/*  reply: building service answers, as jansson trees or as text a handler already wrote
+    (common/jsonw.h); never printf with outside values.  */
 #include "reply.h"
 #include "../proto/svc.h"
 
@@ -10,8 +11,8 @@ void
 reply_reset (reply_t *self)
 {
     json_decref (self->body);
-    self->body = NULL;
-    self->status = 0;
+    free (self->text);
+    *self = (reply_t) { 0 };
 }
 
 void
@@ -31,6 +32,33 @@ void
 reply_empty (reply_t *self, int status)
 {
     reply_json (self, status, NULL);
+}
+
+void
+reply_text (reply_t *self, int status, char **text_p, size_t len)
+{
+    reply_reset (self);
+    self->status = status;
+    self->text = *text_p;
+    self->text_len = len;
+    *text_p = NULL;
+}
+
+int
+reply_encode (reply_t *self)
+{
+    if (!self->body)
+        return 0;
+    int rc = 0;
+    char *text = json_dumps (self->body, JSON_COMPACT);
+    if (!text) {
+        reply_internal (self);
+        text = json_dumps (self->body, JSON_COMPACT);
+        rc = -1;
+    }
+    if (text)
+        reply_text (self, self->status, &text, strlen (text));
+    return rc;
 }
 
 void

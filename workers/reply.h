@@ -5,9 +5,13 @@
 
 #include <jansson.h>
 
+//  The body is a tree (body) or text already serialized (text), never both; neither means
+//  an empty payload (204).
 typedef struct {
     int status;
-    json_t *body;               //  owned; NULL means an empty payload (204)
+    json_t *body;               //  owned
+    char *text;                 //  owned, NUL-terminated, text_len bytes before the NUL
+    size_t text_len;
 } reply_t;
 
 //  "2026-11-25T16:17:07.123Z" plus NUL
@@ -16,6 +20,12 @@ typedef struct {
 //  Each setter replaces what the reply held. reply_json takes ownership of body.
 void reply_json (reply_t *self, int status, json_t *body);
 void reply_empty (reply_t *self, int status);
+//  The body as compact JSON text, taken from *text_p (which must not be NULL).
+void reply_text (reply_t *self, int status, char **text_p, size_t len);
+//  Serializes a tree body into text, once: the worker sends and the replay record stores
+//  the same bytes. 0; -1 when the tree cannot be encoded (the reply is then 500 internal,
+//  already encoded; the caller logs).
+int reply_encode (reply_t *self);
 //  code and message are our constants; details (taken, may be NULL) an array.
 void reply_error (reply_t *self, int status, const char *code, const char *message,
                   json_t *details);

@@ -37,11 +37,11 @@ typedef void (svc_handler_fn) (svc_call_t *call, reply_t *reply);
 //  a batch (db_pipeline): plan checks the call and names its statements, or answers at
 //  once; finish answers from their results. handler must answer as plan, db_exec of each
 //  statement, then finish would: the batch answers byte for byte as one by one.
-#define SVC_PLAN_QUERIES    2
+#define SVC_PLAN_QUERIES    3
 typedef struct {
     db_query_t queries [SVC_PLAN_QUERIES];
     size_t queries_n;
-    char text [128];            //  what parameters and names point into (plan's own)
+    char text [160];            //  what parameters and names point into (plan's own)
     char *owned;                //  a heap string a parameter points to; freed with the plan
     long values [2];            //  what finish needs to know of plan's reading of the call
 } svc_plan_t;
@@ -72,6 +72,8 @@ typedef struct {
     bool takes_blob;            //  accepts the optional fourth frame (else it is a 400)
     svc_plan_fn *plan;          //  optional, with finish: the read's split form
     svc_finish_fn *finish;
+    bool background;            //  a job's work, not a request someone waits on: its
+                                //  statements run under JOB_STATEMENT_TIMEOUT_MS (db_budget)
 } svc_entry_t;
 
 typedef struct {

@@ -48,8 +48,8 @@ static const db_stmt_t s_stmts [] = {
 };
 
 static const svc_entry_t s_entries [] = {
-    { SVC_SYS_HEALTH, s_health, false, false, NULL, NULL },
-    { SVC_SYS_METRICS, s_metrics, false, false, NULL, NULL },
+    { SVC_SYS_HEALTH, s_health, false, false, NULL, NULL, false },
+    { SVC_SYS_METRICS, s_metrics, false, false, NULL, NULL, false },
 };
 
 const svc_family_t sys_family = {

@@ -5,19 +5,15 @@
 #include "replay.h"
 #include "../common/log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#define T_COLS_OF(t) t ".id, " t ".subject, " t ".description, " t ".status, " t ".priority, " \
-               t ".requester_email, " t ".assignee_id, " t ".created_at, " t ".updated_at, " \
-               t ".deleted_at, " t ".version"
-#define T_COLS "id, subject, description, status, priority, requester_email, assignee_id, " \
-               "created_at, updated_at, deleted_at, version"
-
-//  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" and
-//  "tl_p_<filters>_<deleted>_<sort>", registered on first use: at most 256 * 3 * 13 per
-//  connection, in practice the few combinations the UI offers. Nothing caps that set yet
-//  (a client walking every combination makes each backend hold thousands of plans).
+//  Statement names: fixed ones here, list ones "tl_c_<filters>_<deleted>" (count),
+//  "tl_e_<filters>_<deleted>" (estimate) and "tl_p_<filters>_<deleted>_<sort>", registered
+//  on first use: at most 256 * 3 * 15 per
+//  connection, in practice the few combinations the UI offers; a connection prepares at
+//  most DB_PREPARED_MAX of them (db.h), and runs the rest unprepared.
 static const db_stmt_t s_stmts [] = {
     { "t_get", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid AND deleted_at IS NULL", true },
     { "t_get_any", "SELECT " T_COLS " FROM tickets WHERE id = $1::uuid", true },
@@ -68,217 +64,83 @@ static const db_stmt_t s_stmts [] = {
 };
 
 //  ---------------------------------------------------------------------------------
-//  tickets.list: fragments
+//  Row -> JSON text, written from the result without a jansson tree (common/jsonw.h)
 
-//  The column of each sort field, in vocab_ticket_sorts' order (tickets_sort_parse: even
-//  ascending, odd descending).
-//  Priority and status sort by meaning (urgent above high; open before closed), not by
-//  spelling: by their rank in vocab.h's order. id breaks ties so pages never overlap or skip.
-static const struct { const char *column; const char *const *rank; } s_sort_keys [TICKETS_SORTS / 2] = {
-    { "created_at", NULL }, { "updated_at", NULL },
-    { "priority", vocab_ticket_priorities }, { "status", vocab_ticket_statuses },
-    { "subject", NULL }, { "deleted_at", NULL },
-};
-//  Written exactly as the partial indexes' predicates, so the planner can use them.
-static const char *s_deleted_sql [] = { "deleted_at IS NULL", "TRUE", "deleted_at IS NOT NULL" };
+//  The longest answer: a list page of VOCAB_LIMIT_MAX tickets at the schema's limits with
+//  every character escaped to six bytes is about 6.4 MB; an answer that would pass this is
+//  refused (500) rather than sent cut short. Under MDP_MSG_MAX_BYTES.
+#define TICKETS_REPLY_MAX   (8 * 1024 * 1024)
 
-int
-tickets_sort_parse (const char *sort)
+static void
+s_write_column (jsonw_t *w, const char *key, PGresult *res, int row, int col)
 {
-    if (!sort)
-        return -1;
-    int descending = sort [0] == '-';
-    int field = vocab_index (vocab_ticket_sorts, sort + descending);
-    return field < 0 ? -1 : field * 2 + descending;
+    jsonw_key (w, key);
+    jsonw_string (w, PQgetvalue (res, row, col), (size_t) PQgetlength (res, row, col));
 }
 
-//  Why one statement per filter combination rather than one catch-all statement with
-//  "($2::text IS NULL OR status = $2)": after five executions PostgreSQL may switch a
-//  prepared statement to a generic plan, and a generic plan cannot drop the unused OR
-//  branches, so it cannot pick the status/priority partial indexes, the trigram index or
-//  an index-ordered scan for the requested sort; it plans for every filter at once.
-//  Each combination here has a WHERE clause with exactly its predicates, so its generic
-//  plan is as good as a custom one, and it is planned once per connection. The set is
-//  finite and built from the constants above only.
-//  Measured on 100k tickets (PostgreSQL 15, generic plans): count with q='%ticket 4242.%'
-//  took 112 ms as a catch-all (seq scan) and 12.5 ms per-combination (trigram bitmap scan).
-int
-tickets_where_sql (unsigned filters, tickets_deleted_t deleted, int param, char *buf, size_t len)
+//  A timestamp column as RFC 3339 with milliseconds, or null; -1 when it is neither.
+static int
+s_write_time (jsonw_t *w, const char *key, PGresult *res, int row, int col)
 {
-    if (deleted > TICKETS_DELETED_ONLY || filters >= TICKETS_F_ALL << 1)
-        return -1;
-    int n = snprintf (buf, len, "%s", s_deleted_sql [deleted]);
-    //  In tickets_filter_params' order.
-    static const struct { unsigned bit; const char *fmt; } conds [] = {
-        { TICKETS_F_STATUS,     " AND status = $%d" },
-        { TICKETS_F_PRIORITY,   " AND priority = $%d" },
-        { TICKETS_F_ASSIGNEE,   " AND assignee_id = $%d::uuid" },
-        //  The text search covers the requester's address too (both trigram indexes, sql/0011).
-        { TICKETS_F_Q,          " AND ((subject || ' ' || description) ILIKE $%1$d OR requester_email ILIKE $%1$d)" },
-        { TICKETS_F_EMAIL,      " AND lower(requester_email) = lower($%d)" },
-        { TICKETS_F_CREATED_AFTER,  " AND created_at >= $%d::timestamptz" },
-        { TICKETS_F_CREATED_BEFORE, " AND created_at < $%d::timestamptz" },
-    };
-    for (size_t i = 0; i < sizeof conds / sizeof conds [0]; i++)
-        if ((filters & conds [i].bit) && n >= 0 && (size_t) n < len)
-            n += snprintf (buf + n, len - (size_t) n, conds [i].fmt, param++);
-    if ((filters & TICKETS_F_UNASSIGNED) && n >= 0 && (size_t) n < len)
-        n += snprintf (buf + n, len - (size_t) n, " AND assignee_id IS NULL");
-    return (n < 0 || (size_t) n >= len) ? -1 : param;
-}
-
-int
-tickets_filter_params (const tickets_query_t *q, const char **params, char **owned)
-{
-    *owned = q->q ? tickets_like_pattern (q->q) : NULL;
-    if (q->q && !*owned)
-        return -1;
-    const char *values [] = { q->status, q->priority, q->assignee, *owned, q->email,
-                              q->created_after, q->created_before };
-    int n = 0;
-    for (size_t i = 0; i < sizeof values / sizeof values [0]; i++)
-        if (values [i])
-            params [n++] = values [i];
-    return n;
-}
-
-int
-tickets_list_sql (unsigned filters, tickets_deleted_t deleted, int sort, bool count,
-                  char *buf, size_t len)
-{
-    if (sort < 0 || sort >= TICKETS_SORTS)
-        return -1;
-    char where [512];
-    int param = tickets_where_sql (filters, deleted, 1, where, sizeof where);
-    if (param < 0)
-        return -1;
-    int n = snprintf (buf, len, "SELECT %s FROM tickets WHERE %s", count ? "count(*)" : T_COLS, where);
-    char rank [160];
-    const char *key = s_sort_keys [sort / 2].column;
-    if (s_sort_keys [sort / 2].rank
-    && !(key = vocab_sql_rank (s_sort_keys [sort / 2].rank, key, rank, sizeof rank)))
-        return -1;
-    const char *dir = sort % 2 ? "DESC" : "ASC";
-    if (!count && n >= 0 && (size_t) n < len)
-        n += snprintf (buf + n, len - (size_t) n, " ORDER BY %s %s, id %s LIMIT $%d OFFSET $%d",
-                       key, dir, dir, param, param + 1);
-    return (n < 0 || (size_t) n >= len) ? -1 : 0;
-}
-
-char *
-tickets_like_pattern (const char *q)
-{
-    size_t len = strlen (q);
-    char *out = (char *) malloc (2 * len + 3);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    out [o++] = '%';
-    for (size_t i = 0; i < len; i++) {
-        if (q [i] == '\\' || q [i] == '%' || q [i] == '_')
-            out [o++] = '\\';
-        out [o++] = q [i];
+    jsonw_key (w, key);
+    if (PQgetisnull (res, row, col)) {
+        jsonw_null (w);
+        return 0;
     }
-    out [o++] = '%';
-    out [o] = 0;
-    return out;
-}
-
-int
-tickets_query_parse (json_t *payload, tickets_query_t *q, json_t *details)
-{
-    memset (q, 0, sizeof *q);
-    q->page = 1;
-    q->limit = VOCAB_LIMIT_DEFAULT;
-    int bad = check_int (payload, "page", false, 1, VOCAB_PAGE_MAX, details, &q->page, NULL);
-    bad |= check_int (payload, "limit", false, 1, VOCAB_LIMIT_MAX, details, &q->limit, NULL);
-    bad |= check_enum (payload, "status", false, vocab_ticket_statuses, details, &q->status);
-    bad |= check_enum (payload, "priority", false, vocab_ticket_priorities, details, &q->priority);
-    //  "none": the unassigned tickets.
-    json_t *assignee = json_object_get (payload, "assigneeId");
-    bool unassigned = json_is_string (assignee) && !strcmp (json_string_value (assignee), "none");
-    if (!unassigned && assignee && !json_is_null (assignee)
-    &&  (!json_is_string (assignee) || !uuid_valid (json_string_value (assignee)))) {
-        reply_detail (details, "assigneeId", "must be a UUID or none");
-        bad = -1;
-    }
-    else
-    if (!unassigned)
-        q->assignee = json_string_value (assignee);
-    //  Like q, an empty address is no filter; any other is compared whole, so a short one
-    //  is not refused, it matches nothing.
-    json_t *ev = json_object_get (payload, "requesterEmail");
-    if (!(json_is_string (ev) && json_string_length (ev) == 0))
-        bad |= check_string (payload, "requesterEmail", false, 1, VOCAB_EMAIL_MAX, details, &q->email);
-    bad |= check_time (payload, "createdAfter", false, details, &q->created_after);
-    bad |= check_time (payload, "createdBefore", false, details, &q->created_before);
-    json_t *qv = json_object_get (payload, "q");
-    if (!(json_is_string (qv) && json_string_length (qv) == 0) && !json_is_null (qv))
-        bad |= check_string (payload, "q", false, 1, VOCAB_Q_MAX, details, &q->q);
-    const char *deleted = NULL;
-    bad |= check_enum (payload, "deleted", false, vocab_ticket_deleted, details, &deleted);
-    int d = vocab_index (vocab_ticket_deleted, deleted);
-    q->deleted = (tickets_deleted_t) (d >= 0 ? d : VOCAB_TICKET_DELETED_DEFAULT);
-    q->sort = VOCAB_TICKET_SORT_DEFAULT * 2 + 1;     //  descending: the newest first
-    json_t *sort = json_object_get (payload, "sort");
-    if (sort && !json_is_null (sort)) {
-        q->sort = json_is_string (sort) ? tickets_sort_parse (json_string_value (sort)) : -1;
-        if (q->sort < 0) {
-            char msg [160];
-            const char *list = vocab_must_be (vocab_ticket_sorts, msg, sizeof msg - 48);
-            size_t n = list ? strlen (list) : 0;
-            snprintf (msg + n, sizeof msg - n, ", optionally prefixed with - for descending");
-            reply_detail (details, "sort", msg);
-            bad = -1;
-        }
-    }
-    q->filters = (q->status ? TICKETS_F_STATUS : 0) | (q->priority ? TICKETS_F_PRIORITY : 0)
-               | (q->assignee ? TICKETS_F_ASSIGNEE : 0) | (q->q ? TICKETS_F_Q : 0)
-               | (q->email ? TICKETS_F_EMAIL : 0) | (unassigned ? TICKETS_F_UNASSIGNED : 0)
-               | (q->created_after ? TICKETS_F_CREATED_AFTER : 0)
-               | (q->created_before ? TICKETS_F_CREATED_BEFORE : 0);
-    return bad ? -1 : 0;
-}
-
-//  ---------------------------------------------------------------------------------
-//  Row -> JSON
-
-static json_t *
-s_time_or_null (PGresult *res, int row, int col)
-{
-    if (PQgetisnull (res, row, col))
-        return json_null ();
     char out [REPLY_TIME_LEN];
     if (reply_time (PQgetvalue (res, row, col), out))
-        return NULL;
-    return json_string (out);
+        return -1;
+    jsonw_string (w, out, REPLY_TIME_LEN - 1);
+    return 0;
 }
 
-json_t *
-tickets_row_json (PGresult *res, int row)
+int
+tickets_row_write (jsonw_t *w, PGresult *res, int row)
 {
-    json_t *created = s_time_or_null (res, row, 7);
-    json_t *updated = s_time_or_null (res, row, 8);
-    json_t *deleted = s_time_or_null (res, row, 9);
-    if (!created || !updated || !deleted || PQnfields (res) != 11) {
-        log_error ("event=bad_ticket_row id=%s msg=\"unexpected timestamp or column count\"",
+    static const char *const text [] = { "id", "subject", "description", "status", "priority",
+                                         "requesterEmail" };
+    if (PQnfields (res) != 11) {
+        log_error ("event=bad_ticket_row id=%s msg=\"unexpected column count\"",
                    PQgetvalue (res, row, 0));
-        json_decref (created);
-        json_decref (updated);
-        json_decref (deleted);
-        return NULL;
+        return -1;
     }
-    return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I}",
-                      "id", PQgetvalue (res, row, 0),
-                      "subject", PQgetvalue (res, row, 1),
-                      "description", PQgetvalue (res, row, 2),
-                      "status", PQgetvalue (res, row, 3),
-                      "priority", PQgetvalue (res, row, 4),
-                      "requesterEmail", PQgetvalue (res, row, 5),
-                      "assigneeId", PQgetisnull (res, row, 6)
-                                  ? json_null () : json_string (PQgetvalue (res, row, 6)),
-                      "createdAt", created, "updatedAt", updated, "deletedAt", deleted,
-                      "version", (json_int_t) strtoll (PQgetvalue (res, row, 10), NULL, 10));
+    jsonw_object_begin (w);
+    for (int col = 0; col < 6; col++)
+        s_write_column (w, text [col], res, row, col);
+    if (PQgetisnull (res, row, 6)) {
+        jsonw_key (w, "assigneeId");
+        jsonw_null (w);
+    }
+    else
+        s_write_column (w, "assigneeId", res, row, 6);
+    int bad = s_write_time (w, "createdAt", res, row, 7);
+    bad |= s_write_time (w, "updatedAt", res, row, 8);
+    bad |= s_write_time (w, "deletedAt", res, row, 9);
+    if (bad) {
+        log_error ("event=bad_ticket_row id=%s msg=\"unexpected timestamp\"",
+                   PQgetvalue (res, row, 0));
+        return -1;
+    }
+    jsonw_key (w, "version");
+    jsonw_integer (w, strtoll (PQgetvalue (res, row, 10), NULL, 10));
+    jsonw_object_end (w);
+    return 0;
+}
+
+//  Answers with what w wrote (status), or 500 when a write failed (logged); resets w.
+static void
+s_reply_written (svc_call_t *call, reply_t *reply, int status, jsonw_t *w)
+{
+    size_t len;
+    char *text = jsonw_take (w, &len);
+    if (text)
+        reply_text (reply, status, &text, len);
+    else {
+        log_error ("event=reply_encode_failed rid=%s service=%s why=%s", call->rid,
+                   call->service, jsonw_error_name (w->error));
+        reply_internal (reply);
+    }
+    jsonw_reset (w);
 }
 
 //  ---------------------------------------------------------------------------------
@@ -286,17 +148,20 @@ tickets_row_json (PGresult *res, int row)
 
 //  Answers with the first row of res as a ticket (status), or 404 when there is none.
 static void
-s_reply_ticket (reply_t *reply, PGresult *res, int status)
+s_reply_ticket (svc_call_t *call, reply_t *reply, PGresult *res, int status)
 {
     if (PQntuples (res) == 0) {
         reply_error (reply, 404, "not_found", "No such ticket.", NULL);
         return;
     }
-    json_t *ticket = tickets_row_json (res, 0);
-    if (ticket)
-        reply_json (reply, status, ticket);
-    else
+    jsonw_t w;
+    jsonw_init (&w, TICKETS_REPLY_MAX);
+    if (tickets_row_write (&w, res, 0) == 0)
+        s_reply_written (call, reply, status, &w);
+    else {
+        jsonw_reset (&w);
         reply_internal (reply);
+    }
 }
 
 //  A CHECK's detail: one of set, or a length min..max (min 0: at most max).
@@ -433,24 +298,26 @@ s_write_end (svc_call_t *call, uint64_t gen, PGresult *res, reply_t *reply)
 //  ---------------------------------------------------------------------------------
 //  Services
 
-//  Registers the count or page statement of a filter/deleted/sort combination on first use,
+//  Registers the statement of kind for a filter/deleted/sort combination on first use,
 //  and writes its name into name (32 bytes).
 static void
-s_list_stmt (svc_call_t *call, const tickets_query_t *q, bool count, char *name)
+s_list_stmt (svc_call_t *call, const tickets_query_t *q, tickets_list_kind_t kind, char *name)
 {
-    if (count)
-        snprintf (name, 32, "tl_c_%u_%d", q->filters, (int) q->deleted);
-    else
+    if (kind == TICKETS_LIST_PAGE)
         snprintf (name, 32, "tl_p_%u_%d_%d", q->filters, (int) q->deleted, q->sort);
+    else
+        snprintf (name, 32, "tl_%c_%u_%d", kind == TICKETS_LIST_COUNT ? 'c' : 'e',
+                  q->filters, (int) q->deleted);
     if (!db_registered (call->db, name)) {
         char sql [1024];
-        if (tickets_list_sql (q->filters, q->deleted, q->sort, count, sql, sizeof sql))
+        if (tickets_list_sql (q->filters, q->deleted, q->sort, kind, sql, sizeof sql))
             PANIC ("event=list_sql_overflow stmt=%s", name);
         db_register (call->db, name, sql, true);
     }
 }
 
-//  tickets.list: the count, then the page (values: page, limit).
+//  tickets.list: the capped count, the estimate, then the page (values: page, limit).
+//  The estimate and the page are read only when the count says they are needed.
 static int
 s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
 {
@@ -465,10 +332,14 @@ s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
         reply_error (reply, 403, "forbidden", "Only admins may list deleted tickets.", NULL);
         return -1;
     }
-    db_query_t *count = &plan->queries [0], *page = &plan->queries [1];
-    plan->queries_n = 2;
-    s_list_stmt (call, &q, true, plan->text);
-    s_list_stmt (call, &q, false, plan->text + 32);
+    //  Every filter's value, then the page's limit and offset, in one statement's array.
+    _Static_assert (TICKETS_FILTER_PARAMS + 2 <= DB_QUERY_PARAMS_MAX, "a list page's parameters");
+    db_query_t *count = &plan->queries [0], *estimate = &plan->queries [1];
+    db_query_t *page = &plan->queries [2];
+    plan->queries_n = 3;
+    s_list_stmt (call, &q, TICKETS_LIST_COUNT, plan->text);
+    s_list_stmt (call, &q, TICKETS_LIST_ESTIMATE, plan->text + 32);
+    s_list_stmt (call, &q, TICKETS_LIST_PAGE, plan->text + 64);
     count->name = plan->text;
     int n = tickets_filter_params (&q, count->params, &plan->owned);
     if (n < 0) {
@@ -476,11 +347,13 @@ s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
         return -1;
     }
     count->nparams = n;
-    char *limit = plan->text + 64, *offset = plan->text + 96;
+    *estimate = *count;
+    estimate->name = plan->text + 32;
+    char *limit = plan->text + 96, *offset = plan->text + 128;
     snprintf (limit, 32, "%ld", q.limit);
     snprintf (offset, 32, "%ld", (q.page - 1) * q.limit);
     *page = *count;
-    page->name = plan->text + 32;
+    page->name = plan->text + 64;
     page->params [page->nparams++] = limit;
     page->params [page->nparams++] = offset;
     plan->values [0] = q.page;
@@ -488,50 +361,90 @@ s_list_plan (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
     return 0;
 }
 
-//  The count of a list plan once it came, or -1 when it did not.
+//  The capped count of a list plan once it came, or -1 when it did not.
 static long long
-s_list_total (svc_plan_t *plan)
+s_list_count (svc_plan_t *plan)
 {
     PGresult *res = plan->queries [0].res;
     return res && PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1
          ? strtoll (PQgetvalue (res, 0, 0), NULL, 10) : -1;
 }
 
-//  Past the last page there is nothing to fetch: then the page's result is not read, even
-//  when a pipeline fetched it, so both ways answer alike.
+//  The page is read unless it lies past an exact total (nothing there to fetch); past an
+//  estimate it may still hold rows.
+static bool
+s_list_wants_page (svc_plan_t *plan)
+{
+    long long count = s_list_count (plan);
+    return count > TICKETS_COUNT_EXACT_MAX || count > (plan->values [0] - 1) * plan->values [1];
+}
+
+//  The planner's row estimate in an EXPLAIN (FORMAT JSON) result, or NaN when it has none.
+static double
+s_plan_rows (PGresult *res)
+{
+    double rows = NAN;
+    json_t *explain = PQntuples (res) == 1 ? json_loads (PQgetvalue (res, 0, 0), 0, NULL) : NULL;
+    json_t *value = json_object_get (json_object_get (json_array_get (explain, 0), "Plan"), "Plan Rows");
+    if (json_is_number (value))
+        rows = json_number_value (value);
+    json_decref (explain);
+    return rows;
+}
+
+//  Reads the estimate and the page as the count asks. Only what s_list_wants_page and the
+//  count name is read, even when a pipeline fetched all three, so both ways answer alike.
 static void
 s_list_finish (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
 {
     long page_no = plan->values [0], limit = plan->values [1];
     if (!s_planned (call, &plan->queries [0], reply, PGRES_TUPLES_OK))
         return;
-    long long total = s_list_total (plan);
-    if (total < 0) {
+    long long count = s_list_count (plan);
+    if (count < 0) {
         log_error ("event=bad_count_row rid=%s", call->rid);
         reply_internal (reply);
         return;
     }
-    PGresult *page = NULL;
-    if (total > (page_no - 1) * limit
-    && !(page = s_planned (call, &plan->queries [1], reply, PGRES_TUPLES_OK)))
-        return;
-    json_t *data = json_array ();
-    int rows = page ? PQntuples (page) : 0;
-    bool ok = true;
-    for (int i = 0; i < rows && ok; i++) {
-        json_t *ticket = tickets_row_json (page, i);
-        ok = ticket != NULL;
-        json_array_append_new (data, ticket);
+    double estimate = NAN;
+    PGresult *page = NULL, *explain = NULL;
+    if (count > TICKETS_COUNT_EXACT_MAX) {
+        if (!(explain = s_planned (call, &plan->queries [1], reply, PGRES_TUPLES_OK)))
+            return;
+        estimate = s_plan_rows (explain);
+        if (isnan (estimate))
+            log_warn ("event=list_estimate_missing rid=%s stmt=%s", call->rid, plan->queries [1].name);
     }
-    if (ok)
-        reply_json (reply, 200, json_pack ("{s:o, s:I, s:I, s:I, s:I}", "data", data,
-                    "page", (json_int_t) page_no, "limit", (json_int_t) limit,
-                    "total", (json_int_t) total,
-                    "totalPages", (json_int_t) ((total + limit - 1) / limit)));
-    else {
-        json_decref (data);
+    if (s_list_wants_page (plan)
+    && !(page = s_planned (call, &plan->queries [2], reply, PGRES_TUPLES_OK)))
+        return;
+    int rows = page ? PQntuples (page) : 0;
+    bool estimated;
+    long long total = tickets_list_total (count, estimate, (page_no - 1) * limit, rows, limit, &estimated);
+    jsonw_t w;
+    jsonw_init (&w, TICKETS_REPLY_MAX);
+    jsonw_object_begin (&w);
+    jsonw_key (&w, "data");
+    jsonw_array_begin (&w);
+    int bad = 0;
+    for (int i = 0; i < rows && !bad; i++)
+        bad = tickets_row_write (&w, page, i);
+    jsonw_array_end (&w);
+    static const char *const keys [] = { "page", "limit", "total", "totalPages" };
+    long long values [] = { page_no, limit, total, (total + limit - 1) / limit };
+    for (int i = 0; i < 4; i++) {
+        jsonw_key (&w, keys [i]);
+        jsonw_integer (&w, values [i]);
+    }
+    jsonw_key (&w, "totalIsEstimate");
+    jsonw_bool (&w, estimated);
+    jsonw_object_end (&w);
+    if (bad) {
+        jsonw_reset (&w);
         reply_internal (reply);
     }
+    else
+        s_reply_written (call, reply, 200, &w);
 }
 
 static void
@@ -540,8 +453,10 @@ s_list (svc_call_t *call, reply_t *reply)
     svc_plan_t plan = { 0 };
     if (s_list_plan (call, &plan, reply) == 0) {
         s_exec_planned (call, &plan.queries [0]);
-        if (s_list_total (&plan) > (plan.values [0] - 1) * plan.values [1])
+        if (s_list_count (&plan) > TICKETS_COUNT_EXACT_MAX)
             s_exec_planned (call, &plan.queries [1]);
+        if (s_list_wants_page (&plan))
+            s_exec_planned (call, &plan.queries [2]);
         s_list_finish (call, &plan, reply);
     }
     svc_plan_reset (&plan);
@@ -564,7 +479,7 @@ s_get_finish (svc_call_t *call, svc_plan_t *plan, reply_t *reply)
 {
     PGresult *res = s_planned (call, &plan->queries [0], reply, PGRES_TUPLES_OK);
     if (res)
-        s_reply_ticket (reply, res, 200);
+        s_reply_ticket (call, reply, res, 200);
 }
 
 static void
@@ -609,7 +524,7 @@ s_create (svc_call_t *call, reply_t *reply)
         res = s_run (call, gen, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
     }
     if (res)
-        s_reply_ticket (reply, res, 201);
+        s_reply_ticket (call, reply, res, 201);
     s_write_end (call, gen, res, reply);
 }
 
@@ -690,7 +605,7 @@ s_update (svc_call_t *call, reply_t *reply)
         return;
     PGresult *res = s_run (call, gen, reply, "t_update", 10, params, PGRES_TUPLES_OK);
     if (res && PQntuples (res) == 1)
-        s_reply_ticket (reply, res, 200);
+        s_reply_ticket (call, reply, res, 200);
     else
     if (res) {
         //  Nothing updated: unknown, deleted, or a stale version.
@@ -747,7 +662,7 @@ s_restore (svc_call_t *call, reply_t *reply)
         res = s_run (call, gen, reply, "t_get_any", 1, params, PGRES_TUPLES_OK);
     }
     if (res)
-        s_reply_ticket (reply, res, 200);
+        s_reply_ticket (call, reply, res, 200);
     s_write_end (call, gen, res, reply);
 }
 
@@ -799,13 +714,13 @@ s_history (svc_call_t *call, reply_t *reply)
 }
 
 static const svc_entry_t s_entries [] = {
-    { SVC_TICKETS_LIST,    s_list,    true, false, s_list_plan, s_list_finish },
-    { SVC_TICKETS_GET,     s_get,     true, false, s_get_plan, s_get_finish },
-    { SVC_TICKETS_CREATE,  s_create,  true, false, NULL, NULL },
-    { SVC_TICKETS_UPDATE,  s_update,  true, false, NULL, NULL },
-    { SVC_TICKETS_DELETE,  s_delete,  true, false, NULL, NULL },
-    { SVC_TICKETS_RESTORE, s_restore, true, false, NULL, NULL },
-    { SVC_TICKETS_HISTORY, s_history, true, false, NULL, NULL },
+    { SVC_TICKETS_LIST,    s_list,    true, false, s_list_plan, s_list_finish, false },
+    { SVC_TICKETS_GET,     s_get,     true, false, s_get_plan, s_get_finish, false },
+    { SVC_TICKETS_CREATE,  s_create,  true, false, NULL, NULL, false },
+    { SVC_TICKETS_UPDATE,  s_update,  true, false, NULL, NULL, false },
+    { SVC_TICKETS_DELETE,  s_delete,  true, false, NULL, NULL, false },
+    { SVC_TICKETS_RESTORE, s_restore, true, false, NULL, NULL, false },
+    { SVC_TICKETS_HISTORY, s_history, true, false, NULL, NULL, false },
 };
 
 const svc_family_t tickets_family = {

@@ -91,3 +91,24 @@ usercache_size (usercache_t *self)
 {
     return zhashx_size (self->index);
 }
+
+//  An age no ttl allows: the entry stays in its slot (and the index) until reused in turn.
+#define S_FORGOTTEN (INT64_MIN / 2)
+
+void
+usercache_forget (usercache_t *self, const char *user)
+{
+    char key [UUID_STRLEN + 1];
+    if (!s_key (user, key))
+        return;
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->index, key);
+    if (entry)
+        entry->at = S_FORGOTTEN;
+}
+
+void
+usercache_forget_all (usercache_t *self)
+{
+    for (size_t i = 0; i < self->capacity; i++)
+        self->ring [i].at = S_FORGOTTEN;
+}

@@ -1,7 +1,8 @@
 /*  usercache: a bounded, short-lived map of user id -> role, so the user check that
     precedes every authenticated request usually costs no query. Full: the oldest entry
-    is evicted. An entry older than the ttl is a miss (a deleted user or a changed role
-    is noticed within ttl).  */
+    is evicted. A user whose row changes is forgotten when PostgreSQL announces it
+    (sql/0012_user_changes.sql); an entry older than the ttl is a miss all the same, in
+    case an announcement was lost with a connection.  */
 #ifndef WORKERS_USERCACHE_H
 #define WORKERS_USERCACHE_H
 
@@ -18,5 +19,9 @@ void usercache_destroy (usercache_t **self_p);
 svc_role_t usercache_get (usercache_t *self, const char *user, int64_t now_ms);
 void usercache_put (usercache_t *self, const char *user, svc_role_t role, int64_t now_ms);
 size_t usercache_size (usercache_t *self);
+
+//  From now on a miss for user (any case), or for every user: the next check asks again.
+void usercache_forget (usercache_t *self, const char *user);
+void usercache_forget_all (usercache_t *self);
 
 #endif

@@ -52,7 +52,8 @@ typedef struct {
 } s_task_t;
 
 struct _worker_t {
-    char *endpoint;
+    conf_endpoints_t brokers;           //  every broker the link registers with
+    char *name;                         //  WORKER_NAME: the READY's
     int heartbeat_ms;
     int credit;                         //  WORKER_CREDIT: requests taken at once
     s_task_t *tasks;                    //  a batch's, credit of them
@@ -60,6 +61,7 @@ struct _worker_t {
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
     usercache_t *users;
+    uint64_t users_gen;                 //  the connection whose announcements users follows
     jobs_config_t jobs;                 //  the settings every family reads
     const char *services [MDP_READY_SERVICES_MAX];
     size_t services_n;
@@ -80,7 +82,8 @@ worker_t *
 worker_new (const worker_config_t *cfg)
 {
     worker_t *self = (worker_t *) zmalloc (sizeof (worker_t));
-    self->endpoint = strdup (cfg->endpoint);
+    self->brokers = cfg->brokers;
+    self->name = cfg->name ? strdup (cfg->name) : NULL;
     self->heartbeat_ms = cfg->heartbeat_ms;
     //  The batch and query arrays are sized for WORKER_CREDIT_MAX: config.c refuses more,
     //  and a caller that passes more anyway gets the bound, never an overflow.
@@ -90,8 +93,8 @@ worker_new (const worker_config_t *cfg)
     self->tasks = self->credit > 1 ? (s_task_t *) zmalloc (self->credit * sizeof (s_task_t)) : NULL;
     self->jobs = cfg->jobs;
     self->users = usercache_new (WORKER_USERS_MAX, WORKER_USERS_TTL_MS);
-    self->db = db_new ();
-    self->outbox = outbox_new (cfg->hub_endpoint, cfg->endpoint);
+    self->db = db_new (cfg->name);
+    self->outbox = outbox_new (&cfg->hubs, &cfg->brokers);
     if (!self->db || !self->outbox)
         goto fail;
     for (size_t f = 0; f < FAMILIES_N; f++) {
@@ -127,13 +130,37 @@ worker_destroy (worker_t **self_p)
     db_destroy (&self->db);
     usercache_destroy (&self->users);
     free (self->tasks);
-    free (self->endpoint);
+    free (self->name);
     free (self);
     *self_p = NULL;
 }
 
 //  ---------------------------------------------------------------------------------
 //  Requests
+
+static void
+s_user_changed (const char *payload, void *arg)
+{
+    usercache_t *users = (usercache_t *) arg;
+    if (!strcmp (payload, "*"))
+        usercache_forget_all (users);
+    else
+        usercache_forget (users, payload);
+}
+
+//  Forgets the users PostgreSQL said changed, so a deleted user or a changed role counts
+//  from the next request on, not after the cache's ttl. On a new connection every user
+//  is forgotten: what was announced while none was up is lost.
+static void
+s_follow_users (worker_t *self)
+{
+    uint64_t gen = db_generation (self->db);
+    if (gen != self->users_gen) {
+        usercache_forget_all (self->users);
+        self->users_gen = gen;
+    }
+    db_announcements (self->db, s_user_changed, self->users);
+}
 
 //  Checks the auth frame's user against the database (through the cache). Returns 0 with
 //  *role set, or -1 with the reply filled.
@@ -235,8 +262,9 @@ s_task_end (s_task_t *t)
     json_decref (t->payload);
     t->payload = NULL;
 
-    char *text = t->reply.body ? json_dumps (t->reply.body, JSON_COMPACT) : NULL;
-    zmsg_t *out = svc_reply_encode (t->rid, t->reply.status, text, text ? strlen (text) : 0);
+    if (reply_encode (&t->reply))           //  a no-op when the handler wrote text
+        log_error ("event=reply_encode_failed rid=%s service=%s", t->rid, t->service);
+    zmsg_t *out = svc_reply_encode (t->rid, t->reply.status, t->reply.text, t->reply.text_len);
     //  The edge asks sys.health and sys.metrics every few seconds: routine when they succeed.
     bool poll = !strncmp (t->service, "sys.", 4) && t->reply.status < 500;
     log_emit (poll ? LOG_DEBUG : LOG_INFO, "event=request rid=%s service=%s status=%d us=%lld",
@@ -244,7 +272,6 @@ s_task_end (s_task_t *t)
     if (t->reply.status >= 500)
         log_warn ("event=request_failed rid=%s service=%s status=%d", t->rid, t->service,
                   t->reply.status);
-    free (text);
     reply_reset (&t->reply);
     svc_request_destroy (&t->req);
     if (t->plan.queries_n || t->plan.owned)
@@ -252,12 +279,35 @@ s_task_end (s_task_t *t)
     return out;
 }
 
+//  A statement cancelled by its budget (db_budget) left the handler with an error result,
+//  answered 500: the client is told what happened, a 504 it may retry, not our bug.
+static void
+s_task_timed_out (s_task_t *t)
+{
+    if (t->reply.status != 500)
+        return;
+    log_warn ("event=statement_timeout rid=%s service=%s", t->rid, t->service);
+    reply_error (&t->reply, 504, "gateway_timeout",
+                 "The database did not answer in time; try again, or narrow the request.", NULL);
+}
+
+//  Runs a ready task's handler under its service's statement budget.
+static void
+s_task_run (worker_t *self, s_task_t *t)
+{
+    db_budget (self->db, t->entry->background ? DB_BACKGROUND : DB_INTERACTIVE);
+    db_timed_out (self->db);
+    t->entry->handler (&t->call, &t->reply);
+    if (db_timed_out (self->db))
+        s_task_timed_out (t);
+}
+
 zmsg_t *
 worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 {
     s_task_t t = { 0 };
     if (s_task_begin (self, &t, service, body_p))
-        t.entry->handler (&t.call, &t.reply);
+        s_task_run (self, &t);
     return s_task_end (&t);
 }
 
@@ -354,11 +404,16 @@ s_batch_pipeline (worker_t *self, size_t n)
         for (size_t q = 0; q < t->plan.queries_n; q++)
             queries [queries_n++] = &t->plan.queries [q];
     }
+    db_budget (self->db, DB_INTERACTIVE);
+    db_timed_out (self->db);
     db_pipeline (self->db, queries, queries_n);
+    bool timed_out = db_timed_out (self->db);
     for (size_t i = 0; i < n; i++) {
         s_task_t *t = &self->tasks [i];
         if (t->ready && t->entry->plan) {
             t->entry->finish (&t->call, &t->plan, &t->reply);
+            if (timed_out)
+                s_task_timed_out (t);
             s_task_answer (self, t);
         }
     }
@@ -372,6 +427,7 @@ s_batch_pipeline (worker_t *self, size_t n)
 static void
 s_on_batch (worker_t *self, mdp_msg_t **batch, size_t n)
 {
+    s_follow_users (self);
     if (n == 1) {
         s_on_request (self, &batch [0]);
         return;
@@ -383,7 +439,7 @@ s_on_batch (worker_t *self, mdp_msg_t **batch, size_t n)
     for (size_t i = 0; i < n; i++) {
         s_task_t *t = &self->tasks [i];
         if (t->ready) {
-            t->entry->handler (&t->call, &t->reply);
+            s_task_run (self, t);
             s_task_answer (self, t);
         }
     }
@@ -416,6 +472,7 @@ s_on_requests (worker_t *self, mdp_msg_t *first)
 static void
 s_maintain (worker_t *self)
 {
+    db_budget (self->db, DB_BACKGROUND);
     db_maintain (self->db);
     outbox_drain (self->outbox);
     for (size_t f = 0; f < FAMILIES_N; f++)
@@ -431,8 +488,11 @@ s_maintain (worker_t *self)
 static int
 s_start_link (worker_t *self)
 {
-    link_config_t cfg = { self->endpoint, self->heartbeat_ms, self->services, self->services_n,
-                          self->credit };
+    const char *brokers [LINK_BROKERS_MAX];
+    for (size_t i = 0; i < self->brokers.n && i < LINK_BROKERS_MAX; i++)
+        brokers [i] = conf_endpoints_get (&self->brokers, i);
+    link_config_t cfg = { brokers, self->brokers.n, self->heartbeat_ms, self->services,
+                          self->services_n, self->credit, self->name };
     sigset_t block, old;
     sigemptyset (&block);
     sigaddset (&block, SIGTERM);

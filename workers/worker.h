@@ -7,13 +7,15 @@
 
 #include "config.h"
 #include "service.h"
+#include "../common/conf.h"
 
 typedef struct {
-    const char *endpoint;       //  BROKER_ENDPOINT
-    const char *hub_endpoint;   //  HUB_PUB_ENDPOINT: where job events are published
+    conf_endpoints_t brokers;   //  BROKER_ENDPOINTS (else BROKER_ENDPOINT): registered with each
+    conf_endpoints_t hubs;      //  HUB_PUB_ENDPOINTS (else HUB_PUB_ENDPOINT): events go to each
     int heartbeat_ms;           //  HEARTBEAT_MS, 100..2500
     jobs_config_t jobs;         //  CHUNK_SIZE, JOB_WINDOW, MAX_ACTIVE_JOBS...
     int credit;                 //  WORKER_CREDIT, 1..WORKER_CREDIT_MAX (below 1: 1)
+    const char *name;           //  WORKER_NAME (config_name_read), named in every READY
 } worker_config_t;
 
 typedef struct _worker_t worker_t;

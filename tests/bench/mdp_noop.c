@@ -51,7 +51,7 @@ s_worker (const char *endpoint, int k, int credit)
             fprintf (stderr, "mdp_noop: cannot connect %s\n", endpoint);
             return 1;
         }
-        zmsg_t *ready = mdp_worker_ready_new (services, 1, credit);
+        zmsg_t *ready = mdp_worker_ready_new (services, 1, credit, NULL);
         if (!ready) {
             fprintf (stderr, "mdp_noop: credit must be 1 to %d\n", MDP_CREDIT_MAX);
             return 1;

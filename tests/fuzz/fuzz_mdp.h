@@ -30,6 +30,7 @@ s_check_limits (mdp_msg_t *m, mdp_side_t side)
         FUZZ_CHECK (strcmp (m->services [0], m->service) == 0);
         for (size_t i = 0; i < m->services_n; i++)
             FUZZ_CHECK (mdp_service_valid (m->services [i], strlen (m->services [i])));
+        FUZZ_CHECK (!*m->name || mdp_name_valid (m->name, strlen (m->name)));
     }
     if (m->command == MDPW_REQUEST || m->command == MDPW_REPLY)
         FUZZ_CHECK (m->client != NULL && m->body != NULL);
@@ -47,7 +48,7 @@ s_encode (mdp_msg_t *m)
     switch (m->command) {
         case MDPW_READY:
             msg = mdp_worker_ready_new ((const char *const *) m->services, m->services_n,
-                                               m->credit);
+                                        m->credit, m->name);
             break;
         case MDPW_REQUEST:
             msg = mdp_worker_request_new (NULL, m->client, NULL, &body);
@@ -71,6 +72,7 @@ s_check_same (mdp_msg_t *a, mdp_msg_t *b)
     FUZZ_CHECK (strcmp (a->service, b->service) == 0);
     FUZZ_CHECK (a->services_n == b->services_n);
     FUZZ_CHECK (a->credit == b->credit);
+    FUZZ_CHECK (strcmp (a->name, b->name) == 0);
     for (size_t i = 0; i < a->services_n; i++)
         FUZZ_CHECK (strcmp (a->services [i], b->services [i]) == 0);
     FUZZ_CHECK ((a->sender == NULL) == (b->sender == NULL));

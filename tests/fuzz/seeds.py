@@ -140,6 +140,32 @@ SEEDS["jwt"] = [
     b"\x02{\"alg\":\"HS256\",\"typ\":\"JWT\"}\n{\"sub\":\"" + UUID + b"\",\"role\":\"agent\",\"exp\":" + EXP + b"}",
 ]
 
+# jsonscan: raw bytes, as a worker's answer.
+SEEDS["jsonscan"] = [
+    b'{"id":"' + UUID + b'","subject":"Printer on fire","version":3,"deletedAt":null}',
+    b'{"items":[{"id":1},{"id":2.5e3}],"total":2,"totalIsEstimate":false}',
+    b' [true, false, null, -0, 0.5, 1E+2, "a\\u00e9\\ud83d\\ude00\\n"] ',
+    b'"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"',
+    b'{"id":"x","id":7,"version":"1","version":9223372036854775807}',
+    b'{"version":9223372036854775808}',
+    b'[1e400]',
+    b'"\\u0000"',
+    b'"\\ud800"',
+    b'"\xed\xa0\x80"',
+    b'[01]',
+    b'{"a":1,}',
+    b'[' * 2048 + b']' * 2048,
+    b'[' * 2049 + b']' * 2049,
+    b'{"a":1} x',
+]
+
+# jsonw: one string each, escaped as jansson escapes it (or refused as it refuses it).
+SEEDS["jsonw"] = [
+    b"", b"plain", b"quote \" back \\ slash /", b"\b\f\n\r\t\x01\x1f\x7f\x00",
+    "line\u2028sep \U0001F600 caf\u00e9".encode(), b"\xc0\x80", b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80", b"\xe2\x80", b"ok\xff",
+]
+
 for name, inputs in SEEDS.items():
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)

@@ -5,6 +5,7 @@ throwaway folder on free ports, so the suite runs on a fresh machine and beside 
 ./manage.sh. Tests that kill processes restart them with `./manage.sh up`, which starts
 whatever is not running, exactly as an operator would.
 """
+import contextlib
 import json
 import os
 import re
@@ -35,6 +36,13 @@ def free_ports(n):
     for s in socks:
         s.close()
     return ports
+
+
+def worker_name(name):
+    """The WORKER_NAME ./manage.sh gives its worker `name` (worker-N): the short host name,
+    its unsafe bytes made '-', cut to 40 bytes, then the name."""
+    host = re.sub(r"[^A-Za-z0-9._:@/-]", "-", socket.gethostname().split(".")[0])[:40]
+    return f"{host}-{name}" if host else name
 
 
 class System:
@@ -79,14 +87,35 @@ class System:
         })
         # Sanitizer builds (BUILD_DIR=build-san): every error is reported with its stack in
         # the process's log, and leaks are checked when a process exits after SIGTERM.
-        # sanitizer_errors() reads the logs at the end of the session.
-        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
+        # sanitizer_errors() reads the logs at the end of the session. ASan keeps freed
+        # memory resident in a quarantine (256 MB by default) to catch late uses: capped
+        # here so that the tests bounding a process's RSS measure its own memory, not
+        # ASan's, while frees of the last 32 MB are still checked.
+        self.env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1"
+                            ":quarantine_size_mb=32")
         self.env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:abort_on_error=0:halt_on_error=1")
         self.broker_endpoint = self.env["BROKER_ENDPOINT"]
         self.admin = ("admin@example.com", "admin123")
         self.agent = ("agent@example.com", "agent123")
 
     # -- processes
+
+    @contextlib.contextmanager
+    def overridden(self, **values):
+        """The system's environment with values set (None: unset) for the block, put back
+        after it; processes started meanwhile keep what they were started with."""
+        def apply(settings):
+            for k, v in settings.items():
+                if v is None:
+                    self.env.pop(k, None)
+                else:
+                    self.env[k] = v
+        saved = {k: self.env.get(k) for k in values}
+        try:
+            apply(values)
+            yield self
+        finally:
+            apply(saved)
 
     def manage(self, *args, check=True, timeout=180, stdin=subprocess.DEVNULL, prefix=()):
         """./manage.sh ARGS, stdin not a terminal unless given (reset and clean refuse then

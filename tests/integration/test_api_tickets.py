@@ -23,7 +23,7 @@ def new_ticket(system, token, **over):
 def test_list_is_paged_with_the_contract_envelope(system, agent_token):
     status, _, body = system.request("GET", "/api/tickets?page=1&limit=20", token=agent_token)
     assert status == 200, body
-    assert set(body) == {"data", "page", "limit", "total", "totalPages"}
+    assert set(body) == {"data", "page", "limit", "total", "totalPages", "totalIsEstimate"}
     assert body["page"] == 1 and body["limit"] == 20
     assert len(body["data"]) == 20
     assert body["total"] >= 200
@@ -37,6 +37,45 @@ def test_list_second_page_does_not_repeat_the_first(system, agent_token):
     _, _, p1 = system.request("GET", "/api/tickets?page=1&limit=10", token=agent_token)
     _, _, p2 = system.request("GET", "/api/tickets?page=2&limit=10", token=agent_token)
     assert not {t["id"] for t in p1["data"]} & {t["id"] for t in p2["data"]}
+
+
+def test_a_small_list_is_counted_exactly(system, agent_token):
+    tag = f"exact{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        new_ticket(system, agent_token, subject=f"{tag} ticket")
+    status, _, body = system.request("GET", f"/api/tickets?q={tag}&limit=2", token=agent_token)
+    assert status == 200, body
+    got = (body["total"], body["totalPages"], body["totalIsEstimate"], len(body["data"]))
+    assert got == (3, 2, False, 2), f"expected (3, 2, False, 2), got {got}"
+
+
+def test_a_large_list_answers_an_estimate_flagged_as_such(system, agent_token):
+    """30,000 pending tickets: past the exact-count cap (10,000) the total is the planner's
+    estimate, within a sane factor of the truth; a partial last page is exact again."""
+    tag = f"estimate{uuid.uuid4().hex[:8]}"
+    system.psql(f"""INSERT INTO tickets (subject, requester_email, status)
+                    SELECT '{tag} ' || g, 'estimate@example.com', 'pending'
+                    FROM generate_series(1, 30000) g; ANALYZE tickets""")
+    try:
+        for query, where in (("", "TRUE"), ("status=pending&", "status = 'pending'")):
+            truth = int(system.psql(f"SELECT count(*) FROM tickets WHERE deleted_at IS NULL AND {where}"))
+            status, _, body = system.request("GET", f"/api/tickets?{query}limit=100", token=agent_token)
+            assert status == 200, body
+            assert body["totalIsEstimate"] is True, f"{query}: expected an estimate, got {body['total']}"
+            assert truth / 2 <= body["total"] <= truth * 2, f"{query}: truth {truth}, estimate {body['total']}"
+            assert body["totalPages"] == -(-body["total"] // 100) and len(body["data"]) == 100
+            if truth % 100:
+                last = truth // 100 + 1
+                status, _, end = system.request("GET", f"/api/tickets?{query}limit=100&page={last}",
+                                                token=agent_token)
+                got = (end["total"], end["totalIsEstimate"], len(end["data"]))
+                assert got == (truth, False, truth % 100), f"{query}: last page {last}: {got}, truth {truth}"
+        # A narrow search among them is counted exactly still.
+        status, _, body = system.request("GET", f"/api/tickets?q={tag}%202999&status=pending", token=agent_token)
+        got = (body["total"], body["totalIsEstimate"])
+        assert got == (11, False), f"expected 11 exact ({tag} 2999, 29990..29999), got {got}"
+    finally:
+        system.psql(f"DELETE FROM tickets WHERE subject LIKE '{tag} %'; ANALYZE tickets")
 
 
 def test_list_filters_by_status_and_priority(system, agent_token):

@@ -18,8 +18,10 @@ from conftest import ROOT, BUILD_DIR
 ACTOR_DIRS = {"broker": "broker", "worker": "workers", "http-edge": "http-edge",
               "progress-hub": "progress-hub"}
 APP_SERVICES = ("broker", "worker", "progress-hub", "http-edge")
-# Variables compose.yaml reads that no binary does: where the host publishes ports.
-COMPOSE_ONLY = {"ZMQ_PUBLISH_ADDRESS", "DB_PUBLISH_ADDRESS"}
+# Variables compose.yaml reads that no binary does: where the host publishes ports, and the
+# images (docs/OPERATIONS.md, "Compose-only settings").
+COMPOSE_ONLY = {"ZMQ_PUBLISH_ADDRESS", "DB_PUBLISH_ADDRESS", "BROKER_PORT", "HUB_PUB_PORT",
+                "HUB_SUB_PORT", "TAG", "BASE_IMAGE", "POSTGRES_IMAGE"}
 # Libraries every bookworm-slim image has.
 BASE_PACKAGES = {"libc6", "libcrypt1", "libgcc-s1"}
 
@@ -94,8 +96,10 @@ def variables_read(binary):
     for path in files:
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        names.update(re.findall(r'\b(?:conf_int|conf_str|conf_endpoint|getenv)\s*\(\s*"([A-Z_][A-Z0-9_]*)"',
-                                text))
+        # conf_endpoints names two: the list (BROKER_ENDPOINTS), else the one.
+        for pair in re.findall(r'\b(?:conf_int|conf_str|conf_endpoints?|conf_bind|getenv)\s*\(\s*'
+                               r'"([A-Z_][A-Z0-9_]*)"(?:\s*,\s*"([A-Z_][A-Z0-9_]*)")?', text):
+            names.update(n for n in pair if n)
     return names
 
 
@@ -168,7 +172,7 @@ def test_zeromq_endpoints_bind_in_their_owner_and_connect_by_service_name_elsewh
     _, sub_port = port_of(defaults["HUB_SUB_ENDPOINT"])
     # broker/broker.c and progress-hub/hub.c bind these; workers and the edge connect.
     assert "zsock_bind (self->router" in read("broker", "broker.c")
-    assert 'zsock_connect (self->pub, "%s", hub_endpoint)' in read("workers", "outbox.c")
+    assert 's_connect_all (self->pub, hubs, "hub")' in read("workers", "outbox.c")
     assert env_of("broker")["BROKER_ENDPOINT"] == f"tcp://*:{broker_port}"
     hub = env_of("progress-hub")
     assert hub["HUB_PUB_ENDPOINT"] == f"tcp://*:{pub_port}"
@@ -213,6 +217,38 @@ def test_published_ports_are_the_env_example_defaults_and_match_what_listens():
         for addr, h, _ in published(name):
             if h != int(d["WS_PORT"]):
                 assert addr == "127.0.0.1", f"{name} publishes {h} on {addr}"
+
+
+def test_every_published_host_port_is_a_variable():
+    """Another instance, or anything else on the host, may hold a default port: each one
+    can be moved from .env."""
+    for name, svc in compose()["services"].items():
+        for p in svc.get("ports", []):
+            host_port = re.findall(r"\$\{[^}]*\}|[^:]+", p)[-2]
+            assert re.fullmatch(r"\$\{[A-Z_]+:-\d+\}", host_port), f"{name}: {p}"
+
+
+def test_the_image_is_built_once_and_every_actor_runs_it():
+    services = compose()["services"]
+    builders = [n for n, s in services.items() if "build" in s]
+    assert builders == ["migrate"], builders
+    images = {services[n]["image"] for n in ("migrate", *APP_SERVICES)}
+    assert images == {"ticketd:${TAG:-latest}"}, images
+    # Never pulled: no registry has ticketd, and compose would ask one before building.
+    for n in ("migrate", *APP_SERVICES):
+        assert services[n].get("pull_policy") == "never", n
+    # The base and the database images can be swapped for local ones (tests/compose/run.sh).
+    assert services["migrate"]["build"]["args"]["BASE_IMAGE"] == "${BASE_IMAGE:-debian:bookworm-slim}"
+    assert services["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:15-bookworm}"
+
+
+def test_compose_only_settings_are_documented_and_listed_in_env_example():
+    ops = read("docs", "OPERATIONS.md")
+    listed = set(re.findall(r"^#([A-Z_]+)=", read(".env.example"), re.M))
+    for var in COMPOSE_ONLY:
+        assert f"`{var}`" in ops, f"docs/OPERATIONS.md does not describe {var}"
+        assert var in listed, f".env.example does not list {var}"
+        assert var in readme_variables(), f"README.md's table does not list {var}"
 
 
 def test_every_long_running_service_has_a_healthcheck():
@@ -291,17 +327,22 @@ def dockerfiles():
 
 
 def stages(path):
-    """[(FROM line, [instructions])] with continuation lines joined."""
+    """[(FROM line, [instructions])] with continuation lines joined, and ${ARG} in a FROM
+    line replaced by the default an ARG before the first FROM gives it."""
     with open(path, encoding="utf-8") as f:
         text = re.sub(r"\\\n", " ", f.read())
-    out = []
+    out, args = [], {}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         word = line.split()[0].upper()
         if word == "FROM":
+            line = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), line)
             out.append((line, []))
+        elif word == "ARG" and not out:
+            name, _, default = line.split(None, 1)[1].partition("=")
+            args[name] = default
         else:
             assert out, f"{path}: {line} before FROM"
             out[-1][1].append(line)
@@ -385,7 +426,7 @@ def test_the_runtime_stage_installs_the_library_of_every_shared_object_the_binar
 
 def test_the_build_stage_copies_every_folder_the_makefile_builds_from():
     text = read("Dockerfile")
-    build_stage = text.split("FROM debian:bookworm-slim AS runtime")[0]
+    build_stage = text.split("FROM ${BASE_IMAGE} AS runtime")[0]
     for folder in ("common", "proto", *ACTOR_DIRS.values(), "tools"):
         assert re.search(rf"^COPY {re.escape(folder)}/ ", build_stage, re.M), folder
     for b in (*APP_SERVICES, "ticketd-status"):

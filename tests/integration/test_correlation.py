@@ -2,6 +2,9 @@
 id of its own from the CSPRNG and by the service called, never by anything a client sends.
 Attacks from outside (a reused X-Request-Id during a timeout), and a peer that lies (a
 broker that answers for another service)."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -249,3 +252,53 @@ def test_logins_in_flight_are_bounded_edge_wide_and_other_routes_keep_their_work
     assert all(answers.get(i) in (200, 504) for i in range(4)), answers
     assert wait_metric(system, "edge_slow_inflight", lambda v: v == 0) == 0
     assert system.request("GET", "/api/tickets?limit=1", token=agent_token)[0] == 200
+
+
+def edge_token():
+    """An agent's token signed with edge_beside's secret."""
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    now = int(time.time())
+    h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    c = b64(json.dumps({"sub": "5d0c2b1e-8f55-4c1f-9d2e-222222222222", "role": "agent",
+                        "iat": now, "exp": now + 600}).encode())
+    sig = hmac.new(b"x" * 40, f"{h}.{c}".encode(), hashlib.sha256).digest()
+    return f"{h}.{c}.{b64(sig)}"
+
+
+def test_a_ticket_goes_out_as_the_bytes_the_worker_sent_and_a_lie_as_502(system):
+    """The edge passes a worker's answer on without rebuilding it (its ETag read on the
+    way), but only well-formed JSON: bytes that are not, or that hide a NUL, are a 502."""
+    broker_port = free_ports(1)[0]
+    fake = FakeBroker(f"tcp://127.0.0.1:{broker_port}")
+    port, edge = edge_beside(system, broker_port, 10000)
+    tid = "0b9c2b1e-3f4a-4c5d-8e6f-7a8b9c0d1e2f"
+    token = edge_token()
+
+    def get(payload):
+        s = socket.create_connection(("127.0.0.1", port), timeout=15)
+        s.sendall(f"GET /api/tickets/{tid} HTTP/1.1\r\nHost: x\r\n"
+                  f"Authorization: Bearer {token}\r\n\r\n".encode())
+        peer, service, frames = fake.recv(timeout=5)
+        assert service == "tickets.get"
+        fake.sock.send_multipart([peer, b"", b"MDPC01", b"tickets.get", frames[0], b"200",
+                                  payload])
+        head, raw = read_raw_response(s)
+        s.close()
+        return int(head.split(b" ")[1]), head, raw
+
+    try:
+        ticket = ('{"id":"%s", "subject":"caf\\u00e9 \xe2\x82\xac","version":41,'
+                  '"a":{"version":1},"version":42}' % tid).encode("latin-1")
+        status, head, raw = get(ticket)
+        assert status == 200, (head, raw)
+        assert raw == ticket, raw
+        assert b'\r\netag: "42"' in head.lower(), head
+        for lie in (b'{"id":"x"', b'{"id":"x"}\x00', b'{"s":"\xff"}', b'{"s":"\\ud800"}',
+                    b'[' * 2049 + b']' * 2049, b'{"version":1} {}'):
+            status, head, raw = get(lie)
+            assert status == 502, (lie[:40], head, raw)
+            assert error_of(json.loads(raw))["code"] == "bad_gateway", raw
+    finally:
+        assert edge.stop() == 0, "the edge did not exit 0 on SIGTERM"
+        fake.close()

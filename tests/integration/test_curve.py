@@ -19,6 +19,9 @@ from conftest import read_cert
 from harness import BIN, Broker, Process, free_port
 from test_broker_mdp import MDPC, MDPW, READY, REQUEST, REPLY, HEARTBEAT
 HEARTBEAT_MS = 200
+# Our tools run here with settings of the test's own only: a .env in the folder they run
+# in, or of the checkout (a developer's running system), must not fill in keys.
+NO_ENV_FILE = ("--env", "none")
 
 
 # ---- keys ----------------------------------------------------------------------------------
@@ -213,7 +216,8 @@ def test_a_client_with_half_the_curve_settings_or_a_bad_key_exits_at_once(keys):
                   {"CURVE_CLIENT_CERT": os.path.join(keys.allow, "client"),
                    "CURVE_SERVER_KEY": keys.server_public}):
         env = dict(os.environ, BROKER_ENDPOINT="tcp://127.0.0.1:%d" % free_port(), **extra)
-        out = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=10)
+        out = subprocess.run([exe, *NO_ENV_FILE], env=env, capture_output=True, text=True,
+                             timeout=10)
         assert out.returncode == 2, (extra, out.stderr)
         assert "var=CURVE_" in out.stderr, (extra, out.stderr)
         _, client_secret = keys.client
@@ -310,11 +314,13 @@ def test_ticketd_status_talks_curve_with_an_allowed_cert_and_not_with_a_stranger
     exe = os.path.join(BIN, "ticketd-status")
     env = dict(os.environ, BROKER_ENDPOINT=broker.endpoint,
                **keys.client_env(keys.client_secret_file))
-    out = subprocess.run([exe, "--json"], env=env, capture_output=True, text=True, timeout=10)
+    out = subprocess.run([exe, "--json", *NO_ENV_FILE], env=env, capture_output=True,
+                         text=True, timeout=10)
     assert out.returncode == 0, out.stderr
     assert "workers" in json.loads(out.stdout)
     env.update(keys.client_env(keys.stranger_secret_file))
-    out = subprocess.run([exe, "--json"], env=env, capture_output=True, text=True, timeout=10)
+    out = subprocess.run([exe, "--json", *NO_ENV_FILE], env=env, capture_output=True,
+                         text=True, timeout=10)
     assert out.returncode == 1 and "did not answer" in out.stderr, (out.stdout, out.stderr)
 
 
@@ -378,8 +384,8 @@ def test_the_hub_relays_only_allowed_publishers_to_allowed_subscribers(ctx, keys
 def test_ticketd_watch_reads_the_hub_over_curve(ctx, keys, hub):
     env = dict(os.environ, HUB_SUB_ENDPOINT=hub.sub_endpoint,
                **keys.client_env(keys.client_secret_file))
-    watch = subprocess.Popen([os.path.join(BIN, "ticketd-watch"), "jobs.created."], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen([os.path.join(BIN, "ticketd-watch"), *NO_ENV_FILE, "jobs.created."],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     good = sock(ctx, zmq.PUB, hub.pub_endpoint, keys, keys.worker)
     try:
         time.sleep(0.7)
@@ -428,6 +434,6 @@ def test_without_curve_every_process_warns_that_zeromq_is_unauthenticated():
         p.send_signal(signal.SIGTERM)
         _, err = p.communicate(timeout=10)
         assert "level=warn" in err and "event=curve_off" in err, (exe, err)
-    out = subprocess.run([os.path.join(BIN, "ticketd-status")], env=env, capture_output=True,
-                         text=True, timeout=10)
+    out = subprocess.run([os.path.join(BIN, "ticketd-status"), *NO_ENV_FILE], env=env,
+                         capture_output=True, text=True, timeout=10)
     assert "event=curve_off" in out.stderr, out.stderr

@@ -39,17 +39,11 @@ def restart_workers(system):
 @pytest.fixture(scope="module")
 def short(system):
     """The session's system with its workers restarted on short leases; put back after."""
-    saved = {k: system.env.get(k) for k in SHORT}
-    system.env.update(SHORT)
-    restart_workers(system)
     try:
-        yield system
+        with system.overridden(**SHORT):
+            restart_workers(system)
+            yield system
     finally:
-        for k, v in saved.items():
-            if v is None:
-                system.env.pop(k, None)
-            else:
-                system.env[k] = v
         restart_workers(system)
 
 

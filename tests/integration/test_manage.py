@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from conftest import ROOT, System
+from conftest import ROOT, System, worker_name
 
 SEED_PASSWORDS = ("admin123", "agent123")      # the suite's SEED_* (.env.example's defaults)
 
@@ -256,7 +256,7 @@ def test_a_tree_in_a_private_folder_keeps_its_cluster_where_postgres_can_reach_i
 def test_logs_merges_every_timed_line_in_order_and_names_each_worker(system):
     """./manage.sh logs: one stream by time, PostgreSQL's lines among ours, no blank or
     untimed line first (initdb's chatter stays in its own file), and a worker's lines say
-    which worker wrote them."""
+    which worker of which host wrote them (<short host>-worker-N)."""
     for _ in range(3):
         assert system.request("GET", "/api/health")[0] == 200
     lines = system.manage("logs").stdout.splitlines()
@@ -268,7 +268,8 @@ def test_logs_merges_every_timed_line_in_order_and_names_each_worker(system):
     assert stamps == sorted(stamps)
     assert any(" comp=postgres " in l for l in lines)
     names = {m.group(1) for l in lines if (m := re.search(r" comp=worker inst=(\S+) ", l))}
-    assert {"worker-1", "worker-2"} <= names, names
+    want = {worker_name("worker-1"), worker_name("worker-2")}
+    assert want <= names, f"expected inst= names {want}, got {names}"
 
 
 def test_settings_given_to_up_stay_for_every_later_verb(system):

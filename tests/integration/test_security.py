@@ -40,6 +40,29 @@ def test_the_ui_is_served_with_a_content_type(system):
     assert "<html" in body.lower()
 
 
+def test_the_ui_page_may_not_be_framed_and_talks_only_to_its_own_api_and_hub(system):
+    """Clickjacking and injected scripts: the page says no site may frame it, runs only its
+    own scripts and may connect only to its API and hub, on the host the browser used."""
+    for host in ("127.0.0.1", "localhost"):
+        status, headers, _ = system.request("GET", "/", port=system.web_port,
+                                            headers={"Host": f"{host}:{system.web_port}"})
+        assert status == 200
+        assert headers["x-frame-options"] == "DENY"
+        policy = dict(d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";"))
+        assert policy["frame-ancestors"] == "'none'" and policy["script-src"] == "'self'", policy
+        assert policy["object-src"] == "'none'" and policy["base-uri"] == "'none'", policy
+        assert policy["connect-src"].split() == [
+            "'self'", f"http://{host}:{system.port}", f"ws://{host}:{system.ws_port}"], policy
+    status, headers, _ = system.request("GET", "/", port=system.web_port,
+                                        headers={"Host": f"[::1]:{system.web_port}"})
+    policy = dict(d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";"))
+    assert policy["connect-src"].split() == ["'self'", "http:", "ws:"], policy
+    assert policy["frame-ancestors"] == "'none'", policy
+    # A script or a style is not a page: no policy of its own to carry.
+    status, headers, _ = system.request("GET", "/js/main.js", port=system.web_port)
+    assert status == 200 and "content-security-policy" not in headers
+
+
 def test_slow_clients_do_not_block_others(system):
     """Fifty connections that send half a request and stall: a normal request is still
     answered at once (the edge's one loop never waits on a socket)."""
@@ -435,3 +458,60 @@ def test_a_request_with_a_bad_rid_is_answered_400_and_takes_no_worker_out(system
         status, _, body = system.request("GET", "/api/health")
         assert status == 200, (status, body)
         assert time.monotonic() < deadline, "health reads took more than 10 s"
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "chunked, chunked", "identity", "chunked ",
+                                    "chunked\r\nTransfer-Encoding: gzip"])
+def test_a_transfer_coding_other_than_chunked_is_answered_501_at_once(system, admin_token, coding):
+    """libmicrohttpd decodes chunked alone: under another coding it would read the body
+    until the client closed while the client waited for the answer. RFC 9112 6.1: 501,
+    the contract's JSON, and the connection closed, without waiting for the body."""
+    import socket
+    from conftest import read_raw_response
+    head_bytes = (f"POST /api/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+                  f"Content-Type: application/json\r\nTransfer-Encoding: {coding}\r\n\r\n").encode()
+    t0 = time.monotonic()
+    with socket.create_connection(("127.0.0.1", system.port), timeout=10) as s:
+        s.sendall(head_bytes)               # the body never comes
+        head, body = read_raw_response(s)
+    assert time.monotonic() - t0 < 5, f"answered after {time.monotonic() - t0:.1f} s"
+    assert head.startswith(b"http/1.1 501"), head
+    assert json.loads(body)["error"]["code"] == "not_implemented", body
+    assert b"connection: close" in head, head
+
+
+@pytest.mark.parametrize("framing", ["two-lengths", "length-and-chunked", "spaced-length"])
+def test_ambiguous_body_framing_is_refused_and_the_connection_closed(system, admin_token, framing):
+    """Two Content-Lengths, Content-Length beside Transfer-Encoding, or "Content-Length :"
+    (which libmicrohttpd takes for another header) are smuggling primitives: a proxy in front
+    may frame the body by the other reading. Refused 400, and the bytes behind it are never
+    read as a request of their own (RFC 9112 5.1, 6.1, 6.3)."""
+    import socket
+    from conftest import read_raw_response
+    inner = (f"GET /api/auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+             f"X-Request-Id: SMUGGLED\r\n\r\n").encode()
+    if framing == "two-lengths":
+        framing_headers = f"Content-Length: 0\r\nContent-Length: {len(inner)}\r\n\r\n".encode()
+        body = inner
+    elif framing == "spaced-length":
+        framing_headers = f"Content-Length : {len(inner)}\r\n\r\n".encode()
+        body = inner
+    else:
+        framing_headers = b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        body = b"2\r\n{}\r\n0\r\n\r\n" + inner
+    outer = (f"POST /api/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin_token}\r\n"
+             f"Content-Type: application/json\r\n").encode() + framing_headers + body
+    with socket.create_connection(("127.0.0.1", system.port), timeout=10) as s:
+        s.sendall(outer)
+        head, body = read_raw_response(s)
+        rest = b""
+        s.settimeout(5)
+        try:
+            while chunk := s.recv(65536):
+                rest += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+    assert head.startswith(b"http/1.1 400"), head
+    assert json.loads(body)["error"]["code"] == "bad_request", body
+    assert b"connection: close" in head, head
+    assert b"smuggled" not in rest.lower() and b"HTTP/1.1" not in rest, rest[:300]

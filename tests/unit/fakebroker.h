@@ -4,6 +4,7 @@
 #define TESTS_FAKEBROKER_H
 
 #include <czmq.h>
+#include "../../common/conf.h"
 #include "../../proto/mdp.h"
 #include "../../proto/svc.h"
 
@@ -17,6 +18,18 @@ typedef struct {
 } fakebroker_request_t;
 
 static int s_fakebroker_n;
+
+//  A list of brokers (comma-separated) as a client reads BROKER_ENDPOINTS; NULL when bad.
+//  One list at a time: the next call overwrites it.
+static inline const conf_endpoints_t *
+fakebroker_endpoints (const char *list)
+{
+    static conf_endpoints_t eps;
+    setenv ("TEST_FAKEBROKER_ENDPOINTS", list, 1);
+    int rc = conf_endpoints ("TEST_FAKEBROKER_ENDPOINTS", "TEST_FAKEBROKER_ENDPOINT", NULL, &eps);
+    unsetenv ("TEST_FAKEBROKER_ENDPOINTS");
+    return rc ? NULL : &eps;
+}
 
 //  A ROUTER bound to a fresh inproc endpoint, written into endpoint.
 static inline zsock_t *

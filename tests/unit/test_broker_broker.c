@@ -26,6 +26,8 @@ s_run (void *arg)
 }
 
 static int s_port;
+//  Most tests queue requests no worker offers yet: only the test of that rule shortens it.
+static long s_unoffered_ms = 60000;
 
 //  A broker on a fresh inproc endpoint (written to endpoint, 64 bytes), heartbeat_ms
 //  apart, running in a thread.
@@ -33,9 +35,10 @@ static harness_t *
 s_start_hb (char *endpoint, long queue_max, long ttl_ms, long heartbeat_ms)
 {
     snprintf (endpoint, 64, "inproc://test-broker-%d", s_port++);
-    broker_config_t cfg = { .endpoint = endpoint, .heartbeat_ms = heartbeat_ms,
+    broker_config_t cfg = { .endpoint = endpoint, .bind = endpoint, .heartbeat_ms = heartbeat_ms,
                             .queue_max = queue_max, .request_ttl_ms = ttl_ms, .drain_ms = 2000,
-                            .bulk_reserve = 1, .held_bytes_max = 256L << 20 };
+                            .bulk_reserve = 1, .held_bytes_max = 256L << 20,
+                            .unoffered_ms = s_unoffered_ms };
     harness_t *h = (harness_t *) zmalloc (sizeof (harness_t));
     h->broker = broker_new (&cfg);
     if (!h->broker) {
@@ -116,7 +119,7 @@ static zsock_t *
 s_worker_new (const char *endpoint, const char **services, size_t n)
 {
     zsock_t *worker = s_dealer (endpoint);
-    zmsg_t *ready = mdp_worker_ready_new (services, n, 1);
+    zmsg_t *ready = mdp_worker_ready_new (services, n, 1, NULL);
     zmsg_send (&ready, worker);
     return worker;
 }
@@ -210,15 +213,79 @@ TEST (test_full_queue_and_stop_answer_503_with_the_rid)
     CHECK_INT (rc, 0);
 }
 
-TEST (test_mmi_status_counts_a_worker)
+//  The error code of a reply's payload ("" when none).
+static const char *
+s_code (svc_reply_t *reply, char *buf, size_t size)
 {
+    json_t *root = reply ? json_loadb ((const char *) zframe_data (reply->payload),
+                                       zframe_size (reply->payload), 0, NULL) : NULL;
+    const char *code = json_string_value (json_object_get (json_object_get (root, "error"), "code"));
+    snprintf (buf, size, "%s", code ? code : "");
+    json_decref (root);
+    return buf;
+}
+
+TEST (test_a_service_whose_workers_all_left_is_answered_503_past_the_grace)
+{
+    //  A service no worker offered yet is waited for (7/MDP). Once its only worker has
+    //  left, a request waits out the grace, then it and every new one are answered 503
+    //  service_unavailable at once, long before the ttl. Bulk work keeps waiting.
     char ep [64];
-    harness_t *h = s_start (ep, 10, 5000);
+    s_unoffered_ms = 300;
+    harness_t *h = s_start (ep, 100, 60000);
+    s_unoffered_ms = 60000;
     CHECK (h != NULL);
-    const char *services [] = { "unit.status" };
-    zsock_t *worker = s_worker_new (ep, services, 1);
     zsock_t *client = s_dealer (ep);
-    zclock_sleep (50);
+    zsock_set_rcvtimeo (client, 600);
+    s_send_request (client, "unit.gone", "before");     //  never offered: it waits
+    const char *services [] = { "unit.gone", SVC_JOBS_CHUNK };
+    zsock_t *worker = s_worker_new (ep, services, 2);
+    char rid [SVC_RID_MAX + 1];
+    s_serve_one (worker, rid, NULL);
+    int served_ok = streq (rid, "before");
+    zmsg_t *bye = mdp_worker_command_new (NULL, MDPW_DISCONNECT);
+    zmsg_send (&bye, worker);
+    zsock_destroy (&worker);
+    char service [MDP_SERVICE_MAX + 1], code [64], code2 [64];
+    svc_reply_t *answer = s_client_recv (client, service);     //  "before", answered
+    int64_t t0 = zclock_mono ();
+    s_send_request (client, "unit.gone", "early");
+    s_send_request (client, SVC_JOBS_CHUNK, "chunk");
+    zsock_set_rcvtimeo (client, 3000);
+    svc_reply_t *early = s_client_recv (client, service);
+    int64_t waited = zclock_mono () - t0;
+    t0 = zclock_mono ();
+    s_send_request (client, "unit.gone", "late");
+    svc_reply_t *late = s_client_recv (client, service);
+    int64_t late_wait = zclock_mono () - t0;
+    zsock_set_rcvtimeo (client, 500);
+    zmsg_t *chunk = zmsg_recv (client);        //  none: the chunk still waits
+    int rc = s_stop (&h);
+    zsock_destroy (&client);
+    int answer_ok = answer && answer->status == 200 && streq (answer->rid, "before");
+    int early_ok = early && early->status == 503 && streq (early->rid, "early")
+                && streq (s_code (early, code, sizeof code), "service_unavailable");
+    int late_ok = late && late->status == 503 && streq (late->rid, "late")
+               && streq (s_code (late, code2, sizeof code2), "service_unavailable");
+    svc_reply_destroy (&answer);
+    svc_reply_destroy (&early);
+    svc_reply_destroy (&late);
+    int chunk_waited = chunk == NULL;
+    zmsg_destroy (&chunk);
+    CHECK (served_ok);
+    CHECK (answer_ok);
+    CHECK (early_ok);
+    CHECK (waited >= 150 && waited < 2000);
+    CHECK (late_ok);
+    CHECK (late_wait < 200);
+    CHECK (chunk_waited);
+    CHECK_INT (rc, 0);
+}
+
+//  The broker's mmi.status answer, parsed; NULL when none came.
+static json_t *
+s_status (zsock_t *client)
+{
     zmsg_t *msg = mdp_client_request_new (MMI_STATUS, NULL);
     zmsg_send (&msg, client);
     msg = zmsg_recv (client);
@@ -229,6 +296,19 @@ TEST (test_mmi_status_counts_a_worker)
         root = json_loadb ((const char *) zframe_data (f), zframe_size (f), 0, NULL);
     }
     mdp_msg_destroy (&m);
+    return root;
+}
+
+TEST (test_mmi_status_counts_a_worker)
+{
+    char ep [64];
+    harness_t *h = s_start (ep, 10, 5000);
+    CHECK (h != NULL);
+    const char *services [] = { "unit.status" };
+    zsock_t *worker = s_worker_new (ep, services, 1);
+    zsock_t *client = s_dealer (ep);
+    zclock_sleep (50);
+    json_t *root = s_status (client);
     json_int_t workers = json_integer_value (json_object_get (root, "workers"));
     json_t *svc = json_array_get (json_object_get (root, "services"), 0);
     const char *name = json_string_value (json_object_get (svc, "name"));
@@ -242,6 +322,77 @@ TEST (test_mmi_status_counts_a_worker)
     CHECK (name_ok);
     CHECK_INT (idle, 1);
     CHECK_INT (rc, 0);
+}
+
+TEST (test_mmi_status_lists_each_worker_by_its_name_or_its_id)
+{
+    char ep [64];
+    harness_t *h = s_start (ep, 10, 5000);
+    CHECK (h != NULL);
+    const char *services [] = { "unit.a", "unit.b" };
+    int64_t before = zclock_time ();
+    zsock_t *named = s_dealer (ep);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2, 3, "unit-w1");
+    zmsg_send (&ready, named);
+    zsock_t *plain = zsock_new (ZMQ_DEALER);
+    zsock_set_identity (plain, "\x7fplain");     //  before it connects
+    zsock_connect (plain, "%s", ep);
+    ready = mdp_worker_ready_new (services, 1, 1, NULL);
+    zmsg_send (&ready, plain);
+    zsock_t *client = s_dealer (ep);
+    zclock_sleep (100);
+    json_t *root = s_status (client);
+    json_t *list = json_object_get (root, "workerList");
+    //  Sorted by name: the hex id "7f..." before "unit-w1".
+    json_t *first = json_array_get (list, 0), *second = json_array_get (list, 1);
+    const char *since = json_string_value (json_object_get (second, "since"));
+    CHECK_INT (json_array_size (list), 2);
+    CHECK (json_object_get (root, "workerListTruncated") == NULL);
+    CHECK_STR (json_string_value (json_object_get (first, "name")), "7f706c61696e");
+    CHECK_STR (json_string_value (json_object_get (first, "id")), "7f706c61696e");
+    CHECK_STR (json_string_value (json_object_get (second, "name")), "unit-w1");
+    //  inproc has no peer address.
+    CHECK_STR (json_string_value (json_object_get (second, "address")), "-");
+    CHECK_INT (json_integer_value (json_object_get (second, "credit")), 3);
+    CHECK_INT (json_integer_value (json_object_get (second, "held")), 0);
+    CHECK_INT (json_array_size (json_object_get (second, "services")), 2);
+    CHECK_STR (json_string_value (json_array_get (json_object_get (second, "services"), 1)),
+               "unit.b");
+    //  RFC 3339 UTC with milliseconds, within the test's run.
+    char low [32], high [32];
+    time_t t = (time_t) (before / 1000) - 1, u = (time_t) (zclock_time () / 1000) + 1;
+    strftime (low, sizeof low, "%Y-%m-%dT%H:%M:%S", gmtime (&t));
+    strftime (high, sizeof high, "%Y-%m-%dT%H:%M:%S", gmtime (&u));
+    CHECK (since && strlen (since) == 24 && since [23] == 'Z' && strcmp (since, low) > 0
+           && strcmp (since, high) < 0);
+    json_decref (root);
+    zsock_destroy (&client);
+    zsock_destroy (&named);
+    zsock_destroy (&plain);
+    CHECK_INT (s_stop (&h), 0);
+}
+
+TEST (test_a_ready_with_a_bad_name_is_answered_disconnect)
+{
+    char ep [64];
+    harness_t *h = s_start (ep, 10, 5000);
+    CHECK (h != NULL);
+    zsock_t *worker = s_dealer (ep);
+    zstr_sendm (worker, "");
+    zstr_sendm (worker, MDPW_VERSION);
+    zstr_sendm (worker, "\x01");
+    zstr_sendm (worker, "unit.a");
+    zstr_send (worker, "name a b");
+    mdp_msg_t *m = s_worker_recv (worker);
+    CHECK (m && m->command == MDPW_DISCONNECT);
+    mdp_msg_destroy (&m);
+    zsock_t *client = s_dealer (ep);
+    json_t *root = s_status (client);
+    CHECK_INT (json_array_size (json_object_get (root, "workerList")), 0);
+    json_decref (root);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    CHECK_INT (s_stop (&h), 0);
 }
 
 //  A chunk, then gap_ms later a GET, queue with no worker; then a worker offering both comes.
@@ -403,7 +554,7 @@ TEST (test_a_credit_worker_is_sent_its_credit_before_it_answers_and_then_the_res
     CHECK (h != NULL);
     const char *services [] = { "unit.credit", "unit.other" };
     zsock_t *worker = s_dealer (ep);
-    zmsg_t *ready = mdp_worker_ready_new (services, 2, 3);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2, 3, NULL);
     zmsg_send (&ready, worker);
     zsock_t *client = s_dealer (ep);
     for (int i = 0; i < 4; i++) {
@@ -450,7 +601,7 @@ TEST (test_a_due_chunk_claims_a_busy_worker_which_empties_then_takes_it)
     CHECK (h != NULL);
     const char *services [] = { SVC_JOBS_CHUNK, SVC_TICKETS_GET };
     zsock_t *worker = s_dealer (ep);
-    zmsg_t *ready = mdp_worker_ready_new (services, 2, 4);
+    zmsg_t *ready = mdp_worker_ready_new (services, 2, 4, NULL);
     zmsg_send (&ready, worker);
     zsock_t *client = s_dealer (ep);
     char get1 [SVC_RID_MAX + 1], early [SVC_RID_MAX + 1], chunk [SVC_RID_MAX + 1];
@@ -486,7 +637,10 @@ main (void)
     static const test_case_t cases [] = {
         T (test_request_and_reply_round_trip_through_the_broker),
         T (test_full_queue_and_stop_answer_503_with_the_rid),
+    T (test_a_service_whose_workers_all_left_is_answered_503_past_the_grace),
         T (test_mmi_status_counts_a_worker),
+    T (test_mmi_status_lists_each_worker_by_its_name_or_its_id),
+    T (test_a_ready_with_a_bad_name_is_answered_disconnect),
         T (test_an_interactive_request_goes_before_a_fresh_chunk_queued_earlier),
         T (test_a_chunk_that_waited_past_the_yield_goes_first_again),
         T (test_chunks_leave_one_worker_free_while_api_requests_come_in),

@@ -12,6 +12,28 @@ TEST (test_the_id_is_the_routing_id_in_hex)
     zframe_destroy (&address);
 }
 
+TEST (test_a_sender_is_named_by_its_ready_or_else_by_its_id)
+{
+    zframe_t *address = zframe_new ("\x00\xab\x10", 3);
+    worker_who_t who;
+    worker_who_of (address, "host-worker-1", &who);
+    CHECK_STR (who.name, "host-worker-1");
+    CHECK_STR (who.id, "00ab10");
+    //  A frame we built carries no connection properties: no peer address.
+    CHECK_STR (who.peer, "-");
+    worker_who_of (address, "", &who);
+    CHECK_STR (who.name, "00ab10");
+    worker_who_of (address, NULL, &who);
+    CHECK_STR (who.name, "00ab10");
+    worker_t *w = worker_new ("00ab10");
+    worker_identify (w, &address, "host-worker-1", 42);
+    CHECK (address == NULL && w->address != NULL);
+    CHECK_STR (w->name, "host-worker-1");
+    CHECK_STR (w->peer, "-");
+    CHECK_INT (w->since, 42);
+    worker_destroy (&w);
+}
+
 //  A service table holding unit.a and unit.b.
 static zhashx_t *
 s_table (service_t **a, service_t **b)
@@ -277,6 +299,7 @@ TEST (test_taking_the_last_hands_requests_over_newest_first)
 
 TEST_MAIN ("worker",
     T (test_the_id_is_the_routing_id_in_hex),
+    T (test_a_sender_is_named_by_its_ready_or_else_by_its_id),
     T (test_a_service_named_twice_is_offered_once),
     T (test_waiting_puts_the_worker_in_each_idle_list_and_unwaiting_takes_it_out),
     T (test_waiting_again_sends_a_waiting_worker_to_the_back),

@@ -81,6 +81,41 @@ TEST (test_conf_endpoint_rejects_non_zeromq_addresses)
     unsetenv ("TEST_EP");
 }
 
+TEST (test_conf_endpoints_takes_a_list_else_the_one_else_the_default)
+{
+    conf_endpoints_t eps;
+    unsetenv ("TEST_EPS");
+    unsetenv ("TEST_EP");
+    CHECK_INT (conf_endpoints ("TEST_EPS", "TEST_EP", "tcp://127.0.0.1:1", &eps), 0);
+    CHECK_INT (eps.n, 1);
+    CHECK_STR (conf_endpoints_get (&eps, 0), "tcp://127.0.0.1:1");
+    setenv ("TEST_EP", "ipc:///tmp/b", 1);
+    CHECK_INT (conf_endpoints ("TEST_EPS", "TEST_EP", "tcp://127.0.0.1:1", &eps), 0);
+    CHECK_INT (eps.n, 1);
+    CHECK_STR (conf_endpoints_get (&eps, 0), "ipc:///tmp/b");
+    setenv ("TEST_EPS", "tcp://10.0.0.5:5555,tcp://10.0.0.6:5555", 1);
+    CHECK_INT (conf_endpoints ("TEST_EPS", "TEST_EP", "tcp://127.0.0.1:1", &eps), 0);
+    CHECK_INT (eps.n, 2);
+    CHECK_STR (conf_endpoints_get (&eps, 0), "tcp://10.0.0.5:5555");
+    CHECK_STR (conf_endpoints_get (&eps, 1), "tcp://10.0.0.6:5555");
+    conf_endpoints_t copy = eps;
+    memset (&eps, 0, sizeof eps);
+    CHECK_STR (conf_endpoints_get (&copy, 0), "tcp://10.0.0.5:5555");
+    CHECK_STR (conf_endpoints_get (&copy, 1), "tcp://10.0.0.6:5555");
+    const char *bad [] = {
+        "tcp://a:1,", ",tcp://a:1", "tcp://a:1,,tcp://b:1", "tcp://a:1, tcp://b:1",
+        "tcp://a:1,tcp://a:1", "http://a", "tcp://a:1,tcp://b:1,tcp://c:1,tcp://d:1,"
+        "tcp://e:1,tcp://f:1,tcp://g:1,tcp://h:1,tcp://i:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        setenv ("TEST_EPS", bad [i], 1);
+        CHECK_INT (conf_endpoints ("TEST_EPS", "TEST_EP", "tcp://127.0.0.1:1", &eps), -1);
+        CHECK_INT (eps.n, 0);
+    }
+    unsetenv ("TEST_EPS");
+    unsetenv ("TEST_EP");
+}
+
 TEST (test_log_quote_escapes_and_truncates)
 {
     char buf [16];
@@ -116,5 +151,6 @@ TEST_MAIN ("common",
     T (test_uuid_bytes_round_trip_in_lower_case),
     T (test_conf_int_takes_default_value_and_bounds),
     T (test_conf_endpoint_rejects_non_zeromq_addresses),
+    T (test_conf_endpoints_takes_a_list_else_the_one_else_the_default),
     T (test_log_quote_escapes_and_truncates),
     T (test_cached_getpid_is_the_kernel_pid_in_the_process_and_in_a_forked_child))

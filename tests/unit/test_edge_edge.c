@@ -8,6 +8,7 @@
 #include "../../common/jwt.h"
 #include "../../common/stop.h"
 #include "../../proto/svc.h"
+#include "fakebroker.h"
 #include "testing.h"
 
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 typedef struct {
     edge_config_t cfg;
     zsock_t *router;                //  the broker, played by the test
+    zsock_t *router2;               //  a second broker, when the test asks for one
     edge_t *edge;
     pthread_t thread;
     jwt_hs256_t *jwt;
@@ -47,19 +49,35 @@ s_run (void *arg)
     return NULL;
 }
 
+//  The edge against one broker on inproc, or (two) against two on loopback TCP, whose
+//  connections drop as a killed broker's do.
 static bool
-s_start (fixture_t *f)
+s_start_with (fixture_t *f, bool two)
 {
     static int n;
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://edge-test-%d", ++n);
+    char endpoint [64], list [160];
     memset (f, 0, sizeof *f);
-    f->router = zsock_new_router (endpoint);
+    if (two) {
+        f->router = zsock_new_router ("tcp://127.0.0.1:*");
+        f->router2 = zsock_new_router ("tcp://127.0.0.1:*");
+        if (!f->router || !f->router2)
+            return false;
+        snprintf (list, sizeof list, "%s,%s", zsock_endpoint (f->router),
+                  zsock_endpoint (f->router2));
+    }
+    else {
+        snprintf (endpoint, sizeof endpoint, "inproc://edge-test-%d", ++n);
+        f->router = zsock_new_router (endpoint);
+        snprintf (list, sizeof list, "%s", endpoint);
+    }
+    const conf_endpoints_t *brokers = fakebroker_endpoints (list);
+    if (!brokers)
+        return false;
     edge_config_t *c = &f->cfg;
     *c = (edge_config_t) {
         .bind_address = "127.0.0.1", .port = s_free_port (), .web_port = 0, .ws_port = 3002,
         .web_root = "web", .cors_origin = "http://localhost:3000",
-        .broker_endpoint = strdup (endpoint), .request_timeout_ms = 1000, .max_inflight = 64,
+        .brokers = *brokers, .request_timeout_ms = 1000, .max_inflight = 64,
         .max_body_bytes = 1 << 20, .max_job_items = 1000, .max_job_uploads = 2,
         .max_job_body_bytes = 1 << 20, .body_budget_bytes = 8 << 20, .rate_per_user = 1000,
         .rate_login_per_min = 1000, .conn_limit = 64, .conn_timeout_s = 10,
@@ -76,6 +94,12 @@ s_start (fixture_t *f)
     return pthread_create (&f->thread, NULL, s_run, f->edge) == 0;
 }
 
+static bool
+s_start (fixture_t *f)
+{
+    return s_start_with (f, false);
+}
+
 static void
 s_stop (fixture_t *f)
 {
@@ -83,22 +107,23 @@ s_stop (fixture_t *f)
     pthread_join (f->thread, NULL);
     edge_destroy (&f->edge);
     zsock_destroy (&f->router);
+    zsock_destroy (&f->router2);
     jwt_hs256_destroy (&f->jwt);
-    free ((char *) f->cfg.broker_endpoint);
 }
 
-//  The next request the edge sends the broker, answering its mmi.status pings on the
-//  way as a broker would; NULL after timeout_ms. Frames: peer, "", MDPC01, service, body.
+//  The next request the edge sends a broker (router), answering its mmi.status pings on
+//  the way as a broker would; NULL after timeout_ms. Frames: peer, "", MDPC01, service,
+//  body.
 static zmsg_t *
-s_broker_next (fixture_t *f, int timeout_ms)
+s_broker_next_on (zsock_t *router, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
-    zpoller_t *poller = zpoller_new (f->router, NULL);
+    zpoller_t *poller = zpoller_new (router, NULL);
     zmsg_t *got = NULL;
     while (!got && zclock_mono () < deadline) {
         if (!zpoller_wait (poller, (int) (deadline - zclock_mono ())))
             continue;
-        zmsg_t *msg = zmsg_recv (f->router);
+        zmsg_t *msg = zmsg_recv (router);
         zframe_t *peer = zmsg_first (msg);
         zmsg_next (msg);
         zmsg_next (msg);
@@ -110,7 +135,7 @@ s_broker_next (fixture_t *f, int timeout_ms)
             zmsg_addstr (status, "MDPC01");
             zmsg_addstr (status, "mmi.status");
             zmsg_addstr (status, "{\"workers\":1,\"services\":[]}");
-            zmsg_send (&status, f->router);
+            zmsg_send (&status, router);
             zmsg_destroy (&msg);
         }
         else
@@ -121,10 +146,16 @@ s_broker_next (fixture_t *f, int timeout_ms)
     return got;
 }
 
-//  Sends a reply as the broker: to peer, for service, under rid.
+static zmsg_t *
+s_broker_next (fixture_t *f, int timeout_ms)
+{
+    return s_broker_next_on (f->router, timeout_ms);
+}
+
+//  Sends a reply as the broker (router): to peer, for service, under rid.
 static void
-s_broker_reply (fixture_t *f, zframe_t *peer, const char *service, const char *rid, int status,
-                const char *payload)
+s_broker_reply_on (zsock_t *router, zframe_t *peer, const char *service, const char *rid,
+                   int status, const char *payload)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) { zframe_dup (peer) });
@@ -134,7 +165,14 @@ s_broker_reply (fixture_t *f, zframe_t *peer, const char *service, const char *r
     zmsg_addstr (msg, rid);
     zmsg_addstrf (msg, "%d", status);
     zmsg_addstr (msg, payload);
-    zmsg_send (&msg, f->router);
+    zmsg_send (&msg, router);
+}
+
+static void
+s_broker_reply (fixture_t *f, zframe_t *peer, const char *service, const char *rid, int status,
+                const char *payload)
+{
+    s_broker_reply_on (f->router, peer, service, rid, status, payload);
 }
 
 static int
@@ -311,8 +349,155 @@ TEST (test_a_request_without_a_token_is_refused_before_its_body_and_never_reache
     s_stop (&f);
 }
 
+//  Sends GET /api/auth/me as the admin on a new connection; its fd.
+static int
+s_send_me (fixture_t *f)
+{
+    char *token = jwt_hs256_sign (f->jwt, ADMIN_ID, SVC_ROLE_ADMIN, time (NULL));
+    int fd = s_connect (f);
+    if (fd >= 0 && token)
+        dprintf (fd, "GET /api/auth/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+                 token);
+    free (token);
+    return fd;
+}
+
+//  The request that reached one of the two brokers, which is written into *at.
+static zmsg_t *
+s_either_next (fixture_t *f, zsock_t **at)
+{
+    for (int i = 0; i < 30; i++) {
+        zsock_t *r = i % 2 ? f->router2 : f->router;
+        zmsg_t *msg = s_broker_next_on (r, 100);
+        if (msg) {
+            *at = r;
+            return msg;
+        }
+    }
+    return NULL;
+}
+
+//  Frames 3.. of two requests (service, rid, auth, payload) are the same.
+static bool
+s_same_request (zmsg_t *a, zmsg_t *b)
+{
+    bool same = zmsg_size (a) == zmsg_size (b);
+    for (int i = 3; same && i < (int) zmsg_size (a); i++) {
+        char *x = s_frame_str (a, i), *y = s_frame_str (b, i);
+        same = x && y && !strcmp (x, y);
+        free (x);
+        free (y);
+    }
+    return same;
+}
+
+static const char *s_me_answer =
+    "{\"id\":\"" ADMIN_ID "\",\"email\":\"a@example.com\",\"name\":\"A\",\"role\":\"admin\"}";
+
+TEST (test_requests_go_round_robin_over_the_live_brokers)
+{
+    fixture_t f;
+    CHECK (s_start_with (&f, true));
+    //  Both brokers answer mmi.status before the requests: both are live.
+    CHECK (s_broker_next_on (f.router, 300) == NULL && s_broker_next_on (f.router2, 300) == NULL);
+    int fd1 = s_send_me (&f);
+    zmsg_t *one = s_broker_next_on (f.router, 2000);
+    int fd2 = s_send_me (&f);
+    zmsg_t *two = s_broker_next_on (f.router2, 2000);
+    CHECK (one && two);
+    char *rid1 = s_frame_str (one, 4), *rid2 = s_frame_str (two, 4);
+    s_broker_reply_on (f.router, zmsg_first (one), "auth.me", rid1, 200, s_me_answer);
+    s_broker_reply_on (f.router2, zmsg_first (two), "auth.me", rid2, 200, s_me_answer);
+    char answer [8192];
+    CHECK_INT (s_read_answer (fd1, answer, sizeof answer), 200);
+    CHECK_INT (s_read_answer (fd2, answer, sizeof answer), 200);
+    free (rid1);
+    free (rid2);
+    zmsg_destroy (&one);
+    zmsg_destroy (&two);
+    close (fd1);
+    close (fd2);
+    s_stop (&f);
+}
+
+//  A request whose broker was killed, as the other broker got it again.
+typedef struct {
+    fixture_t f;
+    int fd;                         //  the client's connection
+    zmsg_t *sent;                   //  the request as first sent
+    zmsg_t *again;                  //  as the other broker got it; NULL when not within 2 s
+    zsock_t **other;                //  the other broker's socket in f
+    int64_t took_ms;                //  from the kill to the other broker's read
+} handover_t;
+
+//  Two brokers live, a request sent, and the broker it reached killed. False when a step
+//  failed.
+static bool
+s_kill_its_broker (handover_t *h)
+{
+    memset (h, 0, sizeof *h);
+    h->fd = -1;
+    fixture_t *f = &h->f;
+    if (!s_start_with (f, true))
+        return false;
+    //  Both answer mmi.status before the request: both are live.
+    s_broker_next_on (f->router, 300);
+    s_broker_next_on (f->router2, 300);
+    h->fd = s_send_me (f);
+    zsock_t *first = NULL;
+    h->sent = s_either_next (f, &first);
+    if (!h->sent)
+        return false;
+    bool first_is_one = first == f->router;
+    h->other = first_is_one ? &f->router2 : &f->router;
+    int64_t t0 = zclock_mono ();
+    zsock_destroy (first_is_one ? &f->router : &f->router2);
+    h->again = s_broker_next_on (*h->other, 2000);
+    h->took_ms = zclock_mono () - t0;
+    return h->again != NULL;
+}
+
+static void
+s_handover_end (handover_t *h)
+{
+    zmsg_destroy (&h->sent);
+    zmsg_destroy (&h->again);
+    close (h->fd);
+    s_stop (&h->f);
+}
+
+TEST (test_a_request_whose_broker_dies_goes_once_to_another_with_the_same_frames)
+{
+    handover_t h;
+    //  Its connection drops as a killed broker's does: the request is elsewhere at once.
+    CHECK (s_kill_its_broker (&h));
+    CHECK (h.took_ms < 1000);
+    CHECK (s_same_request (h.sent, h.again));
+    char *rid = s_frame_str (h.again, 4);
+    s_broker_reply_on (*h.other, zmsg_first (h.again), "auth.me", rid, 200, s_me_answer);
+    char answer [8192];
+    CHECK_INT (s_read_answer (h.fd, answer, sizeof answer), 200);
+    CHECK (strstr (answer, "a@example.com"));
+    free (rid);
+    s_handover_end (&h);
+}
+
+TEST (test_a_request_sent_again_is_answered_503_when_its_second_broker_dies_too)
+{
+    handover_t h;
+    CHECK (s_kill_its_broker (&h));
+    zsock_destroy (h.other);
+    char answer [8192];
+    CHECK_INT (s_read_answer (h.fd, answer, sizeof answer), 503);
+    CHECK (strstr (answer, "broker_unavailable") && strcasestr (answer, "Retry-After: 1"));
+    s_handover_end (&h);
+}
+
 TEST_MAIN ("edge_edge",
     T (test_a_login_goes_out_under_the_edges_own_id_and_its_reply_answers_it),
     T (test_only_a_reply_under_the_waiting_id_and_service_completes_a_request),
     T (test_a_late_reply_finds_nobody_even_when_the_client_reuses_its_id),
-    T (test_a_request_without_a_token_is_refused_before_its_body_and_never_reaches_the_broker))
+    T (test_a_request_without_a_token_is_refused_before_its_body_and_never_reaches_the_broker),
+    T (test_requests_go_round_robin_over_the_live_brokers),
+    T (test_a_request_whose_broker_dies_goes_once_to_another_with_the_same_frames),
+    T (test_a_request_sent_again_is_answered_503_when_its_second_broker_dies_too))

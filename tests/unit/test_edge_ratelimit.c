@@ -82,9 +82,34 @@ TEST (test_many_keys_never_grow_the_table_and_a_flooder_stays_limited)
     ratelimit_destroy (&rl);
 }
 
+TEST (test_a_token_given_back_is_taken_again_never_beyond_the_burst)
+{
+    ratelimit_t *rl = ratelimit_new (1, 2, 16);
+    int retry = 0;
+    CHECK (ratelimit_take (rl, "k", 0, &retry));
+    CHECK (ratelimit_take (rl, "k", 0, &retry));
+    CHECK (!ratelimit_take (rl, "k", 0, &retry));
+    ratelimit_give (rl, "k");
+    CHECK (ratelimit_take (rl, "k", 0, &retry));
+    CHECK (!ratelimit_take (rl, "k", 0, &retry));
+    //  Given back more often than taken: still the burst, no more.
+    for (int i = 0; i < 10; i++)
+        ratelimit_give (rl, "k");
+    CHECK (ratelimit_take (rl, "k", 0, &retry));
+    CHECK (ratelimit_take (rl, "k", 0, &retry));
+    CHECK (!ratelimit_take (rl, "k", 0, &retry));
+    //  A key never taken has no bucket to give to: its first takes are the burst's.
+    ratelimit_give (rl, "other");
+    CHECK (ratelimit_take (rl, "other", 0, &retry));
+    CHECK (ratelimit_take (rl, "other", 0, &retry));
+    CHECK (!ratelimit_take (rl, "other", 0, &retry));
+    ratelimit_destroy (&rl);
+}
+
 TEST_MAIN ("edge_ratelimit",
     T (test_a_burst_passes_then_the_next_is_refused_with_retry_after),
     T (test_tokens_come_back_with_time),
     T (test_keys_have_their_own_buckets),
     T (test_a_zero_rate_disables_the_limit),
-    T (test_many_keys_never_grow_the_table_and_a_flooder_stays_limited))
+    T (test_many_keys_never_grow_the_table_and_a_flooder_stays_limited),
+    T (test_a_token_given_back_is_taken_again_never_beyond_the_burst))

@@ -45,7 +45,7 @@ s_setup (fixture_t *f, long max, long timeout_ms)
     s_owner = NULL;
     char endpoint [64];
     f->broker = fakebroker_new (endpoint);
-    calls_config_t cfg = { endpoint, max, timeout_ms, s_on_answer, NULL };
+    calls_config_t cfg = { fakebroker_endpoints (endpoint), max, timeout_ms, s_on_answer, NULL };
     f->calls = calls_new (&cfg);
     return f->broker && f->calls;
 }
@@ -170,9 +170,31 @@ TEST (test_no_more_than_max_inflight_calls_are_sent)
     s_teardown (&f);
 }
 
+TEST (test_with_several_brokers_calls_go_to_a_connected_one)
+{
+    char endpoint [64], list [128];
+    zsock_t *broker = fakebroker_new (endpoint);
+    //  The first broker of the list does not run: nothing may wait for it.
+    snprintf (list, sizeof list, "tcp://127.0.0.1:1,%s", endpoint);
+    calls_config_t cfg = { fakebroker_endpoints (list), 10, 5000, s_on_answer, NULL };
+    calls_t *calls = calls_new (&cfg);
+    CHECK (broker && calls);
+    int owner;
+    char rid [RAND_ID_STRLEN + 1];
+    fakebroker_request_t req = { 0 };
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT (calls_send (calls, SVC_AUTH_ME, USER, SVC_ROLE_AGENT, "{}", &owner, rid), 0);
+        CHECK_INT (fakebroker_read (broker, &req), 0);
+        CHECK_STR (req.rid, rid);
+        fakebroker_request_clear (&req);
+    }
+    calls_destroy (&calls);
+    zsock_destroy (&broker);
+}
+
 TEST (test_without_a_connected_broker_a_call_is_refused_at_once)
 {
-    calls_config_t cfg = { "tcp://127.0.0.1:1", 10, 5000, s_on_answer, NULL };
+    calls_config_t cfg = { fakebroker_endpoints ("tcp://127.0.0.1:1"), 10, 5000, s_on_answer, NULL };
     calls_t *calls = calls_new (&cfg);
     CHECK (calls != NULL);
     int owner;
@@ -190,4 +212,5 @@ TEST_MAIN ("hub_calls",
     T (test_a_reply_of_another_service_under_a_waiting_id_answers_nothing),
     T (test_an_unanswered_call_times_out_once_and_a_forgotten_one_never_answers),
     T (test_no_more_than_max_inflight_calls_are_sent),
+    T (test_with_several_brokers_calls_go_to_a_connected_one),
     T (test_without_a_connected_broker_a_call_is_refused_at_once))

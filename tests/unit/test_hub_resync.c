@@ -54,7 +54,7 @@ s_setup (s_rig_t *rig)
     memset (rig, 0, sizeof *rig);
     char endpoint [64];
     rig->broker = fakebroker_new (endpoint);
-    calls_config_t ccfg = { endpoint, 10, 5000, s_on_answer, rig };
+    calls_config_t ccfg = { fakebroker_endpoints (endpoint), 10, 5000, s_on_answer, rig };
     rig->calls = calls_new (&ccfg);
     rig->cache = cache_new (100, 60000);
     resync_config_t rcfg = { rig->calls, rig->cache, 60000, s_on_event, s_on_done, rig };
@@ -238,7 +238,7 @@ TEST (test_without_a_broker_the_first_resync_waits_and_nothing_breaks)
 {
     s_rig_t rig;
     memset (&rig, 0, sizeof rig);
-    calls_config_t ccfg = { "tcp://127.0.0.1:1", 10, 5000, s_on_answer, &rig };
+    calls_config_t ccfg = { fakebroker_endpoints ("tcp://127.0.0.1:1"), 10, 5000, s_on_answer, &rig };
     rig.calls = calls_new (&ccfg);
     rig.cache = cache_new (10, 60000);
     resync_config_t rcfg = { rig.calls, rig.cache, 60000, s_on_event, s_on_done, &rig };

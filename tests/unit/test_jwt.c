@@ -116,6 +116,30 @@ TEST (test_alg_none_token_is_rejected)
     CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, SECRET), -1);
 }
 
+TEST (test_hs256_spelled_otherwise_or_with_a_critical_extension_is_rejected)
+{
+    //  Signed with the secret, so only the header is wrong: libjwt reads "alg" ignoring
+    //  case, and RFC 7515 has a verifier refuse a "crit" it does not know.
+    const char *payload = s_claims (S_SUB ",\"role\":\"admin\"");
+    CHECK_INT (s_verify_payload ("{\"alg\":\"hs256\",\"typ\":\"JWT\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"Hs256\",\"typ\":\"JWT\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"crit\":[\"x\"],\"x\":1}", payload,
+                                 SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"crit\":[]}", payload, SECRET), -1);
+}
+
+TEST (test_a_member_named_twice_is_rejected)
+{
+    //  Genuinely signed: libjwt would take the last "alg" or "sub", another reader the
+    //  first. The same token without the repeat verifies.
+    const char *payload = s_claims (S_SUB ",\"role\":\"agent\"");
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, SECRET), 0);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"none\",\"alg\":\"HS256\"}", payload, SECRET), -1);
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", payload, SECRET), -1);
+    const char *twice = s_claims ("\"sub\":\"" SUB "\",\"role\":\"agent\",\"role\":\"admin\"");
+    CHECK_INT (s_verify_payload ("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", twice, SECRET), -1);
+}
+
 TEST (test_other_algorithms_are_rejected)
 {
     const char *payload = s_claims (S_SUB ",\"role\":\"admin\"");
@@ -250,6 +274,8 @@ TEST_MAIN ("jwt",
     T (test_signed_token_verifies_with_its_claims),
     T (test_hand_built_hs256_token_verifies),
     T (test_alg_none_token_is_rejected),
+    T (test_hs256_spelled_otherwise_or_with_a_critical_extension_is_rejected),
+    T (test_a_member_named_twice_is_rejected),
     T (test_other_algorithms_are_rejected),
     T (test_bad_signature_is_rejected),
     T (test_expired_token_is_rejected),

@@ -116,7 +116,7 @@ TEST (test_client_reply_round_trips_to_the_client)
 TEST (test_ready_with_several_services_round_trips)
 {
     const char *services [] = { "tickets.get", "tickets.list", "jobs.chunk" };
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3, 1));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 3, 1, NULL));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->kind, MDP_WORKER_MSG);
@@ -143,7 +143,7 @@ TEST (test_ready_with_64_services_is_accepted)
     char names [64][16];
     const char *services [64];
     s_64_services (names, services);
-    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64, 1));
+    zmsg_t *msg = s_from_peer (mdp_worker_ready_new (services, 64, 1, NULL));
     mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->services_n, 64);
@@ -154,13 +154,13 @@ TEST (test_ready_with_64_services_is_accepted)
 TEST (test_ready_without_a_credit_frame_has_credit_1)
 {
     const char *services [] = { "tickets.get" };
-    mdp_msg_t *m = s_decode (s_from_peer (mdp_worker_ready_new (services, 1, 1)), MDP_AT_BROKER,
+    mdp_msg_t *m = s_decode (s_from_peer (mdp_worker_ready_new (services, 1, 1, NULL)), MDP_AT_BROKER,
                              NULL, 0);
     CHECK (m != NULL);
     CHECK_INT (m->credit, 1);
     mdp_msg_destroy (&m);
     //  Credit 1 is the plain READY: no extra frame for a plain broker to misread.
-    zmsg_t *msg = mdp_worker_ready_new (services, 1, 1);
+    zmsg_t *msg = mdp_worker_ready_new (services, 1, 1, NULL);
     CHECK_INT (zmsg_size (msg), 4);
     zmsg_destroy (&msg);
 }
@@ -172,7 +172,7 @@ TEST (test_ready_with_credit_round_trips_after_its_services)
     s_64_services (names, services);
     int credits [] = { 2, 16, MDP_CREDIT_MAX };
     for (size_t i = 0; i < sizeof credits / sizeof credits [0]; i++) {
-        zmsg_t *msg = mdp_worker_ready_new (services, 64, credits [i]);
+        zmsg_t *msg = mdp_worker_ready_new (services, 64, credits [i], NULL);
         char expect [16];
         snprintf (expect, sizeof expect, "credit %d", credits [i]);
         CHECK (s_frame_eq (zmsg_last (msg), expect));
@@ -193,8 +193,8 @@ TEST (test_ready_with_credit_round_trips_after_its_services)
 TEST (test_ready_encoder_refuses_a_credit_out_of_range)
 {
     const char *services [] = { "tickets.get" };
-    CHECK (mdp_worker_ready_new (services, 1, 0) == NULL);
-    CHECK (mdp_worker_ready_new (services, 1, MDP_CREDIT_MAX + 1) == NULL);
+    CHECK (mdp_worker_ready_new (services, 1, 0, NULL) == NULL);
+    CHECK (mdp_worker_ready_new (services, 1, MDP_CREDIT_MAX + 1, NULL) == NULL);
 }
 
 TEST (test_decode_rejects_a_malformed_credit_frame)
@@ -226,6 +226,145 @@ TEST (test_decode_rejects_a_malformed_credit_frame)
                              MDP_AT_BROKER, NULL, 0);
     CHECK (m != NULL && m->credit == 1 && streq (m->service, "credit"));
     mdp_msg_destroy (&m);
+}
+
+TEST (test_ready_with_a_name_round_trips_before_the_credit)
+{
+    const char *services [] = { "tickets.get", "jobs.chunk" };
+    const char *names [] = { "w", "host-worker-1", "a.b_c:d@e/f-9",
+        "0123456789012345678901234567890123456789012345678901234567890123" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        for (int credit = 1; credit <= 8; credit += 7) {
+            zmsg_t *msg = mdp_worker_ready_new (services, 2, credit, names [i]);
+            //  "" MDPW01 0x01 two services, the name, and the credit frame above 1.
+            CHECK_INT (zmsg_size (msg), 6 + (credit > 1));
+            char expect [80];
+            snprintf (expect, sizeof expect, "name %s", names [i]);
+            zframe_t *frame = zmsg_first (msg);
+            for (int k = 0; k < 5; k++)
+                frame = zmsg_next (msg);
+            CHECK (s_frame_eq (frame, expect));
+            char err [128] = "";
+            mdp_msg_t *m = s_decode (s_from_peer (msg), MDP_AT_BROKER, err, sizeof err);
+            CHECK (m != NULL);
+            if (!m) {
+                fprintf (stderr, "    %s credit %d: %s\n", names [i], credit, err);
+                continue;
+            }
+            CHECK_STR (m->name, names [i]);
+            CHECK_INT (m->credit, credit);
+            CHECK_INT (m->services_n, 2);
+            CHECK_STR (m->services [1], "jobs.chunk");
+            mdp_msg_destroy (&m);
+        }
+}
+
+TEST (test_ready_without_a_name_frame_has_no_name)
+{
+    const char *services [] = { "tickets.get" };
+    //  NULL and "" both mean no frame: the plain 7/MDP READY.
+    zmsg_t *plain = mdp_worker_ready_new (services, 1, 1, "");
+    CHECK_INT (zmsg_size (plain), 4);
+    mdp_msg_t *m = s_decode (s_from_peer (plain), MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL && m->name [0] == 0);
+    mdp_msg_destroy (&m);
+    //  "name" alone is a service name like any other.
+    m = s_decode (s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "name" })),
+                  MDP_AT_BROKER, NULL, 0);
+    CHECK (m != NULL && streq (m->service, "name") && m->name [0] == 0);
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_ready_encoder_refuses_a_bad_name)
+{
+    const char *services [] = { "tickets.get" };
+    const char *bad [] = { "a b", "a=b", "a\"b", "caf\xc3\xa9", "a\tb", "a,b",
+        "01234567890123456789012345678901234567890123456789012345678901234" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        zmsg_t *msg = mdp_worker_ready_new (services, 1, 4, bad [i]);
+        if (msg)
+            fprintf (stderr, "    encoded: \"%s\"\n", bad [i]);
+        CHECK (msg == NULL);
+        zmsg_destroy (&msg);
+    }
+}
+
+//  A READY of services tickets.get then the frames extra (text), from a peer.
+static zmsg_t *
+s_ready_with (int n, const char **extra)
+{
+    zmsg_t *msg = s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "tickets.get" }));
+    for (int i = 0; i < n; i++)
+        zmsg_addstr (msg, extra [i]);
+    return msg;
+}
+
+TEST (test_decode_rejects_a_malformed_name_frame)
+{
+    const char *bad [] = { "name ", "name  ", "name a b", "name a=b", "name a\"b", "name a\\b",
+        "name caf\xc3\xa9", "name a\tb", "name \x7f", "name a,b", "name a ",
+        "name 01234567890123456789012345678901234567890123456789012345678901234" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        for (int credit = 0; credit < 2; credit++) {
+            char err [128] = "";
+            zmsg_t *msg = s_ready_with (1 + credit, (const char *[]) { bad [i], "credit 4" });
+            mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, err, sizeof err);
+            if (m)
+                fprintf (stderr, "    accepted: \"%s\"\n", bad [i]);
+            CHECK (m == NULL && strstr (err, "name frame"));
+            mdp_msg_destroy (&m);
+        }
+    //  A NUL inside the name, which a C string would cut short.
+    zmsg_t *msg = s_ready_with (0, NULL);
+    zmsg_addmem (msg, "name ab\0c", 9);
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+}
+
+TEST (test_decode_rejects_a_name_frame_out_of_place)
+{
+    char err [128] = "";
+    //  After the credit frame, twice, or before a service: each is refused with the order.
+    const char *cases [][3] = {
+        { "credit 4", "name w1", NULL },
+        { "name w1", "name w2", NULL },
+        { "name w1", "name w2", "credit 4" },
+        { "credit 4", "credit 4", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        int n = cases [i][2] ? 3 : 2;
+        err [0] = 0;
+        mdp_msg_t *m = s_decode (s_ready_with (n, cases [i]), MDP_AT_BROKER, err, sizeof err);
+        if (m || !strstr (err, "out of order"))
+            fprintf (stderr, "    case %zu: %s\n", i, m ? "accepted" : err);
+        CHECK (m == NULL && strstr (err, "out of order"));
+        mdp_msg_destroy (&m);
+    }
+    zmsg_t *msg = s_from_peer (s_msg (5, (const char *[]) { "", "MDPW01", "\x01", "name w1",
+                                                          "tickets.get" }));
+    CHECK (s_rejects (msg, MDP_AT_BROKER));
+    //  A name frame is not a service: alone, the READY names none.
+    msg = s_from_peer (s_msg (4, (const char *[]) { "", "MDPW01", "\x01", "name w1" }));
+    err [0] = 0;
+    mdp_msg_t *m = s_decode (msg, MDP_AT_BROKER, err, sizeof err);
+    CHECK (m == NULL && strstr (err, "1 to 64 services"));
+    mdp_msg_destroy (&m);
+}
+
+TEST (test_worker_names_are_checked_for_length_and_characters)
+{
+    CHECK (mdp_name_valid ("a", 1));
+    CHECK (mdp_name_valid (MDP_NAME_CHARS, 64));
+    CHECK (!mdp_name_valid ("", 0));
+    CHECK (!mdp_name_valid (NULL, 3));
+    CHECK (!mdp_name_valid ("a\0b", 3));
+    char long_name [MDP_NAME_MAX + 2];
+    memset (long_name, 'x', sizeof long_name);
+    CHECK (mdp_name_valid (long_name, MDP_NAME_MAX));
+    CHECK (!mdp_name_valid (long_name, MDP_NAME_MAX + 1));
+    for (int c = 1; c < 256; c++) {
+        char one = (char) c;
+        CHECK (mdp_name_valid (&one, 1) == (strchr (MDP_NAME_CHARS, c) != NULL));
+    }
 }
 
 TEST (test_decode_at_broker_names_the_sender_of_a_refused_ready_only)
@@ -665,6 +804,12 @@ TEST_MAIN ("mdp",
     T (test_ready_with_credit_round_trips_after_its_services),
     T (test_ready_encoder_refuses_a_credit_out_of_range),
     T (test_decode_rejects_a_malformed_credit_frame),
+    T (test_ready_with_a_name_round_trips_before_the_credit),
+    T (test_ready_without_a_name_frame_has_no_name),
+    T (test_ready_encoder_refuses_a_bad_name),
+    T (test_decode_rejects_a_malformed_name_frame),
+    T (test_decode_rejects_a_name_frame_out_of_place),
+    T (test_worker_names_are_checked_for_length_and_characters),
     T (test_decode_at_broker_names_the_sender_of_a_refused_ready_only),
     T (test_request_round_trips_to_the_worker),
     T (test_request_with_a_service_frame_round_trips_to_a_multi_service_worker),

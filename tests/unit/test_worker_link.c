@@ -63,7 +63,7 @@ s_start_credit (const char *endpoint, size_t services_n, int credit, zsock_t **r
                 zactor_t **link)
 {
     *router = zsock_new_router (endpoint);
-    link_config_t cfg = { endpoint, 100, s_services, services_n, credit };
+    link_config_t cfg = { &endpoint, 1, 100, s_services, services_n, credit, NULL };
     *link = zactor_new (link_actor, &cfg);
     char *status = zstr_recv (*link);
     bool connected = status && !strcmp (status, "CONNECTED");
@@ -426,6 +426,77 @@ TEST (test_link_stop_frees_every_request_left_in_the_pipe)
     zsock_destroy (&router);
 }
 
+//  The READY a worker sent a fresh ROUTER: its routing id, or NULL.
+static zframe_t *
+s_ready_from (zsock_t *router)
+{
+    mdp_msg_t *ready = s_next (router, 1000, NULL);
+    zframe_t *worker = ready && ready->command == MDPW_READY ? zframe_dup (ready->sender) : NULL;
+    mdp_msg_destroy (&ready);
+    return worker;
+}
+
+//  Two brokers: the worker registers with both, takes requests from each, answers each on
+//  the broker it came from, and the SQL side hears BROKER_DOWN only when both are away; one
+//  broker's DISCONNECT leaves the other's request in hand alone.
+TEST (test_link_registers_with_every_broker_and_answers_each_on_its_own)
+{
+    const char *endpoints [] = { "inproc://test-worker-link-m1", "inproc://test-worker-link-m2" };
+    zsock_t *a = zsock_new_router (endpoints [0]), *b = zsock_new_router (endpoints [1]);
+    link_config_t cfg = { endpoints, 2, 100, s_services, 1, 2, NULL };
+    zactor_t *link = zactor_new (link_actor, &cfg);
+    char *status = zstr_recv (link);
+    CHECK (status && !strcmp (status, "CONNECTED"));
+    zstr_free (&status);
+    zframe_t *wa = s_ready_from (a), *wb = s_ready_from (b);
+    CHECK (wa && wb);
+
+    s_request (b, wb, "rb1");
+    s_request (a, wa, "ra1");
+    mdp_msg_t *first = NULL, *second = NULL;
+    CHECK (s_pipe_next (link, 1000, &first) == LINK_REQUEST);
+    CHECK (s_pipe_next (link, 1000, &second) == LINK_REQUEST);
+    mdp_msg_t *rb1 = zframe_streq (zmsg_first (first->body), "rb1") ? first : second;
+    mdp_msg_t *ra1 = rb1 == first ? second : first;
+    CHECK (zframe_streq (zmsg_first (ra1->body), "ra1"));
+
+    //  a says DISCONNECT: b's request is still answered on b, a's on a.
+    zmsg_t *disconnect = mdp_worker_command_new (wa, MDPW_DISCONNECT);
+    zmsg_send (&disconnect, a);
+    s_answer (link, &rb1, "rb1");
+    CHECK (s_replied_rid (b, "rb1", "200"));
+    s_answer (link, &ra1, "ra1");
+    CHECK (s_replied_rid (a, "ra1", "200"));
+    //  a gets a new READY; b goes on with its session.
+    zframe_t *wa2 = s_ready_from (a);
+    CHECK (wa2 != NULL);
+    s_request (b, wb, "rb2");
+    mdp_msg_t *rb2 = s_take (link, "rb2");
+    CHECK (rb2 != NULL);
+    s_answer (link, &rb2, "rb2");
+    CHECK (s_replied_rid (b, "rb2", "200"));
+
+    //  (Both brokers were heard from: the BROKER_UP went by with the requests.) a falls
+    //  silent while b still speaks: no BROKER_DOWN; then both silent: down.
+    zmsg_t *beat;
+    int64_t until = zclock_mono () + 700;
+    bool down = false;
+    while (zclock_mono () < until && !down) {
+        beat = mdp_worker_command_new (wb, MDPW_HEARTBEAT);
+        zmsg_send (&beat, b);
+        down = s_told (link, LINK_BROKER_DOWN, 50);
+    }
+    CHECK (!down);
+    CHECK (s_told (link, LINK_BROKER_DOWN, 2000));
+
+    link_stop (&link);
+    zframe_destroy (&wa);
+    zframe_destroy (&wa2);
+    zframe_destroy (&wb);
+    zsock_destroy (&a);
+    zsock_destroy (&b);
+}
+
 TEST_MAIN ("worker_link",
     T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
     T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
@@ -435,4 +506,5 @@ TEST_MAIN ("worker_link",
     T (test_link_with_credit_hands_over_that_many_and_replies_in_any_order),
     T (test_link_replaces_a_session_only_once_every_held_request_is_answered),
     T (test_link_stop_frees_every_request_left_in_the_pipe),
+    T (test_link_registers_with_every_broker_and_answers_each_on_its_own),
 )

@@ -17,7 +17,11 @@ TEST (test_dispatch_table_knows_every_offered_service)
 //  must still get an answer (rid "-"), or the worker would be out of service for good.
 TEST (test_a_request_without_a_valid_rid_is_still_answered)
 {
-    worker_config_t cfg = { "tcp://127.0.0.1:1", "tcp://127.0.0.1:1", 1000, { 0 }, 1 };
+    worker_config_t cfg = { .heartbeat_ms = 1000, .credit = 1 };
+    setenv ("TEST_ENDPOINTS", "tcp://127.0.0.1:1", 1);
+    CHECK_INT (conf_endpoints ("TEST_ENDPOINTS", "TEST_ENDPOINT", NULL, &cfg.brokers), 0);
+    CHECK_INT (conf_endpoints ("TEST_ENDPOINTS", "TEST_ENDPOINT", NULL, &cfg.hubs), 0);
+    unsetenv ("TEST_ENDPOINTS");
     worker_t *worker = worker_new (&cfg);
     CHECK (worker != NULL);
     const char *bad_rids [] = { "a b", "", "\x01\xff",
