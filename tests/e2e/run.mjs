@@ -2,6 +2,8 @@
 // Driven by tests/integration/test_e2e_browser.py, which creates the tickets each needs and
 // passes WEB_URL, API_URL, TAG, ADMIN_EMAIL/ADMIN_PASSWORD, AGENT_EMAIL/AGENT_PASSWORD.
 import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { run, login, shot, check, log, WEB_URL, API_URL } from './lib.mjs';
 
 const env = (k) => {
@@ -60,6 +62,16 @@ async function signedIn(b, who) {
   await login(page, ...who);
   await page.locator('.live[data-state="open"]').waitFor();
   return page;
+}
+
+// The one ticket tagged tag, searched for in the list: its row and id (printed for the test).
+async function theTagged(page, tag) {
+  await page.getByLabel('Search').fill(tag);
+  await page.locator('.pager-info', { hasText: /^1–1 of 1$/ }).waitFor();
+  const row = page.locator('tbody tr').first();
+  const id = await row.getAttribute('data-id');
+  log(`TICKET ${id}`);
+  return { row, id };
 }
 
 // Waits for a job card to end completed, within a deadline; returns the card.
@@ -246,7 +258,328 @@ const scenarios = {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.getByText('Your session has expired').waitFor();
-    check(page.url().endsWith('#/login'), `back on the login page (${page.url()})`);
+    check(page.url().endsWith('#/login?next=%2Fjobs'), `back on the login page, to return to Jobs (${page.url()})`);
+  },
+
+  // Another tab saves the ticket while this one edits it: Save meets 412, and the dialog
+  // shows their version beside the typed one, field by field, without losing a character;
+  // the field only they changed is merged, the one both changed is chosen, and Overwrite
+  // saves against their version. Prints the ticket id for the test to check.
+  async 'edit-conflict'(b) {
+    const tag = env('TAG');
+    const page = await signedIn(b, ADMIN);
+    const { row, id } = await theTagged(page, tag);
+    await row.getByRole('button', { name: /^Edit/ }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit ticket' });
+    const mine = `${tag} mine`;
+    const text = 'A long description typed here\nover two lines.';
+    await edit.getByLabel('Subject').fill(mine);
+    await edit.getByLabel('Description').fill(text);
+
+    const token = await page.evaluate(() => sessionStorage.getItem('ticketd.token'));
+    const res = await fetch(`${API_URL}/api/tickets/${id}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ subject: `${tag} theirs`, priority: 'high' }),
+    });
+    check(res.status === 200, `the other tab's PUT answered ${res.status}`);
+
+    b.allow(/status of 412/);   // the stale save, on purpose
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    const panel = edit.getByRole('region', { name: 'Conflict' });
+    await panel.waitFor();
+    const subjectRow = panel.locator('[data-field="subject"]');
+    await subjectRow.locator('.conflict-theirs', { hasText: `${tag} theirs` }).waitFor();
+    await subjectRow.locator('.conflict-yours', { hasText: mine }).waitFor();
+    await panel.locator('[data-field="priority"][data-taken="true"]', { hasText: 'High' }).waitFor();
+    check(await panel.locator('[data-field="description"]').count() === 0, 'the description was only mine: no question');
+    check(await edit.getByLabel('Subject').inputValue() === mine, 'the typed subject is still in the form');
+    check(await edit.getByLabel('Description').inputValue() === text, 'the typed description is still in the form');
+    check(await edit.getByLabel('Priority').inputValue() === 'high', 'their priority is merged into the form');
+    await shot(page, 'edit-conflict');
+
+    await subjectRow.getByRole('button', { name: 'Use theirs' }).click();
+    check(await edit.getByLabel('Subject').inputValue() === `${tag} theirs`, 'Use theirs puts theirs in the form');
+    await subjectRow.getByRole('button', { name: 'Keep mine' }).click();
+    check(await edit.getByLabel('Subject').inputValue() === mine, 'Keep mine brings the typed text back');
+    const [put] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith(`/api/tickets/${id}`)),
+      panel.getByRole('button', { name: 'Overwrite with mine' }).click(),
+    ]);
+    check(put.status() === 200, `the overwrite answered ${put.status()}`);
+    check(put.request().headers()['if-match'] === '"2"', `the overwrite names their version (${put.request().headers()['if-match']})`);
+    await edit.waitFor({ state: 'detached' });
+    await page.locator('.toast', { hasText: 'Ticket saved.' }).waitFor();
+  },
+
+  // One session for every tab of the browser: a link opened in a new tab needs no sign-in;
+  // a session that expires mid-edit keeps the dialog's text and brings it back after
+  // signing in, on the page it was on; a logout in one tab signs every tab out; a link
+  // opened signed out lands on its page after the sign-in. Prints the ticket id.
+  async 'session-tabs'(b) {
+    const tag = env('TAG');
+    b.allow(/status of 401/);   // the expired token below, on purpose
+    const a = await signedIn(b, ADMIN);
+    const { row, id } = await theTagged(a, tag);
+
+    const other = await b.context.newPage();
+    await other.goto(`${WEB_URL}/#/tickets/${id}`);
+    await other.getByRole('heading', { name: `${tag} 1` }).waitFor();
+    check(await other.getByRole('button', { name: 'Sign in' }).count() === 0, 'the new tab did not ask to sign in');
+
+    // Mid-edit, the session expires: Save goes to the sign-in, and back with the text.
+    await row.getByRole('button', { name: /^Edit/ }).click();
+    const edit = a.getByRole('dialog', { name: 'Edit ticket' });
+    const typed = `${tag} typed before the expiry`;
+    await edit.getByLabel('Subject').fill(typed);
+    await edit.getByLabel('Description').fill('kept over a sign-in');
+    const listUrl = a.url();
+    await a.evaluate(() => sessionStorage.setItem('ticketd.token', 'expired.token.value'));
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await a.getByText('Your session has expired').waitFor();
+    await a.getByLabel('E-mail', { exact: true }).fill(ADMIN[0]);
+    await a.getByLabel('Password').fill(ADMIN[1]);
+    await a.getByRole('button', { name: 'Sign in' }).click();
+    await edit.waitFor();
+    check(a.url() === listUrl, `back on the page it was on (${a.url()}, was ${listUrl})`);
+    check(await edit.getByLabel('Subject').inputValue() === typed, 'the typed subject is back');
+    check(await edit.getByLabel('Description').inputValue() === 'kept over a sign-in', 'the typed description is back');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await a.locator('.toast', { hasText: 'Ticket saved.' }).waitFor();
+
+    // A logout in the other tab signs this one out too.
+    await other.getByRole('button', { name: 'Log out' }).click();
+    await a.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 5000 });
+    await a.getByText('You signed out in another tab.').waitFor();
+
+    // Signed out everywhere, a link asks to sign in, then opens what it links to.
+    const third = await b.context.newPage();
+    await third.goto(`${WEB_URL}/#/tickets/${id}`);
+    await third.getByLabel('E-mail', { exact: true }).fill(ADMIN[0]);
+    await third.getByLabel('Password').fill(ADMIN[1]);
+    await third.getByRole('button', { name: 'Sign in' }).click();
+    await third.getByRole('heading', { name: typed }).waitFor();
+    check(third.url().endsWith(`#/tickets/${id}`), `on the linked ticket (${third.url()})`);
+    // ... and the tabs on their login pages follow that sign-in.
+    await a.locator('.live').waitFor({ timeout: 5000 });
+  },
+
+  // The list's filters, search, sort, page and page size are in its URL: they survive a
+  // reload, and the copied URL opens the same view in another tab; a ticket opened from
+  // the list has its own address, and its breadcrumb goes back to the list as it was.
+  async 'url-state'(b) {
+    const tag = env('TAG');
+    const n = Number(env('COUNT'));
+    const page = await signedIn(b, ADMIN);
+    await page.getByLabel('Status').selectOption('open');
+    await page.getByLabel('Search').fill(tag);
+    await page.locator('.pager-info', { hasText: new RegExp(`^1–20 of ${n}$`) }).waitFor();
+    await page.getByLabel('Page size').selectOption('50');
+    await page.getByRole('button', { name: 'Subject' }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Subject' }).waitFor();
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    const second = new RegExp(`^51–${n} of ${n}$`);
+    await page.locator('.pager-info', { hasText: second }).waitFor();
+    const firstOnPage2 = await page.locator('tbody tr').first().getAttribute('data-id');
+    const url = page.url();
+    log(`list URL ${url}`);
+
+    // The same view, whether reloaded or opened elsewhere from the URL.
+    const sameView = async (p) => {
+      await p.locator('.pager-info', { hasText: second }).waitFor();
+      await p.locator('th[aria-sort="ascending"]', { hasText: 'Subject' }).waitFor();
+      check(await p.getByLabel('Search').inputValue() === tag, 'the search is back');
+      check(await p.getByLabel('Status').inputValue() === 'open', 'the status filter is back');
+      check(await p.getByLabel('Page size').inputValue() === '50', 'the page size is back');
+      check(await p.locator('tbody tr').first().getAttribute('data-id') === firstOnPage2, 'the same rows');
+    };
+    await page.reload();
+    await sameView(page);
+    const other = await b.context.newPage();
+    await other.goto(url);
+    await sameView(other);
+    await other.close();
+
+    // A ticket from the list: its own address, which a reload keeps.
+    const row = page.locator('tbody tr').first();
+    const subject = await row.locator('a.subject').textContent();
+    await row.locator('a.subject').click();
+    await page.getByRole('heading', { name: subject }).waitFor();
+    check(page.url().endsWith(`#/tickets/${firstOnPage2}`), `the ticket's address (${page.url()})`);
+    await page.reload();
+    await page.getByRole('heading', { name: subject }).waitFor();
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Tickets' }).click();
+    await sameView(page);
+
+    // A link followed while the list reloads (a job card ending reloads it at any moment):
+    // the reload runs after the URL changed but before its hashchange, and must not write
+    // the list back over the link, or the router builds the list again.
+    await page.evaluate((id) => {
+      location.hash = `#/tickets/${id}`;
+      const status = document.getElementById('t-status');
+      status.value = '';
+      status.dispatchEvent(new Event('change'));
+    }, firstOnPage2);
+    await page.getByRole('heading', { name: subject }).waitFor();
+    check(page.url().endsWith(`#/tickets/${firstOnPage2}`), `the link's address kept (${page.url()})`);
+
+    // The same within the list: another search opened by its URL (a bookmark, the address
+    // bar) while the list reloads. The search asked for is the one shown.
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'Tickets' }).click();
+    await page.locator('.pager-info', { hasText: /\S/ }).waitFor();
+    const asked = `nomatch${Date.now()}`;
+    await page.evaluate((q) => {
+      location.hash = `#/tickets?q=${q}`;
+      const status = document.getElementById('t-status');
+      status.value = '';
+      status.dispatchEvent(new Event('change'));
+    }, asked);
+    await page.getByText('No tickets match these filters.').waitFor();
+    check(await page.getByLabel('Search').inputValue() === asked, `the search asked for is shown (${page.url()})`);
+    check(page.url().endsWith(`#/tickets?q=${asked}`), `the search's address kept (${page.url()})`);
+  },
+
+  // The API's process stops while the hub's socket stays open: the badge stops saying
+  // "Live" on its own (nothing clicked), a request then says that the server cannot be
+  // reached (not the user's connection), and once the edge is back the badge is Live again.
+  // SYSTEM_ENV_FILE: the system's environment (./manage.sh's), to stop and start the edge.
+  async 'server-down'(b) {
+    const sysEnv = JSON.parse(readFileSync(env('SYSTEM_ENV_FILE'), 'utf8'));
+    b.allow(/ERR_CONNECTION_REFUSED|Failed to fetch/);   // the stopped edge, on purpose
+    const page = await signedIn(b, ADMIN);
+    const badge = page.locator('.live');
+    await page.locator('tbody tr').first().waitFor();
+    const pid = Number(readFileSync(`${sysEnv.VAR_DIR}/run/http-edge.pid`, 'utf8').trim());
+    process.kill(pid, 'SIGTERM');
+    const t0 = Date.now();
+    log(`edge ${pid} stopped`);
+    await page.locator('.live[data-state="offline"]').waitFor({ timeout: 20000 });
+    log(`the badge said so ${Date.now() - t0} ms later: ${await badge.textContent()}`);
+    check(await badge.textContent() === 'Server unreachable', `the badge names the server (${await badge.textContent()})`);
+    await shot(page, 'server-down');
+    await page.getByLabel('Search').fill('anything');
+    const toast = page.locator('.toast-error').first();
+    await toast.waitFor();
+    const text = await toast.textContent();
+    check(/server cannot be reached/.test(text) && !/your connection/i.test(text), `the toast blames the server (${text})`);
+
+    await promisify(execFile)(`${process.cwd()}/manage.sh`, ['up'], { env: sysEnv, timeout: 120000 });
+    const t1 = Date.now();
+    await page.locator('.live[data-state="open"]').waitFor({ timeout: 20000 });
+    log(`Live again ${Date.now() - t1} ms after the edge was up`);
+  },
+
+  // The form marks its required fields and says what is wrong in a user's words; Escape
+  // on a filled form asks before it discards anything.
+  async 'validation'(b) {
+    b.allow(/status of 422/);   // the invalid creates below, on purpose
+    const page = await signedIn(b, AGENT);
+    await page.getByRole('button', { name: '+ New ticket' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New ticket' });
+    for (const id of ['tf-subject', 'tf-requesterEmail']) {
+      check(await dialog.locator(`#${id}`).getAttribute('aria-required') === 'true', `${id} is required to assistive tech`);
+      check(await dialog.locator(`label[for="${id}"] .required-mark`).count() === 1, `${id} is marked`);
+    }
+    check(await dialog.getByLabel('Description').getAttribute('aria-required') === null, 'Description is optional');
+    await dialog.getByRole('button', { name: 'Create ticket' }).click();
+    const subjectError = dialog.locator('#tf-subject-error');
+    await subjectError.getByText('Subject is required', { exact: true }).waitFor();
+    await dialog.locator('#tf-requesterEmail-error').getByText('Requester e-mail is required', { exact: true }).waitFor();
+    check(!/characters/.test(await subjectError.textContent()), 'not the API\'s raw rule');
+    await dialog.getByLabel('Subject').fill('   ');
+    await dialog.getByLabel('Requester e-mail').fill('a@b');
+    await dialog.getByRole('button', { name: 'Create ticket' }).click();
+    await dialog.locator('#tf-requesterEmail-error').getByText('Enter an e-mail address, like name@example.com').waitFor();
+    await subjectError.getByText('Subject is required', { exact: true }).waitFor();
+    await shot(page, 'validation');
+
+    // Escape on a filled form asks; keeping on editing keeps the text; Discard closes.
+    await dialog.getByLabel('Subject').fill('half-typed subject');
+    await page.keyboard.press('Escape');
+    const ask = page.getByRole('dialog', { name: 'Discard this new ticket?' });
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Keep editing' }).click();
+    await ask.waitFor({ state: 'detached' });
+    check(await dialog.getByLabel('Subject').inputValue() === 'half-typed subject', 'the text is still there');
+    await dialog.getByLabel('Subject').focus();
+    await page.keyboard.press('Escape');
+    await ask.getByRole('button', { name: 'Discard' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  },
+
+  // The first click on Priority puts the most urgent first; First, Last and a typed page
+  // number move through the pages (COUNT tickets, one of them urgent and one low).
+  async 'paging-sort'(b) {
+    const tag = env('TAG');
+    const n = Number(env('COUNT'));
+    const page = await signedIn(b, AGENT);
+    await page.getByLabel('Search').fill(tag);
+    const info = page.locator('.pager-info');
+    await info.filter({ hasText: new RegExp(`^1–20 of ${n}$`) }).waitFor();
+    await page.getByRole('button', { name: 'Priority' }).click();
+    await page.locator('th[aria-sort="descending"]', { hasText: 'Priority' }).waitFor();
+    await page.locator('tbody tr').first().locator('.pill-urgent').waitFor();
+    await page.getByRole('button', { name: 'Last page' }).click();
+    await info.filter({ hasText: new RegExp(`^41–${n} of ${n}$`) }).waitFor();
+    await page.locator('tbody tr').last().locator('.pill-low').waitFor();
+    check(await page.getByRole('button', { name: 'Next ›' }).isDisabled(), 'no Next on the last page');
+    await page.getByRole('button', { name: 'First page' }).click();
+    await info.filter({ hasText: new RegExp(`^1–20 of ${n}$`) }).waitFor();
+    await page.getByLabel('Page', { exact: true }).fill('2');
+    await page.getByLabel('Page', { exact: true }).press('Enter');
+    await info.filter({ hasText: new RegExp(`^21–40 of ${n}$`) }).waitFor();
+    check(/[?&]page=2(&|$)/.test(page.url()) && /sort=-priority/.test(page.url()), `the URL says so (${page.url()})`);
+    await page.getByRole('button', { name: 'Priority' }).click();
+    await page.locator('th[aria-sort="ascending"]', { hasText: 'Priority' }).waitFor();
+    await page.locator('tbody tr').first().locator('.pill-low').waitFor();
+  },
+
+  // Keyboard: / searches, j / → and k move through pages, x picks a row, n opens a new
+  // ticket; and the page follows the system's dark setting.
+  async 'keyboard-dark'(b) {
+    const tag = env('TAG');
+    const n = Number(env('COUNT'));
+    const page = await b.page();
+    const rootBg = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await login(page, ...AGENT);
+    check(await rootBg() === 'rgb(20, 20, 20)', `dark background (${await rootBg()})`);
+    // Every pill on the list (statuses, priorities, the role) dark too, its text light.
+    await page.locator('tbody .pill').first().waitFor();
+    const light = await page.evaluate(() => [...document.querySelectorAll('.pill')].map((el) => {
+      const luma = (c) => { const [r, g, b] = c.match(/\d+/g).map(Number); return 0.299 * r + 0.587 * g + 0.114 * b; };
+      const s = getComputedStyle(el);
+      return [el.className, Math.round(luma(s.backgroundColor)), Math.round(luma(s.color))];
+    }).filter(([, bg, fg]) => bg > 80 || fg < 120));
+    check(light.length === 0, `pills keep light colours in dark mode: ${JSON.stringify(light.slice(0, 4))}`);
+    await shot(page, 'keyboard-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    check(await rootBg() === 'rgb(245, 246, 248)', `light background (${await rootBg()})`);
+
+    const info = page.locator('.pager-info');
+    await page.getByRole('heading', { name: 'Tickets' }).click();
+    await page.keyboard.press('/');
+    check(await page.getByLabel('Search').evaluate((el) => el === document.activeElement), '/ focuses the search');
+    await page.keyboard.type(tag);
+    await info.filter({ hasText: new RegExp(`^1–20 of ${n}$`) }).waitFor();
+    await page.getByRole('heading', { name: 'Tickets' }).click();
+    await page.keyboard.press('j');
+    await info.filter({ hasText: new RegExp(`^21–40 of ${n}$`) }).waitFor();
+    await page.keyboard.press('ArrowRight');
+    await info.filter({ hasText: new RegExp(`^41–${n} of ${n}$`) }).waitFor();
+    await page.keyboard.press('k');
+    await info.filter({ hasText: new RegExp(`^21–40 of ${n}$`) }).waitFor();
+    await page.keyboard.press('x');
+    await page.getByText('1 selected').waitFor();
+    check(await page.locator('tbody tr').first().getByRole('checkbox').isChecked(), 'x picked the first row');
+    await page.keyboard.press('x');
+    await page.getByRole('region', { name: 'Selection' }).waitFor({ state: 'hidden' });
+    await page.keyboard.press('n');
+    const dialog = page.getByRole('dialog', { name: 'New ticket' });
+    await dialog.waitFor();
+    await page.keyboard.press('n');   // typed into the subject, not another dialog
+    check(await dialog.getByLabel('Subject').inputValue() === 'n', 'keys in a field are typing');
   },
 
   // Events can be lost while the socket is up: here none reaches the page (its WebSocket
@@ -473,6 +806,92 @@ const scenarios = {
     check(await page.getByRole('button', { name: /Cancel|Resume/ }).count() === 0, 'no Cancel, no Resume');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  },
+
+  // Past 10,000 matches the API's total is an estimate: the pager says "about", Next goes
+  // on, Last is off; "all matching" says about too and holds the job to no count.
+  async 'estimate-about'(b) {
+    const tag = env('TAG');
+    const page = await signedIn(b, AGENT);
+    // By its URL: the unfiltered list (past 10,000 too, newest first: these) is never shown.
+    await page.goto(`${WEB_URL}/#/tickets?q=${tag}`);
+    const info = page.locator('.pager-info');
+    await info.filter({ hasText: /^1–20 of about [\d,]+$/ }).waitFor();
+    const shown = Number((await info.textContent()).replace(/^.* of about /, '').replace(/,/g, ''));
+    check(shown >= 10000 && shown <= 40000, `about ${shown} for 10,500 (within a sane factor)`);
+    check(/^of about [\d,]+$/.test(await page.locator('span.pager-page').textContent()), 'the page count says about');
+    check(await page.getByRole('button', { name: 'Last page' }).isDisabled(), 'no Last page for an estimate');
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await info.filter({ hasText: /^21–40 of about [\d,]+$/ }).waitFor();
+    await page.getByLabel('Select all tickets on this page').check();
+    await page.getByRole('button', { name: /^Select all about [\d,]+ matching tickets$/ }).click();
+    await page.getByText(/^All about [\d,]+ matching tickets selected$/).waitFor();
+    await page.getByRole('button', { name: 'Edit all', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: /^Edit about [\d,]+ tickets/ }).waitFor();
+    await dialog.getByText('The job changes every ticket that matches when it starts.').waitFor();
+    await shot(page, 'estimate-about');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  },
+
+  // A phone (390 x 844): no page scrolls sideways, a row's Edit and Delete are on screen
+  // and take the click, and a job item's full ticket id stays on one or two lines.
+  async 'phone-width'(b) {
+    const tag = env('TAG');
+    const jobId = env('JOB_ID');
+    const page = await signedIn(b, ADMIN);
+    const W = 390, H = 844;
+    await page.setViewportSize({ width: W, height: H });
+    const noSideways = async (what) => {
+      const [sw, cw] = await page.evaluate(() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]);
+      check(sw <= cw, `${what}: no sideways scroll (scrollWidth ${sw}, clientWidth ${cw})`);
+    };
+    await page.goto(`${WEB_URL}/#/tickets?q=${tag}`);
+    await page.locator('.pager-info', { hasText: /^1–20 of (2\d|30)$/ }).waitFor();
+    await noSideways('tickets list');
+    const row = page.locator('tbody tr').first();
+    for (const name of ['Edit', 'Delete']) {
+      const btn = row.getByRole('button', { name: new RegExp(`^${name} `) });
+      const box = await btn.boundingBox();
+      check(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= W && box.y + box.height <= H,
+        `${name} within the viewport (${JSON.stringify(box)})`);
+      const onTop = await btn.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return el === top || el.contains(top);
+      });
+      check(onTop, `${name} takes a click at its centre`);
+    }
+    await shot(page, 'phone-tickets');
+    await row.getByRole('button', { name: /^Edit / }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit ticket' });
+    await dialog.waitFor();
+    await noSideways('edit dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await row.getByRole('button', { name: /^Delete / }).click();
+    const confirm = page.getByRole('dialog');
+    await confirm.getByRole('heading', { name: 'Delete this ticket?' }).waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+
+    const id = await row.getAttribute('data-id');
+    await page.goto(`${WEB_URL}/#/tickets/${id}`);
+    await page.getByRole('heading', { level: 1, name: new RegExp(`^${tag} `) }).waitFor();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    await noSideways('ticket page');
+    await page.goto(`${WEB_URL}/#/jobs`);
+    await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
+    await noSideways('jobs');
+    await page.goto(`${WEB_URL}/#/jobs/${jobId}`);
+    const missing = page.locator('tbody span.mono[title="No such ticket"]').first();
+    await missing.waitFor();
+    await noSideways('job page');
+    const lines = await missing.evaluate((el) => Math.round(el.getBoundingClientRect().height
+      / parseFloat(getComputedStyle(el).lineHeight)));
+    check(lines <= 2, `a missing ticket's id on ${lines} lines (at most 2)`);
+    await shot(page, 'phone-job');
   },
 };
 

@@ -4,6 +4,7 @@ tickets it needs are made here in SQL, and the outcome is checked again through 
 
 Never skipped: a missing chromium, node or tests/e2e/node_modules fails loudly
 (`./manage.sh deps --test` installs them)."""
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import time
 import uuid
 
 from test_hub import Publisher
-from test_jobs import failed_job_of, make_tickets, TERMINAL
+from test_jobs import create_job, failed_job_of, make_tickets, TERMINAL
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 E2E = os.path.join(ROOT, "tests", "e2e")
@@ -149,6 +150,64 @@ def test_an_agent_bulk_edits_the_status_and_assignee_of_a_selection(system, agen
         assert (t["status"], t["assigneeId"]) == want, (tid, t)
 
 
+def one_ticket_through(system, token, scenario, tag):
+    """Runs scenario on one new ticket tagged tag (it prints "TICKET <id>"); returns the
+    ticket as the API reads it afterwards."""
+    make_tickets(system, 1, tag)
+    out = run_scenario(system, scenario, TAG=tag)
+    tid = next(line.split("TICKET ", 1)[1] for line in out.splitlines() if "TICKET " in line).strip()
+    status, _, t = system.request("GET", f"/api/tickets/{tid}", token=token)
+    assert status == 200, t
+    return t
+
+
+def test_an_edit_that_meets_another_tabs_save_keeps_the_typed_text_and_merges(system, admin_token):
+    tag = f"e2eK{uuid.uuid4().hex[:8]}"
+    t = one_ticket_through(system, admin_token, "edit-conflict", tag)
+    assert (t["subject"], t["priority"], t["version"]) == (f"{tag} mine", "high", 3), t
+    assert t["description"] == "A long description typed here\nover two lines.", t
+
+
+def test_one_session_serves_every_tab_and_an_expiry_mid_edit_keeps_the_text(system, admin_token):
+    tag = f"e2eS{uuid.uuid4().hex[:8]}"
+    t = one_ticket_through(system, admin_token, "session-tabs", tag)
+    assert (t["subject"], t["description"]) == (f"{tag} typed before the expiry", "kept over a sign-in"), t
+
+
+def test_the_lists_filters_sort_and_page_survive_a_reload_and_can_be_shared(system):
+    tag = f"e2eL{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 60, tag)
+    run_scenario(system, "url-state", TAG=tag, COUNT=len(ids))
+
+
+def test_with_the_edge_stopped_the_badge_and_the_toasts_say_the_server_is_unreachable(system, tmp_path):
+    env_file = tmp_path / "system-env.json"
+    env_file.write_text(json.dumps(system.env))
+    try:
+        run_scenario(system, "server-down", SYSTEM_ENV_FILE=env_file)
+    finally:
+        system.ensure_up()
+        system.wait_healthy()
+
+
+def test_the_form_marks_required_fields_words_its_errors_and_asks_before_escape_discards(system):
+    run_scenario(system, "validation")
+
+
+def test_priority_sorts_most_urgent_first_and_first_last_and_a_page_jump_move(system):
+    tag = f"e2eP{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 60, tag)
+    system.psql(f"UPDATE tickets SET priority = 'urgent' WHERE id = '{ids[6]}'")
+    system.psql(f"UPDATE tickets SET priority = 'low' WHERE id = '{ids[7]}'")
+    run_scenario(system, "paging-sort", TAG=tag, COUNT=len(ids))
+
+
+def test_keyboard_shortcuts_and_a_dark_mode_that_follows_the_system(system):
+    tag = f"e2eY{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 45, tag)
+    run_scenario(system, "keyboard-dark", TAG=tag, COUNT=len(ids))
+
+
 def test_a_running_job_on_screen_whose_events_are_lost_is_read_again_over_rest(system, admin_token):
     """The page's socket is open but carries nothing; the job (running, with no chunks, so
     only the cancel ends it) is canceled through the API; the page shows it within 12 s."""
@@ -172,3 +231,17 @@ def test_a_live_card_for_a_job_the_api_does_not_know_goes_away(system, admin_tok
         run_scenario(system, "ghost-card", JOB_ID=ghost)
     finally:
         pub.close()
+
+
+def test_a_list_past_10000_matches_says_about_and_its_pager_still_moves(system):
+    tag = f"e2eE{uuid.uuid4().hex[:8]}"
+    make_tickets(system, 10500, tag)
+    run_scenario(system, "estimate-about", TAG=tag)
+
+
+def test_at_phone_width_no_page_scrolls_sideways_and_row_actions_are_reachable(system, admin_token):
+    tag = f"e2eW{uuid.uuid4().hex[:8]}"
+    ids = make_tickets(system, 30, tag)
+    # Two of them and one id that is no ticket: an item that shows the whole id.
+    job, _ = create_job(system, admin_token, ids[-2:] + [str(uuid.uuid4())])
+    run_scenario(system, "phone-width", TAG=tag, JOB_ID=job["id"])

@@ -4,7 +4,9 @@
 //
 // A scope is what the user chose: { ids } (tickets picked one by one) or { filter, total }
 // (every ticket matching, as many as the list showed; the job refuses if more match
-// by the time it runs). deleted: true when the scope is over deleted tickets.
+// by the time it runs), with estimate: true when that total was the API's estimate (then
+// the job takes whatever matches when it starts: there is no count to hold it to).
+// deleted: true when the scope is over deleted tickets.
 
 import { api, vocab, ApiError } from './api.js';
 import { h, num, shortId, toast, confirmDialog, errorText, select } from './ui.js';
@@ -29,7 +31,8 @@ export async function startJob(type, payload, key = crypto.randomUUID()) {
 }
 
 function payloadOf(scope) {
-  return scope.ids ? { ticketIds: scope.ids } : { filter: scope.filter, expectedTotal: scope.total };
+  if (scope.ids) return { ticketIds: scope.ids };
+  return scope.estimate ? { filter: scope.filter } : { filter: scope.filter, expectedTotal: scope.total };
 }
 
 export function scopeCount(scope) { return scope.ids ? scope.ids.length : scope.total; }
@@ -38,7 +41,7 @@ export function scopeCount(scope) { return scope.ids ? scope.ids.length : scope.
 export function scopeWords(scope) {
   const n = scopeCount(scope);
   if (scope.ids) return `${num(n)} ${scope.deleted ? 'deleted ' : ''}ticket${n === 1 ? '' : 's'}`;
-  return matchingWords(n, scope.filter, { deleted: scope.deleted });
+  return matchingWords(n, scope.filter, { deleted: scope.deleted, about: scope.estimate });
 }
 
 // startJob, with a failure said in a toast (what: the action's name): resolves to null.
@@ -57,10 +60,12 @@ export async function bulkDelete(scope) {
   const byFilter = !scope.ids;
   const ok = await confirmDialog({
     title: `Delete ${scopeWords(scope)}?`,
-    message: byFilter
+    message: scope.estimate
+      ? 'The job starts at once and deletes in the background every ticket that matches when it starts. When it ends, Undo restores them.'
+      : byFilter
       ? `The job starts at once and deletes them in the background. If more than ${num(n)} match when it starts, it deletes none. When it ends, Undo restores them.`
       : `${num(n)} ticket${n === 1 ? '' : 's'} will be deleted in the background. When it ends, Undo restores them.`,
-    confirm: byFilter && n !== 1 ? `Delete all ${num(n)}` : `Delete ${num(n)}`,
+    confirm: scope.estimate ? 'Delete all' : byFilter && n !== 1 ? `Delete all ${num(n)}` : `Delete ${num(n)}`,
     danger: true });
   return ok ? tryStart('Bulk delete', 'bulk-delete', payloadOf(scope)) : null;
 }
@@ -69,7 +74,8 @@ export async function bulkDelete(scope) {
 export async function bulkRestore(scope) {
   if (!scope.ids) {
     const ok = await confirmDialog({ title: `Restore ${scopeWords(scope)}?`,
-      message: 'The job restores them in the background.', confirm: `Restore ${num(scope.total)}` });
+      message: 'The job restores them in the background.',
+      confirm: scope.estimate ? 'Restore all' : `Restore ${num(scope.total)}` });
     if (!ok) return null;
   }
   return tryStart('Bulk restore', 'bulk-restore', payloadOf(scope));
@@ -101,7 +107,8 @@ export function bulkEditDialog(scope) {
     const form = h('form', { novalidate: true },
       h('div.dialog-head', h('h2#bulk-edit-title', `Edit ${scopeWords(scope)}`),
         h('button.icon-btn', { type: 'button', 'aria-label': 'Close', onclick: () => dlg.close() }, '×')),
-      !scope.ids ? h('p.hint', `If more than ${num(n)} match when the job starts, it changes none.`) : null,
+      scope.estimate ? h('p.hint', 'The job changes every ticket that matches when it starts.')
+        : !scope.ids ? h('p.hint', `If more than ${num(n)} match when the job starts, it changes none.`) : null,
       error,
       h('div.field-row',
         h('div.field', h('label', { for: 'be-status' }, 'Status'), status),

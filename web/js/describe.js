@@ -40,10 +40,10 @@ export function filterWords(f = {}) {
 }
 
 // "all 1,234 tickets with status Open matching "billing"" (deleted: "deleted tickets").
-export function matchingWords(n, filter, { deleted = false } = {}) {
+export function matchingWords(n, filter, { deleted = false, about = false } = {}) {
   const noun = `${deleted ? 'deleted ' : ''}ticket${n === 1 ? '' : 's'}`;
   const cond = filterWords(filter);
-  return `${n === 1 ? 'the 1' : `all ${num(n)}`} ${noun}${cond ? ` ${cond}` : ''}`;
+  return `${about ? `about ${num(n)}` : n === 1 ? 'the 1' : `all ${num(n)}`} ${noun}${cond ? ` ${cond}` : ''}`;
 }
 
 // A bulk edit's set: "status Pending, assignee Agent" (assignee null: "unassigned").

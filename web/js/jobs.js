@@ -90,10 +90,11 @@ export function jobsView(main) {
     const status = h('td');
     const bar = progressBar(job, `Job ${shortId(job.id)} progress`);
     const pct = h('span.job-pct');
-    const total = h('td.num');
+    // The labels show where a row is a card (narrow screens: app.css).
+    const total = h('td.num', { dataset: { label: 'Total' } });
     const covers = h('td.hide-sm.job-covers');
-    const ok = h('td.num');
-    const bad = h('td.num');
+    const ok = h('td.num', { dataset: { label: 'Succeeded' } });
+    const bad = h('td.num', { dataset: { label: 'Failed' } });
     const finished = h('td.hide-sm.nowrap');
     const tr = h('tr', { dataset: { jobId: job.id } },
       h('td', h('a.mono', { href: `#/jobs/${job.id}` }, shortId(job.id))),

@@ -1,4 +1,4 @@
-// login.js: the sign-in page. Keeps the token in sessionStorage for this tab's session.
+// login.js: the sign-in page; once signed in, the router goes where ?next= says.
 
 import { api, session, ApiError } from './api.js';
 import { h, mount, errorText } from './ui.js';
@@ -29,7 +29,7 @@ export function loginView(app) {
     try {
       const res = await api('POST', '/api/auth/login', { email: email.value.trim(), password: password.value });
       session.set(res.token, res.user);
-      location.hash = '#/tickets';
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
     } catch (e) {
       error.textContent = e instanceof ApiError && e.status === 401
         ? 'Wrong e-mail or password.' : errorText(e);

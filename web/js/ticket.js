@@ -2,29 +2,27 @@
 // field, an assignee picker and the ticket's history) and the ticket's page
 // (#/tickets/<id>: its fields, Edit, and its history; for admins, Restore when deleted).
 
-import { api, session, vocab, ApiError } from './api.js';
-import { h, mount, pill, when, shortId, toast, errorText, select } from './ui.js';
+import { api, session, vocab, ApiError, onSessionEnd } from './api.js';
+import { h, mount, pill, when, shortId, toast, errorText, confirmDialog } from './ui.js';
 import * as users from './users.js';
-import { cap } from './describe.js';
 import { historyList } from './history.js';
+import { compare, conflictPanel } from './conflict.js';
+import { ticketForm } from './ticketform.js';
+import { ticketsHash } from './tickets.js';
 
-// The create (t null) or edit dialog; onSaved() after a save.
-export function ticketDialog(t, onSaved) {
+const KEY_DRAFT = 'ticketd.draft';
+
+// The create (t null) or edit dialog; onSaved() after a save. values: what the form holds
+// at first instead of t's (a draft kept over a sign-in).
+export function ticketDialog(t, onSaved, { values: initial } = {}) {
   const editing = !!t;
-  const fields = {};
-  const errors = {};
-  // control: what the field shows; input: what takes the id and the error (the picker's
-  // text box, for the assignee).
-  const field = (name, label, control, input = control) => {
-    input.id = `tf-${name}`;
-    input.name = name;
-    errors[name] = h('p.field-error', { id: `tf-${name}-error`, hidden: true });
-    input.setAttribute('aria-describedby', `tf-${name}-error`);
-    fields[name] = input;
-    return h('div.field', h('label', { for: input.id }, label), control, errors[name]);
-  };
-  const assignee = users.assigneePicker({ id: 'tf-assigneeId', value: t?.assigneeId ?? null });
+  const owner = session.user?.id;
+  // The version the form saves against (If-Match): the one opened, then after a conflict
+  // the one saved meanwhile, so that a save is always an informed overwrite.
+  let base = t;
+  const f = ticketForm(t);
   const general = h('p.form-error', { role: 'alert', hidden: true });
+  const conflictBox = h('div');
   const save = h('button.btn.primary', { type: 'submit' }, editing ? 'Save changes' : 'Create ticket');
   const history = editing ? h('details.history-details', h('summary', 'History')) : null;
   history?.addEventListener('toggle', () => {
@@ -32,77 +30,115 @@ export function ticketDialog(t, onSaved) {
   });
   const form = h('form.ticket-form', { novalidate: true },
     h('div.dialog-head', h('h2#ticket-dialog-title', editing ? 'Edit ticket' : 'New ticket'),
-      editing ? h('a.dialog-link', { href: `#/tickets/${t.id}`, onclick: () => dlg.close() }, 'Open page') : null,
-      h('button.icon-btn', { type: 'button', 'aria-label': 'Close', onclick: () => dlg.close() }, '×')),
+      editing ? h('a.dialog-link', { href: `#/tickets/${t.id}`, onclick: async (ev) => {
+        ev.preventDefault();
+        if (await dismiss()) location.hash = `#/tickets/${t.id}`;
+      } }, 'Open page') : null,
+      h('button.icon-btn', { type: 'button', 'aria-label': 'Close', onclick: dismiss }, '×')),
     general,
-    field('subject', 'Subject', h('input.input', { type: 'text', value: t?.subject || '', maxlength: String(vocab.limits.subjectMax) })),
-    field('description', 'Description', h('textarea.input', { rows: '4' }, t?.description || '')),
-    h('div.field-row',
-      field('status', 'Status', select(null, vocab.ticketStatuses.map((s) => [s, cap(s)]), t?.status || vocab.defaults.ticketStatus)),
-      field('priority', 'Priority', select(null, vocab.ticketPriorities.map((s) => [s, cap(s)]), t?.priority || vocab.defaults.ticketPriority))),
-    field('requesterEmail', 'Requester e-mail', h('input.input', { type: 'email', value: t?.requesterEmail || '' })),
-    field('assigneeId', 'Assignee', assignee, assignee.input),
+    conflictBox,
+    f.nodes,
     history,
-    h('div.dialog-actions',
-      h('button.btn', { type: 'button', onclick: () => dlg.close() }, 'Cancel'), save));
+    h('div.dialog-actions', h('button.btn', { type: 'button', onclick: dismiss }, 'Cancel'), save));
   const dlg = h('dialog.dialog', { 'aria-labelledby': 'ticket-dialog-title' }, form);
-  dlg.addEventListener('close', () => dlg.remove());
+  // The session ends with the dialog open (it expired, or a logout in another tab): what
+  // it holds is kept for this tab, and comes back once the same user has signed in again.
+  const offEnd = onSessionEnd(() => {
+    sessionStorage.setItem(KEY_DRAFT, JSON.stringify({ owner, ticket: base, values: f.values() }));
+    dlg.close();
+  });
+  dlg.addEventListener('close', () => { offEnd(); dlg.remove(); });
+  // Escape asks first when the form holds something typed: one key must not lose it.
+  dlg.addEventListener('cancel', (ev) => {
+    ev.preventDefault();
+    dismiss();
+  });
+
+  // Closes the dialog, after asking when that would drop changes; true once closed.
+  async function dismiss() {
+    if (f.dirty() && !(await confirmDialog({
+      title: editing ? 'Discard your changes?' : 'Discard this new ticket?',
+      message: 'What you typed in this form will be lost.',
+      confirm: 'Discard', cancel: 'Keep editing', danger: true,
+    }))) return false;
+    dlg.close();
+    return true;
+  }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    for (const e of Object.values(errors)) { e.hidden = true; e.textContent = ''; }
-    for (const f of Object.values(fields)) f.removeAttribute('aria-invalid');
+    f.showErrors(null);
     general.hidden = true;
-    const body = {
-      subject: fields.subject.value,
-      description: fields.description.value,
-      status: fields.status.value,
-      priority: fields.priority.value,
-      requesterEmail: fields.requesterEmail.value.trim(),
-      assigneeId: assignee.value ?? null,
-    };
     save.disabled = true;
     try {
       if (editing) {
-        await api('PUT', `/api/tickets/${t.id}`, body, { headers: { 'If-Match': `"${t.version}"` } });
+        await api('PUT', `/api/tickets/${t.id}`, f.values(), { headers: { 'If-Match': `"${base.version}"` } });
         toast('Ticket saved.', 'success');
       } else {
-        await api('POST', '/api/tickets', body);
+        await api('POST', '/api/tickets', f.values());
         toast('Ticket created.', 'success');
       }
       dlg.close();
       onSaved();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) { dlg.close(); return; }
-      showErrors(e);
+      if (e instanceof ApiError && e.status === 412) await conflict();
+      else showErrors(e);
     } finally {
       save.disabled = false;
     }
   });
 
-  function showErrors(e) {
-    const fe = e instanceof ApiError ? e.fieldErrors() : {};
-    let first = null;
-    for (const [name, msg] of Object.entries(fe)) {
-      if (!errors[name]) continue;
-      errors[name].textContent = msg;
-      errors[name].hidden = false;
-      fields[name].setAttribute('aria-invalid', 'true');
-      first ||= fields[name];
-    }
-    const unplaced = Object.keys(fe).filter((k) => !errors[k]);
-    if (!first || unplaced.length) {
-      general.textContent = e instanceof ApiError && e.status === 412
-        ? 'Someone else changed this ticket meanwhile. Close and open it again to see their changes.'
-        : unplaced.length ? unplaced.map((k) => `${k}: ${fe[k]}`).join('; ') : errorText(e);
+  // Saved by someone else since base: read their version, merge what needs no question,
+  // show the rest, and save against their version from now on.
+  async function conflict() {
+    let theirs;
+    try {
+      [theirs] = await Promise.all([api('GET', `/api/tickets/${t.id}`), users.ready()]);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) { dlg.close(); return; }
+      general.textContent = e instanceof ApiError && e.status === 404
+        ? 'This ticket was deleted meanwhile, so it cannot be saved. Your text is still here to copy.'
+        : `Someone else changed this ticket meanwhile, and their version cannot be read: ${errorText(e)}`;
       general.hidden = false;
+      return;
     }
+    const rows = compare(base, theirs, f.values());
+    for (const r of rows) if (r.taken) f.set(r.field, r.theirs);
+    base = theirs;
+    mount(conflictBox, conflictPanel(rows, theirs.version, {
+      use: f.set,
+      overwrite: () => form.requestSubmit(save),
+    }));
+    (conflictBox.querySelector('button') || save).focus();
+  }
+
+  function showErrors(e) {
+    const { first, rest } = f.showErrors(e);
+    general.textContent = rest || '';
+    general.hidden = !rest;
     (first || save).focus();
   }
 
+  if (initial) {
+    for (const [name, v] of Object.entries(initial)) f.set(name, v);
+    users.ready().then(() => f.assignee.set(f.assignee.value, true));
+  }
   document.body.append(dlg);
   dlg.showModal();
-  fields.subject.focus();
+  f.fields.subject.focus();
+}
+
+// Reopens the dialog a session's end closed (see ticketDialog), when its user is back.
+export function restoreDraft() {
+  const raw = sessionStorage.getItem(KEY_DRAFT);
+  if (!raw) return;
+  sessionStorage.removeItem(KEY_DRAFT);
+  let d = null;
+  try { d = JSON.parse(raw); } catch { /* a draft that cannot be read is no draft */ }
+  if (!d?.values || d.owner !== session.user?.id) return;
+  ticketDialog(d.ticket, () => window.dispatchEvent(new HashChangeEvent('hashchange')), { values: d.values });
+  toast('What you were typing before signing in again is back in the form: check it, then save.');
 }
 
 // #/tickets/<id>: the ticket and its history.
@@ -111,7 +147,7 @@ export function ticketView(main, id) {
   const head = h('div.page-head');
   const body = h('div.card.ticket-card');
   mount(main, h('div.page',
-    h('nav.breadcrumb', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/tickets' }, 'Tickets'),
+    h('nav.breadcrumb', { 'aria-label': 'Breadcrumb' }, h('a', { href: ticketsHash() }, 'Tickets'),
       h('span', { 'aria-hidden': 'true' }, ' / '), h('span', shortId(id))),
     head, body,
     h('div.section-head', h('h2', 'History')),

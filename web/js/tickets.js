@@ -16,17 +16,60 @@ import { ticketDialog } from './ticket.js';
 // meaning as GET /api/tickets' query.
 const FILTER_KEYS = ['status', 'priority', 'assigneeId', 'requesterEmail', 'q'];
 
-// Kept across visits to the page, like a console's remembered view; the first visit starts
-// from the contract's defaults (GET /api/meta).
-let state = null;
+// The list's state is in its URL (#/tickets?q=...&status=...&sort=...&page=...): a reload
+// or a shared link opens the same view. Only what differs from the defaults is written.
+const URL_KEYS = [...FILTER_KEYS, 'deleted', 'sort', 'limit', 'page'];
+// The list as last shown in this tab, where "Tickets" links go back to; kept over a reload
+// (of a ticket's page, say).
+const KEY_LIST = 'ticketd.list';
+let lastHash = sessionStorage.getItem(KEY_LIST) || '#/tickets';
 let selected = new Set();
 let allMatching = false;     // the selection is every ticket matching the filters
 
-export function ticketsView(main) {
+export const ticketsHash = () => lastHash;
+
+// The state a URL's query asks for, each value checked against the contract's vocabulary
+// (GET /api/meta): anything else is the default.
+function stateFrom(params, sizes) {
   const { limits, defaults } = vocab;
-  // deleted '' is the API's default (live tickets); the last filter is the deleted ones.
-  state ??= { page: 1, limit: limits.limitDefault, status: '', priority: '', q: '', requesterEmail: '',
-    assigneeId: '', sort: defaults.ticketSort, deleted: '' };
+  const get = (k) => (params.get(k) || '').trim();
+  const oneOf = (k, list) => (list.includes(get(k)) ? get(k) : '');
+  const sort = get('sort');
+  const page = Number(get('page'));
+  const limit = Number(get('limit'));
+  const deletedOnly = vocab.ticketDeleted[vocab.ticketDeleted.length - 1];
+  return {
+    q: get('q').slice(0, limits.qMax),
+    status: oneOf('status', vocab.ticketStatuses),
+    priority: oneOf('priority', vocab.ticketPriorities),
+    requesterEmail: get('requesterEmail').slice(0, limits.emailMax),
+    assigneeId: /^(none|[0-9a-f-]{36})$/i.test(get('assigneeId')) ? get('assigneeId') : '',
+    deleted: session.isAdmin && get('deleted') === deletedOnly ? deletedOnly : '',
+    sort: vocab.ticketSorts.includes(sort.replace(/^-/, '')) ? sort : defaults.ticketSort,
+    limit: sizes.includes(limit) ? limit : limits.limitDefault,
+    page: Number.isInteger(page) && page >= 1 && page <= limits.pageMax ? page : 1,
+  };
+}
+
+function hashOf(state) {
+  const { limits, defaults } = vocab;
+  const q = new URLSearchParams();
+  for (const k of URL_KEYS) {
+    const v = state[k];
+    if (v === '' || (k === 'sort' && v === defaults.ticketSort) || (k === 'page' && v === 1)
+        || (k === 'limit' && v === limits.limitDefault)) continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `#/tickets?${s}` : '#/tickets';
+}
+
+export function ticketsView(main, params = new URLSearchParams()) {
+  const { limits, defaults } = vocab;
+  const sizes = [...new Set([limits.limitDefault, 50, limits.limitMax])].filter((n) => n <= limits.limitMax).sort((a, b) => a - b);
+  const state = stateFrom(params, sizes);
+  // A selection belongs to the list it was made in, not to another one opened by a link.
+  if (hashOf(state) !== lastHash) clearSelection();
   const deletedOnly = vocab.ticketDeleted[vocab.ticketDeleted.length - 1];
   const sortable = (key) => vocab.ticketSorts.includes(key);
   const admin = session.isAdmin;
@@ -34,9 +77,14 @@ export function ticketsView(main) {
   let rows = [];
   let total = 0;
   let totalPages = 1;
+  // The API counts up to 10,000 matches exactly; past that total is an estimate: the pager
+  // says "about", Next goes on while pages are full, and Last is off (its page would be
+  // a guess, and an OFFSET that deep reads every row before it: sort the other way round).
+  let estimate = false;
   let seq = 0;
   let rowEls = new Map();    // ticket id -> { key, el }: the rows on screen, see render()
   let alive = true;
+  let ownHash = location.hash;   // the URL this view may write over (toUrl)
 
   // ---------------------------------------------------------------- toolbar
   const search = h('input#t-search.input', { type: 'search', placeholder: 'Search subject or description',
@@ -46,7 +94,6 @@ export function ticketsView(main) {
   const statusSel = select('t-status', [['', 'All statuses'], ...vocab.ticketStatuses.map((s) => [s, cap(s)])], state.status);
   const prioritySel = select('t-priority', [['', 'All priorities'], ...vocab.ticketPriorities.map((s) => [s, cap(s)])], state.priority);
   const viewSel = admin ? select('t-view', [['', 'Active tickets'], [deletedOnly, 'Deleted tickets']], state.deleted) : null;
-  const sizes = [...new Set([limits.limitDefault, 50, limits.limitMax])].filter((n) => n <= limits.limitMax).sort((a, b) => a - b);
   const limitSel = select('t-limit', sizes.map((n) => [String(n), `${n} / page`]), String(state.limit));
   const quick = (value, label) => h('button.btn.toggle', { type: 'button', 'aria-pressed': 'false',
     onclick: () => refilter(() => { state.assigneeId = state.assigneeId === value ? '' : value; }) }, label);
@@ -124,13 +171,23 @@ export function ticketsView(main) {
     }),
     h('th.col-actions', { scope: 'col' }, h('span.sr-only', 'Actions')));
   const tbody = h('tbody');
-  const table = h('table.table', { 'aria-label': 'Tickets' }, h('thead', headRow), tbody);
+  const table = h('table.table.tickets-table', { 'aria-label': 'Tickets' }, h('thead', headRow), tbody);
   const empty = h('div.empty', { hidden: true });
   const pagerInfo = h('span.pager-info');
+  const firstBtn = h('button.btn', { type: 'button', 'aria-label': 'First page', onclick: () => go(1) }, '«');
   const prevBtn = h('button.btn', { type: 'button', onclick: () => go(state.page - 1) }, '‹ Prev');
   const nextBtn = h('button.btn', { type: 'button', onclick: () => go(state.page + 1) }, 'Next ›');
-  const pageLabel = h('span.pager-page');
-  const pager = h('nav.pager', { 'aria-label': 'Pagination' }, pagerInfo, h('span.spacer'), prevBtn, pageLabel, nextBtn);
+  const lastBtn = h('button.btn', { type: 'button', 'aria-label': 'Last page', onclick: () => go(totalPages) }, '»');
+  // A jump to any page: over "Page 1 of 10,010", Prev and Next alone are no way there.
+  const pageInput = h('input#t-page.input.pager-input', { type: 'number', min: '1', inputmode: 'numeric' });
+  pageInput.addEventListener('change', () => {
+    const p = Number(pageInput.value);
+    if (Number.isInteger(p) && canGo(p)) go(p);
+    else pageInput.value = String(state.page);
+  });
+  const pageOf = h('span.pager-page');
+  const pager = h('nav.pager', { 'aria-label': 'Pagination' }, pagerInfo, h('span.spacer'), firstBtn, prevBtn,
+    h('label.pager-page', { for: 't-page' }, 'Page'), pageInput, pageOf, nextBtn, lastBtn);
 
   const cards = jobCards({ onEnd: () => load() });
   const newBtn = h('button.btn.primary', { type: 'button', onclick: () => ticketDialog(null, load) }, '+ New ticket');
@@ -167,7 +224,7 @@ export function ticketsView(main) {
   // What a bulk action acts on: every ticket matching (as many as shown), or the picked ones.
   function scope() {
     const deleted = deletedView();
-    return allMatching ? { filter: filter(), total, deleted } : { ids: [...selected], deleted };
+    return allMatching ? { filter: filter(), total, estimate, deleted } : { ids: [...selected], deleted };
   }
 
   async function act(start) {
@@ -181,20 +238,41 @@ export function ticketsView(main) {
     }
   }
 
+  // A column's first click sorts the way one reads it most: priority by urgency, the
+  // most urgent first; the others A to Z, oldest first. The next click turns it around.
   function toggleSort(key) {
-    state.sort = state.sort === key ? `-${key}` : key;
+    const first = key === 'priority' ? `-${key}` : key;
+    state.sort = state.sort === first ? (first.startsWith('-') ? key : `-${key}`) : first;
     state.page = 1;
     load();
   }
 
+  const canGo = (page) => page >= 1 && (page <= totalPages || (estimate && page === state.page + 1
+    && rows.length === state.limit));
+
   function go(page) {
-    if (page < 1 || page > totalPages) return;
+    if (!canGo(page)) return;
     state.page = page;
     load();
   }
 
+  // The URL follows the state without a new history entry per keystroke or page, and
+  // without the hashchange that would build the view again. Only over the URL this view
+  // was built from or last wrote itself: any other was set by a navigation (a link, a
+  // bookmark, another search typed in the address bar) whose hashchange has not run yet.
+  // A reload (a job card ending, the first page coming in) would otherwise write the list
+  // back over it, and the router would then build this list instead of the page asked for.
+  function toUrl() {
+    lastHash = hashOf(state);
+    sessionStorage.setItem(KEY_LIST, lastHash);
+    if (!alive || location.hash !== ownHash) return;
+    if (location.hash !== lastHash) history.replaceState(null, '', lastHash);
+    ownHash = location.hash;
+  }
+
   async function load() {
     const my = ++seq;
+    toUrl();
     table.setAttribute('aria-busy', 'true');
     try {
       const [res] = await Promise.all([
@@ -205,8 +283,10 @@ export function ticketsView(main) {
       if (my !== seq || !alive) return;
       rows = res.data;
       total = res.total;
+      estimate = res.totalIsEstimate === true;
       totalPages = Math.max(1, res.totalPages);
       if (state.page > totalPages && total > 0) { state.page = totalPages; load(); return; }
+      toUrl();
       render();
     } catch (e) {
       if (my !== seq || !alive || (e instanceof ApiError && e.status === 401)) return;
@@ -252,11 +332,16 @@ export function ticketsView(main) {
     empty.hidden = rows.length > 0;
     empty.textContent = Object.keys(filter()).length ? 'No tickets match these filters.'
       : deleted ? 'No deleted tickets.' : 'No tickets yet.';
-    const first = total ? (state.page - 1) * state.limit + 1 : 0;
-    pagerInfo.textContent = total ? `${num(first)}–${num(first + rows.length - 1)} of ${num(total)}` : 'No tickets';
-    pageLabel.textContent = `Page ${num(state.page)} of ${num(totalPages)}`;
-    prevBtn.disabled = state.page <= 1;
-    nextBtn.disabled = state.page >= totalPages;
+    const first = (state.page - 1) * state.limit + 1;
+    pagerInfo.textContent = rows.length ? `${num(first)}–${num(first + rows.length - 1)} of ${about(total)}`
+      : total ? `None on page ${num(state.page)} of ${about(total)}` : 'No tickets';
+    if (document.activeElement !== pageInput) pageInput.value = String(state.page);
+    pageInput.max = String(totalPages);
+    pageOf.textContent = `of ${about(totalPages)}`;
+    firstBtn.disabled = prevBtn.disabled = state.page <= 1;
+    nextBtn.disabled = !canGo(state.page + 1);
+    lastBtn.disabled = estimate || state.page >= totalPages;
+    lastBtn.title = estimate ? 'The total is an estimate: sort the other way round to see the end' : '';
     renderBulkBar(deleted);
   }
 
@@ -269,8 +354,8 @@ export function ticketsView(main) {
         ev.target.checked ? selected.add(t.id) : selected.delete(t.id);
         render();
       } });
-    const subject = deleted ? h('a.subject', { href: `#/tickets/${t.id}` }, t.subject)
-      : h('button.link.subject', { type: 'button', onclick: () => ticketDialog(t, load) }, t.subject);
+    // A ticket's own page has an address to reload and share; Edit is the quick dialog.
+    const subject = h('a.subject', { href: `#/tickets/${t.id}` }, t.subject);
     const actions = deleted
       ? h('button.btn.btn-sm', { type: 'button', onclick: () => restore(t) }, 'Restore')
       : [h('button.btn.btn-sm', { type: 'button', 'aria-label': `Edit ${t.subject}`, onclick: () => ticketDialog(t, load) }, 'Edit'),
@@ -278,8 +363,8 @@ export function ticketsView(main) {
     const tr = h('tr', { dataset: { id: t.id } },
       h('td.col-check', check),
       h('td.col-subject', subject, t.description ? h('div.sub', t.description) : null),
-      h('td', pill(t.status)),
-      h('td', pill(t.priority)),
+      h('td.col-status', pill(t.status)),
+      h('td.col-priority', pill(t.priority)),
       h('td.col-assignee', t.assigneeId ? users.nameOf(t.assigneeId) : h('span.muted', '—')),
       h('td.col-requester', t.requesterEmail),
       h('td.hide-sm.nowrap', when(t.createdAt)),
@@ -289,15 +374,18 @@ export function ticketsView(main) {
     return tr;
   }
 
+  // "about 201,000" for an estimate, else the number.
+  function about(n) { return estimate ? `about ${num(n)}` : num(n); }
+
   function renderBulkBar(deleted) {
     const n = allMatching ? total : selected.size;
     bulkBar.hidden = n === 0;
     if (bulkBar.hidden) return;
-    bulkCount.textContent = allMatching ? `All ${num(n)} matching tickets selected` : `${num(n)} selected`;
+    bulkCount.textContent = allMatching ? `All ${about(n)} matching tickets selected` : `${num(n)} selected`;
     const pageAll = rows.length > 0 && rows.every((t) => selected.has(t.id));
     selectAllBtn.hidden = !(pageAll && total > n && !allMatching);
-    selectAllBtn.textContent = `Select all ${num(total)} matching tickets`;
-    const count = allMatching && n > 1 ? `all ${num(n)}` : num(n);
+    selectAllBtn.textContent = `Select all ${about(total)} matching tickets`;
+    const count = allMatching && estimate ? 'all' : allMatching && n > 1 ? `all ${num(n)}` : num(n);
     editBtn.hidden = deleted;
     editBtn.textContent = `Edit ${count}`;
     deleteBtn.hidden = deleted;
@@ -331,11 +419,42 @@ export function ticketsView(main) {
     }
   }
 
+  // Keys, when no field takes the typing and no dialog is open: / search, n new ticket,
+  // j or → next page, k or ← previous page, x picks the row with the focus (or the first).
+  function onKey(ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
+    const t = ev.target;
+    if (t.closest?.('input:not([type="checkbox"]), textarea, select, [contenteditable]') || document.querySelector('dialog[open]')) return;
+    const keys = {
+      '/': () => { search.focus(); search.select(); },
+      n: () => newBtn.click(),
+      j: () => go(state.page + 1),
+      ArrowRight: () => go(state.page + 1),
+      k: () => go(state.page - 1),
+      ArrowLeft: () => go(state.page - 1),
+      x: () => {
+        const tr = t.closest?.('tbody tr') || tbody.firstElementChild;
+        if (!tr?.check) return;
+        tr.check.click();
+        tr.check.focus();
+      },
+    };
+    if (!keys[ev.key]) return;
+    ev.preventDefault();
+    keys[ev.key]();
+  }
+  document.addEventListener('keydown', onKey);
+  search.setAttribute('aria-keyshortcuts', '/');
+  newBtn.setAttribute('aria-keyshortcuts', 'n');
+  nextBtn.setAttribute('aria-keyshortcuts', 'j ArrowRight');
+  prevBtn.setAttribute('aria-keyshortcuts', 'k ArrowLeft');
+
   render();
   load();
 
   return () => {
     alive = false;
+    document.removeEventListener('keydown', onKey);
     cards.destroy();
   };
 }

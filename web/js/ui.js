@@ -112,10 +112,10 @@ export function toast(message, kind = 'info', { action } = {}) {
 
 // A modal <dialog> with a message (text or nodes); resolves true on confirm, false on
 // cancel or Escape. A dangerous one focuses Cancel: Enter must never delete by reflex.
-export function confirmDialog({ title, message, confirm = 'Confirm', danger = false }) {
+export function confirmDialog({ title, message, confirm = 'Confirm', cancel: cancelLabel = 'Cancel', danger = false }) {
   return new Promise((resolve) => {
     const ok = h(`button.btn${danger ? '.danger' : '.primary'}`, { type: 'submit', value: 'ok' }, confirm);
-    const cancel = h('button.btn', { type: 'submit', value: 'cancel' }, 'Cancel');
+    const cancel = h('button.btn', { type: 'submit', value: 'cancel' }, cancelLabel);
     const dlg = h('dialog.dialog.dialog-sm', { 'aria-labelledby': 'confirm-title' },
       h('form', { method: 'dialog' },
         h('h2#confirm-title', title),
