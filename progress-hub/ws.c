@@ -431,8 +431,10 @@ s_receive (ws_t *self, s_client_t *c, const void *in, size_t len)
         msg = c->parts;
         msg_len = c->parts_len;
     }
+    //  Two "token" members are refused, as in a REST body: another reader could take the
+    //  first where jansson keeps the last.
     json_error_t jerr;
-    json_t *root = json_loadb (msg, msg_len, 0, &jerr);
+    json_t *root = json_loadb (msg, msg_len, JSON_REJECT_DUPLICATES, &jerr);
     const char *token = json_string_value (json_object_get (root, "token"));
     if (token && !lws_frame_is_binary (c->wsi))
         s_authenticate (self, c, token);

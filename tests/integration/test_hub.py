@@ -232,6 +232,17 @@ def test_token_in_the_first_frame_is_accepted(system, admin_token, pub):
     ws.close()
 
 
+def test_a_token_frame_naming_token_twice_is_closed_4001(system, admin_token):
+    """As a REST body naming a member twice is refused: one reader could take the first
+    token where another takes the last."""
+    for text in ('{"token": "x", "token": "%s"}' % admin_token,
+                 '{"token": "%s", "token": "x"}' % admin_token):
+        ws = connect(system)
+        ws.send(text)
+        assert close_code(ws)[0] == 4001
+        ws.close()
+
+
 def test_a_token_sent_in_several_frames_is_accepted_and_a_long_one_is_still_1009(system, admin_token, pub):
     """RFC 6455 5.4: a message may come as a first frame and continuations; the hub takes
     the token whole. Bounded as a whole: 4 KiB in three frames is too big."""
