@@ -80,8 +80,9 @@ hub_config_load (hub_config_t *cfg)
     //  websocket-client, websocat) send the hub's own origin by default; the hub serves no
     //  page from which a browser could send it, so allowing it costs nothing.
     const char *frontend = conf_str ("FRONTEND_URL", NULL);
-    char ui [128];
-    snprintf (ui, sizeof ui, "http://localhost:%ld,http://127.0.0.1:%ld", cfg->web_port, cfg->web_port);
+    char ui [160];
+    snprintf (ui, sizeof ui, "http://localhost:%ld,http://127.0.0.1:%ld,http://[::1]:%ld",
+              cfg->web_port, cfg->web_port, cfg->web_port);
     snprintf (cfg->origins, sizeof cfg->origins, "%s,http://localhost:%ld,http://127.0.0.1:%ld",
               frontend ? frontend : ui, cfg->ws_port, cfg->ws_port);
     if (curve_server_config_load (&cfg->curve))

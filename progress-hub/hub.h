@@ -15,7 +15,7 @@ typedef struct {
     long ws_port;                   //  WS_PORT
     long web_port;                  //  WEB_PORT, for the default allowed origins
     const char *bind_address;       //  BIND_ADDRESS
-    char origins [1024];            //  FRONTEND_URL, or http://localhost|127.0.0.1:WEB_PORT
+    char origins [1024];            //  FRONTEND_URL, or http://localhost|127.0.0.1|[::1]:WEB_PORT
     const char *jwt_secret;         //  JWT_SECRET, >= 32 bytes
     long progress_interval_ms;      //  PROGRESS_INTERVAL_MS
     long max_clients;               //  HUB_MAX_CLIENTS

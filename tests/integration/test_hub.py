@@ -301,12 +301,14 @@ def test_an_origin_not_allowed_is_closed_with_4003(system, admin_token):
 
 
 def test_the_ui_origin_is_allowed(system, admin_token, pub):
-    ws = connect(system, admin_token, origin=f"http://localhost:{system.web_port}")
-    job = str(uuid.uuid4())
-    time.sleep(0.2)
-    pub.send("created", job, sub_of(admin_token))
-    assert events_until(ws, lambda e: e["data"]["id"] == job)[-1]["event"] == "jobs:created"
-    ws.close()
+    """Each origin the API allows the UI (README: localhost, 127.0.0.1 or [::1] on WEB_PORT)."""
+    for host in ("localhost", "127.0.0.1", "[::1]"):
+        ws = connect(system, admin_token, origin=f"http://{host}:{system.web_port}")
+        job = str(uuid.uuid4())
+        time.sleep(0.2)
+        pub.send("created", job, sub_of(admin_token))
+        assert events_until(ws, lambda e: e["data"]["id"] == job)[-1]["event"] == "jobs:created", host
+        ws.close()
 
 
 def test_a_client_frame_over_4_kib_is_closed_with_1009(system):
