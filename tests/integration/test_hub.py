@@ -122,9 +122,11 @@ def events_until(ws, pred, timeout=15):
 
 def events_now(ws):
     """The events ws holds at this moment, read without waiting on a quiet socket. Control
-    frames met on the way are answered (websocket-client pongs a ping as it reads it)."""
+    frames met on the way are answered (websocket-client pongs a ping as it reads it).
+    At most 10 s, should the socket never fall quiet."""
     got = []
-    while select.select([ws.sock], [], [], 0)[0]:
+    end = time.time() + 10
+    while time.time() < end and select.select([ws.sock], [], [], 0)[0]:
         ws.settimeout(5)        # readable: the rest of a frame the hub wrote whole is near
         op, frame = ws.recv_data_frame(True)
         if op == websocket.ABNF.OPCODE_TEXT:
