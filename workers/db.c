@@ -1,6 +1,7 @@
 /*  db: one asynchronous libpq connection per worker, with a named-statement registry and
     transactions on one connection generation. Every wait goes through s_wait_fd, which
-    waits on PostgreSQL's socket only: the broker link is another thread's (link.c).  */
+    serves the broker link meanwhile (db_set_wait: link_wait_fd), so that heartbeats flow
+    however long a statement takes in the worker's one thread.  */
 #include "db.h"
 #include "../common/conf.h"
 #include "../common/log.h"
@@ -52,6 +53,8 @@ struct _db_t {
     int prepared_max;               //  DB_PREPARED_MAX: statements prepared per connection
     int prepared_n;                 //  prepared on the connection of generation prepared_gen
     uint64_t prepared_gen;
+    db_wait_fn *wait;               //  what else a wait serves; NULL: PostgreSQL only
+    void *wait_arg;
 };
 
 static void
@@ -210,6 +213,14 @@ s_wait_fd (db_t *self, int fd, short events, int64_t deadline)
             if (timeout <= 0)
                 return 0;
         }
+        if (self->wait) {
+            //  The hook returns at the next heartbeat at the latest; a signal (SIGTERM)
+            //  does not abandon the statement in hand either (0: wait on).
+            int rc = self->wait (self->wait_arg, fd, events, (int) timeout);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
         struct pollfd pfd = { .fd = fd, .events = events };
         int rc = poll (&pfd, 1, (int) timeout);
         if (rc > 0)
@@ -219,6 +230,28 @@ s_wait_fd (db_t *self, int fd, short events, int64_t deadline)
         if (rc < 0 && errno != EINTR)
             return -1;
     }
+}
+
+void
+db_set_wait (db_t *self, db_wait_fn *fn, void *arg)
+{
+    self->wait = fn;
+    self->wait_arg = arg;
+}
+
+void
+db_pause (db_t *self, int ms)
+{
+    int64_t deadline = zclock_mono () + ms;
+    if (!self->wait) {
+        zclock_sleep (ms);
+        return;
+    }
+    for (int64_t left = ms; left > 0; left = deadline - zclock_mono ())
+        if (self->wait (self->wait_arg, -1, 0, (int) left) < 0) {
+            zclock_sleep ((int) left);
+            break;
+        }
 }
 
 static void

@@ -1,7 +1,7 @@
 /*  db: the worker's one PostgreSQL connection. Owns connecting (asynchronously, with
     backoff), the registry of named statements (prepared lazily on each connection), and
-    transactions on one connection. It waits on PostgreSQL and nothing else: the broker's
-    heartbeats run in the link actor's thread (link.c) meanwhile.  */
+    transactions on one connection. While it waits on PostgreSQL it serves what db_set_wait
+    names (the broker link's heartbeats, link.c): the worker has one thread.  */
 #ifndef WORKERS_DB_H
 #define WORKERS_DB_H
 
@@ -16,6 +16,16 @@ typedef struct _db_t db_t;
 //  (WORKER_NAME, may be NULL) goes into the connection's application_name.
 db_t *db_new (const char *name);
 void db_destroy (db_t **self_p);
+
+//  What a wait on PostgreSQL serves meanwhile: polls fd for events (POLLIN, POLLOUT; fd < 0:
+//  none) and whatever else it owns for at most timeout_ms (-1: no limit of ours). 1 when
+//  fd is ready, 0 when not yet (called again until the statement's own deadline), -1 on
+//  an error of the poll.
+typedef int (db_wait_fn) (void *arg, int fd, short events, int timeout_ms);
+void db_set_wait (db_t *self, db_wait_fn *fn, void *arg);
+
+//  Waits ms, serving the wait hook meanwhile (a retry's delay).
+void db_pause (db_t *self, int ms);
 
 //  Statements prepared on one connection at most (DB_PREPARED_MAX): beyond, a statement new
 //  to the connection runs unprepared, so that no client walking filter combinations makes a

@@ -462,7 +462,7 @@ s_chunk_run (svc_call_t *call, const char *job_id, const char *seq, const char *
             reply_error (reply, 500, "chunk_failed", "The chunk could not be processed.", NULL);
             return NULL;
         }
-        zclock_sleep (delay_ms);
+        db_pause (call->db, delay_ms);    //  heartbeats go on meanwhile
         delay_ms *= 3;
     }
 }

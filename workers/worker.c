@@ -1,7 +1,7 @@
-/*  worker: the SQL side of the worker and the dispatch table. Takes the requests waiting in
-    the broker link actor (link.c, which owns the broker socket and its heartbeats) as one
-    batch, its reads in one pipeline, and owns the database handle, the outbox and the user
-    cache; service families own their statements and rules.  */
+/*  worker: the worker's loop and the dispatch table. Takes the requests waiting in the
+    broker link (link.c, which owns the broker sockets and their heartbeats, served in this
+    same thread) as one batch, its reads in one pipeline, and owns the database handle, the
+    outbox and the user cache; service families own their statements and rules.  */
 #include "worker.h"
 #include "auth.h"
 #include "failpoint.h"
@@ -17,8 +17,6 @@
 #include "../common/stop.h"
 #include "../proto/mdp.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 
 //  Every family this worker offers. Adding one (jobs.c) is one line here.
@@ -36,7 +34,7 @@ static const svc_family_t *s_families [] = {
 #define WORKER_USERS_TTL_MS     2000
 #define WORKER_MAINTAIN_MS      1000    //  background database reconnect attempts
 
-//  One request on its way through the SQL side, from the link's message to its reply.
+//  One request on its way through the worker, from the link's message to its reply.
 typedef struct {
     mdp_msg_t *request;                 //  the link's, handed back with the reply
     const char *service;
@@ -57,7 +55,7 @@ struct _worker_t {
     int heartbeat_ms;
     int credit;                         //  WORKER_CREDIT: requests taken at once
     s_task_t *tasks;                    //  a batch's, credit of them
-    zactor_t *link;                     //  the broker link (link.c), while running
+    link_t *link;                       //  the broker link (link.c), while running
     db_t *db;
     outbox_t *outbox;                   //  job events and job chunks
     usercache_t *users;
@@ -76,6 +74,40 @@ worker_service (const char *name)
             if (!strcmp (s_families [f]->entries [i].name, name))
                 return &s_families [f]->entries [i];
     return NULL;
+}
+
+//  db.c's waits serve the link: heartbeats flow however long a statement takes.
+static int
+s_db_wait (void *arg, int fd, short events, int timeout_ms)
+{
+    return link_wait_fd ((link_t *) arg, fd, events, timeout_ms);
+}
+
+//  Connects the link to every broker (READY) and has the database's waits serve it. 0, or
+//  -1 when it could not be made.
+static int
+s_start_link (worker_t *self)
+{
+    const char *brokers [LINK_BROKERS_MAX];
+    for (size_t i = 0; i < self->brokers.n && i < LINK_BROKERS_MAX; i++)
+        brokers [i] = conf_endpoints_get (&self->brokers, i);
+    link_config_t cfg = { brokers, self->brokers.n, self->heartbeat_ms, self->services,
+                          self->services_n, self->credit, self->name };
+    self->link = link_new (&cfg);
+    if (!self->link)
+        return -1;
+    db_set_wait (self->db, s_db_wait, self->link);
+    return 0;
+}
+
+//  The link goes (DISCONNECT: each broker hands back what we did not take); the database's
+//  waits serve nothing else from now on.
+static void
+s_stop_link (worker_t *self)
+{
+    if (self->db)
+        db_set_wait (self->db, NULL, NULL);
+    link_stop (&self->link);
 }
 
 worker_t *
@@ -125,7 +157,7 @@ worker_destroy (worker_t **self_p)
     if (!self_p || !*self_p)
         return;
     worker_t *self = *self_p;
-    link_stop (&self->link);
+    s_stop_link (self);
     outbox_destroy (&self->outbox);
     db_destroy (&self->db);
     usercache_destroy (&self->users);
@@ -312,7 +344,7 @@ worker_handle (worker_t *self, const char *service, zmsg_t **body_p)
 }
 
 //  ---------------------------------------------------------------------------------
-//  The SQL side's loop
+//  The loop
 
 //  A REQUEST from the link, with the service its frame named (proto/mdp.h,
 //  mdp_request_take_service). A REQUEST without one (a broker that does not send it) is
@@ -468,7 +500,7 @@ s_on_requests (worker_t *self, mdp_msg_t *first)
 
 //  About once a second with no request in hand: reconnect the database when it went away
 //  (so the next request need not), read the broker's answers to our chunk requests, and
-//  let each family sweep. A request that arrives meanwhile waits in the link's pipe.
+//  let each family sweep. A request that arrives meanwhile waits in the link.
 static void
 s_maintain (worker_t *self)
 {
@@ -480,32 +512,6 @@ s_maintain (worker_t *self)
             s_families [f]->idle (self->db, self->outbox, &self->jobs);
     self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
     memtrim_maybe (zclock_mono ());
-}
-
-//  Starts the link actor with SIGTERM and SIGINT blocked in its thread (a new thread
-//  inherits the mask), so they reach this one, whose loop reads stop_requested. 0 once
-//  the link said READY to the broker.
-static int
-s_start_link (worker_t *self)
-{
-    const char *brokers [LINK_BROKERS_MAX];
-    for (size_t i = 0; i < self->brokers.n && i < LINK_BROKERS_MAX; i++)
-        brokers [i] = conf_endpoints_get (&self->brokers, i);
-    link_config_t cfg = { brokers, self->brokers.n, self->heartbeat_ms, self->services,
-                          self->services_n, self->credit, self->name };
-    sigset_t block, old;
-    sigemptyset (&block);
-    sigaddset (&block, SIGTERM);
-    sigaddset (&block, SIGINT);
-    pthread_sigmask (SIG_BLOCK, &block, &old);
-    self->link = zactor_new (link_actor, &cfg);
-    pthread_sigmask (SIG_SETMASK, &old, NULL);
-    char *status = self->link ? zstr_recv (self->link) : NULL;
-    int rc = status && !strcmp (status, "CONNECTED") ? 0 : -1;
-    free (status);
-    if (rc)
-        zactor_destroy (&self->link);
-    return rc;
 }
 
 int
@@ -530,7 +536,7 @@ worker_run (worker_t *self)
         if (zclock_mono () >= self->maintain_at)
             s_maintain (self);
     }
-    link_stop (&self->link);                //  the link says DISCONNECT: the broker hands back
+    s_stop_link (self);
     log_info ("event=worker_stopped");
     return 0;
 }

@@ -1,7 +1,8 @@
-/*  worker: the SQL side of a worker. Starts the broker link actor (link.c: the DEALER, its
-    heartbeats and reconnects), takes the requests waiting in it at each wake-up (up to the
-    credit) as one batch, checks the user before authenticated services, runs the batch's
-    reads in one pipeline and the rest one by one, and hands back each reply.  */
+/*  worker: a worker's one thread. Starts the broker link (link.c: the DEALERs, their
+    heartbeats and reconnects, served while statements wait too), takes the requests
+    waiting in it at each wake-up (up to the credit) as one batch, checks the user before
+    authenticated services, runs the batch's reads in one pipeline and the rest one by one,
+    and hands back each reply.  */
 #ifndef WORKERS_WORKER_H
 #define WORKERS_WORKER_H
 

@@ -1,10 +1,25 @@
-/*  Unit tests for workers/link: the broker link actor against a fake broker (a ROUTER on
-    inproc), with the test playing the SQL side on the actor's pipe.  */
+/*  Unit tests for workers/link: the broker link against a fake broker (a ROUTER on inproc),
+    with the test playing the worker. Link and broker share the test's one thread, as link
+    and statements share the worker's: while the test waits on the broker, the link is
+    served as db.c serves it while a statement waits (link_wait_fd).  */
 #include "testing.h"
 #include "../../proto/mdp.h"
 #include "../../workers/link.h"
 
 static const char *s_services [] = { "a.one", "a.two" };
+
+//  The link the fake broker's waits serve (as a statement's wait would), NULL when none.
+static link_t *s_serving;
+
+//  Serves s_serving for up to ms, as a statement waiting that long would.
+static void
+s_serve_link (int ms)
+{
+    if (s_serving)
+        link_wait_fd (s_serving, -1, 0, ms);
+    else
+        zclock_sleep (ms);
+}
 
 //  The next message from the worker that is not a HEARTBEAT (counted in *beats), decoded.
 static mdp_msg_t *
@@ -12,9 +27,11 @@ s_next (zsock_t *router, int timeout_ms, int *beats)
 {
     int64_t until = zclock_mono () + timeout_ms;
     while (zclock_mono () < until) {
-        zmsg_t *raw = mdp_recv (router, (int) (until - zclock_mono ()));
-        if (!raw)
-            break;
+        zmsg_t *raw = mdp_recv (router, 0);
+        if (!raw) {
+            s_serve_link (5);
+            continue;
+        }
         char err [128];
         mdp_msg_t *msg = mdp_msg_decode (&raw, MDP_AT_BROKER, err, sizeof err);
         if (msg && msg->command == MDPW_HEARTBEAT) {
@@ -41,10 +58,10 @@ s_request (zsock_t *router, zframe_t *worker, const char *rid)
     zframe_destroy (&client);
 }
 
-//  The next thing the link hands the SQL side other than BROKER_UP / BROKER_DOWN: a
+//  The next thing the link hands the worker other than BROKER_UP / BROKER_DOWN: a
 //  request (then ours) in *request_p, or LINK_NOTHING when none comes within timeout_ms.
 static link_event_t
-s_pipe_next (zactor_t *link, int timeout_ms, mdp_msg_t **request_p)
+s_link_next (link_t *link, int timeout_ms, mdp_msg_t **request_p)
 {
     int64_t until = zclock_mono () + timeout_ms;
     while (true) {
@@ -60,15 +77,12 @@ s_pipe_next (zactor_t *link, int timeout_ms, mdp_msg_t **request_p)
 //  credit 1 (read as raw frames: the broker's decoder is not this test's subject).
 static zframe_t *
 s_start_credit (const char *endpoint, size_t services_n, int credit, zsock_t **router,
-                zactor_t **link)
+                link_t **link)
 {
     *router = zsock_new_router (endpoint);
     link_config_t cfg = { &endpoint, 1, 100, s_services, services_n, credit, NULL };
-    *link = zactor_new (link_actor, &cfg);
-    char *status = zstr_recv (*link);
-    bool connected = status && !strcmp (status, "CONNECTED");
-    zstr_free (&status);
-    zmsg_t *ready = connected ? mdp_recv (*router, 1000) : NULL;
+    s_serving = *link = link_new (&cfg);
+    zmsg_t *ready = *link ? mdp_recv (*router, 1000) : NULL;
     //  sender "" "MDPW01" 0x01 services... ["credit N"]
     char want [32] = "";
     if (credit > 1)
@@ -91,36 +105,45 @@ s_start_credit (const char *endpoint, size_t services_n, int credit, zsock_t **r
 }
 
 static zframe_t *
-s_start (const char *endpoint, size_t services_n, zsock_t **router, zactor_t **link)
+s_start (const char *endpoint, size_t services_n, zsock_t **router, link_t **link)
 {
     return s_start_credit (endpoint, services_n, 1, router, link);
 }
 
+//  link_stop, and the fake broker's waits serve no link from then on.
+static int
+s_stop (link_t **link_p)
+{
+    if (*link_p == s_serving)
+        s_serving = NULL;
+    return link_stop (link_p);
+}
+
 //  A fake broker, the link connected to it, the worker's routing id from its READY, and
-//  the request the test, as the SQL side, holds.
+//  the request the test, as the worker, holds.
 typedef struct {
     zsock_t *router;
-    zactor_t *link;
+    link_t *link;
     zframe_t *worker;
     mdp_msg_t *request;
 } fixture_t;
 
-//  True when the link hands the SQL side the request rid (from client-1, for a.one) next;
+//  True when the link hands the worker the request rid (from client-1, for a.one) next;
 //  the test then holds it in f->request.
 static bool
 s_took (fixture_t *f, const char *rid)
 {
     mdp_msg_destroy (&f->request);
-    bool ok = s_pipe_next (f->link, 1000, &f->request) == LINK_REQUEST
+    bool ok = s_link_next (f->link, 1000, &f->request) == LINK_REQUEST
            && zframe_streq (f->request->client, "client-1")
            && !strcmp (f->request->service, "a.one")
            && zframe_streq (zmsg_first (f->request->body), rid);
     if (!ok)
-        fprintf (stderr, "  expected the SQL side to get %s from client-1 for a.one\n", rid);
+        fprintf (stderr, "  expected the worker to get %s from client-1 for a.one\n", rid);
     return ok;
 }
 
-//  The SQL side answers the request it holds: rid 200 {} (no body when rid is NULL).
+//  The worker answers the request it holds: rid 200 {} (no body when rid is NULL).
 static void
 s_reply (fixture_t *f, const char *rid)
 {
@@ -147,7 +170,7 @@ s_replied (zsock_t *router, zframe_t *worker, int body_frames)
     return ok;
 }
 
-//  Starts f at endpoint offering services_n services, and hands r1 to the SQL side (the
+//  Starts f at endpoint offering services_n services, and hands r1 to the worker (the
 //  test): false when the link did not get there.
 static bool
 s_holding_r1 (fixture_t *f, const char *endpoint, size_t services_n)
@@ -164,17 +187,18 @@ static void
 s_teardown (fixture_t *f)
 {
     mdp_msg_destroy (&f->request);
-    link_stop (&f->link);
+    s_stop (&f->link);
     zframe_destroy (&f->worker);
     zsock_destroy (&f->router);
 }
 
-TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
+TEST (test_link_heartbeats_while_a_statement_waits_and_refuses_a_third)
 {
     fixture_t f;
     CHECK (s_holding_r1 (&f, "inproc://test-worker-link", 2));
 
-    //  The SQL side holds r1: the link keeps the broker convinced, and queues one more.
+    //  The worker holds r1 and waits on a statement (s_next serves the link meanwhile):
+    //  the link keeps the broker convinced, and queues one more.
     int beats = 0;
     s_request (f.router, f.worker, "r2");
     s_request (f.router, f.worker, "r3");
@@ -188,16 +212,16 @@ TEST (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third)
     CHECK (s_next (f.router, 350, &beats) == NULL);
     CHECK (beats >= 3);
     mdp_msg_t *early = NULL;
-    CHECK (s_pipe_next (f.link, 0, &early) == LINK_NOTHING);  //  r2 waits for r1's reply
+    CHECK (s_link_next (f.link, 0, &early) == LINK_NOTHING);  //  r2 waits for r1's reply
 
-    //  r1's reply goes to the broker, and r2 to the SQL side.
+    //  r1's reply goes to the broker, and r2 to the worker.
     s_reply (&f, "r1");
     CHECK (s_replied (f.router, NULL, 3));
     CHECK (s_took (&f, "r2"));
 
     //  Stopping says DISCONNECT, so the broker hands r2 back.
     mdp_msg_destroy (&f.request);
-    CHECK_INT (link_stop (&f.link), 0);
+    CHECK_INT (s_stop (&f.link), 0);
     mdp_msg_t *bye = s_next (f.router, 1000, NULL);
     CHECK (bye && bye->command == MDPW_DISCONNECT);
     mdp_msg_destroy (&bye);
@@ -233,10 +257,10 @@ TEST (test_link_sends_nothing_for_an_answer_without_body_and_hands_over_the_next
     s_teardown (&f);
 }
 
-//  Reads the pipe until the link tells the SQL side word (LINK_BROKER_UP / _DOWN): true as
+//  Reads the link until it tells the worker word (LINK_BROKER_UP / _DOWN): true as
 //  soon as it does, false when timeout_ms pass first.
 static bool
-s_told (zactor_t *link, link_event_t word, int timeout_ms)
+s_told (link_t *link, link_event_t word, int timeout_ms)
 {
     int64_t until = zclock_mono () + timeout_ms;
     bool told = false;
@@ -248,10 +272,10 @@ s_told (zactor_t *link, link_event_t word, int timeout_ms)
     return told;
 }
 
-TEST (test_link_tells_the_sql_side_when_the_broker_comes_and_goes)
+TEST (test_link_tells_the_worker_when_the_broker_comes_and_goes)
 {
     zsock_t *router;
-    zactor_t *link;
+    link_t *link;
     zframe_t *worker = s_start ("inproc://test-worker-link-3", 1, &router, &link);
     CHECK (worker);
     //  Nothing heard from the broker yet: nothing to tell.
@@ -272,31 +296,23 @@ TEST (test_link_tells_the_sql_side_when_the_broker_comes_and_goes)
     zmsg_send (&beat, router);
     CHECK (s_told (link, LINK_BROKER_UP, 1000));
 
-    link_stop (&link);
+    s_stop (&link);
     zframe_destroy (&again);
     zframe_destroy (&worker);
     zsock_destroy (&router);
 }
 
-//  True when the link has put something in the pipe for the SQL side within timeout_ms;
-//  reads nothing.
-static bool
-s_pipe_has (zactor_t *link, int timeout_ms)
-{
-    zmq_pollitem_t item = { zsock_resolve (zactor_sock (link)), 0, ZMQ_POLLIN, 0 };
-    return zmq_poll (&item, 1, timeout_ms) == 1;
-}
-
-//  zactor_destroy alone would discard r1's message unread and leak the request it points
-//  to (LeakSanitizer fails the SAN build): link_stop frees it, and still says DISCONNECT.
-TEST (test_link_stop_frees_a_request_left_in_the_pipe)
+//  The link has read a request from the broker and not yet handed it to the worker:
+//  freeing it is link_stop's (LeakSanitizer fails the SAN
+//  build on a leak): link_stop frees it, and still says DISCONNECT.
+TEST (test_link_stop_frees_a_request_read_and_not_handed_over)
 {
     fixture_t f = { 0 };
     f.worker = s_start ("inproc://test-worker-link-4", 1, &f.router, &f.link);
     CHECK (f.worker);
     s_request (f.router, f.worker, "r1");
-    CHECK (s_pipe_has (f.link, 1000));          //  r1 is the first thing the link says
-    CHECK_INT (link_stop (&f.link), 1);
+    s_serve_link (300);                         //  a statement's wait reads r1
+    CHECK_INT (s_stop (&f.link), 1);
     CHECK (f.link == NULL);
     mdp_msg_t *bye = s_next (f.router, 1000, NULL);
     CHECK (bye && bye->command == MDPW_DISCONNECT);
@@ -304,23 +320,23 @@ TEST (test_link_stop_frees_a_request_left_in_the_pipe)
     s_teardown (&f);
 }
 
-//  The SQL side's end, for tests that hold several requests: the next request handed over
+//  The worker's end, for tests that hold several requests: the next request handed over
 //  (ours), checked to be rid from client-1; NULL after saying what came instead.
 static mdp_msg_t *
-s_take (zactor_t *link, const char *rid)
+s_take (link_t *link, const char *rid)
 {
     mdp_msg_t *request = NULL;
-    if (s_pipe_next (link, 1000, &request) == LINK_REQUEST
+    if (s_link_next (link, 1000, &request) == LINK_REQUEST
     &&  zframe_streq (zmsg_first (request->body), rid))
         return request;
-    fprintf (stderr, "  expected the SQL side to get %s\n", rid);
+    fprintf (stderr, "  expected the worker to get %s\n", rid);
     mdp_msg_destroy (&request);
     return NULL;
 }
 
 //  Answers a held request rid 200 {}.
 static void
-s_answer (zactor_t *link, mdp_msg_t **request_p, const char *rid)
+s_answer (link_t *link, mdp_msg_t **request_p, const char *rid)
 {
     zmsg_t *body = zmsg_new ();
     zmsg_addstr (body, rid);
@@ -343,12 +359,12 @@ s_replied_rid (zsock_t *router, const char *rid, const char *status)
     return ok;
 }
 
-//  At credit 3 the SQL side holds three requests at once, their replies leave in the order
+//  At credit 3 the worker holds three requests at once, their replies leave in the order
 //  they come back, a fourth waits in the link and a fifth is refused 503 by the link.
 TEST (test_link_with_credit_hands_over_that_many_and_replies_in_any_order)
 {
     zsock_t *router;
-    zactor_t *link;
+    link_t *link;
     zframe_t *worker = s_start_credit ("inproc://test-worker-link-c1", 2, 3, &router, &link);
     CHECK (worker);
     const char *rids [] = { "r1", "r2", "r3", "r4", "r5" };
@@ -360,7 +376,7 @@ TEST (test_link_with_credit_hands_over_that_many_and_replies_in_any_order)
     CHECK (held [0] && held [1] && held [2]);
     CHECK (s_replied_rid (router, "r5", "503"));   //  r4 waits in the link, r5 is one too many
     mdp_msg_t *early = NULL;
-    CHECK (s_pipe_next (link, 100, &early) == LINK_NOTHING);
+    CHECK (s_link_next (link, 100, &early) == LINK_NOTHING);
 
     s_answer (link, &held [1], "r2");              //  out of order: leaves at once
     CHECK (s_replied_rid (router, "r2", "200"));
@@ -371,7 +387,7 @@ TEST (test_link_with_credit_hands_over_that_many_and_replies_in_any_order)
     CHECK (s_replied_rid (router, "r4", "200"));
     CHECK (s_replied_rid (router, "r1", "200"));
     CHECK (s_replied_rid (router, "r3", "200"));
-    CHECK_INT (link_stop (&link), 0);
+    CHECK_INT (s_stop (&link), 0);
     zframe_destroy (&worker);
     zsock_destroy (&router);
 }
@@ -381,7 +397,7 @@ TEST (test_link_with_credit_hands_over_that_many_and_replies_in_any_order)
 TEST (test_link_replaces_a_session_only_once_every_held_request_is_answered)
 {
     zsock_t *router;
-    zactor_t *link;
+    link_t *link;
     zframe_t *worker = s_start_credit ("inproc://test-worker-link-c2", 1, 4, &router, &link);
     CHECK (worker);
     s_request (router, worker, "r1");
@@ -400,25 +416,23 @@ TEST (test_link_replaces_a_session_only_once_every_held_request_is_answered)
     mdp_msg_t *ready = s_next (router, 3000, NULL);
     CHECK (ready && ready->command == MDPW_READY && ready->credit == 4);
     mdp_msg_destroy (&ready);
-    link_stop (&link);
+    s_stop (&link);
     zframe_destroy (&worker);
     zsock_destroy (&router);
 }
 
-//  Every request still in the pipe at shutdown is freed, not only one.
-TEST (test_link_stop_frees_every_request_left_in_the_pipe)
+//  Every request read and not handed over at shutdown is freed, not only one.
+TEST (test_link_stop_frees_every_request_read_and_not_handed_over)
 {
     zsock_t *router;
-    zactor_t *link;
+    link_t *link;
     zframe_t *worker = s_start_credit ("inproc://test-worker-link-c3", 1, 8, &router, &link);
     CHECK (worker);
     const char *rids [] = { "r1", "r2", "r3", "r4" };
     for (int i = 0; i < 4; i++)
         s_request (router, worker, rids [i]);
-    zmq_pollitem_t item = { zsock_resolve (zactor_sock (link)), 0, ZMQ_POLLIN, 0 };
-    CHECK (zmq_poll (&item, 1, 1000) == 1);
-    zclock_sleep (300);                             //  and the three behind it
-    CHECK_INT (link_stop (&link), 4);
+    s_serve_link (300);                             //  a statement's wait reads all four
+    CHECK_INT (s_stop (&link), 4);
     mdp_msg_t *bye = s_next (router, 1000, NULL);
     CHECK (bye && bye->command == MDPW_DISCONNECT);
     mdp_msg_destroy (&bye);
@@ -437,25 +451,23 @@ s_ready_from (zsock_t *router)
 }
 
 //  Two brokers: the worker registers with both, takes requests from each, answers each on
-//  the broker it came from, and the SQL side hears BROKER_DOWN only when both are away; one
+//  the broker it came from, and the worker hears BROKER_DOWN only when both are away; one
 //  broker's DISCONNECT leaves the other's request in hand alone.
 TEST (test_link_registers_with_every_broker_and_answers_each_on_its_own)
 {
     const char *endpoints [] = { "inproc://test-worker-link-m1", "inproc://test-worker-link-m2" };
     zsock_t *a = zsock_new_router (endpoints [0]), *b = zsock_new_router (endpoints [1]);
     link_config_t cfg = { endpoints, 2, 100, s_services, 1, 2, NULL };
-    zactor_t *link = zactor_new (link_actor, &cfg);
-    char *status = zstr_recv (link);
-    CHECK (status && !strcmp (status, "CONNECTED"));
-    zstr_free (&status);
+    link_t *link = s_serving = link_new (&cfg);
+    CHECK (link != NULL);
     zframe_t *wa = s_ready_from (a), *wb = s_ready_from (b);
     CHECK (wa && wb);
 
     s_request (b, wb, "rb1");
     s_request (a, wa, "ra1");
     mdp_msg_t *first = NULL, *second = NULL;
-    CHECK (s_pipe_next (link, 1000, &first) == LINK_REQUEST);
-    CHECK (s_pipe_next (link, 1000, &second) == LINK_REQUEST);
+    CHECK (s_link_next (link, 1000, &first) == LINK_REQUEST);
+    CHECK (s_link_next (link, 1000, &second) == LINK_REQUEST);
     mdp_msg_t *rb1 = zframe_streq (zmsg_first (first->body), "rb1") ? first : second;
     mdp_msg_t *ra1 = rb1 == first ? second : first;
     CHECK (zframe_streq (zmsg_first (ra1->body), "ra1"));
@@ -489,7 +501,7 @@ TEST (test_link_registers_with_every_broker_and_answers_each_on_its_own)
     CHECK (!down);
     CHECK (s_told (link, LINK_BROKER_DOWN, 2000));
 
-    link_stop (&link);
+    s_stop (&link);
     zframe_destroy (&wa);
     zframe_destroy (&wa2);
     zframe_destroy (&wb);
@@ -498,13 +510,13 @@ TEST (test_link_registers_with_every_broker_and_answers_each_on_its_own)
 }
 
 TEST_MAIN ("worker_link",
-    T (test_link_heartbeats_while_sql_holds_a_request_and_refuses_a_third),
+    T (test_link_heartbeats_while_a_statement_waits_and_refuses_a_third),
     T (test_link_reconnects_after_disconnect_once_the_request_in_hand_is_answered),
     T (test_link_sends_nothing_for_an_answer_without_body_and_hands_over_the_next),
-    T (test_link_tells_the_sql_side_when_the_broker_comes_and_goes),
-    T (test_link_stop_frees_a_request_left_in_the_pipe),
+    T (test_link_tells_the_worker_when_the_broker_comes_and_goes),
+    T (test_link_stop_frees_a_request_read_and_not_handed_over),
     T (test_link_with_credit_hands_over_that_many_and_replies_in_any_order),
     T (test_link_replaces_a_session_only_once_every_held_request_is_answered),
-    T (test_link_stop_frees_every_request_left_in_the_pipe),
+    T (test_link_stop_frees_every_request_read_and_not_handed_over),
     T (test_link_registers_with_every_broker_and_answers_each_on_its_own),
 )
