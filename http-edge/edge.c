@@ -179,10 +179,11 @@ s_req_destroy (edge_t *self, edge_req_t **req_p)
     *req_p = NULL;
 }
 
-//  What frames a request's body, counted over every header line.
+//  What frames a request's body, and names its host, counted over every header line.
 typedef struct {
     int lengths;                        //  Content-Length lines
     int codings;                        //  Transfer-Encoding lines
+    int hosts;                          //  Host lines
     bool spaced_name;                   //  a name with white space in it or before its colon
 } s_framing_t;
 
@@ -196,6 +197,8 @@ s_count_framing (void *cls, enum MHD_ValueKind kind, const char *key, const char
         framing->lengths++;
     if (!strcasecmp (key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         framing->codings++;
+    if (!strcasecmp (key, MHD_HTTP_HEADER_HOST))
+        framing->hosts++;
     if (strpbrk (key, " \t"))
         framing->spaced_name = true;
     return MHD_YES;
@@ -204,7 +207,7 @@ s_count_framing (void *cls, enum MHD_ValueKind kind, const char *key, const char
 //  The first call for a request: the headers are in, no body byte yet.
 static enum MHD_Result
 s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
-         const char *method, void **con_cls)
+         const char *method, const char *version, void **con_cls)
 {
     conns_headers_in (self->conns, conn);
     edge_req_t *req = s_req_new (self, conn, url, method, is_api);
@@ -222,9 +225,14 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    //  RFC 9112 3.2: an HTTP/1.1 request without a Host, or any with several, is answered
+    //  400 (libmicrohttpd checks it only in its pedantic mode).
+    bool needs_host = !version || strcmp (version, MHD_HTTP_VERSION_1_0);
     const char *ambiguous = framing.spaced_name ? "a header name has white space in it"
                           : framing.lengths > 1 ? "the request has several Content-Length headers"
                           : clen && te ? "the request has both Content-Length and Transfer-Encoding"
+                          : framing.hosts > 1 ? "the request has several Host headers"
+                          : framing.hosts == 0 && needs_host ? "an HTTP/1.1 request needs a Host header"
                           : NULL;
     if (ambiguous) {
         req_respond_error (req, 400, "bad_request", ambiguous, NULL);
@@ -265,11 +273,12 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
 
 static enum MHD_Result
 s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url,
-          const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
+          const char *method, const char *version, const char *upload_data,
+          size_t *upload_data_size, void **con_cls)
 {
     edge_req_t *req = (edge_req_t *) *con_cls;
     if (!req)
-        return s_begin (self, is_api, conn, url, method, con_cls);
+        return s_begin (self, is_api, conn, url, method, version, con_cls);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -305,7 +314,8 @@ s_api_access (void *cls, struct MHD_Connection *conn, const char *url, const cha
               const char *version, const char *upload_data, size_t *upload_data_size,
               void **con_cls)
 {
-    return s_access ((edge_t *) cls, true, conn, url, method, upload_data, upload_data_size, con_cls);
+    return s_access ((edge_t *) cls, true, conn, url, method, version, upload_data,
+                     upload_data_size, con_cls);
 }
 
 static enum MHD_Result
@@ -313,7 +323,8 @@ s_web_access (void *cls, struct MHD_Connection *conn, const char *url, const cha
               const char *version, const char *upload_data, size_t *upload_data_size,
               void **con_cls)
 {
-    return s_access ((edge_t *) cls, false, conn, url, method, upload_data, upload_data_size, con_cls);
+    return s_access ((edge_t *) cls, false, conn, url, method, version, upload_data,
+                     upload_data_size, con_cls);
 }
 
 //  The metrics row of a finished request: its route's index, else a pseudo route.

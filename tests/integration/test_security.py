@@ -515,3 +515,25 @@ def test_ambiguous_body_framing_is_refused_and_the_connection_closed(system, adm
     assert json.loads(body)["error"]["code"] == "bad_request", body
     assert b"connection: close" in head, head
     assert b"smuggled" not in rest.lower() and b"HTTP/1.1" not in rest, rest[:300]
+
+
+@pytest.mark.parametrize("case", ["http11-no-host", "two-hosts", "http10-no-host"])
+def test_an_http11_request_needs_exactly_one_host(system, case):
+    """RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with several, is
+    answered 400 with the contract's JSON and the connection closed, on the API port and the
+    UI's alike; HTTP/1.0 has no Host to require."""
+    import socket
+    from conftest import read_raw_response
+    head_lines = {"http11-no-host": "GET /api/health HTTP/1.1\r\n",
+                  "two-hosts": "GET /api/health HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+                  "http10-no-host": "GET /api/health HTTP/1.0\r\n"}[case]
+    for port in (system.port, system.web_port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall((head_lines + "Connection: close\r\n\r\n").encode())
+            head, body = read_raw_response(s)
+        if case == "http10-no-host":
+            assert head.split()[1] in (b"200", b"404"), (port, head)
+            continue
+        assert head.split()[1] == b"400", (port, head)
+        assert json.loads(body)["error"]["code"] == "bad_request", (port, body)
+        assert b"connection: close" in head, (port, head)
