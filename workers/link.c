@@ -303,7 +303,8 @@ s_read_burst (link_t *self, s_session_t *session)
 
 //  Polls every broker, and fd for events when fd >= 0, for at most timeout_ms (-1: none),
 //  never past the next heartbeat or connect attempt; reads what the brokers sent. 1 when
-//  fd is ready, 0 when not, -1 when interrupted or the poll failed (zmq_errno says).
+//  fd is ready, 0 when not, -1 when interrupted or the poll failed (zmq_errno says; then
+//  the link has failed).
 static int
 s_wait (link_t *self, int fd, short events, long timeout_ms)
 {
@@ -323,8 +324,15 @@ s_wait (link_t *self, int fd, short events, long timeout_ms)
     if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
         timeout_ms = due;
     int rc = zmq_poll (items, n, timeout_ms);
-    if (rc < 0)
+    if (rc < 0) {
+        //  Anything but a signal (the context going away, a socket gone bad) would recur
+        //  at every call: the link fails, and the worker stops rather than spin on it.
+        if (zmq_errno () != EINTR && !self->failed) {
+            log_error ("event=link_poll_failed msg=%s", zmq_strerror (zmq_errno ()));
+            s_fail (self);
+        }
         return -1;
+    }
     bool broke = false;
     for (int i = first; rc > 0 && i < n && !broke; i++)
         if (items [i].revents & ZMQ_POLLIN)
