@@ -62,6 +62,35 @@ def test_a_filter_that_grew_past_expected_total_fails_and_touches_nothing(system
     assert live_count(system, t) == 30
 
 
+def test_a_job_failed_by_its_expected_total_resumes_by_expanding_its_filter_again(system, admin_token):
+    """Resume runs what the job had not reached, and such a job had not reached its plan:
+    it runs again unplanned, fails again while the filter still matches too many, and runs
+    once it matches no more than expectedTotal (it was made 'completed' at once, deleting
+    nothing, its error gone)."""
+    t = tag()
+    make_tickets(system, 30, t)
+    job = post_job(system, admin_token, {"type": "bulk-delete",
+                                         "payload": {"filter": {"q": t}, "expectedTotal": 29}})
+    assert wait_terminal(system, admin_token, job["id"])["error"]["code"] == "filter_changed"
+    status, _, again = system.request("POST", f"/api/jobs/{job['id']}/resume", token=admin_token)
+    assert status == 200, (status, again)
+    assert (again["status"], again["total"], again["error"]) == ("running", None, None), again
+    done = wait_terminal(system, admin_token, job["id"])
+    assert done["status"] == "failed" and done["error"]["code"] == "filter_changed", done
+    assert live_count(system, t) == 30, "a failed plan touches nothing"
+
+    # One ticket goes by other means: the filter now matches 29, within expectedTotal.
+    system.psql(f"UPDATE tickets SET deleted_at = now() WHERE id = (SELECT id FROM tickets"
+                f" WHERE subject LIKE '{t} %' AND deleted_at IS NULL LIMIT 1)")
+    status, _, again = system.request("POST", f"/api/jobs/{job['id']}/resume", token=admin_token)
+    assert status == 200 and again["status"] == "running", (status, again)
+    done = wait_terminal(system, admin_token, job["id"])
+    assert (done["status"], done["total"], done["succeeded"], done["failed"], done["error"]) == \
+        ("completed", 29, 29, 0, None), done
+    assert live_count(system, t) == 0
+    assert_exact(system, job["id"])
+
+
 def test_a_filter_matching_nothing_completes_with_total_zero(system, admin_token):
     job = post_job(system, admin_token, {"type": "bulk-delete",
                                          "payload": {"filter": {"q": tag()}, "expectedTotal": 0}})
