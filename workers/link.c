@@ -161,9 +161,8 @@ s_forward_queued (link_t *self)
 
 //  A request beyond the queue: answered 503 at once rather than held unboundedly.
 static void
-s_refuse (link_t *self, s_session_t *session, mdp_msg_t *msg)
+s_refuse (s_session_t *session, mdp_msg_t *msg)
 {
-    (void) self;
     char rid [SVC_RID_MAX + 1];
     mdp_request_take_service (msg, NULL, 0);
     svc_peek_rid (msg->body, rid);
@@ -198,7 +197,7 @@ s_on_broker (link_t *self, s_session_t *session, zmsg_t *raw)
         if (zlist_size (self->queue) < self->queue_max)
             zlist_append (self->queue, msg);
         else
-            s_refuse (self, session, msg);
+            s_refuse (session, msg);
         return;
     }
     //  A broker that forgot us answers each heartbeat with DISCONNECT until the session

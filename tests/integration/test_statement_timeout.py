@@ -52,12 +52,16 @@ def hold(system, sql, seconds):
     raise AssertionError("the test's lock was not granted within 10 s")
 
 
-def worker_log(system):
+def read_logs(system, *names):
     out = ""
-    for name in ("worker-1", "worker-2"):
+    for name in names:
         with open(os.path.join(system.env["VAR_DIR"], "log", f"{name}.log")) as f:
             out += f.read()
     return out
+
+
+def worker_log(system):
+    return read_logs(system, "worker-1", "worker-2")
 
 
 def test_a_request_blocked_past_its_budget_is_504_and_the_worker_is_free_after(budget, admin_token):
@@ -82,17 +86,12 @@ def test_a_request_blocked_past_its_budget_is_504_and_the_worker_is_free_after(b
     assert "event=statement_timeout" in worker_log(system)
 
 
-def broker_log(system):
-    with open(os.path.join(system.env["VAR_DIR"], "log", "broker.log")) as f:
-        return f.read()
-
-
 def test_a_chunk_waits_out_a_lock_longer_than_the_request_budget(budget, admin_token):
     """The chunk's statement waits 3 s, past the broker's 4 heartbeats of 200 ms: the worker
     runs statements and its broker link in one thread, and its waits on PostgreSQL keep
     the heartbeats going, so no worker is declared dead meanwhile."""
     system = budget
-    expired = broker_log(system).count("event=worker_expired")
+    expired = read_logs(system, "broker").count("event=worker_expired")
     ids = make_tickets(system, 20, "budget-job")
     proc = hold(system, f"SELECT 1 FROM tickets WHERE id = '{ids[7]}' FOR UPDATE", 3)
     try:
@@ -105,5 +104,5 @@ def test_a_chunk_waits_out_a_lock_longer_than_the_request_budget(budget, admin_t
     deleted = system.psql(f"SELECT count(*) FROM tickets WHERE subject LIKE 'budget-job %' "
                           f"AND deleted_at IS NOT NULL")
     assert int(deleted) == 20
-    assert broker_log(system).count("event=worker_expired") == expired, \
+    assert read_logs(system, "broker").count("event=worker_expired") == expired, \
         "a worker waiting on a statement fell silent to the broker"
