@@ -23,7 +23,8 @@ static const char *s_usage =
     "                         each with its role (ticketd-keygen --role): only a worker\n"
     "                         may READY, only an edge may send an auth frame; required\n"
     "                         with CURVE_SERVER_CERT, re-read when it changes\n"
-    "  LOG_LEVEL              debug|info|warn|error (default info)\n";
+    "  LOG_LEVEL              debug|info|warn|error (default info)\n"
+    "  SCHED_POLICY           batch|normal: CPU scheduling policy (default batch)\n";
 
 int
 main (int argc, char **argv)

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "memtrim.h"
 #include "pidcache.h"
+#include "sched.h"
 #include "stop.h"
 
 int
@@ -12,7 +13,7 @@ actor_begin (int argc, char **argv, const char *name, const char *usage)
     int rc = conf_handle_args (argc, argv, name, usage);
     if (rc)
         return rc > 0 ? 0 : 2;
-    if (log_init (name))
+    if (log_init (name) || sched_install ())
         return 1;
     pidcache_install ();
     memtrim_install ();

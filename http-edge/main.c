@@ -21,7 +21,7 @@ static const char *s_usage =
     "  EDGE_ANON_PER_ADDRESS (16 requests in flight per address without a token),\n"
     "  EDGE_UPLOADS_PER_USER (8 bodies of one user at once), EDGE_MAX_SLOW_INFLIGHT (4\n"
     "  logins with the workers), EDGE_HEADER_TIMEOUT_S (15 s for a request's headers),\n"
-    "  EDGE_CONNECTIONS_PER_ADDRESS (512), LOG_LEVEL.\n"
+    "  EDGE_CONNECTIONS_PER_ADDRESS (512), LOG_LEVEL, SCHED_POLICY (batch or normal).\n"
     "  CurveZMQ to the broker: CURVE_CLIENT_CERT (our NAME_secret certificate from\n"
     "  ticketd-keygen) and CURVE_SERVER_KEY (the broker's public key, Z85 or its file).\n";
 

@@ -41,7 +41,8 @@ static const char *s_usage =
     "  CURVE_CLIENT_CERT     our certificate towards the broker (the edge role's: the\n"
     "                        broker takes a user's auth frame from the edge role only)\n"
     "  CURVE_SERVER_KEY      the broker's public key or certificate file\n"
-    "  LOG_LEVEL             debug|info|warn|error (default info)\n";
+    "  LOG_LEVEL             debug|info|warn|error (default info)\n"
+    "  SCHED_POLICY          batch|normal: CPU scheduling policy (default batch)\n";
 
 int
 main (int argc, char **argv)

@@ -33,6 +33,7 @@ static const char *s_usage =
     "  DATABASE_URL      PostgreSQL URL; else DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD,\n"
     "                    else libpq's PG* variables and defaults\n"
     "  LOG_LEVEL         debug|info|warn|error (default info; debug logs every request)\n"
+    "  SCHED_POLICY      batch|normal: CPU scheduling policy (default batch)\n"
     "  WORKER_NAME       this worker's name, 1..64 of A-Z a-z 0-9 . _ : @ / - (default\n"
     "                    <hostname>-<pid>; ./manage.sh: <host>-worker-N): in its READY, so\n"
     "                    in the broker's log and mmi.status, and in its own log (inst=NAME)\n";

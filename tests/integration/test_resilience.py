@@ -187,6 +187,53 @@ def test_every_binary_exits_zero_on_sigterm(system):
         assert rc == 0, f"{name} exited {rc} on SIGTERM: {proc.stderr.read()[-2000:]}"
 
 
+def _policies(pid):
+    """The scheduling policy of each thread of a process, by thread id."""
+    import os
+    return {int(t): os.sched_getscheduler(int(t)) for t in os.listdir(f"/proc/{pid}/task")}
+
+
+def test_every_process_and_each_of_its_threads_runs_under_sched_batch(system):
+    """SCHED_BATCH (common/sched.h) is what lets one wake-up of a hop serve several
+    requests: it must cover the libzmq I/O threads too, which start after main set it."""
+    import os
+    for name in ("broker", "worker-1", "worker-2", "http-edge", "progress-hub"):
+        pid = system.pid(name)
+        assert pid, f"{name} is not running"
+        policies = _policies(pid)
+        assert len(policies) >= 2, f"{name}: expected its libzmq I/O thread beside main"
+        assert set(policies.values()) == {os.SCHED_BATCH}, f"{name}: {policies}"
+
+
+def test_sched_policy_normal_keeps_the_default_and_a_bad_value_is_refused(system):
+    from conftest import ROOT, BUILD_DIR, free_ports
+    import os
+    (broker,) = free_ports(1)
+    exe = os.path.join(ROOT, BUILD_DIR, "bin", "broker")
+    env = dict(system.env, BROKER_ENDPOINT=f"tcp://127.0.0.1:{broker}")
+    r = subprocess.run([exe], env=dict(env, SCHED_POLICY="fifo"), capture_output=True,
+                       text=True, timeout=15)
+    assert r.returncode == 1 and "event=bad_config var=SCHED_POLICY" in r.stderr, \
+        f"SCHED_POLICY=fifo: expected exit 1 with bad_config, got {r.returncode}: {r.stderr}"
+    proc = subprocess.Popen([exe], env=dict(env, SCHED_POLICY="normal"), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while len(_policies(proc.pid)) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        policies = _policies(proc.pid)
+        assert len(policies) >= 2 and set(policies.values()) == {os.SCHED_OTHER}, policies
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        proc.stderr.close()
+
+
 def test_max_job_items_beyond_one_frame_is_refused_at_start(system):
     """A job's ids cross ZeroMQ as one frame of 16 bytes each, and every MDP socket drops a
     peer sending a frame over 64 MiB: MAX_JOB_ITEMS above 4,000,000 would let a valid job
