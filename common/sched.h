@@ -11,9 +11,9 @@
 #define COMMON_SCHED_H
 
 //  Applies SCHED_POLICY (batch, the default, or normal) to the calling thread; threads
-//  created after it inherit the policy, so it is called before any (libzmq's I/O threads,
-//  libpq's none). 0 (a refusal by the kernel is
-//  logged as a warning), or -1 logged when the value is not one of the two.
+//  created after it inherit the policy, so it is called before any exists (libzmq's I/O
+//  and reaper threads start with the first socket). 0, a refusal by the kernel logged as a
+//  warning; -1, logged, when the value is neither.
 int sched_install (void);
 
 #endif
