@@ -552,7 +552,23 @@ start_one() {
     [ "$bin" = worker ] && curve+=("WORKER_NAME=$(worker_name "$name")")
     env "${curve[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
+    STARTED+=("$name $bin")
     say "started $name (pid $!)"
+}
+
+# What this `up` started that is gone already exited on its own, most often refusing a
+# setting (its log's last line says which): named with that line, and `up` fails rather
+# than report a system up with part of it missing. False when one is gone.
+STARTED=()
+started_alive() {
+    local s name bin ok=0
+    for s in "${STARTED[@]}"; do
+        read -r name bin <<<"$s"
+        pid_of "$name" "$bin" >/dev/null && continue
+        say "$name exited at start: $(tail -n 1 "$VAR_DIR/log/$name.log" 2>/dev/null)"
+        ok=1
+    done
+    return $ok
 }
 
 stop_one() {
@@ -579,11 +595,17 @@ wait_healthy() {
     for ((i = 0; i < 300; i++)); do
         code=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$PORT/api/health" || true)
         if [ "$code" = 200 ] || { [ "$WORKERS" = 0 ] && [ "$code" = 503 ]; }; then
-            [ $hub = 0 ] && return 0
-            (exec 3<>"/dev/tcp/127.0.0.1/$WS_PORT") 2>/dev/null && return 0
+            [ $hub = 0 ] && break
+            (exec 3<>"/dev/tcp/127.0.0.1/$WS_PORT") 2>/dev/null && break
         fi
+        if ((i % 10 == 9)) && ! started_alive; then say "logs: $VAR_DIR/log/"; return 1; fi
         sleep 0.1
     done
+    if ((i < 300)); then
+        started_alive && return 0
+        say "logs: $VAR_DIR/log/"
+        return 1
+    fi
     say "health is not 200 after 30 s: $(health)"
     say "logs: $VAR_DIR/log/"
     return 1
@@ -630,6 +652,7 @@ wait_workers() {
         ok=1
         for m in "$@"; do worker_there "$m" || ok=0; done
         [ $ok = 1 ] && return 0
+        if ((i % 10 == 9)) && ! started_alive; then say "logs: $VAR_DIR/log/"; return 1; fi
         sleep 0.1
     done
     say "the workers have not reached the broker at $BROKER_ENDPOINT in 30 s; they keep trying."

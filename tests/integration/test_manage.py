@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -285,3 +286,25 @@ def test_settings_given_to_up_stay_for_every_later_verb(system):
     r = subprocess.run([os.path.join(ROOT, "manage.sh"), "status"], env=bare, cwd=ROOT,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and re.search(r"^health: .*\"status\":\"ok\"", r.stdout, re.M), r.stdout
+
+
+def test_up_fails_naming_a_process_that_exits_at_start_on_a_bad_setting(system):
+    """`up` starting a process that refuses its settings says so, with the process's own
+    line, and fails: it never reports the system up with part of it gone."""
+    system.kill("worker-1")
+    deadline = time.monotonic() + 10
+    while system.pid("worker-1") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert system.pid("worker-1") is None
+    try:
+        env = dict(system.env, SCHED_POLICY="garbage")
+        r = subprocess.run([os.path.join(ROOT, "manage.sh")], env=env, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode != 0, r.stdout
+        assert "ticketd is up" not in r.stdout, r.stdout
+        assert re.search(r"^worker-1 exited at start: .*event=bad_config var=SCHED_POLICY",
+                         r.stdout, re.M), r.stdout
+    finally:
+        system.manage("up")
+        system.wait_healthy()
+    assert system.pid("worker-1")
