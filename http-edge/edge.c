@@ -184,6 +184,7 @@ typedef struct {
     int lengths;                        //  Content-Length lines
     int codings;                        //  Transfer-Encoding lines
     int hosts;                          //  Host lines
+    int auths;                          //  Authorization lines
     bool spaced_name;                   //  a name with white space in it or before its colon
 } s_framing_t;
 
@@ -199,6 +200,8 @@ s_count_framing (void *cls, enum MHD_ValueKind kind, const char *key, const char
         framing->codings++;
     if (!strcasecmp (key, MHD_HTTP_HEADER_HOST))
         framing->hosts++;
+    if (!strcasecmp (key, MHD_HTTP_HEADER_AUTHORIZATION))
+        framing->auths++;
     if (strpbrk (key, " \t"))
         framing->spaced_name = true;
     return MHD_YES;
@@ -226,13 +229,16 @@ s_begin (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *url
     const char *te = MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
     //  RFC 9112 3.2: an HTTP/1.1 request without a Host, or any with several, is answered
-    //  400 (libmicrohttpd checks it only in its pedantic mode).
+    //  400 (libmicrohttpd checks it only in its pedantic mode). Several Authorizations
+    //  too: we would act as the first's user where a proxy that checked one may have
+    //  checked another (RFC 9110 5.3: not a list field).
     bool needs_host = !version || strcmp (version, MHD_HTTP_VERSION_1_0);
     const char *ambiguous = framing.spaced_name ? "a header name has white space in it"
                           : framing.lengths > 1 ? "the request has several Content-Length headers"
                           : clen && te ? "the request has both Content-Length and Transfer-Encoding"
                           : framing.hosts > 1 ? "the request has several Host headers"
                           : framing.hosts == 0 && needs_host ? "an HTTP/1.1 request needs a Host header"
+                          : framing.auths > 1 ? "the request has several Authorization headers"
                           : NULL;
     if (ambiguous) {
         req_respond_error (req, 400, "bad_request", ambiguous, NULL);

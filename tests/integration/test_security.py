@@ -517,15 +517,19 @@ def test_ambiguous_body_framing_is_refused_and_the_connection_closed(system, adm
     assert b"smuggled" not in rest.lower() and b"HTTP/1.1" not in rest, rest[:300]
 
 
-@pytest.mark.parametrize("case", ["http11-no-host", "two-hosts", "http10-no-host"])
-def test_an_http11_request_needs_exactly_one_host(system, case):
+@pytest.mark.parametrize("case", ["http11-no-host", "two-hosts", "http10-no-host",
+                                  "two-authorizations"])
+def test_a_request_needs_exactly_one_host_and_at_most_one_authorization(system, case):
     """RFC 9112 3.2: an HTTP/1.1 request without Host, or any request with several, is
     answered 400 with the contract's JSON and the connection closed, on the API port and the
-    UI's alike; HTTP/1.0 has no Host to require."""
+    UI's alike; HTTP/1.0 has no Host to require. Several Authorization headers likewise:
+    which user acts must not depend on which one a proxy in front checked."""
     import socket
     from conftest import read_raw_response
     head_lines = {"http11-no-host": "GET /api/health HTTP/1.1\r\n",
                   "two-hosts": "GET /api/health HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+                  "two-authorizations": "GET /api/health HTTP/1.1\r\nHost: a\r\n"
+                                        "Authorization: Bearer x\r\nAuthorization: Bearer y\r\n",
                   "http10-no-host": "GET /api/health HTTP/1.0\r\n"}[case]
     for port in (system.port, system.web_port):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -537,3 +541,17 @@ def test_an_http11_request_needs_exactly_one_host(system, case):
         assert head.split()[1] == b"400", (port, head)
         assert json.loads(body)["error"]["code"] == "bad_request", (port, body)
         assert b"connection: close" in head, (port, head)
+
+
+def test_two_authorizations_act_as_neither_user(system, admin_token, agent_token):
+    """An agent's request carrying an admin's token beside its own is refused whichever
+    comes first, not answered as the first's user."""
+    import socket
+    from conftest import read_raw_response
+    for first, second in ((agent_token, admin_token), (admin_token, agent_token)):
+        with socket.create_connection(("127.0.0.1", system.port), timeout=10) as s:
+            s.sendall((f"GET /api/auth/me HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {first}\r\n"
+                       f"Authorization: Bearer {second}\r\nConnection: close\r\n\r\n").encode())
+            head, body = read_raw_response(s)
+        assert head.split()[1] == b"400", head
+        assert json.loads(body)["error"]["code"] == "bad_request", body
