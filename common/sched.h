@@ -6,7 +6,8 @@
     preemption: a woken thread runs when a core is free or at the next tick, by which time
     several messages wait for it, and one wake-up serves them all (docs/BENCHMARKS.md,
     change 18). An idle core still runs a woken thread at once, so a lone request is no
-    slower. SCHED_POLICY=normal keeps the default policy.  */
+    slower; on cores busy with other programs it waits for the next tick instead of
+    preempting them, a few ms a hop. SCHED_POLICY=normal keeps the default policy.  */
 #ifndef COMMON_SCHED_H
 #define COMMON_SCHED_H
 
