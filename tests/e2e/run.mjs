@@ -254,8 +254,15 @@ const scenarios = {
     await page.getByLabel('View').selectOption('');
     await row.waitFor();
 
-    await page.evaluate(() => sessionStorage.setItem('ticketd.token', 'expired.token.value'));
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs' }).click();
+    // The token goes bad and the link is followed in one task of the page: a poll of a
+    // job on screen (another test's, in a slow run) would otherwise meet the bad token
+    // first and send the user to the sign-in from this page, not from Jobs.
+    const jobsLink = await page.getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Jobs' }).elementHandle();
+    await page.evaluate((link) => {
+      sessionStorage.setItem('ticketd.token', 'expired.token.value');
+      link.click();
+    }, jobsLink);
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.getByText('Your session has expired').waitFor();
     check(page.url().endsWith('#/login?next=%2Fjobs'), `back on the login page, to return to Jobs (${page.url()})`);
@@ -334,8 +341,11 @@ const scenarios = {
     await edit.getByLabel('Subject').fill(typed);
     await edit.getByLabel('Description').fill('kept over a sign-in');
     const listUrl = a.url();
-    await a.evaluate(() => sessionStorage.setItem('ticketd.token', 'expired.token.value'));
-    await edit.getByRole('button', { name: 'Save changes' }).click();
+    const save = await edit.getByRole('button', { name: 'Save changes' }).elementHandle();
+    await a.evaluate((button) => {      //  in one task, as above
+      sessionStorage.setItem('ticketd.token', 'expired.token.value');
+      button.click();
+    }, save);
     await a.getByText('Your session has expired').waitFor();
     await a.getByLabel('E-mail', { exact: true }).fill(ADMIN[0]);
     await a.getByLabel('Password').fill(ADMIN[1]);
