@@ -561,14 +561,14 @@ start_one() {
 # than report a system up with part of it missing. False when one is gone.
 STARTED=()
 started_alive() {
-    local s name bin ok=0
+    local s name bin gone=0
     for s in "${STARTED[@]}"; do
         read -r name bin <<<"$s"
         pid_of "$name" "$bin" >/dev/null && continue
         say "$name exited at start: $(tail -n 1 "$VAR_DIR/log/$name.log" 2>/dev/null)"
-        ok=1
+        gone=1
     done
-    return $ok
+    [ $gone = 0 ]
 }
 
 stop_one() {
