@@ -298,8 +298,8 @@ def test_up_fails_naming_a_process_that_exits_at_start_on_a_bad_setting(system):
     assert system.pid("worker-1") is None
     try:
         env = dict(system.env, SCHED_POLICY="garbage")
-        r = subprocess.run([os.path.join(ROOT, "manage.sh")], env=env, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=120)
+        r = subprocess.run([os.path.join(ROOT, "manage.sh")], env=env, cwd=ROOT,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
         assert r.returncode != 0, r.stdout
         assert "ticketd is up" not in r.stdout, r.stdout
         assert re.search(r"^worker-1 exited at start: .*event=bad_config var=SCHED_POLICY",
