@@ -550,25 +550,61 @@ start_one() {
     # tokens like the edge, so it holds the edge's certificate.
     if [ "$bin" = progress-hub ]; then curve_env edge; curve+=("${CURVE_ENV[@]}"); fi
     [ "$bin" = worker ] && curve+=("WORKER_NAME=$(worker_name "$name")")
-    env "${curve[@]}" setsid "$exe" >>"$VAR_DIR/log/$name.log" 2>&1 < /dev/null &
+    local log=$VAR_DIR/log/$name.log mark
+    mark=$(wc -l < "$log" 2>/dev/null || echo 0)
+    env "${curve[@]}" setsid "$exe" >>"$log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
-    STARTED+=("$name $bin")
+    STARTED+=("$name $bin $mark")
     say "started $name (pid $!)"
 }
 
-# What this `up` started that is gone already exited on its own, most often refusing a
-# setting (its log's last line says which): named with that line, and `up` fails rather
-# than report a system up with part of it missing. False when one is gone.
+# What this `up` started, "name bin mark" (mark: its log's lines before it). One has
+# started when its log has said event=started since the mark (every process writes that
+# line at every LOG_LEVEL, once it has taken its settings and opened its sockets); one gone
+# exited on its own, most often refusing a setting, and is named with its log's last line.
+# started_state: 0 when all have started, 1 when one is gone, 2 while some are starting
+# (their names in PENDING).
 STARTED=()
-started_alive() {
-    local s name bin gone=0
+PENDING=()
+started_state() {
+    local s name bin mark rc=0
+    PENDING=()
     for s in "${STARTED[@]}"; do
-        read -r name bin <<<"$s"
-        pid_of "$name" "$bin" >/dev/null && continue
-        say "$name exited at start: $(tail -n 1 "$VAR_DIR/log/$name.log" 2>/dev/null)"
-        gone=1
+        read -r name bin mark <<<"$s"
+        if ! pid_of "$name" "$bin" >/dev/null; then
+            say "$name exited at start: $(tail -n 1 "$VAR_DIR/log/$name.log" 2>/dev/null)"
+            rc=1
+        elif [ $rc != 1 ] && ! tail -n +"$((mark + 1))" "$VAR_DIR/log/$name.log" 2>/dev/null \
+                | grep -q "event=started"; then
+            PENDING+=("$name")
+            rc=2
+        fi
     done
-    [ $gone = 0 ]
+    return $rc
+}
+
+# False when one is gone; the waits below ask once a second.
+started_alive() {
+    local rc=0
+    started_state || rc=$?
+    [ $rc != 1 ]
+}
+
+# Waits until everything this `up` started has said it started: `up` fails at once when one
+# exits instead, and never reports a system up with a process about to exit (a process
+# that refuses a setting may take a moment to say so, under a sanitizer or on a busy host).
+wait_started() {
+    local i rc
+    for ((i = 0; i < 300; i++)); do
+        rc=0
+        started_state || rc=$?
+        [ $rc = 0 ] && return 0
+        [ $rc = 1 ] && { say "logs: $VAR_DIR/log/"; return 1; }
+        sleep 0.1
+    done
+    say "not started after 30 s (no event=started in their logs): ${PENDING[*]}"
+    say "logs: $VAR_DIR/log/"
+    return 1
 }
 
 stop_one() {
@@ -682,6 +718,7 @@ cmd_up() {
     local name bin marks=()
     [ "$ROLE" = worker ] && mapfile -t marks < <(worker_marks)
     while read -r name bin; do start_one "$name" "$bin"; done < <(services)
+    wait_started || exit 1
     if [ "$ROLE" = worker ]; then
         wait_workers "${marks[@]}" || exit 1
         say ""

@@ -753,7 +753,7 @@ broker_new (const broker_config_t *cfg)
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warns.window = self->now;
     self->warns.event = "malformed";
-    log_info ("event=started bind=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
+    log_started ("bind=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
               "held_bytes=%ld curve=%s", cfg->bind, cfg->heartbeat_ms, cfg->queue_max,
               cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");
     return self;

@@ -56,11 +56,9 @@ log_set_instance (const char *name)
     return 0;
 }
 
-void
-log_emit (log_level_t level, const char *fmt, ...)
+static void __attribute__ ((format (printf, 2, 0)))
+s_vemit (log_level_t level, const char *fmt, va_list ap)
 {
-    if (level < s_level)
-        return;
     char line [2048];
     struct timeval tv;
     gettimeofday (&tv, NULL);
@@ -71,16 +69,33 @@ log_emit (log_level_t level, const char *fmt, ...)
                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                       tm.tm_min, tm.tm_sec, (int) (tv.tv_usec / 1000),
                       s_names [level], s_component, s_instance);
-    va_list ap;
-    va_start (ap, fmt);
     int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, ap);
-    va_end (ap);
     size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
     if (len > sizeof line - 2)
         len = sizeof line - 2;
     line [len++] = '\n';
     ssize_t rc = write (STDERR_FILENO, line, len);
     (void) rc;
+}
+
+void
+log_emit (log_level_t level, const char *fmt, ...)
+{
+    if (level < s_level)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    s_vemit (level, fmt, ap);
+    va_end (ap);
+}
+
+void
+log_emit_always (log_level_t level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_vemit (level, fmt, ap);
+    va_end (ap);
 }
 
 const char *

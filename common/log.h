@@ -28,6 +28,10 @@ int log_enabled (log_level_t level);
 void log_emit (log_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  The same line whatever LOG_LEVEL says: for the few an operator's tools wait for.
+void log_emit_always (log_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 //  Writes src into dst as a logfmt value: quoted, '"' and '\\' escaped, every byte outside
 //  printable ASCII written as '?' (outside input such as a URL path may hold any byte, and a
 //  log line must stay valid text), cut at dstlen. Returns dst, so it can sit inside a
@@ -38,6 +42,11 @@ const char *log_quote (char *dst, size_t dstlen, const char *src);
 #define log_info(...)  log_emit (LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_emit (LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_emit (LOG_ERROR, __VA_ARGS__)
+
+//  A process has taken its settings and opened its sockets: "event=started" and the
+//  caller's pairs (at least one), at every LOG_LEVEL, since ./manage.sh waits for this line
+//  to tell a process that started from one that is about to exit on a bad setting.
+#define log_started(fmt, ...) log_emit_always (LOG_INFO, "event=started " fmt, __VA_ARGS__)
 
 //  Invariant broken inside our own code: log and abort, never compiled out.
 #define PANIC(...) do { log_emit (LOG_ERROR, "event=panic file=%s line=%d", __FILE__, __LINE__); \

@@ -461,7 +461,7 @@ hub_new (const hub_config_t *cfg)
         hub_destroy (&self);
         return NULL;
     }
-    log_info ("event=hub_started xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
+    log_started ("xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
               "max_clients=%ld cache_max=%ld curve=%s brokers=%s%s recheck_ms=%ld",
               cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
               cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",

@@ -519,6 +519,9 @@ worker_run (worker_t *self)
 {
     if (s_start_link (self))
         return -1;
+    log_started ("brokers=%zu broker=%s%s credit=%d services=%zu", self->brokers.n,
+                 conf_endpoints_get (&self->brokers, 0), self->brokers.n > 1 ? ",..." : "",
+                 self->credit, self->services_n);
     self->maintain_at = zclock_mono () + WORKER_MAINTAIN_MS;
     db_maintain (self->db);                 //  connect now rather than on the first request
     while (!stop_requested) {

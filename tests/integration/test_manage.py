@@ -308,3 +308,30 @@ def test_up_fails_naming_a_process_that_exits_at_start_on_a_bad_setting(system):
         system.manage("up")
         system.wait_healthy()
     assert system.pid("worker-1")
+
+
+def test_up_waits_for_the_started_line_which_every_log_level_writes(system):
+    """`up` waits for each process it starts to log event=started (so it never calls a
+    process up that is about to exit): that line is written at every LOG_LEVEL, or a quiet
+    system could never be started."""
+    system.kill("worker-1")
+    log = os.path.join(system.env["VAR_DIR"], "log", "worker-1.log")
+    with open(log, errors="replace") as f:
+        before = len(f.readlines())
+    try:
+        with system.overridden(LOG_LEVEL="error"):
+            r = system.manage(timeout=120)
+        assert "ticketd is up" in r.stdout, r.stdout
+        with open(log, errors="replace") as f:
+            new = f.readlines()[before:]
+        started = [line for line in new if " event=started " in line]
+        assert len(started) == 1, "".join(new)
+        assert "credit=" in started[0] and "broker=" in started[0], started[0]
+        # The level held: nothing else at info made it into the log.
+        others = [line for line in new if " level=info " in line and line not in started]
+        assert not others, "".join(others)
+    finally:
+        system.kill("worker-1")
+        system.manage("up")
+        system.wait_healthy()
+    assert system.pid("worker-1")
