@@ -81,6 +81,12 @@ api_auth_login (edge_req_t *req)
         json_decref (body);
         return;
     }
+    //  503: the password is not checked, so the attempt does not count (API.md).
+    if (!edge_slow_take (req)) {
+        edge_login_unjudged (req, json_string_value (email));
+        json_decref (body);
+        return;
+    }
     json_t *payload = json_pack ("{s:O, s:O}", "email", email, "password", password);
     json_decref (body);
     edge_call (req, SVC_AUTH_LOGIN, payload, s_login_reply, 0);

@@ -94,6 +94,12 @@ edge_login_unjudged (edge_req_t *req, const char *email)
 }
 
 bool
+edge_slow_take (edge_req_t *req)
+{
+    return guard_slow_take (req->edge->guard, req);
+}
+
+bool
 edge_broker_up (edge_t *self)
 {
     return broker_link_up (self->link);
@@ -297,10 +303,8 @@ s_access (edge_t *self, bool is_api, struct MHD_Connection *conn, const char *ur
     if (req->response)                  //  refused, resumed with a reply, or the deferred 413
         return req_queue (req);
 
-    if (is_api) {
-        if (guard_dispatch (self->guard, req))
-            req->match.route->handler (req);
-    }
+    if (is_api)
+        req->match.route->handler (req);
     else
         static_serve (self->web, req);
 

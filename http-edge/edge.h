@@ -37,6 +37,9 @@ const edge_config_t *edge_config (edge_t *self);
 //  Logins per client address and e-mail: true after answering 429 (guard.h).
 bool edge_login_limited (edge_req_t *req, const char *email);
 void edge_login_unjudged (edge_req_t *req, const char *email);
+//  One of the edge-wide slots of requests that cost a worker a password hash: false after
+//  answering 503 (guard.h).
+bool edge_slow_take (edge_req_t *req);
 //  Broker liveness (a broker is up) from the latest mmi.status, and the worker counts the
 //  brokers gave (-1 unknown).
 bool edge_broker_up (edge_t *self);

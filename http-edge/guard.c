@@ -20,7 +20,7 @@ struct _guard_t {
     ratelimit_t *login_rate;        //  logins, per client address and e-mail
     zhashx_t *by_address;           //  address -> anonymous requests in flight (a count)
     zhashx_t *by_user;              //  user -> bodies being received (a count)
-    long slow_inflight;             //  ROUTE_SLOW requests in flight
+    long slow_inflight;             //  requests holding a slow slot (logins with a worker)
     uint64_t rejected_rate;         //  answered 429
 };
 
@@ -225,14 +225,10 @@ guard_check (guard_t *self, edge_req_t *req, bool has_body, bool has_length,
 }
 
 bool
-guard_dispatch (guard_t *self, edge_req_t *req)
+guard_slow_take (guard_t *self, edge_req_t *req)
 {
-    //  Routes that cost a worker tens of milliseconds by design (a password hash): a few
-    //  in flight edge-wide, counted from here (the body is in) to the answer, so that a
-    //  flood of them from many addresses leaves the workers free for everything else,
-    //  and a slow client holds none while it trickles.
-    if (!(req->match.route->flags & ROUTE_SLOW))
-        return true;
+    //  A few in flight edge-wide, so that a flood of logins from many addresses leaves the
+    //  workers free for everything else; a slow client holds none while it trickles.
     if (self->slow_inflight >= self->cfg->max_slow_inflight) {
         s_refuse_busy (self, req, 503, "overloaded",
                        "too many logins are being checked at once, try again");

@@ -22,9 +22,11 @@ void guard_destroy (guard_t **self_p);
 void guard_check (guard_t *self, edge_req_t *req, bool has_body, bool has_length,
                   unsigned long long declared);
 
-//  The body is in and the handler is next: false after answering 503 when the route is
-//  ROUTE_SLOW and EDGE_MAX_SLOW_INFLIGHT of them are in flight already.
-bool guard_dispatch (guard_t *self, edge_req_t *req);
+//  A valid request about to cost a worker tens of milliseconds by design (a password hash)
+//  takes one of EDGE_MAX_SLOW_INFLIGHT edge-wide slots until its answer: false after
+//  answering 503 when all are taken. Its handler takes it once the body has passed every
+//  check, so a flood of malformed ones, answered by the edge alone, never holds one.
+bool guard_slow_take (guard_t *self, edge_req_t *req);
 
 //  The body is all in: gives back its user's upload slot (EDGE_UPLOADS_PER_USER).
 void guard_body_done (guard_t *self, edge_req_t *req);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const route_t s_routes [] = {
-    { "POST",   "/api/auth/login",          api_auth_login,      ROUTE_SLOW,             ROUTE_BODY_LOGIN },
+    { "POST",   "/api/auth/login",          api_auth_login,      0,                      ROUTE_BODY_LOGIN },
     { "GET",    "/api/auth/me",             api_auth_me,         ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "GET",    "/api/tickets",             api_tickets_list,    ROUTE_AUTH,             ROUTE_BODY_NONE },
     { "POST",   "/api/tickets",             api_tickets_create,  ROUTE_AUTH,             ROUTE_BODY_TICKET },

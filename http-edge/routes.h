@@ -19,8 +19,6 @@ enum {
     ROUTE_BIG_BODY = 1 << 3,        //  its body limit follows MAX_JOB_ITEMS, not body_max
     ROUTE_LOCAL = 1 << 4,           //  answered from the edge's own state, at once: an
                                     //  anonymous one holds nothing, so no per-address limit
-    ROUTE_SLOW  = 1 << 5,           //  costs a worker tens of ms by design (a password hash):
-                                    //  at most EDGE_MAX_SLOW_INFLIGHT edge-wide
 };
 
 //  Body limits, each capped by MAX_BODY_BYTES. A route that reads no body still takes a

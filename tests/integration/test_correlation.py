@@ -244,6 +244,14 @@ def test_logins_in_flight_are_bounded_edge_wide_and_other_routes_keep_their_work
                                                {"email": system.agent[0], "password": "x"})
         assert status == 503 and error_of(body)["code"] == "overloaded", (status, body)
         assert headers.get("retry-after") == "1"
+        # What the edge answers alone never waits for a slot: a burst of malformed logins
+        # cannot crowd out the real ones, nor be told 503 while the slots are held.
+        for raw, want in ((b"{", 400), (b'{"email": ""}', 422),
+                          (json.dumps({"email": system.agent[0], "password": 7}).encode(), 422)):
+            status, _, body = system.request("POST", "/api/auth/login", raw=raw,
+                                             headers={"Content-Type": "application/json"})
+            assert status == want, (raw, status, body)
+        assert wait_metric(system, "edge_slow_inflight", lambda v: v == 4) == 4
     finally:
         db.rollback()
         db.close()
