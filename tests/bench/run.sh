@@ -63,7 +63,9 @@ export FASTIFY_PORT=$P_FASTIFY EXPRESS_PORT=$P_EXPRESS BARE_WS_PORT=$P_BARE
 # The load clients (mdp_noop, hub_fanout.py, p5_progress_latency.py) are plain ZeroMQ peers,
 # and docs/BENCHMARKS.md's numbers were measured without CurveZMQ: a private system on free
 # ports, so plain TCP here (the processes warn at start) rather than the ./manage.sh default.
-export CURVE=off
+# BENCH_CURVE=on measures the default's price instead (P2 and callgrind_get.sh only: P5,
+# P7 and the hub's load clients cannot reach a CurveZMQ system).
+export CURVE=${BENCH_CURVE:-off}
 
 cleanup() {
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $WORK (./manage.sh down with its env)"; return; fi
