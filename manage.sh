@@ -180,6 +180,32 @@ settings() {
     pg_paths
     mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
     curve_settings
+    local_broker_settings
+}
+
+# This host's broker also listens on a Unix socket in a folder only our user may enter
+# (BROKER_LOCAL_ENDPOINT), and this host's edge, hub and workers reach it there without
+# CurveZMQ, whose encryption of every message cost a GET half again its CPU; the folder's
+# permissions are that endpoint's lock (the broker refuses a folder others may enter), and
+# who can pass them can read var/curve's secret keys too. Other hosts, the tools and a
+# list of brokers (BROKER_ENDPOINTS) keep TCP and CurveZMQ. The broker binds it whatever
+# its clients use, so that processes started by different runs always meet.
+# LOCAL_TRANSPORT=tcp: no Unix socket, TCP here too.
+local_broker_settings() {
+    LOCAL_TRANSPORT=${LOCAL_TRANSPORT:-ipc}
+    [[ $LOCAL_TRANSPORT =~ ^(ipc|tcp)$ ]] || die "LOCAL_TRANSPORT must be ipc or tcp (got '$LOCAL_TRANSPORT')"
+    LOCAL_BROKER=""
+    [ "$LOCAL_TRANSPORT" = ipc ] && [ "$ROLE" = all ] || return 0
+    local dir
+    dir=$(cd "$VAR_DIR" && pwd)/run/zmq
+    # A Unix socket's path has 107 bytes at most.
+    if [ ${#dir} -gt 90 ]; then
+        say "LOCAL_TRANSPORT: $dir is too long a path for a Unix socket; this host's peers use TCP"
+        return 0
+    fi
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    LOCAL_BROKER=ipc://$dir/broker
 }
 
 # ---------------------------------------------------------------- CurveZMQ
@@ -550,6 +576,10 @@ start_one() {
     # tokens like the edge, so it holds the edge's certificate.
     if [ "$bin" = progress-hub ]; then curve_env edge; curve+=("${CURVE_ENV[@]}"); fi
     [ "$bin" = worker ] && curve+=("WORKER_NAME=$(worker_name "$name")")
+    if [ -n "$LOCAL_BROKER" ]; then
+        if [ "$bin" = broker ]; then curve+=("BROKER_LOCAL_ENDPOINT=$LOCAL_BROKER")
+        elif [ -z "${BROKER_ENDPOINTS:-}" ]; then curve+=("BROKER_ENDPOINT=$LOCAL_BROKER"); fi
+    fi
     local log=$VAR_DIR/log/$name.log mark
     mark=$(wc -l < "$log" 2>/dev/null || echo 0)
     env "${curve[@]}" setsid "$exe" >>"$log" 2>&1 < /dev/null &

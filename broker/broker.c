@@ -392,7 +392,7 @@ s_worker_message (broker_t *self, mdp_msg_t *m, curve_role_t role)
 
     switch (m->command) {
         case MDPW_READY:
-            if (self->curve && role != CURVE_ROLE_WORKER) {
+            if (self->curve && !curve_role_acts_as (role, CURVE_ROLE_WORKER)) {
                 //  A READY from a tool's or the edge's key would get it real requests.
                 s_refused (self, "worker_refused_role", role, m);
                 s_send_command (self, m->sender, MDPW_DISCONNECT);
@@ -745,6 +745,8 @@ broker_new (const broker_config_t *cfg)
                    zmq_strerror (zmq_errno ()));
         goto fail;
     }
+    if (cfg->local && curve_server_bind_local (self->curve, self->router, cfg->local))
+        goto fail;
     self->workers = zhashx_new ();
     zhashx_set_destructor (self->workers, (zhashx_destructor_fn *) worker_destroy);
     self->services = service_table_new ();
@@ -753,9 +755,10 @@ broker_new (const broker_config_t *cfg)
     self->next_heartbeat = self->now + cfg->heartbeat_ms;
     self->warns.window = self->now;
     self->warns.event = "malformed";
-    log_started ("bind=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
-              "held_bytes=%ld curve=%s", cfg->bind, cfg->heartbeat_ms, cfg->queue_max,
-              cfg->request_ttl_ms, cfg->held_bytes_max, self->curve ? "on" : "off");
+    log_started ("bind=%s local=%s heartbeat_ms=%ld queue_max=%ld request_ttl_ms=%ld "
+                 "held_bytes=%ld curve=%s", cfg->bind, cfg->local ? cfg->local : "-",
+                 cfg->heartbeat_ms, cfg->queue_max, cfg->request_ttl_ms, cfg->held_bytes_max,
+                 self->curve ? "on" : "off");
     return self;
 fail:
     zsock_destroy (&self->router);

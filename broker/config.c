@@ -2,6 +2,7 @@
 #include "config.h"
 #include "../common/conf.h"
 #include "../common/curve.h"
+#include "../common/log.h"
 #include "../proto/mdp.h"
 
 #include <string.h>
@@ -28,5 +29,14 @@ broker_config_load (broker_config_t *cfg)
     if (curve_server_config_load (&curve))
         return -1;
     rc |= conf_bind ("BROKER_BIND", cfg->endpoint, curve.cert_path != NULL, &cfg->bind);
+    const char *local = conf_str ("BROKER_LOCAL_ENDPOINT", "");
+    const char *why;
+    if (*local && curve_local_endpoint_check (local, &why)) {
+        char q [300];
+        log_error ("event=bad_config var=BROKER_LOCAL_ENDPOINT endpoint=%s msg=\"%s\"",
+                   log_quote (q, sizeof q, local), why);
+        rc = -1;
+    }
+    cfg->local = *local ? local : NULL;
     return rc ? -1 : 0;
 }

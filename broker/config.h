@@ -8,6 +8,8 @@
 typedef struct {
     const char *endpoint;       //  BROKER_ENDPOINT: where clients and workers connect
     const char *bind;           //  BROKER_BIND, else BROKER_ENDPOINT (conf_bind)
+    const char *local;          //  BROKER_LOCAL_ENDPOINT: ipc:// for this host's peers, no
+                                //  CurveZMQ (curve_server_bind_local); NULL: none
     long heartbeat_ms;          //  HEARTBEAT_MS, 100..2500
     long queue_max;             //  BROKER_QUEUE_MAX, per service
     long request_ttl_ms;        //  BROKER_REQUEST_TTL_MS, longest wait for a worker

@@ -27,6 +27,10 @@ worker_who_of (zframe_t *address, const char *name, worker_who_t *who)
     worker_id_of (address, who->id);
     snprintf (who->name, sizeof who->name, "%s", name && *name ? name : who->id);
     const char *peer = address ? zframe_meta (address, "Peer-Address") : NULL;
+    //  Over a Unix socket (the local endpoint) libzmq says "localhost:<uid>:<gid>:<pid>";
+    //  over TCP always a numeric address.
+    if (peer && !strncmp (peer, "localhost:", 10))
+        peer = "local";
     snprintf (who->peer, sizeof who->peer, "%s", peer && *peer ? peer : "-");
     for (char *p = who->peer; *p; p++)
         if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=' || *p == '\\')

@@ -105,12 +105,12 @@ s_allow_files (const char *dir)
 //  --------------------------------------------------------------------------
 //  Roles and domains
 
-static const char *s_role_names [] = { "", "tool", "worker", "edge" };
+static const char *s_role_names [] = { "", "tool", "worker", "edge", "local" };
 
 const char *
 curve_role_name (curve_role_t role)
 {
-    return role >= CURVE_ROLE_NONE && role <= CURVE_ROLE_EDGE ? s_role_names [role] : "";
+    return role >= CURVE_ROLE_NONE && role <= CURVE_ROLE_LOCAL ? s_role_names [role] : "";
 }
 
 curve_role_t
@@ -118,7 +118,7 @@ curve_role_parse (const char *name)
 {
     if (!name)
         return CURVE_ROLE_NONE;
-    for (int r = CURVE_ROLE_TOOL; r <= CURVE_ROLE_EDGE; r++)
+    for (int r = CURVE_ROLE_TOOL; r <= CURVE_ROLE_LOCAL; r++)
         if (streq (name, s_role_names [r]))
             return (curve_role_t) r;
     return CURVE_ROLE_NONE;
@@ -128,10 +128,18 @@ curve_role_t
 curve_cert_role (zcert_t *cert, bool *known)
 {
     curve_role_t role = curve_role_parse (zcert_meta (cert, "role"));
+    if (role == CURVE_ROLE_LOCAL)
+        role = CURVE_ROLE_NONE;
     if (known)
         *known = role != CURVE_ROLE_NONE;
     //  Least privilege for a certificate made before roles, or by hand.
     return role == CURVE_ROLE_NONE ? CURVE_ROLE_TOOL : role;
+}
+
+bool
+curve_role_acts_as (curve_role_t role, curve_role_t as)
+{
+    return role == as || role == CURVE_ROLE_LOCAL;
 }
 
 #define S_ANY_ROLE  ((1u << CURVE_ROLE_TOOL) | (1u << CURVE_ROLE_WORKER) | (1u << CURVE_ROLE_EDGE))
@@ -145,12 +153,13 @@ static const struct {
     //  Only workers publish job events; anyone else could feed the browsers fakes.
     { CURVE_DOMAIN_HUB_PUB, 1u << CURVE_ROLE_WORKER },
     { CURVE_DOMAIN_HUB_SUB, S_ANY_ROLE },
+    { CURVE_DOMAIN_LOCAL,   1u << CURVE_ROLE_LOCAL },
 };
 
 bool
 curve_domain_admits (const char *domain, curve_role_t role)
 {
-    if (!domain || role <= CURVE_ROLE_NONE || role > CURVE_ROLE_EDGE)
+    if (!domain || role <= CURVE_ROLE_NONE || role > CURVE_ROLE_LOCAL)
         return false;
     for (size_t i = 0; i < sizeof s_domains / sizeof s_domains [0]; i++)
         if (streq (domain, s_domains [i].domain))
@@ -218,6 +227,14 @@ static curve_role_t
 s_zap_decide (s_zap_t *self, const char *domain, const char *mechanism, zframe_t *key,
               const char **why)
 {
+    //  libzmq asks about a plain (NULL) handshake only on a socket with a ZAP domain, and
+    //  ours set one without CURVE only on the broker's ipc:// bind (curve_server_bind_local).
+    if (streq (domain, CURVE_DOMAIN_LOCAL)) {
+        if (streq (mechanism, "NULL"))
+            return CURVE_ROLE_LOCAL;
+        *why = "not a plain handshake on the local endpoint";
+        return CURVE_ROLE_NONE;
+    }
     if (!streq (mechanism, "CURVE") || !key || zframe_size (key) != 32) {
         *why = "not a CURVE handshake";
         return CURVE_ROLE_NONE;
@@ -450,6 +467,53 @@ curve_server_apply (curve_server_t *self, zsock_t *sock, const char *domain)
     zsock_set_zap_domain (sock, domain);
 }
 
+int
+curve_local_endpoint_check (const char *endpoint, const char **why)
+{
+    *why = NULL;
+    const char *path = strncmp (endpoint, "ipc://", 6) ? NULL : endpoint + 6;
+    char dir [108];
+    if (!path || path [0] != '/')
+        *why = "must be ipc:// and an absolute path";
+    else
+    if (strlen (path) >= sizeof dir)
+        *why = "is too long for a Unix socket (107 bytes of path at most)";
+    else {
+        memcpy (dir, path, strlen (path) + 1);
+        *strrchr (dir, '/') = 0;
+        struct stat st;
+        if (stat (*dir ? dir : "/", &st) || !S_ISDIR (st.st_mode))
+            *why = "must be in an existing folder";
+        else
+        if (st.st_uid != geteuid () || (st.st_mode & 077))
+            *why = "must be in a folder of our own user that group and others cannot enter "
+                   "(chmod 700): without CurveZMQ it is the endpoint's only lock";
+    }
+    return *why ? -1 : 0;
+}
+
+int
+curve_server_bind_local (curve_server_t *self, zsock_t *sock, const char *endpoint)
+{
+    const char *why;
+    char q [300];
+    if (curve_local_endpoint_check (endpoint, &why)) {
+        log_error ("event=bind_failed endpoint=%s msg=\"%s\"", log_quote (q, sizeof q, endpoint), why);
+        return -1;
+    }
+    //  libzmq copies a socket's security options into each endpoint as it binds: this
+    //  bind alone is plain, and the ZAP domain marks its peers local.
+    zsock_set_curve_server (sock, 0);
+    if (self)
+        zsock_set_zap_domain (sock, CURVE_DOMAIN_LOCAL);
+    if (zsock_bind (sock, "%s", endpoint) == -1) {
+        log_error ("event=bind_failed endpoint=%s msg=%s", log_quote (q, sizeof q, endpoint),
+                   zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
 const char *
 curve_server_public_txt (curve_server_t *self)
 {
@@ -547,6 +611,22 @@ curve_client_apply (zsock_t *sock)
     zcert_apply (s_client_cert, sock);
     zsock_set_curve_serverkey (sock, s_server_key);
     return 0;
+}
+
+int
+curve_client_connect_broker (zsock_t *sock, const char *endpoint)
+{
+    int rc = 0;
+    if (!strncmp (endpoint, "ipc://", 6))
+        zsock_set_curve_server (sock, 0);       //  plain: mechanism NULL for this connect
+    else
+        rc = curve_client_apply (sock);
+    if (rc == 0 && zsock_connect (sock, "%s", endpoint)) {
+        char q [300];
+        log_error ("event=connect_failed endpoint=%s", log_quote (q, sizeof q, endpoint));
+        rc = -1;
+    }
+    return rc;
 }
 
 void

@@ -24,21 +24,27 @@ typedef enum {
     CURVE_ROLE_TOOL,        //  monitoring: status, watch; may read, may not act for a user
     CURVE_ROLE_WORKER,      //  may register services and publish job events
     CURVE_ROLE_EDGE,        //  may send requests on behalf of a user (a non-empty auth frame)
+    CURVE_ROLE_LOCAL,       //  a peer on the broker's local ipc:// endpoint: the broker's own
+                            //  host and user (its folder admits nobody else), so any role
 } curve_role_t;
 
-//  "tool", "worker", "edge"; "" for CURVE_ROLE_NONE.
+//  "tool", "worker", "edge", "local"; "" for CURVE_ROLE_NONE.
 const char *curve_role_name (curve_role_t role);
-//  CURVE_ROLE_NONE for NULL or anything but the three names.
+//  CURVE_ROLE_NONE for NULL or anything but the four names.
 curve_role_t curve_role_parse (const char *name);
 //  The role a certificate's metadata names; CURVE_ROLE_TOOL (and *known false) when it
-//  names none or one we do not know.
+//  names none, one we do not know, or local (which no key can claim: it is where a peer
+//  connects from, not who it says it is).
 curve_role_t curve_cert_role (zcert_t *cert, bool *known);
+//  Whether a peer of role may do what role as may: its own, or any for a local peer.
+bool curve_role_acts_as (curve_role_t role, curve_role_t as);
 
 //  ZAP domains: one handler serves every server socket, and the domain a socket sets says
 //  which roles may complete the handshake on it. An unknown domain admits nobody.
 #define CURVE_DOMAIN_BROKER     "ticketd.broker"    //  any allowed key; the broker checks per message
 #define CURVE_DOMAIN_HUB_PUB    "ticketd.hub.pub"   //  the hub's XSUB: publishers, workers only
 #define CURVE_DOMAIN_HUB_SUB    "ticketd.hub.sub"   //  the hub's XPUB: any allowed key
+#define CURVE_DOMAIN_LOCAL      "ticketd.local"     //  the broker's ipc:// endpoint: no key
 
 //  Whether a peer of this role may connect to a socket of this ZAP domain.
 bool curve_domain_admits (const char *domain, curve_role_t role);
@@ -76,6 +82,12 @@ void curve_server_destroy (curve_server_t **self_p);
 //  Call before zsock_bind.
 void curve_server_apply (curve_server_t *self, zsock_t *sock, const char *domain);
 
+//  Binds sock (a CURVE server of curve_server_apply, or a plain socket when self is NULL)
+//  to an ipc:// endpoint without CurveZMQ: the endpoint's folder is its access control
+//  (curve_local_endpoint_check), and our ZAP handler names every peer there local. Call
+//  after the socket's other binds, which keep CurveZMQ. 0, or -1 (logged).
+int curve_server_bind_local (curve_server_t *self, zsock_t *sock, const char *endpoint);
+
 //  Our public key in Z85, for logs and for clients' CURVE_SERVER_KEY.
 const char *curve_server_public_txt (curve_server_t *self);
 
@@ -95,6 +107,16 @@ bool curve_client_enabled (void);
 //  Makes sock a CURVE client of the configured server (nothing when CURVE is off).
 //  Call before zsock_connect. Runs curve_client_init if nobody did; -1 if it fails.
 int curve_client_apply (zsock_t *sock);
+
+//  Connects sock to a broker endpoint: a tcp:// one as a CURVE client (curve_client_apply),
+//  an ipc:// one (the broker's local endpoint, curve_server_bind_local) without CurveZMQ.
+//  0, or -1 (logged).
+int curve_client_connect_broker (zsock_t *sock, const char *endpoint);
+
+//  An ipc:// endpoint fit to go without CurveZMQ: an absolute path short enough for a Unix
+//  socket, in a folder owned by us that neither group nor others may enter. 0, or -1 with
+//  why (a static sentence).
+int curve_local_endpoint_check (const char *endpoint, const char **why);
 
 //  Forgets what curve_client_init read (for tests).
 void curve_client_reset (void);

@@ -525,13 +525,8 @@ mdp_client_socket_new (const char *endpoint, int sndhwm)
     zsock_set_sndtimeo (sock, 0);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_immediate (sock, 1);
-    if (curve_client_apply (sock))
+    if (curve_client_connect_broker (sock, endpoint))
         zsock_destroy (&sock);
-    else
-    if (zsock_connect (sock, "%s", endpoint)) {
-        log_error ("event=connect_failed endpoint=%s", endpoint);
-        zsock_destroy (&sock);
-    }
     return sock;
 }
 

@@ -40,7 +40,9 @@ main (int argc, char **argv)
         int used = argv [1][6] == '=' ? 1 : 2;
         argv += used;
         argc -= used;
-        if (curve_role_parse (role) == CURVE_ROLE_NONE) {
+        //  local is where a peer connects from (the broker's ipc:// endpoint), never a key's.
+        curve_role_t parsed = curve_role_parse (role);
+        if (parsed == CURVE_ROLE_NONE || parsed == CURVE_ROLE_LOCAL) {
             fprintf (stderr, "ticketd-keygen: --role must be edge, worker or tool\n");
             return 2;
         }

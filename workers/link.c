@@ -88,8 +88,7 @@ s_connect (link_t *self, s_session_t *session)
         return -1;
     mdp_socket_setup (session->sock);
     zsock_set_sndtimeo (session->sock, self->heartbeat_ms);    //  a dead broker never blocks us
-    if (curve_client_apply (session->sock)
-    ||  zsock_connect (session->sock, "%s", session->endpoint)) {
+    if (curve_client_connect_broker (session->sock, session->endpoint)) {
         log_error ("event=broker_connect_failed endpoint=%s", session->endpoint);
         zsock_destroy (&session->sock);
         return -1;

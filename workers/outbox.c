@@ -50,10 +50,11 @@ outbox_new (const conf_endpoints_t *hubs, const conf_endpoints_t *brokers)
     zsock_set_sndtimeo (self->dealer, 0);
     //  A chunk goes only to a broker connected now: none queues for one that is away.
     zsock_set_immediate (self->dealer, 1);
-    if (curve_client_apply (self->pub) || curve_client_apply (self->dealer))
+    if (curve_client_apply (self->pub) || s_connect_all (self->pub, hubs, "hub"))
         goto fail;
-    if (s_connect_all (self->pub, hubs, "hub") || s_connect_all (self->dealer, brokers, "broker"))
-        goto fail;
+    for (size_t i = 0; i < brokers->n; i++)
+        if (curve_client_connect_broker (self->dealer, conf_endpoints_get (brokers, i)))
+            goto fail;
     //  From the CSPRNG: czmq's randof is seeded from the clock, and workers started in the
     //  same second drew the same prefix.
     char id [RAND_ID_STRLEN + 1];

@@ -16,7 +16,9 @@ import zmq
 
 from conftest import ROOT, worker_name
 
-LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$")
+# This host's workers reach the broker over its Unix socket (address "local"); others over
+# TCP on the loopback.
+LOOPBACK = re.compile(r"^(local|127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$")
 
 
 def mmi_status(system, timeout=5):

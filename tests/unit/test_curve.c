@@ -234,6 +234,7 @@ TEST (test_role_names_parse_back_and_anything_else_is_no_role)
 {
     static const struct { const char *name; int value; } roles [] = {
         { "edge", CURVE_ROLE_EDGE }, { "worker", CURVE_ROLE_WORKER }, { "tool", CURVE_ROLE_TOOL },
+        { "local", CURVE_ROLE_LOCAL },
         { "admin", CURVE_ROLE_NONE }, { "Edge", CURVE_ROLE_NONE }, { "", CURVE_ROLE_NONE },
         { NULL, CURVE_ROLE_NONE },
     };
@@ -252,6 +253,9 @@ TEST (test_a_cert_without_a_role_or_with_an_unknown_one_is_a_tool)
     zcert_set_meta (cert, "role", "root");
     curve_role_t unknown = curve_cert_role (cert, &known);
     bool unknown_known = known;
+    zcert_set_meta (cert, "role", "local");         //  where a peer connects from, not a key's
+    curve_role_t local = curve_cert_role (cert, &known);
+    bool local_known = known;
     zcert_t *edge = zcert_new ();
     zcert_set_meta (edge, "role", "edge");
     curve_role_t edge_role = curve_cert_role (edge, &known);
@@ -261,6 +265,8 @@ TEST (test_a_cert_without_a_role_or_with_an_unknown_one_is_a_tool)
     CHECK (!none_known);
     CHECK_INT (unknown, CURVE_ROLE_TOOL);
     CHECK (!unknown_known);
+    CHECK_INT (local, CURVE_ROLE_TOOL);
+    CHECK (!local_known);
     CHECK_INT (edge_role, CURVE_ROLE_EDGE);
     CHECK (known);
 }
@@ -276,6 +282,92 @@ TEST (test_only_workers_may_publish_to_the_hub_and_an_unknown_domain_admits_nobo
         CHECK (!curve_domain_admits (NULL, (curve_role_t) r));
     }
     CHECK (!curve_domain_admits (CURVE_DOMAIN_BROKER, CURVE_ROLE_NONE));
+    //  local is the local endpoint's alone, and only there.
+    for (int r = CURVE_ROLE_NONE; r <= CURVE_ROLE_LOCAL; r++) {
+        CHECK (curve_domain_admits (CURVE_DOMAIN_LOCAL, (curve_role_t) r) == (r == CURVE_ROLE_LOCAL));
+        CHECK (curve_role_acts_as (CURVE_ROLE_LOCAL, (curve_role_t) r));
+        CHECK (curve_role_acts_as ((curve_role_t) r, CURVE_ROLE_WORKER)
+               == (r == CURVE_ROLE_WORKER || r == CURVE_ROLE_LOCAL));
+    }
+    CHECK (!curve_domain_admits (CURVE_DOMAIN_BROKER, CURVE_ROLE_LOCAL));
+    CHECK (!curve_domain_admits (CURVE_DOMAIN_HUB_PUB, CURVE_ROLE_LOCAL));
+}
+
+TEST (test_a_local_endpoint_must_be_an_absolute_ipc_path_in_a_folder_only_we_may_enter)
+{
+    s_fixture ();
+    char dir [128], ok [192], open_ [192], longp [200];
+    snprintf (dir, sizeof dir, "%s/ipc", s_dir);
+    CHECK_INT (zsys_dir_create ("%s", dir), 0);
+    snprintf (ok, sizeof ok, "ipc://%s/broker", dir);
+    snprintf (open_, sizeof open_, "ipc://%s/broker", s_dir);
+    memset (longp, 'x', sizeof longp - 1);
+    longp [sizeof longp - 1] = 0;
+    memcpy (longp, "ipc:///", 7);
+    const char *why;
+    int modes [2] = { chmod (dir, 0700), chmod (s_dir, 0755) };
+    CHECK_INT (modes [0], 0);
+    CHECK_INT (modes [1], 0);
+    CHECK_INT (curve_local_endpoint_check (ok, &why), 0);
+    CHECK_INT (curve_local_endpoint_check (open_, &why), -1);
+    CHECK (strstr (why, "group and others"));
+    CHECK_INT (chmod (dir, 0710), 0);
+    CHECK_INT (curve_local_endpoint_check (ok, &why), -1);
+    CHECK_INT (curve_local_endpoint_check ("ipc://broker", &why), -1);
+    CHECK_INT (curve_local_endpoint_check ("tcp://127.0.0.1:5555", &why), -1);
+    CHECK_INT (curve_local_endpoint_check (longp, &why), -1);
+    CHECK (strstr (why, "too long"));
+}
+
+TEST (test_one_socket_is_curve_on_tcp_and_plain_on_its_local_endpoint_whose_peers_are_local)
+{
+    s_fixture ();
+    s_server_env (s_secret, s_allow);
+    curve_server_config_t cfg;
+    int rc = curve_server_config_load (&cfg);
+    curve_server_t *server = rc == 0 ? curve_server_new (&cfg) : NULL;
+    char dir [128], local [192];
+    snprintf (dir, sizeof dir, "%s/ipc2", s_dir);
+    zsys_dir_create ("%s", dir);
+    chmod (dir, 0700);
+    snprintf (local, sizeof local, "ipc://%s/broker", dir);
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    curve_server_apply (server, router, CURVE_DOMAIN_BROKER);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    int bound = curve_server_bind_local (server, router, local);
+    zsock_set_rcvtimeo (router, 700);
+    //  A plain peer over TCP: its handshake fails, nothing arrives.
+    zsock_t *tcp_plain = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (tcp_plain, 0);
+    zsock_connect (tcp_plain, "tcp://127.0.0.1:%d", port);
+    zstr_send (tcp_plain, "over tcp");
+    zmsg_t *first = zmsg_recv (router);
+    bool tcp_got = first != NULL;
+    //  A plain peer on the local endpoint: admitted, and local.
+    zsock_t *ipc_plain = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (ipc_plain, 0);
+    int connected = curve_client_connect_broker (ipc_plain, local);
+    zstr_send (ipc_plain, "over ipc");
+    zmsg_t *second = zmsg_recv (router);
+    int role = -1;
+    bool body_ok = false;
+    if (second && zmsg_size (second) == 2) {
+        role = (int) curve_frame_role (zmsg_first (second));
+        body_ok = zframe_streq (zmsg_next (second), "over ipc");
+    }
+    zmsg_destroy (&first);
+    zmsg_destroy (&second);
+    zsock_destroy (&tcp_plain);
+    zsock_destroy (&ipc_plain);
+    zsock_destroy (&router);
+    curve_server_destroy (&server);
+    CHECK_INT (rc, 0);
+    CHECK (port > 0);
+    CHECK_INT (bound, 0);
+    CHECK_INT (connected, 0);
+    CHECK (!tcp_got);
+    CHECK_INT (role, CURVE_ROLE_LOCAL);
+    CHECK (body_ok);
 }
 
 //  A client certificate with a role ("" for none) in dir; its public twin in allow when
@@ -416,6 +508,8 @@ static const test_case_t s_cases [] = {
     T (test_a_cert_without_a_role_or_with_an_unknown_one_is_a_tool),
     T (test_only_workers_may_publish_to_the_hub_and_an_unknown_domain_admits_nobody),
     T (test_the_zap_handler_admits_allowed_keys_with_their_role_and_refuses_the_rest),
+    T (test_a_local_endpoint_must_be_an_absolute_ipc_path_in_a_folder_only_we_may_enter),
+    T (test_one_socket_is_curve_on_tcp_and_plain_on_its_local_endpoint_whose_peers_are_local),
     T (test_a_plain_frame_has_no_role),
 };
 
