@@ -30,6 +30,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 
 VAR_DIR=${VAR_DIR:-$ROOT/var}
+[[ $VAR_DIR = /* ]] || VAR_DIR=$PWD/$VAR_DIR     # the PostgreSQL commands run from /
 ENV_FILE=${ENV_FILE:-$ROOT/.env}
 BUILD_DIR=${BUILD_DIR:-build}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -179,8 +180,25 @@ settings() {
     PG_DIR=${PG_DIR:-$VAR_DIR/pg}
     pg_paths
     mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+    var_dir_ours
     curve_settings
     local_broker_settings
+}
+
+# VAR_DIR holds what decides who may act: the allowed keys (curve/allow), the broker's Unix
+# socket (run/zmq), the logs root appends to. A folder there that another user owns, or may
+# write in, would let them plant a key, swap the socket for their own, or point a log at a
+# file of root's: refused, whoever made it.
+var_dir_ours() {
+    local d owner mode
+    for d in "$VAR_DIR" "$VAR_DIR/log" "$VAR_DIR/run" "$VAR_DIR/run/zmq" "$VAR_DIR/curve" \
+             "$VAR_DIR/curve/allow"; do
+        [ -e "$d" ] || [ -L "$d" ] || continue
+        [ -d "$d" ] && [ ! -L "$d" ] || die "$d must be a folder, not a link or a file"
+        read -r owner mode < <(stat -c '%u %a' "$d")
+        [ "$owner" = "$(id -u)" ] && (( (8#$mode & 8#022) == 0 )) \
+            || die "$d is owned by another user or writable by group or others (owner $owner, mode $mode): VAR_DIR must be this user's alone"
+    done
 }
 
 # This host's broker also listens on a Unix socket in a folder only our user may enter
@@ -196,8 +214,11 @@ local_broker_settings() {
     [[ $LOCAL_TRANSPORT =~ ^(ipc|tcp)$ ]] || die "LOCAL_TRANSPORT must be ipc or tcp (got '$LOCAL_TRANSPORT')"
     LOCAL_BROKER=""
     [ "$LOCAL_TRANSPORT" = ipc ] && [ "$ROLE" = all ] || return 0
+    # One given is used as it is: the broker checks it, and refuses a bad one at start.
+    if [ -n "${BROKER_LOCAL_ENDPOINT:-}" ]; then LOCAL_BROKER=$BROKER_LOCAL_ENDPOINT; return 0; fi
     local dir
-    dir=$(cd "$VAR_DIR" && pwd)/run/zmq
+    # The physical path: the broker and its peers refuse one through a symbolic link.
+    dir=$(cd "$VAR_DIR" && pwd -P)/run/zmq
     # A Unix socket's path has 107 bytes at most.
     if [ ${#dir} -gt 90 ]; then
         say "LOCAL_TRANSPORT: $dir is too long a path for a Unix socket; this host's peers use TCP"
@@ -336,7 +357,8 @@ build() {
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' user.
 pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
 as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From /: user postgres may not enter the caller's folder (pg_ctl says so on stderr).
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 psql_admin() {
@@ -581,7 +603,7 @@ start_one() {
         elif [ -z "${BROKER_ENDPOINTS:-}" ]; then curve+=("BROKER_ENDPOINT=$LOCAL_BROKER"); fi
     fi
     local log=$VAR_DIR/log/$name.log mark
-    mark=$(wc -l < "$log" 2>/dev/null || echo 0)
+    mark=$({ wc -l < "$log"; } 2>/dev/null || echo 0)
     env "${curve[@]}" setsid "$exe" >>"$log" 2>&1 < /dev/null &
     echo $! > "$VAR_DIR/run/$name.pid"
     STARTED+=("$name $bin $mark")

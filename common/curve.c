@@ -481,11 +481,30 @@ curve_local_endpoint_check (const char *endpoint, const char **why)
     else {
         memcpy (dir, path, strlen (path) + 1);
         *strrchr (dir, '/') = 0;
+        //  Every folder from / down: another user who may replace one of them (its owner,
+        //  or anyone who may write in its parent) could put a socket of their own in our
+        //  socket's place. So each is a real folder (no symbolic link, which its owner could
+        //  point anywhere), owned by root or us, and writable by nobody else unless sticky
+        //  (/tmp: nobody may rename another's entry there).
+        for (char *end = dir; !*why; end = strchr (end + 1, '/')) {
+            char saved = end ? *end : 0;
+            if (end)
+                *end = 0;
+            struct stat st;
+            if (lstat (*dir ? dir : "/", &st) || !S_ISDIR (st.st_mode))
+                *why = "must be in an existing folder, reached without symbolic links";
+            else
+            if ((st.st_uid != 0 && st.st_uid != geteuid ())
+            ||  ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)))
+                *why = "must be in folders that only root or our own user may change, "
+                       "from / down: another user could put a socket in its place";
+            if (end)
+                *end = saved;
+            if (!end || *why)
+                break;
+        }
         struct stat st;
-        if (stat (*dir ? dir : "/", &st) || !S_ISDIR (st.st_mode))
-            *why = "must be in an existing folder";
-        else
-        if (st.st_uid != geteuid () || (st.st_mode & 077))
+        if (!*why && (stat (dir, &st) || st.st_uid != geteuid () || (st.st_mode & 077)))
             *why = "must be in a folder of our own user that group and others cannot enter "
                    "(chmod 700): without CurveZMQ it is the endpoint's only lock";
     }
@@ -617,12 +636,21 @@ int
 curve_client_connect_broker (zsock_t *sock, const char *endpoint)
 {
     int rc = 0;
-    if (!strncmp (endpoint, "ipc://", 6))
+    char q [300];
+    const char *why;
+    if (!strncmp (endpoint, "ipc://", 6)) {
+        //  The broker checked the path as it bound; we check it as we trust it with what
+        //  we send and take as orders (a login's password, a user's request).
+        if (curve_local_endpoint_check (endpoint, &why)) {
+            log_error ("event=connect_refused endpoint=%s msg=\"%s\"",
+                       log_quote (q, sizeof q, endpoint), why);
+            return -1;
+        }
         zsock_set_curve_server (sock, 0);       //  plain: mechanism NULL for this connect
+    }
     else
         rc = curve_client_apply (sock);
     if (rc == 0 && zsock_connect (sock, "%s", endpoint)) {
-        char q [300];
         log_error ("event=connect_failed endpoint=%s", log_quote (q, sizeof q, endpoint));
         rc = -1;
     }

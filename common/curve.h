@@ -109,13 +109,14 @@ bool curve_client_enabled (void);
 int curve_client_apply (zsock_t *sock);
 
 //  Connects sock to a broker endpoint: a tcp:// one as a CURVE client (curve_client_apply),
-//  an ipc:// one (the broker's local endpoint, curve_server_bind_local) without CurveZMQ.
-//  0, or -1 (logged).
+//  an ipc:// one (the broker's local endpoint, curve_server_bind_local) without CurveZMQ,
+//  once its path passes curve_local_endpoint_check. 0, or -1 (logged).
 int curve_client_connect_broker (zsock_t *sock, const char *endpoint);
 
 //  An ipc:// endpoint fit to go without CurveZMQ: an absolute path short enough for a Unix
-//  socket, in a folder owned by us that neither group nor others may enter. 0, or -1 with
-//  why (a static sentence).
+//  socket, in a folder owned by us that neither group nor others may enter, below folders
+//  (no symbolic links) that only root or we may change. 0, or -1 with why (a static
+//  sentence).
 int curve_local_endpoint_check (const char *endpoint, const char **why);
 
 //  Forgets what curve_client_init read (for tests).

@@ -144,3 +144,45 @@ def test_a_peer_on_the_local_endpoint_acts_as_any_role_and_no_key_can_claim_loca
             os.unlink(allow)
     finally:
         shutil.rmtree(d)
+
+
+def test_manage_refuses_a_var_dir_another_user_owns_or_may_write(system):
+    """Whoever owns VAR_DIR could plant an allowed key in curve/allow, swap the broker's
+    socket for their own, or point a log root appends to at a file of root's."""
+    assert os.geteuid() == 0, "the suite runs as root (./manage.sh deps --test, .ci/run)"
+    d = tempfile.mkdtemp(prefix="ticketd-var-")
+    try:
+        os.chmod(d, 0o755)
+        squat = os.path.join(d, "var")
+        subprocess.run(["runuser", "-u", "nobody", "--", "true"], check=True, timeout=30)
+        os.mkdir(squat)
+        os.chown(squat, 65534, 65534)               # nobody's
+        env = dict(system.env, VAR_DIR=squat, ENV_FILE=os.path.join(d, ".env"))
+        r = subprocess.run([os.path.join(ROOT, "manage.sh"), "status"], env=env, cwd=ROOT,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "owned by another user" in r.stderr, (r.returncode, r.stderr)
+        assert not os.path.exists(os.path.join(squat, "curve")), "it went on to make keys"
+        os.chown(squat, 0, 0)
+        os.chmod(squat, 0o777)                      # ours, but anyone may write in it
+        r = subprocess.run([os.path.join(ROOT, "manage.sh"), "status"], env=env, cwd=ROOT,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "writable by group or others" in r.stderr, r.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def test_a_local_endpoint_given_to_manage_is_the_brokers_and_a_bad_one_fails_up(system):
+    d = tempfile.mkdtemp(prefix="ticketd-ipc-")
+    system.kill("broker")
+    try:
+        os.chmod(d, 0o755)
+        with system.overridden(BROKER_LOCAL_ENDPOINT=f"ipc://{d}/broker"):
+            r = system.manage(check=False, timeout=120)
+        assert r.returncode != 0 and "ticketd is up" not in r.stdout, r.stdout
+        assert re.search(r"^broker exited at start: .*var=BROKER_LOCAL_ENDPOINT", r.stdout,
+                         re.M), r.stdout
+    finally:
+        shutil.rmtree(d)
+        system.manage("up")
+        system.wait_healthy()
+    assert f" local={local_endpoint(system)} " in started_line(system, "broker")

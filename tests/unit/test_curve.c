@@ -317,6 +317,24 @@ TEST (test_a_local_endpoint_must_be_an_absolute_ipc_path_in_a_folder_only_we_may
     CHECK_INT (curve_local_endpoint_check ("tcp://127.0.0.1:5555", &why), -1);
     CHECK_INT (curve_local_endpoint_check (longp, &why), -1);
     CHECK (strstr (why, "too long"));
+    //  A folder on the way that others may write in (not sticky), or a symbolic link: the
+    //  socket could be swapped for another's.
+    char deep [192], link [160], via [224];
+    snprintf (deep, sizeof deep, "%s/ipc/inner", s_dir);
+    CHECK_INT (zsys_dir_create ("%s", deep), 0);
+    CHECK_INT (chmod (deep, 0700), 0);
+    CHECK_INT (chmod (dir, 0777), 0);
+    snprintf (via, sizeof via, "ipc://%s/broker", deep);
+    CHECK_INT (curve_local_endpoint_check (via, &why), -1);
+    CHECK (strstr (why, "only root or our own user"));
+    CHECK_INT (chmod (dir, 01777), 0);              //  sticky, as /tmp
+    CHECK_INT (curve_local_endpoint_check (via, &why), 0);
+    CHECK_INT (chmod (dir, 0700), 0);
+    snprintf (link, sizeof link, "%s/link", s_dir);
+    CHECK_INT (symlink (dir, link), 0);
+    snprintf (via, sizeof via, "ipc://%s/inner/broker", link);
+    CHECK_INT (curve_local_endpoint_check (via, &why), -1);
+    CHECK (strstr (why, "symbolic links"));
 }
 
 TEST (test_one_socket_is_curve_on_tcp_and_plain_on_its_local_endpoint_whose_peers_are_local)
