@@ -179,7 +179,8 @@ settings() {
     # in .env, so every later verb finds it.
     PG_DIR=${PG_DIR:-$VAR_DIR/pg}
     pg_paths
-    mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+    # Whatever the caller's umask: var_dir_ours refuses a folder others may write in.
+    (umask 022 && mkdir -p "$VAR_DIR/log" "$VAR_DIR/run")
     var_dir_ours
     curve_settings
     local_broker_settings
@@ -224,7 +225,7 @@ local_broker_settings() {
         say "LOCAL_TRANSPORT: $dir is too long a path for a Unix socket; this host's peers use TCP"
         return 0
     fi
-    mkdir -p "$dir"
+    (umask 077 && mkdir -p "$dir")
     chmod 700 "$dir"
     LOCAL_BROKER=ipc://$dir/broker
 }

@@ -484,9 +484,9 @@ edge_new (const edge_config_t *cfg)
         if (!self->web || !self->web_d)
             goto fail;
     }
-    log_started ("address=%s port=%ld web_port=%ld web_root=%s brokers=%zu "
-              "broker=%s%s", cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root,
-              cfg->brokers.n, conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "");
+    log_started ("address=%s port=%ld web_port=%ld web_root=%s brokers=%zu broker=%s%s",
+                 cfg->bind_address, cfg->port, cfg->web_port, cfg->web_root, cfg->brokers.n,
+                 conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "");
     return self;
 fail:
     edge_destroy (&self);

@@ -462,11 +462,11 @@ hub_new (const hub_config_t *cfg)
         return NULL;
     }
     log_started ("xsub=%s xpub=%s ws_port=%ld progress_interval_ms=%ld "
-              "max_clients=%ld cache_max=%ld curve=%s brokers=%s%s recheck_ms=%ld",
-              cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
-              cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",
-              conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "",
-              cfg->recheck_ms);
+                 "max_clients=%ld cache_max=%ld curve=%s brokers=%s%s recheck_ms=%ld",
+                 cfg->pub_endpoint, cfg->sub_endpoint, cfg->ws_port, cfg->progress_interval_ms,
+                 cfg->max_clients, cfg->cache_max, self->curve ? "on" : "off",
+                 conf_endpoints_get (&cfg->brokers, 0), cfg->brokers.n > 1 ? ",..." : "",
+                 cfg->recheck_ms);
     return self;
 }
 
