@@ -23,13 +23,14 @@ struct _outbox_t {
     char prefix [16];               //  random, so rids of two workers never collide
 };
 
-//  Connects sock to every endpoint of eps; -1 (logged) at the first that fails.
+//  Connects the PUB to every hub; -1 (logged) at the first that fails. (The brokers get
+//  curve_client_connect_broker: one of them may be the local ipc:// endpoint.)
 static int
-s_connect_all (zsock_t *sock, const conf_endpoints_t *eps, const char *what)
+s_connect_hubs (zsock_t *pub, const conf_endpoints_t *hubs)
 {
-    for (size_t i = 0; i < eps->n; i++)
-        if (zsock_connect (sock, "%s", conf_endpoints_get (eps, i))) {
-            log_error ("event=outbox_connect_failed %s=%s", what, conf_endpoints_get (eps, i));
+    for (size_t i = 0; i < hubs->n; i++)
+        if (zsock_connect (pub, "%s", conf_endpoints_get (hubs, i))) {
+            log_error ("event=outbox_connect_failed hub=%s", conf_endpoints_get (hubs, i));
             return -1;
         }
     return 0;
@@ -50,7 +51,7 @@ outbox_new (const conf_endpoints_t *hubs, const conf_endpoints_t *brokers)
     zsock_set_sndtimeo (self->dealer, 0);
     //  A chunk goes only to a broker connected now: none queues for one that is away.
     zsock_set_immediate (self->dealer, 1);
-    if (curve_client_apply (self->pub) || s_connect_all (self->pub, hubs, "hub"))
+    if (curve_client_apply (self->pub) || s_connect_hubs (self->pub, hubs))
         goto fail;
     for (size_t i = 0; i < brokers->n; i++)
         if (curve_client_connect_broker (self->dealer, conf_endpoints_get (brokers, i)))
