@@ -172,7 +172,7 @@ def test_zeromq_endpoints_bind_in_their_owner_and_connect_by_service_name_elsewh
     _, sub_port = port_of(defaults["HUB_SUB_ENDPOINT"])
     # broker/broker.c and progress-hub/hub.c bind these; workers and the edge connect.
     assert "zsock_bind (self->router" in read("broker", "broker.c")
-    assert 's_connect_all (self->pub, hubs, "hub")' in read("workers", "outbox.c")
+    assert 's_connect_hubs (self->pub, hubs)' in read("workers", "outbox.c")
     assert env_of("broker")["BROKER_ENDPOINT"] == f"tcp://*:{broker_port}"
     hub = env_of("progress-hub")
     assert hub["HUB_PUB_ENDPOINT"] == f"tcp://*:{pub_port}"
